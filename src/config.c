@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct parser;
+typedef int (*key_fn)(struct parser *ps, const char *val);
+
+struct key {
+	const char *section;
+	const char *name;
+	key_fn parse;
+	bool required;
+};
+
+#define MAX_KEYS 16
+
+struct parser {
+	struct config *c;
+	const char *path;
+	FILE *err;
+	int errors;
+	/* the line reader's position: inih calls it once per physical line */
+	const char *text;
+	FILE *file;
+	unsigned line, lines_done;
+	char section[64];
+	unsigned section_line[2];
+	unsigned key_line[MAX_KEYS];
+	bool name_set;
+};
+
+static void perr(struct parser *ps, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void perr(struct parser *ps, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(ps->err, "%s:%u: ", ps->path, line);
+	va_start(ap, fmt);
+	vfprintf(ps->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', ps->err);
+	ps->errors++;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	if (errno || *end || *out < min || *out > max)
+		return -1;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i]))
+			return *out = true, 0;
+		if (!strcasecmp(s, no[i]))
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+static int parse_unicast(const char *s, struct in_addr *a)
+{
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, a) != 1)
+		return -1;
+	h = ntohl(a->s_addr);
+	if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe)
+		return -1;
+	return 0;
+}
+
+bool config_valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) || !isprint((unsigned char)*s))
+			return false;
+	return true;
+}
+
+#define LINE (ps->line)
+
+static int k_name(struct parser *ps, const char *v)
+{
+	if (!config_valid_ifname(v)) {
+		perr(ps, LINE, "Name: '%s' is not a valid interface name (1-15 characters, no '/', ':' or spaces)", v);
+		return -1;
+	}
+	strcpy(ps->c->name, v);
+	ps->name_set = true;
+	return 0;
+}
+
+static int k_local(struct parser *ps, const char *v)
+{
+	struct in_addr a;
+
+	if (parse_unicast(v, &a) < 0) {
+		perr(ps, LINE, "Local: '%s' is not a unicast IPv4 address", v);
+		return -1;
+	}
+	ps->c->ip.local = a.s_addr;
+	return 0;
+}
+
+static int k_remote(struct parser *ps, const char *v)
+{
+	struct in_addr a;
+
+	if (parse_unicast(v, &a) < 0) {
+		perr(ps, LINE, "Remote: '%s' is not a unicast IPv4 address", v);
+		return -1;
+	}
+	ps->c->ip.remote = a.s_addr;
+	return 0;
+}
+
+static int k_ttl(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (!strcasecmp(v, "inherit"))
+		return ps->c->ip.ttl = 0, 0;
+	if (parse_uint(v, 1, 255, &n) < 0) {
+		perr(ps, LINE, "TTL: '%s' is neither 'inherit' nor a number from 1 to 255", v);
+		return -1;
+	}
+	ps->c->ip.ttl = (uint8_t)n;
+	return 0;
+}
+
+static int k_tos(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (!strcasecmp(v, "inherit"))
+		return ps->c->ip.tos_inherit = true, 0;
+	if (parse_uint(v, 0, 255, &n) < 0) {
+		perr(ps, LINE, "TOS: '%s' is neither 'inherit' nor a number from 0 to 255", v);
+		return -1;
+	}
+	ps->c->ip.tos_inherit = false;
+	ps->c->ip.tos = (uint8_t)(n & ~3ul);
+	return 0;
+}
+
+static int k_pmtud(struct parser *ps, const char *v)
+{
+	if (parse_bool(v, &ps->c->ip.pmtudisc) < 0) {
+		perr(ps, LINE, "DiscoverPathMTU: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int k_mtu(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (parse_uint(v, CONFIG_MTU_MIN, CONFIG_MTU_MAX, &n) < 0) {
+		perr(ps, LINE, "MTU: '%s' is not a number from %u to %u", v, CONFIG_MTU_MIN,
+		     CONFIG_MTU_MAX);
+		return -1;
+	}
+	ps->c->mtu = (unsigned)n;
+	return 0;
+}
+
+static int k_ecn(struct parser *ps, const char *v)
+{
+	if (!strcasecmp(v, "normal"))
+		ps->c->ip.ecn = ECN_MODE_NORMAL;
+	else if (!strcasecmp(v, "compatibility"))
+		ps->c->ip.ecn = ECN_MODE_COMPAT;
+	else if (!strcasecmp(v, "kernel"))
+		ps->c->ip.ecn = ECN_MODE_KERNEL;
+	else {
+		perr(ps, LINE, "ECN: '%s' is not normal, compatibility or kernel", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int k_dscp(struct parser *ps, const char *v)
+{
+	if (!strcasecmp(v, "pipe"))
+		ps->c->ip.dscp_uniform = false;
+	else if (!strcasecmp(v, "uniform"))
+		ps->c->ip.dscp_uniform = true;
+	else {
+		perr(ps, LINE, "DSCP: '%s' is not pipe or uniform", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int k_address(struct parser *ps, const char *v)
+{
+	char buf[32];
+	const char *slash = strchr(v, '/');
+	unsigned long len;
+	size_t n;
+
+	n = slash ? (size_t)(slash - v) : 0;
+	if (!slash || n >= sizeof(buf) || parse_uint(slash + 1, 0, 32, &len) < 0)
+		goto bad;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (parse_unicast(buf, &ps->c->addr) < 0)
+		goto bad;
+	ps->c->prefixlen = (unsigned)len;
+	return 0;
+bad:
+	perr(ps, LINE, "Address: '%s' is not ADDRESS/PREFIXLENGTH (for example 203.0.113.5/32)", v);
+	return -1;
+}
+
+static int k_peer(struct parser *ps, const char *v)
+{
+	if (parse_unicast(v, &ps->c->peer) < 0) {
+		perr(ps, LINE, "Peer: '%s' is not a unicast IPv4 address", v);
+		return -1;
+	}
+	ps->c->has_peer = true;
+	return 0;
+}
+
+static const char *const sections[] = { "Tunnel", "Address" };
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static const struct key keys[] = {
+	{ "Tunnel", "Name", k_name, false },
+	{ "Tunnel", "Local", k_local, true },
+	{ "Tunnel", "Remote", k_remote, true },
+	{ "Tunnel", "TTL", k_ttl, false },
+	{ "Tunnel", "TOS", k_tos, false },
+	{ "Tunnel", "DiscoverPathMTU", k_pmtud, false },
+	{ "Tunnel", "MTU", k_mtu, false },
+	{ "Tunnel", "ECN", k_ecn, false },
+	{ "Tunnel", "DSCP", k_dscp, false },
+	{ "Address", "Address", k_address, true },
+	{ "Address", "Peer", k_peer, false },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= MAX_KEYS, "raise MAX_KEYS");
+
+static unsigned key_line(const struct parser *ps, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return ps->key_line[i];
+	return 0;
+}
+
+static int section_index(const char *s)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (!strcmp(s, sections[i]))
+			return (int)i;
+	return -1;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parser *ps = user;
+	int si = section_index(section);
+
+	if (!name) {		/* a new section header */
+		if (si < 0) {
+			perr(ps, LINE, "unknown section [%s]", section);
+			return 1;
+		}
+		if (ps->section_line[si]) {
+			perr(ps, LINE, "section [%s] given twice (first on line %u)", section,
+			     ps->section_line[si]);
+			return 1;
+		}
+		ps->section_line[si] = LINE;
+		return 1;
+	}
+	if (si < 0) {
+		if (!section[0])
+			perr(ps, LINE, "'%s' outside of a section", name);
+		return 1;	/* an unknown section was already reported */
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, section) || strcmp(keys[i].name, name))
+			continue;
+		if (ps->key_line[i]) {
+			perr(ps, LINE, "%s: given twice (first on line %u)", name, ps->key_line[i]);
+			return 1;
+		}
+		ps->key_line[i] = LINE;
+		if (!value[0]) {
+			perr(ps, LINE, "%s: empty value", name);
+			return 1;
+		}
+		keys[i].parse(ps, value);
+		return 1;
+	}
+	perr(ps, LINE, "unknown key '%s' in section [%s]", name, section);
+	return 1;
+}
+
+/* inih's line reader: counting lines here gives the line of each entry. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parser *ps = stream;
+	char *r;
+
+	if (ps->file) {
+		r = fgets(buf, size, ps->file);
+	} else {
+		size_t n = 0;
+
+		if (!*ps->text)
+			return NULL;
+		while (ps->text[n] && ps->text[n] != '\n' && n + 2 < (size_t)size)
+			n++;
+		if (ps->text[n] == '\n')
+			n++;
+		memcpy(buf, ps->text, n);
+		buf[n] = '\0';
+		ps->text += n;
+		r = buf;
+	}
+	if (!r)
+		return NULL;
+	ps->line = ps->lines_done + 1;
+	if (strchr(buf, '\n'))
+		ps->lines_done++;
+	return r;
+}
+
+static void defaults(struct config *c, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 5 && !strcmp(base + n - 5, ".conf"))
+		n -= 5;
+	if (n < sizeof(c->name))
+		memcpy(c->name, base, n);
+	c->ip.pmtudisc = true;
+	c->ip.ecn = ECN_MODE_NORMAL;
+}
+
+static void check_whole(struct parser *ps)
+{
+	struct config *c = ps->c;
+	unsigned eof = ps->lines_done ? ps->lines_done : 1;
+
+	for (size_t si = 0; si < NSECTIONS; si++) {
+		if (ps->section_line[si])
+			continue;
+		perr(ps, eof, "missing section [%s]", sections[si]);
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		int si = section_index(keys[i].section);
+
+		if (keys[i].required && !ps->key_line[i] && ps->section_line[si])
+			perr(ps, ps->section_line[si], "[%s]: missing required key '%s'",
+			     keys[i].section, keys[i].name);
+	}
+	if (!ps->name_set && !config_valid_ifname(c->name))
+		perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
+		     "Name: not set, and the file name does not give a valid interface name");
+	if (c->ip.ttl && !c->ip.pmtudisc)
+		perr(ps, key_line(ps, "DiscoverPathMTU"), "DiscoverPathMTU: 'no' cannot be used with a fixed TTL "
+		     "(as in iproute2: ttl %u requires pmtudisc)", c->ip.ttl);
+	if (c->ip.local && c->ip.local == c->ip.remote)
+		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
+}
+
+static int run(struct parser *ps)
+{
+	int rc = ini_parse_stream(read_line, ps, on_entry, ps);
+
+	if (rc > 0)
+		perr(ps, (unsigned)rc, "syntax error (expected [Section] or Key = Value)");
+	else if (rc < 0)
+		perr(ps, ps->line, "cannot parse (out of memory)");
+	if (!ps->errors)
+		check_whole(ps);
+	return ps->errors ? -1 : 0;
+}
+
+int config_parse_string(const char *text, const char *path, struct config *c, FILE *err)
+{
+	struct parser ps = { .c = c, .path = path, .err = err, .text = text };
+
+	defaults(c, path);
+	return run(&ps);
+}
+
+int config_load(const char *path, struct config *c, FILE *err)
+{
+	struct parser ps = { .c = c, .path = path, .err = err };
+	int rc;
+
+	defaults(c, path);
+	ps.file = fopen(path, "re");
+	if (!ps.file) {
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = run(&ps);
+	fclose(ps.file);
+	return rc;
+}

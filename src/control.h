@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control socket and its text protocol (after wireguard's UAPI):
+ * a request is "get=1\n\n" or "down=1\n\n"; the reply is "key=value" lines
+ * ending with "errno=N\n\n".
+ */
+#ifndef IPIPD_CONTROL_H
+#define IPIPD_CONTROL_H
+
+#include <stddef.h>
+
+#define CTL_MAX_REPLY 16384
+
+/* A growing reply buffer that never overflows (output is cut at its end). */
+struct strbuf {
+	char buf[CTL_MAX_REPLY];
+	size_t len;
+	int overflow;
+};
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Directory of the per-tunnel runtime files: /run/ipipd in the initial
+ * network namespace, /run/ipipd/netns-INODE in another one (tunnel names
+ * are per namespace, /run is not).  Creates it when create is set.
+ */
+int run_dir(char *buf, size_t n, int create);
+
+/* The path of NAME's file with the given suffix (".sock", ".pid", ".lock"). */
+int run_path(char *buf, size_t n, const char *name, const char *suffix);
+
+/* Server side. */
+int ctl_listen(const char *path);
+
+enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN };
+
+/* Parse a request as received; the whole buffer (bounded) must end with an empty line. */
+enum ctl_request ctl_parse_request(const char *buf, size_t len);
+
+/* Read one request from a connected client (bounded, with a timeout). */
+enum ctl_request ctl_read_request(int fd);
+
+int ctl_write_all(int fd, const char *buf, size_t len);
+
+/* Client side: send req ("get" or "down") to NAME's socket and read the reply. */
+int ctl_call(const char *name, const char *req, struct strbuf *reply);
+
+#endif

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ipipctl: show and stop running ipipd tunnels. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+
+#define MAX_TUNNELS 256
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipipctl COMMAND [ARGS]\n"
+		   "  show [--json] [NAME]   show running tunnels (all, or NAME)\n"
+		   "  down NAME              stop tunnel NAME and remove what it set up\n"
+		   "  -h, help               show this help\n");
+}
+
+/* Find key in a reply; returns the value (up to the end of line) or NULL. */
+static const char *reply_get(const char *reply, const char *key, size_t *vlen)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = reply; *l; ) {
+		const char *eol = strchr(l, '\n');
+
+		if (!eol)
+			eol = l + strlen(l);
+		if ((size_t)(eol - l) > klen && !strncmp(l, key, klen) && l[klen] == '=') {
+			*vlen = (size_t)(eol - l) - klen - 1;
+			return l + klen + 1;
+		}
+		l = *eol ? eol + 1 : eol;
+	}
+	return NULL;
+}
+
+static const char *val(const char *reply, const char *key, char *buf, size_t n)
+{
+	size_t len;
+	const char *v = reply_get(reply, key, &len);
+
+	if (!v || len >= n)
+		return "-";
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int reply_errno(const char *reply)
+{
+	char b[16];
+	const char *v = val(reply, "errno", b, sizeof(b));
+
+	return strcmp(v, "-") ? atoi(v) : EPROTO;
+}
+
+static void show_human(const char *r)
+{
+	char b[8][64];
+	int ndrops = 0;
+
+	printf("tunnel %s: %s datapath, pid %s\n", val(r, "name", b[0], 64),
+	       val(r, "datapath", b[1], 64), val(r, "pid", b[2], 64));
+	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
+	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
+	printf("  ttl %s  tos %s  pmtudisc %s  ecn %s  dscp %s\n", val(r, "ttl", b[0], 64),
+	       val(r, "tos", b[1], 64), val(r, "pmtudisc", b[2], 64), val(r, "ecn", b[3], 64),
+	       val(r, "dscp", b[4], 64));
+	printf("  address %s", val(r, "address", b[0], 64));
+	if (strcmp(val(r, "peer", b[1], 64), "-"))
+		printf(" peer %s", b[1]);
+	printf("\n  rx: %s packets, %s bytes\n", val(r, "rx_packets", b[0], 64),
+	       val(r, "rx_bytes", b[1], 64));
+	printf("  tx: %s packets, %s bytes\n", val(r, "tx_packets", b[0], 64),
+	       val(r, "tx_bytes", b[1], 64));
+	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
+	printf("  drops:");
+	for (const char *l = r; (l = strstr(l, "drop.")); l++) {
+		if (l != r && l[-1] != '\n')
+			continue;
+		const char *eq = strchr(l, '='), *eol = strchr(l, '\n');
+
+		if (!eq || !eol || eq > eol || !strncmp(eq, "=0\n", 3))
+			continue;
+		printf(" %.*s %.*s", (int)(eq - l - 5), l + 5, (int)(eol - eq - 1), eq + 1);
+		ndrops++;
+	}
+	printf(ndrops ? "\n" : " none\n");
+}
+
+static int is_number(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static void json_str(const char *s, size_t n)
+{
+	putchar('"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_value(const char *v, size_t n)
+{
+	if (is_number(v, n))
+		printf("%.*s", (int)n, v);
+	else
+		json_str(v, n);
+}
+
+static void show_json(const char *r)
+{
+	int first = 1, first_drop = 1;
+
+	putchar('{');
+	for (const char *l = r; *l && *l != '\n'; ) {
+		const char *eol = strchr(l, '\n'), *eq = memchr(l, '=', (size_t)(eol - l));
+
+		if (!eol)
+			break;
+		if (eq && strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6)) {
+			printf("%s", first ? "" : ",");
+			json_str(l, (size_t)(eq - l));
+			putchar(':');
+			json_value(eq + 1, (size_t)(eol - eq - 1));
+			first = 0;
+		}
+		l = eol + 1;
+	}
+	printf("%s\"drops\":{", first ? "" : ",");
+	for (const char *l = r; *l && *l != '\n'; ) {
+		const char *eol = strchr(l, '\n'), *eq = memchr(l, '=', (size_t)(eol - l));
+
+		if (!eol)
+			break;
+		if (eq && !strncmp(l, "drop.", 5)) {
+			printf("%s", first_drop ? "" : ",");
+			json_str(l + 5, (size_t)(eq - l - 5));
+			putchar(':');
+			json_value(eq + 1, (size_t)(eol - eq - 1));
+			first_drop = 0;
+		}
+		l = eol + 1;
+	}
+	printf("}}");
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the tunnels with a control socket in this network namespace. */
+static int list_tunnels(char **names, int max)
+{
+	char dir[128];
+	struct dirent *e;
+	DIR *dp;
+	int n = 0;
+
+	if (run_dir(dir, sizeof(dir), 0) < 0 || !(dp = opendir(dir)))
+		return 0;
+	while ((e = readdir(dp)) && n < max) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 5 && !strcmp(e->d_name + len - 5, ".sock"))
+			names[n++] = strndup(e->d_name, len - 5);
+	}
+	closedir(dp);
+	qsort(names, (size_t)n, sizeof(*names), name_cmp);
+	return n;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char *names[MAX_TUNNELS];
+	int json = 0, n, shown = 0, rc = 0;
+	const char *only = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!only && argv[i][0] != '-')
+			only = argv[i];
+		else {
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (only) {
+		if (!config_valid_ifname(only)) {
+			fprintf(stderr, "ipipctl: '%s' is not a tunnel name\n", only);
+			return 1;
+		}
+		names[0] = strdup(only);
+		n = 1;
+	} else {
+		n = list_tunnels(names, MAX_TUNNELS);
+	}
+	if (json)
+		putchar('[');
+	for (int i = 0; i < n; i++) {
+		int err = ctl_call(names[i], "get", &reply);
+
+		if (err == 0 && (err = -reply_errno(reply.buf)) == 0) {
+			if (json)
+				printf("%s", shown ? "," : "");
+			json ? show_json(reply.buf) : show_human(reply.buf);
+			shown++;
+		} else if (only) {
+			fprintf(stderr, "ipipctl: tunnel '%s': %s\n", names[i],
+				err == -ENOENT || err == -ECONNREFUSED ? "no such tunnel (is ipipd running?)"
+								       : strerror(-err));
+			rc = 1;
+		}
+		free(names[i]);
+	}
+	if (json)
+		printf("]\n");
+	else if (!shown && !only)
+		printf("no tunnels\n");
+	return rc;
+}
+
+static int cmd_down(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char path[256];
+	int err;
+
+	if (argc != 2 || !config_valid_ifname(argv[1])) {
+		usage(stderr);
+		return 1;
+	}
+	err = ctl_call(argv[1], "down", &reply);
+	if (err == 0)
+		err = -reply_errno(reply.buf);
+	if (err) {
+		fprintf(stderr, "ipipctl: tunnel '%s': %s\n", argv[1],
+			err == -ENOENT || err == -ECONNREFUSED ? "no such tunnel (is ipipd running?)"
+							       : strerror(-err));
+		return 1;
+	}
+	/* Wait (up to 10 s) until the daemon has removed its socket. */
+	if (run_path(path, sizeof(path), argv[1], ".sock") == 0) {
+		for (int i = 0; i < 1000 && access(path, F_OK) == 0; i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		if (access(path, F_OK) == 0) {
+			fprintf(stderr, "ipipctl: tunnel '%s' did not stop within 10 s\n", argv[1]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "show", cmd_show },
+		{ "down", cmd_down },
+	};
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ipipctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ipipd: an IP-in-IP (RFC 2003) tunnel from one configuration file. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "datapath.h"
+#include "log.h"
+#include "netlink.h"
+#include "tun.h"
+
+struct daemon {
+	struct config cfg;
+	struct nl nl;
+	struct datapath dp;
+	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
+	int ifindex;
+	unsigned mtu;
+	char sock_path[256], pid_path[256];
+	int stop;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipipd [-f] [-v] [-n] CONFIG\n"
+		   "  -f  stay in the foreground and log to stderr\n"
+		   "  -v  verbose (debug) logging\n"
+		   "  -n  check the configuration and exit\n"
+		   "  -h  show this help\n");
+}
+
+static const char *ip4(uint32_t a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
+static int take_lock(struct daemon *d)
+{
+	char path[256];
+	int rc = run_dir(path, sizeof(path), 1);
+
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("cannot create the runtime directory");
+		return -1;
+	}
+	if (run_path(path, sizeof(path), d->cfg.name, ".lock") < 0 ||
+	    run_path(d->sock_path, sizeof(d->sock_path), d->cfg.name, ".sock") < 0 ||
+	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0) {
+		log_warnx("runtime path too long");
+		return -1;
+	}
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
+		close(d->lock_fd);
+		d->lock_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pid(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
+static int setup_link(struct daemon *d)
+{
+	struct config *c = &d->cfg;
+	int rc;
+
+	d->ifindex = (int)if_nametoindex(c->name);
+	if (!d->ifindex) {
+		log_warn("%s: no interface index", c->name);
+		return -1;
+	}
+	rc = nl_link_set(&d->nl, d->ifindex, d->mtu, false);
+	if (rc == 0)
+		rc = nl_addr_add(&d->nl, d->ifindex, c->addr.s_addr, c->prefixlen,
+				 c->has_peer ? c->peer.s_addr : 0);
+	if (rc == 0)
+		rc = nl_link_set(&d->nl, d->ifindex, 0, true);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("%s: cannot configure the interface", c->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return d->sig_fd < 0 ? -1 : 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct config *c = &d->cfg;
+	char a[INET_ADDRSTRLEN];
+	unsigned umtu;
+	int oif, rc;
+
+	if (setup_signals(d) < 0) {
+		log_warn("signals");
+		return -1;
+	}
+	if (take_lock(d) < 0)
+		return -1;
+	if (if_nametoindex(c->name)) {
+		log_warnx("%s: an interface with this name already exists", c->name);
+		return -1;
+	}
+	rc = nl_open(&d->nl);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("netlink");
+		return -1;
+	}
+	rc = nl_route_mtu(&d->nl, c->ip.remote, &umtu, &oif);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("no route to Remote %s", ip4(c->ip.remote, a));
+		return -1;
+	}
+	d->mtu = c->mtu ? c->mtu : umtu - IPV4_HLEN;
+	if (d->mtu < CONFIG_MTU_MIN)
+		d->mtu = CONFIG_MTU_MIN;
+	d->raw_fd = raw_open(c->ip.local);
+	if (d->raw_fd < 0) {
+		errno = -d->raw_fd;
+		log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
+		return -1;
+	}
+	d->tun_fd = tun_open(c->name);
+	if (d->tun_fd < 0) {
+		errno = -d->tun_fd;
+		log_warn("%s: cannot create the TUN device", c->name);
+		return -1;
+	}
+	if (setup_link(d) < 0)
+		return -1;
+	rc = dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("datapath buffers");
+		return -1;
+	}
+	d->ctl_fd = ctl_listen(d->sock_path);
+	if (d->ctl_fd < 0) {
+		errno = -d->ctl_fd;
+		log_warn("%s", d->sock_path);
+		return -1;
+	}
+	if (write_pid(d->pid_path) < 0) {
+		log_warn("%s", d->pid_path);
+		return -1;
+	}
+	log_info("tunnel %s up: local %s remote %s mtu %u", c->name, ip4(c->ip.local, a),
+		 ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }), d->mtu);
+	return 0;
+}
+
+/* Undo everything setup() did, in reverse; safe after a partial setup. */
+static void teardown(struct daemon *d)
+{
+	dp_free(&d->dp);
+	if (d->tun_fd >= 0) {
+		/* The device goes with its last descriptor, and its addresses and routes with it. */
+		close(d->tun_fd);
+	}
+	if (d->raw_fd >= 0)
+		close(d->raw_fd);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	nl_close(&d->nl);
+	/* The socket goes last: `ipipctl down` waits for it, so the host must be clean by then. */
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->sock_path);
+	}
+	if (d->pid_path[0] && d->lock_fd >= 0)
+		unlink(d->pid_path);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);	/* the lock file stays: unlinking it would race */
+}
+
+static const char *ecn_name(enum ecn_mode m)
+{
+	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
+}
+
+static void describe(const struct daemon *d, struct strbuf *sb)
+{
+	const struct config *c = &d->cfg;
+	const struct dp_stats *st = &d->dp.st;
+	char a[INET_ADDRSTRLEN];
+
+	sb_printf(sb, "name=%s\npid=%ld\ndatapath=userspace\n", c->name, (long)getpid());
+	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
+	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
+	if (c->has_peer)
+		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
+	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
+	if (c->ip.ttl)
+		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
+	else
+		sb_printf(sb, "ttl=inherit\n");
+	if (c->ip.tos_inherit)
+		sb_printf(sb, "tos=inherit\n");
+	else
+		sb_printf(sb, "tos=0x%02x\n", c->ip.tos);
+	sb_printf(sb, "pmtudisc=%s\necn=%s\ndscp=%s\n", c->ip.pmtudisc ? "yes" : "no",
+		  ecn_name(c->ip.ecn), c->ip.dscp_uniform ? "uniform" : "pipe");
+	sb_printf(sb, "rx_packets=%llu\nrx_bytes=%llu\ntx_packets=%llu\ntx_bytes=%llu\n",
+		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
+		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
+	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
+		  (unsigned long long)st->ecn_unusual);
+	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
+		sb_printf(sb, "drop.%s=%llu\n", pkt_verdict_name((enum pkt_verdict)v),
+			  (unsigned long long)st->drops[v]);
+}
+
+static void serve_control(struct daemon *d)
+{
+	static struct strbuf sb;	/* 16 KiB: not on the stack */
+	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	enum ctl_request req;
+
+	if (fd < 0)
+		return;
+	sb.len = 0;
+	sb.overflow = 0;
+	req = ctl_read_request(fd);
+	switch (req) {
+	case CTL_GET:
+		describe(d, &sb);
+		sb_printf(&sb, "errno=0\n\n");
+		break;
+	case CTL_DOWN:
+		log_info("stopping on request");
+		d->stop = 1;
+		sb_printf(&sb, "errno=0\n\n");
+		break;
+	default:
+		sb_printf(&sb, "errno=%d\n\n", EINVAL);
+		break;
+	}
+	ctl_write_all(fd, sb.buf, sb.len);
+	close(fd);
+}
+
+static void run(struct daemon *d)
+{
+	struct pollfd pfd[4] = {
+		{ .fd = d->sig_fd, .events = POLLIN },
+		{ .fd = d->tun_fd, .events = POLLIN },
+		{ .fd = d->raw_fd, .events = POLLIN },
+		{ .fd = d->ctl_fd, .events = POLLIN },
+	};
+
+	while (!d->stop) {
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("signal %u: stopping", si.ssi_signo);
+				d->stop = 1;
+			}
+		}
+		if (pfd[2].revents & POLLERR)
+			dp_read_errors(&d->dp);
+		if (pfd[2].revents & POLLIN)
+			dp_net_to_tun(&d->dp);
+		if (pfd[1].revents & POLLIN)
+			dp_tun_to_net(&d->dp);
+		if (pfd[3].revents & POLLIN)
+			serve_control(d);
+	}
+}
+
+/*
+ * Without -f: fork, let the child set up, and exit 0 from the parent only once
+ * the child says the tunnel is up.  Start-up errors still reach stderr.
+ */
+static int daemonize(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &ok, 1) == 1 && ok == '1')
+			_exit(0);
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	int opt, foreground = 0, verbose = 0, check = 0, ready_fd = -1;
+
+	while ((opt = getopt(argc, argv, "fvnh")) != -1) {
+		switch (opt) {
+		case 'f': foreground = 1; break;
+		case 'v': verbose = 1; break;
+		case 'n': check = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 1;
+	}
+	log_init("ipipd", true, verbose);
+	if (config_load(argv[optind], &d.cfg, stderr) < 0)
+		return 1;
+	if (check) {
+		printf("%s: configuration ok (tunnel %s)\n", argv[optind], d.cfg.name);
+		return 0;
+	}
+	if (geteuid() != 0)
+		log_warnx("not running as root: creating the tunnel will probably fail");
+	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = -1;
+	if (!foreground)
+		daemonize(&ready_fd);
+	if (setup(&d) < 0) {
+		teardown(&d);
+		return 1;
+	}
+	if (ready_fd >= 0) {
+		log_to_syslog();
+		detach_stdio();
+		if (write(ready_fd, "1", 1) != 1)
+			log_warn("readiness pipe");
+		close(ready_fd);
+	}
+	run(&d);
+	teardown(&d);
+	log_info("tunnel %s down", d.cfg.name);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static bool use_stderr = true;
+static bool debug;
+static const char *progname = "ipipd";
+
+void log_init(const char *ident, bool foreground, bool verbose)
+{
+	progname = ident;
+	use_stderr = foreground;
+	debug = verbose;
+	if (!foreground)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_to_syslog(void)
+{
+	if (use_stderr) {
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		use_stderr = false;
+	}
+}
+
+static void vlog(int pri, const char *fmt, va_list ap, int err)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (use_stderr) {
+		if (err)
+			fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(err));
+		else
+			fprintf(stderr, "%s: %s\n", progname, msg);
+		fflush(stderr);
+	} else if (err) {
+		syslog(pri, "%s: %s", msg, strerror(err));
+	} else {
+		syslog(pri, "%s", msg);
+	}
+}
+
+#define LOGGER(fn, pri, witherr)			\
+	void fn(const char *fmt, ...)			\
+	{						\
+		int e = errno;				\
+		va_list ap;				\
+		va_start(ap, fmt);			\
+		vlog(pri, fmt, ap, witherr ? e : 0);	\
+		va_end(ap);				\
+		errno = e;				\
+	}
+
+LOGGER(log_warn, LOG_WARNING, 1)
+LOGGER(log_warnx, LOG_WARNING, 0)
+LOGGER(log_info, LOG_INFO, 0)
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!debug)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap, 0);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, e);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}

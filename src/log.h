@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Logging: stderr in the foreground, syslog otherwise (after OpenNTPD's log.h). */
+#ifndef IPIPD_LOG_H
+#define IPIPD_LOG_H
+
+#include <stdbool.h>
+
+void log_init(const char *ident, bool foreground, bool verbose);
+void log_to_syslog(void);
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

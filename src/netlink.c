@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "netlink.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NL_BUF 16384 /* >= MNL_SOCKET_BUFFER_SIZE (at most 8192) */
+
+int nl_open(struct nl *nl)
+{
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sock)
+		return -errno;
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+
+		mnl_socket_close(nl->sock);
+		nl->sock = NULL;
+		return -e;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (unsigned)time(NULL);
+	return 0;
+}
+
+void nl_close(struct nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	nl->sock = NULL;
+}
+
+/* Send one request and run cb on each reply until the ACK or DONE. */
+static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[NL_BUF];
+	unsigned seq = ++nl->seq;
+	ssize_t n;
+	int rc;
+
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
+		if (rc < 0)
+			return -errno;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static struct nlmsghdr *nl_req(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	return nlh;
+}
+
+struct route_reply {
+	int oif;
+	unsigned mtu;
+};
+
+static int route_metrics_cb(const struct nlattr *a, void *data)
+{
+	struct route_reply *r = data;
+
+	if (mnl_attr_get_type(a) == RTAX_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->mtu = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int route_attr_cb(const struct nlattr *a, void *data)
+{
+	struct route_reply *r = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case RTA_OIF:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->oif = (int)mnl_attr_get_u32(a);
+		break;
+	case RTA_METRICS:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(a, route_metrics_cb, r);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_reply r = { 0, 0 };
+	int rc;
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	rc = nl_talk(nl, nlh, route_cb, &r);
+	if (rc < 0)
+		return rc;
+	if (!r.oif)
+		return -ENETUNREACH;
+	*oif = r.oif;
+	if (r.mtu) {
+		*mtu = r.mtu;
+		return 0;
+	}
+	return nl_link_mtu(nl, r.oif, mtu);
+}
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(unsigned *)data = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	unsigned m = 0;
+	int rc;
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	rc = nl_talk(nl, nlh, link_cb, &m);
+	if (rc < 0)
+		return rc;
+	if (!m)
+		return -ENODEV;
+	*mtu = m;
+	return 0;
+}
+
+int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, peer ? peer : addr);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_link_del(struct nl *nl, int ifindex)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_DELLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(nl, nlh, NULL, NULL);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host configuration through rtnetlink (libmnl). */
+#ifndef IPIPD_NETLINK_H
+#define IPIPD_NETLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mnl_socket;
+
+struct nl {
+	struct mnl_socket *sock;
+	unsigned portid;
+	unsigned seq;
+};
+
+int nl_open(struct nl *nl);
+void nl_close(struct nl *nl);
+
+/* MTU of the route the host would use to reach dst (network order). */
+int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
+
+/* Link MTU of an interface. */
+int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu);
+
+/* ip addr add ADDR/PLEN [peer PEER] dev IFINDEX (peer 0: none). */
+int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer);
+
+/* ip link set IFINDEX mtu MTU up. */
+int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
+
+/* ip link del IFINDEX. */
+int nl_link_del(struct nl *nl, int ifindex);
+
+#endif

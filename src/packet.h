@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Pure IP-in-IP packet code (RFC 2003, RFC 6040, RFC 2983): bytes in, bytes
+ * and a verdict out.  No I/O, no global state.
+ */
+#ifndef IPIPD_PACKET_H
+#define IPIPD_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPV4_HLEN 20u		/* outer header length: ipipd adds no options */
+#define IPPROTO_IPIP_ 4u
+
+#define ECN_NOT_ECT 0u
+#define ECN_ECT1 1u
+#define ECN_ECT0 2u
+#define ECN_CE 3u
+
+enum ecn_mode {
+	ECN_MODE_NORMAL,	/* RFC 6040 4.1 normal mode: copy, CE stays CE */
+	ECN_MODE_COMPAT,	/* RFC 6040 4.3 compatibility mode: Not-ECT */
+	ECN_MODE_KERNEL,	/* Linux ip_tunnel: like normal, CE -> ECT(0) */
+};
+
+/* Per-tunnel settings the packet code needs.  Addresses in network order. */
+struct ipip_params {
+	uint32_t local;
+	uint32_t remote;
+	uint8_t ttl;		/* 0: inherit the inner TTL */
+	bool tos_inherit;	/* copy the inner TOS byte */
+	uint8_t tos;		/* fixed DSCP when !tos_inherit (ECN bits ignored) */
+	bool pmtudisc;		/* outer DF always set; else copied from inner */
+	enum ecn_mode ecn;
+	bool dscp_uniform;	/* decap: copy outer DSCP inward (RFC 2983 uniform) */
+};
+
+/*
+ * Why a packet was not carried.  Every drop has one; the names are stable
+ * (they appear in `ipipctl show --json`).
+ */
+#define PKT_VERDICTS(X) \
+	X(PKT_OK, "ok") \
+	X(PKT_RX_TRUNCATED, "rx_truncated") \
+	X(PKT_RX_OUTER_SHORT, "rx_outer_short") \
+	X(PKT_RX_OUTER_VERSION, "rx_outer_version") \
+	X(PKT_RX_OUTER_IHL, "rx_outer_ihl") \
+	X(PKT_RX_OUTER_LENGTH, "rx_outer_length") \
+	X(PKT_RX_OUTER_CSUM, "rx_outer_checksum") \
+	X(PKT_RX_OUTER_PROTO, "rx_outer_protocol") \
+	X(PKT_RX_OUTER_FRAGMENT, "rx_outer_fragment") \
+	X(PKT_RX_OUTER_SOURCE, "rx_outer_source") \
+	X(PKT_RX_OUTER_DEST, "rx_outer_destination") \
+	X(PKT_RX_INNER_SHORT, "rx_inner_short") \
+	X(PKT_RX_INNER_VERSION, "rx_inner_version") \
+	X(PKT_RX_INNER_IHL, "rx_inner_ihl") \
+	X(PKT_RX_INNER_LENGTH, "rx_inner_length") \
+	X(PKT_RX_INNER_CSUM, "rx_inner_checksum") \
+	X(PKT_RX_INNER_TTL0, "rx_inner_ttl0") \
+	X(PKT_RX_ECN_CE_NOT_ECT, "rx_ecn_ce_over_not_ect") \
+	X(PKT_RX_TUN_WRITE, "rx_tun_write_error") \
+	X(PKT_TX_NOT_IPV4, "tx_not_ipv4") \
+	X(PKT_TX_SHORT, "tx_short") \
+	X(PKT_TX_IHL, "tx_bad_ihl") \
+	X(PKT_TX_LENGTH, "tx_bad_length") \
+	X(PKT_TX_TTL0, "tx_ttl0") \
+	X(PKT_TX_TOO_BIG, "tx_too_big") \
+	X(PKT_TX_NOBUFS, "tx_no_buffer") \
+	X(PKT_TX_SEND_ERROR, "tx_send_error")
+
+#define PKT_ENUM_(e, s) e,
+enum pkt_verdict { PKT_VERDICTS(PKT_ENUM_) PKT_VERDICT_MAX };
+#undef PKT_ENUM_
+
+const char *pkt_verdict_name(enum pkt_verdict v);
+
+/* Information the decapsulator gives back besides the verdict. */
+struct ipip_rx {
+	size_t inner_off;	/* inner packet starts here in the buffer */
+	size_t inner_len;	/* and is this long (trimmed to its total length) */
+	bool ecn_unusual;	/* an RFC 6040 "(!!!)" combination was seen */
+	uint8_t outer_ecn, inner_ecn; /* as received, for logging */
+};
+
+/* RFC 1071 Internet checksum of len bytes: the value to store; 0 over a valid header. */
+uint16_t inet_csum(const void *buf, size_t len);
+
+/* Outer ECN codepoint for an inner one (RFC 6040 4.1/4.3, or Linux). */
+uint8_t ecn_encap(enum ecn_mode mode, uint8_t inner_ecn);
+
+/*
+ * RFC 6040 4.2 decapsulation: the new inner ECN codepoint, or -1 to drop.
+ * *unusual is set for the combinations the RFC marks as currently unused.
+ */
+int ecn_decap(uint8_t inner_ecn, uint8_t outer_ecn, bool *unusual);
+
+/*
+ * Validate the inner IPv4 packet inner[0..len) read from the tunnel device
+ * and write the 20-byte outer header into outer[0..20).  The outer ID is
+ * left 0 for the kernel to choose (RFC 6864), the checksum is filled.
+ */
+enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN],
+			    const uint8_t *inner, size_t len);
+
+/*
+ * Validate the received outer+inner datagram pkt[0..len) and decapsulate it
+ * in place: the inner header's ECN (and DSCP, if uniform) may be rewritten,
+ * with its checksum updated.  On PKT_OK, rx describes the inner packet.
+ */
+enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t len,
+			    struct ipip_rx *rx);
+
+#endif

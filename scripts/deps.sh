@@ -4,10 +4,11 @@
 set -eu
 
 build="gcc make pkg-config libmnl-dev libinih-dev iproute2"
+run="iproute2 iputils-ping python3 procps"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build libcmocka-dev clang libclang-rt-14-dev tcpdump python3" ;;
-demo)  want="$build" ;;
+check) want="$build $run libcmocka-dev clang libclang-rt-14-dev tcpdump python3" ;;
+demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 *) echo "deps.sh: unknown target '$1'" >&2; exit 1 ;;
 esac

@@ -31,7 +31,7 @@ struct parser {
 	/* the line reader's position: inih calls it once per physical line */
 	const char *text;
 	FILE *file;
-	unsigned line, lines_done;
+	unsigned line, lines_done, header_line;
 	char section[64];
 	unsigned section_line[2];
 	unsigned key_line[MAX_KEYS];
@@ -291,18 +291,16 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct parser *ps = user;
 	int si = section_index(section);
 
-	if (!name) {		/* a new section header */
-		if (si < 0) {
-			perr(ps, LINE, "unknown section [%s]", section);
-			return 1;
-		}
-		if (ps->section_line[si]) {
-			perr(ps, LINE, "section [%s] given twice (first on line %u)", section,
-			     ps->section_line[si]);
-			return 1;
-		}
-		ps->section_line[si] = LINE;
-		return 1;
+	/* inih reports sections only through their keys: note each change. */
+	if (strcmp(section, ps->section) != 0) {
+		snprintf(ps->section, sizeof(ps->section), "%s", section);
+		if (si < 0)
+			perr(ps, ps->header_line, "unknown section [%s]", section);
+		else if (ps->section_line[si])
+			perr(ps, ps->header_line, "section [%s] given twice (first on line %u)",
+			     section, ps->section_line[si]);
+		else
+			ps->section_line[si] = ps->header_line;
 	}
 	if (si < 0) {
 		if (!section[0])
@@ -353,6 +351,8 @@ static char *read_line(char *buf, int size, void *stream)
 	if (!r)
 		return NULL;
 	ps->line = ps->lines_done + 1;
+	if (buf[strspn(buf, " \t")] == '[' && ps->line == ps->lines_done + 1)
+		ps->header_line = ps->line;
 	if (strchr(buf, '\n'))
 		ps->lines_done++;
 	return r;

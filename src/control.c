@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "control.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,14 +32,38 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+/* The name under /run/netns of the network namespace we are in, if it has one. */
+static int netns_name(char *name, size_t n)
+{
+	struct stat self, st;
+	struct dirent *e;
+	char path[512];
+	DIR *d;
+	int found = 0;
+
+	if (stat("/proc/self/ns/net", &self) < 0 || !(d = opendir("/run/netns")))
+		return 0;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+		if (stat(path, &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev &&
+		    strlen(e->d_name) < n) {
+			strcpy(name, e->d_name);
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 int run_dir(char *buf, size_t n, int create)
 {
-	struct stat self, init;
-	int len;
+	char ns[256];
+	int named = netns_name(ns, sizeof(ns)), len;
 
-	if (stat("/proc/self/ns/net", &self) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
-	    self.st_ino != init.st_ino)
-		len = snprintf(buf, n, RUN_BASE "/netns-%lu", (unsigned long)self.st_ino);
+	if (named)
+		len = snprintf(buf, n, RUN_BASE "/netns/%s", ns);
 	else
 		len = snprintf(buf, n, RUN_BASE);
 	if (len < 0 || (size_t)len >= n)
@@ -47,6 +72,8 @@ int run_dir(char *buf, size_t n, int create)
 		return 0;
 	if (mkdir(RUN_BASE, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	if (named && mkdir(RUN_BASE "/netns", 0700) < 0 && errno != EEXIST)
+		return -errno;
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
@@ -54,7 +81,7 @@ int run_dir(char *buf, size_t n, int create)
 
 int run_path(char *buf, size_t n, const char *name, const char *suffix)
 {
-	char dir[128];
+	char dir[512];
 	int rc = run_dir(dir, sizeof(dir), 0), len;
 
 	if (rc < 0)
@@ -157,7 +184,7 @@ int ctl_write_all(int fd, const char *buf, size_t len)
 int ctl_call(const char *name, const char *req, struct strbuf *reply)
 {
 	struct sockaddr_un sun;
-	char path[256], msg[32];
+	char path[512], msg[32];
 	int fd, rc, n;
 
 	reply->len = 0;

@@ -21,9 +21,9 @@ struct strbuf {
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Directory of the per-tunnel runtime files: /run/ipipd in the initial
- * network namespace, /run/ipipd/netns-INODE in another one (tunnel names
- * are per namespace, /run is not).  Creates it when create is set.
+ * Directory of the per-tunnel runtime files: /run/ipipd, or
+ * /run/ipipd/netns/NSNAME inside a network namespace named under /run/netns
+ * (tunnel names are per namespace, /run is not).  Creates it when asked.
  */
 int run_dir(char *buf, size_t n, int create);
 

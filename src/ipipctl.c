@@ -173,7 +173,7 @@ static int name_cmp(const void *a, const void *b)
 /* Names of the tunnels with a control socket in this network namespace. */
 static int list_tunnels(char **names, int max)
 {
-	char dir[128];
+	char dir[512];
 	struct dirent *e;
 	DIR *dp;
 	int n = 0;
@@ -246,7 +246,7 @@ static int cmd_show(int argc, char **argv)
 static int cmd_down(int argc, char **argv)
 {
 	static struct strbuf reply;
-	char path[256];
+	char path[512];
 	int err;
 
 	if (argc != 2 || !config_valid_ifname(argv[1])) {

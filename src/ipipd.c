@@ -28,7 +28,7 @@ struct daemon {
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
 	int ifindex;
 	unsigned mtu;
-	char sock_path[256], pid_path[256];
+	char sock_path[512], pid_path[512], lock_path[512];
 	int stop;
 };
 
@@ -49,7 +49,7 @@ static const char *ip4(uint32_t a, char *buf)
 /* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
 static int take_lock(struct daemon *d)
 {
-	char path[256];
+	char path[512];
 	int rc = run_dir(path, sizeof(path), 1);
 
 	if (rc < 0) {
@@ -63,17 +63,27 @@ static int take_lock(struct daemon *d)
 		log_warnx("runtime path too long");
 		return -1;
 	}
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0) {
-		log_warn("%s", path);
-		return -1;
-	}
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
+	for (;;) {
+		struct stat held, now;
+
+		d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (d->lock_fd < 0) {
+			log_warn("%s", path);
+			return -1;
+		}
+		if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
+			close(d->lock_fd);
+			d->lock_fd = -1;
+			return -1;
+		}
+		/* The holder before us unlinks the file as it stops: lock the file that is there. */
+		if (fstat(d->lock_fd, &held) == 0 && stat(path, &now) == 0 &&
+		    held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+			break;
 		close(d->lock_fd);
-		d->lock_fd = -1;
-		return -1;
 	}
+	snprintf(d->lock_path, sizeof(d->lock_path), "%s", path);
 	return 0;
 }
 
@@ -213,8 +223,15 @@ static void teardown(struct daemon *d)
 	}
 	if (d->pid_path[0] && d->lock_fd >= 0)
 		unlink(d->pid_path);
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);	/* the lock file stays: unlinking it would race */
+	if (d->lock_fd >= 0) {
+		char dir[512];
+
+		unlink(d->lock_path);
+		close(d->lock_fd);
+		/* A per-namespace directory goes when its last tunnel does. */
+		if (run_dir(dir, sizeof(dir), 0) == 0 && strcmp(dir, "/run/ipipd") != 0)
+			rmdir(dir);
+	}
 }
 
 static const char *ecn_name(enum ecn_mode m)

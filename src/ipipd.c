@@ -28,7 +28,7 @@ struct daemon {
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
 	int ifindex;
 	unsigned mtu;
-	char sock_path[512], pid_path[512], lock_path[512];
+	char run_dir[512], sock_path[512], pid_path[512], lock_path[512];
 	int stop;
 };
 
@@ -49,15 +49,15 @@ static const char *ip4(uint32_t a, char *buf)
 /* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
 static int take_lock(struct daemon *d)
 {
-	char path[512];
-	int rc = run_dir(path, sizeof(path), 1);
+	const char *path = d->lock_path;
+	int rc = run_dir(d->run_dir, sizeof(d->run_dir), 1);
 
 	if (rc < 0) {
 		errno = -rc;
 		log_warn("cannot create the runtime directory");
 		return -1;
 	}
-	if (run_path(path, sizeof(path), d->cfg.name, ".lock") < 0 ||
+	if (run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
 	    run_path(d->sock_path, sizeof(d->sock_path), d->cfg.name, ".sock") < 0 ||
 	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0) {
 		log_warnx("runtime path too long");
@@ -83,7 +83,6 @@ static int take_lock(struct daemon *d)
 			break;
 		close(d->lock_fd);
 	}
-	snprintf(d->lock_path, sizeof(d->lock_path), "%s", path);
 	return 0;
 }
 
@@ -224,13 +223,11 @@ static void teardown(struct daemon *d)
 	if (d->pid_path[0] && d->lock_fd >= 0)
 		unlink(d->pid_path);
 	if (d->lock_fd >= 0) {
-		char dir[512];
-
 		unlink(d->lock_path);
 		close(d->lock_fd);
 		/* A per-namespace directory goes when its last tunnel does. */
-		if (run_dir(dir, sizeof(dir), 0) == 0 && strcmp(dir, "/run/ipipd") != 0)
-			rmdir(dir);
+		if (strcmp(d->run_dir, "/run/ipipd") != 0)
+			rmdir(d->run_dir);
 	}
 }
 

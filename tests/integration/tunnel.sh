@@ -1,0 +1,128 @@
+#!/bin/bash
+# The userspace tunnel between two hosts.
+#
+#   A (ipa)                                        B (ipb)
+#   198.51.100.1/32 peer .2                        198.51.100.2/32 peer .1
+#   va 192.0.2.1/24  ------------ veth ------------  vb 192.0.2.2/24
+#   ipa2 198.51.100.11 (local 192.0.2.11)           ipb2 198.51.100.12 (local 192.0.2.12)
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+A=$(ns_new ipA) && B=$(ns_new ipB) || exit 1
+veth_pair "$A" va 192.0.2.1/24 "$B" vb 192.0.2.2/24 || exit 1
+ip -n "$A" addr add 192.0.2.11/24 dev va
+ip -n "$B" addr add 192.0.2.12/24 dev vb
+ip -n "$B" addr add 192.0.2.99/24 dev vb
+
+conf() { # conf FILE LOCAL REMOTE ADDR PEER [extra lines]
+	local f=$WORK/$1
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		"$2" "$3" "${6:-}" "$4" "$5" >"$f"
+	echo "$f"
+}
+CA=$(conf ipa.conf 192.0.2.1 192.0.2.2 198.51.100.1 198.51.100.2)
+CB=$(conf ipb.conf 192.0.2.2 192.0.2.1 198.51.100.2 198.51.100.1)
+CA2=$(conf ipa2.conf 192.0.2.11 192.0.2.12 198.51.100.11 198.51.100.12)
+CB2=$(conf ipb2.conf 192.0.2.12 192.0.2.11 198.51.100.12 198.51.100.11)
+
+BEFORE_A=$(dump "$A"); BEFORE_B=$(dump "$B")
+UNREACH_A=$(icmp_unreach "$A"); UNREACH_B=$(icmp_unreach "$B")
+
+check "ipipd -n accepts a valid configuration" "$IPIPD" -n "$CA"
+start "$A" "$CA" && ok "ipipd returns once the tunnel is up" || notok "ipipd start A"
+PA=$STARTED
+start "$B" "$CB" || notok "ipipd start B"
+PB=$STARTED
+
+check "interface is up with MTU 1480 (underlay 1500 - 20)" \
+	bash -c "ip -n $A link show ipa | grep -q 'mtu 1480' && ip -n $A link show ipa | grep -q ',UP'"
+check "address with peer as 'ip addr add A/32 peer B'" \
+	bash -c "ip -n $A addr show ipa | grep -q 'inet 198.51.100.1 peer 198.51.100.2/32'"
+check "second ipipd for the same tunnel refuses to start" \
+	bash -c "! ip netns exec $A $IPIPD -f $CA 2>&1 | tee /dev/stderr | grep -q 'already run'; \
+		 ! ip netns exec $A $IPIPD -f $CA >/dev/null 2>&1"
+check "ping A -> B through the tunnel" nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.2
+check "ping B -> A through the tunnel" nsx "$B" ping -c 3 -i 0.2 -W 2 198.51.100.1
+check "1480-byte ping with DF passes on a 1500 underlay" \
+	nsx "$A" ping -c 2 -i 0.2 -W 2 -M do -s 1452 198.51.100.2
+check "1481-byte ping with DF is refused locally (tunnel MTU)" \
+	bash -c "! ip netns exec $A ping -c 1 -W 1 -M do -s 1453 198.51.100.2"
+
+# Counters match what was sent: 20 echo requests of 100 + 28 bytes each way.
+tx0=$(json "$A" ipa tx_packets); txb0=$(json "$A" ipa tx_bytes)
+rx0=$(json "$B" ipb rx_packets); rxb0=$(json "$B" ipb rx_bytes)
+nsx "$A" ping -q -c 20 -i 0.01 -s 100 198.51.100.2 >/dev/null
+tx1=$(json "$A" ipa tx_packets); txb1=$(json "$A" ipa tx_bytes)
+rx1=$(json "$B" ipb rx_packets); rxb1=$(json "$B" ipb rx_bytes)
+check "tx counters count what was sent (20 packets, 2560 bytes)" \
+	test "$((tx1 - tx0)) $((txb1 - txb0))" = "20 2560"
+check "rx counters at the far end match (20 packets, 2560 bytes)" \
+	test "$((rx1 - rx0)) $((rxb1 - rxb0))" = "20 2560"
+
+# A capture on the underlay decodes as IPIP with valid outer and inner checksums.
+ip netns exec "$A" tcpdump --immediate-mode -Z root -i va -w "$WORK/cap.pcap" -U 'ip proto 4' 2>"$WORK/td.err" &
+TD=$!; PIDS+=("$TD")
+for _ in $(seq 50); do grep -q listening "$WORK/td.err" && break; sleep 0.1; done
+nsx "$A" ping -q -c 5 -i 0.05 -s 1000 198.51.100.2 >/dev/null
+sleep 0.3; kill "$TD"; wait "$TD" 2>/dev/null
+check "capture decodes as IPIP with valid outer and inner headers" $PKT pcap-check "$WORK/cap.pcap"
+
+# 64 MiB over TCP, checksum compared at the far end.
+head -c $((64 << 20)) /dev/urandom >"$WORK/blob"
+nsx "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out" &
+SINK=$!; PIDS+=("$SINK")
+for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+SENT=$(nsx "$A" timeout 120 $PKT send 198.51.100.2 5001 "$WORK/blob")
+wait "$SINK"
+GOT=$(tail -n 1 "$WORK/sink.out")
+check "64 MiB TCP transfer arrives intact (sha256 matches)" test -n "$SENT" -a "$SENT" = "$GOT"
+check "no ICMP unreachable sent by either host (no protocol-unreachable leak)" \
+	test "$(icmp_unreach "$A") $(icmp_unreach "$B")" = "$UNREACH_A $UNREACH_B"
+
+# Drops are counted by reason.
+nsx "$B" $PKT ipip 192.0.2.99 192.0.2.1 good 3
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ttl0 4
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-csum 5
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ce-not-ect 6
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-short 7
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-version 8
+nsx "$A" python3 "$TOP/tests/pkt.py" inject6 ipa
+sleep 0.3
+for d in rx_outer_source:3 rx_inner_ttl0:4 rx_inner_checksum:5 rx_ecn_ce_over_not_ect:6 \
+	 rx_inner_short:7 rx_inner_version:8; do
+	check "drop counted: ${d%:*} = ${d#*:}" test "$(json "$A" ipa "drops.${d%:*}")" = "${d#*:}"
+done
+check "non-IPv4 from the TUN device is counted, not sent" \
+	test "$(json "$A" ipa drops.tx_not_ipv4)" -ge 1
+check "no ICMP unreachable for the bad packets either" \
+	test "$(icmp_unreach "$A")" = "$UNREACH_A"
+
+# A second pair of tunnels side by side on the same hosts.
+start "$A" "$CA2" && PA2=$STARTED && start "$B" "$CB2" || notok "start second tunnel pair"
+check "two tunnels side by side: both carry traffic" bash -c \
+	"ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.12 && ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.2"
+check "ipipctl show lists both tunnels" \
+	bash -c "ip netns exec $A $IPIPCTL show | grep -c '^tunnel ' | grep -qx 2"
+check "ipipctl show NAME prints the summary" bash -c \
+	"ip netns exec $A $IPIPCTL show ipa | grep -q 'local 192.0.2.1  remote 192.0.2.2  mtu 1480'"
+check "ipipctl show --json is a JSON array with the documented keys" bash -c \
+	"ip netns exec $A $IPIPCTL show --json | $PY -c 'import json,sys; t=json.load(sys.stdin); \
+	assert len(t)==2; [o[k] for o in t for k in (\"name\",\"local\",\"remote\",\"mtu\",\"rx_packets\",\"rx_bytes\",\"tx_packets\",\"tx_bytes\",\"drops\")]'"
+check "ipipctl for an unknown tunnel fails with a clear error" bash -c \
+	"ip netns exec $A $IPIPCTL show nosuch 2>&1 | grep -q 'no such tunnel' && ! ip netns exec $A $IPIPCTL show nosuch"
+
+# Stopping: ipipctl down and SIGTERM both leave the host as it was.
+nsx "$A" "$IPIPCTL" down ipa2 && nsx "$B" "$IPIPCTL" down ipb2
+check "ipipctl down stops the daemon" wait_gone "$PA2"
+nsx "$A" "$IPIPCTL" down ipa
+check "after ipipctl down, links/addresses/routes as before" \
+	diff <(echo "$BEFORE_A") <(dump "$A")
+kill -TERM "$PB"
+check "SIGTERM stops the daemon with status 0" wait_gone "$PB"
+check "after SIGTERM, links/addresses/routes as before" diff <(echo "$BEFORE_B") <(dump "$B")
+check "runtime files removed" test ! -e "$(rundir "$A")" -a ! -e "$(rundir "$B")"
+start "$A" "$CA" && ok "restart after stop works" || notok "restart after stop"
+PA=$STARTED
+kill -INT "$PA"
+check "SIGINT stops the daemon too" wait_gone "$PA"
+finish

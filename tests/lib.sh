@@ -1,0 +1,107 @@
+# Shared helpers for the namespace integration tests (sourced, bash).
+# Every test prints "ok - NAME" or "not ok - NAME"; run-all.sh counts them.
+# Namespaces get unique names, processes are ended by PID, all on exit.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IPIPD=${IPIPD:-$TOP/build/ipipd}
+IPIPCTL=${IPIPCTL:-$TOP/build/ipipctl}
+PY=/usr/bin/python3
+PKT="$PY $TOP/tests/pkt.py"
+WORK=$(mktemp -d /tmp/ipipd-test.XXXXXX)
+SUFFIX=$$
+NAMESPACES=()
+PIDS=()
+FAILED=0
+
+cleanup() {
+	local p ns
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+
+# check NAME CMD...: run CMD, ok if it succeeds.
+check() {
+	local name=$1; shift
+	if "$@" >"$WORK/check.out" 2>&1; then ok "$name"; else
+		notok "$name"; sed 's/^/#   /' "$WORK/check.out" | head -20
+	fi
+}
+
+# ns NAME: make a namespace (unique name in $NAME_VAR) with lo up; prints the name.
+ns_new() {
+	local n="$1-$SUFFIX"
+	ip netns add "$n" || return 1
+	NAMESPACES+=("$n")
+	ip -n "$n" link set lo up
+	# No IPv6 duplicate address detection: dumps taken now stay comparable later.
+	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	echo "$n"
+}
+
+nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+# veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer "$5" netns "$4" || return 1
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$4" addr add "$6" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+
+rundir() { echo "/run/ipipd/netns/$1"; }
+
+# start NS CONF: run ipipd in background mode; its PID is left in $STARTED.
+start() {
+	local ns=$1 conf=$2 name
+	STARTED=
+	name=$(basename "$conf" .conf)
+	nsx "$ns" "$IPIPD" "$conf" 2>>"$WORK/ipipd.log" || return 1
+	STARTED=$(cat "$(rundir "$ns")/$name.pid") || return 1
+	PIDS+=("$STARTED")
+}
+
+# wait_gone PID: wait up to 10 s for a process to exit.
+wait_gone() {
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
+# dump NS: everything ipipd may touch, for before/after comparisons.
+dump() {
+	local n=$1
+	{
+		ip -n "$n" -d link show | sed -E 's/ (alias|altname) .*//'
+		ip -n "$n" addr show
+		ip -n "$n" route show table all
+		ip -n "$n" rule show
+	} 2>&1 | grep -v -E '^\s+(RX|TX|[0-9]+ +[0-9]+)'
+}
+
+# json NS NAME KEY: one value from `ipipctl show --json NAME`.
+json() {
+	nsx "$1" "$IPIPCTL" show --json "$2" | $PY -c '
+import json, sys
+t = json.load(sys.stdin)[0]
+for k in sys.argv[1].split("."):
+    t = t[k]
+print(t)' "$3"
+}
+
+# icmp_unreach NS: ICMP destination-unreachable messages the namespace has sent.
+icmp_unreach() {
+	nsx "$1" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "OutDestUnreachs") c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
+finish() {
+	[ "$FAILED" -eq 0 ]
+}

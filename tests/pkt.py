@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Packet tools for the integration tests (Python standard library only).
+
+  sink ADDR PORT              accept one TCP connection, print "BYTES SHA256"
+  send ADDR PORT FILE         send FILE over TCP, print "BYTES SHA256"
+  ipip SRC DST KIND [N]       send N crafted protocol-4 packets with a raw socket
+  inject6 IFNAME              write one IPv6 packet into IFNAME's transmit path
+  pcap-check FILE             every IPIP frame in FILE has valid outer and inner
+                              IPv4 headers; print the count
+"""
+import hashlib
+import socket
+import struct
+import sys
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, proto, payload, ttl=64, tos=0, flags=0x4000, ihl=5, version=4,
+         tot=None, fix_csum=True):
+    opts = b"\x01" * ((ihl - 5) * 4) if ihl > 5 else b""
+    tot = 20 + len(opts) + len(payload) if tot is None else tot
+    h = struct.pack("!BBHHHBBH4s4s", version << 4 | ihl, tos, tot, 0x1234, flags, ttl, proto,
+                    0, socket.inet_aton(src), socket.inet_aton(dst)) + opts
+    if fix_csum:
+        h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def icmp_echo(n=56):
+    body = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"x" * n
+    return body[:2] + struct.pack("!H", csum(body)) + body[4:]
+
+
+def inner_packet(kind):
+    """Inner packets, from the tunnel peer's inner address to ours."""
+    src, dst = "198.51.100.2", "198.51.100.1"
+    if kind == "ttl0":
+        return ipv4(src, dst, 1, icmp_echo(), ttl=0)
+    if kind == "inner-csum":
+        p = bytearray(ipv4(src, dst, 1, icmp_echo()))
+        p[10] ^= 0xFF
+        return bytes(p)
+    if kind == "inner-version":
+        return b"\x60" + b"\0" * 39
+    if kind == "inner-short":
+        return ipv4(src, dst, 1, icmp_echo())[:12]
+    if kind == "ce-not-ect":
+        return ipv4(src, dst, 1, icmp_echo(), tos=0)
+    return ipv4(src, dst, 1, icmp_echo())
+
+
+def cmd_ipip(src, dst, kind, n="1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    inner = inner_packet(kind)
+    tos = 3 if kind == "ce-not-ect" else 0
+    pkt = ipv4(src, dst, 4, inner, tos=tos)
+    for _ in range(int(n)):
+        s.sendto(pkt, (dst, 0))
+
+
+def cmd_inject6(ifname):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86DD))
+    hdr = struct.pack("!IHBB16s16s", 6 << 28, 0, 59, 64, b"\xfe\x80" + b"\0" * 13 + b"\1",
+                      b"\xff\x02" + b"\0" * 13 + b"\1")
+    s.sendto(hdr, (ifname, 0x86DD, 0, 0, b""))
+
+
+def cmd_sink(addr, port):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(1)
+    print("listening", flush=True)
+    c, _ = ls.accept()
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(n, h.hexdigest(), flush=True)
+
+
+def cmd_send(addr, port, path):
+    s = socket.create_connection((addr, int(port)), timeout=60)
+    h, n = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                break
+            s.sendall(b)
+            h.update(b)
+            n += len(b)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    print(n, h.hexdigest())
+
+
+def cmd_pcap_check(path):
+    data = open(path, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    off, count = 24, 0
+    while off + 16 <= len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        frame = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if linktype == 1:
+            if len(frame) < 14 or frame[12:14] != b"\x08\x00":
+                continue
+            frame = frame[14:]
+        if len(frame) < 20 or frame[0] >> 4 != 4 or frame[9] != 4:
+            continue
+        ohl = (frame[0] & 15) * 4
+        inner = frame[ohl:]
+        ihl = (inner[0] & 15) * 4
+        if frame[0] != 0x45 or csum(frame[:ohl]) != 0:
+            sys.exit("bad outer header in frame %d" % count)
+        if inner[0] >> 4 != 4 or csum(inner[:ihl]) != 0:
+            sys.exit("bad inner header in frame %d" % count)
+        if struct.unpack("!H", frame[2:4])[0] != len(frame):
+            sys.exit("outer length mismatch in frame %d" % count)
+        count += 1
+    if not count:
+        sys.exit("no IPIP frames")
+    print(count)
+
+
+def main():
+    cmds = {"sink": cmd_sink, "send": cmd_send, "ipip": cmd_ipip,
+            "inject6": cmd_inject6, "pcap-check": cmd_pcap_check}
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+        sys.exit(__doc__)
+    cmds[sys.argv[1]](*sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -31,8 +31,8 @@ struct parser {
 	/* the line reader's position: inih calls it once per physical line */
 	const char *text;
 	FILE *file;
-	unsigned line, lines_done, header_line;
-	char section[64];
+	unsigned line;
+	bool key_seen;
 	unsigned section_line[2];
 	unsigned key_line[MAX_KEYS];
 	bool name_set;
@@ -291,17 +291,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct parser *ps = user;
 	int si = section_index(section);
 
-	/* inih reports sections only through their keys: note each change. */
-	if (strcmp(section, ps->section) != 0) {
-		snprintf(ps->section, sizeof(ps->section), "%s", section);
-		if (si < 0)
-			perr(ps, ps->header_line, "unknown section [%s]", section);
-		else if (ps->section_line[si])
-			perr(ps, ps->header_line, "section [%s] given twice (first on line %u)",
-			     section, ps->section_line[si]);
-		else
-			ps->section_line[si] = ps->header_line;
-	}
+	ps->key_seen = true;
 	if (si < 0) {
 		if (!section[0])
 			perr(ps, LINE, "'%s' outside of a section", name);
@@ -326,36 +316,88 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	return 1;
 }
 
-/* inih's line reader: counting lines here gives the line of each entry. */
-static char *read_line(char *buf, int size, void *stream)
+/* A [Section] header line: note it (inih reports sections only through their keys). */
+static void on_header(struct parser *ps, const char *line)
 {
-	struct parser *ps = stream;
-	char *r;
+	const char *end = strchr(line, ']');
+	char name[64];
+	size_t n;
+	int si;
+
+	if (!end)
+		return;		/* inih reports the syntax error */
+	n = (size_t)(end - line - 1);
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), line + 1);
+	ps->key_seen = false;
+	si = section_index(name);
+	if (si < 0)
+		perr(ps, ps->line, "unknown section [%s]", name);
+	else if (ps->section_line[si])
+		perr(ps, ps->line, "section [%s] given twice (first on line %u)", name,
+		     ps->section_line[si]);
+	else
+		ps->section_line[si] = ps->line;
+}
+
+/* Copy the next physical line into buf; returns its full length or -1 at the end. */
+static long next_line(struct parser *ps, char *buf, size_t size)
+{
+	size_t n = 0;
+	int c;
 
 	if (ps->file) {
-		r = fgets(buf, size, ps->file);
+		while ((c = getc(ps->file)) != EOF) {
+			if (n + 1 < size)
+				buf[n] = (char)c;
+			n++;
+			if (c == '\n')
+				break;
+		}
+		if (c == EOF && n == 0)
+			return -1;
 	} else {
-		size_t n = 0;
-
 		if (!*ps->text)
-			return NULL;
-		while (ps->text[n] && ps->text[n] != '\n' && n + 2 < (size_t)size)
+			return -1;
+		while (ps->text[n] && ps->text[n] != '\n')
 			n++;
 		if (ps->text[n] == '\n')
 			n++;
-		memcpy(buf, ps->text, n);
-		buf[n] = '\0';
+		memcpy(buf, ps->text, n < size ? n : size - 1);
 		ps->text += n;
-		r = buf;
 	}
-	if (!r)
+	buf[n < size ? n : size - 1] = '\0';
+	return (long)n;
+}
+
+/*
+ * inih's line reader: it gets exactly one call per physical line, so the
+ * line number here is the line of whatever inih reports next.
+ */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parser *ps = stream;
+	char line[1024];
+	const char *start;
+	long n = next_line(ps, line, sizeof(line));
+
+	if (n < 0)
 		return NULL;
-	ps->line = ps->lines_done + 1;
-	if (buf[strspn(buf, " \t")] == '[' && ps->line == ps->lines_done + 1)
-		ps->header_line = ps->line;
-	if (strchr(buf, '\n'))
-		ps->lines_done++;
-	return r;
+	ps->line++;
+	start = line;
+	if (ps->line == 1 && !strncmp(start, "\xef\xbb\xbf", 3))
+		start += 3;
+	if ((size_t)n + 1 > sizeof(line) || (size_t)n + 1 >= (size_t)size) {
+		start += strspn(start, " \t");
+		if (*start != ';' && *start != '#')
+			perr(ps, ps->line, "line too long");
+		strcpy(buf, "\n");
+		return buf;
+	}
+	/* An indented line right after a key continues it (inih's multi-line values). */
+	if (start[strspn(start, " \t")] == '[' && (start[0] == '[' || !ps->key_seen))
+		on_header(ps, start + strspn(start, " \t"));
+	strcpy(buf, start);
+	return buf;
 }
 
 static void defaults(struct config *c, const char *path)
@@ -378,7 +420,7 @@ static void defaults(struct config *c, const char *path)
 static void check_whole(struct parser *ps)
 {
 	struct config *c = ps->c;
-	unsigned eof = ps->lines_done ? ps->lines_done : 1;
+	unsigned eof = ps->line ? ps->line : 1;
 
 	for (size_t si = 0; si < NSECTIONS; si++) {
 		if (ps->section_line[si])

@@ -134,10 +134,11 @@ static void show_json(const char *r)
 
 	putchar('{');
 	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq = memchr(l, '=', (size_t)(eol - l));
+		const char *eol = strchr(l, '\n'), *eq;
 
 		if (!eol)
 			break;
+		eq = memchr(l, '=', (size_t)(eol - l));
 		if (eq && strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6)) {
 			printf("%s", first ? "" : ",");
 			json_str(l, (size_t)(eq - l));
@@ -149,10 +150,11 @@ static void show_json(const char *r)
 	}
 	printf("%s\"drops\":{", first ? "" : ",");
 	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq = memchr(l, '=', (size_t)(eol - l));
+		const char *eol = strchr(l, '\n'), *eq;
 
 		if (!eol)
 			break;
+		eq = memchr(l, '=', (size_t)(eol - l));
 		if (eq && !strncmp(l, "drop.", 5)) {
 			printf("%s", first_drop ? "" : ",");
 			json_str(l + 5, (size_t)(eq - l - 5));

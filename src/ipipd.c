@@ -96,6 +96,20 @@ static int write_pid(const char *path)
 	return fclose(f);
 }
 
+static int sysctl_write_ifv6(const char *ifname, const char *key, const char *value)
+{
+	char path[128];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, key);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = write(fd, value, strlen(value)) < 0 ? -1 : 0;
+	close(fd);
+	return rc;
+}
+
 static int setup_link(struct daemon *d)
 {
 	struct config *c = &d->cfg;
@@ -106,6 +120,9 @@ static int setup_link(struct daemon *d)
 		log_warn("%s: no interface index", c->name);
 		return -1;
 	}
+	/* Like the kernel's ipip device: IPv4 only, no IPv6 link-local chatter. */
+	if (sysctl_write_ifv6(c->name, "disable_ipv6", "1") < 0)
+		log_debug("%s: cannot disable IPv6 on the device", c->name);
 	rc = nl_link_set(&d->nl, d->ifindex, d->mtu, false);
 	if (rc == 0)
 		rc = nl_addr_add(&d->nl, d->ifindex, c->addr.s_addr, c->prefixlen,
@@ -167,6 +184,8 @@ static int setup(struct daemon *d)
 	d->mtu = c->mtu ? c->mtu : umtu - IPV4_HLEN;
 	if (d->mtu < CONFIG_MTU_MIN)
 		d->mtu = CONFIG_MTU_MIN;
+	if (d->mtu > CONFIG_MTU_MAX)
+		d->mtu = CONFIG_MTU_MAX;
 	d->raw_fd = raw_open(c->ip.local);
 	if (d->raw_fd < 0) {
 		errno = -d->raw_fd;
@@ -190,7 +209,7 @@ static int setup(struct daemon *d)
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		errno = -d->ctl_fd;
-		log_warn("%s", d->sock_path);
+		log_warn("control socket %s", d->sock_path);
 		return -1;
 	}
 	if (write_pid(d->pid_path) < 0) {
@@ -311,7 +330,8 @@ static void run(struct daemon *d)
 		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fatal("poll");
+			log_warn("poll");
+			break;
 		}
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;

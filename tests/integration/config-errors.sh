@@ -1,0 +1,147 @@
+#!/bin/bash
+# Every bad configuration is refused with FILE:LINE and exit 1, and every
+# start-up failure leaves the namespace exactly as it was.
+#
+#   C: vc 192.0.2.1/24 (veth peer in D, down)
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+C=$(ns_new ipC) && D=$(ns_new ipD) || exit 1
+veth_pair "$C" vc 192.0.2.1/24 "$D" vd 192.0.2.2/24 || exit 1
+BEFORE=$(dump "$C")
+
+GOOD='[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1/32
+Peer = 198.51.100.2'
+
+# bad NAME EXPECTED-MESSAGE CONFIG-TEXT: ipipd and ipipd -n both refuse it.
+bad() {
+	local name=$1 want=$2 f="$WORK/$1.conf" out rc
+	printf '%s\n' "$3" >"$f"
+	out=$(nsx "$C" "$IPIPD" -f "$f" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && grep -qF -- "$want" <<<"$out" && ! nsx "$C" "$IPIPD" -n "$f" >/dev/null 2>&1 &&
+	   diff <(echo "$BEFORE") <(dump "$C") >/dev/null; then
+		ok "config error: $name"
+	else
+		notok "config error: $name (exit $rc, wanted '$want')"; echo "#   $out"
+	fi
+}
+
+bad unknown-key "unknown-key.conf:3: unknown key 'Remtoe' in section [Tunnel]" \
+"[Tunnel]
+Local = 192.0.2.1
+Remtoe = 192.0.2.2"
+bad unknown-section "unknown-section.conf:7: unknown section [Tunel]" "$GOOD
+[Tunel]
+MTU = 1400"
+bad missing-remote "missing-remote.conf:1: [Tunnel]: missing required key 'Remote'" \
+"[Tunnel]
+Local = 192.0.2.1
+[Address]
+Address = 198.51.100.1/32"
+bad missing-address-section "missing-address-section.conf:3: missing section [Address]" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2"
+bad bad-local "bad-local.conf:2: Local: '192.0.2.300' is not a unicast IPv4 address" \
+"[Tunnel]
+Local = 192.0.2.300
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1/32"
+bad bad-ttl "bad-ttl.conf:4: TTL: '256' is neither 'inherit' nor a number from 1 to 255" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+TTL = 256
+[Address]
+Address = 198.51.100.1/32"
+bad bad-tos "bad-tos.conf:4: TOS: 'lowdelay'" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+TOS = lowdelay
+[Address]
+Address = 198.51.100.1/32"
+bad ttl-without-pmtudisc "ttl-without-pmtudisc.conf:5: DiscoverPathMTU: 'no' cannot be used with a fixed TTL" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+TTL = 64
+DiscoverPathMTU = no
+[Address]
+Address = 198.51.100.1/32"
+bad bad-mtu "bad-mtu.conf:4: MTU: '67' is not a number from 68 to 65515" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+MTU = 67
+[Address]
+Address = 198.51.100.1/32"
+bad bad-address "bad-address.conf:5: Address: '198.51.100.1' is not ADDRESS/PREFIXLENGTH" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1"
+bad bad-name "bad-name.conf:2: Name: 'this-name-is-too-long'" \
+"[Tunnel]
+Name = this-name-is-too-long
+Local = 192.0.2.1
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1/32"
+bad duplicate-key "duplicate-key.conf:4: Local: given twice (first on line 2)" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+Local = 192.0.2.3
+[Address]
+Address = 198.51.100.1/32"
+bad syntax "syntax.conf:3: syntax error" \
+"[Tunnel]
+Local = 192.0.2.1
+Remote 192.0.2.2
+[Address]
+Address = 198.51.100.1/32"
+
+# Start-up failures after a valid configuration: nothing left behind.
+fail() { # fail NAME EXPECTED CONFIG
+	local f="$WORK/$1.conf" out rc
+	printf '%s\n' "$3" >"$f"
+	out=$(nsx "$C" "$IPIPD" -f "$f" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && grep -qF -- "$2" <<<"$out" && diff <(echo "$BEFORE") <(dump "$C") >/dev/null &&
+	   [ ! -e "$(rundir "$C")" ]; then
+		ok "start-up failure leaves the host untouched: $1"
+	else
+		notok "start-up failure: $1 (exit $rc)"; echo "#   $out"; diff <(echo "$BEFORE") <(dump "$C") | head
+	fi
+}
+fail local-not-ours "Local 192.0.2.77" "${GOOD/Local = 192.0.2.1/Local = 192.0.2.77}"
+fail name-taken "vc: an interface with this name already exists" "[Tunnel]
+Name = vc
+${GOOD#\[Tunnel\]}"
+fail no-route "no route to Remote 203.0.113.9" "${GOOD/Remote = 192.0.2.2/Remote = 203.0.113.9}"
+# A late step fails (the control socket path is taken): the configured interface is rolled back.
+mkdir -p "$(rundir "$C")/late.sock"
+printf '%s\n' "$GOOD" >"$WORK/late.conf"
+out=$(nsx "$C" "$IPIPD" -f "$WORK/late.conf" 2>&1); rc=$?
+AFTER=$(dump "$C")
+rmdir "$(rundir "$C")/late.sock"
+check "late start-up failure exits 1 naming the step ($out)" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'late.sock' <<<'$out'"
+check "late start-up failure rolls back the configured interface" diff <(echo "$BEFORE") <(echo "$AFTER")
+check "... and removes its runtime files" \
+	bash -c "ls -A $(rundir "$C") 2>/dev/null | grep -q . && exit 1; exit 0"
+rmdir "$(rundir "$C")" 2>/dev/null
+check "a missing file is an error" bash -c "! $IPIPD -n $WORK/nonexistent.conf"
+check "ipipd -h prints usage and exits 0" bash -c "$IPIPD -h | grep -q usage"
+check "ipipd with a bad option exits 1" bash -c "$IPIPD -x 2>/dev/null; test \$? -eq 1"
+check "ipipctl -h prints usage and exits 0" bash -c "$IPIPCTL -h | grep -q usage"
+check "ipipctl with an unknown command exits 1" bash -c "$IPIPCTL frob 2>/dev/null; test \$? -eq 1"
+check "ipipctl down without a daemon fails clearly" bash -c \
+	"ip netns exec $C $IPIPCTL down nosuch 2>&1 | grep -q 'no such tunnel'; ! ip netns exec $C $IPIPCTL down nosuch 2>/dev/null"
+finish

@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the configuration parser (src/config.c): every field, the
+ * defaults, and every error with its "PATH:LINE: " position.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define PATH "/etc/ipipd/Moe.conf"
+
+/* The usual lines; each ends with a newline. */
+#define TUNNEL "[Tunnel]\n"
+#define LOCAL "Local = 192.0.2.1\n"
+#define REMOTE "Remote = 198.51.100.1\n"
+#define ADDRESS "[Address]\nAddress = 10.0.0.1/24\n"
+#define MINIMAL TUNNEL LOCAL REMOTE ADDRESS
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/*
+ * The error stream of the latest parse.  One buffer, freed when the next
+ * stream opens and after the last test, so a failing assertion leaks nothing.
+ */
+static char *err_buf;
+static size_t err_size;
+
+static FILE *err_open(void)
+{
+	FILE *f;
+
+	free(err_buf);
+	err_buf = NULL;
+	f = open_memstream(&err_buf, &err_size);
+	assert_non_null(f);
+	return f;
+}
+
+static const char *err_close(FILE *f)
+{
+	assert_int_equal(fclose(f), 0);
+	return err_buf;
+}
+
+static int free_err_buf(void **state)
+{
+	free(err_buf);
+	err_buf = NULL;
+	return 0;
+}
+
+/* What a parse gave: its return code and everything written to the error stream. */
+struct result {
+	int rc;
+	const char *err;
+	size_t nlines;
+};
+
+static struct result parse_path(const char *text, const char *path, struct config *c)
+{
+	struct result r = { 0 };
+	FILE *err = err_open();
+
+	r.rc = config_parse_string(text, path, c, err);
+	r.err = err_close(err);
+	for (const char *s = r.err; *s; s++)
+		r.nlines += *s == '\n';
+	return r;
+}
+
+static struct result parse(const char *text, struct config *c)
+{
+	return parse_path(text, PATH, c);
+}
+
+static in_addr_t ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+/* text parses without a word on the error stream. */
+static void parse_ok(const char *text, struct config *c)
+{
+	struct result r = parse(text, c);
+
+	if (r.rc != 0)
+		print_message("unexpected errors:\n%s", r.err);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+}
+
+/* The error stream holds a line starting "PATH:line: " that contains msg. */
+static void assert_has_error(const char *err, const char *path, unsigned line, const char *msg)
+{
+	char prefix[256];
+	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
+
+	for (const char *s = err; *s; s = strchr(s, '\n') + 1) {
+		const char *eol = strchr(s, '\n');
+
+		assert_non_null(eol);
+		if (!strncmp(s, prefix, plen)) {
+			char *one = strndup(s, (size_t)(eol - s));
+			bool found = strstr(one, msg) != NULL;
+
+			free(one);
+			if (found)
+				return;
+		}
+	}
+	print_message("wanted '%s...%s' among:\n%s", prefix, msg, err);
+	fail();
+}
+
+/* text fails with exactly one error, on line, containing msg. */
+static void expect_error(const char *text, unsigned line, const char *msg)
+{
+	struct config c;
+	struct result r = parse(text, &c);
+
+	if (r.rc != -1 || r.nlines != 1)
+		print_message("errors for:\n%s----\n%s", text, r.err);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 1);
+	assert_has_error(r.err, PATH, line, msg);
+}
+
+/* A valid configuration with the extra line on line 4, inside [Tunnel]. */
+static void expect_tunnel_line_error(const char *extra, const char *msg)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), TUNNEL LOCAL REMOTE "%s\n" ADDRESS, extra);
+	expect_error(text, 4, msg);
+}
+
+static void expect_tunnel_line_ok(const char *extra, struct config *c)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), TUNNEL LOCAL REMOTE "%s\n" ADDRESS, extra);
+	parse_ok(text, c);
+}
+
+/* Local = value on line 2. */
+static void expect_bad_local(const char *value)
+{
+	char text[512], msg[128];
+
+	snprintf(text, sizeof(text), TUNNEL "Local = %s\n" REMOTE ADDRESS, value);
+	snprintf(msg, sizeof(msg), "Local: '%s' is not a unicast IPv4 address", value);
+	expect_error(text, 2, msg);
+}
+
+/* Remote = value on line 3. */
+static void expect_bad_remote(const char *value)
+{
+	char text[512], msg[128];
+
+	snprintf(text, sizeof(text), TUNNEL LOCAL "Remote = %s\n" ADDRESS, value);
+	snprintf(msg, sizeof(msg), "Remote: '%s' is not a unicast IPv4 address", value);
+	expect_error(text, 3, msg);
+}
+
+/* Address = value on line 5. */
+static void expect_bad_address(const char *value)
+{
+	char text[512], msg[128];
+
+	snprintf(text, sizeof(text), TUNNEL LOCAL REMOTE "[Address]\nAddress = %s\n", value);
+	snprintf(msg, sizeof(msg), "Address: '%s' is not ADDRESS/PREFIXLENGTH", value);
+	expect_error(text, 5, msg);
+}
+
+/* ---- valid configurations ----------------------------------------------- */
+
+static void test_full_config(void **state)
+{
+	static const char text[] =
+		"[Tunnel]\n"
+		"Name = tun-moe\n"
+		"Local = 192.0.2.1\n"
+		"Remote = 198.51.100.1\n"
+		"TTL = 64\n"
+		"TOS = 0x28\n"
+		"DiscoverPathMTU = yes\n"
+		"MTU = 1400\n"
+		"ECN = compatibility\n"
+		"DSCP = uniform\n"
+		"\n"
+		"[Address]\n"
+		"Address = 10.9.8.7/30\n"
+		"Peer = 10.9.8.6\n";
+	struct config c;
+
+	parse_ok(text, &c);
+	assert_string_equal(c.path, PATH);
+	assert_string_equal(c.name, "tun-moe");
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 64);
+	assert_false(c.ip.tos_inherit);
+	assert_int_equal(c.ip.tos, 0x28);
+	assert_true(c.ip.pmtudisc);
+	assert_int_equal(c.mtu, 1400);
+	assert_int_equal(c.ip.ecn, ECN_MODE_COMPAT);
+	assert_true(c.ip.dscp_uniform);
+	assert_int_equal(c.addr.s_addr, ip("10.9.8.7"));
+	assert_int_equal(c.prefixlen, 30);
+	assert_true(c.has_peer);
+	assert_int_equal(c.peer.s_addr, ip("10.9.8.6"));
+}
+
+static void test_addresses_in_network_order(void **state)
+{
+	static const uint8_t local[4] = { 192, 0, 2, 1 }, remote[4] = { 198, 51, 100, 1 };
+	static const uint8_t addr[4] = { 10, 0, 0, 1 };
+	struct config c;
+
+	parse_ok(MINIMAL, &c);
+	assert_memory_equal(&c.ip.local, local, 4);
+	assert_memory_equal(&c.ip.remote, remote, 4);
+	assert_memory_equal(&c.addr.s_addr, addr, 4);
+}
+
+static void test_defaults(void **state)
+{
+	struct config c;
+
+	memset(&c, 0xa5, sizeof(c));
+	parse_ok(MINIMAL, &c);
+	assert_string_equal(c.name, "Moe");
+	assert_int_equal(c.ip.ttl, 0);		/* inherit */
+	assert_false(c.ip.tos_inherit);
+	assert_int_equal(c.ip.tos, 0);
+	assert_true(c.ip.pmtudisc);
+	assert_int_equal(c.mtu, 0);
+	assert_int_equal(c.ip.ecn, ECN_MODE_NORMAL);
+	assert_false(c.ip.dscp_uniform);
+	assert_int_equal(c.prefixlen, 24);
+	assert_false(c.has_peer);
+	assert_int_equal(c.peer.s_addr, 0);
+}
+
+static void test_name_from_file_name(void **state)
+{
+	struct config c;
+	struct result r;
+
+	r = parse_path(MINIMAL, "Moe.conf", &c);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(c.name, "Moe");
+
+	r = parse_path(MINIMAL, "/etc/ipipd/sub.dir/tun0.conf", &c);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(c.name, "tun0");
+	assert_string_equal(c.path, "/etc/ipipd/sub.dir/tun0.conf");
+
+	r = parse_path(MINIMAL, "./configs/wan1", &c);	/* no .conf suffix */
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(c.name, "wan1");
+}
+
+static void test_name_given_explicitly(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL "Name = larry\n" LOCAL REMOTE ADDRESS, &c);
+	assert_string_equal(c.name, "larry");
+}
+
+static void test_name_explicit_rescues_bad_file_name(void **state)
+{
+	struct config c;
+	struct result r;
+
+	/* 16 characters before .conf: too long for an interface name */
+	r = parse_path(TUNNEL "Name = curly\n" LOCAL REMOTE ADDRESS,
+		       "/etc/ipipd/abcdefghijklmnop.conf", &c);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(c.name, "curly");
+}
+
+static void test_name_from_bad_file_name_refused(void **state)
+{
+	static const char path[] = "/etc/ipipd/abcdefghijklmnop.conf";
+	struct config c;
+	struct result r = parse_path(MINIMAL, path, &c);
+
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 1);
+	assert_has_error(r.err, path, 1, "Name: not set");
+
+	r = parse_path(MINIMAL, "/etc/ipipd/a:b.conf", &c);
+	assert_int_equal(r.rc, -1);
+	assert_has_error(r.err, "/etc/ipipd/a:b.conf", 1, "Name: not set");
+}
+
+static void test_ttl_values(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("TTL = inherit", &c);
+	assert_int_equal(c.ip.ttl, 0);
+	expect_tunnel_line_ok("TTL = 1", &c);
+	assert_int_equal(c.ip.ttl, 1);
+	expect_tunnel_line_ok("TTL = 255", &c);
+	assert_int_equal(c.ip.ttl, 255);
+}
+
+static void test_tos_values(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("TOS = inherit", &c);
+	assert_true(c.ip.tos_inherit);
+	expect_tunnel_line_ok("TOS = 40", &c);
+	assert_false(c.ip.tos_inherit);
+	assert_int_equal(c.ip.tos, 40);
+	expect_tunnel_line_ok("TOS = 0xb8", &c);
+	assert_int_equal(c.ip.tos, 0xb8);
+	expect_tunnel_line_ok("TOS = 255", &c);	/* the ECN bits are dropped */
+	assert_int_equal(c.ip.tos, 0xfc);
+	expect_tunnel_line_ok("TOS = 0", &c);
+	assert_int_equal(c.ip.tos, 0);
+	expect_tunnel_line_ok("TOS = 1", &c);	/* unlike iproute2, odd is not inherit */
+	assert_false(c.ip.tos_inherit);
+	assert_int_equal(c.ip.tos, 0);
+}
+
+static void test_pmtudisc_values(void **state)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES" };
+	static const char *const no[] = { "no", "false", "off", "0", "No" };
+	struct config c;
+	char line[64];
+
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(line, sizeof(line), "DiscoverPathMTU = %s", yes[i]);
+		expect_tunnel_line_ok(line, &c);
+		assert_true(c.ip.pmtudisc);
+		snprintf(line, sizeof(line), "DiscoverPathMTU = %s", no[i]);
+		expect_tunnel_line_ok(line, &c);
+		assert_false(c.ip.pmtudisc);
+	}
+}
+
+static void test_mtu_bounds_accepted(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("MTU = 68", &c);
+	assert_int_equal(c.mtu, 68);
+	expect_tunnel_line_ok("MTU = 65515", &c);
+	assert_int_equal(c.mtu, 65515);
+}
+
+static void test_ecn_values(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("ECN = normal", &c);
+	assert_int_equal(c.ip.ecn, ECN_MODE_NORMAL);
+	expect_tunnel_line_ok("ECN = compatibility", &c);
+	assert_int_equal(c.ip.ecn, ECN_MODE_COMPAT);
+	expect_tunnel_line_ok("ECN = kernel", &c);
+	assert_int_equal(c.ip.ecn, ECN_MODE_KERNEL);
+}
+
+static void test_dscp_values(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("DSCP = pipe", &c);
+	assert_false(c.ip.dscp_uniform);
+	expect_tunnel_line_ok("DSCP = uniform", &c);
+	assert_true(c.ip.dscp_uniform);
+}
+
+static void test_address_prefix_lengths(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 203.0.113.5/32\n", &c);
+	assert_int_equal(c.addr.s_addr, ip("203.0.113.5"));
+	assert_int_equal(c.prefixlen, 32);
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 172.16.0.1/12\n", &c);
+	assert_int_equal(c.prefixlen, 12);
+}
+
+static void test_sections_in_any_order(void **state)
+{
+	struct config c;
+
+	parse_ok(ADDRESS "Peer = 10.0.0.2\n" TUNNEL LOCAL REMOTE, &c);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_int_equal(c.peer.s_addr, ip("10.0.0.2"));
+}
+
+static void test_value_words_case_insensitive(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL LOCAL REMOTE "TTL = INHERIT\nTOS = Inherit\nDiscoverPathMTU = No\n"
+		 "ECN = Kernel\nDSCP = UNIFORM\n" ADDRESS, &c);
+	assert_int_equal(c.ip.ttl, 0);
+	assert_true(c.ip.tos_inherit);
+	assert_false(c.ip.pmtudisc);
+	assert_int_equal(c.ip.ecn, ECN_MODE_KERNEL);
+	assert_true(c.ip.dscp_uniform);
+}
+
+static void test_colon_as_equals(void **state)
+{
+	struct config c;
+
+	parse_ok("[Tunnel]\nLocal: 192.0.2.1\nRemote : 198.51.100.1\n[Address]\nAddress:10.0.0.1/24\n",
+		 &c);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.prefixlen, 24);
+}
+
+static void test_comments_and_blank_lines(void **state)
+{
+	struct config c;
+
+	parse_ok("; a comment\n"
+		 "# another\n"
+		 "\n"
+		 "[Tunnel]\n"
+		 "   \n"
+		 LOCAL
+		 "; Remote = 203.0.113.1\n"
+		 REMOTE
+		 "TTL = 64 ; an inline comment\n"
+		 ADDRESS, &c);
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 64);
+}
+
+static void test_comments_do_not_shift_line_numbers(void **state)
+{
+	expect_error("; line 1\n"
+		     "# line 2\n"
+		     "\n"
+		     "[Tunnel]\n"
+		     "\n"
+		     "; line 6\n"
+		     LOCAL
+		     "\n"
+		     REMOTE
+		     "# line 10\n"
+		     "Bogus = 1\n"
+		     ADDRESS,
+		     11, "unknown key 'Bogus' in section [Tunnel]");
+}
+
+static void test_crlf_line_endings(void **state)
+{
+	struct config c;
+
+	parse_ok("[Tunnel]\r\nLocal = 192.0.2.1\r\nRemote = 198.51.100.1\r\nTTL = 9\r\n"
+		 "[Address]\r\nAddress = 10.0.0.1/24\r\n", &c);
+	assert_int_equal(c.ip.ttl, 9);
+	assert_int_equal(c.prefixlen, 24);
+	expect_error("[Tunnel]\r\nLocal = 192.0.2.1\r\nRemote = 198.51.100.1\r\nFoo = 1\r\n"
+		     "[Address]\r\nAddress = 10.0.0.1/24\r\n", 4, "unknown key 'Foo'");
+}
+
+/* ---- structural errors --------------------------------------------------- */
+
+static void test_error_unknown_section(void **state)
+{
+	expect_error(MINIMAL "[Wireguard]\nKey = x\n", 6, "unknown section [Wireguard]");
+}
+
+static void test_error_unknown_empty_section(void **state)
+{
+	/* a misspelt section with nothing in it is still a mistake */
+	expect_error(TUNNEL LOCAL REMOTE "[Adress]\n" ADDRESS, 4, "unknown section [Adress]");
+}
+
+static void test_error_unknown_key(void **state)
+{
+	expect_tunnel_line_error("Keepalive = 10", "unknown key 'Keepalive' in section [Tunnel]");
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "TTL = 5\n", 6,
+		     "unknown key 'TTL' in section [Address]");
+}
+
+static void test_error_names_case_sensitive(void **state)
+{
+	expect_tunnel_line_error("ttl = 5", "unknown key 'ttl' in section [Tunnel]");
+	expect_error(TUNNEL LOCAL REMOTE "[address]\nAddress = 10.0.0.1/24\n", 4,
+		     "unknown section [address]");
+}
+
+static void test_error_indented_line_continues_previous_key(void **state)
+{
+	expect_error(TUNNEL LOCAL "  Remote = 198.51.100.1\n" ADDRESS, 3,
+		     "Local: given twice (first on line 2)");
+}
+
+static void test_error_key_outside_section(void **state)
+{
+	expect_error("Local = 192.0.2.1\n" MINIMAL, 1, "'Local' outside of a section");
+}
+
+static void test_error_missing_local(void **state)
+{
+	expect_error("\n" TUNNEL REMOTE ADDRESS, 2, "[Tunnel]: missing required key 'Local'");
+}
+
+static void test_error_missing_remote(void **state)
+{
+	expect_error(TUNNEL LOCAL ADDRESS, 1, "[Tunnel]: missing required key 'Remote'");
+}
+
+static void test_error_missing_local_and_remote(void **state)
+{
+	struct config c;
+	struct result r = parse(TUNNEL "TTL = 3\n" ADDRESS, &c);
+
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 2);
+	assert_has_error(r.err, PATH, 1, "missing required key 'Local'");
+	assert_has_error(r.err, PATH, 1, "missing required key 'Remote'");
+}
+
+static void test_error_missing_address(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE "\n[Address]\nPeer = 10.0.0.2\n", 5,
+		     "[Address]: missing required key 'Address'");
+}
+
+static void test_error_missing_keys_of_empty_section(void **state)
+{
+	/* the header is there: what is missing is its keys, not the section */
+	struct config c;
+	struct result r = parse(TUNNEL ADDRESS, &c);
+
+	if (r.nlines != 2)
+		print_message("got:\n%s", r.err);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 2);
+	assert_has_error(r.err, PATH, 1, "[Tunnel]: missing required key 'Local'");
+	assert_has_error(r.err, PATH, 1, "[Tunnel]: missing required key 'Remote'");
+}
+
+static void test_error_missing_section_address(void **state)
+{
+	/* reported at the last line */
+	expect_error(TUNNEL LOCAL REMOTE, 3, "missing section [Address]");
+}
+
+static void test_error_missing_section_tunnel(void **state)
+{
+	expect_error("\n" ADDRESS "\n", 4, "missing section [Tunnel]");
+}
+
+static void test_error_missing_section_last_line_without_newline(void **state)
+{
+	expect_error(TUNNEL LOCAL "Remote = 198.51.100.1", 3, "missing section [Address]");
+}
+
+static void test_error_empty_file(void **state)
+{
+	struct config c;
+	struct result r = parse("", &c);
+
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 2);
+	assert_has_error(r.err, PATH, 1, "missing section [Tunnel]");
+	assert_has_error(r.err, PATH, 1, "missing section [Address]");
+}
+
+static void test_error_duplicate_key(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE "TTL = 1\n\nTTL = 2\n" ADDRESS, 6,
+		     "TTL: given twice (first on line 4)");
+	expect_error(TUNNEL LOCAL REMOTE "[Address]\nAddress = 10.0.0.1/24\nAddress = 10.0.0.2/24\n",
+		     6, "Address: given twice (first on line 5)");
+}
+
+static void test_error_duplicate_section(void **state)
+{
+	expect_error(MINIMAL "[Tunnel]\nTTL = 5\n", 6, "section [Tunnel] given twice (first on line 1)");
+}
+
+static void test_error_duplicate_section_consecutive(void **state)
+{
+	expect_error(TUNNEL LOCAL "[Tunnel]\n" REMOTE ADDRESS, 3,
+		     "section [Tunnel] given twice (first on line 1)");
+}
+
+static void test_error_duplicate_empty_section(void **state)
+{
+	expect_error(MINIMAL "\n[Tunnel]\n", 7, "section [Tunnel] given twice (first on line 1)");
+}
+
+static void test_error_syntax_no_equals(void **state)
+{
+	expect_tunnel_line_error("TTL 64", "syntax error");
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "Peer\n", 6, "syntax error");
+}
+
+static void test_error_only_first_syntax_error_reported(void **state)
+{
+	expect_error(TUNNEL LOCAL "oops\n" REMOTE "again\n" ADDRESS, 3, "syntax error");
+}
+
+static void test_error_every_bad_value_reported(void **state)
+{
+	struct config c;
+	struct result r = parse(TUNNEL LOCAL REMOTE "TTL = 0\nMTU = 1\n[Address]\nAddress = x\n",
+				&c);
+
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 3);
+	assert_has_error(r.err, PATH, 4, "TTL: '0'");
+	assert_has_error(r.err, PATH, 5, "MTU: '1'");
+	assert_has_error(r.err, PATH, 7, "Address: 'x'");
+}
+
+static void test_error_syntax_unclosed_section(void **state)
+{
+	expect_error(MINIMAL "[Extra\n", 6, "syntax error");
+}
+
+static void test_error_empty_value(void **state)
+{
+	expect_tunnel_line_error("TTL =", "TTL: empty value");
+	expect_error(TUNNEL "Local =\n" REMOTE ADDRESS, 2, "Local: empty value");
+}
+
+static void test_bom_before_first_section(void **state)
+{
+	/* inih skips a UTF-8 byte order mark; the [Tunnel] after it is a header */
+	struct config c;
+
+	parse_ok("\xEF\xBB\xBF" MINIMAL, &c);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+}
+
+static void test_long_comment_keeps_line_numbers(void **state)
+{
+	char text[1024], comment[301];
+
+	memset(comment, 'x', sizeof(comment) - 1);
+	comment[sizeof(comment) - 1] = '\0';
+	snprintf(text, sizeof(text), TUNNEL "; %s\n" LOCAL REMOTE "Bogus = 1\n" ADDRESS, comment);
+	/* a long comment is still one comment line, not a syntax error */
+	expect_error(text, 5, "unknown key 'Bogus'");
+}
+
+/* ---- bad values ---------------------------------------------------------- */
+
+static void test_error_ttl_bad(void **state)
+{
+	static const char msg[] = "is neither 'inherit' nor a number from 1 to 255";
+
+	expect_tunnel_line_error("TTL = 0", msg);
+	expect_tunnel_line_error("TTL = 256", msg);
+	expect_tunnel_line_error("TTL = abc", "TTL: 'abc' is neither");
+	expect_tunnel_line_error("TTL = -1", msg);
+	expect_tunnel_line_error("TTL = 64x", msg);
+}
+
+static void test_error_tos_bad(void **state)
+{
+	static const char msg[] = "is neither 'inherit' nor a number from 0 to 255";
+
+	expect_tunnel_line_error("TOS = 256", "TOS: '256' is neither");
+	expect_tunnel_line_error("TOS = x", msg);
+	expect_tunnel_line_error("TOS = -4", msg);
+}
+
+static void test_error_pmtudisc_bad(void **state)
+{
+	expect_tunnel_line_error("DiscoverPathMTU = maybe", "DiscoverPathMTU: 'maybe' is not yes or no");
+	expect_tunnel_line_error("DiscoverPathMTU = 2", "is not yes or no");
+}
+
+static void test_error_mtu_bad(void **state)
+{
+	expect_tunnel_line_error("MTU = 67", "MTU: '67' is not a number from 68 to 65515");
+	expect_tunnel_line_error("MTU = 65516", "MTU: '65516' is not a number from 68 to 65515");
+	expect_tunnel_line_error("MTU = 1500 bytes", "is not a number from 68 to 65515");
+	expect_tunnel_line_error("MTU = auto", "is not a number from 68 to 65515");
+}
+
+static void test_error_local_bad(void **state)
+{
+	expect_bad_local("not-an-address");
+	expect_bad_local("192.0.2");
+	expect_bad_local("192.0.2.256");
+	expect_bad_local("224.0.0.1");		/* multicast */
+	expect_bad_local("239.255.255.250");
+	expect_bad_local("0.0.0.0");
+	expect_bad_local("255.255.255.255");
+	expect_bad_local("2001:db8::1");
+}
+
+static void test_error_remote_bad(void **state)
+{
+	expect_bad_remote("example.org");
+	expect_bad_remote("233.1.2.3");
+	expect_bad_remote("0.0.0.0");
+}
+
+static void test_error_address_bad(void **state)
+{
+	expect_bad_address("10.0.0.1");		/* no /LEN */
+	expect_bad_address("10.0.0.1/");
+	expect_bad_address("10.0.0.1/33");
+	expect_bad_address("10.0.0.1/x");
+	expect_bad_address("10.0.0/24");
+	expect_bad_address("224.0.0.5/24");
+	expect_bad_address("0.0.0.0/8");
+	expect_bad_address("/24");
+}
+
+static void test_error_peer_bad(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "Peer = 10.0.0.2/32\n", 6,
+		     "Peer: '10.0.0.2/32' is not a unicast IPv4 address");
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "Peer = 225.0.0.1\n", 6,
+		     "is not a unicast IPv4 address");
+}
+
+static void test_error_ecn_bad(void **state)
+{
+	expect_tunnel_line_error("ECN = on", "ECN: 'on' is not normal, compatibility or kernel");
+	expect_tunnel_line_error("ECN = compat", "is not normal, compatibility or kernel");
+}
+
+static void test_error_dscp_bad(void **state)
+{
+	expect_tunnel_line_error("DSCP = copy", "DSCP: 'copy' is not pipe or uniform");
+}
+
+static void test_error_name_bad(void **state)
+{
+	static const char msg[] = "is not a valid interface name";
+
+	expect_tunnel_line_error("Name = abcdefghijklmnop", "Name: 'abcdefghijklmnop' is not");
+	expect_tunnel_line_error("Name = a/b", msg);
+	expect_tunnel_line_error("Name = a:b", msg);
+	expect_tunnel_line_error("Name = ..", msg);
+}
+
+static void test_name_fifteen_chars_accepted(void **state)
+{
+	struct config c;
+
+	expect_tunnel_line_ok("Name = abcdefghijklmno", &c);
+	assert_string_equal(c.name, "abcdefghijklmno");
+}
+
+/* ---- checks across keys -------------------------------------------------- */
+
+static void test_error_fixed_ttl_without_pmtudisc(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE "TTL = 64\nDiscoverPathMTU = no\n" ADDRESS, 5,
+		     "DiscoverPathMTU: 'no' cannot be used with a fixed TTL");
+}
+
+static void test_fixed_ttl_with_pmtudisc_or_inherit_without(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL LOCAL REMOTE "TTL = 64\nDiscoverPathMTU = yes\n" ADDRESS, &c);
+	assert_int_equal(c.ip.ttl, 64);
+	assert_true(c.ip.pmtudisc);
+	parse_ok(TUNNEL LOCAL REMOTE "TTL = inherit\nDiscoverPathMTU = no\n" ADDRESS, &c);
+	assert_int_equal(c.ip.ttl, 0);
+	assert_false(c.ip.pmtudisc);
+}
+
+static void test_error_local_equals_remote(void **state)
+{
+	expect_error(TUNNEL LOCAL "\nRemote = 192.0.2.1\n" ADDRESS, 4, "Remote: must differ from Local");
+}
+
+/* ---- config_load and config_valid_ifname ---------------------------------- */
+
+static void test_load_nonexistent_file(void **state)
+{
+	struct config c;
+	FILE *err = err_open();
+	const char *text;
+
+	assert_int_equal(config_load("/nonexistent/ipipd/Moe.conf", &c, err), -1);
+	text = err_close(err);
+	assert_non_null(strstr(text, "/nonexistent/ipipd/Moe.conf: "));
+	assert_non_null(strstr(text, "No such file"));
+}
+
+static char tmp_dir[64], tmp_conf[128];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int make_tmp_dir(void **state)
+{
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/ipipd-test-XXXXXX");
+	if (!mkdtemp(tmp_dir))
+		return -1;
+	snprintf(tmp_conf, sizeof(tmp_conf), "%s/Shemp.conf", tmp_dir);
+	return 0;
+}
+
+static int remove_tmp_dir(void **state)
+{
+	unlink(tmp_conf);
+	return rmdir(tmp_dir);
+}
+
+static void test_load_file(void **state)
+{
+	struct config c;
+	FILE *err;
+
+	write_file(tmp_conf, "# test\n" MINIMAL "Peer = 10.0.0.2\n");
+	err = err_open();
+	assert_int_equal(config_load(tmp_conf, &c, err), 0);
+	assert_string_equal(err_close(err), "");
+	assert_string_equal(c.name, "Shemp");
+	assert_string_equal(c.path, tmp_conf);
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_true(c.has_peer);
+}
+
+static void test_load_file_error_line_numbers(void **state)
+{
+	struct config c;
+	FILE *err;
+
+	write_file(tmp_conf, "# test\n" TUNNEL LOCAL REMOTE "\nTTL = 0\n" ADDRESS);
+	err = err_open();
+	assert_int_equal(config_load(tmp_conf, &c, err), -1);
+	assert_has_error(err_close(err), tmp_conf, 6, "TTL: '0' is neither");
+}
+
+static void test_valid_ifname(void **state)
+{
+	assert_true(config_valid_ifname("tun0"));
+	assert_true(config_valid_ifname("a"));
+	assert_true(config_valid_ifname("ipip-to_moe.1"));
+	assert_true(config_valid_ifname("abcdefghijklmno"));	/* 15 */
+	assert_true(config_valid_ifname("..."));
+}
+
+static void test_invalid_ifname(void **state)
+{
+	assert_false(config_valid_ifname(""));
+	assert_false(config_valid_ifname("abcdefghijklmnop"));	/* 16 */
+	assert_false(config_valid_ifname("."));
+	assert_false(config_valid_ifname(".."));
+	assert_false(config_valid_ifname("a/b"));
+	assert_false(config_valid_ifname("eth0:1"));
+	assert_false(config_valid_ifname("a b"));
+	assert_false(config_valid_ifname("a\tb"));
+	assert_false(config_valid_ifname("tun\n"));
+	assert_false(config_valid_ifname("a\x01"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_addresses_in_network_order),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_name_from_file_name),
+		cmocka_unit_test(test_name_given_explicitly),
+		cmocka_unit_test(test_name_explicit_rescues_bad_file_name),
+		cmocka_unit_test(test_name_from_bad_file_name_refused),
+		cmocka_unit_test(test_ttl_values),
+		cmocka_unit_test(test_tos_values),
+		cmocka_unit_test(test_pmtudisc_values),
+		cmocka_unit_test(test_mtu_bounds_accepted),
+		cmocka_unit_test(test_ecn_values),
+		cmocka_unit_test(test_dscp_values),
+		cmocka_unit_test(test_address_prefix_lengths),
+		cmocka_unit_test(test_sections_in_any_order),
+		cmocka_unit_test(test_value_words_case_insensitive),
+		cmocka_unit_test(test_colon_as_equals),
+		cmocka_unit_test(test_comments_and_blank_lines),
+		cmocka_unit_test(test_comments_do_not_shift_line_numbers),
+		cmocka_unit_test(test_crlf_line_endings),
+
+		cmocka_unit_test(test_error_unknown_section),
+		cmocka_unit_test(test_error_unknown_empty_section),
+		cmocka_unit_test(test_error_unknown_key),
+		cmocka_unit_test(test_error_names_case_sensitive),
+		cmocka_unit_test(test_error_indented_line_continues_previous_key),
+		cmocka_unit_test(test_error_key_outside_section),
+		cmocka_unit_test(test_error_missing_local),
+		cmocka_unit_test(test_error_missing_remote),
+		cmocka_unit_test(test_error_missing_local_and_remote),
+		cmocka_unit_test(test_error_missing_address),
+		cmocka_unit_test(test_error_missing_keys_of_empty_section),
+		cmocka_unit_test(test_error_missing_section_address),
+		cmocka_unit_test(test_error_missing_section_tunnel),
+		cmocka_unit_test(test_error_missing_section_last_line_without_newline),
+		cmocka_unit_test(test_error_empty_file),
+		cmocka_unit_test(test_error_duplicate_key),
+		cmocka_unit_test(test_error_duplicate_section),
+		cmocka_unit_test(test_error_duplicate_section_consecutive),
+		cmocka_unit_test(test_error_duplicate_empty_section),
+		cmocka_unit_test(test_error_syntax_no_equals),
+		cmocka_unit_test(test_error_only_first_syntax_error_reported),
+		cmocka_unit_test(test_error_every_bad_value_reported),
+		cmocka_unit_test(test_error_syntax_unclosed_section),
+		cmocka_unit_test(test_error_empty_value),
+		cmocka_unit_test(test_bom_before_first_section),
+		cmocka_unit_test(test_long_comment_keeps_line_numbers),
+
+		cmocka_unit_test(test_error_ttl_bad),
+		cmocka_unit_test(test_error_tos_bad),
+		cmocka_unit_test(test_error_pmtudisc_bad),
+		cmocka_unit_test(test_error_mtu_bad),
+		cmocka_unit_test(test_error_local_bad),
+		cmocka_unit_test(test_error_remote_bad),
+		cmocka_unit_test(test_error_address_bad),
+		cmocka_unit_test(test_error_peer_bad),
+		cmocka_unit_test(test_error_ecn_bad),
+		cmocka_unit_test(test_error_dscp_bad),
+		cmocka_unit_test(test_error_name_bad),
+		cmocka_unit_test(test_name_fifteen_chars_accepted),
+
+		cmocka_unit_test(test_error_fixed_ttl_without_pmtudisc),
+		cmocka_unit_test(test_fixed_ttl_with_pmtudisc_or_inherit_without),
+		cmocka_unit_test(test_error_local_equals_remote),
+
+		cmocka_unit_test(test_load_nonexistent_file),
+		cmocka_unit_test_setup_teardown(test_load_file, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test_setup_teardown(test_load_file_error_line_numbers, make_tmp_dir,
+						remove_tmp_dir),
+		cmocka_unit_test(test_valid_ifname),
+		cmocka_unit_test(test_invalid_ifname),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, free_err_buf);
+}

@@ -1,0 +1,1130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the pure packet code (src/packet.c): the Internet checksum,
+ * RFC 2003 encapsulation, RFC 6040 ECN handling, RFC 2983 DSCP handling and
+ * every malformed-input verdict of the encapsulator and the decapsulator.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "packet.h"
+
+#define IP_DF 0x4000u
+#define IP_MF 0x2000u
+
+/* assert_int_equal, naming the table entry when it fails */
+#define assert_int_equal_at(a, b, fmt, ...)                                    \
+	do {                                                                   \
+		if ((uintmax_t)(a) != (uintmax_t)(b))                          \
+			print_message("  at " fmt "\n", __VA_ARGS__);          \
+		assert_int_equal(a, b);                                        \
+	} while (0)
+
+/* The tunnel's endpoints: this host is LOCAL, the far end REMOTE. */
+static const uint8_t LOCAL[4] = { 192, 0, 2, 1 };
+static const uint8_t REMOTE[4] = { 198, 51, 100, 1 };
+static const uint8_t OTHER[4] = { 203, 0, 113, 9 };
+/* The inner packet's addresses. */
+static const uint8_t INNER_SRC[4] = { 10, 0, 0, 1 };
+static const uint8_t INNER_DST[4] = { 10, 0, 0, 2 };
+
+static const uint8_t ECNS[4] = { ECN_NOT_ECT, ECN_ECT1, ECN_ECT0, ECN_CE };
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Recompute the header checksum of the IPv4 header h[0..hlen). */
+static void set_csum(uint8_t *h, size_t hlen)
+{
+	wr16(h + 10, 0);
+	wr16(h + 10, inet_csum(h, hlen));
+}
+
+static struct ipip_params params(void)
+{
+	struct ipip_params p;
+
+	memset(&p, 0, sizeof(p));
+	memcpy(&p.local, LOCAL, 4);
+	memcpy(&p.remote, REMOTE, 4);
+	p.ttl = 0;
+	p.tos_inherit = false;
+	p.tos = 0;
+	p.pmtudisc = true;
+	p.ecn = ECN_MODE_NORMAL;
+	p.dscp_uniform = false;
+	return p;
+}
+
+/* The same tunnel seen from the other end. */
+static struct ipip_params peer_params(const struct ipip_params *p)
+{
+	struct ipip_params q = *p;
+
+	q.local = p->remote;
+	q.remote = p->local;
+	return q;
+}
+
+/*
+ * An inner IPv4 UDP packet with an ihl-word header (NOP options beyond 20
+ * bytes), the given TOS, TTL and flags/fragment field, and payload bytes.
+ * Returns its length.
+ */
+static size_t make_inner_ihl(uint8_t *buf, unsigned ihl, uint8_t tos, uint8_t ttl, uint16_t frag,
+			     size_t payload)
+{
+	size_t hlen = ihl * 4u, len = hlen + payload;
+
+	memset(buf, 0, hlen);
+	buf[0] = (uint8_t)(0x40 | ihl);
+	buf[1] = tos;
+	wr16(buf + 2, (uint16_t)len);
+	wr16(buf + 4, 0x1234);
+	wr16(buf + 6, frag);
+	buf[8] = ttl;
+	buf[9] = 17;
+	memcpy(buf + 12, INNER_SRC, 4);
+	memcpy(buf + 16, INNER_DST, 4);
+	for (size_t i = 20; i < hlen; i++)
+		buf[i] = i + 1 == hlen ? 0x00 : 0x01;	/* NOPs, then end of options */
+	for (size_t i = 0; i < payload; i++)
+		buf[hlen + i] = (uint8_t)(i * 7 + 3);
+	set_csum(buf, hlen);
+	return len;
+}
+
+static size_t make_inner(uint8_t *buf, uint8_t tos, uint8_t ttl, uint16_t frag, size_t payload)
+{
+	return make_inner_ihl(buf, 5, tos, ttl, frag, payload);
+}
+
+/*
+ * A received datagram as the far end sends it: an outer header of ihl words
+ * (REMOTE -> LOCAL, protocol 4, DF, TTL 64, given TOS) followed by
+ * inner[0..inner_len).  Returns the datagram's length.
+ */
+static size_t make_outer_ihl(uint8_t *pkt, unsigned ihl, uint8_t tos, const uint8_t *inner,
+			     size_t inner_len)
+{
+	size_t hlen = ihl * 4u;
+
+	memset(pkt, 0, hlen);
+	pkt[0] = (uint8_t)(0x40 | ihl);
+	pkt[1] = tos;
+	wr16(pkt + 2, (uint16_t)(hlen + inner_len));
+	wr16(pkt + 4, 0x4242);
+	wr16(pkt + 6, IP_DF);
+	pkt[8] = 64;
+	pkt[9] = IPPROTO_IPIP_;
+	memcpy(pkt + 12, REMOTE, 4);
+	memcpy(pkt + 16, LOCAL, 4);
+	for (size_t i = 20; i < hlen; i++)
+		pkt[i] = 0x01;
+	memcpy(pkt + hlen, inner, inner_len);
+	set_csum(pkt, hlen);
+	return hlen + inner_len;
+}
+
+static size_t make_outer(uint8_t *pkt, uint8_t tos, const uint8_t *inner, size_t inner_len)
+{
+	return make_outer_ihl(pkt, 5, tos, inner, inner_len);
+}
+
+/* A valid datagram: outer TOS outer_tos, inner TOS inner_tos, 32 payload bytes. */
+static size_t make_datagram(uint8_t *pkt, uint8_t outer_tos, uint8_t inner_tos)
+{
+	uint8_t inner[64];
+	size_t n = make_inner(inner, inner_tos, 64, IP_DF, 32);
+
+	return make_outer(pkt, outer_tos, inner, n);
+}
+
+static enum pkt_verdict decap(uint8_t *pkt, size_t len)
+{
+	struct ipip_params p = params();
+	struct ipip_rx rx;
+
+	return ipip_decap(&p, pkt, len, &rx);
+}
+
+static enum pkt_verdict encap(const uint8_t *inner, size_t len)
+{
+	struct ipip_params p = params();
+	uint8_t outer[IPV4_HLEN];
+
+	return ipip_encap(&p, outer, inner, len);
+}
+
+/* Encapsulate inner with p, asserting success; the outer header lands in outer. */
+static void encap_ok(const struct ipip_params *p, uint8_t outer[IPV4_HLEN], const uint8_t *inner,
+		     size_t len)
+{
+	memset(outer, 0xee, IPV4_HLEN);
+	assert_int_equal(ipip_encap(p, outer, inner, len), PKT_OK);
+	assert_int_equal(inet_csum(outer, IPV4_HLEN), 0);
+}
+
+/* ---- inet_csum ---------------------------------------------------------- */
+
+static void test_csum_rfc1071_example(void **state)
+{
+	/* RFC 1071 section 3: the one's complement sum of these words is 0xddf2. */
+	static const uint8_t data[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+
+	assert_int_equal(inet_csum(data, sizeof(data)), 0x220d);
+}
+
+static void test_csum_real_ipv4_header(void **state)
+{
+	/* 192.168.0.1 -> 192.168.0.199, UDP, TTL 64, DF, total length 0x73. */
+	uint8_t h[20] = {
+		0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+		0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+	};
+
+	/*
+	 * By hand: 4500 + 0073 + 0000 + 4000 + 4011 + 0000 + c0a8 + 0001 + c0a8
+	 * + 00c7 = 0x2479c; folded 0x479e; complement 0xb861.
+	 */
+	assert_int_equal(inet_csum(h, sizeof(h)), 0xb861);
+	wr16(h + 10, 0xb861);
+	assert_int_equal(inet_csum(h, sizeof(h)), 0);
+}
+
+static void test_csum_filled_header_sums_to_zero(void **state)
+{
+	uint8_t buf[64];
+
+	make_inner(buf, 0xb8 | ECN_CE, 255, IP_DF, 0);
+	assert_int_not_equal(rd16(buf + 10), 0);
+	assert_int_equal(inet_csum(buf, 20), 0);
+	make_inner_ihl(buf, 6, 0x28, 1, 0, 0);
+	assert_int_equal(inet_csum(buf, 24), 0);
+}
+
+static void test_csum_odd_length_and_carries(void **state)
+{
+	static const uint8_t one[] = { 0x01 };
+	static const uint8_t odd[] = { 0x00, 0x01, 0xf2 };	/* 0x0001 + 0xf200 */
+	static const uint8_t ones[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t carry[] = { 0xff, 0xff, 0x00, 0x02 };	/* 0x10001 -> 0x0002 */
+
+	assert_int_equal(inet_csum(one, 1), 0xfeff);
+	assert_int_equal(inet_csum(odd, 3), (uint16_t)~0xf201);
+	assert_int_equal(inet_csum(ones, sizeof(ones)), 0x0000);
+	assert_int_equal(inet_csum(carry, sizeof(carry)), (uint16_t)~0x0002);
+	assert_int_equal(inet_csum(one, 0), 0xffff);
+}
+
+/* ---- encapsulation: the outer header ----------------------------------- */
+
+static void test_encap_outer_header_fields(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], outer[IPV4_HLEN];
+	size_t n = make_inner(inner, 0x00, 64, IP_DF, 80);
+
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(outer[0], 0x45);
+	assert_int_equal(outer[1], 0x00);
+	assert_int_equal(rd16(outer + 2), n + 20);
+	assert_int_equal(rd16(outer + 4), 0);		/* ID left for the kernel (RFC 6864) */
+	assert_int_equal(rd16(outer + 6), IP_DF);	/* DF, no MF, offset 0 */
+	assert_int_equal(outer[8], 64);
+	assert_int_equal(outer[9], 4);
+	assert_int_equal(inet_csum(outer, IPV4_HLEN), 0);
+	assert_memory_equal(outer + 12, LOCAL, 4);
+	assert_memory_equal(outer + 16, REMOTE, 4);
+}
+
+static void test_encap_does_not_modify_inner(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], copy[128], outer[IPV4_HLEN];
+	size_t n = make_inner(inner, 0x28 | ECN_CE, 17, 0, 60);
+
+	p.ecn = ECN_MODE_KERNEL;	/* rewrites CE in the outer header only */
+	p.ttl = 200;
+	memcpy(copy, inner, sizeof(copy));
+	encap_ok(&p, outer, inner, n);
+	assert_memory_equal(inner, copy, sizeof(copy));
+}
+
+static void test_encap_inner_options_accepted(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], outer[IPV4_HLEN];
+	size_t n = make_inner_ihl(inner, 6, 0, 64, IP_DF, 10);
+
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(outer[0], 0x45);	/* inner options are not copied */
+	assert_int_equal(rd16(outer + 2), n + 20);
+}
+
+static void test_encap_ttl_inherit(void **state)
+{
+	static const uint8_t inner_ttls[] = { 1, 64, 255 };
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	p.ttl = 0;
+	for (size_t i = 0; i < sizeof(inner_ttls); i++) {
+		size_t n = make_inner(inner, 0, inner_ttls[i], IP_DF, 8);
+
+		encap_ok(&p, outer, inner, n);
+		assert_int_equal_at(outer[8], inner_ttls[i], "inner TTL %u", inner_ttls[i]);
+		assert_int_equal(inner[8], inner_ttls[i]);	/* not decremented */
+	}
+}
+
+static void test_encap_ttl_fixed(void **state)
+{
+	static const uint8_t inner_ttls[] = { 1, 64, 255 };
+	static const uint8_t fixed[] = { 64, 1, 255 };
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	for (size_t f = 0; f < sizeof(fixed); f++) {
+		p.ttl = fixed[f];
+		for (size_t i = 0; i < sizeof(inner_ttls); i++) {
+			size_t n = make_inner(inner, 0, inner_ttls[i], IP_DF, 8);
+
+			encap_ok(&p, outer, inner, n);
+			assert_int_equal_at(outer[8], fixed[f], "ttl %u, inner TTL %u", fixed[f],
+					    inner_ttls[i]);
+		}
+	}
+}
+
+static void test_encap_tos_fixed_zero(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	p.tos = 0;
+	for (size_t e = 0; e < 4; e++) {
+		size_t n = make_inner(inner, (uint8_t)(0xb8 | ECNS[e]), 64, IP_DF, 8);
+
+		encap_ok(&p, outer, inner, n);
+		/* DSCP 0; ECN from the inner packet (normal mode copies) */
+		assert_int_equal_at(outer[1], ECNS[e], "inner ECN %u", ECNS[e]);
+	}
+}
+
+static void test_encap_tos_fixed_ignores_own_ecn_bits(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	for (uint8_t own = 0; own < 4; own++) {
+		p.tos = (uint8_t)(0x28 | own);
+		for (size_t e = 0; e < 4; e++) {
+			size_t n = make_inner(inner, (uint8_t)(0x00 | ECNS[e]), 64, IP_DF, 8);
+
+			encap_ok(&p, outer, inner, n);
+			assert_int_equal_at(outer[1], 0x28 | ECNS[e], "tos 0x%02x, inner ECN %u",
+					    p.tos, ECNS[e]);
+		}
+	}
+}
+
+static void test_encap_tos_inherit(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	p.tos_inherit = true;
+	p.tos = 0xb8;	/* ignored when inheriting */
+	for (size_t e = 0; e < 4; e++) {
+		size_t n = make_inner(inner, (uint8_t)(0x28 | ECNS[e]), 64, IP_DF, 8);
+
+		p.ecn = ECN_MODE_NORMAL;
+		encap_ok(&p, outer, inner, n);
+		assert_int_equal_at(outer[1], 0x28 | ECNS[e], "normal, inner ECN %u", ECNS[e]);
+
+		p.ecn = ECN_MODE_COMPAT;
+		encap_ok(&p, outer, inner, n);
+		assert_int_equal_at(outer[1], 0x28 | ECN_NOT_ECT, "compat, inner ECN %u", ECNS[e]);
+
+		p.ecn = ECN_MODE_KERNEL;
+		encap_ok(&p, outer, inner, n);
+		assert_int_equal_at(outer[1], 0x28 | (ECNS[e] == ECN_CE ? ECN_ECT0 : ECNS[e]),
+				    "kernel, inner ECN %u", ECNS[e]);
+	}
+}
+
+static void test_encap_pmtudisc_always_sets_df(void **state)
+{
+	static const uint16_t frags[] = { 0, IP_DF };
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	p.pmtudisc = true;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = make_inner(inner, 0, 64, frags[i], 8);
+
+		encap_ok(&p, outer, inner, n);
+		assert_int_equal_at(rd16(outer + 6), IP_DF, "inner flags 0x%04x", frags[i]);
+	}
+}
+
+static void test_encap_nopmtudisc_copies_inner_df(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+	size_t n;
+
+	p.pmtudisc = false;
+	n = make_inner(inner, 0, 64, IP_DF, 8);
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(rd16(outer + 6), IP_DF);
+
+	n = make_inner(inner, 0, 64, 0, 8);
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(rd16(outer + 6), 0);
+}
+
+static void test_encap_inner_fragment_fields_not_copied(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+	/* a first fragment (MF) and a later one (offset 0x55, DF clear) */
+	size_t n = make_inner(inner, 0, 64, IP_MF, 16);
+
+	p.pmtudisc = false;
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(rd16(outer + 6), 0);
+	n = make_inner(inner, 0, 64, 0x0055, 16);
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(rd16(outer + 6), 0);
+	p.pmtudisc = true;
+	encap_ok(&p, outer, inner, n);
+	assert_int_equal(rd16(outer + 6), IP_DF);
+}
+
+/* ---- RFC 6040 encapsulation ---------------------------------------------- */
+
+static void test_ecn_encap_normal_copies_all(void **state)
+{
+	for (size_t e = 0; e < 4; e++)
+		assert_int_equal_at(ecn_encap(ECN_MODE_NORMAL, ECNS[e]), ECNS[e], "inner ECN %u",
+				    ECNS[e]);
+}
+
+static void test_ecn_encap_compat_not_ect(void **state)
+{
+	for (size_t e = 0; e < 4; e++)
+		assert_int_equal_at(ecn_encap(ECN_MODE_COMPAT, ECNS[e]), ECN_NOT_ECT,
+				    "inner ECN %u", ECNS[e]);
+}
+
+static void test_ecn_encap_kernel_ce_to_ect0(void **state)
+{
+	assert_int_equal(ecn_encap(ECN_MODE_KERNEL, ECN_NOT_ECT), ECN_NOT_ECT);
+	assert_int_equal(ecn_encap(ECN_MODE_KERNEL, ECN_ECT1), ECN_ECT1);
+	assert_int_equal(ecn_encap(ECN_MODE_KERNEL, ECN_ECT0), ECN_ECT0);
+	assert_int_equal(ecn_encap(ECN_MODE_KERNEL, ECN_CE), ECN_ECT0);
+}
+
+static void test_ecn_encap_ignores_dscp_bits(void **state)
+{
+	assert_int_equal(ecn_encap(ECN_MODE_NORMAL, 0xb8 | ECN_CE), ECN_CE);
+	assert_int_equal(ecn_encap(ECN_MODE_KERNEL, 0xb8 | ECN_CE), ECN_ECT0);
+	assert_int_equal(ecn_encap(ECN_MODE_NORMAL, 0xfc), ECN_NOT_ECT);
+}
+
+static void test_encap_outer_ecn_table(void **state)
+{
+	static const enum ecn_mode modes[] = { ECN_MODE_NORMAL, ECN_MODE_COMPAT, ECN_MODE_KERNEL };
+	/* expected outer ECN, indexed [mode][inner ECN codepoint] */
+	static const uint8_t want[3][4] = {
+		[ECN_MODE_NORMAL] = { ECN_NOT_ECT, ECN_ECT1, ECN_ECT0, ECN_CE },
+		[ECN_MODE_COMPAT] = { ECN_NOT_ECT, ECN_NOT_ECT, ECN_NOT_ECT, ECN_NOT_ECT },
+		[ECN_MODE_KERNEL] = { ECN_NOT_ECT, ECN_ECT1, ECN_ECT0, ECN_ECT0 },
+	};
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+
+	p.tos = 0x28;
+	for (size_t m = 0; m < 3; m++) {
+		p.ecn = modes[m];
+		for (uint8_t e = 0; e < 4; e++) {
+			size_t n = make_inner(inner, (uint8_t)(0xb8 | e), 64, IP_DF, 8);
+
+			encap_ok(&p, outer, inner, n);
+			assert_int_equal_at(outer[1], 0x28 | want[m][e], "mode %zu, inner ECN %u", m,
+					    e);
+			assert_int_equal(inner[1], 0xb8 | e);	/* the inner ECN is never changed */
+		}
+	}
+}
+
+/* ---- RFC 6040 decapsulation ---------------------------------------------- */
+
+/* RFC 6040 4.2, indexed [inner][outer] by codepoint value; -1 is drop. */
+static const int DECAP_TABLE[4][4] = {
+	/* outer:           Not-ECT      ECT(1)    ECT(0)       CE */
+	[ECN_NOT_ECT] = { ECN_NOT_ECT, ECN_NOT_ECT, ECN_NOT_ECT, -1 },
+	[ECN_ECT1] = { ECN_ECT1, ECN_ECT1, ECN_ECT1, ECN_CE },
+	[ECN_ECT0] = { ECN_ECT0, ECN_ECT1, ECN_ECT0, ECN_CE },
+	[ECN_CE] = { ECN_CE, ECN_CE, ECN_CE, ECN_CE },
+};
+
+/* The (!!!) combinations: currently unused, to be logged. */
+static const bool DECAP_UNUSUAL[4][4] = {
+	[ECN_NOT_ECT] = { false, true, true, true },
+	[ECN_ECT1] = { false, false, false, false },
+	[ECN_ECT0] = { false, false, false, false },
+	[ECN_CE] = { false, true, false, false },
+};
+
+static void test_ecn_decap_table(void **state)
+{
+	for (uint8_t in = 0; in < 4; in++) {
+		for (uint8_t out = 0; out < 4; out++) {
+			bool unusual = !DECAP_UNUSUAL[in][out];
+			int r = ecn_decap(in, out, &unusual);
+
+			assert_int_equal_at(r, DECAP_TABLE[in][out], "inner %u, outer %u", in, out);
+			assert_int_equal_at(unusual, DECAP_UNUSUAL[in][out], "inner %u, outer %u",
+					    in, out);
+		}
+	}
+}
+
+static void test_ecn_decap_ignores_dscp_bits(void **state)
+{
+	bool unusual;
+
+	assert_int_equal(ecn_decap(0xb8 | ECN_ECT0, 0x28 | ECN_CE, &unusual), ECN_CE);
+	assert_false(unusual);
+	assert_int_equal(ecn_decap(0xb8 | ECN_NOT_ECT, 0x04 | ECN_CE, &unusual), -1);
+	assert_true(unusual);
+}
+
+static void test_decap_ecn_table(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t pkt[128];
+	struct ipip_rx rx;
+
+	for (uint8_t in = 0; in < 4; in++) {
+		for (uint8_t out = 0; out < 4; out++) {
+			size_t len = make_datagram(pkt, (uint8_t)(0xb8 | out), (uint8_t)(0x28 | in));
+			enum pkt_verdict v = ipip_decap(&p, pkt, len, &rx);
+			const uint8_t *inner = pkt + 20;
+
+			assert_int_equal_at(rx.outer_ecn, out, "inner %u, outer %u", in, out);
+			assert_int_equal_at(rx.inner_ecn, in, "inner %u, outer %u", in, out);
+			assert_int_equal_at(rx.ecn_unusual, DECAP_UNUSUAL[in][out],
+					    "inner %u, outer %u", in, out);
+			if (DECAP_TABLE[in][out] < 0) {
+				assert_int_equal(v, PKT_RX_ECN_CE_NOT_ECT);
+				continue;
+			}
+			assert_int_equal_at(v, PKT_OK, "inner %u, outer %u", in, out);
+			assert_int_equal(rx.inner_off, 20);
+			assert_int_equal(rx.inner_len, 52);
+			/* pipe: the inner DSCP is kept; ECN per the table */
+			assert_int_equal_at(inner[1], 0x28 | DECAP_TABLE[in][out], "inner %u, outer %u",
+					    in, out);
+			assert_int_equal_at(inet_csum(inner, 20), 0, "inner %u, outer %u", in, out);
+			assert_int_equal(inner[8], 64);	/* TTL untouched */
+		}
+	}
+}
+
+static void test_decap_rewrite_updates_inner_checksum(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t pkt[128], expect[20];
+	size_t len = make_datagram(pkt, ECN_CE, 0x28 | ECN_ECT0);
+	struct ipip_rx rx;
+
+	memcpy(expect, pkt + 20, 20);
+	expect[1] = 0x28 | ECN_CE;
+	set_csum(expect, 20);
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_memory_equal(pkt + 20, expect, 20);
+}
+
+static void test_decap_rx_ecn_ce_over_not_ect(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t pkt[128], copy[128];
+	size_t len = make_datagram(pkt, 0x00 | ECN_CE, 0x28 | ECN_NOT_ECT);
+	struct ipip_rx rx;
+
+	memcpy(copy, pkt, sizeof(copy));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_RX_ECN_CE_NOT_ECT);
+	assert_true(rx.ecn_unusual);
+	assert_int_equal(rx.outer_ecn, ECN_CE);
+	assert_int_equal(rx.inner_ecn, ECN_NOT_ECT);
+	assert_memory_equal(pkt, copy, sizeof(copy));	/* a dropped packet is not rewritten */
+}
+
+/* ---- RFC 2983 DSCP ------------------------------------------------------- */
+
+static void test_decap_dscp_pipe_keeps_inner(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t pkt[128], copy[128];
+	size_t len = make_datagram(pkt, 0xb8 | ECN_ECT0, 0x28 | ECN_ECT0);
+	struct ipip_rx rx;
+
+	memcpy(copy, pkt, sizeof(copy));
+	p.dscp_uniform = false;
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(pkt[20 + 1], 0x28 | ECN_ECT0);
+	assert_memory_equal(pkt, copy, sizeof(copy));	/* nothing to rewrite */
+}
+
+static void test_decap_dscp_uniform_copies_outer(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0xb8 | ECN_ECT0, 0x28 | ECN_ECT0);
+	struct ipip_rx rx;
+
+	p.dscp_uniform = true;
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(pkt[20 + 1], 0xb8 | ECN_ECT0);
+	assert_int_equal(inet_csum(pkt + 20, 20), 0);
+
+	/* ECN still follows RFC 6040: outer CE over inner ECT(1) gives CE */
+	len = make_datagram(pkt, 0x48 | ECN_CE, 0x28 | ECN_ECT1);
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(pkt[20 + 1], 0x48 | ECN_CE);
+	assert_int_equal(inet_csum(pkt + 20, 20), 0);
+
+	/* outer DSCP 0 clears the inner DSCP */
+	len = make_datagram(pkt, ECN_NOT_ECT, 0xb8 | ECN_NOT_ECT);
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(pkt[20 + 1], 0x00);
+	assert_int_equal(inet_csum(pkt + 20, 20), 0);
+}
+
+/* ---- decapsulation: accepted shapes -------------------------------------- */
+
+static void test_decap_valid_datagram(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], pkt[160];
+	size_t n = make_inner(inner, 0x28, 1, 0, 70);
+	size_t len = make_outer(pkt, 0x28, inner, n);
+	struct ipip_rx rx;
+
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(rx.inner_off, 20);
+	assert_int_equal(rx.inner_len, n);
+	assert_memory_equal(pkt + rx.inner_off, inner, n);
+	assert_false(rx.ecn_unusual);
+}
+
+static void test_decap_trailing_bytes_trimmed(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], pkt[200];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 30);
+	size_t len = make_outer(pkt, 0, inner, n);
+	struct ipip_rx rx;
+
+	/* link-layer padding after the outer total length */
+	memset(pkt + len, 0xaa, 16);
+	assert_int_equal(ipip_decap(&p, pkt, len + 16, &rx), PKT_OK);
+	assert_int_equal(rx.inner_off, 20);
+	assert_int_equal(rx.inner_len, n);
+	assert_memory_equal(pkt + 20, inner, n);
+}
+
+static void test_decap_inner_shorter_than_outer_payload_trimmed(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128] = { 0 }, pkt[200];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 30);
+	/* the outer total length covers 8 bytes more than the inner packet */
+	size_t len = make_outer(pkt, 0, inner, n + 8);
+	struct ipip_rx rx;
+
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(rx.inner_len, n);
+}
+
+static void test_decap_outer_options_accepted(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], pkt[200];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 30);
+	size_t len = make_outer_ihl(pkt, 6, 0, inner, n);
+	struct ipip_rx rx;
+
+	assert_int_equal(len, 24 + n);
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(rx.inner_off, 24);
+	assert_int_equal(rx.inner_len, n);
+	assert_memory_equal(pkt + 24, inner, n);
+}
+
+static void test_decap_inner_options_accepted(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[128], pkt[200];
+	size_t n = make_inner_ihl(inner, 7, 0x28 | ECN_ECT0, 64, IP_DF, 30);
+	size_t len = make_outer(pkt, ECN_CE, inner, n);
+	struct ipip_rx rx;
+
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	assert_int_equal(rx.inner_len, n);
+	assert_int_equal(pkt[20 + 1], 0x28 | ECN_CE);
+	assert_int_equal(inet_csum(pkt + 20, 28), 0);	/* over the whole inner header */
+}
+
+static void test_roundtrip_encap_decap(void **state)
+{
+	static const enum ecn_mode modes[] = { ECN_MODE_NORMAL, ECN_MODE_COMPAT, ECN_MODE_KERNEL };
+	uint8_t inner[256], pkt[300];
+
+	for (size_t m = 0; m < 3; m++) {
+		for (int inherit = 0; inherit < 2; inherit++) {
+			for (uint8_t e = 0; e < 4; e++) {
+				struct ipip_params tx = params(), rxp;
+				size_t n = make_inner(inner, (uint8_t)(0x68 | e), 33, IP_DF, 200);
+				struct ipip_rx rx;
+
+				tx.ecn = modes[m];
+				tx.tos_inherit = inherit;
+				tx.tos = 0x10;
+				rxp = peer_params(&tx);
+				rxp.dscp_uniform = inherit;
+				encap_ok(&tx, pkt, inner, n);
+				memcpy(pkt + IPV4_HLEN, inner, n);
+				assert_int_equal_at(ipip_decap(&rxp, pkt, n + IPV4_HLEN, &rx), PKT_OK,
+						    "mode %zu, inherit %d, ECN %u", m, inherit, e);
+				assert_int_equal(rx.inner_off, IPV4_HLEN);
+				assert_int_equal(rx.inner_len, n);
+				assert_memory_equal(pkt + IPV4_HLEN, inner, n);
+			}
+		}
+	}
+}
+
+/* ---- decapsulation: malformed outer header ------------------------------- */
+
+static void test_decap_rx_outer_short(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	assert_int_equal(decap(pkt, 19), PKT_RX_OUTER_SHORT);
+	assert_int_equal(decap(pkt, 0), PKT_RX_OUTER_SHORT);
+	assert_int_equal(decap(pkt, len), PKT_OK);
+}
+
+static void test_decap_rx_outer_version(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[0] = 0x65;
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_VERSION);
+	pkt[0] = 0x05;
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_VERSION);
+}
+
+static void test_decap_rx_outer_ihl_below_5(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[0] = 0x44;
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_IHL);
+	pkt[0] = 0x40;
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_IHL);
+}
+
+static void test_decap_rx_outer_ihl_beyond_length(void **state)
+{
+	uint8_t inner[64], pkt[128];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 0);
+	size_t len = make_outer(pkt, 0, inner, n);
+
+	assert_int_equal(len, 40);
+	pkt[0] = 0x4f;	/* a 60-byte header in a 40-byte datagram */
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_IHL);
+}
+
+static void test_decap_rx_outer_length_below_header(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 2, 19);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_LENGTH);
+}
+
+static void test_decap_rx_outer_length_beyond_datagram(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 2, (uint16_t)(len + 1));
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_LENGTH);
+}
+
+static void test_decap_rx_outer_checksum(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[11] ^= 0x01;
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_CSUM);
+	pkt[11] ^= 0x01;
+	pkt[8] = 63;	/* a changed TTL without a checksum update */
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_CSUM);
+}
+
+static void test_decap_rx_outer_protocol(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[9] = 94;	/* KA9Q "IPIP", not RFC 2003 */
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_PROTO);
+	pkt[9] = 41;
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_PROTO);
+}
+
+static void test_decap_rx_outer_fragment_mf(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 6, IP_MF);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_FRAGMENT);
+}
+
+static void test_decap_rx_outer_fragment_offset(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 6, 0x0001);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_FRAGMENT);
+	wr16(pkt + 6, IP_DF | 0x1fff);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_FRAGMENT);
+	wr16(pkt + 6, 0);	/* DF clear, not a fragment: fine */
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_OK);
+}
+
+static void test_decap_rx_outer_source(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	memcpy(pkt + 12, OTHER, 4);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_SOURCE);
+	memcpy(pkt + 12, LOCAL, 4);	/* our own address as source */
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_SOURCE);
+}
+
+static void test_decap_rx_outer_destination(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	memcpy(pkt + 16, OTHER, 4);
+	set_csum(pkt, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_OUTER_DEST);
+}
+
+/* ---- decapsulation: malformed inner packet ------------------------------- */
+
+static void test_decap_rx_inner_short(void **state)
+{
+	uint8_t inner[64], pkt[128];
+	size_t len;
+
+	make_inner(inner, 0, 64, IP_DF, 0);
+	len = make_outer(pkt, 0, inner, 19);
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_SHORT);
+	len = make_outer(pkt, 0, inner, 0);	/* an outer header alone */
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_SHORT);
+}
+
+static void test_decap_rx_inner_version(void **state)
+{
+	uint8_t v6[48], pkt[128];
+	size_t len;
+
+	memset(v6, 0, sizeof(v6));
+	v6[0] = 0x60;	/* an IPv6 header with an 8-byte payload */
+	wr16(v6 + 4, 8);
+	v6[6] = 17;
+	v6[7] = 64;
+	len = make_outer(pkt, 0, v6, sizeof(v6));
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_VERSION);
+	len = make_outer(pkt, 0, v6, 5);	/* a short one too */
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_VERSION);
+}
+
+static void test_decap_rx_inner_ihl_below_5(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[20] = 0x44;
+	set_csum(pkt + 20, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_IHL);
+}
+
+static void test_decap_rx_inner_ihl_beyond_length(void **state)
+{
+	uint8_t inner[64], pkt[128];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 20);
+	size_t len;
+
+	inner[0] = 0x4f;	/* 60-byte header in a 40-byte inner packet */
+	len = make_outer(pkt, 0, inner, n);
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_IHL);
+}
+
+static void test_decap_rx_inner_length_beyond_outer(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 20 + 2, (uint16_t)(len - 20 + 1));
+	set_csum(pkt + 20, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_LENGTH);
+	/* bytes past the outer total length do not count */
+	assert_int_equal(decap(pkt, len + 1), PKT_RX_INNER_LENGTH);
+}
+
+static void test_decap_rx_inner_length_below_header(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	wr16(pkt + 20 + 2, 19);
+	set_csum(pkt + 20, 20);
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_LENGTH);
+}
+
+static void test_decap_rx_inner_checksum(void **state)
+{
+	uint8_t pkt[128];
+	size_t len = make_datagram(pkt, 0, 0);
+
+	pkt[20 + 10] ^= 0x80;
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_CSUM);
+}
+
+static void test_decap_rx_inner_ttl0(void **state)
+{
+	uint8_t inner[64], pkt[128];
+	size_t n = make_inner(inner, 0, 0, IP_DF, 8);
+	size_t len = make_outer(pkt, 0, inner, n);
+
+	assert_int_equal(decap(pkt, len), PKT_RX_INNER_TTL0);
+}
+
+/* ---- encapsulation: malformed inner packet ------------------------------- */
+
+static void test_encap_tx_not_ipv4(void **state)
+{
+	uint8_t v6[48];
+
+	memset(v6, 0, sizeof(v6));
+	v6[0] = 0x60;
+	wr16(v6 + 4, 8);
+	v6[6] = 17;
+	v6[7] = 64;
+	assert_int_equal(encap(v6, sizeof(v6)), PKT_TX_NOT_IPV4);
+	assert_int_equal(encap(v6, 1), PKT_TX_NOT_IPV4);
+}
+
+static void test_encap_tx_short(void **state)
+{
+	uint8_t inner[64];
+
+	make_inner(inner, 0, 64, IP_DF, 0);
+	assert_int_equal(encap(inner, 19), PKT_TX_SHORT);
+	assert_int_equal(encap(inner, 0), PKT_TX_SHORT);
+}
+
+static void test_encap_tx_bad_ihl(void **state)
+{
+	uint8_t inner[64];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 8);
+
+	inner[0] = 0x44;
+	set_csum(inner, 20);
+	assert_int_equal(encap(inner, n), PKT_TX_IHL);
+	inner[0] = 0x4f;	/* 60 bytes of header in a 28-byte packet */
+	assert_int_equal(encap(inner, n), PKT_TX_IHL);
+}
+
+static void test_encap_tx_bad_length(void **state)
+{
+	uint8_t inner[64];
+	size_t n = make_inner(inner, 0, 64, IP_DF, 8);
+
+	assert_int_equal(encap(inner, n - 1), PKT_TX_LENGTH);	/* total length > len */
+	assert_int_equal(encap(inner, n + 1), PKT_TX_LENGTH);	/* total length < len */
+	wr16(inner + 2, 19);	/* total length < header length */
+	assert_int_equal(encap(inner, n), PKT_TX_LENGTH);
+}
+
+static void test_encap_tx_ttl0(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[64], outer[IPV4_HLEN];
+	size_t n = make_inner(inner, 0, 0, IP_DF, 8);
+
+	assert_int_equal(ipip_encap(&p, outer, inner, n), PKT_TX_TTL0);
+	p.ttl = 64;	/* a fixed outer TTL does not make it sendable */
+	assert_int_equal(ipip_encap(&p, outer, inner, n), PKT_TX_TTL0);
+}
+
+static void test_encap_tx_too_big(void **state)
+{
+	static uint8_t inner[0xffff - IPV4_HLEN + 1];
+	size_t n = sizeof(inner);
+
+	make_inner(inner, 0, 64, IP_DF, 0);
+	wr16(inner + 2, (uint16_t)n);
+	set_csum(inner, 20);
+	assert_int_equal(encap(inner, n), PKT_TX_TOO_BIG);
+	wr16(inner + 2, (uint16_t)(n - 1));	/* the largest that fits */
+	set_csum(inner, 20);
+	assert_int_equal(encap(inner, n - 1), PKT_OK);
+}
+
+/* ---- verdict names ------------------------------------------------------- */
+
+static void test_verdict_names(void **state)
+{
+	assert_string_equal(pkt_verdict_name(PKT_OK), "ok");
+	assert_string_equal(pkt_verdict_name(PKT_RX_OUTER_CSUM), "rx_outer_checksum");
+	assert_string_equal(pkt_verdict_name(PKT_RX_OUTER_DEST), "rx_outer_destination");
+	assert_string_equal(pkt_verdict_name(PKT_RX_ECN_CE_NOT_ECT), "rx_ecn_ce_over_not_ect");
+	assert_string_equal(pkt_verdict_name(PKT_TX_IHL), "tx_bad_ihl");
+	assert_string_equal(pkt_verdict_name(PKT_TX_SEND_ERROR), "tx_send_error");
+	assert_string_equal(pkt_verdict_name(PKT_VERDICT_MAX), "unknown");
+	assert_string_equal(pkt_verdict_name((enum pkt_verdict)(PKT_VERDICT_MAX + 7)), "unknown");
+	for (int v = 0; v < PKT_VERDICT_MAX; v++) {
+		const char *name = pkt_verdict_name((enum pkt_verdict)v);
+
+		assert_non_null(name);
+		assert_string_not_equal(name, "unknown");
+		for (int w = 0; w < v; w++)	/* names are distinct */
+			assert_string_not_equal(name, pkt_verdict_name((enum pkt_verdict)w));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csum_rfc1071_example),
+		cmocka_unit_test(test_csum_real_ipv4_header),
+		cmocka_unit_test(test_csum_filled_header_sums_to_zero),
+		cmocka_unit_test(test_csum_odd_length_and_carries),
+
+		cmocka_unit_test(test_encap_outer_header_fields),
+		cmocka_unit_test(test_encap_does_not_modify_inner),
+		cmocka_unit_test(test_encap_inner_options_accepted),
+		cmocka_unit_test(test_encap_ttl_inherit),
+		cmocka_unit_test(test_encap_ttl_fixed),
+		cmocka_unit_test(test_encap_tos_fixed_zero),
+		cmocka_unit_test(test_encap_tos_fixed_ignores_own_ecn_bits),
+		cmocka_unit_test(test_encap_tos_inherit),
+		cmocka_unit_test(test_encap_pmtudisc_always_sets_df),
+		cmocka_unit_test(test_encap_nopmtudisc_copies_inner_df),
+		cmocka_unit_test(test_encap_inner_fragment_fields_not_copied),
+
+		cmocka_unit_test(test_ecn_encap_normal_copies_all),
+		cmocka_unit_test(test_ecn_encap_compat_not_ect),
+		cmocka_unit_test(test_ecn_encap_kernel_ce_to_ect0),
+		cmocka_unit_test(test_ecn_encap_ignores_dscp_bits),
+		cmocka_unit_test(test_encap_outer_ecn_table),
+
+		cmocka_unit_test(test_ecn_decap_table),
+		cmocka_unit_test(test_ecn_decap_ignores_dscp_bits),
+		cmocka_unit_test(test_decap_ecn_table),
+		cmocka_unit_test(test_decap_rewrite_updates_inner_checksum),
+		cmocka_unit_test(test_decap_rx_ecn_ce_over_not_ect),
+
+		cmocka_unit_test(test_decap_dscp_pipe_keeps_inner),
+		cmocka_unit_test(test_decap_dscp_uniform_copies_outer),
+
+		cmocka_unit_test(test_decap_valid_datagram),
+		cmocka_unit_test(test_decap_trailing_bytes_trimmed),
+		cmocka_unit_test(test_decap_inner_shorter_than_outer_payload_trimmed),
+		cmocka_unit_test(test_decap_outer_options_accepted),
+		cmocka_unit_test(test_decap_inner_options_accepted),
+		cmocka_unit_test(test_roundtrip_encap_decap),
+
+		cmocka_unit_test(test_decap_rx_outer_short),
+		cmocka_unit_test(test_decap_rx_outer_version),
+		cmocka_unit_test(test_decap_rx_outer_ihl_below_5),
+		cmocka_unit_test(test_decap_rx_outer_ihl_beyond_length),
+		cmocka_unit_test(test_decap_rx_outer_length_below_header),
+		cmocka_unit_test(test_decap_rx_outer_length_beyond_datagram),
+		cmocka_unit_test(test_decap_rx_outer_checksum),
+		cmocka_unit_test(test_decap_rx_outer_protocol),
+		cmocka_unit_test(test_decap_rx_outer_fragment_mf),
+		cmocka_unit_test(test_decap_rx_outer_fragment_offset),
+		cmocka_unit_test(test_decap_rx_outer_source),
+		cmocka_unit_test(test_decap_rx_outer_destination),
+
+		cmocka_unit_test(test_decap_rx_inner_short),
+		cmocka_unit_test(test_decap_rx_inner_version),
+		cmocka_unit_test(test_decap_rx_inner_ihl_below_5),
+		cmocka_unit_test(test_decap_rx_inner_ihl_beyond_length),
+		cmocka_unit_test(test_decap_rx_inner_length_beyond_outer),
+		cmocka_unit_test(test_decap_rx_inner_length_below_header),
+		cmocka_unit_test(test_decap_rx_inner_checksum),
+		cmocka_unit_test(test_decap_rx_inner_ttl0),
+
+		cmocka_unit_test(test_encap_tx_not_ipv4),
+		cmocka_unit_test(test_encap_tx_short),
+		cmocka_unit_test(test_encap_tx_bad_ihl),
+		cmocka_unit_test(test_encap_tx_bad_length),
+		cmocka_unit_test(test_encap_tx_ttl0),
+		cmocka_unit_test(test_encap_tx_too_big),
+
+		cmocka_unit_test(test_verdict_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -60,11 +60,10 @@ veth_pair() {
 
 rundir() { echo "/run/ipipd/netns/$1"; }
 
-# start NS CONF: run ipipd in background mode; its PID is left in $STARTED.
+# start NS CONF [NAME]: run ipipd in background mode; its PID is left in $STARTED.
 start() {
-	local ns=$1 conf=$2 name
+	local ns=$1 conf=$2 name=${3:-$(basename "$2" .conf)}
 	STARTED=
-	name=$(basename "$conf" .conf)
 	nsx "$ns" "$IPIPD" "$conf" 2>>"$WORK/ipipd.log" || return 1
 	STARTED=$(cat "$(rundir "$ns")/$name.pid") || return 1
 	PIDS+=("$STARTED")

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Runs every test and ends with "N passed, N failed" on its own line.
+#   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan),
+#   namespace integration tests against the ASan+UBSan daemon and the release one.
+set -u
+cd "$(dirname "$0")/.."
+B=build
+PASS=0
+FAIL=0
+LOGDIR=$(mktemp -d /tmp/ipipd-check.XXXXXX)
+trap 'rm -rf "$LOGDIR"' EXIT
+
+count() { # count PASSED FAILED
+	PASS=$((PASS + $1))
+	FAIL=$((FAIL + $2))
+}
+
+section() { printf '\n== %s\n' "$*"; }
+
+for t in packet config control; do
+	section "unit: $t"
+	out=$("$B/test_$t" 2>&1)
+	echo "$out" | grep -E '^\[  (FAILED|ERROR) |^\[  PASSED' || true
+	p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
+	f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')
+	[ -z "$p$f" ] && f=1 && echo "$out" | tail -20
+	count "${p:-0}" "${f:-0}"
+done
+
+for f in decap config control; do
+	section "fuzz corpus replay: $f"
+	if "$B/replay/$f" "tests/fuzz/corpus/$f"; then echo "ok - replay $f"; count 1 0; else
+		echo "not ok - replay $f"; count 0 1; fi
+done
+
+run_integration() { # run_integration LABEL IPIPD IPIPCTL SCRIPT...
+	local label=$1 ipipd=$2 ipipctl=$3 s out
+	shift 3
+	for s in "$@"; do
+		section "integration ($label): $(basename "$s")"
+		out=$(IPIPD=$ipipd IPIPCTL=$ipipctl bash "$s" 2>&1)
+		echo "$out" | grep -E '^(ok|not ok|#)'
+		count "$(grep -c '^ok ' <<<"$out")" "$(grep -c '^not ok ' <<<"$out")"
+		if ! grep -q '^ok ' <<<"$out"; then
+			echo "not ok - $s ran no test"; echo "$out" | tail -20; count 0 1
+		fi
+	done
+}
+
+export ASAN_OPTIONS="log_path=$LOGDIR/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$LOGDIR/ubsan:print_stacktrace=1:halt_on_error=1"
+run_integration "ASan+UBSan" "$PWD/$B/asan/ipipd" "$PWD/$B/asan/ipipctl" tests/integration/*.sh
+section "sanitizer reports from the daemon and ipipctl"
+if ls "$LOGDIR"/asan* "$LOGDIR"/ubsan* >/dev/null 2>&1; then
+	echo "not ok - sanitizer reports:"; cat "$LOGDIR"/asan* "$LOGDIR"/ubsan* | head -60; count 0 1
+else
+	echo "ok - no sanitizer reports"; count 1 0
+fi
+unset ASAN_OPTIONS UBSAN_OPTIONS
+run_integration "release" "$PWD/$B/ipipd" "$PWD/$B/ipipctl" tests/integration/tunnel.sh
+
+echo
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih
+LIBS := -lmnl -linih -lnftables
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -28,9 +28,9 @@ Q := @
 endif
 
 B := build
-CORE := packet config log netlink tun datapath control
+CORE := packet config log netlink tun datapath control firewall host offload
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
@@ -64,11 +64,11 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/config.o $(B)/asan/control.o
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
-UNIT := $(B)/test_packet $(B)/test_config $(B)/test_control
+UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.

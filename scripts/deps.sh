@@ -3,8 +3,8 @@
 # Usage: scripts/deps.sh build|check|demo|fuzz
 set -eu
 
-build="gcc make pkg-config libmnl-dev libinih-dev iproute2"
-run="iproute2 iputils-ping python3 procps"
+build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev iproute2"
+run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 case "${1:-build}" in
 build) want="$build" ;;
 check) want="$build $run libcmocka-dev clang libclang-rt-14-dev tcpdump python3" ;;

@@ -21,7 +21,7 @@ struct key {
 	bool required;
 };
 
-#define MAX_KEYS 16
+#define MAX_KEYS 32
 
 struct parser {
 	struct config *c;
@@ -33,7 +33,7 @@ struct parser {
 	FILE *file;
 	unsigned line;
 	bool key_seen;
-	unsigned section_line[2];
+	unsigned section_line[5];
 	unsigned key_line[MAX_KEYS];
 	bool name_set;
 };
@@ -235,6 +235,7 @@ static int k_address(struct parser *ps, const char *v)
 	if (parse_unicast(buf, &ps->c->addr) < 0)
 		goto bad;
 	ps->c->prefixlen = (unsigned)len;
+	ps->c->line.address = LINE;
 	return 0;
 bad:
 	perr(ps, LINE, "Address: '%s' is not ADDRESS/PREFIXLENGTH (for example 203.0.113.5/32)", v);
@@ -251,7 +252,198 @@ static int k_peer(struct parser *ps, const char *v)
 	return 0;
 }
 
-static const char *const sections[] = { "Tunnel", "Address" };
+/* A list: words separated by white space or commas; calls fn for each. */
+static int each_word(struct parser *ps, const char *v, const char *key,
+		     int (*fn)(struct parser *ps, const char *key, const char *word))
+{
+	char buf[1024], *save = NULL, *w;
+	int rc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save))
+		if (fn(ps, key, w) < 0)
+			rc = -1;
+	return rc;
+}
+
+static int parse_prefix(const char *s, struct prefix *p)
+{
+	char buf[32];
+	const char *slash = strchr(s, '/');
+	unsigned long len = 32;
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr a;
+	uint32_t mask;
+
+	if (n >= sizeof(buf) || (slash && parse_uint(slash + 1, 0, 32, &len) < 0))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	mask = len ? htonl(~0u << (32 - len)) : 0;
+	if (a.s_addr & ~mask)
+		return -1;	/* host bits set: almost always a typo */
+	p->addr = a.s_addr;
+	p->len = (unsigned)len;
+	return 0;
+}
+
+static int add_prefix(struct parser *ps, const char *key, const char *w)
+{
+	struct config *c = ps->c;
+	bool rule = !strcmp(key, "RuleFrom");
+	struct prefix *list = rule ? c->rule_from : c->forward_from;
+	unsigned *n = rule ? &c->n_rule_from : &c->n_forward_from;
+
+	if (*n == CONFIG_MAX_LIST) {
+		perr(ps, LINE, "%s: more than %u prefixes", key, CONFIG_MAX_LIST);
+		return -1;
+	}
+	if (parse_prefix(w, &list[*n]) < 0) {
+		perr(ps, LINE, "%s: '%s' is not an IPv4 address or prefix (host bits must be 0)",
+		     key, w);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int k_table(struct parser *ps, const char *v)
+{
+	const char *colon = strchr(v, ':');
+	const char *num = colon ? colon + 1 : v;
+	unsigned long n;
+	size_t len = colon ? (size_t)(colon - v) : 0;
+
+	if (colon) {
+		bool digits = true;
+
+		for (size_t i = 0; i < len; i++) {
+			if (!isalnum((unsigned char)v[i]) && v[i] != '_' && v[i] != '-')
+				len = 0;
+			digits = digits && isdigit((unsigned char)v[i]);
+		}
+		if (!len || digits || len >= CONFIG_TABLE_NAME_MAX)
+			goto bad;
+		memcpy(ps->c->table_name, v, len);
+		ps->c->table_name[len] = '\0';
+	}
+	if (parse_uint(num, 1, 0xffffffffu, &n) < 0 || n == 253 || n == 254 || n == 255)
+		goto bad;
+	ps->c->table = (unsigned)n;
+	ps->c->line.table = LINE;
+	return 0;
+bad:
+	perr(ps, LINE, "Table: '%s' is not NAME:NUMBER or NUMBER (1-4294967295, not 253-255; "
+	     "NAME: letters, digits, '_' and '-')", v);
+	return -1;
+}
+
+static int k_default_route(struct parser *ps, const char *v)
+{
+	ps->c->line.default_route = LINE;
+	if (parse_bool(v, &ps->c->default_route) < 0) {
+		perr(ps, LINE, "DefaultRoute: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int k_rule_from(struct parser *ps, const char *v)
+{
+	ps->c->line.rule_from = LINE;
+	return each_word(ps, v, "RuleFrom", add_prefix);
+}
+
+static int k_rule_priority(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 1, 0xffffffffu, &n) < 0) {
+		perr(ps, LINE, "RulePriority: '%s' is not a number from 1 to 4294967295", v);
+		return -1;
+	}
+	ps->c->rule_priority = (unsigned)n;
+	return 0;
+}
+
+static int k_ip_forward(struct parser *ps, const char *v)
+{
+	bool b;
+
+	ps->c->line.ip_forward = LINE;
+	if (!strcasecmp(v, "keep"))
+		return ps->c->ip_forward = TRI_KEEP, 0;
+	if (parse_bool(v, &b) < 0) {
+		perr(ps, LINE, "IPv4Forwarding: '%s' is not yes, no or keep", v);
+		return -1;
+	}
+	ps->c->ip_forward = b ? TRI_YES : TRI_NO;
+	return 0;
+}
+
+static int add_ifname(struct parser *ps, const char *key, const char *w)
+{
+	struct config *c = ps->c;
+
+	if (!config_valid_ifname(w)) {
+		perr(ps, LINE, "%s: '%s' is not a valid interface name", key, w);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->n_proxy_arp; i++)
+		if (!strcmp(c->proxy_arp[i], w)) {
+			perr(ps, LINE, "%s: '%s' given twice", key, w);
+			return -1;
+		}
+	if (c->n_proxy_arp == CONFIG_MAX_LIST) {
+		perr(ps, LINE, "%s: more than %u interfaces", key, CONFIG_MAX_LIST);
+		return -1;
+	}
+	strcpy(c->proxy_arp[c->n_proxy_arp++], w);
+	return 0;
+}
+
+static int k_proxy_arp(struct parser *ps, const char *v)
+{
+	ps->c->line.proxy_arp = LINE;
+	return each_word(ps, v, "ProxyARP", add_ifname);
+}
+
+static int k_rp_filter(struct parser *ps, const char *v)
+{
+	static const struct { const char *s; enum rp_filter v; } m[] = {
+		{ "strict", RPF_STRICT }, { "loose", RPF_LOOSE }, { "off", RPF_OFF }, { "keep", RPF_KEEP },
+	};
+
+	ps->c->line.rp_filter = LINE;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcasecmp(v, m[i].s))
+			return ps->c->rp_filter = m[i].v, 0;
+	perr(ps, LINE, "ReversePathFilter: '%s' is not strict, loose, off or keep", v);
+	return -1;
+}
+
+static int k_forward(struct parser *ps, const char *v)
+{
+	ps->c->line.forward = LINE;
+	if (!strcasecmp(v, "accept"))
+		ps->c->fw_forward = true;
+	else if (!strcasecmp(v, "none"))
+		ps->c->fw_forward = false;
+	else {
+		perr(ps, LINE, "Forward: '%s' is not accept or none", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int k_forward_from(struct parser *ps, const char *v)
+{
+	return each_word(ps, v, "ForwardFrom", add_prefix);
+}
+
+static const char *const sections[] = { "Tunnel", "Address", "Routing", "Host", "Firewall" };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const struct key keys[] = {
@@ -266,6 +458,15 @@ static const struct key keys[] = {
 	{ "Tunnel", "DSCP", k_dscp, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
+	{ "Routing", "Table", k_table, false },
+	{ "Routing", "DefaultRoute", k_default_route, false },
+	{ "Routing", "RuleFrom", k_rule_from, false },
+	{ "Routing", "RulePriority", k_rule_priority, false },
+	{ "Host", "IPv4Forwarding", k_ip_forward, false },
+	{ "Host", "ProxyARP", k_proxy_arp, false },
+	{ "Host", "ReversePathFilter", k_rp_filter, false },
+	{ "Firewall", "Forward", k_forward, false },
+	{ "Firewall", "ForwardFrom", k_forward_from, false },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= MAX_KEYS, "raise MAX_KEYS");
@@ -415,6 +616,7 @@ static void defaults(struct config *c, const char *path)
 		memcpy(c->name, base, n);
 	c->ip.pmtudisc = true;
 	c->ip.ecn = ECN_MODE_NORMAL;
+	c->rp_filter = RPF_KEEP;
 }
 
 static void check_whole(struct parser *ps)
@@ -422,7 +624,7 @@ static void check_whole(struct parser *ps)
 	struct config *c = ps->c;
 	unsigned eof = ps->line ? ps->line : 1;
 
-	for (size_t si = 0; si < NSECTIONS; si++) {
+	for (size_t si = 0; si < 2; si++) {	/* [Tunnel] and [Address] are required */
 		if (ps->section_line[si])
 			continue;
 		perr(ps, eof, "missing section [%s]", sections[si]);
@@ -440,6 +642,24 @@ static void check_whole(struct parser *ps)
 	if (c->ip.ttl && !c->ip.pmtudisc)
 		perr(ps, key_line(ps, "DiscoverPathMTU"), "DiscoverPathMTU: 'no' cannot be used with a fixed TTL "
 		     "(as in iproute2: ttl %u requires pmtudisc)", c->ip.ttl);
+	if (!c->table) {
+		static const char *const need_table[] = { "DefaultRoute", "RuleFrom", "RulePriority" };
+
+		for (size_t i = 0; i < 3; i++)
+			if (key_line(ps, need_table[i]))
+				perr(ps, key_line(ps, need_table[i]), "%s: needs [Routing] Table",
+				     need_table[i]);
+	} else {
+		if (!key_line(ps, "DefaultRoute"))
+			c->default_route = true;
+		if (!c->n_rule_from) {	/* from the tunnel address itself */
+			c->rule_from[0].addr = c->addr.s_addr;
+			c->rule_from[0].len = 32;
+			c->n_rule_from = 1;
+		}
+	}
+	if (c->n_forward_from && !c->fw_forward)
+		perr(ps, key_line(ps, "ForwardFrom"), "ForwardFrom: needs [Firewall] Forward = accept");
 	if (c->ip.local && c->ip.local == c->ip.remote)
 		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
 }

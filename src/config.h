@@ -13,6 +13,23 @@
 #define CONFIG_MTU_MIN 68u
 #define CONFIG_MTU_MAX (0xffffu - IPV4_HLEN)
 
+#define CONFIG_MAX_LIST 16
+#define CONFIG_TABLE_NAME_MAX 32
+
+struct prefix {
+	uint32_t addr;		/* network order */
+	unsigned len;
+};
+
+enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
+enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
+
+/* Lines of the keys that host setup steps name in their errors. */
+struct config_lines {
+	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
+		forward;
+};
+
 struct config {
 	char path[4096];
 	char name[IFNAMSIZ];
@@ -22,6 +39,27 @@ struct config {
 	unsigned prefixlen;
 	bool has_peer;
 	struct in_addr peer;
+
+	/* [Routing]: policy routing for traffic from the tunnel address */
+	unsigned table;		/* 0: none */
+	char table_name[CONFIG_TABLE_NAME_MAX];	/* "" if given as a number only */
+	bool default_route;	/* default via Peer (or dev) in that table */
+	struct prefix rule_from[CONFIG_MAX_LIST];
+	unsigned n_rule_from;
+	unsigned rule_priority;	/* 0: let the kernel choose */
+
+	/* [Host] */
+	enum tristate ip_forward;
+	char proxy_arp[CONFIG_MAX_LIST][IFNAMSIZ];
+	unsigned n_proxy_arp;
+	enum rp_filter rp_filter;
+
+	/* [Firewall] */
+	bool fw_forward;
+	struct prefix forward_from[CONFIG_MAX_LIST];
+	unsigned n_forward_from;
+
+	struct config_lines line;
 };
 
 /*

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -33,7 +35,7 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 }
 
 /* The name under /run/netns of the network namespace we are in, if it has one. */
-static int netns_name(char *name, size_t n)
+int netns_name(char *name, size_t n)
 {
 	struct stat self, st;
 	struct dirent *e;
@@ -90,6 +92,27 @@ int run_path(char *buf, size_t n, const char *name, const char *suffix)
 	if (len < 0 || (size_t)len >= n)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int run_lock(const char *path)
+{
+	for (;;) {
+		struct stat held, now;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), e;
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			e = errno;
+			close(fd);
+			return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+		}
+		/* The holder before us unlinks the file as it stops: lock the file that is there. */
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+		    held.st_dev == now.st_dev)
+			return fd;
+		close(fd);
+	}
 }
 
 static int sun_fill(struct sockaddr_un *sun, const char *path)

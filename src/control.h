@@ -27,8 +27,14 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
  */
 int run_dir(char *buf, size_t n, int create);
 
+/* The name of the network namespace we are in under /run/netns: 1 if found, else 0. */
+int netns_name(char *name, size_t n);
+
 /* The path of NAME's file with the given suffix (".sock", ".pid", ".lock"). */
 int run_path(char *buf, size_t n, const char *name, const char *suffix);
+
+/* Take the lock file at path (created if needed): fd, -EWOULDBLOCK if held, or -errno. */
+int run_lock(const char *path);
 
 /* Server side. */
 int ctl_listen(const char *path);

@@ -3,16 +3,69 @@
 
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "tun.h"
 
 #define ECN_LOG_BUDGET 16
+#define TX_IN_SIZE (VNET_HLEN + 0x10000)	/* one TUN read, super-packets included */
+#define DP_ROUNDS 8				/* batches per wakeup before polling again */
+
+/* ---- counters: one writer (the direction's thread), relaxed readers ------ */
+
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void ctr_set(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static inline uint64_t ctr_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
+}
+
+void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
+{
+	const struct dp_counters *t = &dp->tx.c, *r = &dp->rx.c;
+
+	memset(out, 0, sizeof(*out));
+	out->rx_packets = ctr_get(&r->packets);
+	out->rx_bytes = ctr_get(&r->bytes);
+	out->tx_packets = ctr_get(&t->packets);
+	out->tx_bytes = ctr_get(&t->bytes);
+	for (int v = 0; v < PKT_VERDICT_MAX; v++)
+		out->drops[v] = ctr_get(&t->drops[v]) + ctr_get(&r->drops[v]);
+	out->ecn_unusual = ctr_get(&r->ecn_unusual);
+	out->icmp_errors = ctr_get(&r->icmp_errors);
+	out->last_icmp_type = ctr_get(&r->last_icmp_type);
+	out->last_icmp_code = ctr_get(&r->last_icmp_code);
+	out->last_icmp_info = ctr_get(&r->last_icmp_info);
+	out->tun_reads = ctr_get(&t->syscalls);
+	out->tun_writes = ctr_get(&r->syscalls);
+	out->gso_packets = ctr_get(&t->offload);
+	out->gro_writes = ctr_get(&r->offload);
+	out->gro_csum_bad = ctr_get(&r->csum_bad);
+}
+
+/* ---- buffers ------------------------------------------------------------- */
 
 static int ring_init(struct dp_ring *r)
 {
@@ -40,20 +93,59 @@ static void ring_free(struct dp_ring *r)
 	r->buf = NULL;
 }
 
+/* IPIPD_OFFLOAD / IPIPD_GRO = off|0|no switch a feature off (tests, measurements). */
+static bool env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"));
+}
+
 int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd)
 {
+	unsigned feats = 0;
 	int rc;
 
 	memset(dp, 0, sizeof(*dp));
+	dp->inited = true;
 	dp->p = p;
 	dp->tun_fd = tun_fd;
 	dp->raw_fd = raw_fd;
-	dp->ecn_log_budget = ECN_LOG_BUDGET;
+	dp->stop_fd = -1;
+	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
+	if (dp->tx_fd < 0)
+		dp->tx_fd = raw_fd;
+	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
-	rc = ring_init(&dp->rx);
+	dp->vnet = tun_has_vnet_hdr(tun_fd) > 0;
+	if (dp->vnet) {
+		rc = tun_set_offload(tun_fd, &feats);
+		if (rc < 0)
+			log_debug("TUN offloads: %s", strerror(-rc));
+		if (!env_off("IPIPD_GRO")) {
+			dp->gro_flags = GRO_TCP;
+			if (feats & TUN_F_USO4_)
+				dp->gro_flags |= GRO_UDP;
+		}
+		log_debug("TUN offloads 0x%x, GRO 0x%x", feats, dp->gro_flags);
+	}
+	rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
-		rc = ring_init(&dp->tx);
+		rc = ring_init(&dp->tx.ring);
+	if (rc == 0) {
+		dp->tx.in = mmap(NULL, TX_IN_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (dp->tx.in == MAP_FAILED) {
+			dp->tx.in = NULL;
+			rc = -errno;
+		}
+	}
+	if (rc == 0) {
+		dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (dp->stop_fd < 0)
+			rc = -errno;
+	}
 	if (rc < 0)
 		dp_free(dp);
 	return rc;
@@ -61,9 +153,24 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 
 void dp_free(struct datapath *dp)
 {
-	ring_free(&dp->rx);
-	ring_free(&dp->tx);
+	if (!dp->inited)
+		return;
+	dp_stop(dp);
+	ring_free(&dp->rx.ring);
+	ring_free(&dp->tx.ring);
+	if (dp->tx.in)
+		munmap(dp->tx.in, TX_IN_SIZE);
+	dp->tx.in = NULL;
+	if (dp->stop_fd >= 0)
+		close(dp->stop_fd);
+	dp->stop_fd = -1;
+	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
+		close(dp->tx_fd);
+	dp->tx_fd = -1;
+	dp->inited = false;
 }
+
+/* ---- tx: TUN device -> underlay ------------------------------------------ */
 
 static enum pkt_verdict send_error(int err)
 {
@@ -86,19 +193,23 @@ static bool transient_icmp_error(int err)
 	       err == ENOPROTOOPT || err == EPROTO;
 }
 
-static void send_batch(struct datapath *dp, struct mmsghdr *msg, unsigned n)
+/* Send the tx.n filled slots. */
+static void tx_flush(struct datapath *dp)
 {
-	unsigned done = 0;
+	struct dp_tx *t = &dp->tx;
+	struct mmsghdr *msg = t->ring.msg;
+	unsigned n = t->n, done = 0;
+	uint64_t pkts = 0, bytes = 0;
 	bool retried = false;
 
+	t->n = 0;
 	while (done < n) {
-		int rc = sendmmsg(dp->raw_fd, msg + done, n - done, 0);
+		int rc = sendmmsg(dp->tx_fd, msg + done, n - done, 0);
 
 		if (rc > 0) {
-			for (int i = 0; i < rc; i++) {
-				dp->st.tx_packets++;
-				dp->st.tx_bytes += msg[done + i].msg_hdr.msg_iov->iov_len - IPV4_HLEN;
-			}
+			for (int i = 0; i < rc; i++)
+				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - IPV4_HLEN;
+			pkts += (unsigned)rc;
 			done += (unsigned)rc;
 			retried = false;
 			continue;
@@ -109,95 +220,224 @@ static void send_batch(struct datapath *dp, struct mmsghdr *msg, unsigned n)
 			retried = true;
 			continue;
 		}
-		dp->st.drops[send_error(errno)]++;
+		ctr_add(&t->c.drops[send_error(errno)], 1);
 		done++;
 		retried = false;
+	}
+	ctr_add(&t->c.packets, pkts);
+	ctr_add(&t->c.bytes, bytes);
+}
+
+/* The next free slot (flushing a full ring first): inner packet at +IPV4_HLEN. */
+static uint8_t *tx_slot(struct datapath *dp)
+{
+	if (dp->tx.n == DP_BATCH)
+		tx_flush(dp);
+	return dp->tx.ring.buf + (size_t)dp->tx.n * DP_SLOT;
+}
+
+/* Encapsulate the inner packet at slot+IPV4_HLEN and queue it. */
+static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
+{
+	struct dp_tx *t = &dp->tx;
+	enum pkt_verdict v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, len);
+	struct msghdr *m;
+
+	if (v != PKT_OK) {
+		ctr_add(&t->c.drops[v], 1);
+		return;
+	}
+	m = &t->ring.msg[t->n].msg_hdr;
+	m->msg_name = &dp->remote;
+	m->msg_namelen = sizeof(dp->remote);
+	t->ring.iov[t->n].iov_len = len + IPV4_HLEN;
+	t->n++;
+}
+
+static enum pkt_verdict off_verdict(enum off_error e)
+{
+	switch (e) {
+	case OFF_NOT_IPV4: return PKT_TX_NOT_IPV4;
+	case OFF_SHORT: return PKT_TX_SHORT;
+	case OFF_BAD_IHL: return PKT_TX_IHL;
+	default: return PKT_TX_LENGTH;
+	}
+}
+
+/* One packet read with a virtio_net_hdr in front: split or checksum, then queue. */
+static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
+{
+	struct virtio_net_hdr h;
+	uint8_t *pkt = buf + VNET_HLEN, *slot;
+	struct gso_iter g;
+	enum off_error e;
+	size_t seg;
+
+	memcpy(&h, buf, sizeof(h));
+	len -= VNET_HLEN;
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			e = off_csum_complete(pkt, len, &h);
+			if (e != OFF_OK) {
+				ctr_add(&dp->tx.c.drops[off_verdict(e)], 1);
+				return;
+			}
+		}
+		slot = tx_slot(dp);
+		memcpy(slot + IPV4_HLEN, pkt, len);
+		tx_queue(dp, slot, len);
+		return;
+	}
+	e = gso_begin(&g, &h, pkt, len);
+	if (e != OFF_OK) {
+		ctr_add(&dp->tx.c.drops[off_verdict(e)], 1);
+		return;
+	}
+	ctr_add(&dp->tx.c.offload, 1);
+	for (;;) {
+		slot = tx_slot(dp);
+		seg = gso_next(&g, slot + IPV4_HLEN, DP_SLOT - IPV4_HLEN);
+		if (seg == 0)
+			break;
+		tx_queue(dp, slot, seg);
 	}
 }
 
 int dp_tun_to_net(struct datapath *dp)
 {
-	struct dp_ring *r = &dp->tx;
-	struct mmsghdr out[DP_BATCH];
-	unsigned n = 0;
-	int got;
+	struct dp_tx *t = &dp->tx;
+	uint64_t reads = 0;
+	int got = 0;
 
-	for (got = 0; got < DP_BATCH; got++) {
-		uint8_t *slot = r->buf + (size_t)got * DP_SLOT;
-		ssize_t len = read(dp->tun_fd, slot + IPV4_HLEN, DP_SLOT - IPV4_HLEN);
-		enum pkt_verdict v;
+	for (;;) {
+		uint8_t *dst = dp->vnet ? t->in : tx_slot(dp) + IPV4_HLEN;
+		size_t cap = dp->vnet ? TX_IN_SIZE : DP_SLOT - IPV4_HLEN;
+		ssize_t len = read(dp->tun_fd, dst, cap);
 
+		reads++;
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
 			break;	/* EAGAIN: drained */
 		}
-		v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, (size_t)len);
-		if (v != PKT_OK) {
-			dp->st.drops[v]++;
-			continue;
-		}
-		r->iov[got].iov_len = (size_t)len + IPV4_HLEN;
-		out[n] = r->msg[got];
-		out[n].msg_hdr.msg_name = &dp->remote;
-		out[n].msg_hdr.msg_namelen = sizeof(dp->remote);
-		n++;
+		got++;
+		if (!dp->vnet)
+			tx_queue(dp, dst - IPV4_HLEN, (size_t)len);
+		else if ((size_t)len < VNET_HLEN)
+			ctr_add(&t->c.drops[PKT_TX_SHORT], 1);
+		else
+			tx_vnet(dp, dst, (size_t)len);
+		/* A full ring was flushed by tx_slot(); stop after a few to let rx run. */
+		if (got >= DP_ROUNDS * DP_BATCH)
+			break;
 	}
-	if (n)
-		send_batch(dp, out, n);
+	if (t->n)
+		tx_flush(dp);
+	ctr_add(&t->c.syscalls, reads);
 	return got;
 }
 
-static void log_ecn(struct datapath *dp, const struct ipip_rx *rx)
+/* ---- rx: underlay -> TUN device ------------------------------------------ */
+
+static void log_ecn(struct dp_rx *r, const struct ipip_rx *rx)
 {
-	dp->st.ecn_unusual++;
-	if (!dp->ecn_log_budget)
+	ctr_add(&r->c.ecn_unusual, 1);
+	if (!r->ecn_log_budget)
 		return;
-	if (--dp->ecn_log_budget == 0)
+	if (--r->ecn_log_budget == 0)
 		log_warnx("further unusual ECN combinations are counted but not logged");
 	else
 		log_warnx("unusual ECN combination (RFC 6040): inner %u, outer %u", rx->inner_ecn,
 			  rx->outer_ecn);
 }
 
+/* Write the coalesced batch into the TUN device. */
+static void rx_flush(struct datapath *dp, uint64_t *pkts, uint64_t *bytes)
+{
+	struct dp_rx *r = &dp->rx;
+	unsigned nw = gro_finish(&r->gro, r->gro_iov);
+	uint64_t writes = 0, merged = 0;
+
+	for (unsigned k = 0; k < nw; k++) {
+		const struct gro_write *w = &r->gro.wr[k];
+		const struct iovec *iov = r->gro_iov + w->iov_first;
+		ssize_t rc;
+
+		do
+			rc = writev(dp->tun_fd, iov, (int)w->iov_cnt);
+		while (rc < 0 && errno == EINTR);
+		writes++;
+		if (rc < 0) {
+			ctr_add(&r->c.drops[PKT_RX_TUN_WRITE], w->npkt);
+			continue;
+		}
+		if (w->npkt > 1)
+			merged++;
+		*pkts += w->npkt;
+		*bytes += w->bytes;
+	}
+	ctr_add(&r->c.syscalls, writes);
+	ctr_add(&r->c.offload, merged);
+	if (r->gro.csum_bad) {
+		ctr_add(&r->c.csum_bad, r->gro.csum_bad);
+		r->gro.csum_bad = 0;
+	}
+}
+
 int dp_net_to_tun(struct datapath *dp)
 {
-	struct dp_ring *r = &dp->rx;
+	struct dp_rx *r = &dp->rx;
+	struct dp_ring *ring = &r->ring;
+	uint64_t pkts = 0, bytes = 0, writes = 0;
 	int n;
 
 	for (int i = 0; i < DP_BATCH; i++)
-		r->iov[i].iov_len = DP_SLOT;
-	n = recvmmsg(dp->raw_fd, r->msg, DP_BATCH, MSG_DONTWAIT, NULL);
+		ring->iov[i].iov_len = DP_SLOT;
+	n = recvmmsg(dp->raw_fd, ring->msg, DP_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
+	gro_reset(&r->gro, dp->gro_flags);
 	for (int i = 0; i < n; i++) {
-		uint8_t *pkt = r->iov[i].iov_base;
+		uint8_t *pkt = ring->iov[i].iov_base;
 		struct ipip_rx rx;
 		enum pkt_verdict v;
 
-		if (r->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			dp->st.drops[PKT_RX_TRUNCATED]++;
+		if (ring->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			ctr_add(&r->c.drops[PKT_RX_TRUNCATED], 1);
 			continue;
 		}
-		v = ipip_decap(dp->p, pkt, r->msg[i].msg_len, &rx);
+		v = ipip_decap(dp->p, pkt, ring->msg[i].msg_len, &rx);
 		if (rx.ecn_unusual)
-			log_ecn(dp, &rx);
+			log_ecn(r, &rx);
 		if (v != PKT_OK) {
-			dp->st.drops[v]++;
+			ctr_add(&r->c.drops[v], 1);
 			continue;
 		}
+		if (dp->vnet) {
+			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
+			continue;
+		}
+		writes++;
 		if (write(dp->tun_fd, pkt + rx.inner_off, rx.inner_len) < 0) {
-			dp->st.drops[PKT_RX_TUN_WRITE]++;
+			ctr_add(&r->c.drops[PKT_RX_TUN_WRITE], 1);
 			continue;
 		}
-		dp->st.rx_packets++;
-		dp->st.rx_bytes += rx.inner_len;
+		pkts++;
+		bytes += rx.inner_len;
 	}
+	if (dp->vnet)
+		rx_flush(dp, &pkts, &bytes);
+	else
+		ctr_add(&r->c.syscalls, writes);
+	ctr_add(&r->c.packets, pkts);
+	ctr_add(&r->c.bytes, bytes);
 	return n;
 }
 
 void dp_read_errors(struct datapath *dp)
 {
+	struct dp_counters *c = &dp->rx.c;
+
 	for (int i = 0; i < 64; i++) {
 		uint8_t data[128];
 		union {
@@ -210,20 +450,117 @@ void dp_read_errors(struct datapath *dp)
 
 		if (recvmsg(dp->raw_fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
 			const struct sock_extended_err *ee;
 
-			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
+			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR)
 				continue;
-			ee = (const void *)CMSG_DATA(c);
+			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
 				continue;
-			dp->st.icmp_errors++;
-			dp->st.last_icmp_type = ee->ee_type;
-			dp->st.last_icmp_code = ee->ee_code;
-			dp->st.last_icmp_info = ee->ee_info;
+			ctr_add(&c->icmp_errors, 1);
+			ctr_set(&c->last_icmp_type, ee->ee_type);
+			ctr_set(&c->last_icmp_code, ee->ee_code);
+			ctr_set(&c->last_icmp_info, ee->ee_info);
 			log_debug("ICMP error type %u code %u info %u about an outer packet",
 				  ee->ee_type, ee->ee_code, ee->ee_info);
 		}
 	}
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+/* Wait until fd has events (or stop); returns revents of fd, -1 on stop. */
+static int wait_fd(struct datapath *dp, int fd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = dp->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("datapath poll");
+			return -1;
+		}
+		if (pfd[1].revents)
+			return -1;
+		return pfd[0].revents;
+	}
+}
+
+static void *tx_main(void *arg)
+{
+	struct datapath *dp = arg;
+
+	while (wait_fd(dp, dp->tun_fd) >= 0)
+		dp_tun_to_net(dp);
+	return NULL;
+}
+
+static void *rx_main(void *arg)
+{
+	struct datapath *dp = arg;
+	int ev;
+
+	while ((ev = wait_fd(dp, dp->raw_fd)) >= 0) {
+		if (ev & POLLERR)
+			dp_read_errors(dp);
+		if (ev & POLLIN)
+			for (int i = 0; i < DP_ROUNDS && dp_net_to_tun(dp) == DP_BATCH; i++)
+				;
+	}
+	return NULL;
+}
+
+static int spawn(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t a;
+	sigset_t all, old;
+	int rc;
+
+	/* Signals stay with the control thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 << 10);
+	rc = pthread_create(th, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -rc;
+}
+
+int dp_start(struct datapath *dp)
+{
+	int rc;
+
+	if (dp->stop_fd < 0)
+		return -EINVAL;
+	rc = spawn(&dp->rx_thread, rx_main, dp);
+	if (rc == 0) {
+		dp->rx_started = true;
+		rc = spawn(&dp->tx_thread, tx_main, dp);
+	}
+	if (rc == 0)
+		dp->tx_started = true;
+	else
+		dp_stop(dp);
+	return rc;
+}
+
+void dp_stop(struct datapath *dp)
+{
+	uint64_t one = 1;
+
+	if (!dp->tx_started && !dp->rx_started)
+		return;
+	if (write(dp->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("datapath stop");
+	if (dp->tx_started)
+		pthread_join(dp->tx_thread, NULL);
+	if (dp->rx_started)
+		pthread_join(dp->rx_thread, NULL);
+	dp->tx_started = dp->rx_started = false;
 }

@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The userspace datapath: TUN device <-> raw protocol-4 socket. */
+/*
+ * The userspace datapath: TUN device <-> raw protocol-4 socket.
+ *
+ * Two directions, each owned by one thread once dp_start() has run:
+ *   tx: TUN reads (super-packets split into MTU-sized segments when the device
+ *       has offloads on) -> ipip_encap per segment -> sendmmsg on the raw socket;
+ *   rx: recvmmsg on the raw socket -> ipip_decap -> GRO coalescing -> TUN writes,
+ *       and the socket's ICMP error queue.
+ * Each direction has its own buffers and counters; other threads read the
+ * counters with dp_stats_read() (relaxed atomics, single writer each).
+ */
 #ifndef IPIPD_DATAPATH_H
 #define IPIPD_DATAPATH_H
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "offload.h"
 #include "packet.h"
 
-#define DP_BATCH 32
-#define DP_SLOT (IPV4_HLEN + 0xffff)
+#define DP_BATCH 64			/* packets per recvmmsg/sendmmsg */
+#define DP_SLOT (IPV4_HLEN + 0xffff)	/* one outer packet, at most */
 
+/* A snapshot of the counters (what dp_stats_read() fills in). */
 struct dp_stats {
 	uint64_t rx_packets, rx_bytes;	/* decapsulated into the TUN device */
 	uint64_t tx_packets, tx_bytes;	/* encapsulated onto the underlay */
@@ -20,6 +35,21 @@ struct dp_stats {
 	uint64_t ecn_unusual;		/* RFC 6040 (!!!) combinations passed or dropped */
 	uint64_t icmp_errors;		/* ICMP errors about our outer packets */
 	uint64_t last_icmp_type, last_icmp_code, last_icmp_info;
+	uint64_t tun_reads, tun_writes;	/* system calls on the TUN device */
+	uint64_t gso_packets;		/* super-packets read and split */
+	uint64_t gro_writes;		/* coalesced super-packets written */
+	uint64_t gro_csum_bad;		/* segments not merged: checksum wrong */
+};
+
+/* Counters of one direction: written by its thread only, read by anyone. */
+struct dp_counters {
+	_Atomic uint64_t packets, bytes;
+	_Atomic uint64_t drops[PKT_VERDICT_MAX];
+	_Atomic uint64_t syscalls;		/* TUN reads (tx) or writes (rx) */
+	_Atomic uint64_t offload;		/* gso_packets (tx) or gro_writes (rx) */
+	_Atomic uint64_t csum_bad;		/* rx only */
+	_Atomic uint64_t ecn_unusual, icmp_errors; /* rx only */
+	_Atomic uint64_t last_icmp_type, last_icmp_code, last_icmp_info;
 };
 
 struct dp_ring {
@@ -28,24 +58,60 @@ struct dp_ring {
 	uint8_t *buf;			/* DP_BATCH slots of DP_SLOT bytes */
 };
 
+struct dp_tx {
+	struct dp_ring ring;
+	uint8_t *in;			/* one TUN read: up to 64 KiB */
+	unsigned n;			/* slots filled, not yet sent */
+	struct dp_counters c;
+};
+
+struct dp_rx {
+	struct dp_ring ring;
+	struct gro gro;
+	struct iovec gro_iov[2 * GRO_MAX];
+	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log */
+	struct dp_counters c;
+};
+
 struct datapath {
 	const struct ipip_params *p;
 	int tun_fd, raw_fd;
-	struct dp_stats st;
-	struct dp_ring rx, tx;
+	int tx_fd;			/* send-only raw socket (or raw_fd) */
+	bool vnet;			/* the TUN device has IFF_VNET_HDR */
+	unsigned gro_flags;		/* GRO_TCP, GRO_UDP: what we may write */
 	struct sockaddr_in remote;
-	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log */
+	struct dp_tx tx;
+	struct dp_rx rx;
+	int stop_fd;			/* eventfd: the threads end when it is readable */
+	pthread_t tx_thread, rx_thread;
+	bool tx_started, rx_started;
+	bool inited;			/* dp_free() on a zeroed struct does nothing */
 };
 
+/*
+ * Set up buffers for the TUN device tun_fd and the raw socket raw_fd.  If the
+ * device was opened with IFF_VNET_HDR, its offloads are switched on here.
+ */
 int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd);
+/* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 
-/* Move up to one batch from the TUN device to the underlay; returns packets read. */
-int dp_tun_to_net(struct datapath *dp);
+/* Start one thread per direction; returns 0 or -errno. */
+int dp_start(struct datapath *dp);
+/* Stop and join the threads (idempotent). */
+void dp_stop(struct datapath *dp);
 
+/* A consistent-enough copy of the counters, from any thread. */
+void dp_stats_read(const struct datapath *dp, struct dp_stats *out);
+
+/*
+ * The work of each direction, for a caller that drives the datapath itself
+ * (single-threaded, from a poll loop) instead of dp_start().
+ */
+/* Move what the TUN device has (up to a few batches) to the underlay; returns packets read. */
+int dp_tun_to_net(struct datapath *dp);
 /* Move up to one batch from the underlay into the TUN device; returns packets read. */
 int dp_net_to_tun(struct datapath *dp);
-
 /* Drain ICMP errors about our outer packets (MSG_ERRQUEUE). */
 void dp_read_errors(struct datapath *dp);
 

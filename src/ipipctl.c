@@ -10,6 +10,9 @@
 
 #include "config.h"
 #include "control.h"
+#include "host.h"
+#include "netlink.h"
+#include "packet.h"
 
 #define MAX_TUNNELS 256
 
@@ -18,6 +21,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ipipctl COMMAND [ARGS]\n"
 		   "  show [--json] [NAME]   show running tunnels (all, or NAME)\n"
 		   "  down NAME              stop tunnel NAME and remove what it set up\n"
+		   "  explain CONFIG         print the ip/sysctl/nft commands equivalent to CONFIG\n"
+		   "  cleanup NAME           undo what a killed ipipd left behind for NAME\n"
 		   "  -h, help               show this help\n");
 }
 
@@ -276,6 +281,78 @@ static int cmd_down(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_explain(int argc, char **argv)
+{
+	static struct config c;
+	unsigned mtu = 0, umtu;
+	struct nl nl;
+	int oif;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (config_load(argv[1], &c, stderr) < 0)
+		return 1;
+	mtu = c.mtu;
+	if (!mtu && nl_open(&nl) == 0) {
+		if (nl_route_mtu(&nl, c.ip.remote, &umtu, &oif) == 0 && umtu > CONFIG_MTU_MIN + IPV4_HLEN)
+			mtu = umtu - IPV4_HLEN > CONFIG_MTU_MAX ? CONFIG_MTU_MAX : umtu - IPV4_HLEN;
+		nl_close(&nl);
+	}
+	if (!mtu)
+		printf("# MTU: the MTU of the route to Remote - 20 (no route to it here)\n");
+	host_explain(&c, mtu, stdout);
+	return 0;
+}
+
+static int cmd_cleanup(int argc, char **argv)
+{
+	char lock[512], state[512], path[512];
+	struct nl nl;
+	int fd, n, rc;
+
+	if (argc != 2 || !config_valid_ifname(argv[1])) {
+		usage(stderr);
+		return 1;
+	}
+	if (run_path(lock, sizeof(lock), argv[1], ".lock") < 0 ||
+	    run_path(state, sizeof(state), argv[1], ".state") < 0) {
+		fprintf(stderr, "ipipctl: name too long\n");
+		return 1;
+	}
+	if (access(lock, F_OK) < 0 && access(state, F_OK) < 0) {
+		printf("%s: nothing to clean up\n", argv[1]);
+		return 0;
+	}
+	fd = run_lock(lock);
+	if (fd == -EWOULDBLOCK) {
+		fprintf(stderr, "ipipctl: tunnel '%s' is running: stop it with 'ipipctl down %s'\n",
+			argv[1], argv[1]);
+		return 1;
+	}
+	if (fd < 0 || (rc = nl_open(&nl)) < 0) {
+		fprintf(stderr, "ipipctl: %s: %s\n", lock, strerror(fd < 0 ? -fd : -rc));
+		return 1;
+	}
+	n = host_cleanup(&nl, state, stderr);
+	nl_close(&nl);
+	if (n < 0) {
+		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1], state);
+		close(fd);
+		return 1;
+	}
+	for (const char *suffix = ".sock"; suffix; suffix = strcmp(suffix, ".sock") ? NULL : ".pid")
+		if (run_path(path, sizeof(path), argv[1], suffix) == 0)
+			unlink(path);
+	unlink(lock);
+	close(fd);
+	if (run_dir(path, sizeof(path), 0) == 0 && strcmp(path, "/run/ipipd"))
+		rmdir(path);
+	printf("%s: undid %d change%s\n", argv[1], n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -284,6 +361,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "show", cmd_show },
 		{ "down", cmd_down },
+		{ "explain", cmd_explain },
+		{ "cleanup", cmd_cleanup },
 	};
 
 	if (argc < 2) {

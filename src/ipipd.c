@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
+#include "host.h"
 #include "log.h"
 #include "netlink.h"
 #include "tun.h"
@@ -28,7 +29,7 @@ struct daemon {
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
 	int ifindex;
 	unsigned mtu;
-	char run_dir[512], sock_path[512], pid_path[512], lock_path[512];
+	char run_dir[512], sock_path[512], pid_path[512], lock_path[512], state_path[512];
 	int stop;
 };
 
@@ -59,29 +60,20 @@ static int take_lock(struct daemon *d)
 	}
 	if (run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
 	    run_path(d->sock_path, sizeof(d->sock_path), d->cfg.name, ".sock") < 0 ||
-	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0) {
+	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0 ||
+	    run_path(d->state_path, sizeof(d->state_path), d->cfg.name, ".state") < 0) {
 		log_warnx("runtime path too long");
 		return -1;
 	}
-	for (;;) {
-		struct stat held, now;
-
-		d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (d->lock_fd < 0) {
-			log_warn("%s", path);
-			return -1;
-		}
-		if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-			log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
-			close(d->lock_fd);
-			d->lock_fd = -1;
-			return -1;
-		}
-		/* The holder before us unlinks the file as it stops: lock the file that is there. */
-		if (fstat(d->lock_fd, &held) == 0 && stat(path, &now) == 0 &&
-		    held.st_ino == now.st_ino && held.st_dev == now.st_dev)
-			break;
-		close(d->lock_fd);
+	d->lock_fd = run_lock(path);
+	if (d->lock_fd == -EWOULDBLOCK) {
+		log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
+		return -1;
+	}
+	if (d->lock_fd < 0) {
+		errno = -d->lock_fd;
+		log_warn("%s", path);
+		return -1;
 	}
 	return 0;
 }
@@ -165,14 +157,21 @@ static int setup(struct daemon *d)
 	}
 	if (take_lock(d) < 0)
 		return -1;
-	if (if_nametoindex(c->name)) {
-		log_warnx("%s: an interface with this name already exists", c->name);
-		return -1;
-	}
 	rc = nl_open(&d->nl);
 	if (rc < 0) {
 		errno = -rc;
 		log_warn("netlink");
+		return -1;
+	}
+	rc = host_cleanup(&d->nl, d->state_path, stderr);
+	if (rc > 0)
+		log_info("%s: undid %d changes left by an earlier ipipd that did not stop cleanly",
+			 c->name, rc);
+	else if (rc < 0)
+		log_warnx("%s: some changes left by an earlier ipipd could not be undone (%s)",
+			  c->name, d->state_path);
+	if (if_nametoindex(c->name)) {
+		log_warnx("%s: an interface with this name already exists", c->name);
 		return -1;
 	}
 	rc = nl_route_mtu(&d->nl, c->ip.remote, &umtu, &oif);
@@ -200,6 +199,8 @@ static int setup(struct daemon *d)
 	}
 	if (setup_link(d) < 0)
 		return -1;
+	if (host_apply(c, &d->nl, d->ifindex, d->state_path, stderr) < 0)
+		return -1;
 	rc = dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd);
 	if (rc < 0) {
 		errno = -rc;
@@ -225,6 +226,9 @@ static int setup(struct daemon *d)
 static void teardown(struct daemon *d)
 {
 	dp_free(&d->dp);
+	if (d->lock_fd >= 0 && d->nl.sock && host_cleanup(&d->nl, d->state_path, stderr) < 0)
+		log_warnx("%s: some host changes could not be undone; see %s", d->cfg.name,
+			  d->state_path);
 	if (d->tun_fd >= 0) {
 		/* The device goes with its last descriptor, and its addresses and routes with it. */
 		close(d->tun_fd);
@@ -258,8 +262,11 @@ static const char *ecn_name(enum ecn_mode m)
 static void describe(const struct daemon *d, struct strbuf *sb)
 {
 	const struct config *c = &d->cfg;
-	const struct dp_stats *st = &d->dp.st;
+	struct dp_stats snap;
+	const struct dp_stats *st = &snap;
 	char a[INET_ADDRSTRLEN];
+
+	dp_stats_read(&d->dp, &snap);
 
 	sb_printf(sb, "name=%s\npid=%ld\ndatapath=userspace\n", c->name, (long)getpid());
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
@@ -281,6 +288,7 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 	sb_printf(sb, "rx_packets=%llu\nrx_bytes=%llu\ntx_packets=%llu\ntx_bytes=%llu\n",
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
+	host_describe(c, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
@@ -319,15 +327,19 @@ static void serve_control(struct daemon *d)
 
 static void run(struct daemon *d)
 {
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[2] = {
 		{ .fd = d->sig_fd, .events = POLLIN },
-		{ .fd = d->tun_fd, .events = POLLIN },
-		{ .fd = d->raw_fd, .events = POLLIN },
 		{ .fd = d->ctl_fd, .events = POLLIN },
 	};
+	int rc = dp_start(&d->dp);	/* one thread per direction */
 
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("datapath threads");
+		return;
+	}
 	while (!d->stop) {
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -341,15 +353,10 @@ static void run(struct daemon *d)
 				d->stop = 1;
 			}
 		}
-		if (pfd[2].revents & POLLERR)
-			dp_read_errors(&d->dp);
-		if (pfd[2].revents & POLLIN)
-			dp_net_to_tun(&d->dp);
 		if (pfd[1].revents & POLLIN)
-			dp_tun_to_net(&d->dp);
-		if (pfd[3].revents & POLLIN)
 			serve_control(d);
 	}
+	dp_stop(&d->dp);
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -204,5 +205,43 @@ int nl_link_del(struct nl *nl, int ifindex)
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int ifindex)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
+				      NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (gw)
+		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, add ? RTM_NEWRULE : RTM_DELRULE,
+				      NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+
+	frh->family = AF_INET;
+	frh->src_len = (unsigned char)len;
+	frh->table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
+	frh->action = FR_ACT_TO_TBL;
+	if (len)
+		mnl_attr_put_u32(nlh, FRA_SRC, addr);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	if (prio)
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
 	return nl_talk(nl, nlh, NULL, NULL);
 }

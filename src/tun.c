@@ -6,12 +6,24 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SOCK_BUF (16 << 20)	/* deep enough that bursts never overflow into ICMP */
+
+static const char *offload_mode(void)
+{
+	const char *v = getenv("IPIPD_OFFLOAD");
+
+	if (!v || !*v)
+		return "all";
+	if (!strcmp(v, "0") || !strcmp(v, "no"))
+		return "off";
+	return v;
+}
 
 int tun_open(const char *name)
 {
@@ -23,6 +35,10 @@ int tun_open(const char *name)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (strcmp(offload_mode(), "off") != 0)
+		ifr.ifr_flags |= IFF_VNET_HDR;
+	if (getenv("IPIPD_NAPI") && !strcmp(getenv("IPIPD_NAPI"), "1"))
+		ifr.ifr_flags |= IFF_NAPI;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
@@ -31,6 +47,44 @@ fail:
 	e = errno;
 	close(fd);
 	return -e;
+}
+
+int tun_has_vnet_hdr(int fd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	return (ifr.ifr_flags & IFF_VNET_HDR) ? 1 : 0;
+}
+
+int tun_set_offload(int fd, unsigned *got)
+{
+	const char *mode = offload_mode();
+	unsigned base = TUN_F_CSUM, tso = TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	unsigned uso = TUN_F_USO4_ | TUN_F_USO6_;
+	unsigned want[3];
+	int n = 0;
+
+	*got = 0;
+	if (!strcmp(mode, "csum")) {
+		want[n++] = base;
+	} else if (!strcmp(mode, "tso")) {
+		want[n++] = base | tso;
+		want[n++] = base;
+	} else {
+		want[n++] = base | tso | uso;	/* USO needs linux >= 6.2 */
+		want[n++] = base | tso;
+		want[n++] = base;
+	}
+	for (int i = 0; i < n; i++) {
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)want[i]) == 0) {
+			*got = want[i];
+			return 0;
+		}
+	}
+	return -errno;
 }
 
 static int setint(int fd, int level, int opt, int val)
@@ -60,4 +114,16 @@ fail:
 	e = errno;
 	close(fd);
 	return -e;
+}
+
+int raw_open_tx(void)
+{
+	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing. */
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+
+	if (fd < 0)
+		return -errno;
+	if (setint(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF) < 0)
+		setint(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
+	return fd;
 }

@@ -5,13 +5,39 @@
 
 #include <stdint.h>
 
-/* Create the TUN device name (IFF_TUN|IFF_NO_PI), non-blocking; returns fd or -errno. */
+#define TUN_F_USO4_ 0x20u	/* linux >= 6.2; Debian 12's headers lack the name */
+#define TUN_F_USO6_ 0x40u
+
+/*
+ * Create the TUN device name (IFF_TUN|IFF_NO_PI), non-blocking; returns fd or
+ * -errno.  Unless IPIPD_OFFLOAD=off is in the environment, the device is
+ * opened with IFF_VNET_HDR: every read and write carries a virtio_net_hdr,
+ * and tun_set_offload() can then turn on checksum and segmentation offloads.
+ */
 int tun_open(const char *name);
+
+/* 1 if fd was opened with IFF_VNET_HDR, 0 if not, -errno on error. */
+int tun_has_vnet_hdr(int fd);
+
+/*
+ * Let the kernel hand us partial checksums and TCP/UDP super-packets
+ * (TUN_F_CSUM, TSO4/6, TSO_ECN, USO4/6 where the kernel has them).
+ * IPIPD_OFFLOAD=csum stops at TUN_F_CSUM, IPIPD_OFFLOAD=tso leaves out USO.
+ * *got: the TUN_F_* flags in force.  Returns 0 or -errno.
+ */
+int tun_set_offload(int fd, unsigned *got);
 
 /*
  * A raw IP protocol-4 socket bound to local (network order), with IP_HDRINCL,
  * IP_RECVERR and large buffers; returns fd or -errno.
  */
 int raw_open(uint32_t local);
+
+/*
+ * A send-only raw socket (IPPROTO_RAW: IP_HDRINCL, receives nothing) for the
+ * tx thread, so that sending never wakes the rx thread polling the
+ * protocol-4 socket; returns fd or -errno.
+ */
+int raw_open_tx(void);
 
 #endif

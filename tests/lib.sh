@@ -42,8 +42,9 @@ ns_new() {
 	ip netns add "$n" || return 1
 	NAMESPACES+=("$n")
 	ip -n "$n" link set lo up
-	# No IPv6 duplicate address detection: dumps taken now stay comparable later.
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	# No IPv6 on the test hosts: link-local addresses appearing late would make
+	# dumps taken now differ from dumps taken later.
+	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	echo "$n"
 }
 
@@ -56,6 +57,11 @@ veth_pair() {
 	ip -n "$4" addr add "$6" dev "$5"
 	ip -n "$1" link set "$2" up
 	ip -n "$4" link set "$5" up
+	for _ in $(seq 50); do
+		ip -n "$1" link show "$2" | grep -q LOWER_UP && ip -n "$4" link show "$5" | grep -q LOWER_UP &&
+			return 0
+		sleep 0.05
+	done
 }
 
 rundir() { echo "/run/ipipd/netns/$1"; }
@@ -83,6 +89,10 @@ dump() {
 		ip -n "$n" addr show
 		ip -n "$n" route show table all
 		ip -n "$n" rule show
+		ip netns exec "$n" sysctl -a 2>/dev/null |
+			grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(proxy_arp|rp_filter|forwarding)) '
+		ip netns exec "$n" nft list ruleset
+		ls /etc/iproute2/rt_tables.d
 	} 2>&1 | grep -v -E '^\s+(RX|TX|[0-9]+ +[0-9]+)'
 }
 

@@ -5,6 +5,8 @@
   send ADDR PORT FILE         send FILE over TCP, print "BYTES SHA256"
   ipip SRC DST KIND [N]       send N crafted protocol-4 packets with a raw socket
   inject6 IFNAME              write one IPv6 packet into IFNAME's transmit path
+  serve-peer ADDR PORT N      answer N TCP connections with the client's address
+  ask-peer ADDR PORT [SRC]    connect (from SRC) and print what the server says
   pcap-check FILE             every IPIP frame in FILE has valid outer and inner
                               IPv4 headers; print the count
 """
@@ -106,6 +108,27 @@ def cmd_send(addr, port, path):
     print(n, h.hexdigest())
 
 
+def cmd_serve_peer(addr, port, n):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(8)
+    print("listening", flush=True)
+    for _ in range(int(n)):
+        c, peer = ls.accept()
+        c.sendall(("%s\n" % peer[0]).encode())
+        c.close()
+
+
+def cmd_ask_peer(addr, port, src=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    if src:
+        s.bind((src, 0))
+    s.connect((addr, int(port)))
+    print(s.recv(100).decode().strip())
+
+
 def cmd_pcap_check(path):
     data = open(path, "rb").read()
     magic = struct.unpack("<I", data[:4])[0]
@@ -139,7 +162,8 @@ def cmd_pcap_check(path):
 
 def main():
     cmds = {"sink": cmd_sink, "send": cmd_send, "ipip": cmd_ipip,
-            "inject6": cmd_inject6, "pcap-check": cmd_pcap_check}
+            "inject6": cmd_inject6, "pcap-check": cmd_pcap_check,
+            "serve-peer": cmd_serve_peer, "ask-peer": cmd_ask_peer}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

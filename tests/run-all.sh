@@ -17,12 +17,13 @@ count() { # count PASSED FAILED
 
 section() { printf '\n== %s\n' "$*"; }
 
-for t in packet config control; do
+for src in tests/unit/test_*.c; do
+	t=$(basename "$src" .c)
 	section "unit: $t"
-	out=$("$B/test_$t" 2>&1)
-	echo "$out" | grep -E '^\[  (FAILED|ERROR) |^\[  PASSED' || true
-	p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
-	f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')
+	out=$("$B/$t" 2>&1)
+	echo "$out" | grep -E '\[  (FAILED|ERROR|PASSED) ' || true
+	p=$(echo "$out" | grep -o '\[  PASSED  \] [0-9]*' | grep -o '[0-9]*$')
+	f=$(echo "$out" | grep -o '\[  FAILED  \] [0-9]* test' | grep -o '[0-9]*' | head -1)
 	[ -z "$p$f" ] && f=1 && echo "$out" | tail -20
 	count "${p:-0}" "${f:-0}"
 done

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host setup around the tunnel (the HOWTO's steps 5-9): the routing table's
+ * name, a default route in it, policy rules, rp_filter, proxy ARP, IPv4
+ * forwarding and the firewall.  Every change that would outlive the tunnel
+ * device is recorded in a state file as it is made, so that it can be
+ * undone exactly, also after a crash (host_cleanup).
+ */
+#ifndef IPIPD_HOST_H
+#define IPIPD_HOST_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "netlink.h"
+
+/*
+ * Apply the setup for the tunnel device ifindex, recording into state_path.
+ * On failure, print "FILE:LINE: Step: reason" to err, undo what was done and
+ * return -1.
+ */
+int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
+	       FILE *err);
+
+/*
+ * Undo everything recorded in state_path, newest first, then remove it.
+ * Returns the number of entries undone (0: no file), or -1 if some could not be.
+ */
+int host_cleanup(struct nl *nl, const char *state_path, FILE *log);
+
+/* The ip/sysctl/nft commands equivalent to what ipipd does for c, in order. */
+void host_explain(const struct config *c, unsigned mtu, FILE *out);
+
+/* Append key=value lines describing the host setup (for ipipctl show). */
+struct strbuf;
+void host_describe(const struct config *c, struct strbuf *sb);
+
+/* Path of the iproute2 table-name file ipipd writes for this tunnel. */
+int host_rt_tables_path(const struct config *c, char *buf, size_t n);
+
+#endif

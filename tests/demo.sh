@@ -4,7 +4,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/seed.sh"
-IPIPD=$TOP/build/ipipd IPIPCTL=$TOP/build/ipipctl
 STEPS=0
 step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 try() {
@@ -31,16 +30,14 @@ try "ipipd up on home" start "$HOME_NS" "$TOP/examples/home/Moe.conf"
 step "2. The LAN host reaches the home machine's colo address"
 try "lan pings 203.0.113.5 (colo answers ARP by proxy and forwards it through the tunnel)" \
 	nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
-nsx "$HOME_NS" $PKT serve-peer 203.0.113.5 7000 3 >"$WORK/serve.out" &
-SERVE=$!; PIDS+=("$SERVE")
+bg "$HOME_NS" $PKT serve-peer 203.0.113.5 7000 2 >"$WORK/serve.out"
 for _ in $(seq 50); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 try "a TCP service on home bound to 203.0.113.5 sees the LAN client as 203.0.113.9" \
 	says "$LAN" 203.0.113.9
 try "... and the internet router as 198.51.100.1" says "$INET" 198.51.100.1
 
 step "3. Home's traffic from the tunnel address goes through the tunnel, the rest does not"
-nsx "$INET" $PKT serve-peer 198.51.100.1 7000 2 >"$WORK/serve2.out" &
-SERVE2=$!; PIDS+=("$SERVE2")
+bg "$INET" $PKT serve-peer 198.51.100.1 7000 2 >"$WORK/serve2.out"
 for _ in $(seq 50); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
 try "from 203.0.113.5, a server on the internet sees 203.0.113.5 (via the tunnel)" \
 	says "$HOME_NS" 203.0.113.5 198.51.100.1 203.0.113.5

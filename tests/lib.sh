@@ -36,19 +36,28 @@ check() {
 	fi
 }
 
-# ns NAME: make a namespace (unique name in $NAME_VAR) with lo up; prints the name.
+# ns_new VAR PREFIX: make namespace PREFIX-PID with lo up and put its name in VAR.
+# (Not in a $(...) subshell: the name must reach NAMESPACES for the cleanup.)
 ns_new() {
-	local n="$1-$SUFFIX"
+	local n="$2-$SUFFIX"
 	ip netns add "$n" || return 1
 	NAMESPACES+=("$n")
+	printf -v "$1" '%s' "$n"
 	ip -n "$n" link set lo up
 	# No IPv6 on the test hosts: link-local addresses appearing late would make
 	# dumps taken now differ from dumps taken later.
 	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	echo "$n"
 }
 
+# nsx NS CMD...: run CMD in NS.  For a background process use `bg NS CMD...`
+# instead, so that its PID (in $BG) is the process's own and cleanup ends it.
 nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+bg() {
+	local n=$1; shift
+	ip netns exec "$n" "$@" &
+	BG=$!
+	PIDS+=("$BG")
+}
 
 # veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2
 veth_pair() {
@@ -92,7 +101,8 @@ dump() {
 		ip netns exec "$n" sysctl -a 2>/dev/null |
 			grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(proxy_arp|rp_filter|forwarding)) '
 		ip netns exec "$n" nft list ruleset
-		ls /etc/iproute2/rt_tables.d
+		# table-name files are shared by all namespaces: only this one's
+		ls /etc/iproute2/rt_tables.d | grep -F -- "-$n-"
 	} 2>&1 | grep -v -E '^\s+(RX|TX|[0-9]+ +[0-9]+)'
 }
 

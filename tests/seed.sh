@@ -11,8 +11,7 @@
 #
 # Sets HOME COLO INET LAN to the namespace names.
 seed_topology() {
-	HOME_NS=$(ns_new home) && COLO=$(ns_new colo) && INET=$(ns_new inet) && LAN=$(ns_new lan) ||
-		return 1
+	ns_new HOME_NS home && ns_new COLO colo && ns_new INET inet && ns_new LAN lan || return 1
 	veth_pair "$LAN" eth0 203.0.113.9/24 "$COLO" eth-lan 203.0.113.1/24 &&
 	veth_pair "$COLO" eth-wan 198.51.100.2/24 "$INET" eth-colo 198.51.100.1/24 &&
 	veth_pair "$INET" eth-home 192.0.2.1/24 "$HOME_NS" eth0 192.0.2.42/24 || return 1

@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-C=$(ns_new ipC) && D=$(ns_new ipD) || exit 1
+ns_new C ipC && ns_new D ipD || exit 1
 veth_pair "$C" vc 192.0.2.1/24 "$D" vd 192.0.2.2/24 || exit 1
 BEFORE=$(dump "$C")
 

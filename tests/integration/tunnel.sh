@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-A=$(ns_new ipA) && B=$(ns_new ipB) || exit 1
+ns_new A ipA && ns_new B ipB || exit 1
 veth_pair "$A" va 192.0.2.1/24 "$B" vb 192.0.2.2/24 || exit 1
 ip -n "$A" addr add 192.0.2.11/24 dev va
 ip -n "$B" addr add 192.0.2.12/24 dev vb
@@ -69,8 +69,8 @@ check "capture decodes as IPIP with valid outer and inner headers" $PKT pcap-che
 
 # 64 MiB over TCP, checksum compared at the far end.
 head -c $((64 << 20)) /dev/urandom >"$WORK/blob"
-nsx "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out" &
-SINK=$!; PIDS+=("$SINK")
+bg "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
+SINK=$BG
 for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 SENT=$(nsx "$A" timeout 120 $PKT send 198.51.100.2 5001 "$WORK/blob")
 wait "$SINK"

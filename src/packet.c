@@ -207,3 +207,116 @@ enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t le
 	rx->inner_len = itot;
 	return PKT_OK;
 }
+
+static bool unicast_source(const uint8_t *a)
+{
+	return a[0] != 0 && a[0] < 224 && !(a[0] == 127);
+}
+
+size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu)
+{
+	size_t hlen, quote, tot;
+
+	if (len < IPV4_HLEN || (inner[0] >> 4) != 4)
+		return 0;
+	hlen = (size_t)(inner[0] & 0x0f) * 4;
+	if (hlen < IPV4_HLEN || hlen > len || (get16(inner + 6) & IP_OFFMASK) ||
+	    !unicast_source(inner + 12))
+		return 0;
+	if (inner[9] == 1 && len > hlen) {	/* never an error about an ICMP error */
+		uint8_t t = inner[hlen];
+
+		if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
+			return 0;
+	}
+	quote = hlen + 8 < len ? hlen + 8 : len;
+	tot = IPV4_HLEN + 8 + quote;
+	out[0] = 0x45;
+	out[1] = 0xc0;			/* internetwork control, as the kernel sends ICMP */
+	put16(out + 2, (uint16_t)tot);
+	put16(out + 4, 0);
+	put16(out + 6, 0);
+	out[8] = 64;
+	out[9] = 1;
+	put16(out + 10, 0);
+	memcpy(out + 12, inner + 16, 4);
+	memcpy(out + 16, inner + 12, 4);
+	put16(out + 10, inet_csum(out, IPV4_HLEN));
+	out[20] = 3;
+	out[21] = 4;
+	put16(out + 22, 0);
+	put16(out + 24, 0);
+	put16(out + 26, (uint16_t)(mtu > 0xffff ? 0xffff : mtu));
+	memcpy(out + 28, inner, quote);
+	put16(out + 22, inet_csum(out + 20, 8 + quote));
+	return tot;
+}
+
+/* The options of hdr that are copied into every fragment (RFC 791 copied flag). */
+static size_t copied_options(const uint8_t *hdr, size_t hlen, uint8_t *out)
+{
+	size_t i = IPV4_HLEN, n = 0;
+
+	while (i < hlen) {
+		uint8_t type = hdr[i];
+		size_t olen;
+
+		if (type == 0)
+			break;
+		if (type == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hlen || hdr[i + 1] < 2 || i + hdr[i + 1] > hlen)
+			break;
+		olen = hdr[i + 1];
+		if (type & 0x80) {
+			memcpy(out + n, hdr + i, olen);
+			n += olen;
+		}
+		i += olen;
+	}
+	while (n % 4)
+		out[n++] = 0;	/* end of options, padding */
+	return n;
+}
+
+size_t ipv4_fragment(const uint8_t *pkt, size_t len, unsigned mtu, size_t *off, uint8_t *out)
+{
+	size_t hlen = (size_t)(pkt[0] & 0x0f) * 4, ohlen, data, chunk, start;
+	uint16_t frag = get16(pkt + 6), base = frag & IP_OFFMASK;
+	uint8_t opts[40];
+	bool last;
+
+	if (len < IPV4_HLEN || hlen < IPV4_HLEN || hlen > len)
+		return 0;
+	data = len - hlen;
+	if (*off >= data)
+		return 0;
+	if (*off == 0) {
+		ohlen = hlen;
+		memcpy(out, pkt, hlen);
+	} else {
+		ohlen = IPV4_HLEN + copied_options(pkt, hlen, opts);
+		memcpy(out, pkt, IPV4_HLEN);
+		memcpy(out + IPV4_HLEN, opts, ohlen - IPV4_HLEN);
+		out[0] = (uint8_t)(0x40 | ohlen / 4);
+	}
+	if (mtu < ohlen + 8)
+		return 0;
+	chunk = (mtu - ohlen) & ~(size_t)7;
+	start = *off;
+	last = data - start <= chunk;
+	if (last)
+		chunk = data - start;
+	memcpy(out + ohlen, pkt + hlen + start, chunk);
+	put16(out + 2, (uint16_t)(ohlen + chunk));
+	/* MF on all but the last piece, and on the last if the original had it */
+	put16(out + 6, (uint16_t)((frag & ~(IP_OFFMASK | IP_MF)) |
+				  ((!last || (frag & IP_MF)) ? IP_MF : 0) |
+				  (base + start / 8)));
+	put16(out + 10, 0);
+	put16(out + 10, inet_csum(out, ohlen));
+	*off = start + chunk;
+	return ohlen + chunk;
+}

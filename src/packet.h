@@ -111,4 +111,25 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN
 enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t len,
 			    struct ipip_rx *rx);
 
+/*
+ * RFC 1191 "fragmentation needed" (ICMP 3/4, next-hop MTU mtu) about the inner
+ * packet inner[0..len), for its sender: written into out (at least
+ * ICMP_FRAG_NEEDED_MAX bytes).  The error's source is the inner destination
+ * (a packet from one of the host's own addresses would be a martian on the
+ * tunnel device).  Returns its length, or 0 where no error may be sent
+ * (RFC 1812 4.3.2.7: about an ICMP error, a non-first fragment, or a
+ * source that is not a unicast address).
+ */
+#define ICMP_FRAG_NEEDED_MAX (IPV4_HLEN + 8 + 60 + 8)
+size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu);
+
+/*
+ * Fragment the IPv4 packet pkt[0..len) (DF clear) so that each piece fits
+ * mtu (RFC 791): call with *off = 0, then again while it returns non-zero;
+ * each call writes the next fragment into out (at least mtu bytes) and
+ * returns its length.  Only options with the copied flag go into fragments
+ * after the first.  Returns 0 when done or when mtu is too small.
+ */
+size_t ipv4_fragment(const uint8_t *pkt, size_t len, unsigned mtu, size_t *off, uint8_t *out);
+
 #endif

@@ -1052,6 +1052,98 @@ static void test_verdict_names(void **state)
 	}
 }
 
+/* RFC 1191: fragmentation needed, about the inner packet, to its sender. */
+static void test_icmp_frag_needed_fields(void **state)
+{
+	uint8_t inner[1500], out[ICMP_FRAG_NEEDED_MAX];
+	size_t len = make_inner(inner, 0, 64, 0x4000, 1400), n;
+
+	(void)state;
+	n = icmp_frag_needed(out, inner, len, 1380);
+	assert_int_equal(n, 20 + 8 + 20 + 8);
+	assert_int_equal(out[0], 0x45);
+	assert_int_equal(out[9], 1);
+	assert_memory_equal(out + 12, inner + 16, 4);	/* from the inner destination */
+	assert_memory_equal(out + 16, inner + 12, 4);	/* to the inner source */
+	assert_int_equal(inet_csum(out, 20), 0);
+	assert_int_equal(out[20], 3);
+	assert_int_equal(out[21], 4);
+	assert_int_equal(rd16(out + 26), 1380);
+	assert_int_equal(inet_csum(out + 20, n - 20), 0);
+	assert_memory_equal(out + 28, inner, 28);	/* header + 8 bytes quoted */
+}
+
+static void test_icmp_frag_needed_not_about_errors(void **state)
+{
+	uint8_t inner[200], out[ICMP_FRAG_NEEDED_MAX];
+	size_t len = make_inner(inner, 0, 64, 0x4000, 100);
+
+	(void)state;
+	inner[9] = 1;		/* ICMP */
+	inner[20] = 3;		/* destination unreachable: an error */
+	set_csum(inner, 20);
+	assert_int_equal(icmp_frag_needed(out, inner, len, 1000), 0);
+	inner[20] = 8;		/* echo request: fine */
+	assert_int_not_equal(icmp_frag_needed(out, inner, len, 1000), 0);
+	make_inner(inner, 0, 64, 0x2000 | 10, 100);	/* a non-first fragment */
+	assert_int_equal(icmp_frag_needed(out, inner, len, 1000), 0);
+	make_inner(inner, 0, 64, 0x4000, 100);
+	memset(inner + 12, 0, 4);			/* no unicast source */
+	assert_int_equal(icmp_frag_needed(out, inner, len, 1000), 0);
+}
+
+/* RFC 791: fragments fit the MTU and put back together give the original. */
+static void check_fragments(unsigned ihl, size_t payload, unsigned mtu)
+{
+	static uint8_t pkt[4000], frag[4000], joined[4000];
+	size_t len = make_inner_ihl(pkt, ihl, 0x28, 64, 0, payload), off = 0, n, nfrag = 0;
+	size_t hlen = ihl * 4u, got = 0;
+	bool saw_last = false;
+
+	while ((n = ipv4_fragment(pkt, len, mtu, &off, frag)) != 0) {
+		size_t fh = (size_t)(frag[0] & 15) * 4, fo = (size_t)(rd16(frag + 6) & 0x1fff) * 8;
+
+		assert_true(n <= mtu);
+		assert_int_equal(rd16(frag + 2), n);
+		assert_int_equal(inet_csum(frag, fh), 0);
+		assert_false(saw_last);
+		saw_last = !(rd16(frag + 6) & 0x2000);
+		assert_int_equal(fo, got);
+		assert_true(fo + n - fh <= payload);
+		memcpy(joined + fo, frag + fh, n - fh);
+		got += n - fh;
+		if (nfrag++ == 0)
+			assert_int_equal(fh, hlen);	/* the first carries every option */
+		else
+			assert_int_equal(fh, 20);	/* NOPs are not copied */
+	}
+	assert_true(saw_last);
+	assert_int_equal(got, payload);
+	assert_memory_equal(joined, pkt + hlen, payload);
+	if (len <= mtu)
+		assert_int_equal(nfrag, 1);
+	else
+		assert_true(nfrag > 1);
+}
+
+static void test_fragment_reassembles(void **state)
+{
+	(void)state;
+	check_fragments(5, 1480, 1380);
+	check_fragments(5, 3000, 576);
+	check_fragments(7, 2000, 1000);
+	check_fragments(5, 100, 1500);		/* fits: one piece, MF clear */
+}
+
+static void test_fragment_mtu_too_small(void **state)
+{
+	uint8_t pkt[200], out[200];
+	size_t len = make_inner(pkt, 0, 64, 0, 100), off = 0;
+
+	(void)state;
+	assert_int_equal(ipv4_fragment(pkt, len, 27, &off, out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1093,6 +1185,10 @@ int main(void)
 		cmocka_unit_test(test_decap_outer_options_accepted),
 		cmocka_unit_test(test_decap_inner_options_accepted),
 		cmocka_unit_test(test_roundtrip_encap_decap),
+		cmocka_unit_test(test_icmp_frag_needed_fields),
+		cmocka_unit_test(test_icmp_frag_needed_not_about_errors),
+		cmocka_unit_test(test_fragment_reassembles),
+		cmocka_unit_test(test_fragment_mtu_too_small),
 
 		cmocka_unit_test(test_decap_rx_outer_short),
 		cmocka_unit_test(test_decap_rx_outer_version),

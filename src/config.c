@@ -220,6 +220,19 @@ static int k_dscp(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_datapath(struct parser *ps, const char *v)
+{
+	static const struct { const char *s; enum dp_mode m; } m[] = {
+		{ "auto", DPM_AUTO }, { "userspace", DPM_USERSPACE }, { "kernel", DPM_KERNEL },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcasecmp(v, m[i].s))
+			return ps->c->datapath = m[i].m, 0;
+	perr(ps, LINE, "Datapath: '%s' is not auto, userspace or kernel", v);
+	return -1;
+}
+
 static int k_address(struct parser *ps, const char *v)
 {
 	char buf[32];
@@ -456,6 +469,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "MTU", k_mtu, false },
 	{ "Tunnel", "ECN", k_ecn, false },
 	{ "Tunnel", "DSCP", k_dscp, false },
+	{ "Tunnel", "Datapath", k_datapath, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
 	{ "Routing", "Table", k_table, false },

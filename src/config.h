@@ -22,6 +22,7 @@ struct prefix {
 };
 
 enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
+enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 
 /* Lines of the keys that host setup steps name in their errors. */
@@ -35,6 +36,7 @@ struct config {
 	char name[IFNAMSIZ];
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
+	enum dp_mode datapath;	/* auto: the kernel's ipip device where it exists */
 	struct in_addr addr;
 	unsigned prefixlen;
 	bool has_peer;

@@ -317,6 +317,16 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 	return 0;
 }
 
+int host_record_link(const char *state_path, const char *name)
+{
+	FILE *f = fopen(state_path, "ae");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "link %s\n", name);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
 /* Undo one state line; 0 if done (or nothing left to undo), -1 if it failed. */
 static int undo(struct nl *nl, char *line, FILE *log)
 {
@@ -341,6 +351,13 @@ static int undo(struct nl *nl, char *line, FILE *log)
 	} else if (!strcmp(what, "sysctl") && sscanf(line, "%*s %511s %63s", path, old) == 2) {
 		rc = sysctl_write(path, old);
 		if (rc == -ENOENT)	/* the tunnel device's own setting went with it */
+			rc = 0;
+	} else if (!strcmp(what, "link") && sscanf(line, "%*s %63s", a) == 1) {
+		int ifindex = (int)if_nametoindex(a);
+
+		if (ifindex)
+			rc = nl_link_del(nl, ifindex);
+		if (rc == -ENODEV)
 			rc = 0;
 	} else if (!strcmp(what, "nft") && sscanf(line, "%*s %63s", a) == 1) {
 		if (fw_cleanup(a, err, sizeof(err)) < 0) {

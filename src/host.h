@@ -28,6 +28,9 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
  */
 int host_cleanup(struct nl *nl, const char *state_path, FILE *log);
 
+/* Record that the kernel tunnel device name was created (deleted on cleanup). */
+int host_record_link(const char *state_path, const char *name);
+
 /* The ip/sysctl/nft commands equivalent to what ipipd does for c, in order. */
 void host_explain(const struct config *c, unsigned mtu, FILE *out);
 

@@ -70,8 +70,9 @@ static void show_human(const char *r)
 	char b[8][64];
 	int ndrops = 0;
 
-	printf("tunnel %s: %s datapath, pid %s\n", val(r, "name", b[0], 64),
-	       val(r, "datapath", b[1], 64), val(r, "pid", b[2], 64));
+	printf("tunnel %s: %s datapath (%s), pid %s\n", val(r, "name", b[0], 64),
+	       val(r, "datapath", b[1], 64), val(r, "datapath_reason", b[3], 64),
+	       val(r, "pid", b[2], 64));
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
 	printf("  ttl %s  tos %s  pmtudisc %s  ecn %s  dscp %s\n", val(r, "ttl", b[0], 64),

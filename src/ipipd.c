@@ -29,6 +29,8 @@ struct daemon {
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
 	int ifindex;
 	unsigned mtu;
+	bool kernel;		/* the kernel's ipip device carries the packets */
+	char dp_reason[128];
 	char run_dir[512], sock_path[512], pid_path[512], lock_path[512], state_path[512];
 	int stop;
 };
@@ -144,6 +146,43 @@ static int setup_signals(struct daemon *d)
 	return d->sig_fd < 0 ? -1 : 0;
 }
 
+/*
+ * Datapath = kernel or auto: the kernel's own ipip device, where the kernel
+ * has it; ipipd then only sets it up, reports and cleans up.
+ */
+static int setup_kernel_device(struct daemon *d)
+{
+	struct config *c = &d->cfg;
+	int rc;
+
+	if (c->datapath == DPM_USERSPACE) {
+		snprintf(d->dp_reason, sizeof(d->dp_reason), "configured");
+		return 0;
+	}
+	rc = host_record_link(d->state_path, c->name);
+	if (rc == 0)
+		rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu);
+	if (rc == 0) {
+		d->kernel = true;
+		snprintf(d->dp_reason, sizeof(d->dp_reason), "%s",
+			 c->datapath == DPM_KERNEL ? "configured" : "the kernel has ipip");
+		if (c->ip.ecn != ECN_MODE_KERNEL || c->ip.dscp_uniform)
+			log_warnx("%s: the kernel datapath encapsulates inner CE as ECT(0) and keeps "
+				  "the inner DSCP (ECN = kernel, DSCP = pipe)", c->name);
+		return 0;
+	}
+	host_cleanup(&d->nl, d->state_path, stderr);
+	if (c->datapath == DPM_KERNEL) {
+		errno = -rc;
+		log_warn("%s: Datapath = kernel: cannot create an ipip device", c->name);
+		return -1;
+	}
+	snprintf(d->dp_reason, sizeof(d->dp_reason), "the kernel cannot create ipip devices: %s",
+		 strerror(-rc));
+	log_info("%s: userspace datapath (%s)", c->name, d->dp_reason);
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
 	struct config *c = &d->cfg;
@@ -185,23 +224,27 @@ static int setup(struct daemon *d)
 		d->mtu = CONFIG_MTU_MIN;
 	if (d->mtu > CONFIG_MTU_MAX)
 		d->mtu = CONFIG_MTU_MAX;
-	d->raw_fd = raw_open(c->ip.local);
-	if (d->raw_fd < 0) {
-		errno = -d->raw_fd;
-		log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
+	if (setup_kernel_device(d) < 0)
 		return -1;
-	}
-	d->tun_fd = tun_open(c->name);
-	if (d->tun_fd < 0) {
-		errno = -d->tun_fd;
-		log_warn("%s: cannot create the TUN device", c->name);
-		return -1;
+	if (!d->kernel) {
+		d->raw_fd = raw_open(c->ip.local);
+		if (d->raw_fd < 0) {
+			errno = -d->raw_fd;
+			log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
+			return -1;
+		}
+		d->tun_fd = tun_open(c->name);
+		if (d->tun_fd < 0) {
+			errno = -d->tun_fd;
+			log_warn("%s: cannot create the TUN device", c->name);
+			return -1;
+		}
 	}
 	if (setup_link(d) < 0)
 		return -1;
 	if (host_apply(c, &d->nl, d->ifindex, d->state_path, stderr) < 0)
 		return -1;
-	rc = dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd);
+	rc = d->kernel ? 0 : dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd);
 	if (rc < 0) {
 		errno = -rc;
 		log_warn("datapath buffers");
@@ -259,6 +302,34 @@ static const char *ecn_name(enum ecn_mode m)
 	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
 }
 
+static uint64_t sysfs_counter(const char *ifname, const char *name)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+/* The kernel device's own counters; its errors count as drops. */
+static void kernel_stats(const char *ifname, struct dp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rx_packets = sysfs_counter(ifname, "rx_packets");
+	st->rx_bytes = sysfs_counter(ifname, "rx_bytes");
+	st->tx_packets = sysfs_counter(ifname, "tx_packets");
+	st->tx_bytes = sysfs_counter(ifname, "tx_bytes");
+	st->drops[PKT_RX_ECN_CE_NOT_ECT] = sysfs_counter(ifname, "rx_frame_errors");
+	st->drops[PKT_TX_SEND_ERROR] = sysfs_counter(ifname, "tx_errors");
+}
+
 static void describe(const struct daemon *d, struct strbuf *sb)
 {
 	const struct config *c = &d->cfg;
@@ -266,9 +337,13 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 	const struct dp_stats *st = &snap;
 	char a[INET_ADDRSTRLEN];
 
-	dp_stats_read(&d->dp, &snap);
+	if (d->kernel)
+		kernel_stats(c->name, &snap);
+	else
+		dp_stats_read(&d->dp, &snap);
 
-	sb_printf(sb, "name=%s\npid=%ld\ndatapath=userspace\n", c->name, (long)getpid());
+	sb_printf(sb, "name=%s\npid=%ld\ndatapath=%s\ndatapath_reason=%s\n", c->name,
+		  (long)getpid(), d->kernel ? "kernel" : "userspace", d->dp_reason);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
 	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
@@ -331,7 +406,7 @@ static void run(struct daemon *d)
 		{ .fd = d->sig_fd, .events = POLLIN },
 		{ .fd = d->ctl_fd, .events = POLLIN },
 	};
-	int rc = dp_start(&d->dp);	/* one thread per direction */
+	int rc = d->kernel ? 0 : dp_start(&d->dp);	/* one thread per direction */
 
 	if (rc < 0) {
 		errno = -rc;
@@ -356,7 +431,8 @@ static void run(struct daemon *d)
 		if (pfd[1].revents & POLLIN)
 			serve_control(d);
 	}
-	dp_stop(&d->dp);
+	if (!d->kernel)
+		dp_stop(&d->dp);
 }
 
 /*

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "netlink.h"
 
+#include "packet.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -243,5 +247,29 @@ int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	if (prio)
 		mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlattr *info, *data;
+
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_IPTUN_LOCAL, p->local);
+	mnl_attr_put_u32(nlh, IFLA_IPTUN_REMOTE, p->remote);
+	mnl_attr_put_u8(nlh, IFLA_IPTUN_TTL, p->ttl);
+	mnl_attr_put_u8(nlh, IFLA_IPTUN_TOS, p->tos_inherit ? 1 : p->tos);	/* odd: inherit */
+	mnl_attr_put_u8(nlh, IFLA_IPTUN_PMTUDISC, p->pmtudisc);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);
 }

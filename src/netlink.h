@@ -29,6 +29,13 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32
 /* ip link set IFINDEX mtu MTU up. */
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
 
+/*
+ * ip link add NAME mtu MTU type ipip local L remote R ttl T tos T [no]pmtudisc:
+ * the kernel's own ipip device (-EOPNOTSUPP where the kernel has no ipip).
+ */
+struct ipip_params;
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu);
+
 /* ip link del IFINDEX. */
 int nl_link_del(struct nl *nl, int ifindex);
 

@@ -137,6 +137,20 @@ check "late start-up failure rolls back the configured interface" diff <(echo "$
 check "... and removes its runtime files" \
 	bash -c "ls -A $(rundir "$C") 2>/dev/null | grep -q . && exit 1; exit 0"
 rmdir "$(rundir "$C")" 2>/dev/null
+# Datapath: the kernel's ipip device where the kernel has it, userspace otherwise.
+if ip -n "$D" link add probe0 type ipip local 192.0.2.2 remote 192.0.2.1 2>/dev/null; then
+	ip -n "$D" link del probe0
+	echo "# this kernel has ipip: the Datapath = kernel refusal is not tested here"
+else
+	fail dp-kernel "Datapath = kernel: cannot create an ipip device" \
+		"${GOOD/Remote = 192.0.2.2/Remote = 192.0.2.2
+Datapath = kernel}"
+	printf '%s\n' "$GOOD" >"$WORK/dpauto.conf"
+	start "$C" "$WORK/dpauto.conf"
+	check "Datapath = auto without the kernel's ipip: userspace, and ipipctl says why" bash -c \
+		"ip netns exec $C $IPIPCTL show dpauto | grep -q 'userspace datapath (the kernel cannot create ipip devices'"
+	nsx "$C" "$IPIPCTL" down dpauto
+fi
 check "a missing file is an error" bash -c "! $IPIPD -n $WORK/nonexistent.conf"
 check "ipipd -h prints usage and exits 0" bash -c "$IPIPD -h | grep -q usage"
 check "ipipd with a bad option exits 1" bash -c "$IPIPD -x 2>/dev/null; test \$? -eq 1"

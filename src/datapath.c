@@ -24,6 +24,8 @@
 #define TX_IN_SIZE (VNET_HLEN + 0x10000)	/* one TUN read, super-packets included */
 #define DP_ROUNDS 8				/* batches per wakeup before polling again */
 
+_Static_assert(DP_BATCH <= GRO_MAX, "one received batch must fit the GRO table");
+
 /* ---- counters: one writer (the direction's thread), relaxed readers ------ */
 
 static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)

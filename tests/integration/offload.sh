@@ -11,7 +11,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-A=$(ns_new ofA) && B=$(ns_new ofB) || exit 1
+ns_new A ofA && ns_new B ofB || exit 1
 veth_pair "$A" va 192.0.2.21/24 "$B" vb 192.0.2.22/24 || exit 1
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER

@@ -4,7 +4,8 @@
 # Two namespaces joined by a veth pair (1500-byte underlay), side A pinned to
 # CPU 0 and side B to CPU 1 (two one-core hosts), every tunnel unencrypted
 # where the program allows it (wireguard-go always encrypts: a reference).
-# Method: /work/shared/reference/peer-tunnels.md.
+# Method: each side pinned to its own core, largest overlay MTU that crosses the
+# underlay unfragmented, medians of repeated runs; ratios within one run only.
 #
 #   BENCH_QUICK=1        1 run each, 3 s measurements (development)
 #   BENCH_RUNS=N         runs per system (default 3; the median is reported)

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -65,6 +66,8 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->gso_packets = ctr_get(&t->offload);
 	out->gro_writes = ctr_get(&r->offload);
 	out->gro_csum_bad = ctr_get(&r->csum_bad);
+	out->path_mtu = atomic_load_explicit(&((struct datapath *)dp)->pmtu, memory_order_relaxed);
+	out->frag_sent = ctr_get(&dp->frag_sent);
 }
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -114,12 +117,19 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->tun_fd = tun_fd;
 	dp->raw_fd = raw_fd;
 	dp->stop_fd = -1;
+	dp->pmtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (dp->tx_fd < 0)
 		dp->tx_fd = raw_fd;
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
+	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
+	if (dp->pmtu_fd >= 0 && connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote,
+					sizeof(dp->remote)) < 0) {
+		close(dp->pmtu_fd);
+		dp->pmtu_fd = -1;
+	}
 	dp->vnet = tun_has_vnet_hdr(tun_fd) > 0;
 	if (dp->vnet) {
 		rc = tun_set_offload(tun_fd, &feats);
@@ -168,11 +178,78 @@ void dp_free(struct datapath *dp)
 	dp->stop_fd = -1;
 	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
 		close(dp->tx_fd);
+	if (dp->pmtu_fd >= 0)
+		close(dp->pmtu_fd);
 	dp->tx_fd = -1;
 	dp->inited = false;
 }
 
 /* ---- tx: TUN device -> underlay ------------------------------------------ */
+
+void dp_set_mtu(struct datapath *dp, unsigned mtu)
+{
+	dp->mtu = mtu;
+	atomic_store_explicit(&dp->pmtu, mtu, memory_order_relaxed);
+}
+
+static uint64_t now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/*
+ * A new outer path MTU (0: ask the kernel's route): the inner MTU becomes
+ * path - 20, within [floor - 20, device MTU].  Lowering is immediate.
+ */
+static void pmtu_update(struct datapath *dp, unsigned outer)
+{
+	unsigned cur = atomic_load_explicit(&dp->pmtu, memory_order_relaxed), inner;
+	int v;
+	socklen_t sl = sizeof(v);
+
+	if (!outer) {
+		if (dp->pmtu_fd < 0 || getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 ||
+		    v <= 0)
+			return;
+		outer = (unsigned)v;
+	}
+	if (outer < DP_PMTU_FLOOR)
+		outer = DP_PMTU_FLOOR;
+	inner = outer - IPV4_HLEN;
+	if (inner > dp->mtu)
+		inner = dp->mtu;
+	if (inner == cur)
+		return;
+	if (inner < cur)
+		atomic_store_explicit(&dp->pmtu_lowered, now_seconds(), memory_order_relaxed);
+	atomic_store_explicit(&dp->pmtu, inner, memory_order_relaxed);
+	log_info("path MTU soft state: tunnel MTU %u (was %u)", inner, cur);
+}
+
+/* After a while, try the device MTU again: the path may have grown back. */
+static void pmtu_probe(struct datapath *dp)
+{
+	uint64_t lowered = atomic_load_explicit(&dp->pmtu_lowered, memory_order_relaxed);
+
+	if (lowered && now_seconds() - lowered >= DP_PMTU_PROBE_SECONDS) {
+		atomic_store_explicit(&dp->pmtu_lowered, 0, memory_order_relaxed);
+		atomic_store_explicit(&dp->pmtu, dp->mtu, memory_order_relaxed);
+		pmtu_update(dp, 0);
+	}
+}
+
+/* Hand a locally made packet (an ICMP error) to the host through the TUN device. */
+static void tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len)
+{
+	static const struct virtio_net_hdr none;	/* no offload, checksum complete */
+	struct iovec iov[2] = { { (void *)&none, VNET_HLEN }, { (void *)pkt, len } };
+
+	if (writev(dp->tun_fd, dp->vnet ? iov : iov + 1, dp->vnet ? 2 : 1) < 0)
+		log_debug("TUN write of an ICMP error: %s", strerror(errno));
+}
 
 static enum pkt_verdict send_error(int err)
 {
@@ -222,6 +299,8 @@ static void tx_flush(struct datapath *dp)
 			retried = true;
 			continue;
 		}
+		if (errno == EMSGSIZE)
+			pmtu_update(dp, 0);	/* the route's MTU went down */
 		ctr_add(&t->c.drops[send_error(errno)], 1);
 		done++;
 		retried = false;
@@ -238,13 +317,52 @@ static uint8_t *tx_slot(struct datapath *dp)
 	return dp->tx.ring.buf + (size_t)dp->tx.n * DP_SLOT;
 }
 
+static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len);
+
+/*
+ * An inner packet larger than the path allows (RFC 2003 5.1, RFC 4459):
+ * with DF, "fragmentation needed" with the tunnel MTU goes to its sender;
+ * without, it is fragmented before encapsulation (the outer DF stays set).
+ */
+static void tx_too_big(struct datapath *dp, const uint8_t *pkt, size_t len, unsigned mtu)
+{
+	static _Thread_local uint8_t copy[0x10000];
+	uint8_t icmp[ICMP_FRAG_NEEDED_MAX];
+	size_t off = 0, n;
+
+	if (pkt[6] & 0x40) {
+		n = icmp_frag_needed(icmp, pkt, len, mtu);
+		if (n)
+			tun_inject(dp, icmp, n);
+		ctr_add(&dp->tx.c.drops[PKT_TX_FRAG_NEEDED], 1);
+		return;
+	}
+	memcpy(copy, pkt, len);	/* the slots we write into may hold pkt */
+	ctr_add(&dp->frag_sent, 1);
+	for (;;) {
+		uint8_t *slot = tx_slot(dp);
+
+		n = ipv4_fragment(copy, len, mtu, &off, slot + IPV4_HLEN);
+		if (!n)
+			break;
+		tx_queue(dp, slot, n);
+	}
+}
+
 /* Encapsulate the inner packet at slot+IPV4_HLEN and queue it. */
 static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 {
 	struct dp_tx *t = &dp->tx;
-	enum pkt_verdict v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, len);
+	unsigned pmtu = atomic_load_explicit(&dp->pmtu, memory_order_relaxed);
+	enum pkt_verdict v;
 	struct msghdr *m;
 
+	if (len > pmtu && len >= IPV4_HLEN && (slot[IPV4_HLEN] >> 4) == 4 &&
+	    ((size_t)slot[IPV4_HLEN + 2] << 8 | slot[IPV4_HLEN + 3]) == len) {
+		tx_too_big(dp, slot + IPV4_HLEN, len, pmtu);
+		return;
+	}
+	v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
 		return;
@@ -335,6 +453,7 @@ int dp_tun_to_net(struct datapath *dp)
 	}
 	if (t->n)
 		tx_flush(dp);
+	pmtu_probe(dp);
 	ctr_add(&t->c.syscalls, reads);
 	return got;
 }
@@ -460,6 +579,8 @@ void dp_read_errors(struct datapath *dp)
 			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
 				continue;
+			if (ee->ee_type == 3 && ee->ee_code == 4)	/* about our outer packet */
+				pmtu_update(dp, ee->ee_info);
 			ctr_add(&c->icmp_errors, 1);
 			ctr_set(&c->last_icmp_type, ee->ee_type);
 			ctr_set(&c->last_icmp_code, ee->ee_code);

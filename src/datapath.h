@@ -39,6 +39,8 @@ struct dp_stats {
 	uint64_t gso_packets;		/* super-packets read and split */
 	uint64_t gro_writes;		/* coalesced super-packets written */
 	uint64_t gro_csum_bad;		/* segments not merged: checksum wrong */
+	uint64_t path_mtu;		/* tunnel MTU now (soft state, RFC 2003 5.1) */
+	uint64_t frag_sent;		/* inner packets fragmented to fit it */
 };
 
 /* Counters of one direction: written by its thread only, read by anyone. */
@@ -73,8 +75,17 @@ struct dp_rx {
 	struct dp_counters c;
 };
 
+/* Path MTU soft state (RFC 2003 5.1, RFC 4459): lowered at once, raised again later. */
+#define DP_PMTU_FLOOR 552u		/* outer: forged tiny "too big" are ignored below */
+#define DP_PMTU_PROBE_SECONDS 600	/* as the kernel's PMTU exceptions expire */
+
 struct datapath {
 	const struct ipip_params *p;
+	unsigned mtu;			/* the device MTU: the soft state's ceiling */
+	_Atomic unsigned pmtu;		/* inner MTU that fits the path now */
+	_Atomic uint64_t pmtu_lowered;	/* CLOCK_MONOTONIC seconds of the last decrease */
+	_Atomic uint64_t frag_sent;
+	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	bool vnet;			/* the TUN device has IFF_VNET_HDR */
@@ -93,6 +104,9 @@ struct datapath {
  * device was opened with IFF_VNET_HDR, its offloads are switched on here.
  */
 int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd);
+
+/* The device MTU: the path MTU soft state starts there and never exceeds it. */
+void dp_set_mtu(struct datapath *dp, unsigned mtu);
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 

@@ -250,6 +250,8 @@ static int setup(struct daemon *d)
 		log_warn("datapath buffers");
 		return -1;
 	}
+	if (!d->kernel)
+		dp_set_mtu(&d->dp, d->mtu);
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		errno = -d->ctl_fd;
@@ -364,6 +366,9 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, sb);
+	if (!d->kernel)
+		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
+			  (unsigned long long)st->frag_sent);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)

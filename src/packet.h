@@ -66,6 +66,7 @@ struct ipip_params {
 	X(PKT_TX_LENGTH, "tx_bad_length") \
 	X(PKT_TX_TTL0, "tx_ttl0") \
 	X(PKT_TX_TOO_BIG, "tx_too_big") \
+	X(PKT_TX_FRAG_NEEDED, "tx_frag_needed") \
 	X(PKT_TX_NOBUFS, "tx_no_buffer") \
 	X(PKT_TX_SEND_ERROR, "tx_send_error")
 

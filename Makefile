@@ -98,7 +98,7 @@ demo: all
 # Throughput, packet rate, latency, CPU and memory against the direct path and
 # other userspace tunnels (as root; BENCH_QUICK=1 for a short development run).
 bench: all
-	$(Q)bench/deps.sh
+	$(Q)scripts/deps.sh bench
 	$(Q)bench/bench.sh
 
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))

@@ -1,15 +1,25 @@
 #!/bin/sh
-# Install the Debian packages a make target needs, if any are missing.
-# Usage: scripts/deps.sh build|check|demo|fuzz
+# The one place that installs the Debian packages a make target needs, with
+# apt-get, and only those that are missing.
+# Usage: scripts/deps.sh build|check|demo|fuzz|kernel-peer|bench
 set -eu
 
 build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev iproute2"
 run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
+# The kernel peer: qemu (TCG), kmod (depmod, modprobe --show-depends for the
+# guest's modules), cpio (initramfs), xz-utils (the kernel's payload),
+# libc6-dev (the static helper in the guest), util-linux (setpriv, flock).
+# The guest kernel and busybox-static are fetched with `apt-get download`.
+kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
+bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux"
+
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $run libcmocka-dev clang libclang-rt-14-dev tcpdump python3" ;;
+check) want="$build $run libcmocka-dev tcpdump $kernel_peer" ;;
 demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
+kernel-peer) want="$run $kernel_peer" ;;
+bench) want="$build $run $bench" ;;
 *) echo "deps.sh: unknown target '$1'" >&2; exit 1 ;;
 esac
 
@@ -27,5 +37,11 @@ fi
 echo "deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
+# Packaged services (the peers' daemons) must not start on this host.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -305,9 +305,10 @@ static int parse_prefix(const char *s, struct prefix *p)
 static int add_prefix(struct parser *ps, const char *key, const char *w)
 {
 	struct config *c = ps->c;
-	bool rule = !strcmp(key, "RuleFrom");
-	struct prefix *list = rule ? c->rule_from : c->forward_from;
-	unsigned *n = rule ? &c->n_rule_from : &c->n_forward_from;
+	struct prefix *list = !strcmp(key, "RuleFrom") ? c->rule_from :
+			      !strcmp(key, "AllowedSources") ? c->allowed : c->forward_from;
+	unsigned *n = list == c->rule_from ? &c->n_rule_from :
+		      list == c->allowed ? &c->ip.n_allowed : &c->n_forward_from;
 
 	if (*n == CONFIG_MAX_LIST) {
 		perr(ps, LINE, "%s: more than %u prefixes", key, CONFIG_MAX_LIST);
@@ -319,6 +320,20 @@ static int add_prefix(struct parser *ps, const char *key, const char *w)
 		return -1;
 	}
 	(*n)++;
+	return 0;
+}
+
+static int k_allowed_sources(struct parser *ps, const char *v)
+{
+	return each_word(ps, v, "AllowedSources", add_prefix);
+}
+
+static int k_allow_source_route(struct parser *ps, const char *v)
+{
+	if (parse_bool(v, &ps->c->ip.allow_source_route) < 0) {
+		perr(ps, LINE, "AllowSourceRoute: '%s' is not yes or no", v);
+		return -1;
+	}
 	return 0;
 }
 
@@ -470,6 +485,8 @@ static const struct key keys[] = {
 	{ "Tunnel", "ECN", k_ecn, false },
 	{ "Tunnel", "DSCP", k_dscp, false },
 	{ "Tunnel", "Datapath", k_datapath, false },
+	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
+	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
 	{ "Routing", "Table", k_table, false },
@@ -672,6 +689,9 @@ static void check_whole(struct parser *ps)
 			c->n_rule_from = 1;
 		}
 	}
+	c->ip.allowed = c->allowed;
+	c->ip.own[0] = c->ip.local;
+	c->ip.own[1] = c->addr.s_addr;
 	if (c->n_forward_from && !c->fw_forward)
 		perr(ps, key_line(ps, "ForwardFrom"), "ForwardFrom: needs [Firewall] Forward = accept");
 	if (c->ip.local && c->ip.local == c->ip.remote)

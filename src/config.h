@@ -16,11 +16,6 @@
 #define CONFIG_MAX_LIST 16
 #define CONFIG_TABLE_NAME_MAX 32
 
-struct prefix {
-	uint32_t addr;		/* network order */
-	unsigned len;
-};
-
 enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
 enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
@@ -37,6 +32,7 @@ struct config {
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: the kernel's ipip device where it exists */
+	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;
 	bool has_peer;

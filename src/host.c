@@ -421,9 +421,15 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	fprintf(out, "%s\n", c->ip.pmtudisc ? "" : " nopmtudisc");
 	if (mtu)
 		fprintf(out, "ip link set %s mtu %u\n", c->name, mtu);
-	fprintf(out, "ip address add %s/%u", ip4(c->addr.s_addr, a), c->prefixlen);
-	if (c->has_peer)
-		fprintf(out, " peer %s", ip4(c->peer.s_addr, a));
+	/* iproute2 puts the length on the peer when there is one: A peer P/LEN */
+	if (c->has_peer && c->prefixlen != 32)
+		fprintf(out, "ip address add %s peer %s/%u", ip4(c->addr.s_addr, a),
+			ip4(c->peer.s_addr, b), c->prefixlen);
+	else if (c->has_peer)
+		fprintf(out, "ip address add %s/32 peer %s", ip4(c->addr.s_addr, a),
+			ip4(c->peer.s_addr, b));
+	else
+		fprintf(out, "ip address add %s/%u", ip4(c->addr.s_addr, a), c->prefixlen);
 	fprintf(out, " dev %s\nip link set %s up\n", c->name, c->name);
 	if (c->table) {
 		char path[512];
@@ -466,7 +472,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	for (char *l = cmds; *l;) {
 		size_t n = strcspn(l, "\n");
 
-		fprintf(out, "nft %.*s\n", (int)n, l);
+		fprintf(out, "nft '%.*s'\n", (int)n, l);	/* quoted for a shell */
 		l += n + (l[n] == '\n');
 	}
 }

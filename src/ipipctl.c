@@ -85,6 +85,14 @@ static void show_human(const char *r)
 	       val(r, "rx_bytes", b[1], 64));
 	printf("  tx: %s packets, %s bytes\n", val(r, "tx_packets", b[0], 64),
 	       val(r, "tx_bytes", b[1], 64));
+	if (strcmp(val(r, "table", b[0], 64), "-"))
+		printf("  table %s, default route %s, rules: %s\n", b[0],
+		       val(r, "default_route", b[1], 64), val(r, "rules", b[2], 64));
+	printf("  host: ip_forward %s, proxy_arp %s, rp_filter %s, firewall %s\n",
+	       val(r, "ip_forward", b[0], 64), val(r, "proxy_arp", b[1], 64),
+	       val(r, "rp_filter", b[2], 64), val(r, "firewall", b[3], 64));
+	if (strcmp(val(r, "path_mtu", b[0], 64), "-"))
+		printf("  path MTU now %s, packets fragmented %s\n", b[0], val(r, "fragmented", b[1], 64));
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
 	printf("  drops:");
 	for (const char *l = r; (l = strstr(l, "drop.")); l++) {
@@ -102,6 +110,10 @@ static void show_human(const char *r)
 
 static int is_number(const char *s, size_t n)
 {
+	if (n > 1 && s[0] == '-') {
+		s++;
+		n--;
+	}
 	if (!n)
 		return 0;
 	for (size_t i = 0; i < n; i++)

@@ -4,6 +4,14 @@
 #include <string.h>
 
 #define IP_DF 0x4000u
+
+/* Network to host order without <arpa/inet.h>: the packet code stays pure. */
+static uint32_t ntohl_(uint32_t n)
+{
+	const uint8_t *b = (const uint8_t *)&n;
+
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
 #define IP_MF 0x2000u
 #define IP_OFFMASK 0x1fffu
 
@@ -14,6 +22,13 @@ static const char *const verdict_names[PKT_VERDICT_MAX] = { PKT_VERDICTS(PKT_NAM
 const char *pkt_verdict_name(enum pkt_verdict v)
 {
 	return (unsigned)v < PKT_VERDICT_MAX ? verdict_names[v] : "unknown";
+}
+
+bool prefix_match(const struct prefix *p, uint32_t addr)
+{
+	uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
+
+	return ((ntohl_(addr) ^ ntohl_(p->addr)) & mask) == 0;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -166,6 +181,48 @@ static enum pkt_verdict check_outer(const struct ipip_params *p, const uint8_t *
 	return PKT_OK;
 }
 
+/* Loose or strict source route option (RFC 791) in a header of hlen bytes. */
+static bool has_source_route(const uint8_t *h, size_t hlen)
+{
+	for (size_t i = IPV4_HLEN; i < hlen;) {
+		uint8_t type = h[i];
+
+		if (type == 0)
+			break;
+		if (type == 1) {
+			i++;
+			continue;
+		}
+		if (type == 0x83 || type == 0x89)
+			return true;
+		if (i + 1 >= hlen || h[i + 1] < 2)
+			return true;	/* malformed options: treat as unsafe */
+		i += h[i + 1];
+	}
+	return false;
+}
+
+/* Anti-spoofing on the inner packet (RFC 2003 6, RFC 6169). */
+static enum pkt_verdict check_inner_source(const struct ipip_params *p, const uint8_t *in,
+					   size_t ihlen)
+{
+	uint32_t src;
+	bool ok;
+
+	memcpy(&src, in + 12, 4);
+	for (size_t i = 0; i < 2; i++)
+		if (p->own[i] && src == p->own[i])
+			return PKT_RX_INNER_SOURCE_OURS;
+	ok = p->n_allowed == 0;
+	for (unsigned i = 0; !ok && i < p->n_allowed; i++)
+		ok = prefix_match(&p->allowed[i], src);
+	if (!ok)
+		return PKT_RX_INNER_SOURCE_NOT_ALLOWED;
+	if (!p->allow_source_route && ihlen > IPV4_HLEN && has_source_route(in, ihlen))
+		return PKT_RX_INNER_SOURCE_ROUTE;
+	return PKT_OK;
+}
+
 enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t len,
 			    struct ipip_rx *rx)
 {
@@ -190,6 +247,9 @@ enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t le
 		return v;
 	if (in[8] == 0)
 		return PKT_RX_INNER_TTL0;
+	v = check_inner_source(p, in, ihlen);
+	if (v != PKT_OK)
+		return v;
 
 	rx->outer_ecn = pkt[1] & 3;
 	rx->inner_ecn = in[1] & 3;

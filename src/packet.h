@@ -24,6 +24,14 @@ enum ecn_mode {
 	ECN_MODE_KERNEL,	/* Linux ip_tunnel: like normal, CE -> ECT(0) */
 };
 
+/* An IPv4 prefix, address in network order. */
+struct prefix {
+	uint32_t addr;
+	unsigned len;
+};
+
+bool prefix_match(const struct prefix *p, uint32_t addr);
+
 /* Per-tunnel settings the packet code needs.  Addresses in network order. */
 struct ipip_params {
 	uint32_t local;
@@ -34,6 +42,11 @@ struct ipip_params {
 	bool pmtudisc;		/* outer DF always set; else copied from inner */
 	enum ecn_mode ecn;
 	bool dscp_uniform;	/* decap: copy outer DSCP inward (RFC 2983 uniform) */
+	/* decap anti-spoofing (RFC 2003 6, RFC 6169) */
+	const struct prefix *allowed;	/* inner sources the peer may use (n_allowed 0: any) */
+	unsigned n_allowed;
+	uint32_t own[2];	/* our addresses (Local, the tunnel's): never an inner source */
+	bool allow_source_route;	/* accept inner LSRR/SSRR options */
 };
 
 /*
@@ -59,6 +72,9 @@ struct ipip_params {
 	X(PKT_RX_INNER_CSUM, "rx_inner_checksum") \
 	X(PKT_RX_INNER_TTL0, "rx_inner_ttl0") \
 	X(PKT_RX_ECN_CE_NOT_ECT, "rx_ecn_ce_over_not_ect") \
+	X(PKT_RX_INNER_SOURCE_OURS, "rx_inner_source_ours") \
+	X(PKT_RX_INNER_SOURCE_NOT_ALLOWED, "rx_inner_source_not_allowed") \
+	X(PKT_RX_INNER_SOURCE_ROUTE, "rx_inner_source_route") \
 	X(PKT_RX_TUN_WRITE, "rx_tun_write_error") \
 	X(PKT_TX_NOT_IPV4, "tx_not_ipv4") \
 	X(PKT_TX_SHORT, "tx_short") \

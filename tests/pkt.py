@@ -54,6 +54,16 @@ def inner_packet(kind):
         return b"\x60" + b"\0" * 39
     if kind == "inner-short":
         return ipv4(src, dst, 1, icmp_echo())[:12]
+    if kind == "src-ours":
+        return ipv4(dst, dst, 1, icmp_echo())
+    if kind == "src-other":
+        return ipv4("203.0.113.77", dst, 1, icmp_echo())
+    if kind == "lsrr":
+        opts = bytes([0x83, 7, 4, 192, 0, 2, 77, 0])  # loose source route, then end
+        h = struct.pack("!BBHHHBBH4s4s", 0x47, 0, 28 + 64, 1, 0x4000, 64, 1, 0,
+                        socket.inet_aton(src), socket.inet_aton(dst)) + opts
+        h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+        return h + icmp_echo()
     if kind == "ce-not-ect":
         return ipv4(src, dst, 1, icmp_echo(), tos=0)
     return ipv4(src, dst, 1, icmp_echo())

@@ -119,5 +119,5 @@ ip route add default via 203.0.113.1 dev Moe table Moe
 ip rule add from 203.0.113.5/32 table Moe
 E"
 check "ipipctl explain shows the nft rules for this host's forward chain" bash -c \
-	"ip netns exec $COLO $IPIPCTL explain $WORK/colo/Moe.conf | grep -qx 'nft insert rule ip filter FORWARD iifname \"Moe\" accept comment \"ipipd:Moe\"'"
+	"ip netns exec $COLO $IPIPCTL explain $WORK/colo/Moe.conf | grep -qxF \"nft 'insert rule ip filter FORWARD iifname \\\"Moe\\\" accept comment \\\"ipipd:Moe\\\"'\""
 finish

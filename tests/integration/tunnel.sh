@@ -20,7 +20,7 @@ conf() { # conf FILE LOCAL REMOTE ADDR PEER [extra lines]
 		"$2" "$3" "${6:-}" "$4" "$5" >"$f"
 	echo "$f"
 }
-CA=$(conf ipa.conf 192.0.2.1 192.0.2.2 198.51.100.1 198.51.100.2)
+CA=$(conf ipa.conf 192.0.2.1 192.0.2.2 198.51.100.1 198.51.100.2 "AllowedSources = 198.51.100.2/32")
 CB=$(conf ipb.conf 192.0.2.2 192.0.2.1 198.51.100.2 198.51.100.1)
 CA2=$(conf ipa2.conf 192.0.2.11 192.0.2.12 198.51.100.11 198.51.100.12)
 CB2=$(conf ipb2.conf 192.0.2.12 192.0.2.11 198.51.100.12 198.51.100.11)
@@ -86,10 +86,14 @@ nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-csum 5
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ce-not-ect 6
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-short 7
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-version 8
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 src-ours 2
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 src-other 3
+nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 lsrr 4
 nsx "$A" python3 "$TOP/tests/pkt.py" inject6 ipa
 sleep 0.3
 for d in rx_outer_source:3 rx_inner_ttl0:4 rx_inner_checksum:5 rx_ecn_ce_over_not_ect:6 \
-	 rx_inner_short:7 rx_inner_version:8; do
+	 rx_inner_short:7 rx_inner_version:8 rx_inner_source_ours:2 rx_inner_source_not_allowed:3 \
+	 rx_inner_source_route:4; do
 	check "drop counted: ${d%:*} = ${d#*:}" test "$(json "$A" ipa "drops.${d%:*}")" = "${d#*:}"
 done
 check "non-IPv4 from the TUN device is counted, not sent" \

@@ -35,7 +35,7 @@ kp_log() { echo "# kernel-peer: $*" >&2; }
 
 kp_prepare() {
 	[ -n "$KP_READY" ] && return 0
-	sh "$KP_HOME/deps.sh" || return 1
+	sh "$KP_HOME/../../scripts/deps.sh" kernel-peer || return 1
 	KP_KDIR=$(bash "$KP_HOME/fetch.sh") || return 1
 	local root=$KP_WORK/initramfs
 	rm -rf "$root"

@@ -666,6 +666,27 @@ static void test_long_comment_keeps_line_numbers(void **state)
 	expect_error(text, 5, "unknown key 'Bogus'");
 }
 
+static void test_line_length_limit(void **state)
+{
+	char text[1024], line[256];
+	struct config c;
+	struct result r;
+
+	/* 197 characters fit (ipipd.conf(5)): the value is read whole */
+	snprintf(line, sizeof(line), "ProxyARP = %0*d", 197 - 11, 0);
+	assert_int_equal(strlen(line), 197);
+	snprintf(text, sizeof(text), MINIMAL "[Host]\n%s\n", line);
+	expect_error(text, 7, "ProxyARP: '000");
+	/* 198 do not: one error for the whole line, not a second line */
+	snprintf(line, sizeof(line), "ProxyARP = %0*d", 198 - 11, 0);
+	snprintf(text, sizeof(text), MINIMAL "[Host]\n%s\nBogus = 1\n", line);
+	r = parse(text, &c);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 2);
+	assert_has_error(r.err, PATH, 7, "line too long");
+	assert_has_error(r.err, PATH, 8, "unknown key 'Bogus' in section [Host]");
+}
+
 /* ---- bad values ---------------------------------------------------------- */
 
 static void test_error_ttl_bad(void **state)
@@ -793,6 +814,631 @@ static void test_fixed_ttl_with_pmtudisc_or_inherit_without(void **state)
 static void test_error_local_equals_remote(void **state)
 {
 	expect_error(TUNNEL LOCAL "\nRemote = 192.0.2.1\n" ADDRESS, 4, "Remote: must differ from Local");
+}
+
+/* ---- [Routing], [Host] and [Firewall] ------------------------------------ */
+
+/*
+ * MINIMAL (lines 1-5, Address = 10.0.0.1/24), then "[section]" on line 6 and
+ * the given lines from line 7 on.
+ */
+static void section_text(char *text, size_t n, const char *section, const char *lines)
+{
+	int len = snprintf(text, n, MINIMAL "[%s]\n%s\n", section, lines);
+
+	assert_true(len > 0 && (size_t)len < n);
+}
+
+static void expect_section_ok(const char *section, const char *lines, struct config *c)
+{
+	char text[1024];
+
+	section_text(text, sizeof(text), section, lines);
+	parse_ok(text, c);
+}
+
+/* The lines after [section] fail with exactly one error, on line, containing msg. */
+static void expect_section_error(const char *section, const char *lines, unsigned line,
+				 const char *msg)
+{
+	char text[1024];
+
+	section_text(text, sizeof(text), section, lines);
+	expect_error(text, line, msg);
+}
+
+/* Table = value on line 7 is refused with the full message. */
+static void expect_bad_table(const char *value)
+{
+	char line[128], msg[256];
+
+	snprintf(line, sizeof(line), "Table = %s", value);
+	snprintf(msg, sizeof(msg), "Table: '%s' is not NAME:NUMBER or NUMBER (1-4294967295, "
+		 "not 253-255; NAME: letters, digits, '_' and '-')", value);
+	expect_section_error("Routing", line, 7, msg);
+}
+
+static void assert_prefix(const struct prefix *p, const char *addr, unsigned len)
+{
+	assert_int_equal(p->addr, ip(addr));
+	assert_int_equal(p->len, len);
+}
+
+/* "key = w1 w2 ... wN" with N words "1.0.0.0", "2.0.0.0", ... or "if1", "if2", ... */
+static void numbered_list(char *buf, size_t n, const char *key, unsigned count, bool ifnames)
+{
+	size_t used = (size_t)snprintf(buf, n, "%s =", key);
+
+	for (unsigned i = 1; i <= count; i++) {
+		used += (size_t)(ifnames ? snprintf(buf + used, n - used, " if%u", i)
+					 : snprintf(buf + used, n - used, " %u.0.0.0", i));
+		assert_true(used < n);
+	}
+}
+
+static void test_host_setup_defaults(void **state)
+{
+	struct config c;
+
+	memset(&c, 0xa5, sizeof(c));
+	parse_ok(MINIMAL, &c);
+	assert_int_equal(c.table, 0);
+	assert_string_equal(c.table_name, "");
+	assert_false(c.default_route);
+	assert_int_equal(c.n_rule_from, 0);
+	assert_int_equal(c.rule_priority, 0);
+	assert_int_equal(c.ip_forward, TRI_KEEP);
+	assert_int_equal(c.n_proxy_arp, 0);
+	assert_int_equal(c.rp_filter, RPF_KEEP);
+	assert_false(c.fw_forward);
+	assert_int_equal(c.n_forward_from, 0);
+}
+
+static void test_full_host_setup(void **state)
+{
+	static const char text[] =
+		"[Tunnel]\n"				/* 1 */
+		"Local = 192.0.2.1\n"
+		"Remote = 198.51.100.1\n"
+		"[Address]\n"
+		"Address = 203.0.113.5/32\n"		/* 5 */
+		"Peer = 203.0.113.1\n"
+		"[Routing]\n"
+		"Table = Moe:42\n"			/* 8 */
+		"DefaultRoute = yes\n"			/* 9 */
+		"RuleFrom = 203.0.113.5, 192.0.2.128/25\n"	/* 10 */
+		"RulePriority = 1000\n"
+		"[Host]\n"
+		"IPv4Forwarding = yes\n"		/* 13 */
+		"ProxyARP = eth-lan\n"			/* 14 */
+		"ReversePathFilter = loose\n"		/* 15 */
+		"[Firewall]\n"
+		"Forward = accept\n"			/* 17 */
+		"ForwardFrom = 198.51.100.0/24\n";
+	struct config c;
+
+	parse_ok(text, &c);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "Moe");
+	assert_true(c.default_route);
+	assert_int_equal(c.n_rule_from, 2);
+	assert_prefix(&c.rule_from[0], "203.0.113.5", 32);
+	assert_prefix(&c.rule_from[1], "192.0.2.128", 25);
+	assert_int_equal(c.rule_priority, 1000);
+	assert_int_equal(c.ip_forward, TRI_YES);
+	assert_int_equal(c.n_proxy_arp, 1);
+	assert_string_equal(c.proxy_arp[0], "eth-lan");
+	assert_int_equal(c.rp_filter, RPF_LOOSE);
+	assert_true(c.fw_forward);
+	assert_int_equal(c.n_forward_from, 1);
+	assert_prefix(&c.forward_from[0], "198.51.100.0", 24);
+	/* the lines that host setup names in its errors */
+	assert_int_equal(c.line.address, 5);
+	assert_int_equal(c.line.table, 8);
+	assert_int_equal(c.line.default_route, 9);
+	assert_int_equal(c.line.rule_from, 10);
+	assert_int_equal(c.line.ip_forward, 13);
+	assert_int_equal(c.line.proxy_arp, 14);
+	assert_int_equal(c.line.rp_filter, 15);
+	assert_int_equal(c.line.forward, 17);
+}
+
+static void test_table_name_and_number(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = Moe:42", &c);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "Moe");
+	assert_int_equal(c.line.table, 7);
+	expect_section_ok("Routing", "Table = to_colo-2:1", &c);
+	assert_int_equal(c.table, 1);
+	assert_string_equal(c.table_name, "to_colo-2");
+	expect_section_ok("Routing", "Table = 1-2:100", &c);	/* not only digits */
+	assert_string_equal(c.table_name, "1-2");
+	expect_section_ok("Routing", "Table = abcdefghijklmnopqrstuvwxyz01234:7", &c);	/* 31 */
+	assert_string_equal(c.table_name, "abcdefghijklmnopqrstuvwxyz01234");
+	assert_int_equal(c.table, 7);
+}
+
+static void test_table_number_only(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = 42", &c);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "");
+	expect_section_ok("Routing", "Table = 1", &c);
+	assert_int_equal(c.table, 1);
+	expect_section_ok("Routing", "Table = 252", &c);
+	assert_int_equal(c.table, 252);
+	expect_section_ok("Routing", "Table = 256", &c);
+	assert_int_equal(c.table, 256);
+	expect_section_ok("Routing", "Table = 0x2a", &c);
+	assert_int_equal(c.table, 42);
+}
+
+static void test_table_largest_number(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = 4294967295", &c);
+	assert_int_equal(c.table, 4294967295u);
+	assert_string_equal(c.table_name, "");
+	expect_section_ok("Routing", "Table = big:4294967295", &c);
+	assert_int_equal(c.table, 4294967295u);
+	assert_string_equal(c.table_name, "big");
+}
+
+static void test_default_route_default_yes_with_table(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = Moe:42", &c);
+	assert_true(c.default_route);
+	assert_int_equal(c.line.default_route, 0);
+	/* also without Peer (then the route is through the device only) */
+	assert_false(c.has_peer);
+	expect_section_ok("Routing", "Table = 42\nDefaultRoute = yes", &c);
+	assert_true(c.default_route);
+	assert_int_equal(c.line.default_route, 8);
+}
+
+static void test_default_route_explicit_no(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = Moe:42\nDefaultRoute = no", &c);
+	assert_int_equal(c.table, 42);
+	assert_false(c.default_route);
+	expect_section_ok("Routing", "DefaultRoute = off\nTable = 42", &c);	/* any order */
+	assert_false(c.default_route);
+}
+
+static void test_rule_from_list(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = 42\n"
+			  "RuleFrom = 203.0.113.5, 198.51.100.0/24 10.0.0.0/8,192.0.2.0/25\t0.0.0.0/0",
+			  &c);
+	assert_int_equal(c.n_rule_from, 5);
+	assert_prefix(&c.rule_from[0], "203.0.113.5", 32);	/* no length: /32 */
+	assert_prefix(&c.rule_from[1], "198.51.100.0", 24);
+	assert_prefix(&c.rule_from[2], "10.0.0.0", 8);
+	assert_prefix(&c.rule_from[3], "192.0.2.0", 25);
+	assert_prefix(&c.rule_from[4], "0.0.0.0", 0);
+	assert_int_equal(c.line.rule_from, 8);
+}
+
+static void test_rule_from_default_is_address(void **state)
+{
+	struct config c;
+
+	/* Address = 10.0.0.1/24: the rule is for the address itself, not its network */
+	expect_section_ok("Routing", "Table = Moe:42", &c);
+	assert_int_equal(c.n_rule_from, 1);
+	assert_prefix(&c.rule_from[0], "10.0.0.1", 32);
+	assert_int_equal(c.line.rule_from, 0);
+	/* given: replaces the default */
+	expect_section_ok("Routing", "Table = Moe:42\nRuleFrom = 192.0.2.0/24", &c);
+	assert_int_equal(c.n_rule_from, 1);
+	assert_prefix(&c.rule_from[0], "192.0.2.0", 24);
+}
+
+static void test_rule_from_sixteen(void **state)
+{
+	char line[512];
+	struct config c;
+
+	numbered_list(line, sizeof(line), "Table = 42\nRuleFrom", 16, false);
+	expect_section_ok("Routing", line, &c);
+	assert_int_equal(c.n_rule_from, 16);
+	assert_prefix(&c.rule_from[0], "1.0.0.0", 32);
+	assert_prefix(&c.rule_from[15], "16.0.0.0", 32);
+}
+
+static void test_error_rule_from_more_than_sixteen(void **state)
+{
+	char line[512];
+
+	numbered_list(line, sizeof(line), "Table = 42\nRuleFrom", 17, false);
+	expect_section_error("Routing", line, 8, "RuleFrom: more than 16 prefixes");
+}
+
+static void test_error_rule_from_bad(void **state)
+{
+	static const char tail[] = "is not an IPv4 address or prefix (host bits must be 0)";
+
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 10.0.0.1/24", 8,
+			     "RuleFrom: '10.0.0.1/24' is not an IPv4 address or prefix "
+			     "(host bits must be 0)");
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 192.0.3.0/23", 8,
+			     "RuleFrom: '192.0.3.0/23' is not");
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 10.0.0.0/8, 10.0.0.0/33", 8,
+			     "RuleFrom: '10.0.0.0/33' is not");
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 10.0.0.0/", 8, tail);
+	expect_section_error("Routing", "Table = 42\nRuleFrom = example.org", 8, tail);
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 10.0.0/24", 8, tail);
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 2001:db8::/32", 8, tail);
+}
+
+static void test_rule_priority(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Routing", "Table = 42\nRulePriority = 100", &c);
+	assert_int_equal(c.rule_priority, 100);
+	expect_section_ok("Routing", "Table = 42\nRulePriority = 1", &c);
+	assert_int_equal(c.rule_priority, 1);
+	expect_section_ok("Routing", "Table = 42\nRulePriority = 4294967295", &c);
+	assert_int_equal(c.rule_priority, 4294967295u);
+	expect_section_ok("Routing", "Table = 42", &c);
+	assert_int_equal(c.rule_priority, 0);	/* the kernel chooses */
+}
+
+static void test_error_rule_priority_bad(void **state)
+{
+	static const char msg[] = "is not a number from 1 to 4294967295";
+
+	expect_section_error("Routing", "Table = 42\nRulePriority = 0", 8,
+			     "RulePriority: '0' is not a number from 1 to 4294967295");
+	expect_section_error("Routing", "Table = 42\nRulePriority = 4294967296", 8, msg);
+	expect_section_error("Routing", "Table = 42\nRulePriority = high", 8, msg);
+	expect_section_error("Routing", "Table = 42\nRulePriority = -5", 8, msg);
+}
+
+static void test_error_table_reserved_numbers(void **state)
+{
+	expect_bad_table("253");	/* default */
+	expect_bad_table("254");	/* main */
+	expect_bad_table("255");	/* local */
+	expect_bad_table("0");		/* unspec */
+	expect_bad_table("Moe:254");
+	expect_bad_table("0xfe");
+}
+
+static void test_error_table_bad_forms(void **state)
+{
+	expect_bad_table("Moe:");		/* no number */
+	expect_bad_table(":42");		/* empty name */
+	expect_bad_table("12:42");		/* a name of digits would read as a number */
+	expect_bad_table("Mo.e:42");
+	expect_bad_table("Mo e:42");
+	expect_bad_table("Moe");
+	expect_bad_table("Moe:42:43");
+	expect_bad_table("Moe:x");
+	expect_bad_table("4294967296");
+	expect_bad_table("-1");
+	expect_bad_table("abcdefghijklmnopqrstuvwxyz012345:7");	/* 32 characters */
+}
+
+static void test_error_default_route_bad(void **state)
+{
+	expect_section_error("Routing", "Table = 42\nDefaultRoute = via", 8,
+			     "DefaultRoute: 'via' is not yes or no");
+}
+
+static void test_error_routing_keys_need_table(void **state)
+{
+	expect_section_error("Routing", "DefaultRoute = yes", 7, "DefaultRoute: needs [Routing] Table");
+	expect_section_error("Routing", "\nRuleFrom = 10.0.0.1", 8, "RuleFrom: needs [Routing] Table");
+	expect_section_error("Routing", "RulePriority = 5", 7, "RulePriority: needs [Routing] Table");
+}
+
+static void test_error_routing_keys_need_table_all_reported(void **state)
+{
+	char text[512];
+	struct config c;
+	struct result r;
+
+	section_text(text, sizeof(text), "Routing",
+		     "DefaultRoute = no\nRuleFrom = 10.0.0.1\nRulePriority = 5");
+	r = parse(text, &c);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.nlines, 3);
+	assert_has_error(r.err, PATH, 7, "DefaultRoute: needs [Routing] Table");
+	assert_has_error(r.err, PATH, 8, "RuleFrom: needs [Routing] Table");
+	assert_has_error(r.err, PATH, 9, "RulePriority: needs [Routing] Table");
+}
+
+static void test_error_routing_list_given_twice(void **state)
+{
+	/* a list is one line: a second RuleFrom is a duplicate, not an addition */
+	expect_section_error("Routing", "Table = 42\nRuleFrom = 10.0.0.1\nRuleFrom = 10.0.0.2", 9,
+			     "RuleFrom: given twice (first on line 8)");
+}
+
+static void test_ip_forward_values(void **state)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES" };
+	static const char *const no[] = { "no", "false", "off", "0", "No" };
+	char line[64];
+	struct config c;
+
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(line, sizeof(line), "IPv4Forwarding = %s", yes[i]);
+		expect_section_ok("Host", line, &c);
+		assert_int_equal(c.ip_forward, TRI_YES);
+		snprintf(line, sizeof(line), "IPv4Forwarding = %s", no[i]);
+		expect_section_ok("Host", line, &c);
+		assert_int_equal(c.ip_forward, TRI_NO);
+	}
+	expect_section_ok("Host", "IPv4Forwarding = keep", &c);
+	assert_int_equal(c.ip_forward, TRI_KEEP);
+	assert_int_equal(c.line.ip_forward, 7);
+	expect_section_ok("Host", "IPv4Forwarding = Keep", &c);
+	assert_int_equal(c.ip_forward, TRI_KEEP);
+}
+
+static void test_error_ip_forward_bad(void **state)
+{
+	expect_section_error("Host", "IPv4Forwarding = maybe", 7,
+			     "IPv4Forwarding: 'maybe' is not yes, no or keep");
+	expect_section_error("Host", "IPv4Forwarding = 2", 7, "is not yes, no or keep");
+}
+
+static void test_proxy_arp_list(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Host", "ProxyARP = eth-lan", &c);
+	assert_int_equal(c.n_proxy_arp, 1);
+	assert_string_equal(c.proxy_arp[0], "eth-lan");
+	assert_int_equal(c.line.proxy_arp, 7);
+	expect_section_ok("Host", "ProxyARP = eth0, br0.10\tabcdefghijklmno,wlan0", &c);
+	assert_int_equal(c.n_proxy_arp, 4);
+	assert_string_equal(c.proxy_arp[0], "eth0");
+	assert_string_equal(c.proxy_arp[1], "br0.10");
+	assert_string_equal(c.proxy_arp[2], "abcdefghijklmno");
+	assert_string_equal(c.proxy_arp[3], "wlan0");
+	expect_section_ok("Host", "ProxyARP = eth0 ; the LAN", &c);	/* inline comment */
+	assert_int_equal(c.n_proxy_arp, 1);
+	assert_string_equal(c.proxy_arp[0], "eth0");
+}
+
+static void test_proxy_arp_sixteen(void **state)
+{
+	char line[512];
+	struct config c;
+
+	numbered_list(line, sizeof(line), "ProxyARP", 16, true);
+	expect_section_ok("Host", line, &c);
+	assert_int_equal(c.n_proxy_arp, 16);
+	assert_string_equal(c.proxy_arp[15], "if16");
+}
+
+static void test_error_proxy_arp_duplicate(void **state)
+{
+	expect_section_error("Host", "ProxyARP = eth0, eth1 eth0", 7, "ProxyARP: 'eth0' given twice");
+}
+
+static void test_error_proxy_arp_bad_name(void **state)
+{
+	expect_section_error("Host", "ProxyARP = eth0 a/b", 7,
+			     "ProxyARP: 'a/b' is not a valid interface name");
+	expect_section_error("Host", "ProxyARP = eth0:1", 7,
+			     "ProxyARP: 'eth0:1' is not a valid interface name");
+	expect_section_error("Host", "ProxyARP = abcdefghijklmnop", 7,
+			     "ProxyARP: 'abcdefghijklmnop' is not a valid interface name");
+	expect_section_error("Host", "ProxyARP = ..", 7, "ProxyARP: '..' is not");
+}
+
+static void test_error_proxy_arp_more_than_sixteen(void **state)
+{
+	char line[512];
+
+	numbered_list(line, sizeof(line), "ProxyARP", 17, true);
+	expect_section_error("Host", line, 7, "ProxyARP: more than 16 interfaces");
+}
+
+static void test_rp_filter_values(void **state)
+{
+	static const struct { const char *word; enum rp_filter v; } m[] = {
+		{ "strict", RPF_STRICT }, { "loose", RPF_LOOSE }, { "off", RPF_OFF },
+		{ "keep", RPF_KEEP }, { "Strict", RPF_STRICT }, { "LOOSE", RPF_LOOSE },
+	};
+	char line[64];
+	struct config c;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(line, sizeof(line), "ReversePathFilter = %s", m[i].word);
+		expect_section_ok("Host", line, &c);
+		assert_int_equal(c.rp_filter, m[i].v);
+		assert_int_equal(c.line.rp_filter, 7);
+	}
+	/* the values are the kernel's rp_filter values */
+	assert_int_equal(RPF_OFF, 0);
+	assert_int_equal(RPF_STRICT, 1);
+	assert_int_equal(RPF_LOOSE, 2);
+}
+
+static void test_error_rp_filter_bad(void **state)
+{
+	expect_section_error("Host", "ReversePathFilter = on", 7,
+			     "ReversePathFilter: 'on' is not strict, loose, off or keep");
+	expect_section_error("Host", "ReversePathFilter = 1", 7, "is not strict, loose, off or keep");
+}
+
+static void test_forward_values(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Firewall", "Forward = accept", &c);
+	assert_true(c.fw_forward);
+	assert_int_equal(c.n_forward_from, 0);
+	assert_int_equal(c.line.forward, 7);
+	expect_section_ok("Firewall", "Forward = ACCEPT", &c);
+	assert_true(c.fw_forward);
+	expect_section_ok("Firewall", "Forward = none", &c);
+	assert_false(c.fw_forward);
+}
+
+static void test_error_forward_bad(void **state)
+{
+	expect_section_error("Firewall", "Forward = drop", 7, "Forward: 'drop' is not accept or none");
+	expect_section_error("Firewall", "Forward = yes", 7, "is not accept or none");
+}
+
+static void test_forward_from_list(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Firewall", "Forward = accept\n"
+			  "ForwardFrom = 198.51.100.0/24, 192.0.2.7 10.0.0.0/8,172.16.0.0/12", &c);
+	assert_true(c.fw_forward);
+	assert_int_equal(c.n_forward_from, 4);
+	assert_prefix(&c.forward_from[0], "198.51.100.0", 24);
+	assert_prefix(&c.forward_from[1], "192.0.2.7", 32);
+	assert_prefix(&c.forward_from[2], "10.0.0.0", 8);
+	assert_prefix(&c.forward_from[3], "172.16.0.0", 12);
+	/* not the routing list */
+	assert_int_equal(c.n_rule_from, 0);
+}
+
+static void test_forward_from_sixteen(void **state)
+{
+	char line[512];
+	struct config c;
+
+	numbered_list(line, sizeof(line), "Forward = accept\nForwardFrom", 16, false);
+	expect_section_ok("Firewall", line, &c);
+	assert_int_equal(c.n_forward_from, 16);
+	numbered_list(line, sizeof(line), "Forward = accept\nForwardFrom", 17, false);
+	expect_section_error("Firewall", line, 8, "ForwardFrom: more than 16 prefixes");
+}
+
+static void test_error_forward_from_bad(void **state)
+{
+	expect_section_error("Firewall", "Forward = accept\nForwardFrom = 198.51.100.1/24", 8,
+			     "ForwardFrom: '198.51.100.1/24' is not an IPv4 address or prefix "
+			     "(host bits must be 0)");
+	expect_section_error("Firewall", "Forward = accept\nForwardFrom = 10.0.0.0/8 lan", 8,
+			     "ForwardFrom: 'lan' is not");
+}
+
+static void test_error_forward_from_needs_accept(void **state)
+{
+	expect_section_error("Firewall", "ForwardFrom = 198.51.100.0/24", 7,
+			     "ForwardFrom: needs [Firewall] Forward = accept");
+	expect_section_error("Firewall", "Forward = none\n\nForwardFrom = 198.51.100.0/24", 9,
+			     "ForwardFrom: needs [Firewall] Forward = accept");
+	expect_section_error("Firewall", "ForwardFrom = 198.51.100.0/24\nForward = none", 7,
+			     "ForwardFrom: needs [Firewall] Forward = accept");
+}
+
+static void test_error_unknown_key_in_new_sections(void **state)
+{
+	expect_section_error("Routing", "Tabel = 42", 7, "unknown key 'Tabel' in section [Routing]");
+	expect_section_error("Host", "IPForwarding = yes", 7,
+			     "unknown key 'IPForwarding' in section [Host]");
+	expect_section_error("Firewall", "Policy = drop", 7,
+			     "unknown key 'Policy' in section [Firewall]");
+	/* keys of one section are unknown in the others */
+	expect_section_error("Host", "Table = 42", 7, "unknown key 'Table' in section [Host]");
+	expect_section_error("Firewall", "ProxyARP = eth0", 7,
+			     "unknown key 'ProxyARP' in section [Firewall]");
+	expect_section_error("Routing", "Forward = accept", 7,
+			     "unknown key 'Forward' in section [Routing]");
+	expect_section_error("Routing", "table = 42", 7, "unknown key 'table' in section [Routing]");
+}
+
+static void test_error_new_sections_given_twice(void **state)
+{
+	expect_error(MINIMAL "[Host]\nIPv4Forwarding = yes\n[Routing]\nTable = 42\n[Host]\n", 10,
+		     "section [Host] given twice (first on line 6)");
+}
+
+static void test_error_new_keys_empty_value(void **state)
+{
+	expect_section_error("Routing", "Table =", 7, "Table: empty value");
+	expect_section_error("Host", "ProxyARP =", 7, "ProxyARP: empty value");
+	expect_section_error("Firewall", "Forward = accept\nForwardFrom =", 8,
+			     "ForwardFrom: empty value");
+}
+
+static void test_new_sections_optional_and_empty(void **state)
+{
+	struct config c;
+
+	parse_ok(MINIMAL "[Routing]\n[Host]\n[Firewall]\n", &c);
+	assert_int_equal(c.table, 0);
+	assert_int_equal(c.ip_forward, TRI_KEEP);
+	assert_false(c.fw_forward);
+}
+
+/*
+ * The shipped examples (the HOWTO's two ends), found from this file's path;
+ * skipped if the tests run from elsewhere.
+ */
+static void load_example(const char *rel, struct config *c)
+{
+	static const char self[] = "tests/unit/test_config.c";
+	char path[512];
+	size_t n = strlen(__FILE__);
+	FILE *err;
+
+	if (n < strlen(self) || strcmp(__FILE__ + n - strlen(self), self))
+		skip();
+	snprintf(path, sizeof(path), "%.*s%s", (int)(n - strlen(self)), __FILE__, rel);
+	if (access(path, R_OK) < 0)
+		skip();
+	err = err_open();
+	assert_int_equal(config_load(path, c, err), 0);
+	assert_string_equal(err_close(err), "");
+}
+
+static void test_example_home(void **state)
+{
+	struct config c;
+
+	load_example("examples/home/Moe.conf", &c);
+	assert_string_equal(c.name, "Moe");
+	assert_int_equal(c.ip.ttl, 64);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "Moe");
+	assert_true(c.default_route);
+	assert_true(c.has_peer);
+	assert_int_equal(c.n_rule_from, 1);
+	assert_prefix(&c.rule_from[0], "203.0.113.5", 32);
+	assert_int_equal(c.ip_forward, TRI_KEEP);
+	assert_false(c.fw_forward);
+}
+
+static void test_example_colo(void **state)
+{
+	struct config c;
+
+	load_example("examples/colo/Moe.conf", &c);
+	assert_string_equal(c.name, "Moe");
+	assert_int_equal(c.ip.ttl, 64);
+	assert_int_equal(c.table, 0);
+	assert_int_equal(c.ip_forward, TRI_YES);
+	assert_int_equal(c.n_proxy_arp, 1);
+	assert_string_equal(c.proxy_arp[0], "eth-lan");
+	assert_int_equal(c.rp_filter, RPF_KEEP);
+	assert_true(c.fw_forward);
+	assert_int_equal(c.n_forward_from, 0);
 }
 
 /* ---- config_load and config_valid_ifname ---------------------------------- */
@@ -934,6 +1580,7 @@ int main(void)
 		cmocka_unit_test(test_error_empty_value),
 		cmocka_unit_test(test_bom_before_first_section),
 		cmocka_unit_test(test_long_comment_keeps_line_numbers),
+		cmocka_unit_test(test_line_length_limit),
 
 		cmocka_unit_test(test_error_ttl_bad),
 		cmocka_unit_test(test_error_tos_bad),
@@ -951,6 +1598,48 @@ int main(void)
 		cmocka_unit_test(test_error_fixed_ttl_without_pmtudisc),
 		cmocka_unit_test(test_fixed_ttl_with_pmtudisc_or_inherit_without),
 		cmocka_unit_test(test_error_local_equals_remote),
+
+		cmocka_unit_test(test_host_setup_defaults),
+		cmocka_unit_test(test_full_host_setup),
+		cmocka_unit_test(test_table_name_and_number),
+		cmocka_unit_test(test_table_number_only),
+		cmocka_unit_test(test_table_largest_number),
+		cmocka_unit_test(test_default_route_default_yes_with_table),
+		cmocka_unit_test(test_default_route_explicit_no),
+		cmocka_unit_test(test_rule_from_list),
+		cmocka_unit_test(test_rule_from_default_is_address),
+		cmocka_unit_test(test_rule_from_sixteen),
+		cmocka_unit_test(test_error_rule_from_more_than_sixteen),
+		cmocka_unit_test(test_error_rule_from_bad),
+		cmocka_unit_test(test_rule_priority),
+		cmocka_unit_test(test_error_rule_priority_bad),
+		cmocka_unit_test(test_error_table_reserved_numbers),
+		cmocka_unit_test(test_error_table_bad_forms),
+		cmocka_unit_test(test_error_default_route_bad),
+		cmocka_unit_test(test_error_routing_keys_need_table),
+		cmocka_unit_test(test_error_routing_keys_need_table_all_reported),
+		cmocka_unit_test(test_error_routing_list_given_twice),
+		cmocka_unit_test(test_ip_forward_values),
+		cmocka_unit_test(test_error_ip_forward_bad),
+		cmocka_unit_test(test_proxy_arp_list),
+		cmocka_unit_test(test_proxy_arp_sixteen),
+		cmocka_unit_test(test_error_proxy_arp_duplicate),
+		cmocka_unit_test(test_error_proxy_arp_bad_name),
+		cmocka_unit_test(test_error_proxy_arp_more_than_sixteen),
+		cmocka_unit_test(test_rp_filter_values),
+		cmocka_unit_test(test_error_rp_filter_bad),
+		cmocka_unit_test(test_forward_values),
+		cmocka_unit_test(test_error_forward_bad),
+		cmocka_unit_test(test_forward_from_list),
+		cmocka_unit_test(test_forward_from_sixteen),
+		cmocka_unit_test(test_error_forward_from_bad),
+		cmocka_unit_test(test_error_forward_from_needs_accept),
+		cmocka_unit_test(test_error_unknown_key_in_new_sections),
+		cmocka_unit_test(test_error_new_sections_given_twice),
+		cmocka_unit_test(test_error_new_keys_empty_value),
+		cmocka_unit_test(test_new_sections_optional_and_empty),
+		cmocka_unit_test(test_example_home),
+		cmocka_unit_test(test_example_colo),
 
 		cmocka_unit_test(test_load_nonexistent_file),
 		cmocka_unit_test_setup_teardown(test_load_file, make_tmp_dir, remove_tmp_dir),

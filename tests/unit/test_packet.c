@@ -1144,6 +1144,66 @@ static void test_fragment_mtu_too_small(void **state)
 	assert_int_equal(ipv4_fragment(pkt, len, 27, &off, out), 0);
 }
 
+/* RFC 2003 6, RFC 6169: who may be the inner source. */
+static void test_decap_inner_source_checks(void **state)
+{
+	static const struct prefix peer_only = { 0, 32 };
+	struct ipip_params p = params();
+	uint8_t inner[200], pkt[300];
+	struct ipip_rx rx;
+	struct prefix allow = peer_only;
+	size_t len;
+
+	(void)state;
+	memcpy(&allow.addr, INNER_SRC, 4);
+	/* our own address as the inner source */
+	len = make_inner(inner, 0, 64, 0x4000, 40);
+	memcpy(&p.own[1], INNER_SRC, 4);
+	len = make_outer(pkt, 0, inner, len);
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_RX_INNER_SOURCE_OURS);
+	p.own[1] = 0;
+	/* an allow-list that has the source, then one that has not */
+	p.allowed = &allow;
+	p.n_allowed = 1;
+	len = make_outer(pkt, 0, inner, make_inner(inner, 0, 64, 0x4000, 40));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	allow.len = 32;
+	allow.addr ^= 0x01000000u;	/* another host */
+	len = make_outer(pkt, 0, inner, make_inner(inner, 0, 64, 0x4000, 40));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_RX_INNER_SOURCE_NOT_ALLOWED);
+	allow.len = 0;			/* 0.0.0.0/0 */
+	len = make_outer(pkt, 0, inner, make_inner(inner, 0, 64, 0x4000, 40));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+}
+
+/* An inner packet with a loose source route option (RFC 791, type 0x83). */
+static size_t make_lsrr(uint8_t *inner)
+{
+	size_t len = make_inner_ihl(inner, 7, 0, 64, 0x4000, 40);
+
+	inner[20] = 0x83;	/* LSRR, length 7, pointer 4, one address */
+	inner[21] = 7;
+	inner[22] = 4;
+	inner[27] = 0;		/* end of options */
+	set_csum(inner, 28);
+	return len;
+}
+
+static void test_decap_inner_source_route_dropped(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[200], pkt[300];
+	struct ipip_rx rx;
+	size_t len;
+
+	(void)state;
+	len = make_outer(pkt, 0, inner, make_lsrr(inner));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_RX_INNER_SOURCE_ROUTE);
+	p.allow_source_route = true;
+	len = make_outer(pkt, 0, inner, make_lsrr(inner));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1186,6 +1246,8 @@ int main(void)
 		cmocka_unit_test(test_decap_inner_options_accepted),
 		cmocka_unit_test(test_roundtrip_encap_decap),
 		cmocka_unit_test(test_icmp_frag_needed_fields),
+		cmocka_unit_test(test_decap_inner_source_checks),
+		cmocka_unit_test(test_decap_inner_source_route_dropped),
 		cmocka_unit_test(test_icmp_frag_needed_not_about_errors),
 		cmocka_unit_test(test_fragment_reassembles),
 		cmocka_unit_test(test_fragment_mtu_too_small),

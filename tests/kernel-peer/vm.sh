@@ -17,7 +17,9 @@
 # Settings: KP_CACHE (download cache), KP_BOOT_TIMEOUT (s, default 120),
 # KP_ACCEL (tcg, kvm or auto: kvm only with kvm_intel/kvm_amd, else tcg),
 # KP_VNET_HDR (off: the guest gets no checksum/TSO offload, the host sees whole
-# frames as from a NIC; on: QEMU's default), KP_WORK (scratch directory).
+# frames as from a NIC; on: QEMU's default), KP_WORK (scratch directory),
+# KP_TAP2 (a second tap device in NS for the guest's eth1; it may be moved to
+# another namespace once the guest runs).
 
 KP_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KP_OWN_WORK=
@@ -76,6 +78,8 @@ _vm_boot() {
 		-serial "file:$VM_CONSOLE" -serial "unix:$VM_SOCK,server=on,wait=off" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=${KP_VNET_HDR:-off}" \
 		-device "virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:c0:00:02" \
+		${KP_TAP2:+-netdev "tap,id=n1,ifname=$KP_TAP2,script=no,downscript=no,vnet_hdr=off"} \
+		${KP_TAP2:+-device "virtio-net-pci,netdev=n1,romfile=,mac=52:54:00:c0:00:03"} \
 		</dev/null >"$KP_WORK/qemu.log" 2>&1 &
 	VM_PID=$!
 	t0=$SECONDS

@@ -19,7 +19,8 @@
 # KP_VNET_HDR (off: the guest gets no checksum/TSO offload, the host sees whole
 # frames as from a NIC; on: QEMU's default), KP_WORK (scratch directory),
 # KP_TAP2 (a second tap device in NS for the guest's eth1; it may be moved to
-# another namespace once the guest runs).
+# another namespace once the guest runs), KP_EXTRA_BINS (host programs copied
+# into the guest's /bin with the shared libraries they need).
 
 KP_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KP_OWN_WORK=
@@ -49,6 +50,14 @@ kp_prepare() {
 	chmod 755 "$root/init" "$root/bin/busybox"
 	cp "$KP_KDIR"/modules/*.ko "$root/lib/modules/"
 	cp "$KP_KDIR/modules.load" "$root/lib/modules.load"
+	# Host programs for the guest, with the shared libraries they load.
+	local b l
+	for b in ${KP_EXTRA_BINS:-}; do
+		cp "$b" "$root/bin/" || return 1
+		for l in $(ldd "$b" | grep -o '/[^ ]*'); do
+			mkdir -p "$root$(dirname "$l")" && cp -L "$l" "$root$l" || return 1
+		done
+	done
 	mknod -m 600 "$root/dev/console" c 5 1
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$KP_WORK/initramfs.cpio" || return 1
 	KP_READY=1

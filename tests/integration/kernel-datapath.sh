@@ -1,0 +1,59 @@
+#!/bin/bash
+# Datapath = kernel: ipipd inside a stock Debian kernel (which has ipip)
+# drives the kernel's own device, against ipipd's userspace datapath here.
+#
+#   H: tap kdtap 192.0.2.1/24, ipipd (userspace) kd0: 198.51.100.1 peer .2
+#   guest: eth0 192.0.2.2/24, ipipd (kernel datapath) kd1: 198.51.100.2 peer .1
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/kernel-peer/vm.sh"
+
+ns_new H kdH || exit 1
+ip -n "$H" tuntap add dev kdtap mode tap || exit 1
+ip -n "$H" addr add 192.0.2.1/24 dev kdtap
+# The guest runs the release build (the sanitizer runtime wants more memory than it has).
+KP_EXTRA_BINS="$TOP/build/ipipd $TOP/build/ipipctl" vm_start "$H" kdtap 192.0.2.2/24 ||
+	{ notok "guest boots with ipipd in it"; finish; exit 1; }
+ok "guest boots with ipipd in it"
+
+guest_conf() { # guest_conf DATAPATH
+	vm_run "mkdir -p /etc/ipipd && cat > /etc/ipipd/kd1.conf <<'E'
+[Tunnel]
+Local = 192.0.2.2
+Remote = 192.0.2.1
+Datapath = $1
+[Address]
+Address = 198.51.100.2/32
+Peer = 198.51.100.1
+E"
+}
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 192.0.2.2\nDatapath = userspace\n[Address]\nAddress = 198.51.100.1/32\nPeer = 198.51.100.2\n' >"$WORK/kd0.conf"
+start "$H" "$WORK/kd0.conf" || notok "ipipd (userspace) starts in H"
+
+guest_conf kernel
+check "guest: ipipd with Datapath = kernel starts" vm_run 'ipipd /etc/ipipd/kd1.conf'
+check "guest: kd1 is the kernel's ipip device (type 768), not a TUN" \
+	test "$(vm_run 'cat /sys/class/net/kd1/type')" = 768
+check "guest: ipipctl show says datapath kernel" \
+	bash -c "[[ \"\$0\" == *'\"datapath\":\"kernel\"'* ]]" "$(vm_run 'ipipctl show --json kd1')"
+check "ping H -> guest (userspace -> kernel datapath)" nsx "$H" ping -c 3 -i 0.3 -W 2 198.51.100.2
+check "ping guest -> H (kernel -> userspace datapath)" vm_run 'ping -c 3 -W 2 198.51.100.1'
+check "1480-byte DF ping both ways" bash -c \
+	"ip netns exec $H ping -c 2 -W 2 -M do -s 1452 198.51.100.2 >/dev/null"
+tx=$(vm_run 'ipipctl show --json kd1' | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["tx_packets"])')
+check "guest: ipipctl reports the kernel device's counters (tx_packets $tx >= 5)" test "${tx:-0}" -ge 5
+
+check "guest: SIGKILL leaves the kernel device behind" vm_run '
+kill -9 $(cat /run/ipipd/kd1.pid); sleep 1; [ -e /sys/class/net/kd1 ]'
+check "guest: a restart removes it first and works at once" vm_run 'ipipd /etc/ipipd/kd1.conf'
+check "ping after the restart" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+check "guest: ipipctl down deletes the kernel device and the runtime files" vm_run '
+ipipctl down kd1 && [ ! -e /sys/class/net/kd1 ] && [ -z "$(ls /run/ipipd)" ]'
+
+guest_conf auto
+check "guest: Datapath = auto picks the kernel device where the kernel has ipip" vm_run '
+ipipd /etc/ipipd/kd1.conf && ipipctl show kd1 | grep -q "kernel datapath (the kernel has ipip)"'
+check "ping with the auto-chosen kernel datapath" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+vm_run 'ipipctl down kd1' >/dev/null
+vm_stop
+finish

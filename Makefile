@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih -lnftables
+LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -28,7 +28,7 @@ Q := @
 endif
 
 B := build
-CORE := packet config log netlink tun datapath control firewall host offload
+CORE := packet config log netlink tun datapath control firewall host offload sandbox
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -72,10 +72,11 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control
+FUZZERS := decap config control icmp
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c
 FUZZ_SRC_control := src/control.c
+FUZZ_SRC_icmp := src/packet.c
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz

@@ -68,6 +68,8 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->gro_csum_bad = ctr_get(&r->csum_bad);
 	out->path_mtu = atomic_load_explicit(&((struct datapath *)dp)->pmtu, memory_order_relaxed);
 	out->frag_sent = ctr_get(&dp->frag_sent);
+	out->icmp_relayed = ctr_get(&dp->rx.icmp_relayed);
+	out->icmp_relay_limited = ctr_get(&dp->rx.icmp_relay_limited);
 }
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -122,6 +124,7 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	if (dp->tx_fd < 0)
 		dp->tx_fd = raw_fd;
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
+	dp->rx.relay_tokens_ns = (uint64_t)DP_ICMP_RELAY_BURST * (1000000000u / DP_ICMP_RELAY_RATE);
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
 	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
@@ -555,12 +558,56 @@ int dp_net_to_tun(struct datapath *dp)
 	return n;
 }
 
+/* Token bucket for relayed ICMP errors: true if one may be sent now. */
+static bool relay_allowed(struct dp_rx *r)
+{
+	const uint64_t per = 1000000000u / DP_ICMP_RELAY_RATE;
+	const uint64_t cap = (uint64_t)DP_ICMP_RELAY_BURST * per;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (r->relay_last_ns) {
+		uint64_t add = now - r->relay_last_ns;
+
+		r->relay_tokens_ns = add >= cap || r->relay_tokens_ns + add >= cap ?
+					     cap : r->relay_tokens_ns + add;
+	}
+	r->relay_last_ns = now;
+	if (r->relay_tokens_ns < per)
+		return false;
+	r->relay_tokens_ns -= per;
+	return true;
+}
+
+/* RFC 2003 4: tell the inner sender about an ICMP error on the tunnel path. */
+static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
+		       const uint8_t *quoted, size_t len)
+{
+	struct dp_rx *r = &dp->rx;
+	uint8_t icmp[ICMP_RELAY_MAX];
+	enum icmp_relay_why why;
+	size_t n = icmp_relay(icmp, ee->ee_type, ee->ee_code, ee->ee_info, quoted, len, &why);
+
+	if (!n) {
+		log_debug("ICMP error %u/%u not relayed (%d)", ee->ee_type, ee->ee_code, (int)why);
+		return;
+	}
+	if (!relay_allowed(r)) {
+		ctr_add(&r->icmp_relay_limited, 1);
+		return;
+	}
+	tun_inject(dp, icmp, n);
+	ctr_add(&r->icmp_relayed, 1);
+}
+
 void dp_read_errors(struct datapath *dp)
 {
 	struct dp_counters *c = &dp->rx.c;
 
 	for (int i = 0; i < 64; i++) {
-		uint8_t data[128];
+		uint8_t data[576];	/* the quoted datagram: outer header and inner start */
 		union {
 			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in))];
 			struct cmsghdr align;
@@ -568,8 +615,9 @@ void dp_read_errors(struct datapath *dp)
 		struct iovec iov = { data, sizeof(data) };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
 				    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		ssize_t got = recvmsg(dp->raw_fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
 
-		if (recvmsg(dp->raw_fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (got < 0)
 			return;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
 			const struct sock_extended_err *ee;
@@ -587,6 +635,7 @@ void dp_read_errors(struct datapath *dp)
 			ctr_set(&c->last_icmp_info, ee->ee_info);
 			log_debug("ICMP error type %u code %u info %u about an outer packet",
 				  ee->ee_type, ee->ee_code, ee->ee_info);
+			relay_icmp(dp, ee, data, (size_t)got);
 		}
 	}
 }

@@ -41,6 +41,8 @@ struct dp_stats {
 	uint64_t gro_csum_bad;		/* segments not merged: checksum wrong */
 	uint64_t path_mtu;		/* tunnel MTU now (soft state, RFC 2003 5.1) */
 	uint64_t frag_sent;		/* inner packets fragmented to fit it */
+	uint64_t icmp_relayed;		/* ICMP errors relayed to inner senders (RFC 2003 4) */
+	uint64_t icmp_relay_limited;	/* ... suppressed by the rate limit */
 };
 
 /* Counters of one direction: written by its thread only, read by anyone. */
@@ -73,7 +75,14 @@ struct dp_rx {
 	struct iovec gro_iov[2 * GRO_MAX];
 	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log */
 	struct dp_counters c;
+	/* RFC 2003 4 relay of ICMP errors: token bucket (rx thread only) */
+	uint64_t relay_tokens_ns;	/* tokens, in nanoseconds of refill */
+	uint64_t relay_last_ns;		/* CLOCK_MONOTONIC of the last refill */
+	_Atomic uint64_t icmp_relayed, icmp_relay_limited;
 };
+
+#define DP_ICMP_RELAY_RATE 10		/* relayed ICMP errors per second */
+#define DP_ICMP_RELAY_BURST 20
 
 /* Path MTU soft state (RFC 2003 5.1, RFC 4459): lowered at once, raised again later. */
 #define DP_PMTU_FLOOR 552u		/* outer: forged tiny "too big" are ignored below */

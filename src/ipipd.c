@@ -20,6 +20,7 @@
 #include "host.h"
 #include "log.h"
 #include "netlink.h"
+#include "sandbox.h"
 #include "tun.h"
 
 struct daemon {
@@ -37,10 +38,12 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ipipd [-f] [-v] [-n] CONFIG\n"
+	fprintf(f, "usage: ipipd [-f] [-v] [-n] [-S] CONFIG\n"
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  verbose (debug) logging\n"
 		   "  -n  check the configuration and exit\n"
+		   "  -S  sandbox report mode: log system calls outside the allow-list\n"
+		   "      (kernel audit log) instead of killing the daemon (debugging)\n"
 		   "  -h  show this help\n");
 }
 
@@ -371,6 +374,8 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 			  (unsigned long long)st->frag_sent);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
+	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
+		  (unsigned long long)st->icmp_relayed, (unsigned long long)st->icmp_relay_limited);
 	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
 		sb_printf(sb, "drop.%s=%llu\n", pkt_verdict_name((enum pkt_verdict)v),
 			  (unsigned long long)st->drops[v]);
@@ -484,12 +489,14 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	int opt, foreground = 0, verbose = 0, check = 0, ready_fd = -1;
+	enum sandbox_mode sbx = SANDBOX_ENFORCE;
 
-	while ((opt = getopt(argc, argv, "fvnh")) != -1) {
+	while ((opt = getopt(argc, argv, "fvnSh")) != -1) {
 		switch (opt) {
 		case 'f': foreground = 1; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
+		case 'S': sbx = SANDBOX_REPORT; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -511,6 +518,11 @@ int main(int argc, char **argv)
 	if (!foreground)
 		daemonize(&ready_fd);
 	if (setup(&d) < 0) {
+		teardown(&d);
+		return 1;
+	}
+	/* Before the datapath threads start in run(): they inherit the filter. */
+	if (sandbox_enter(sbx) < 0) {
 		teardown(&d);
 		return 1;
 	}

@@ -273,24 +273,42 @@ static bool unicast_source(const uint8_t *a)
 	return a[0] != 0 && a[0] < 224 && !(a[0] == 127);
 }
 
-size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu)
+static bool unicast_dest(const uint8_t *a)
 {
-	size_t hlen, quote, tot;
+	return unicast_source(a) && !(a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+}
 
+static bool is_icmp_error_type(uint8_t t)
+{
+	return t == 3 || t == 4 || t == 5 || t == 11 || t == 12;
+}
+
+/*
+ * Why no ICMP error may be sent about inner[0..len) (RFC 1812 4.3.2.7), or
+ * ICMP_RELAY_OK with its header length in *hlen.
+ */
+static enum icmp_relay_why icmp_error_allowed(const uint8_t *inner, size_t len, size_t *hlen)
+{
 	if (len < IPV4_HLEN || (inner[0] >> 4) != 4)
-		return 0;
-	hlen = (size_t)(inner[0] & 0x0f) * 4;
-	if (hlen < IPV4_HLEN || hlen > len || (get16(inner + 6) & IP_OFFMASK) ||
-	    !unicast_source(inner + 12))
-		return 0;
-	if (inner[9] == 1 && len > hlen) {	/* never an error about an ICMP error */
-		uint8_t t = inner[hlen];
+		return ICMP_RELAY_BAD_INNER;
+	*hlen = (size_t)(inner[0] & 0x0f) * 4;
+	if (*hlen < IPV4_HLEN || *hlen > len)
+		return ICMP_RELAY_BAD_INNER;
+	if (get16(inner + 6) & IP_OFFMASK)
+		return ICMP_RELAY_FRAGMENT;
+	if (!unicast_source(inner + 12))
+		return ICMP_RELAY_NOT_UNICAST;
+	if (inner[9] == 1 && len > *hlen && is_icmp_error_type(inner[*hlen]))
+		return ICMP_RELAY_ABOUT_ERROR;	/* never an error about an ICMP error */
+	return ICMP_RELAY_OK;
+}
 
-		if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
-			return 0;
-	}
-	quote = hlen + 8 < len ? hlen + 8 : len;
-	tot = IPV4_HLEN + 8 + quote;
+/* ICMP type/code/word about inner[0..len) (header length hlen), to its sender. */
+static size_t icmp_error_build(uint8_t *out, uint8_t type, uint8_t code, uint16_t word,
+			       const uint8_t *inner, size_t len, size_t hlen)
+{
+	size_t quote = hlen + 8 < len ? hlen + 8 : len, tot = IPV4_HLEN + 8 + quote;
+
 	out[0] = 0x45;
 	out[1] = 0xc0;			/* internetwork control, as the kernel sends ICMP */
 	put16(out + 2, (uint16_t)tot);
@@ -302,14 +320,93 @@ size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned
 	memcpy(out + 12, inner + 16, 4);
 	memcpy(out + 16, inner + 12, 4);
 	put16(out + 10, inet_csum(out, IPV4_HLEN));
-	out[20] = 3;
-	out[21] = 4;
+	out[20] = type;
+	out[21] = code;
 	put16(out + 22, 0);
 	put16(out + 24, 0);
-	put16(out + 26, (uint16_t)(mtu > 0xffff ? 0xffff : mtu));
+	put16(out + 26, word);
 	memcpy(out + 28, inner, quote);
 	put16(out + 22, inet_csum(out + 20, 8 + quote));
 	return tot;
+}
+
+size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu)
+{
+	size_t hlen;
+
+	if (icmp_error_allowed(inner, len, &hlen) != ICMP_RELAY_OK)
+		return 0;
+	return icmp_error_build(out, 3, 4, (uint16_t)(mtu > 0xffff ? 0xffff : mtu), inner, len,
+				hlen);
+}
+
+/* RFC 2003 section 4: the type/code to relay for type/code, or -1. */
+static int relay_code(unsigned type, unsigned code)
+{
+	if (type == 11)
+		return 1;		/* time exceeded: host unreachable */
+	if (type != 3)
+		return -1;		/* quench, redirect, parameter problem, unknown */
+	switch (code) {
+	case 0: case 6: case 9: case 11:
+		return 0;		/* network unreachable/unknown/prohibited/for TOS */
+	case 3:			/* port unreachable: protocol 4 has no ports */
+	case 5:			/* source route failed: we send no source route */
+		return -1;
+	case 4:
+		return 4;
+	default:
+		return code <= 15 ? 1 : -1;	/* host and protocol codes: host unreachable */
+	}
+}
+
+size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
+		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why)
+{
+	enum icmp_relay_why w = ICMP_RELAY_OK;
+	size_t ohlen = 0, hlen = 0, n = 0;
+	const uint8_t *inner;
+	uint16_t word = 0;
+	int rc = relay_code(type, code);
+
+	if (rc < 0) {
+		w = ICMP_RELAY_NOT_RELAYED;
+		goto out;
+	}
+	if (!quoted || len < IPV4_HLEN || (quoted[0] >> 4) != 4 ||
+	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len ||
+	    quoted[9] != IPPROTO_IPIP_) {
+		w = ICMP_RELAY_BAD_OUTER;
+		goto out;
+	}
+	inner = quoted + ohlen;
+	len -= ohlen;
+	/* a router quotes what it got: trim to the inner packet's own length */
+	if (len >= IPV4_HLEN && get16(inner + 2) >= IPV4_HLEN && get16(inner + 2) < len)
+		len = get16(inner + 2);
+	w = icmp_error_allowed(inner, len, &hlen);
+	if (w != ICMP_RELAY_OK)
+		goto out;
+	if (get16(inner + 2) < hlen) {	/* no packet we sent: forged or corrupt */
+		w = ICMP_RELAY_BAD_INNER;
+		goto out;
+	}
+	if (!unicast_dest(inner + 16)) {
+		w = ICMP_RELAY_NOT_UNICAST;
+		goto out;
+	}
+	if (rc == 4) {
+		uint32_t mtu = info < ICMP_RELAY_PMTU_FLOOR ? ICMP_RELAY_PMTU_FLOOR : info;
+
+		if (mtu > 0xffff)
+			mtu = 0xffff;
+		word = (uint16_t)(mtu - IPV4_HLEN);
+	}
+	n = icmp_error_build(out, 3, (uint8_t)rc, word, inner, len, hlen);
+out:
+	if (why)
+		*why = w;
+	return n;
 }
 
 /* The options of hdr that are copied into every fragment (RFC 791 copied flag). */

@@ -141,6 +141,50 @@ enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t le
 size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu);
 
 /*
+ * RFC 2003 section 4: relay an ICMP error about one of our outer packets to
+ * the sender of the inner packet.  type, code and info (the next-hop MTU of a
+ * "fragmentation needed") are as the kernel reports them in sock_extended_err;
+ * quoted[0..len) is the offending datagram as quoted (outer IPv4 header, then
+ * as much of the inner packet as the reporting router included): untrusted.
+ *
+ *   3/0 net unreachable      -> 3/0
+ *   3/1 host unreachable     -> 3/1
+ *   3/2 protocol unreachable -> 3/1 (never 3/2: the inner destination does
+ *       support the inner protocol; the tunnel exit did not take protocol 4,
+ *       so the host is what cannot be reached through the tunnel)
+ *   3/3 port unreachable     -> not relayed (no port in protocol 4)
+ *   3/4 fragmentation needed -> 3/4, next-hop MTU = reported - 20, the
+ *       reported value raised to DP's soft state floor ICMP_RELAY_PMTU_FLOOR
+ *   3/5 source route failed  -> not relayed (our outer header has no route)
+ *   3/6,9,11 (network codes) -> 3/0;  other codes 7..15 -> 3/1
+ *   4 source quench, 5 redirect, 12 parameter problem -> not relayed
+ *   11 time exceeded         -> 3/1
+ *   anything else            -> not relayed
+ *
+ * The message goes from the inner destination to the inner source and quotes
+ * the inner header and up to 8 bytes of its payload.  Nothing is sent about
+ * an ICMP error, a non-first fragment, a source that is not unicast, or to
+ * a destination that is not unicast.  out needs ICMP_RELAY_MAX bytes.
+ * Returns the message length, 0 when nothing is to be relayed; *why (if not
+ * NULL) gets the reason.
+ */
+#define ICMP_RELAY_MAX ICMP_FRAG_NEEDED_MAX
+#define ICMP_RELAY_PMTU_FLOOR 552u	/* = DP_PMTU_FLOOR: outer; inner is 20 less */
+
+enum icmp_relay_why {
+	ICMP_RELAY_OK,
+	ICMP_RELAY_NOT_RELAYED,		/* the table says no (port unreachable, redirect, ...) */
+	ICMP_RELAY_BAD_OUTER,		/* quoted outer header truncated/malformed, not protocol 4 */
+	ICMP_RELAY_BAD_INNER,		/* inner header not quoted in full, or malformed */
+	ICMP_RELAY_ABOUT_ERROR,		/* the inner packet is itself an ICMP error */
+	ICMP_RELAY_FRAGMENT,		/* the inner packet is a non-first fragment */
+	ICMP_RELAY_NOT_UNICAST,		/* inner source or destination not unicast */
+};
+
+size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
+		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
+
+/*
  * Fragment the IPv4 packet pkt[0..len) (DF clear) so that each piece fits
  * mtu (RFC 791): call with *off = 0, then again while it returns non-zero;
  * each call writes the next fragment into out (at least mtu bytes) and

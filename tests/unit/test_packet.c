@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "packet.h"
@@ -1092,6 +1093,257 @@ static void test_icmp_frag_needed_not_about_errors(void **state)
 	assert_int_equal(icmp_frag_needed(out, inner, len, 1000), 0);
 }
 
+/* ---- RFC 2003 section 4: ICMP errors from within the tunnel ------------- */
+
+/*
+ * The datagram a router quotes about one of our outer packets: our outer
+ * header (LOCAL -> REMOTE) and inner[0..inner_len), cut to quote_len bytes.
+ */
+static size_t make_quoted(uint8_t *q, const uint8_t *inner, size_t inner_len, size_t quote_len)
+{
+	size_t n = make_outer_ihl(q, 5, 0, inner, inner_len);
+
+	memcpy(q + 12, LOCAL, 4);
+	memcpy(q + 16, REMOTE, 4);
+	set_csum(q, 20);
+	return quote_len < n ? quote_len : n;
+}
+
+/* Check the relayed message: 3/code about inner, from its destination to its source. */
+static void check_relayed(const uint8_t *out, size_t n, const uint8_t *inner, unsigned code,
+			  unsigned mtu)
+{
+	size_t ihl = (size_t)(inner[0] & 15) * 4;
+
+	assert_int_equal(n, 20 + 8 + ihl + 8);
+	assert_int_equal(out[0], 0x45);
+	assert_int_equal(rd16(out + 2), n);
+	assert_int_equal(out[9], 1);
+	assert_int_equal(inet_csum(out, 20), 0);
+	assert_memory_equal(out + 12, inner + 16, 4);	/* from the inner destination */
+	assert_memory_equal(out + 16, inner + 12, 4);	/* to the inner source */
+	assert_int_equal(out[20], 3);
+	assert_int_equal(out[21], code);
+	assert_int_equal(inet_csum(out + 20, n - 20), 0);
+	assert_int_equal(rd16(out + 24), 0);
+	assert_int_equal(rd16(out + 26), mtu);
+	assert_memory_equal(out + 28, inner, ihl + 8);	/* inner header + 8, no outer */
+}
+
+/* Every row of the RFC 2003 section 4 table. */
+static void test_icmp_relay_table(void **state)
+{
+	static const struct {
+		unsigned type, code;
+		int relay_code;		/* -1: not relayed */
+	} rows[] = {
+		{ 3, 0, 0 },	/* net unreachable */
+		{ 3, 1, 1 },	/* host unreachable */
+		{ 3, 2, 1 },	/* protocol unreachable: never 2 */
+		{ 3, 3, -1 },	/* port unreachable */
+		{ 3, 4, 4 },	/* fragmentation needed */
+		{ 3, 5, -1 },	/* source route failed */
+		{ 3, 6, 0 },	/* destination network unknown */
+		{ 3, 7, 1 },	/* destination host unknown */
+		{ 3, 13, 1 },	/* administratively prohibited */
+		{ 3, 16, -1 },	/* no such code */
+		{ 4, 0, -1 },	/* source quench */
+		{ 5, 0, -1 },	/* redirect network */
+		{ 5, 1, -1 },	/* redirect host */
+		{ 11, 0, 1 },	/* time exceeded in transit */
+		{ 11, 1, 1 },	/* reassembly time exceeded */
+		{ 12, 0, -1 },	/* parameter problem */
+		{ 0, 0, -1 },	/* echo reply: not an error */
+		{ 8, 0, -1 },	/* echo request */
+	};
+	uint8_t inner[1500], q[1600], out[ICMP_RELAY_MAX];
+	size_t len = make_inner(inner, 0, 64, IP_DF, 1400), qlen = make_quoted(q, inner, len, 576);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum icmp_relay_why why = ICMP_RELAY_BAD_INNER;
+		size_t n = icmp_relay(out, rows[i].type, rows[i].code, 1400, q, qlen, &why);
+
+		if (rows[i].relay_code < 0) {
+			assert_int_equal_at(n, 0, "%u/%u", rows[i].type, rows[i].code);
+			assert_int_equal_at(why, ICMP_RELAY_NOT_RELAYED, "%u/%u", rows[i].type,
+					    rows[i].code);
+			continue;
+		}
+		assert_int_equal_at(why, ICMP_RELAY_OK, "%u/%u", rows[i].type, rows[i].code);
+		check_relayed(out, n, inner, (unsigned)rows[i].relay_code,
+			      rows[i].relay_code == 4 ? 1380 : 0);
+	}
+}
+
+/* Datagram too big: reported MTU - 20, the reported MTU raised to the soft state floor. */
+static void test_icmp_relay_frag_needed_mtu(void **state)
+{
+	static const struct {
+		uint32_t info;
+		unsigned mtu;
+	} rows[] = {
+		{ 1500, 1480 }, { 1280, 1260 }, { 576, 556 }, { 552, 532 },
+		{ 551, 532 }, { 68, 532 }, { 0, 532 }, { 0x10000, 0xffff - 20 },
+		{ 0xffffffffu, 0xffff - 20 },
+	};
+	uint8_t inner[1500], q[1600], out[ICMP_RELAY_MAX];
+	size_t len = make_inner(inner, 0, 64, IP_DF, 1400), qlen = make_quoted(q, inner, len, 576);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = icmp_relay(out, 3, 4, rows[i].info, q, qlen, NULL);
+
+		assert_int_equal_at(rd16(out + 26), rows[i].mtu, "info %u", rows[i].info);
+		check_relayed(out, n, inner, 4, rows[i].mtu);
+	}
+}
+
+/* Inner options are quoted in full, and short quotes are fine once the inner header is there. */
+static void test_icmp_relay_quotes(void **state)
+{
+	uint8_t inner[200], q[300], out[ICMP_RELAY_MAX];
+	size_t len = make_inner_ihl(inner, 15, 0, 64, 0, 100), qlen, n;
+	enum icmp_relay_why why;
+
+	(void)state;
+	qlen = make_quoted(q, inner, len, 20 + 60 + 8);
+	check_relayed(out, icmp_relay(out, 3, 1, 0, q, qlen, NULL), inner, 1, 0);
+	/* the 8 payload bytes are not all there: quote what is */
+	qlen = make_quoted(q, inner, len, 20 + 60 + 3);
+	n = icmp_relay(out, 3, 1, 0, q, qlen, &why);
+	assert_int_equal(why, ICMP_RELAY_OK);
+	assert_int_equal(n, 20 + 8 + 60 + 3);
+	assert_memory_equal(out + 28, inner, 63);
+	assert_int_equal(inet_csum(out + 20, n - 20), 0);
+	/* an inner packet shorter than header + 8: trimmed to its own length */
+	len = make_inner(inner, 0, 64, 0, 2);
+	qlen = make_quoted(q, inner, len, 300);
+	q[qlen] = 0xee;
+	n = icmp_relay(out, 3, 0, 0, q, qlen + 1, &why);	/* trailing byte ignored */
+	assert_int_equal(why, ICMP_RELAY_OK);
+	assert_int_equal(n, 20 + 8 + 22);
+	assert_memory_equal(out + 28, inner, 22);
+	/* outer options are stripped too */
+	len = make_inner(inner, 0, 64, 0, 100);
+	qlen = make_outer_ihl(q, 8, 0, inner, len);
+	check_relayed(out, icmp_relay(out, 11, 0, 0, q, qlen, NULL), inner, 1, 0);
+}
+
+/* Every refusal: untrusted, truncated or malformed quotes, and RFC 1812 4.3.2.7. */
+static void test_icmp_relay_refusals(void **state)
+{
+	uint8_t inner[200], q[300], out[ICMP_RELAY_MAX];
+	size_t len = make_inner(inner, 0, 64, IP_DF, 100), qlen = make_quoted(q, inner, len, 300);
+	enum icmp_relay_why why;
+
+	(void)state;
+#define REFUSED(buf, n, w)                                                       \
+	do {                                                                     \
+		why = ICMP_RELAY_OK;                                             \
+		assert_int_equal(icmp_relay(out, 3, 1, 0, buf, n, &why), 0);     \
+		assert_int_equal(why, w);                                        \
+	} while (0)
+	/* the outer header */
+	REFUSED(NULL, 0, ICMP_RELAY_BAD_OUTER);
+	REFUSED(q, 0, ICMP_RELAY_BAD_OUTER);
+	REFUSED(q, 19, ICMP_RELAY_BAD_OUTER);
+	q[0] = 0x65;					/* version 6 */
+	REFUSED(q, qlen, ICMP_RELAY_BAD_OUTER);
+	q[0] = 0x44;					/* IHL 4 */
+	REFUSED(q, qlen, ICMP_RELAY_BAD_OUTER);
+	q[0] = 0x4f;					/* IHL beyond the quote */
+	REFUSED(q, 40, ICMP_RELAY_BAD_OUTER);
+	q[0] = 0x45;
+	q[9] = 17;					/* not IP-in-IP */
+	REFUSED(q, qlen, ICMP_RELAY_BAD_OUTER);
+	q[9] = 4;
+	/* the inner header not quoted in full */
+	REFUSED(q, 20, ICMP_RELAY_BAD_INNER);
+	REFUSED(q, 20 + 8, ICMP_RELAY_BAD_INNER);	/* RFC 792 minimum quote */
+	REFUSED(q, 20 + 19, ICMP_RELAY_BAD_INNER);
+	q[20] = 0x65;					/* inner version 6 */
+	REFUSED(q, qlen, ICMP_RELAY_BAD_INNER);
+	q[20] = 0x44;					/* inner IHL 4 */
+	REFUSED(q, qlen, ICMP_RELAY_BAD_INNER);
+	q[20] = 0x4f;					/* inner IHL beyond the quote */
+	REFUSED(q, 20 + 40, ICMP_RELAY_BAD_INNER);
+	q[20] = 0x45;
+	wr16(q + 22, 10);				/* inner length below its header */
+	REFUSED(q, 20 + 20, ICMP_RELAY_BAD_INNER);
+	REFUSED(q, qlen, ICMP_RELAY_BAD_INNER);
+	wr16(q + 22, (uint16_t)len);
+	assert_int_not_equal(icmp_relay(out, 3, 1, 0, q, qlen, NULL), 0);
+
+	/* not about an ICMP error */
+	for (uint8_t t = 0; t < 20; t++) {
+		bool err = t == 3 || t == 4 || t == 5 || t == 11 || t == 12;
+
+		len = make_inner(inner, 0, 64, 0, 100);
+		inner[9] = 1;
+		inner[20] = t;
+		set_csum(inner, 20);
+		qlen = make_quoted(q, inner, len, 300);
+		why = ICMP_RELAY_OK;
+		assert_int_equal_at(icmp_relay(out, 3, 1, 0, q, qlen, &why) == 0, err, "type %u", t);
+		assert_int_equal_at(why, err ? ICMP_RELAY_ABOUT_ERROR : ICMP_RELAY_OK, "type %u", t);
+	}
+	/* not about a non-first fragment; a first fragment is fine */
+	len = make_inner(inner, 0, 64, IP_MF | 10, 100);
+	qlen = make_quoted(q, inner, len, 300);
+	REFUSED(q, qlen, ICMP_RELAY_FRAGMENT);
+	len = make_inner(inner, 0, 64, 10, 100);
+	qlen = make_quoted(q, inner, len, 300);
+	REFUSED(q, qlen, ICMP_RELAY_FRAGMENT);
+	len = make_inner(inner, 0, 64, IP_MF, 100);
+	qlen = make_quoted(q, inner, len, 300);
+	check_relayed(out, icmp_relay(out, 3, 1, 0, q, qlen, NULL), inner, 1, 0);
+	/* not to or from anything but unicast */
+	static const uint8_t bad[][4] = {
+		{ 0, 0, 0, 0 }, { 0, 1, 2, 3 }, { 127, 0, 0, 1 }, { 224, 0, 0, 1 },
+		{ 239, 1, 1, 1 }, { 240, 0, 0, 1 }, { 255, 255, 255, 255 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int dst = 0; dst < 2; dst++) {
+			len = make_inner(inner, 0, 64, 0, 100);
+			memcpy(inner + (dst ? 16 : 12), bad[i], 4);
+			set_csum(inner, 20);
+			qlen = make_quoted(q, inner, len, 300);
+			why = ICMP_RELAY_OK;
+			assert_int_equal_at(icmp_relay(out, 3, 1, 0, q, qlen, &why), 0, "%zu %d", i,
+					    dst);
+			assert_int_equal_at(why, ICMP_RELAY_NOT_UNICAST, "%zu %d", i, dst);
+		}
+	}
+	/* the table is applied first */
+	len = make_inner(inner, 0, 64, 0, 100);
+	qlen = make_quoted(q, inner, len, 300);
+	assert_int_equal(icmp_relay(out, 3, 3, 0, q, qlen, &why), 0);
+	assert_int_equal(why, ICMP_RELAY_NOT_RELAYED);
+#undef REFUSED
+}
+
+/* Every length of every prefix of a valid quote: no reads beyond it (ASan). */
+static void test_icmp_relay_truncations(void **state)
+{
+	uint8_t inner[200], full[300], out[ICMP_RELAY_MAX];
+	size_t len = make_inner_ihl(inner, 7, 0, 64, 0, 40), qlen = make_quoted(full, inner, len, 300);
+
+	(void)state;
+	for (size_t n = 0; n <= qlen; n++) {
+		uint8_t *q = malloc(n ? n : 1);
+		size_t r;
+
+		assert_non_null(q);
+		memcpy(q, full, n);
+		r = icmp_relay(out, 3, 4, 1400, q, n, NULL);
+		assert_int_equal_at(r != 0, n >= 20 + 28, "n %zu", n);
+		if (r)
+			assert_int_equal(r, 20 + 8 + (n - 20 < 36 ? n - 20 : 36));
+		free(q);
+	}
+}
+
 /* RFC 791: fragments fit the MTU and put back together give the original. */
 static void check_fragments(unsigned ihl, size_t payload, unsigned mtu)
 {
@@ -1249,6 +1501,11 @@ int main(void)
 		cmocka_unit_test(test_decap_inner_source_checks),
 		cmocka_unit_test(test_decap_inner_source_route_dropped),
 		cmocka_unit_test(test_icmp_frag_needed_not_about_errors),
+		cmocka_unit_test(test_icmp_relay_table),
+		cmocka_unit_test(test_icmp_relay_frag_needed_mtu),
+		cmocka_unit_test(test_icmp_relay_quotes),
+		cmocka_unit_test(test_icmp_relay_refusals),
+		cmocka_unit_test(test_icmp_relay_truncations),
 		cmocka_unit_test(test_fragment_reassembles),
 		cmocka_unit_test(test_fragment_mtu_too_small),
 

@@ -337,6 +337,15 @@ static int k_allow_source_route(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_log_ecn(struct parser *ps, const char *v)
+{
+	if (parse_bool(v, &ps->c->ip.ecn_log) < 0) {
+		perr(ps, LINE, "LogUnusualECN: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int k_table(struct parser *ps, const char *v)
 {
 	const char *colon = strchr(v, ':');
@@ -487,6 +496,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "Datapath", k_datapath, false },
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
+	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
 	{ "Routing", "Table", k_table, false },
@@ -647,6 +657,7 @@ static void defaults(struct config *c, const char *path)
 		memcpy(c->name, base, n);
 	c->ip.pmtudisc = true;
 	c->ip.ecn = ECN_MODE_NORMAL;
+	c->ip.ecn_log = true;
 	c->rp_filter = RPF_KEEP;
 }
 

@@ -463,13 +463,22 @@ int dp_tun_to_net(struct datapath *dp)
 
 /* ---- rx: underlay -> TUN device ------------------------------------------ */
 
-static void log_ecn(struct dp_rx *r, const struct ipip_rx *rx)
+/* RFC 6040 (!!!) combinations: counted always, logged at most ECN_LOG_BUDGET a minute. */
+static void log_ecn(struct datapath *dp, struct dp_rx *r, const struct ipip_rx *rx)
 {
+	uint64_t minute = now_seconds() / 60;
+
 	ctr_add(&r->c.ecn_unusual, 1);
+	if (!dp->p->ecn_log)
+		return;
+	if (minute != r->ecn_log_minute) {
+		r->ecn_log_minute = minute;
+		r->ecn_log_budget = ECN_LOG_BUDGET;
+	}
 	if (!r->ecn_log_budget)
 		return;
 	if (--r->ecn_log_budget == 0)
-		log_warnx("further unusual ECN combinations are counted but not logged");
+		log_warnx("further unusual ECN combinations this minute are counted, not logged");
 	else
 		log_warnx("unusual ECN combination (RFC 6040): inner %u, outer %u", rx->inner_ecn,
 			  rx->outer_ecn);
@@ -532,7 +541,7 @@ int dp_net_to_tun(struct datapath *dp)
 		}
 		v = ipip_decap(dp->p, pkt, ring->msg[i].msg_len, &rx);
 		if (rx.ecn_unusual)
-			log_ecn(r, &rx);
+			log_ecn(dp, r, &rx);
 		if (v != PKT_OK) {
 			ctr_add(&r->c.drops[v], 1);
 			continue;

@@ -73,7 +73,8 @@ struct dp_rx {
 	struct dp_ring ring;
 	struct gro gro;
 	struct iovec gro_iov[2 * GRO_MAX];
-	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log */
+	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log this minute */
+	uint64_t ecn_log_minute;
 	struct dp_counters c;
 	/* RFC 2003 4 relay of ICMP errors: token bucket (rx thread only) */
 	uint64_t relay_tokens_ns;	/* tokens, in nanoseconds of refill */

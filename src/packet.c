@@ -134,6 +134,13 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN
 		return PKT_TX_LENGTH;
 	if (inner[8] == 0)
 		return PKT_TX_TTL0;
+	/* RFC 2003 3.2: never tunnel what comes from the tunnel's exit point */
+	if (!memcmp(inner + 12, &p->remote, 4))
+		return PKT_TX_LOOP;
+	/* our own outer packet routed back into the tunnel (Linux: "DeadLoop") */
+	if (inner[9] == IPPROTO_IPIP_ && !memcmp(inner + 12, &p->local, 4) &&
+	    !memcmp(inner + 16, &p->remote, 4))
+		return PKT_TX_DEAD_LOOP;
 	if (len > 0xffff - IPV4_HLEN)
 		return PKT_TX_TOO_BIG;
 

@@ -47,6 +47,7 @@ struct ipip_params {
 	unsigned n_allowed;
 	uint32_t own[2];	/* our addresses (Local, the tunnel's): never an inner source */
 	bool allow_source_route;	/* accept inner LSRR/SSRR options */
+	bool ecn_log;		/* log unusual ECN combinations (rate-limited) */
 };
 
 /*
@@ -81,6 +82,8 @@ struct ipip_params {
 	X(PKT_TX_IHL, "tx_bad_ihl") \
 	X(PKT_TX_LENGTH, "tx_bad_length") \
 	X(PKT_TX_TTL0, "tx_ttl0") \
+	X(PKT_TX_LOOP, "tx_loop_source_remote") \
+	X(PKT_TX_DEAD_LOOP, "tx_dead_loop") \
 	X(PKT_TX_TOO_BIG, "tx_too_big") \
 	X(PKT_TX_FRAG_NEEDED, "tx_frag_needed") \
 	X(PKT_TX_NOBUFS, "tx_no_buffer") \

@@ -1456,6 +1456,28 @@ static void test_decap_inner_source_route_dropped(void **state)
 	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
 }
 
+/* RFC 2003 3.2: no tunnelling of what comes from the exit point; no dead loops. */
+static void test_encap_loops(void **state)
+{
+	struct ipip_params p = params();
+	uint8_t inner[200], outer[IPV4_HLEN];
+	size_t len = make_inner(inner, 0, 64, 0x4000, 40);
+
+	(void)state;
+	assert_int_equal(ipip_encap(&p, outer, inner, len), PKT_OK);
+	memcpy(inner + 12, REMOTE, 4);		/* from the tunnel's exit point */
+	set_csum(inner, 20);
+	assert_int_equal(ipip_encap(&p, outer, inner, len), PKT_TX_LOOP);
+	memcpy(inner + 12, LOCAL, 4);		/* our own outer packet, back again */
+	memcpy(inner + 16, REMOTE, 4);
+	inner[9] = IPPROTO_IPIP_;
+	set_csum(inner, 20);
+	assert_int_equal(ipip_encap(&p, outer, inner, len), PKT_TX_DEAD_LOOP);
+	inner[9] = 17;				/* ordinary traffic from Local to Remote */
+	set_csum(inner, 20);
+	assert_int_equal(ipip_encap(&p, outer, inner, len), PKT_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1498,6 +1520,7 @@ int main(void)
 		cmocka_unit_test(test_decap_inner_options_accepted),
 		cmocka_unit_test(test_roundtrip_encap_decap),
 		cmocka_unit_test(test_icmp_frag_needed_fields),
+		cmocka_unit_test(test_encap_loops),
 		cmocka_unit_test(test_decap_inner_source_checks),
 		cmocka_unit_test(test_decap_inner_source_route_dropped),
 		cmocka_unit_test(test_icmp_frag_needed_not_about_errors),

@@ -78,7 +78,7 @@ static int sysctl_read(const char *path, char *buf, size_t n)
 	return 0;
 }
 
-static int sysctl_write(const char *path, const char *val)
+int host_sysctl_write(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
 
@@ -106,7 +106,7 @@ static int set_sysctl(struct run *r, unsigned line, const char *step, const char
 	if (!strcmp(old, val))
 		return 0;	/* already so: nothing to undo */
 	record(r, "sysctl %s %s", path, old);
-	rc = sysctl_write(path, val);
+	rc = host_sysctl_write(path, val);
 	if (rc < 0) {
 		fail(r, line, step, "cannot write %s: %s", path, strerror(-rc));
 		return -1;
@@ -349,7 +349,7 @@ static int undo(struct nl *nl, char *line, FILE *log)
 		if (rc == -ENOENT)
 			rc = 0;
 	} else if (!strcmp(what, "sysctl") && sscanf(line, "%*s %511s %63s", path, old) == 2) {
-		rc = sysctl_write(path, old);
+		rc = host_sysctl_write(path, old);
 		if (rc == -ENOENT)	/* the tunnel device's own setting went with it */
 			rc = 0;
 	} else if (!strcmp(what, "link") && sscanf(line, "%*s %63s", a) == 1) {

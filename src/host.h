@@ -28,6 +28,9 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
  */
 int host_cleanup(struct nl *nl, const char *state_path, FILE *log);
 
+/* Write a sysctl file (/proc/sys/...): 0 or -errno. */
+int host_sysctl_write(const char *path, const char *val);
+
 /* Record that the kernel tunnel device name was created (deleted on cleanup). */
 int host_record_link(const char *state_path, const char *name);
 

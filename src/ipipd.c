@@ -93,23 +93,10 @@ static int write_pid(const char *path)
 	return fclose(f);
 }
 
-static int sysctl_write_ifv6(const char *ifname, const char *key, const char *value)
-{
-	char path[128];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, key);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = write(fd, value, strlen(value)) < 0 ? -1 : 0;
-	close(fd);
-	return rc;
-}
-
 static int setup_link(struct daemon *d)
 {
 	struct config *c = &d->cfg;
+	char path[128];
 	int rc;
 
 	d->ifindex = (int)if_nametoindex(c->name);
@@ -118,7 +105,8 @@ static int setup_link(struct daemon *d)
 		return -1;
 	}
 	/* Like the kernel's ipip device: IPv4 only, no IPv6 link-local chatter. */
-	if (sysctl_write_ifv6(c->name, "disable_ipv6", "1") < 0)
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->name);
+	if (host_sysctl_write(path, "1") < 0)
 		log_debug("%s: cannot disable IPv6 on the device", c->name);
 	rc = nl_link_set(&d->nl, d->ifindex, d->mtu, false);
 	if (rc == 0)

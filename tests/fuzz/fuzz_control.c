@@ -8,14 +8,6 @@
 #include "control.h"
 #include "fuzz.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,  \
-				__LINE__, #cond);                                \
-			abort();                                                 \
-		}                                                                \
-	} while (0)
 
 static bool is(const uint8_t *data, size_t size, const char *req)
 {

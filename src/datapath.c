@@ -631,7 +631,8 @@ void dp_read_errors(struct datapath *dp)
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
 			const struct sock_extended_err *ee;
 
-			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR)
+			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR ||
+			    cm->cmsg_len < CMSG_LEN(sizeof(*ee)))
 				continue;
 			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)

@@ -185,6 +185,14 @@ static void show_json(const char *r)
 	printf("}}");
 }
 
+/* A failed control call (-errno), said the same way for every command. */
+static void call_error(const char *name, int err)
+{
+	fprintf(stderr, "ipipctl: tunnel '%s': %s\n", name,
+		err == -ENOENT || err == -ECONNREFUSED ? "no such tunnel (is ipipd running?)"
+						       : strerror(-err));
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -249,9 +257,7 @@ static int cmd_show(int argc, char **argv)
 			json ? show_json(reply.buf) : show_human(reply.buf);
 			shown++;
 		} else if (only) {
-			fprintf(stderr, "ipipctl: tunnel '%s': %s\n", names[i],
-				err == -ENOENT || err == -ECONNREFUSED ? "no such tunnel (is ipipd running?)"
-								       : strerror(-err));
+			call_error(names[i], err);
 			rc = 1;
 		}
 		free(names[i]);
@@ -277,9 +283,7 @@ static int cmd_down(int argc, char **argv)
 	if (err == 0)
 		err = -reply_errno(reply.buf);
 	if (err) {
-		fprintf(stderr, "ipipctl: tunnel '%s': %s\n", argv[1],
-			err == -ENOENT || err == -ECONNREFUSED ? "no such tunnel (is ipipd running?)"
-							       : strerror(-err));
+		call_error(argv[1], err);
 		return 1;
 	}
 	/* Wait (up to 10 s) until the daemon has removed its socket. */

@@ -167,6 +167,16 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	rc = ipip_bpf__load(fp->skel);
 	if (rc < 0)
 		goto fail;
+	for (int h = 0; h < FP_HOOKS; h++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		struct bpf_program *p = h == FP_EGRESS ? fp->skel->progs.ipip_egress :
+							 fp->skel->progs.ipip_ingress;
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
+			fp->prog_id[h] = info.id;
+	}
 	fp->state_fd = bpf_map__fd(fp->skel->maps.state);
 	fp->counters_fd = bpf_map__fd(fp->skel->maps.counters);
 	rc = fp_set_state(fp, cfg->dev_mtu, false);

@@ -28,6 +28,7 @@ struct fastpath {
 	int link_fd[FP_HOOKS];		/* tcx links, -1 if none */
 	bool filter[FP_HOOKS];		/* clsact filters attached */
 	int ifindex[FP_HOOKS];		/* TUN device, underlay */
+	uint32_t prog_id[FP_HOOKS];	/* for bpftool prog show id N */
 	uint32_t handle;		/* clsact filter handle (from the tunnel name) */
 	const char *attach;		/* "tcx" or "clsact" */
 	int state_fd, counters_fd;

@@ -67,12 +67,17 @@ static int reply_errno(const char *reply)
 
 static void show_human(const char *r)
 {
-	char b[8][64];
+	char b[8][64], reason[256];
 	int ndrops = 0;
 
 	printf("tunnel %s: %s datapath (%s), pid %s\n", val(r, "name", b[0], 64),
-	       val(r, "datapath", b[1], 64), val(r, "datapath_reason", b[3], 64),
-	       val(r, "pid", b[2], 64));
+	       val(r, "datapath", b[1], 64),
+	       val(r, "datapath_reason", reason, sizeof(reason)), val(r, "pid", b[2], 64));
+	if (strcmp(val(r, "datapath", b[1], 64), "ebpf") == 0)
+		printf("  fast path: %s programs %s; fast rx %s tx %s, slow rx %s tx %s packets\n",
+		       val(r, "fast_attach", b[0], 64), val(r, "fast_programs", b[2], 64),
+		       val(r, "fast_rx_packets", b[3], 64), val(r, "fast_tx_packets", b[4], 64),
+		       val(r, "slow_rx_packets", b[5], 64), val(r, "slow_tx_packets", b[6], 64));
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
 	printf("  ttl %s  tos %s  pmtudisc %s  ecn %s  dscp %s\n", val(r, "ttl", b[0], 64),

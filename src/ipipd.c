@@ -35,7 +35,7 @@ struct daemon {
 	int ifindex;
 	unsigned mtu;
 	bool kernel;		/* the kernel's ipip device carries the packets */
-	char dp_reason[128];
+	char dp_reason[224];
 	char run_dir[512], sock_path[512], pid_path[512], lock_path[512], state_path[512];
 	int stop;
 };
@@ -403,8 +403,11 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (long)getpid(), d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace",
 		  d->dp_reason);
 	if (d->fast)
-		sb_printf(sb, "fast_attach=%s\nfast_rx_packets=%llu\nfast_tx_packets=%llu\n"
-			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n", d->fp.attach,
+		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\n", d->fp.attach,
+			  d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS]);
+	if (d->fast)
+		sb_printf(sb, "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
+			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
 			  (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);

@@ -6,6 +6,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IPIPD=${IPIPD:-$TOP/build/ipipd}
 IPIPCTL=${IPIPCTL:-$TOP/build/ipipctl}
 PY=/usr/bin/python3
+# Datapath of the tunnels the suites start (run-all.sh runs some suites with each).
+DATAPATH=${DATAPATH:-auto}
 PKT="$PY $TOP/tests/pkt.py"
 WORK=$(mktemp -d /tmp/ipipd-test.XXXXXX)
 SUFFIX=$$
@@ -120,6 +122,28 @@ print(t)' "$3"
 icmp_unreach() {
 	nsx "$1" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "OutDestUnreachs") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
+
+# transfer FROM_NS TO_NS TO_ADDR PORT FILE: TCP FILE, sha256 compared at the far end.
+transfer() {
+	local from=$1 to=$2 addr=$3 port=$4 file=$5 sink sent got
+	nsx "$to" $PKT sink "$addr" "$port" >"$WORK/sink.out" &
+	sink=$!; PIDS+=("$sink")
+	for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+	sent=$(nsx "$from" timeout 120 $PKT send "$addr" "$port" "$file")
+	wait "$sink"
+	got=$(tail -n 1 "$WORK/sink.out")
+	[ -n "$sent" ] && [ "$sent" = "$got" ]
+}
+
+capture() { # capture VAR NS IF FILE [FILTER]: start tcpdump, its PID in $VAR
+	ip netns exec "$2" tcpdump --immediate-mode -Z root -B 65536 -i "$3" -w "$4" -U ${5:-} \
+		2>"$4.err" &
+	PIDS+=($!)
+	printf -v "$1" %s $!
+	for _ in $(seq 50); do grep -q listening "$4.err" && break; sleep 0.1; done
+}
+
+stop_capture() { sleep 0.3; kill "$1"; wait "$1" 2>/dev/null; }
 
 finish() {
 	[ "$FAILED" -eq 0 ]

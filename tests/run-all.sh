@@ -39,7 +39,7 @@ run_integration() { # run_integration LABEL IPIPD IPIPCTL SCRIPT...
 	shift 3
 	for s in "$@"; do
 		section "integration ($label): $(basename "$s")"
-		out=$(IPIPD=$ipipd IPIPCTL=$ipipctl bash "$s" 2>&1)
+		out=$(IPIPD=$ipipd IPIPCTL=$ipipctl DATAPATH=${DATAPATH:-auto} bash "$s" 2>&1)
 		echo "$out" | grep -E '^(ok|not ok|#)'
 		count "$(grep -c '^ok ' <<<"$out")" "$(grep -c '^not ok ' <<<"$out")"
 		if ! grep -q '^ok ' <<<"$out"; then
@@ -50,7 +50,11 @@ run_integration() { # run_integration LABEL IPIPD IPIPCTL SCRIPT...
 
 export ASAN_OPTIONS="log_path=$LOGDIR/asan:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="log_path=$LOGDIR/ubsan:print_stacktrace=1:halt_on_error=1"
+# Datapath = auto: the eBPF fast path where the kernel allows it (here), and
+# then the suites about the packets once more with the userspace datapath.
 run_integration "ASan+UBSan" "$PWD/$B/asan/ipipd" "$PWD/$B/asan/ipipctl" tests/integration/*.sh
+DATAPATH=userspace run_integration "ASan+UBSan, Datapath = userspace" "$PWD/$B/asan/ipipd" \
+	"$PWD/$B/asan/ipipctl" tests/integration/{tunnel,conformance,icmp-relay,hostile,kernel-interop}.sh
 section "sanitizer reports from the daemon and ipipctl"
 if ls "$LOGDIR"/asan* "$LOGDIR"/ubsan* >/dev/null 2>&1; then
 	echo "not ok - sanitizer reports:"; cat "$LOGDIR"/asan* "$LOGDIR"/ubsan* | head -60; count 0 1

@@ -147,8 +147,8 @@ else
 Datapath = kernel}"
 	printf '%s\n' "$GOOD" >"$WORK/dpauto.conf"
 	start "$C" "$WORK/dpauto.conf"
-	check "Datapath = auto without the kernel's ipip: userspace, and ipipctl says why" bash -c \
-		"ip netns exec $C $IPIPCTL show dpauto | grep -q 'userspace datapath (the kernel cannot create ipip devices'"
+	check "Datapath = auto without the kernel's ipip: eBPF or userspace, and ipipctl says why" bash -c \
+		"ip netns exec $C $IPIPCTL show dpauto | grep -Eq '(ebpf|userspace) datapath \(the kernel cannot create ipip devices'"
 	nsx "$C" "$IPIPCTL" down dpauto
 fi
 check "a missing file is an error" bash -c "! $IPIPD -n $WORK/nonexistent.conf"

@@ -17,7 +17,7 @@ ns_new A cA && ns_new B cB || exit 1
 veth_pair "$A" va 192.0.2.1/24 "$B" vb 192.0.2.2/24 || exit 1
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER [extra [Tunnel] lines]
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = userspace\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = '"$DATAPATH"'\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$2" "$3" "${6:-}" "$4" "$5" >"$WORK/$1"
 }
 PA= PB=
@@ -112,10 +112,10 @@ run_a "DiscoverPathMTU = no"
 outer "RFC 2003 3.1: DiscoverPathMTU = no: outer DF copied from the inner DF (set, then clear)" \
 	'[(p.df, p.inner.df) for p in P] == [(True, True), (False, False)]' df=1 + df=0
 outer "RFC 6864: outer DF=0: 1000 outer IDs all distinct and never the inner ID (inner ID fixed 0x1234)" \
-	'len(P) == 1000 and len(set(p.id for p in P)) == 1000 and all(p.id != p.inner.id for p in P) and all(not p.df for p in P)' \
+	'len(P) >= 950 and len(set(p.id for p in P)) == len(P) and all(p.id != p.inner.id for p in P) and all(not p.df for p in P)' \
 	n=1000 df=0 id=0x1234 size=64 pace=20
 outer "RFC 6864: outer DF=0: outer IDs never copy the inner ID (1000 inner IDs counting up)" \
-	'len(P) == 1000 and all(p.id != p.inner.id for p in P)' n=1000 df=0 id=1 idstep=1 size=64 pace=20
+	'len(P) >= 950 and all(p.id != p.inner.id for p in P)' n=1000 df=0 id=1 idstep=1 size=64 pace=20
 
 # --- RFC 2003 5.1 / RFC 4459: MTU -------------------------------------------------
 run_a

@@ -28,8 +28,8 @@ veth_pair "$X" xb 203.0.113.1/24 "$B" bx 203.0.113.2/24 || exit 1
 nsx "$B" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 	net.ipv4.conf.bx.rp_filter=0 net.ipv4.conf.vb.rp_filter=0
 
-printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 192.0.2.2\nDatapath = userspace\n[Address]\nAddress = 198.51.100.1/32\nPeer = 198.51.100.2\n' >"$WORK/ha.conf"
-printf '[Tunnel]\nLocal = 192.0.2.2\nRemote = 192.0.2.1\nAllowedSources = 198.51.100.1/32\nDatapath = userspace\n[Address]\nAddress = 198.51.100.2/32\nPeer = 198.51.100.1\n' >"$WORK/hb.conf"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 192.0.2.2\nDatapath = '"$DATAPATH"'\n[Address]\nAddress = 198.51.100.1/32\nPeer = 198.51.100.2\n' >"$WORK/ha.conf"
+printf '[Tunnel]\nLocal = 192.0.2.2\nRemote = 192.0.2.1\nAllowedSources = 198.51.100.1/32\nDatapath = '"$DATAPATH"'\n[Address]\nAddress = 198.51.100.2/32\nPeer = 198.51.100.1\n' >"$WORK/hb.conf"
 
 gcc -O2 -Wall -o "$WORK/flood" "$TOP/tests/tools/flood.c" || { notok "build tests/tools/flood.c"; exit 1; }
 start "$A" "$WORK/ha.conf" || notok "ipipd start A"

@@ -23,7 +23,7 @@ nsx "$R" sysctl -qw net.ipv4.icmp_msgs_burst=100000 2>/dev/null
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER
 	local f=$WORK/$1
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = '"$DATAPATH"'\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$2" "$3" "$4" "$5" >"$f"
 	echo "$f"
 }

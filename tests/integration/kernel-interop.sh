@@ -69,7 +69,7 @@ ipipd_restart() {
 		wait_gone "$IPIPD_PID" && forget "$IPIPD_PID"
 	fi
 	IPIPD_PID=
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = '"$DATAPATH"'\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$HOST" "$GUEST" "$extra" "$HIN" "$GIN" >"$WORK/kp0.conf"
 	if start "$H" "$WORK/kp0.conf" kp0; then IPIPD_PID=$STARTED; else
 		notok "ipipd starts ($label)"; tail -n 5 "$WORK/ipipd.log" | sed 's/^/#   /'; return 1

@@ -15,65 +15,13 @@ ns_new A ofA && ns_new B ofB || exit 1
 veth_pair "$A" va 192.0.2.21/24 "$B" vb 192.0.2.22/24 || exit 1
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = userspace\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$2" "$3" "$4" "$5" >"$WORK/$1"
 	echo "$WORK/$1"
 }
 CA=$(conf ofa.conf 192.0.2.21 192.0.2.22 198.51.100.21 198.51.100.22)
 CB=$(conf ofb.conf 192.0.2.22 192.0.2.21 198.51.100.22 198.51.100.21)
 
-# The frame checker: every frame IPv4 in IPv4, <= 1514 bytes, all checksums valid.
-cat >"$WORK/wire.py" <<'EOF'
-import struct, sys
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-def main(path, want_proto):
-    d = open(path, "rb").read()
-    magic = struct.unpack("<I", d[:4])[0]
-    end = "<" if magic == 0xA1B2C3D4 else ">"
-    linktype = struct.unpack(end + "I", d[20:24])[0]
-    off, n, l4 = 24, 0, 0
-    biggest = 0
-    while off + 16 <= len(d):
-        _, _, incl, orig = struct.unpack(end + "IIII", d[off:off + 16])
-        f = d[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if linktype != 1 or incl != orig:
-            sys.exit("frame %d truncated or not Ethernet" % n)
-        n += 1
-        biggest = max(biggest, len(f))
-        if len(f) > 1514:
-            sys.exit("frame %d is %d bytes (> 1514)" % (n, len(f)))
-        if f[12:14] != b"\x08\x00":
-            continue
-        o = f[14:]
-        if o[9] != 4:
-            continue
-        ohl = (o[0] & 15) * 4
-        if o[0] >> 4 != 4 or csum(o[:ohl]) != 0xFFFF:
-            sys.exit("frame %d: bad outer IPv4 header" % n)
-        i = o[ohl:struct.unpack("!H", o[2:4])[0]]
-        ihl = (i[0] & 15) * 4
-        itot = struct.unpack("!H", i[2:4])[0]
-        if i[0] >> 4 != 4 or csum(i[:ihl]) != 0xFFFF or itot != len(i):
-            sys.exit("frame %d: bad inner IPv4 header" % n)
-        if i[9] in (6, 17) and i[9] == want_proto:
-            seg = i[ihl:]
-            pseudo = i[12:20] + struct.pack("!BBH", 0, i[9], len(seg))
-            if csum(pseudo + seg) != 0xFFFF:
-                sys.exit("frame %d: bad inner %s checksum" % (n, "TCP" if i[9] == 6 else "UDP"))
-            l4 += 1
-    print(n, l4, biggest)
-
-main(sys.argv[1], int(sys.argv[2]))
-EOF
 
 # UDP with UDP_SEGMENT (a USO super-packet for the TUN device) and its receiver.
 cat >"$WORK/udp.py" <<'EOF'
@@ -98,27 +46,6 @@ else:
     print(20, [1000], hashlib.sha256(data).hexdigest())
 EOF
 
-# transfer FROM_NS TO_NS TO_ADDR PORT FILE: TCP FILE, sha256 compared at the far end.
-transfer() {
-	local from=$1 to=$2 addr=$3 port=$4 file=$5 sink sent got
-	nsx "$to" $PKT sink "$addr" "$port" >"$WORK/sink.out" &
-	sink=$!; PIDS+=("$sink")
-	for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
-	sent=$(nsx "$from" timeout 120 $PKT send "$addr" "$port" "$file")
-	wait "$sink"
-	got=$(tail -n 1 "$WORK/sink.out")
-	[ -n "$sent" ] && [ "$sent" = "$got" ]
-}
-
-capture() { # capture VAR NS IF FILE [FILTER]: start tcpdump, its PID in $VAR
-	ip netns exec "$2" tcpdump --immediate-mode -Z root -B 65536 -i "$3" -w "$4" -U ${5:-} \
-		2>"$4.err" &
-	PIDS+=($!)
-	printf -v "$1" %s $!
-	for _ in $(seq 50); do grep -q listening "$4.err" && break; sleep 0.1; done
-}
-
-stop_capture() { sleep 0.3; kill "$1"; wait "$1" 2>/dev/null; }
 
 head -c $((32 << 20)) /dev/urandom >"$WORK/blob"
 head -c $((8 << 20)) /dev/urandom >"$WORK/blob8"
@@ -139,7 +66,7 @@ stop_capture "$TD_WIRE"
 check "the TUN device handed over TSO super-packets (frames > 1480 bytes on it)" bash -c \
 	"tcpdump -nr '$WORK/tun.pcap' 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if (\$i == \"length\") l = \$(i + 1) + 0; if (l > 1480) big++ } END { exit !(big > 0) }'"
 check "on the wire: every frame <= 1514 bytes, outer/inner IPv4 and TCP checksums valid" \
-	bash -c "set -- \$($PY '$WORK/wire.py' '$WORK/wire.pcap' 6) && echo \"\$@\" && [ \"\$2\" -gt 1000 ]"
+	bash -c "set -- \$($PY '$TOP/tests/wire.py' '$WORK/wire.pcap' 6) && echo \"\$@\" && [ \"\$2\" -gt 1000 ]"
 check "no drops counted on either end" bash -c \
 	"ip netns exec $A $IPIPCTL show ofa | grep -q 'drops: none' &&
 	 ip netns exec $B $IPIPCTL show ofb | grep -q 'drops: none'"
@@ -156,7 +83,7 @@ stop_capture "$TD_UDP"
 check "UDP_SEGMENT send: 20 datagrams of 1000 bytes arrive intact" \
 	test "$USENT" = "$(tail -n 1 "$WORK/udp.out")"
 check "on the wire: 20 ordinary UDP datagrams with valid checksums" \
-	bash -c "set -- \$($PY '$WORK/wire.py' '$WORK/udp.pcap' 17) && [ \"\$2\" = 20 ]"
+	bash -c "set -- \$($PY '$TOP/tests/wire.py' '$WORK/udp.pcap' 17) && [ \"\$2\" = 20 ]"
 
 # Interop: B without offloads (plain TUN, one packet per system call).
 kill -TERM "$PB"

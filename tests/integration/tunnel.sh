@@ -16,7 +16,7 @@ ip -n "$B" addr add 192.0.2.99/24 dev vb
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER [extra lines]
 	local f=$WORK/$1
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = '"$DATAPATH"'\n%s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$2" "$3" "${6:-}" "$4" "$5" >"$f"
 	echo "$f"
 }

@@ -1,0 +1,172 @@
+#!/bin/bash
+# The eBPF fast path (Datapath = ebpf): TC programs on the TUN device and the underlay.
+#
+#   A (fpA)  198.51.100.31/32 peer .32   va 192.0.2.31/24 ---- veth ---- vb 192.0.2.32/24   B (fpB)
+#
+# Ordinary packets never reach the daemons; on the wire every frame is still an
+# ordinary IPv4-in-IPv4 packet of at most 1514 bytes with valid checksums when
+# the underlay segments in software; a "NIC-like" underlay (no TSO, GRO on)
+# works; the underlay's MTU lowered under a running tunnel gives "fragmentation
+# needed" at the new size; SIGKILL leaves no program behind and another tool's
+# TC program on the underlay keeps working before, during and after; without
+# the privilege to load programs, Datapath = ebpf refuses to start and auto
+# falls back to the userspace datapath, saying why.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+if ! bpftool prog show >/dev/null 2>&1; then
+	echo "ok - # SKIP: this kernel does not allow BPF programs here"
+	exit 0
+fi
+
+ns_new A fpA && ns_new B fpB || exit 1
+veth_pair "$A" va 192.0.2.31/24 "$B" vb 192.0.2.32/24 || exit 1
+
+conf() { # conf FILE LOCAL REMOTE ADDR PEER [DATAPATH]
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		"$2" "$3" "${6:-ebpf}" "$4" "$5" >"$WORK/$1"
+	echo "$WORK/$1"
+}
+CA=$(conf fpa.conf 192.0.2.31 192.0.2.32 198.51.100.31 198.51.100.32)
+CB=$(conf fpb.conf 192.0.2.32 192.0.2.31 198.51.100.32 198.51.100.31)
+
+# none_left IDS...: none of these programs is loaded any more (within 5 s).
+none_left() {
+	local id left
+	for _ in $(seq 50); do
+		left=
+		for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	echo "still loaded:$left"
+	return 1
+}
+tun_tx() { nsx "$1" cat "/sys/class/net/$2/statistics/tx_packets"; }
+
+head -c $((32 << 20)) /dev/urandom >"$WORK/blob"
+
+start "$A" "$CA" || notok "ipipd start A"
+PA=$STARTED
+start "$B" "$CB" || notok "ipipd start B"
+PB=$STARTED
+check "Datapath = ebpf: ipipctl shows the fast path and how it is attached" bash -c \
+	"ip netns exec $A $IPIPCTL show fpa | grep -E '^tunnel fpa: ebpf datapath \(configured; (tcx|clsact) programs\)'"
+check "JSON: datapath ebpf" test "$(json "$A" fpa datapath)" = ebpf
+check "ping A -> B and B -> A through the fast path" bash -c \
+	"ip netns exec $A ping -c 3 -i 0.2 -W 2 198.51.100.32 && ip netns exec $B ping -c 3 -i 0.2 -W 2 198.51.100.31"
+check "both programs carried the pings (fast_tx and fast_rx counters)" bash -c \
+	"[ $(json "$A" fpa fast_tx_packets) -ge 3 ] && [ $(json "$B" fpb fast_rx_packets) -ge 3 ] &&
+	 [ $(json "$B" fpb fast_tx_packets) -ge 3 ] && [ $(json "$A" fpa fast_rx_packets) -ge 3 ]"
+check "tx/rx counters include the fast path (A tx = B rx)" bash -c \
+	"[ $(json "$A" fpa tx_packets) -eq $(json "$B" fpb rx_packets) ]"
+
+# Software segmentation on the underlay: the outer GSO packets are cut on A.
+nsx "$A" ethtool -K va tx off tso off gso off tx-ipxip4-segmentation off >/dev/null 2>&1
+TX0=$(tun_tx "$A" fpa)
+FT0=$(json "$A" fpa fast_tx_packets)
+capture TD_WIRE "$A" va "$WORK/wire.pcap" 'ip proto 4 and src host 192.0.2.31'
+check "32 MiB TCP A -> B with software segmentation on the underlay arrives intact" \
+	transfer "$A" "$B" 198.51.100.32 5201 "$WORK/blob"
+stop_capture "$TD_WIRE"
+check "on the wire: every frame <= 1514 bytes, outer/inner IPv4 and TCP checksums valid" \
+	bash -c "set -- \$($PY '$TOP/tests/wire.py' '$WORK/wire.pcap' 6) && echo \"\$@\" && [ \"\$2\" -gt 20000 ]"
+FT=$(( $(json "$A" fpa fast_tx_packets) - FT0 ))
+TX=$(( $(tun_tx "$A" fpa) - TX0 ))
+check "the transfer took the fast path: $FT segments (>= 23000), $TX packets to the daemon (< 100)" \
+	test "$FT" -ge 23000 -a "$TX" -lt 100
+nsx "$A" ethtool -K va tx on tso on gso on tx-ipxip4-segmentation on >/dev/null 2>&1
+
+# A "NIC-like" underlay: no TSO, GRO on: B's ingress program sees GRO packets.
+for v in "$A va" "$B vb"; do set -- $v; nsx "$1" ethtool -K "$2" tso off gro on >/dev/null; done
+check "NIC-like underlay (tso off, gro on): 32 MiB A -> B intact" \
+	transfer "$A" "$B" 198.51.100.32 5202 "$WORK/blob"
+check "NIC-like underlay: 32 MiB B -> A intact" transfer "$B" "$A" 198.51.100.31 5203 "$WORK/blob"
+for v in "$A va" "$B vb"; do set -- $v; nsx "$1" ethtool -K "$2" tso on gro off >/dev/null; done
+check "no drops counted on either end" bash -c \
+	"ip netns exec $A $IPIPCTL show fpa | grep -q 'drops: none' &&
+	 ip netns exec $B $IPIPCTL show fpb | grep -q 'drops: none'"
+
+# The underlay's MTU lowered under the running tunnel: the fast path leaves the
+# big packets to the slow path, which learns the new MTU and says so.
+nsx "$A" ip link set va mtu 1400
+nsx "$B" ip link set vb mtu 1400
+check "underlay MTU 1400: a 1480-byte DF ping gets 'frag needed' with mtu 1380" bash -c \
+	"ip netns exec $A ping -M do -s 1452 -c 2 -i 0.3 -W 1 198.51.100.32 | grep -q 'mtu = 1380'"
+check "... and a 1380-byte DF ping then passes" \
+	nsx "$A" ping -M do -s 1352 -c 2 -i 0.2 -W 2 198.51.100.32
+check "... 32 MiB TCP A -> B still arrives intact" transfer "$A" "$B" 198.51.100.32 5204 "$WORK/blob"
+nsx "$A" ip link set va mtu 1500
+nsx "$B" ip link set vb mtu 1500
+
+# Another tool's TC program on B's underlay ingress: drops ICMP echo requests
+# of total length 100 (ping -s 72), passes everything else.
+cat >"$WORK/other.bpf.c" <<'EOF'
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+SEC("tc")
+int other(struct __sk_buff *skb)
+{
+	__u8 h[24];
+
+	if (skb->protocol != __builtin_bswap16(0x0800) || bpf_skb_load_bytes(skb, 14, h, 24) < 0)
+		return TC_ACT_OK;
+	if (h[9] == 1 && h[2] == 0 && h[3] == 100 && h[20] == 8)
+		return TC_ACT_SHOT;
+	return TC_ACT_OK;
+}
+char LICENSE[] SEC("license") = "GPL";
+EOF
+clang -target bpf -O2 -I/usr/include/$(gcc -dumpmachine) -c -o "$WORK/other.bpf.o" "$WORK/other.bpf.c" ||
+	notok "the other TC program compiles"
+nsx "$B" tc qdisc add dev vb clsact
+nsx "$B" tc filter add dev vb ingress pref 7 bpf direct-action obj "$WORK/other.bpf.o" sec tc ||
+	notok "the other TC program attaches"
+other_works() {
+	nsx "$A" ping -c 1 -W 1 -s 56 192.0.2.32 >/dev/null &&
+		! nsx "$A" ping -c 1 -W 1 -s 72 192.0.2.32 >/dev/null &&
+		nsx "$B" tc filter show dev vb ingress | grep -q 'other.bpf.o'
+}
+check "the other TC program works while B's fast path runs" other_works
+check "... and B's tunnel still works beside it" nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.32
+
+# SIGKILL: nothing of B's fast path may stay (tcx links die with the process).
+B_PROGS=$(json "$B" fpb fast_programs)
+check "ipipctl names the fast path's programs ($B_PROGS) and bpftool lists them" bash -c \
+	"[ -n '$B_PROGS' ] && for id in $B_PROGS; do bpftool prog show id \$id | grep -q ipip_ || exit 1; done"
+kill -KILL "$PB"
+wait_gone "$PB" || notok "B dies on SIGKILL"
+check "after SIGKILL: B's programs are unloaded" none_left $B_PROGS
+check "after SIGKILL: the other TC program still works and its filter is still there" other_works
+start "$B" "$CB" || notok "ipipd restart B at once after SIGKILL"
+PB=$STARTED
+check "restart at once after SIGKILL: the tunnel works" nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.32
+check "... with the fast path" bash -c "[ $(json "$B" fpb fast_rx_packets) -ge 2 ]"
+nsx "$B" "$IPIPCTL" down fpb
+wait_gone "$PB"
+check "after ipipctl down: the other program's clsact qdisc and filter are still there" other_works
+
+# Without the privilege to load BPF programs (no CAP_BPF, CAP_SYS_ADMIN).
+NOBPF="setpriv --bounding-set=-bpf,-sys_admin,-perfmon --inh-caps=-bpf,-sys_admin,-perfmon"
+DUMP=$(dump "$B")
+OUT=$(nsx "$B" $NOBPF "$IPIPD" -f "$CB" 2>&1)
+RC=$?
+check "Datapath = ebpf without CAP_BPF: exit 1 and a clear error" bash -c \
+	"[ $RC -eq 1 ] && grep -q 'fpb: Datapath = ebpf: cannot load the eBPF programs' <<<'$OUT'"
+check "... and the host is as before" diff <(echo "$DUMP") <(dump "$B")
+CB2=$(conf fpb.conf 192.0.2.32 192.0.2.31 198.51.100.32 198.51.100.31 auto)
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$NOBPF" "$IPIPD" >"$WORK/nobpf-ipipd"
+chmod +x "$WORK/nobpf-ipipd"
+IPIPD_SAVED=$IPIPD
+IPIPD=$WORK/nobpf-ipipd
+start "$B" "$CB2" || notok "ipipd (auto) starts without CAP_BPF"
+PB=$STARTED
+IPIPD=$IPIPD_SAVED
+check "Datapath = auto without CAP_BPF: userspace, and ipipctl says why" bash -c \
+	"ip netns exec $B $IPIPCTL show fpb | grep -q '^tunnel fpb: userspace datapath (.*eBPF: cannot load the eBPF programs'"
+check "... and the tunnel works against A's fast path" \
+	nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.32
+check "the daemons stop cleanly" bash -c "kill -TERM $PA $PB"
+wait_gone "$PA" && wait_gone "$PB" || notok "daemons exit"
+finish

@@ -357,9 +357,17 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, sb);
-	if (!d->kernel)
+	if (!d->kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);
+		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
+			  (unsigned long long)st->path_ttl, st->reachable ? "yes" : "no",
+			  (long long)st->unreachable_age);
+		sb_printf(sb, "soft_ttl_errors=%llu\nsoft_unreach_errors=%llu\nsoft_errors_limited=%llu\n",
+			  (unsigned long long)st->soft_ttl_sent,
+			  (unsigned long long)st->soft_unreach_sent,
+			  (unsigned long long)st->soft_limited);
+	}
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",

@@ -103,6 +103,8 @@ static void show_human(const char *r)
 		       val(r, "soft_errors_limited", b[5], 64));
 	}
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
+	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
+		printf("  host addresses refused as inner sources: %s\n", b[0]);
 	printf("  drops:");
 	for (const char *l = r; (l = strstr(l, "drop.")); l++) {
 		if (l != r && l[-1] != '\n')

@@ -46,8 +46,8 @@ static void usage(FILE *f)
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  verbose (debug) logging\n"
 		   "  -n  check the configuration and exit\n"
-		   "  -S  sandbox report mode: log system calls outside the allow-list\n"
-		   "      (kernel audit log) instead of killing the daemon (debugging)\n"
+		   "  -S  sandbox report mode: let system calls outside the allow-list\n"
+		   "      proceed and name them in the log instead of killing the daemon\n"
 		   "  -h  show this help\n");
 }
 

@@ -339,7 +339,7 @@ static void soft_expire_one(struct datapath *dp, unsigned flag, _Atomic uint64_t
 	if (atomic_load(at) != t)
 		atomic_fetch_or(&dp->soft, flag);	/* the rx thread renewed it */
 	else
-		log_info("soft state: %s", what);
+		log_debug("soft state: %s", what);
 }
 
 /* Forget expired soft state (tx thread, once per wakeup). */
@@ -380,8 +380,8 @@ static void soft_learn(struct datapath *dp, const struct sock_extended_err *ee,
 	}
 	if (icmp_exit_unreachable(dp->p, ee->ee_type, ee->ee_code, quoted, len)) {
 		if (!(atomic_load(&dp->soft) & DP_SOFT_UNREACH))
-			log_info("soft state: tunnel exit unreachable (ICMP %u/%u)", ee->ee_type,
-				 ee->ee_code);
+			log_debug("soft state: tunnel exit unreachable (ICMP %u/%u)", ee->ee_type,
+				  ee->ee_code);
 		atomic_store(&dp->unreach_at, now_seconds());
 		atomic_fetch_or(&dp->soft, DP_SOFT_UNREACH);
 	}
@@ -705,7 +705,7 @@ int dp_net_to_tun(struct datapath *dp)
 	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
 	if (decapped && (atomic_load_explicit(&dp->soft, memory_order_relaxed) & DP_SOFT_UNREACH)) {
 		atomic_fetch_and(&dp->soft, ~DP_SOFT_UNREACH);
-		log_info("soft state: tunnel exit reachable again (packet from Remote)");
+		log_debug("soft state: tunnel exit reachable again (packet from Remote)");
 	}
 	return n;
 }

@@ -176,6 +176,20 @@ check "rate limit: 20 <= relayed + soft-state errors <= $MAX, the rest counted a
 	test $((R1 + S1)) -ge 20 -a $((R1 + S1)) -le "$MAX" -a "$L1" -gt 0 -a $((R1 + L1)) -eq "$E1" -a $((S1 + SL1 + 5)) -ge "$E1"
 rules ""
 
+# RFC 2003 5: the mark expires by itself 30 s after the last error, without
+# a packet from Remote in between.
 restart_a
+rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type host-unreachable"
+pingerr >/dev/null
+rules ""
+check "RFC 2003 5: exit marked unreachable (host-unreachable from R)" test "$(ctr reachable)" = no
+sleep 31
+check "RFC 2003 5: ... 31 s later, with no packet from Remote, reachable again (unreachable_age >= 30)" \
+	test "$(ctr reachable) $(($(ctr unreachable_age) >= 30))" = "yes 1"
+s0=$(ctr soft_unreach_errors)
+check "RFC 2003 5: ... and packets for the tunnel get no soft-state error any more" \
+	bash -c "ip netns exec $A ping -c 2 -i 0.2 -W 2 203.0.113.2 >$WORK/ping.out && ! grep -q Unreachable $WORK/ping.out"
+check "RFC 2003 5: ... soft_unreach_errors unchanged" test "$(ctr soft_unreach_errors)" = "$s0"
+
 check "tunnel still works after the errors" nsx "$A" ping -c 2 -i 0.2 -W 2 203.0.113.2
 finish

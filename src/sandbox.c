@@ -194,8 +194,14 @@ static void *supervise(void *arg)
 		memset(s->resp, 0, sizeof(*s->resp));
 		s->resp->id = s->req->id;
 		s->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT)
-			log_warn("sandbox: report mode: cannot let a call proceed");
+		if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT) {
+			/* a kernel without CONTINUE (before 5.5): fail the call, never hang it */
+			log_warn("sandbox: report mode: cannot let a call proceed; it fails with ENOSYS");
+			s->resp->flags = 0;
+			s->resp->error = -ENOSYS;
+			if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT)
+				log_warn("sandbox: report mode: cannot answer a call");
+		}
 		report(s, nr, arch, tid);
 	}
 }

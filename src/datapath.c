@@ -45,6 +45,25 @@ static inline uint64_t ctr_get(const _Atomic uint64_t *c)
 	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
 }
 
+static uint64_t now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static void dp_soft_read(const struct datapath *dp, struct dp_stats *out)
+{
+	struct datapath *w = (struct datapath *)dp;	/* atomic loads want non-const */
+	unsigned soft = atomic_load(&w->soft);
+	uint64_t at = atomic_load(&w->unreach_at), now = now_seconds();
+
+	out->path_ttl = soft & DP_SOFT_TTL ? atomic_load(&w->path_ttl) : 0;
+	out->reachable = !(soft & DP_SOFT_UNREACH) || now - at >= DP_UNREACH_SECONDS;
+	out->unreachable_age = at ? (int64_t)(now - at) : -1;
+}
+
 void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 {
 	const struct dp_counters *t = &dp->tx.c, *r = &dp->rx.c;
@@ -70,6 +89,10 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->frag_sent = ctr_get(&dp->frag_sent);
 	out->icmp_relayed = ctr_get(&dp->rx.icmp_relayed);
 	out->icmp_relay_limited = ctr_get(&dp->rx.icmp_relay_limited);
+	dp_soft_read(dp, out);
+	out->soft_ttl_sent = ctr_get(&dp->tx.soft_ttl_sent);
+	out->soft_unreach_sent = ctr_get(&dp->tx.soft_unreach_sent);
+	out->soft_limited = ctr_get(&dp->tx.soft_limited);
 }
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -124,7 +147,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	if (dp->tx_fd < 0)
 		dp->tx_fd = raw_fd;
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
-	dp->rx.relay_tokens_ns = (uint64_t)DP_ICMP_RELAY_BURST * (1000000000u / DP_ICMP_RELAY_RATE);
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
 	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
@@ -195,14 +217,6 @@ void dp_set_mtu(struct datapath *dp, unsigned mtu)
 	atomic_store_explicit(&dp->pmtu, mtu, memory_order_relaxed);
 }
 
-static uint64_t now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
 static void state_changed(struct datapath *dp)
 {
 	if (dp->state_changed)
@@ -252,6 +266,29 @@ static void pmtu_probe(struct datapath *dp)
 	}
 }
 
+/*
+ * The shared ICMP rate limit: true if one error may be sent now.  tat is the
+ * time the bucket is full again; each error moves it one period later, and
+ * an error is allowed while that stays within the burst from now.
+ */
+static bool icmp_allowed(struct datapath *dp)
+{
+	const uint64_t per = 1000000000u / DP_ICMP_RELAY_RATE;
+	const uint64_t burst = (uint64_t)DP_ICMP_RELAY_BURST * per;
+	uint64_t tat = atomic_load_explicit(&dp->icmp_tat_ns, memory_order_relaxed), now, next;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	do {
+		next = (tat > now ? tat : now) + per;
+		if (next - now > burst)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&dp->icmp_tat_ns, &tat, next,
+							memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
 /* Hand a locally made packet (an ICMP error) to the host through the TUN device. */
 static void tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len)
 {
@@ -260,6 +297,102 @@ static void tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len)
 
 	if (writev(dp->tun_fd, dp->vnet ? iov : iov + 1, dp->vnet ? 2 : 1) < 0)
 		log_debug("TUN write of an ICMP error: %s", strerror(errno));
+}
+
+/*
+ * RFC 2003 5: the inner packet at slot+IPV4_HLEN, encapsulated with outer TTL
+ * slot[8], violates the tunnel's soft state: its sender gets host unreachable
+ * (exit unreachable) or else time exceeded (outer TTL below the path's).  The
+ * packet is sent all the same.
+ */
+static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len)
+{
+	struct dp_tx *t = &dp->tx;
+	unsigned soft = atomic_load_explicit(&dp->soft, memory_order_relaxed);
+	uint8_t icmp[ICMP_FRAG_NEEDED_MAX], type;
+	_Atomic uint64_t *sent;
+	size_t n;
+
+	if (soft & DP_SOFT_UNREACH) {
+		type = 3;
+		sent = &t->soft_unreach_sent;
+	} else if ((soft & DP_SOFT_TTL) &&
+		   slot[8] < atomic_load_explicit(&dp->path_ttl, memory_order_relaxed)) {
+		type = 11;
+		sent = &t->soft_ttl_sent;
+	} else {
+		return;
+	}
+	/* 3/1 host unreachable, 11/0 time exceeded in transit */
+	n = icmp_error_about(icmp, type, type == 3, 0, slot + IPV4_HLEN, len);
+	if (!n)
+		return;
+	if (!icmp_allowed(dp)) {
+		ctr_add(&t->soft_limited, 1);
+		return;
+	}
+	tun_inject(dp, icmp, n);
+	ctr_add(sent, 1);
+}
+
+/* Clear the flag of soft state older than secs (unless renewed meanwhile). */
+static void soft_expire_one(struct datapath *dp, unsigned flag, _Atomic uint64_t *at,
+			    uint64_t secs, uint64_t now, const char *what)
+{
+	uint64_t t = atomic_load(at);
+
+	if (now - t < secs)
+		return;
+	atomic_fetch_and(&dp->soft, ~flag);
+	if (atomic_load(at) != t)
+		atomic_fetch_or(&dp->soft, flag);	/* the rx thread renewed it */
+	else
+		log_debug("soft state: %s", what);
+}
+
+/* Forget expired soft state (tx thread, once per wakeup). */
+static void soft_expire(struct datapath *dp)
+{
+	unsigned soft = atomic_load_explicit(&dp->soft, memory_order_relaxed);
+	uint64_t now;
+
+	if (!soft)
+		return;
+	now = now_seconds();
+	if (soft & DP_SOFT_TTL)
+		soft_expire_one(dp, DP_SOFT_TTL, &dp->path_ttl_at, DP_PATH_TTL_SECONDS, now,
+				"path TTL forgotten");
+	if (soft & DP_SOFT_UNREACH)
+		soft_expire_one(dp, DP_SOFT_UNREACH, &dp->unreach_at, DP_UNREACH_SECONDS, now,
+				"tunnel exit presumed reachable again");
+}
+
+/* rx thread: an ICMP error about an outer packet updates the soft state. */
+static void soft_learn(struct datapath *dp, const struct sock_extended_err *ee,
+		       const uint8_t *quoted, size_t len)
+{
+	int sent = icmp_sent_ttl(dp->p, ee->ee_type, quoted, len);
+
+	if (sent >= 0 && sent < 255) {
+		unsigned need = (unsigned)sent + 1, cur = 0;
+
+		if (atomic_load(&dp->soft) & DP_SOFT_TTL)
+			cur = atomic_load(&dp->path_ttl);
+		if (need > cur) {
+			atomic_store(&dp->path_ttl, need);
+			log_info("soft state: the path to Remote needs an outer TTL of %u or more",
+				 need);
+		}
+		atomic_store(&dp->path_ttl_at, now_seconds());
+		atomic_fetch_or(&dp->soft, DP_SOFT_TTL);
+	}
+	if (icmp_exit_unreachable(dp->p, ee->ee_type, ee->ee_code, quoted, len)) {
+		if (!(atomic_load(&dp->soft) & DP_SOFT_UNREACH))
+			log_debug("soft state: tunnel exit unreachable (ICMP %u/%u)", ee->ee_type,
+				  ee->ee_code);
+		atomic_store(&dp->unreach_at, now_seconds());
+		atomic_fetch_or(&dp->soft, DP_SOFT_UNREACH);
+	}
 }
 
 static enum pkt_verdict send_error(int err)
@@ -378,6 +511,8 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 		ctr_add(&t->c.drops[v], 1);
 		return;
 	}
+	if (atomic_load_explicit(&dp->soft, memory_order_relaxed))
+		tx_soft_check(dp, slot, len);
 	m = &t->ring.msg[t->n].msg_hdr;
 	m->msg_name = &dp->remote;
 	m->msg_namelen = sizeof(dp->remote);
@@ -440,6 +575,7 @@ int dp_tun_to_net(struct datapath *dp)
 	uint64_t reads = 0;
 	int got = 0;
 
+	soft_expire(dp);
 	for (;;) {
 		uint8_t *dst = dp->vnet ? t->in : tx_slot(dp) + IPV4_HLEN;
 		size_t cap = dp->vnet ? TX_IN_SIZE : DP_SLOT - IPV4_HLEN;
@@ -530,6 +666,7 @@ int dp_net_to_tun(struct datapath *dp)
 	struct dp_rx *r = &dp->rx;
 	struct dp_ring *ring = &r->ring;
 	uint64_t pkts = 0, bytes = 0, writes = 0;
+	bool decapped = false;
 	int n;
 
 	for (int i = 0; i < DP_BATCH; i++)
@@ -554,6 +691,7 @@ int dp_net_to_tun(struct datapath *dp)
 			ctr_add(&r->c.drops[v], 1);
 			continue;
 		}
+		decapped = true;
 		if (dp->vnet) {
 			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
 			continue;
@@ -572,30 +710,12 @@ int dp_net_to_tun(struct datapath *dp)
 		ctr_add(&r->c.syscalls, writes);
 	ctr_add(&r->c.packets, pkts);
 	ctr_add(&r->c.bytes, bytes);
-	return n;
-}
-
-/* Token bucket for relayed ICMP errors: true if one may be sent now. */
-static bool relay_allowed(struct dp_rx *r)
-{
-	const uint64_t per = 1000000000u / DP_ICMP_RELAY_RATE;
-	const uint64_t cap = (uint64_t)DP_ICMP_RELAY_BURST * per;
-	struct timespec ts;
-	uint64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (r->relay_last_ns) {
-		uint64_t add = now - r->relay_last_ns;
-
-		r->relay_tokens_ns = add >= cap || r->relay_tokens_ns + add >= cap ?
-					     cap : r->relay_tokens_ns + add;
+	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
+	if (decapped && (atomic_load_explicit(&dp->soft, memory_order_relaxed) & DP_SOFT_UNREACH)) {
+		atomic_fetch_and(&dp->soft, ~DP_SOFT_UNREACH);
+		log_debug("soft state: tunnel exit reachable again (packet from Remote)");
 	}
-	r->relay_last_ns = now;
-	if (r->relay_tokens_ns < per)
-		return false;
-	r->relay_tokens_ns -= per;
-	return true;
+	return n;
 }
 
 /* RFC 2003 4: tell the inner sender about an ICMP error on the tunnel path. */
@@ -611,7 +731,7 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 		log_debug("ICMP error %u/%u not relayed (%d)", ee->ee_type, ee->ee_code, (int)why);
 		return;
 	}
-	if (!relay_allowed(r)) {
+	if (!icmp_allowed(dp)) {
 		ctr_add(&r->icmp_relay_limited, 1);
 		return;
 	}
@@ -653,6 +773,7 @@ void dp_read_errors(struct datapath *dp)
 			ctr_set(&c->last_icmp_info, ee->ee_info);
 			log_debug("ICMP error type %u code %u info %u about an outer packet",
 				  ee->ee_type, ee->ee_code, ee->ee_info);
+			soft_learn(dp, ee, data, (size_t)got);
 			relay_icmp(dp, ee, data, (size_t)got);
 		}
 	}

@@ -43,6 +43,13 @@ struct dp_stats {
 	uint64_t frag_sent;		/* inner packets fragmented to fit it */
 	uint64_t icmp_relayed;		/* ICMP errors relayed to inner senders (RFC 2003 4) */
 	uint64_t icmp_relay_limited;	/* ... suppressed by the rate limit */
+	/* RFC 2003 5 soft state beyond the MTU */
+	uint64_t path_ttl;		/* outer TTL the path needs (0: unknown) */
+	uint64_t reachable;		/* 0: the exit was reported unreachable lately */
+	int64_t unreachable_age;	/* seconds since the last such report, -1: none */
+	uint64_t soft_ttl_sent;		/* time exceeded sent: outer TTL below path_ttl */
+	uint64_t soft_unreach_sent;	/* host unreachable sent: exit unreachable */
+	uint64_t soft_limited;		/* ... suppressed by the rate limit */
 };
 
 /* Counters of one direction: written by its thread only, read by anyone. */
@@ -67,6 +74,7 @@ struct dp_tx {
 	uint8_t *in;			/* one TUN read: up to 64 KiB */
 	unsigned n;			/* slots filled, not yet sent */
 	struct dp_counters c;
+	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
 };
 
 struct dp_rx {
@@ -76,14 +84,27 @@ struct dp_rx {
 	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log this minute */
 	uint64_t ecn_log_minute;
 	struct dp_counters c;
-	/* RFC 2003 4 relay of ICMP errors: token bucket (rx thread only) */
-	uint64_t relay_tokens_ns;	/* tokens, in nanoseconds of refill */
-	uint64_t relay_last_ns;		/* CLOCK_MONOTONIC of the last refill */
 	_Atomic uint64_t icmp_relayed, icmp_relay_limited;
 };
 
-#define DP_ICMP_RELAY_RATE 10		/* relayed ICMP errors per second */
+/*
+ * ICMP errors ipipd sends itself (RFC 2003 4 relays from rx, soft state
+ * errors from tx) share one rate limit: a token bucket kept as the time at
+ * which it would be full again (GCRA), updated with compare-and-swap.
+ */
+#define DP_ICMP_RELAY_RATE 10		/* ICMP errors per second */
 #define DP_ICMP_RELAY_BURST 20
+
+/*
+ * RFC 2003 5 soft state beyond the MTU.  Time exceeded about an outer packet
+ * teaches the outer TTL the path needs (one more than that packet had);
+ * destination unreachable about one marks the exit unreachable.  A packet
+ * that violates the state is still sent, and its sender gets an ICMP error.
+ */
+#define DP_PATH_TTL_SECONDS 600		/* learned path TTL forgotten after (as the PMTU) */
+#define DP_UNREACH_SECONDS 30		/* exit unreachable for, after the last error */
+#define DP_SOFT_TTL 1u
+#define DP_SOFT_UNREACH 2u
 
 /* Path MTU soft state (RFC 2003 5.1, RFC 4459): lowered at once, raised again later. */
 #define DP_PMTU_FLOOR 552u		/* outer: forged tiny "too big" are ignored below */
@@ -95,6 +116,11 @@ struct datapath {
 	_Atomic unsigned pmtu;		/* inner MTU that fits the path now */
 	_Atomic uint64_t pmtu_lowered;	/* CLOCK_MONOTONIC seconds of the last decrease */
 	_Atomic uint64_t frag_sent;
+	_Atomic unsigned soft;		/* DP_SOFT_*: the one load per packet when clear */
+	_Atomic unsigned path_ttl;	/* valid while DP_SOFT_TTL */
+	_Atomic uint64_t path_ttl_at;	/* CLOCK_MONOTONIC seconds it was last learned */
+	_Atomic uint64_t unreach_at;	/* ... of the last "exit unreachable" (0: never) */
+	_Atomic uint64_t icmp_tat_ns;	/* shared ICMP rate limit (GCRA) */
 	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */

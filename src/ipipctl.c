@@ -98,7 +98,18 @@ static void show_human(const char *r)
 	       val(r, "rp_filter", b[2], 64), val(r, "firewall", b[3], 64));
 	if (strcmp(val(r, "path_mtu", b[0], 64), "-"))
 		printf("  path MTU now %s, packets fragmented %s\n", b[0], val(r, "fragmented", b[1], 64));
+	if (strcmp(val(r, "path_ttl", b[0], 64), "-")) {
+		printf("  soft state: path TTL %s, exit reachable %s", strcmp(b[0], "0") ? b[0] : "unknown",
+		       val(r, "reachable", b[1], 64));
+		if (strcmp(val(r, "unreachable_age", b[2], 64), "-1"))
+			printf(" (last unreachable error %s s ago)", b[2]);
+		printf("; errors sent: time exceeded %s, host unreachable %s, rate-limited %s\n",
+		       val(r, "soft_ttl_errors", b[3], 64), val(r, "soft_unreach_errors", b[4], 64),
+		       val(r, "soft_errors_limited", b[5], 64));
+	}
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
+	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
+		printf("  host addresses refused as inner sources: %s\n", b[0]);
 	printf("  drops:");
 	for (const char *l = r; (l = strstr(l, "drop.")); l++) {
 		if (l != r && l[-1] != '\n')

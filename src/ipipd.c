@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "config.h"
 #include "control.h"
@@ -27,11 +28,14 @@
 struct daemon {
 	struct config cfg;
 	struct nl nl;
+	struct nl mon;		/* RTMGRP_IPV4_IFADDR: the host's addresses change */
+	struct own_addrs own;	/* the host's addresses, for the rx thread */
+	int n_own;		/* how many the last dump found (-1: failed) */
 	struct datapath dp;
 	struct fastpath fp;
 	bool fast;		/* the eBPF fast path carries ordinary packets */
 	int underlay_ifindex;	/* the route to Remote leaves here */
-	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
+	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd, mon_fd;
 	int ifindex;
 	unsigned mtu;
 	bool kernel;		/* the kernel's ipip device carries the packets */
@@ -46,8 +50,8 @@ static void usage(FILE *f)
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  verbose (debug) logging\n"
 		   "  -n  check the configuration and exit\n"
-		   "  -S  sandbox report mode: log system calls outside the allow-list\n"
-		   "      (kernel audit log) instead of killing the daemon (debugging)\n"
+		   "  -S  sandbox report mode: let system calls outside the allow-list\n"
+		   "      proceed and name them in the log instead of killing the daemon\n"
 		   "  -h  show this help\n");
 }
 
@@ -139,6 +143,44 @@ static int setup_signals(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return d->sig_fd < 0 ? -1 : 0;
+}
+
+/* Dump the host's IPv4 addresses and publish them to the rx thread. */
+static void refresh_own(struct daemon *d)
+{
+	uint32_t a[OWN_ADDRS_MAX];
+	int n = nl_addr_dump(&d->nl, a, OWN_ADDRS_MAX);
+
+	if (n < 0) {
+		errno = -n;
+		log_warn("cannot list the host's addresses");
+		d->n_own = -1;
+		return;
+	}
+	if (n > OWN_ADDRS_MAX && d->n_own <= OWN_ADDRS_MAX)
+		log_warnx("%d host addresses: only the first %d are refused as inner sources", n,
+			  OWN_ADDRS_MAX);
+	own_addrs_publish(&d->own, a, (unsigned)n);
+	log_debug("%d host addresses refused as inner sources", n);
+	d->n_own = n;
+}
+
+/*
+ * Inner packets from one of the host's own addresses are spoofed (RFC 2003
+ * 3.2, RFC 6169): follow the host's addresses, subscribed before the first
+ * dump so that no change falls in between.
+ */
+static int setup_own_addresses(struct daemon *d)
+{
+	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR);
+	if (d->mon_fd < 0) {
+		errno = -d->mon_fd;
+		log_warn("netlink address notifications");
+		return -1;
+	}
+	refresh_own(d);
+	d->cfg.ip.host = &d->own;
+	return 0;
 }
 
 /*
@@ -293,8 +335,11 @@ static int setup(struct daemon *d)
 		log_warn("datapath buffers");
 		return -1;
 	}
-	if (!d->kernel)
+	if (!d->kernel) {
 		dp_set_mtu(&d->dp, d->mtu);
+		if (setup_own_addresses(d) < 0)
+			return -1;
+	}
 	if (setup_fast_path(d) < 0)
 		return -1;
 	d->ctl_fd = ctl_listen(d->sock_path);
@@ -328,6 +373,7 @@ static void teardown(struct daemon *d)
 		close(d->raw_fd);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
+	nl_close(&d->mon);
 	nl_close(&d->nl);
 	/* The socket goes last: `ipipctl down` waits for it, so the host must be clean by then. */
 	if (d->ctl_fd >= 0) {
@@ -431,9 +477,19 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, sb);
-	if (!d->kernel)
+	if (!d->kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);
+		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
+			  (unsigned long long)st->path_ttl, st->reachable ? "yes" : "no",
+			  (long long)st->unreachable_age);
+		sb_printf(sb, "soft_ttl_errors=%llu\nsoft_unreach_errors=%llu\nsoft_errors_limited=%llu\n",
+			  (unsigned long long)st->soft_ttl_sent,
+			  (unsigned long long)st->soft_unreach_sent,
+			  (unsigned long long)st->soft_limited);
+	}
+	if (!d->kernel)
+		sb_printf(sb, "own_addresses=%d\n", d->n_own);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
@@ -474,9 +530,10 @@ static void serve_control(struct daemon *d)
 
 static void run(struct daemon *d)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = d->sig_fd, .events = POLLIN },
 		{ .fd = d->ctl_fd, .events = POLLIN },
+		{ .fd = d->mon_fd, .events = POLLIN },	/* -1 (ignored) with the kernel's device */
 	};
 	int rc = d->kernel ? 0 : dp_start(&d->dp);	/* one thread per direction */
 
@@ -486,7 +543,7 @@ static void run(struct daemon *d)
 		return;
 	}
 	while (!d->stop) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -502,6 +559,8 @@ static void run(struct daemon *d)
 		}
 		if (pfd[1].revents & POLLIN)
 			serve_control(d);
+		if (pfd[2].revents && nl_monitor_drain(&d->mon) > 0)
+			refresh_own(d);
 	}
 	if (!d->kernel)
 		dp_stop(&d->dp);
@@ -576,7 +635,7 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
-	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = -1;
+	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = -1;
 	d.fp.link_fd[FP_EGRESS] = d.fp.link_fd[FP_INGRESS] = -1;
 	d.fp.state_fd = d.fp.counters_fd = -1;
 	if (!foreground)

@@ -19,12 +19,12 @@
 
 #define NL_BUF 16384 /* >= MNL_SOCKET_BUFFER_SIZE (at most 8192) */
 
-int nl_open(struct nl *nl)
+static int nl_open_groups(struct nl *nl, unsigned groups, int flags)
 {
-	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | flags);
 	if (!nl->sock)
 		return -errno;
-	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (mnl_socket_bind(nl->sock, groups, MNL_SOCKET_AUTOPID) < 0) {
 		int e = errno;
 
 		mnl_socket_close(nl->sock);
@@ -34,6 +34,40 @@ int nl_open(struct nl *nl)
 	nl->portid = mnl_socket_get_portid(nl->sock);
 	nl->seq = (unsigned)time(NULL);
 	return 0;
+}
+
+int nl_open(struct nl *nl)
+{
+	return nl_open_groups(nl, 0, 0);
+}
+
+int nl_monitor_open(struct nl *nl, unsigned groups)
+{
+	int rc = nl_open_groups(nl, groups, SOCK_NONBLOCK);
+
+	return rc < 0 ? rc : mnl_socket_get_fd(nl->sock);
+}
+
+int nl_monitor_drain(struct nl *nl)
+{
+	char buf[NL_BUF];
+	int got = 0;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+
+		if (n > 0) {
+			got++;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			got++;		/* notifications were lost: the caller dumps anew */
+			continue;
+		}
+		return got;
+	}
 }
 
 void nl_close(struct nl *nl)
@@ -169,6 +203,55 @@ int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
 		return -ENODEV;
 	*mtu = m;
 	return 0;
+}
+
+struct addr_dump {
+	uint32_t *out;
+	unsigned max, n;
+	uint32_t local, address;
+};
+
+static int addr_attr_cb(const struct nlattr *a, void *data)
+{
+	struct addr_dump *d = data;
+	int type = mnl_attr_get_type(a);
+
+	if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(type == IFA_LOCAL ? &d->local : &d->address) = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_dump *d = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	d->local = d->address = 0;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, d);
+	/* IFA_LOCAL is the address; IFA_ADDRESS is the peer's on point-to-point links */
+	if (!d->local)
+		d->local = d->address;
+	if (!d->local)
+		return MNL_CB_OK;
+	if (d->n < d->max)
+		d->out[d->n] = d->local;
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct addr_dump d = { out, max, 0, 0, 0 };
+	int rc;
+
+	ifa->ifa_family = AF_INET;
+	rc = nl_talk(nl, nlh, addr_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
 }
 
 int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer)

@@ -17,6 +17,20 @@ struct nl {
 int nl_open(struct nl *nl);
 void nl_close(struct nl *nl);
 
+/*
+ * A non-blocking socket subscribed to the multicast groups (RTMGRP_*) for
+ * poll(); returns its descriptor or -errno.  nl_close() closes it.
+ */
+int nl_monitor_open(struct nl *nl, unsigned groups);
+/* Read every pending notification; returns how many (lost ones count as one). */
+int nl_monitor_drain(struct nl *nl);
+
+/*
+ * Every IPv4 address of the host (the local address of each, network order)
+ * into out[0..max); returns how many there are (possibly more than max) or -errno.
+ */
+int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max);
+
 /* MTU of the route the host would use to reach dst (network order). */
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 

@@ -31,6 +31,41 @@ bool prefix_match(const struct prefix *p, uint32_t addr)
 	return ((ntohl_(addr) ^ ntohl_(p->addr)) & mask) == 0;
 }
 
+void own_addrs_publish(struct own_addrs *s, const uint32_t *addr, unsigned n)
+{
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if (n > OWN_ADDRS_MAX)
+		n = OWN_ADDRS_MAX;
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (unsigned i = 0; i < n; i++)
+		atomic_store_explicit(&s->addr[i], addr[i], memory_order_relaxed);
+	atomic_store_explicit(&s->n, n, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+bool own_addrs_contains(const struct own_addrs *s, uint32_t addr)
+{
+	struct own_addrs *w = (struct own_addrs *)s;	/* atomic loads want non-const */
+
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire), n;
+		bool found = false;
+
+		if (seq & 1)
+			continue;	/* the writer is at it: a few stores */
+		n = atomic_load_explicit(&w->n, memory_order_relaxed);
+		if (n > OWN_ADDRS_MAX)
+			n = OWN_ADDRS_MAX;
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = atomic_load_explicit(&w->addr[i], memory_order_relaxed) == addr;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&w->seq, memory_order_relaxed) == seq)
+			return found;
+	}
+}
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -220,6 +255,8 @@ static enum pkt_verdict check_inner_source(const struct ipip_params *p, const ui
 	for (size_t i = 0; i < 2; i++)
 		if (p->own[i] && src == p->own[i])
 			return PKT_RX_INNER_SOURCE_OURS;
+	if (p->host && own_addrs_contains(p->host, src))
+		return PKT_RX_INNER_SOURCE_OURS;
 	ok = p->n_allowed == 0;
 	for (unsigned i = 0; !ok && i < p->n_allowed; i++)
 		ok = prefix_match(&p->allowed[i], src);
@@ -337,14 +374,19 @@ static size_t icmp_error_build(uint8_t *out, uint8_t type, uint8_t code, uint16_
 	return tot;
 }
 
-size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu)
+size_t icmp_error_about(uint8_t *out, uint8_t type, uint8_t code, uint16_t word,
+			const uint8_t *inner, size_t len)
 {
 	size_t hlen;
 
 	if (icmp_error_allowed(inner, len, &hlen) != ICMP_RELAY_OK)
 		return 0;
-	return icmp_error_build(out, 3, 4, (uint16_t)(mtu > 0xffff ? 0xffff : mtu), inner, len,
-				hlen);
+	return icmp_error_build(out, type, code, word, inner, len, hlen);
+}
+
+size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu)
+{
+	return icmp_error_about(out, 3, 4, (uint16_t)(mtu > 0xffff ? 0xffff : mtu), inner, len);
 }
 
 /* RFC 2003 section 4: the type/code to relay for type/code, or -1. */
@@ -365,6 +407,40 @@ static int relay_code(unsigned type, unsigned code)
 	default:
 		return code <= 15 ? 1 : -1;	/* host and protocol codes: host unreachable */
 	}
+}
+
+/* The outer header length if quoted[0..len) starts with this tunnel's outer header, else 0. */
+static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, size_t len)
+{
+	size_t ohlen;
+
+	if (!quoted || len < IPV4_HLEN || (quoted[0] >> 4) != 4 ||
+	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len ||
+	    quoted[9] != IPPROTO_IPIP_ || memcmp(quoted + 12, &p->local, 4) != 0 ||
+	    memcmp(quoted + 16, &p->remote, 4) != 0)
+		return 0;
+	return ohlen;
+}
+
+int icmp_sent_ttl(const struct ipip_params *p, unsigned type, const uint8_t *quoted, size_t len)
+{
+	size_t ohlen = type == 11 ? quotes_tunnel(p, quoted, len) : 0;
+
+	if (!ohlen)
+		return -1;
+	if (p->ttl)
+		return p->ttl;
+	if (len < ohlen + 9 || (quoted[ohlen] >> 4) != 4)
+		return -1;
+	return quoted[ohlen + 8];
+}
+
+bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned code,
+			   const uint8_t *quoted, size_t len)
+{
+	int rc = type == 3 ? relay_code(type, code) : -1;
+
+	return (rc == 0 || rc == 1) && quotes_tunnel(p, quoted, len);
 }
 
 size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,

@@ -6,6 +6,7 @@
 #ifndef IPIPD_PACKET_H
 #define IPIPD_PACKET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,25 @@ struct prefix {
 
 bool prefix_match(const struct prefix *p, uint32_t addr);
 
+/*
+ * The host's own IPv4 addresses, published by one writer (the daemon's main
+ * thread, following rtnetlink) to any number of readers (the rx thread)
+ * without locks: a sequence counter, odd while the writer updates, that a
+ * reader checks before and after its scan (a seqlock).  Addresses beyond
+ * OWN_ADDRS_MAX are not kept.
+ */
+#define OWN_ADDRS_MAX 256
+struct own_addrs {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t n;
+	_Atomic uint32_t addr[OWN_ADDRS_MAX];	/* network order */
+};
+
+/* Replace the set with addr[0..n) (n is cut to OWN_ADDRS_MAX); one writer at a time. */
+void own_addrs_publish(struct own_addrs *s, const uint32_t *addr, unsigned n);
+/* Is addr (network order) in the set?  Never blocks on the writer for long. */
+bool own_addrs_contains(const struct own_addrs *s, uint32_t addr);
+
 /* Per-tunnel settings the packet code needs.  Addresses in network order. */
 struct ipip_params {
 	uint32_t local;
@@ -46,6 +66,7 @@ struct ipip_params {
 	const struct prefix *allowed;	/* inner sources the peer may use (n_allowed 0: any) */
 	unsigned n_allowed;
 	uint32_t own[2];	/* our addresses (Local, the tunnel's): never an inner source */
+	const struct own_addrs *host;	/* and every address of the host (NULL: none) */
 	bool allow_source_route;	/* accept inner LSRR/SSRR options */
 	bool ecn_log;		/* log unusual ECN combinations (rate-limited) */
 };
@@ -142,6 +163,34 @@ enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t le
  */
 #define ICMP_FRAG_NEEDED_MAX (IPV4_HLEN + 8 + 60 + 8)
 size_t icmp_frag_needed(uint8_t *out, const uint8_t *inner, size_t len, unsigned mtu);
+
+/*
+ * An ICMP error type/code (word: the 32 bits after the checksum, low 16 bits)
+ * about the inner packet inner[0..len), for its sender, from its destination:
+ * as icmp_frag_needed() and with the same exceptions; out needs
+ * ICMP_FRAG_NEEDED_MAX bytes.  Returns its length or 0.
+ */
+size_t icmp_error_about(uint8_t *out, uint8_t type, uint8_t code, uint16_t word,
+			const uint8_t *inner, size_t len);
+
+/*
+ * RFC 2003 section 5 soft state, from an ICMP error about one of our outer
+ * packets (quoted[0..len) as for icmp_relay(), untrusted).  Both ignore a
+ * quote that is not of this tunnel's outer header (protocol 4, source Local,
+ * destination Remote).
+ *
+ * icmp_sent_ttl: for a time exceeded (type 11), the outer TTL the packet was
+ * sent with: the configured TTL, or with TTL inherit the inner TTL from the
+ * quoted inner header; -1 if not known (also when the quote stops before it).
+ *
+ * icmp_exit_unreachable: does the error say the tunnel exit cannot be
+ * reached?  The destination unreachable codes that icmp_relay() turns into
+ * net or host unreachable (0-2 and 6-15); not port unreachable,
+ * fragmentation needed (path MTU soft state) or source route failed.
+ */
+int icmp_sent_ttl(const struct ipip_params *p, unsigned type, const uint8_t *quoted, size_t len);
+bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned code,
+			   const uint8_t *quoted, size_t len);
 
 /*
  * RFC 2003 section 4: relay an ICMP error about one of our outer packets to

@@ -10,12 +10,17 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <pthread.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -128,9 +133,121 @@ static int drop_capabilities(void)
 	return 0;
 }
 
+/*
+ * Report mode: the filter's default action is SCMP_ACT_NOTIFY, and this
+ * supervisor thread (filtered like the others) receives each call outside
+ * the allow-list, lets it proceed (SECCOMP_USER_NOTIF_FLAG_CONTINUE) and then
+ * names it in ipipd's log.  It makes only allowed calls itself (ioctl on the
+ * listener, clock_gettime, the log's write/sendto, malloc's), so it never
+ * waits for itself.  Reports of one call are rate-limited: the first at once,
+ * then at most one a minute with the number of calls in between.
+ */
+#define REPORT_SLOTS 64
+#define REPORT_INTERVAL 60	/* seconds */
+
+struct report_slot {
+	int nr;			/* -1: free */
+	uint32_t arch;
+	time_t last;		/* CLOCK_MONOTONIC seconds of the last report */
+	unsigned long quiet;	/* calls since, not reported */
+};
+
+struct supervisor {
+	int fd;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	struct report_slot slot[REPORT_SLOTS];
+};
+
+static struct supervisor sup = { .fd = -1 };
+
+static void report(struct supervisor *s, int nr, uint32_t arch, uint32_t tid)
+{
+	struct report_slot *r = NULL;
+	struct timespec ts;
+	char *name;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	for (int i = 0; i < REPORT_SLOTS && !r; i++)
+		if (s->slot[i].nr == -1 || (s->slot[i].nr == nr && s->slot[i].arch == arch))
+			r = &s->slot[i];
+	if (!r)
+		r = &s->slot[REPORT_SLOTS - 1];	/* full: the last slot is shared */
+	if (r->nr == nr && r->arch == arch && ts.tv_sec - r->last < REPORT_INTERVAL) {
+		r->quiet++;
+		return;
+	}
+	name = seccomp_syscall_resolve_num_arch(arch, nr);
+	if (r->nr == nr && r->arch == arch && r->quiet)
+		log_warnx("sandbox: system call %s (%d) outside the allow-list, by thread %u: "
+			  "allowed (report mode; %lu more since the last report)",
+			  name ? name : "?", nr, tid, r->quiet);
+	else
+		log_warnx("sandbox: system call %s (%d) outside the allow-list, by thread %u: "
+			  "allowed (report mode)", name ? name : "?", nr, tid);
+	free(name);
+	r->nr = nr;
+	r->arch = arch;
+	r->last = ts.tv_sec;
+	r->quiet = 0;
+}
+
+static void *supervise(void *arg)
+{
+	struct supervisor *s = arg;
+
+	for (;;) {
+		int nr;
+		uint32_t arch, tid;
+
+		/* the sizes seccomp_notify_alloc() asked the kernel for */
+		memset(s->req, 0, sizeof(*s->req));
+		if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_RECV, s->req) < 0) {
+			if (errno == EINTR || errno == ENOENT)
+				continue;	/* the caller went away meanwhile */
+			log_warn("sandbox: report mode: cannot receive");
+			return NULL;
+		}
+		nr = s->req->data.nr;
+		arch = s->req->data.arch;
+		tid = s->req->pid;
+		memset(s->resp, 0, sizeof(*s->resp));
+		s->resp->id = s->req->id;
+		s->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT) {
+			/* a kernel without CONTINUE (before 5.5): fail the call, never hang it */
+			log_warn("sandbox: report mode: cannot let a call proceed; it fails with ENOSYS");
+			s->resp->flags = 0;
+			s->resp->error = -ENOSYS;
+			if (ioctl(s->fd, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT)
+				log_warn("sandbox: report mode: cannot answer a call");
+		}
+		report(s, nr, arch, tid);
+	}
+}
+
+static int start_supervisor(struct supervisor *s)
+{
+	pthread_attr_t a;
+	sigset_t all, old;
+	pthread_t th;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 << 10);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &a, supervise, s);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = rc;
+	return rc ? -1 : 0;
+}
+
 static int install_filter(enum sandbox_mode mode)
 {
-	uint32_t deny = mode == SANDBOX_REPORT ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	uint32_t deny = mode == SANDBOX_REPORT ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx ctx = seccomp_init(deny);
 	int rc = -1;
 
@@ -138,6 +255,13 @@ static int install_filter(enum sandbox_mode mode)
 		errno = ENOMEM;
 		return -1;
 	}
+	/* Before the filter: this asks the kernel with seccomp(2), which is not allowed after. */
+	if (mode == SANDBOX_REPORT && (rc = seccomp_notify_alloc(&sup.req, &sup.resp)) < 0) {
+		errno = -rc;
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
 	if (add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0])) < 0 ||
 	    add_bpf_rules(ctx) < 0)
 		goto out;
@@ -153,6 +277,11 @@ static int install_filter(enum sandbox_mode mode)
 	if (rc < 0) {
 		errno = -rc;
 		rc = -1;
+	} else if (mode == SANDBOX_REPORT) {
+		for (int i = 0; i < REPORT_SLOTS; i++)
+			sup.slot[i].nr = -1;
+		sup.fd = seccomp_notify_fd(ctx);
+		rc = sup.fd < 0 ? -1 : start_supervisor(&sup);
 	}
 out:
 	seccomp_release(ctx);
@@ -173,16 +302,8 @@ int sandbox_enter(enum sandbox_mode mode)
 		log_warn("sandbox: cannot install the seccomp filter");
 		return -1;
 	}
-	if (mode == SANDBOX_REPORT) {
+	if (mode == SANDBOX_REPORT)
 		log_info("sandbox: report mode: system calls outside the allow-list are "
-			 "allowed and logged by the kernel (audit type 1326, see dmesg)");
-		/* Test hook, only in report mode: one deliberately forbidden call. */
-		if (getenv("IPIPD_SANDBOX_SELFTEST")) {
-			long r = syscall(SYS_acct, NULL);	/* harmless: no CAP_SYS_PACCT */
-
-			log_info("sandbox: self-test: acct(NULL) = %ld (errno %d)", r,
-				 r < 0 ? errno : 0);
-		}
-	}
+			 "allowed and reported in this log");
 	return 0;
 }

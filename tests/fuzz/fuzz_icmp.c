@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz icmp_relay, the RFC 2003 section 4 relay of ICMP errors about our
- * outer packets to the inner sender.
+ * outer packets to the inner sender, and the RFC 2003 section 5 soft state
+ * taken from the same errors (icmp_sent_ttl, icmp_exit_unreachable).
  *
  * Input: ICMP type (1 byte), code (1 byte), the reported info (4 bytes, big
  * endian: the next-hop MTU of a "fragmentation needed"), then the quoted
@@ -39,6 +40,42 @@ static bool unicast(const uint8_t *a)
 	return a[0] != 0 && a[0] != 127 && a[0] < 224;
 }
 
+/*
+ * Soft state, for the tunnel whose outer header is quoted (and for one whose
+ * Remote differs); the low byte of info is the configured TTL (0: inherit).
+ */
+static void check_soft_state(unsigned type, unsigned code, uint32_t info, const uint8_t *q,
+			     size_t len)
+{
+	struct ipip_params p, other;
+	size_t ohl = len >= IPV4_HLEN ? (size_t)(q[0] & 15) * 4 : 0;
+	bool ours = len >= IPV4_HLEN && (q[0] >> 4) == 4 && ohl >= IPV4_HLEN && ohl <= len &&
+		    q[9] == IPPROTO_IPIP_;
+	int want = expected_code(type, code), ttl;
+
+	memset(&p, 0, sizeof(p));
+	if (len >= IPV4_HLEN) {
+		memcpy(&p.local, q + 12, 4);
+		memcpy(&p.remote, q + 16, 4);
+	}
+	p.ttl = (uint8_t)info;
+	other = p;
+	other.remote ^= 1;
+	ttl = icmp_sent_ttl(&p, type, q, len);
+	if (type != 11 || !ours)
+		CHECK(ttl == -1);
+	else if (p.ttl)
+		CHECK(ttl == p.ttl);
+	else if (len >= ohl + 9 && (q[ohl] >> 4) == 4)
+		CHECK(ttl == q[ohl + 8]);
+	else
+		CHECK(ttl == -1);
+	CHECK(icmp_sent_ttl(&other, type, q, len) == -1);
+	CHECK(icmp_exit_unreachable(&p, type, code, q, len) ==
+	      (type == 3 && (want == 0 || want == 1) && ours));
+	CHECK(!icmp_exit_unreachable(&other, type, code, q, len));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t out[ICMP_RELAY_MAX + 16], *q;
@@ -60,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(q, data + 6, len);
 	memset(out, 0xa5, sizeof(out));
 
+	check_soft_state(type, code, info, q, len);
 	n = icmp_relay(out, type, code, info, q, len, &why);
 	CHECK(memcmp(q, data + 6, len) == 0);		/* the input is not written */
 	for (size_t i = ICMP_RELAY_MAX; i < sizeof(out); i++)

@@ -189,4 +189,20 @@ t0=$(dropped rx_inner_source_ours)
 decap "RFC 2003 6 / RFC 6169: inner source = one of B's own addresses (198.51.100.2, 192.0.2.2) dropped" \
 	'len(P) == 0' $O src=198.51.100.2 + $O src=192.0.2.2
 check "RFC 2003 6: ... counted as drops.rx_inner_source_ours (2)" test $(($(dropped rx_inner_source_ours) - t0)) = 2
+# Own addresses are all of the host's, followed while the tunnel runs.
+check "RFC 2003 3.2 / 6: B knows its addresses (own_addresses >= 3: 127.0.0.1, vb's, ipb's)" \
+	test "$(json "$B" ipb own_addresses)" -ge 3
+n0=$(json "$B" ipb own_addresses)
+nsx "$B" ip addr add 203.0.113.77/32 dev lo
+for _ in $(seq 20); do [ "$(json "$B" ipb own_addresses)" -gt "$n0" ] && break; sleep 0.1; done
+t0=$(dropped rx_inner_source_ours)
+decap "RFC 2003 3.2 / 6: inner source = an address added to B's lo while the tunnel runs (203.0.113.77): dropped" \
+	'len(P) == 0' $O src=203.0.113.77 n=2
+check "RFC 2003 6: ... counted as drops.rx_inner_source_ours (2)" test $(($(dropped rx_inner_source_ours) - t0)) = 2
+nsx "$B" ip addr del 203.0.113.77/32 dev lo
+for _ in $(seq 20); do [ "$(json "$B" ipb own_addresses)" = "$n0" ] && break; sleep 0.1; done
+t0=$(dropped rx_inner_source_ours)
+decap "RFC 2003 6: ... once the address is deleted, the same inner packets are delivered" \
+	'len(P) == 2 and all(p.src == "203.0.113.77" for p in P)' $O src=203.0.113.77 n=2
+check "RFC 2003 6: ... and not counted (drops.rx_inner_source_ours +0)" test $(($(dropped rx_inner_source_ours) - t0)) = 0
 finish

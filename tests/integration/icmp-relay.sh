@@ -68,22 +68,14 @@ check "4 MiB TCP transfer across the 1400-byte hop arrives intact" test -n "$SEN
 ip -n "$R" link set rb mtu 1500
 ip -n "$B" link set vb mtu 1500
 
-# (b) Unreachables from R about the outer packets.
-unreach() { # unreach REJECT-TYPE EXPECTED-PING-TEXT
-	rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type $1"
-	local r0 e0 out
-	r0=$(ctr icmp_relayed); e0=$(ctr icmp_errors)
-	out=$(pingerr)
-	echo "$out" | sed 's/^/#   /'
-	check "$1 from R: the inner sender sees '$2' from 203.0.113.2" \
-		grep -q "From 203.0.113.2 .*$2" <<<"$out"
-	check "$1 from R: icmp_errors +1, icmp_relayed +1" \
-		test "$(($(ctr icmp_errors) - e0)) $(($(ctr icmp_relayed) - r0))" = "1 1"
+# RFC 2003 5 soft state starts afresh with a new daemon on A.
+restart_a() {
+	nsx "$A" "$IPIPCTL" down ipra; wait_gone "$PA"
+	start "$A" "$CA" || notok "ipipd restart A"
+	PA=$STARTED
 }
-unreach net-unreachable "Destination Net Unreachable"
-unreach host-unreachable "Destination Host Unreachable"
-# protocol unreachable: code 1, never 2 (which would blame the inner protocol)
-unreach prot-unreachable "Destination Host Unreachable"
+PA=$(cat "$(rundir "$A")/ipra.pid")
+restart_a
 
 # Port unreachable is not relayed (protocol 4 has no ports).
 rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type port-unreachable"
@@ -94,8 +86,53 @@ check "port-unreachable from R is not relayed (ping sees no error)" \
 	bash -c "! grep -q Unreachable <<<'$OUT'"
 check "port-unreachable from R: icmp_errors +1, icmp_relayed +0" \
 	test "$(($(ctr icmp_errors) - e0)) $(($(ctr icmp_relayed) - r0))" = "1 0"
+check "RFC 2003 5: port-unreachable does not mark the tunnel exit unreachable" \
+	test "$(ctr reachable)" = yes
+
+# (b) Unreachables from R about the outer packets.
+unreach() { # unreach REJECT-TYPE EXPECTED-PING-TEXT
+	rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type $1"
+	local r0 e0 out
+	r0=$(ctr icmp_relayed); e0=$(ctr icmp_errors)
+	out=$(pingerr)
+	sleep 0.2	# the relayed error may come after the soft-state one
+	echo "$out" | sed 's/^/#   /'
+	check "$1 from R: the inner sender sees '$2' from 203.0.113.2" \
+		grep -q "From 203.0.113.2 .*$2" <<<"$out"
+	check "$1 from R: icmp_errors +1, icmp_relayed +1" \
+		test "$(($(ctr icmp_errors) - e0)) $(($(ctr icmp_relayed) - r0))" = "1 1"
+	local st
+	st="$(ctr reachable) $(ctr unreachable_age)"
+	echo "# reachable, unreachable_age: $st"
+	check "RFC 2003 5: $1 from R marks the tunnel exit unreachable (reachable no, last error 0-5 s ago)" \
+		test "${st% *} $((${st#* } <= 5))" = "no 1"
+}
+unreach net-unreachable "Destination Net Unreachable"
+unreach host-unreachable "Destination Host Unreachable"
+# protocol unreachable: code 1, never 2 (which would blame the inner protocol)
+unreach prot-unreachable "Destination Host Unreachable"
+
+# RFC 2003 5: while the exit is marked unreachable, a packet for the tunnel
+# gets host unreachable from the soft state and is still sent: R now drops
+# the outer packets silently (and counts them), so no new ICMP error comes.
+rules "ip protocol 4 ip daddr 198.51.100.2 counter drop"
+s0=$(ctr soft_unreach_errors); t0=$(ctr tx_packets); e0=$(ctr icmp_errors)
+OUT=$(pingerr)
+echo "$OUT" | sed 's/^/#   /'
+check "RFC 2003 5: exit unreachable: the sender gets host unreachable from 203.0.113.2 without a new error from the path" \
+	test "$(grep -c 'From 203.0.113.2 .*Destination Host Unreachable' <<<"$OUT") $(($(ctr icmp_errors) - e0))" = "1 0"
+check "RFC 2003 5: ... counted (soft_unreach_errors +1), and the packet is still encapsulated (tx_packets +1, R dropped 1)" \
+	test "$(($(ctr soft_unreach_errors) - s0)) $(($(ctr tx_packets) - t0)) $(nsx "$R" nft list table ip iprelay | grep -o 'packets [0-9]*' | head -1)" = "1 1 packets 1"
+rules ""
+check "RFC 2003 5: a packet decapsulated from Remote (ping B -> A) marks the exit reachable again" \
+	bash -c "ip netns exec $B ping -c 1 -W 2 203.0.113.1 >/dev/null && [ \$(ip netns exec $A $IPIPCTL show --json ipra | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"reachable\"])') = yes ]"
+s0=$(ctr soft_unreach_errors)
+check "RFC 2003 5: reachable again: pings A -> B get no soft-state error" \
+	bash -c "ip netns exec $A ping -c 2 -i 0.2 -W 2 203.0.113.2 >$WORK/ping.out && ! grep -q Unreachable $WORK/ping.out"
+check "RFC 2003 5: ... soft_unreach_errors unchanged" test "$(ctr soft_unreach_errors)" = "$s0"
 
 # Time exceeded: R sets the outer TTL to 1 before forwarding.
+restart_a
 rules "accept" "ip protocol 4 ip daddr 198.51.100.2 ip ttl set 1"
 r0=$(ctr icmp_relayed)
 OUT=$(pingerr)
@@ -103,21 +140,59 @@ echo "$OUT" | sed 's/^/#   /'
 check "time exceeded on the outer path reaches the sender as host unreachable" \
 	grep -q "From 203.0.113.2 .*Destination Host Unreachable" <<<"$OUT"
 check "time exceeded: icmp_relayed +1" test "$(($(ctr icmp_relayed) - r0))" = 1
+# The ping went with TTL 64, inherited by the outer header (TTL = inherit).
+check "RFC 2003 5: time exceeded teaches the path TTL: more than the outer 64 (path_ttl 65)" \
+	test "$(ctr path_ttl)" = 65
+check "RFC 2003 5: ... the exit stays reachable (time exceeded is not unreachable)" \
+	test "$(ctr reachable)" = yes
+rules ""
+s0=$(ctr soft_ttl_errors)
+# (ping stops once replies and errors together reach the count)
+OUT=$(nsx "$A" ping -c 4 -i 0.3 -W 2 203.0.113.2 2>&1)
+echo "$OUT" | sed 's/^/#   /'
+check "RFC 2003 5: outer TTL 64 below the path TTL: the sender gets time exceeded from 203.0.113.2, and the packet still goes (reply received)" \
+	bash -c "grep -q 'From 203.0.113.2 .*Time to live exceeded' <<<'$OUT' && grep -q ' [1-9] received' <<<'$OUT'"
+s1=$(ctr soft_ttl_errors)
+check "RFC 2003 5: ... counted as soft_ttl_errors (one per ping sent)" \
+	test "$((s1 - s0))" = "$(grep -o '^[0-9]* packets transmitted' <<<"$OUT" | grep -o '^[0-9]*')"
+check "RFC 2003 5: inner TTL 100 (outer 100 >= path TTL 65): no soft-state error" \
+	bash -c "ip netns exec $A ping -c 2 -i 0.2 -t 100 -W 2 203.0.113.2 >$WORK/ping.out && ! grep -q exceeded $WORK/ping.out && [ \$(ip netns exec $A $IPIPCTL show --json ipra | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"soft_ttl_errors\"])') = $s1 ]"
+check "ipipctl show names the soft state" \
+	bash -c "ip netns exec $A $IPIPCTL show ipra | grep -q 'soft state: path TTL 65, exit reachable yes'"
 
+restart_a
 # Rate limit: 200 rejected pings 2 ms apart.  At most the burst of 20 and
 # 10/s of the time they took are relayed; the rest are counted as limited.
 rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type host-unreachable"
 sleep 2.1	# the bucket fills up again
 r0=$(ctr icmp_relayed); l0=$(ctr icmp_relay_limited); e0=$(ctr icmp_errors)
+s0=$(ctr soft_unreach_errors); sl0=$(ctr soft_errors_limited)
 T0=$(date +%s%N)
 nsx "$A" ping -q -c 200 -i 0.002 -W 1 203.0.113.2 >/dev/null 2>&1
 sleep 0.3
 MAX=$((20 + ($(date +%s%N) - T0) / 100000000 + 1))
 R1=$(($(ctr icmp_relayed) - r0)); L1=$(($(ctr icmp_relay_limited) - l0)); E1=$(($(ctr icmp_errors) - e0))
-echo "# errors $E1, relayed $R1 (at most $MAX), rate-limited $L1"
-check "rate limit: 20 <= relayed <= $MAX, the rest counted as limited" \
-	test "$R1" -ge 20 -a "$R1" -le "$MAX" -a "$L1" -gt 0 -a $((R1 + L1)) -eq "$E1"
+S1=$(($(ctr soft_unreach_errors) - s0)); SL1=$(($(ctr soft_errors_limited) - sl0))
+echo "# errors $E1, relayed $R1, soft-state errors $S1 (together at most $MAX), rate-limited $L1 + $SL1"
+# Relayed and soft-state errors (the exit is unreachable after the first) share the limit.
+check "rate limit: 20 <= relayed + soft-state errors <= $MAX, the rest counted as limited" \
+	test $((R1 + S1)) -ge 20 -a $((R1 + S1)) -le "$MAX" -a "$L1" -gt 0 -a $((R1 + L1)) -eq "$E1" -a $((S1 + SL1 + 5)) -ge "$E1"
 rules ""
+
+# RFC 2003 5: the mark expires by itself 30 s after the last error, without
+# a packet from Remote in between.
+restart_a
+rules "ip protocol 4 ip daddr 198.51.100.2 reject with icmp type host-unreachable"
+pingerr >/dev/null
+rules ""
+check "RFC 2003 5: exit marked unreachable (host-unreachable from R)" test "$(ctr reachable)" = no
+sleep 31
+check "RFC 2003 5: ... 31 s later, with no packet from Remote, reachable again (unreachable_age >= 30)" \
+	test "$(ctr reachable) $(($(ctr unreachable_age) >= 30))" = "yes 1"
+s0=$(ctr soft_unreach_errors)
+check "RFC 2003 5: ... and packets for the tunnel get no soft-state error any more" \
+	bash -c "ip netns exec $A ping -c 2 -i 0.2 -W 2 203.0.113.2 >$WORK/ping.out && ! grep -q Unreachable $WORK/ping.out"
+check "RFC 2003 5: ... soft_unreach_errors unchanged" test "$(ctr soft_unreach_errors)" = "$s0"
 
 check "tunnel still works after the errors" nsx "$A" ping -c 2 -i 0.2 -W 2 203.0.113.2
 finish

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Least privilege after setup: capabilities, seccomp allow-list, no_new_privs,
 # the control socket's mode; traffic, ipipctl and a complete teardown under the
-# filter; the -S report mode reports a deliberately forbidden call.
+# filter; the -S report mode names calls outside the allow-list in ipipd's own
+# log and lets them proceed (a probe built from src/sandbox.c makes such calls).
 #
 #   A (sbA)                                        B (sbB)
 #   198.51.100.1/32 peer .2                        198.51.100.2/32 peer .1
@@ -51,12 +52,11 @@ table inet filter {
 NFT
 
 BEFORE_A=$(dump "$A"); BEFORE_B=$(dump "$B")
-# Seccomp records (audit type 1326: a kill, or a report in -S mode) of this
-# binary from now on; by exe, since helpers such as LSan's tracer have own pids.
+# Seccomp records (audit type 1326: a kill) of this binary from now on; by
+# exe, since helpers such as LSan's tracer have own pids.
 DMESG0=$(dmesg | wc -l)
 records() { dmesg | tail -n +$((DMESG0 + 1)) | grep -F "exe=\"$IPIPD\"" | grep 'type=1326'; }
 no_records() { ! records; }
-only_selftest() { ! records | grep -v "syscall=${ACCT:-x} "; }
 start "$A" "$WORK/sba.conf" && ok "ipipd starts with the sandbox" || notok "ipipd start A"
 PA=$STARTED
 start "$B" "$WORK/sbb.conf" || notok "ipipd start B"
@@ -112,34 +112,43 @@ check "no seccomp record for B after its SIGTERM teardown" \
 	no_records
 check "SIGTERM teardown of B under the filter is complete" diff <(echo "$BEFORE_B") <(dump "$B")
 
-# -S: report mode.  A deliberately forbidden call (acct(NULL), made only in
-# this mode and only when IPIPD_SANDBOX_SELFTEST is set) is logged by the
-# kernel (audit type 1326, SECCOMP) with the daemon's pid and the call number,
-# and the daemon carries on.
-ACCT=163	# x86_64 __NR_acct
-[ "$(uname -m)" = x86_64 ] || ACCT=
-nsx "$A" env IPIPD_SANDBOX_SELFTEST=1 "$IPIPD" -S "$WORK/sba.conf" 2>>"$WORK/ipipd.log" &&
-	PS=$(cat "$(rundir "$A")/sba.pid") && PIDS+=("$PS") || notok "ipipd -S start"
-reported() {
-	for _ in $(seq 30); do
-		dmesg | grep -E "type=1326.* pid=$PS .*syscall=${ACCT:-[0-9]+}" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check "-S: the forbidden call is reported (kernel audit, pid and syscall number)" reported
-check "-S: the daemon carries on after the report" kill -0 "$PS"
-check "-S: Seccomp: 2 still" test "$(status "$PS" Seccomp)" = 2
+# -S: report mode.  First the supervisor itself: a probe built from
+# src/sandbox.c enters the same sandbox and makes calls outside the
+# allow-list (umask three times, acct once).
+gcc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP/src" -o "$WORK/probe" "$TOP/tests/tools/sandbox_probe.c" \
+	"$TOP/src/sandbox.c" "$TOP/src/log.c" -lseccomp -lcap-ng -lpthread || notok "build tests/tools/sandbox_probe.c"
+nsx "$A" "$WORK/probe" report >"$WORK/probe.out" 2>"$WORK/probe.err"
+echo "# probe: exit status $?"; sed 's/^/#   /' "$WORK/probe.out" "$WORK/probe.err"
+check "-S: a call outside the allow-list proceeds (umask took effect: 0077 read back)" \
+	grep -qx 'umask 0[0-7]* 0077 0077' "$WORK/probe.out"
+check "-S: ... and returns the kernel's own answer (acct: EPERM, no CAP_SYS_PACCT)" \
+	grep -qx 'acct -1 EPERM' "$WORK/probe.out"
+check "-S: each is named in the program's own log (stderr): umask and acct" \
+	bash -c "grep -q 'sandbox: system call umask ([0-9]*) outside the allow-list' $WORK/probe.err &&
+		grep -q 'sandbox: system call acct ([0-9]*) outside the allow-list' $WORK/probe.err"
+check "-S: repeated calls are reported once (umask called 3 times, 1 report)" \
+	test "$(grep -c 'system call umask' "$WORK/probe.err")" = 1
+nsx "$A" "$WORK/probe" enforce >/dev/null 2>&1
+check "without -S the same call kills the process (SIGSYS: exit status 159)" test $? = 159
+
+# Then the daemon with -S -f: it reports in its own stderr, carries on, and
+# (report mode lets every call through) names none over a whole run.
+bg "$A" "$IPIPD" -S -f "$WORK/sba.conf" 2>"$WORK/sbs.log"
+PS=$BG
+for _ in $(seq 100); do [ -S "$(rundir "$A")/sba.sock" ] && break; sleep 0.1; done
+check "-S: the daemon says in its own log that it reports there" \
+	grep -q 'sandbox: report mode: system calls outside the allow-list are allowed and reported in this log' "$WORK/sbs.log"
+check "-S: Seccomp: 2" test "$(status "$PS" Seccomp)" = 2
 start "$B" "$WORK/sbb.conf" || notok "ipipd start B again"
 PB=$STARTED
 check "-S: traffic flows" nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.2
 check "-S: ipipctl show works" nsx "$A" "$IPIPCTL" show sba
+check "-S: the daemon carries on" kill -0 "$PS"
 kill "$PS"; wait_gone "$PS"
 kill "$PB"; wait_gone "$PB"
-# Report mode lets every call through: anything reported besides the self-test
-# would be a gap in the allow-list.
-check "-S: nothing but the self-test's call was reported over the whole run" \
-	only_selftest
+sed 's/^/#   /' "$WORK/sbs.log"
+check "-S: no call outside the allow-list reported over the whole run (setup to teardown)" \
+	bash -c "! grep -q 'outside the allow-list,' $WORK/sbs.log"
 check "-S: teardown complete" diff <(echo "$BEFORE_A") <(dump "$A")
 
 finish

@@ -1478,6 +1478,131 @@ static void test_encap_loops(void **state)
 	assert_int_equal(ipip_encap(&p, outer, inner, len), PKT_OK);
 }
 
+/* ---- RFC 2003 5 soft state from ICMP errors, the host's own addresses ----- */
+
+/* What a router quotes of one of our outer packets: the encapsulated inner packet. */
+static size_t make_quote(const struct ipip_params *p, uint8_t *q, uint8_t inner_ttl)
+{
+	uint8_t inner[100];
+	size_t len = make_inner(inner, 0, inner_ttl, 0x4000, 40);
+
+	assert_int_equal(ipip_encap(p, q, inner, len), PKT_OK);
+	memcpy(q + IPV4_HLEN, inner, len);
+	return IPV4_HLEN + len;
+}
+
+static void test_soft_state_sent_ttl(void **state)
+{
+	struct ipip_params p = params(), other = params();
+	uint8_t q[200];
+	size_t len;
+
+	(void)state;
+	/* TTL inherit: the outer TTL was the inner one, read from the quote */
+	len = make_quote(&p, q, 37);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), 37);
+	/* the quote ends before the inner TTL (RFC 792: header + 8 bytes) */
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN + 8), -1);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN + 9), 37);
+	/* the router's copy has TTL 1 in the outer header: not what we sent */
+	q[8] = 1;
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), 37);
+	/* fixed TTL: the configured one, quote or not */
+	p.ttl = 30;
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN + 8), 30);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), 30);
+	/* only time exceeded, only about this tunnel's outer packets */
+	assert_int_equal(icmp_sent_ttl(&p, 3, q, len), -1);
+	assert_int_equal(icmp_sent_ttl(&p, 11, NULL, 0), -1);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN - 1), -1);
+	memcpy(&other.remote, OTHER, 4);
+	assert_int_equal(icmp_sent_ttl(&other, 11, q, len), -1);
+	other = peer_params(&p);
+	assert_int_equal(icmp_sent_ttl(&other, 11, q, len), -1);
+	q[9] = 17;
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), -1);
+}
+
+static void test_soft_state_exit_unreachable(void **state)
+{
+	struct ipip_params p = params(), other = params();
+	uint8_t q[200];
+	size_t len = make_quote(&p, q, 64);
+
+	(void)state;
+	for (unsigned code = 0; code <= 16; code++)
+		assert_int_equal_at(icmp_exit_unreachable(&p, 3, code, q, len),
+				    code <= 2 || (code >= 6 && code <= 15), "code %u", code);
+	assert_false(icmp_exit_unreachable(&p, 11, 0, q, len));
+	assert_false(icmp_exit_unreachable(&p, 12, 0, q, len));
+	assert_false(icmp_exit_unreachable(&p, 5, 1, q, len));
+	/* about someone else's packet, or no quote */
+	memcpy(&other.remote, OTHER, 4);
+	assert_false(icmp_exit_unreachable(&other, 3, 1, q, len));
+	assert_false(icmp_exit_unreachable(&p, 3, 1, q, IPV4_HLEN - 1));
+}
+
+static void test_soft_state_error_about(void **state)
+{
+	uint8_t inner[100], out[ICMP_FRAG_NEEDED_MAX];
+	size_t len = make_inner(inner, 0, 5, 0x4000, 40), n;
+
+	(void)state;
+	n = icmp_error_about(out, 11, 0, 0, inner, len);
+	assert_int_equal(n, IPV4_HLEN + 8 + IPV4_HLEN + 8);
+	assert_int_equal(out[20], 11);
+	assert_int_equal(out[21], 0);
+	assert_memory_equal(out + 12, INNER_DST, 4);
+	assert_memory_equal(out + 16, INNER_SRC, 4);
+	assert_int_equal(inet_csum(out, IPV4_HLEN), 0);
+	assert_int_equal(inet_csum(out + 20, n - 20), 0);
+	assert_memory_equal(out + 28, inner, IPV4_HLEN + 8);
+	n = icmp_error_about(out, 3, 1, 0, inner, len);
+	assert_int_equal(out[20], 3);
+	assert_int_equal(out[21], 1);
+	/* never about a non-first fragment */
+	len = make_inner(inner, 0, 5, 0x0010, 40);
+	assert_int_equal(icmp_error_about(out, 11, 0, 0, inner, len), 0);
+}
+
+static void test_own_addrs_set(void **state)
+{
+	static struct own_addrs set;
+	static uint32_t many[OWN_ADDRS_MAX + 10];
+	struct ipip_params p = params();
+	uint8_t inner[200], pkt[300];
+	uint32_t a[3], src;
+	struct ipip_rx rx;
+	size_t len;
+
+	(void)state;
+	memcpy(&src, INNER_SRC, 4);
+	memcpy(&a[0], OTHER, 4);
+	memcpy(&a[1], LOCAL, 4);
+	a[2] = src;
+	assert_false(own_addrs_contains(&set, src));
+	own_addrs_publish(&set, a, 3);
+	assert_true(own_addrs_contains(&set, src));
+	assert_true(own_addrs_contains(&set, a[0]));
+	/* decapsulation: an inner source that is one of the host's addresses */
+	p.host = &set;
+	len = make_outer(pkt, 0, inner, make_inner(inner, 0, 64, 0x4000, 40));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_RX_INNER_SOURCE_OURS);
+	/* the address goes away: the packet passes */
+	own_addrs_publish(&set, a, 2);
+	assert_false(own_addrs_contains(&set, src));
+	len = make_outer(pkt, 0, inner, make_inner(inner, 0, 64, 0x4000, 40));
+	assert_int_equal(ipip_decap(&p, pkt, len, &rx), PKT_OK);
+	/* more than OWN_ADDRS_MAX: the first OWN_ADDRS_MAX are kept */
+	for (unsigned i = 0; i < OWN_ADDRS_MAX + 10; i++)
+		many[i] = 0x0a000000u + i + 1;
+	own_addrs_publish(&set, many, OWN_ADDRS_MAX + 10);
+	assert_true(own_addrs_contains(&set, many[OWN_ADDRS_MAX - 1]));
+	assert_false(own_addrs_contains(&set, many[OWN_ADDRS_MAX]));
+	own_addrs_publish(&set, NULL, 0);
+	assert_false(own_addrs_contains(&set, many[0]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1522,6 +1647,10 @@ int main(void)
 		cmocka_unit_test(test_icmp_frag_needed_fields),
 		cmocka_unit_test(test_encap_loops),
 		cmocka_unit_test(test_decap_inner_source_checks),
+		cmocka_unit_test(test_soft_state_sent_ttl),
+		cmocka_unit_test(test_soft_state_exit_unreachable),
+		cmocka_unit_test(test_soft_state_error_about),
+		cmocka_unit_test(test_own_addrs_set),
 		cmocka_unit_test(test_decap_inner_source_route_dropped),
 		cmocka_unit_test(test_icmp_frag_needed_not_about_errors),
 		cmocka_unit_test(test_icmp_relay_table),

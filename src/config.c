@@ -220,6 +220,19 @@ static int k_dscp(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_fp_attach(struct parser *ps, const char *v)
+{
+	static const struct { const char *s; enum fp_attach_mode m; } m[] = {
+		{ "auto", FPA_AUTO }, { "tcx", FPA_TCX }, { "clsact", FPA_CLSACT },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcasecmp(v, m[i].s))
+			return ps->c->fp_attach = m[i].m, 0;
+	perr(ps, LINE, "FastPathAttach: '%s' is not auto, tcx or clsact", v);
+	return -1;
+}
+
 static int k_datapath(struct parser *ps, const char *v)
 {
 	static const struct { const char *s; enum dp_mode m; } m[] = {
@@ -495,6 +508,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "ECN", k_ecn, false },
 	{ "Tunnel", "DSCP", k_dscp, false },
 	{ "Tunnel", "Datapath", k_datapath, false },
+	{ "Tunnel", "FastPathAttach", k_fp_attach, false },
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "fastpath_abi.h"
 #include "packet.h"
 
 #define CONFIG_MTU_MIN 68u
@@ -32,6 +33,7 @@ struct config {
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
+	enum fp_attach_mode fp_attach;
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;

@@ -344,10 +344,12 @@ static void soft_expire_one(struct datapath *dp, unsigned flag, _Atomic uint64_t
 	if (now - t < secs)
 		return;
 	atomic_fetch_and(&dp->soft, ~flag);
-	if (atomic_load(at) != t)
+	if (atomic_load(at) != t) {
 		atomic_fetch_or(&dp->soft, flag);	/* the rx thread renewed it */
-	else
+	} else {
 		log_debug("soft state: %s", what);
+		state_changed(dp);
+	}
 }
 
 /* Forget expired soft state (tx thread, once per wakeup). */
@@ -372,6 +374,7 @@ static void soft_learn(struct datapath *dp, const struct sock_extended_err *ee,
 		       const uint8_t *quoted, size_t len)
 {
 	int sent = icmp_sent_ttl(dp->p, ee->ee_type, quoted, len);
+	unsigned before = atomic_load(&dp->soft);
 
 	if (sent >= 0 && sent < 255) {
 		unsigned need = (unsigned)sent + 1, cur = 0;
@@ -393,6 +396,8 @@ static void soft_learn(struct datapath *dp, const struct sock_extended_err *ee,
 		atomic_store(&dp->unreach_at, now_seconds());
 		atomic_fetch_or(&dp->soft, DP_SOFT_UNREACH);
 	}
+	if (atomic_load(&dp->soft) != before)
+		state_changed(dp);
 }
 
 static enum pkt_verdict send_error(int err)
@@ -714,6 +719,7 @@ int dp_net_to_tun(struct datapath *dp)
 	if (decapped && (atomic_load_explicit(&dp->soft, memory_order_relaxed) & DP_SOFT_UNREACH)) {
 		atomic_fetch_and(&dp->soft, ~DP_SOFT_UNREACH);
 		log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		state_changed(dp);
 	}
 	return n;
 }

@@ -20,7 +20,6 @@
 /* Linux 6.6 tcx attach types; libbpf 1.1's headers predate them. */
 #define FP_BPF_TCX_INGRESS 46
 #define FP_BPF_TCX_EGRESS 47
-#define FP_TC_PRIORITY 0x1ee	/* clsact filter priority of every ipipd tunnel */
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -94,16 +93,21 @@ static int tc_attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 	return rc;
 }
 
+int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = ifindex,
+			    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = handle, .priority = prio);
+
+	return bpf_tc_detach(&th, &to);
+}
+
 static void tc_detach(struct fastpath *fp, enum fp_hook hook)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = fp->ifindex[hook],
-			    .attach_point = hook == FP_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = fp->handle, .priority = FP_TC_PRIORITY);
-
 	if (!fp->filter[hook])
 		return;
 	fp->filter[hook] = false;
-	if (bpf_tc_detach(&th, &to) < 0)
+	if (fp_tc_detach(fp->ifindex[hook], hook == FP_INGRESS, fp->handle, FP_TC_PRIORITY) < 0)
 		log_warnx("eBPF fast path: cannot remove the clsact filter on ifindex %d",
 			  fp->ifindex[hook]);
 }
@@ -113,6 +117,7 @@ static int attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 	int type = hook == FP_EGRESS ? FP_BPF_TCX_EGRESS : FP_BPF_TCX_INGRESS;
 	int fd;
 
+	/* auto: tcx if the first attachment works, and then for both */
 	if (!fp->attach || !strcmp(fp->attach, "tcx")) {
 		fd = bpf_link_create(prog_fd, fp->ifindex[hook], (enum bpf_attach_type)type, NULL);
 		if (fd >= 0) {
@@ -132,17 +137,19 @@ static void reset(struct fastpath *fp)
 {
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
-	fp->state_fd = fp->counters_fd = -1;
+	fp->state_fd = fp->counters_fd = fp->own_fd = -1;
 }
 
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
-	     char *why, size_t why_len)
+	     enum fp_attach_mode mode, char *why, size_t why_len)
 {
 	const char *step = "open";
 	uint32_t seed = 0;
 	int rc;
 
 	reset(fp);
+	if (mode != FPA_AUTO)
+		fp->attach = mode == FPA_TCX ? "tcx" : "clsact";
 	libbpf_set_print(libbpf_log);
 	fp->ifindex[FP_EGRESS] = (int)cfg->tun_ifindex;
 	fp->ifindex[FP_INGRESS] = (int)cfg->underlay_ifindex;
@@ -179,6 +186,7 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	}
 	fp->state_fd = bpf_map__fd(fp->skel->maps.state);
 	fp->counters_fd = bpf_map__fd(fp->skel->maps.counters);
+	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
 	rc = fp_set_state(fp, cfg->dev_mtu, false);
 	step = "initialise the state map";
 	if (rc < 0)
@@ -223,6 +231,40 @@ int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow)
 	if (fp->state_fd < 0)
 		return 0;
 	return bpf_map_update_elem(fp->state_fd, &key, &st, BPF_ANY) < 0 ? -errno : 0;
+}
+
+static bool listed(const uint32_t *addr, unsigned n, uint32_t a)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (addr[i] == a)
+			return true;
+	return false;
+}
+
+int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
+{
+	uint32_t key, next;
+	const uint32_t *prev = NULL;
+	uint8_t one = 1;
+	int rc = 0;
+
+	if (fp->own_fd < 0)
+		return 0;
+	if (n > FP_OWN_MAX)
+		n = FP_OWN_MAX;
+	/* new ones first: an address is never missing while it stays */
+	for (unsigned i = 0; i < n; i++)
+		if (bpf_map_update_elem(fp->own_fd, &addr[i], &one, BPF_ANY) < 0)
+			rc = -errno;
+	while (bpf_map_get_next_key(fp->own_fd, prev, &next) == 0) {
+		if (!listed(addr, n, next) && bpf_map_delete_elem(fp->own_fd, &next) == 0) {
+			prev = NULL;	/* the walk starts over after a deletion */
+			continue;
+		}
+		key = next;
+		prev = &key;
+	}
+	return rc;
 }
 
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX])

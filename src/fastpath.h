@@ -31,7 +31,7 @@ struct fastpath {
 	uint32_t prog_id[FP_HOOKS];	/* for bpftool prog show id N */
 	uint32_t handle;		/* clsact filter handle (from the tunnel name) */
 	const char *attach;		/* "tcx" or "clsact" */
-	int state_fd, counters_fd;
+	int state_fd, counters_fd, own_fd;
 	int ncpus;
 	uint64_t *percpu;		/* ncpus values: one counter read */
 };
@@ -47,13 +47,22 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
  * leaves nothing attached.
  */
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
-	     char *why, size_t why_len);
+	     enum fp_attach_mode mode, char *why, size_t why_len);
+
+/* Remove the clsact filter of this handle and priority (ingress or egress) on ifindex. */
+int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio);
+
+/* The clsact filter priority of every ipipd tunnel. */
+#define FP_TC_PRIORITY 0x1ee
 
 /* Detach and unload (idempotent; a zeroed struct is fine). */
 void fp_stop(struct fastpath *fp);
 
 /* The soft state the programs obey: inner path MTU; slow: send everything slow. */
 int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow);
+
+/* The host's own addresses (network order): inner packets from them go to the slow path. */
+int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n);
 
 /* The per-CPU counters, summed. */
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX]);

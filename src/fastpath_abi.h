@@ -10,6 +10,10 @@
 #include <linux/types.h>
 
 #define FP_MAX_ALLOWED 16	/* = CONFIG_MAX_LIST */
+#define FP_OWN_MAX 256		/* = OWN_ADDRS_MAX */
+
+/* How the daemon attaches the programs: tcx links where the kernel has them, or clsact filters. */
+enum fp_attach_mode { FPA_AUTO, FPA_TCX, FPA_CLSACT };
 
 /* Set in .rodata before the programs are loaded; addresses in network order. */
 struct fp_config {
@@ -37,7 +41,7 @@ struct fp_config {
  */
 struct fp_state {
 	__u32 pmtu;	/* inner MTU that fits the path now: larger packets go slow */
-	__u32 slow;	/* non-zero: every packet takes the slow path */
+	__u32 slow;	/* non-zero: every packet takes the slow path (RFC 2003 5 soft state) */
 };
 
 /* Per-CPU counters (array map "counters"). */

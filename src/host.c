@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fastpath.h"
 #include "firewall.h"
 
 #define RT_TABLES "/etc/iproute2/rt_tables"
@@ -327,13 +328,25 @@ int host_record_link(const char *state_path, const char *name)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
+int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio)
+{
+	char name[IF_NAMESIZE] = "";
+	FILE *f = fopen(state_path, "ae");
+
+	if (!f)
+		return -errno;
+	if_indextoname((unsigned)ifindex, name);
+	fprintf(f, "tcfilter %d %s %u %u\n", ifindex, name[0] ? name : "-", handle, prio);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
 /* Undo one state line; 0 if done (or nothing left to undo), -1 if it failed. */
 static int undo(struct nl *nl, char *line, FILE *log)
 {
 	char what[16], a[64], path[512], old[64], err[512];
 	unsigned len, table, prio;
 	struct in_addr addr;
-	int rc = 0;
+	int ifindex, rc = 0;
 
 	if (sscanf(line, "%15s", what) != 1)
 		return 0;
@@ -353,11 +366,18 @@ static int undo(struct nl *nl, char *line, FILE *log)
 		if (rc == -ENOENT)	/* the tunnel device's own setting went with it */
 			rc = 0;
 	} else if (!strcmp(what, "link") && sscanf(line, "%*s %63s", a) == 1) {
-		int ifindex = (int)if_nametoindex(a);
+		int link = (int)if_nametoindex(a);
 
-		if (ifindex)
-			rc = nl_link_del(nl, ifindex);
+		if (link)
+			rc = nl_link_del(nl, link);
 		if (rc == -ENODEV)
+			rc = 0;
+	} else if (!strcmp(what, "tcfilter") &&
+		   sscanf(line, "%*s %d %63s %u %u", &ifindex, a, &len, &prio) == 4) {
+		/* only on the same device: a new one of that name has none of ours */
+		if ((int)if_nametoindex(a) == ifindex)
+			rc = fp_tc_detach(ifindex, true, len, prio);
+		if (rc == -ENOENT || rc == -EINVAL)
 			rc = 0;
 	} else if (!strcmp(what, "nft") && sscanf(line, "%*s %63s", a) == 1) {
 		if (fw_cleanup(a, err, sizeof(err)) < 0) {

@@ -34,6 +34,9 @@ int host_sysctl_write(const char *path, const char *val);
 /* Record that the kernel tunnel device name was created (deleted on cleanup). */
 int host_record_link(const char *state_path, const char *name);
 
+/* Record a clsact filter of the eBPF fast path on the underlay (ingress). */
+int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio);
+
 /* The ip/sysctl/nft commands equivalent to what ipipd does for c, in order. */
 void host_explain(const struct config *c, unsigned mtu, FILE *out);
 

@@ -161,6 +161,8 @@ static void refresh_own(struct daemon *d)
 		log_warnx("%d host addresses: only the first %d are refused as inner sources", n,
 			  OWN_ADDRS_MAX);
 	own_addrs_publish(&d->own, a, (unsigned)n);
+	if (d->fast && fp_set_own(&d->fp, a, (unsigned)(n < OWN_ADDRS_MAX ? n : OWN_ADDRS_MAX)) < 0)
+		log_warn("eBPF fast path: cannot update the host's addresses");
 	log_debug("%d host addresses refused as inner sources", n);
 	d->n_own = n;
 }
@@ -224,7 +226,9 @@ static void fast_state(struct datapath *dp, void *arg)
 {
 	struct daemon *d = arg;
 	unsigned pmtu = atomic_load_explicit(&dp->pmtu, memory_order_relaxed);
-	int rc = fp_set_state(&d->fp, pmtu, false);
+	/* TTL or reachability soft state: every packet to the slow path, which checks it */
+	bool slow = atomic_load_explicit(&dp->soft, memory_order_relaxed) != 0;
+	int rc = fp_set_state(&d->fp, pmtu, slow);
 
 	if (rc < 0) {
 		errno = -rc;
@@ -247,7 +251,7 @@ static int setup_fast_path(struct daemon *d)
 	if (d->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
 	fp_config_init(&fc, &c->ip, c->addr.s_addr, d->ifindex, d->underlay_ifindex, d->mtu);
-	rc = fp_start(&d->fp, &fc, c->name, why, sizeof(why));
+	rc = fp_start(&d->fp, &fc, c->name, c->fp_attach, why, sizeof(why));
 	if (rc < 0 && c->datapath == DPM_EBPF) {
 		log_warnx("%s: Datapath = ebpf: %s", c->name, why);
 		return -1;
@@ -258,9 +262,14 @@ static int setup_fast_path(struct daemon *d)
 		log_info("%s: userspace datapath (%s)", c->name, d->dp_reason);
 		return 0;
 	}
+	if (!strcmp(d->fp.attach, "clsact"))	/* outlives a crash: undone by a restart too */
+		host_record_tc_filter(d->state_path, d->underlay_ifindex, d->fp.handle,
+				      FP_TC_PRIORITY);
 	d->fast = true;
 	d->dp.state_changed = fast_state;
 	d->dp.state_arg = d;
+	if (d->mon_fd >= 0)
+		refresh_own(d);
 	snprintf(d->dp_reason + n, sizeof(d->dp_reason) - n, "%s%s programs", n ? "; " : "",
 		 d->fp.attach);
 	log_info("%s: eBPF fast path (%s)", c->name, d->dp_reason);

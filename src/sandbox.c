@@ -92,12 +92,13 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /*
  * bpf(2) only on the fast path's maps the daemon already holds: reading its
- * counters and writing its soft state.  Loading or attaching programs after
+ * counters, writing its soft state and the host's addresses.  Loading or attaching programs after
  * setup is not allowed.
  */
 static int add_bpf_rules(scmp_filter_ctx ctx)
 {
-	static const int cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM };
+	static const int cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
+				    BPF_MAP_GET_NEXT_KEY };
 	int nr = seccomp_syscall_resolve_name("bpf");
 
 	if (nr == __NR_SCMP_ERROR || nr < 0)

@@ -55,6 +55,14 @@ struct {
 	__type(value, struct fp_state);
 } state SEC(".maps");
 
+/* The host's own addresses (kept by the daemon): never an inner source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_OWN_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} own SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FP_COUNTER_MAX);
@@ -146,8 +154,24 @@ int ipip_egress(struct __sk_buff *skb)
 	if (umtu < limit + IPV4_HLEN)
 		limit = umtu > IPV4_HLEN ? umtu - IPV4_HLEN : 0;
 	if (skb->gso_size) {
-		/* segments fit the device MTU; a lower path MTU is the slow path's */
-		if (limit < cfg.dev_mtu)
+		/*
+		 * A super-packet: its segments must fit.  (After a "fragmentation
+		 * needed" the sender's segments shrink and come back here; sending
+		 * only the big ones slow would reorder a flow.)
+		 */
+		__u32 l4;
+		__u8 doff;
+
+		if (in[9] == 6) {
+			if (bpf_skb_load_bytes(skb, IPV4_HLEN + 12, &doff, 1) < 0)
+				return tx_slow();
+			l4 = (__u32)(doff >> 4) * 4;
+		} else if (in[9] == 17) {
+			l4 = 8;
+		} else {
+			return tx_slow();
+		}
+		if (IPV4_HLEN + l4 + skb->gso_size > limit)
 			return tx_slow();
 		segs = skb->gso_segs ? skb->gso_segs : 1;
 	} else if (len > limit) {
@@ -216,7 +240,7 @@ static __always_inline int ecn_decap(__u8 inner, __u8 outer)
 
 static __always_inline int source_allowed(__u32 src)
 {
-	if (src == cfg.own[0] || src == cfg.own[1])
+	if (src == cfg.own[0] || src == cfg.own[1] || bpf_map_lookup_elem(&own, &src))
 		return 0;
 	if (cfg.n_allowed == 0)
 		return 1;
@@ -234,7 +258,8 @@ int ipip_ingress(struct __sk_buff *skb)
 {
 	__u8 h[2 * IPV4_HLEN];
 	__u8 *in = h + IPV4_HLEN;
-	__u32 otot, itot, segs;
+	__u32 otot, itot, segs, zero = 0;
+	struct fp_state *st;
 	__u8 tos;
 	int ecn;
 
@@ -245,6 +270,9 @@ int ipip_ingress(struct __sk_buff *skb)
 	if (h[9] != IPPROTO_IPIP_)
 		return TC_ACT_UNSPEC;	/* not ours: not counted */
 	/* From here on a protocol-4 packet: fast or slow, it is counted. */
+	st = bpf_map_lookup_elem(&state, &zero);
+	if (!st || st->slow)
+		return rx_slow();	/* soft state: the slow path sees the exit's packets */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
 		return rx_slow();	/* options or a fragment: the stack reassembles */
 	if (get32(h + 12) != cfg.remote || get32(h + 16) != cfg.local)

@@ -100,7 +100,7 @@ nsx "$A" ip link set va mtu 1500
 nsx "$B" ip link set vb mtu 1500
 
 # Another tool's TC program on B's underlay ingress: drops ICMP echo requests
-# of total length 100 (ping -s 72), passes everything else.
+# of total length 100 (ping -s 72), leaves everything else to the next filter.
 cat >"$WORK/other.bpf.c" <<'EOF'
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -111,10 +111,10 @@ int other(struct __sk_buff *skb)
 	__u8 h[24];
 
 	if (skb->protocol != __builtin_bswap16(0x0800) || bpf_skb_load_bytes(skb, 14, h, 24) < 0)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	if (h[9] == 1 && h[2] == 0 && h[3] == 100 && h[20] == 8)
 		return TC_ACT_SHOT;
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 char LICENSE[] SEC("license") = "GPL";
 EOF
@@ -167,6 +167,40 @@ check "Datapath = auto without CAP_BPF: userspace, and ipipctl says why" bash -c
 	"ip netns exec $B $IPIPCTL show fpb | grep -q '^tunnel fpb: userspace datapath (.*eBPF: cannot load the eBPF programs'"
 check "... and the tunnel works against A's fast path" \
 	nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.32
-check "the daemons stop cleanly" bash -c "kill -TERM $PA $PB"
-wait_gone "$PA" && wait_gone "$PB" || notok "daemons exit"
+nsx "$B" "$IPIPCTL" down fpb
+wait_gone "$PB"
+
+# FastPathAttach = clsact (what kernels without tcx get): a filter with a fixed
+# handle beside the other tool's, replaced after a crash, removed on stop or
+# by ipipctl cleanup; the qdisc and the other filter always stay.
+CB3=$(conf fpb.conf 192.0.2.32 192.0.2.31 198.51.100.32 198.51.100.31 $'ebpf\nFastPathAttach = clsact')
+ours() { nsx "$B" tc filter show dev vb ingress | grep -c 'ipip_ingress'; }
+start "$B" "$CB3" || notok "ipipd starts with FastPathAttach = clsact"
+PB=$STARTED
+check "clsact: ipipctl says so, one filter of ours on the underlay" bash -c \
+	"ip netns exec $B $IPIPCTL show fpb | grep -q 'ebpf datapath (configured; clsact programs)' && [ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 1 ]"
+check "clsact: the tunnel works with the fast path" bash -c \
+	"ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.32 && [ \$(ip netns exec $B $IPIPCTL show --json fpb | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) -ge 2 ]"
+check "clsact: the other TC program works beside it" other_works
+kill -KILL "$PB"
+wait_gone "$PB"
+check "clsact: after SIGKILL the filter is left (the documented caveat)" test "$(ours)" = 1
+start "$B" "$CB3" || notok "clsact: restart at once after SIGKILL"
+PB=$STARTED
+check "clsact: the restart replaced it (still one) and the tunnel works" bash -c \
+	"[ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 1 ] && ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.32"
+kill -KILL "$PB"
+wait_gone "$PB"
+check "clsact: ipipctl cleanup removes the leftover filter" bash -c \
+	"ip netns exec $B $IPIPCTL cleanup fpb && [ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 0 ]"
+check "clsact: ... and only that: the other program still works" other_works
+start "$B" "$CB3" || notok "clsact: start again"
+PB=$STARTED
+nsx "$B" "$IPIPCTL" down fpb
+wait_gone "$PB"
+check "clsact: ipipctl down removes our filter, the qdisc and the other filter stay" bash -c \
+	"[ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 0 ]"
+check "clsact: ... and the other program still works" other_works
+check "the daemon on A stops cleanly" bash -c "kill -TERM $PA"
+wait_gone "$PA" || notok "A exits"
 finish

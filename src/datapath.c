@@ -234,8 +234,13 @@ static void pmtu_update(struct datapath *dp, unsigned outer)
 	socklen_t sl = sizeof(v);
 
 	if (!outer) {
-		if (dp->pmtu_fd < 0 || getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 ||
-		    v <= 0)
+		/*
+		 * Connect again first: the socket keeps the route it found, and
+		 * that one is stale once the underlay device has been replaced.
+		 */
+		if (dp->pmtu_fd < 0 ||
+		    connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote, sizeof(dp->remote)) < 0 ||
+		    getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 || v <= 0)
 			return;
 		outer = (unsigned)v;
 	}

@@ -153,6 +153,7 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	libbpf_set_print(libbpf_log);
 	fp->ifindex[FP_EGRESS] = (int)cfg->tun_ifindex;
 	fp->ifindex[FP_INGRESS] = (int)cfg->underlay_ifindex;
+	atomic_store(&fp->underlay, cfg->underlay_ifindex);
 	fp->handle = name_handle(name);
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
@@ -223,9 +224,32 @@ void fp_stop(struct fastpath *fp)
 	reset(fp);
 }
 
+int fp_move_underlay(struct fastpath *fp, int ifindex)
+{
+	int old_fd = fp->link_fd[FP_INGRESS], old = fp->ifindex[FP_INGRESS], rc;
+	bool old_filter = fp->filter[FP_INGRESS];
+
+	fp->link_fd[FP_INGRESS] = -1;
+	fp->filter[FP_INGRESS] = false;
+	fp->ifindex[FP_INGRESS] = ifindex;
+	rc = attach(fp, FP_INGRESS, bpf_program__fd(fp->skel->progs.ipip_ingress));
+	if (rc < 0) {
+		fp->link_fd[FP_INGRESS] = old_fd;
+		fp->filter[FP_INGRESS] = old_filter;
+		fp->ifindex[FP_INGRESS] = old;
+		return rc;
+	}
+	if (old_fd >= 0)
+		close(old_fd);
+	if (old_filter && fp_tc_detach(old, true, fp->handle, FP_TC_PRIORITY) < 0)
+		log_debug("eBPF fast path: no filter to remove on ifindex %d", old);
+	atomic_store(&fp->underlay, (uint32_t)ifindex);
+	return 0;
+}
+
 int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow)
 {
-	struct fp_state st = { .pmtu = pmtu, .slow = slow };
+	struct fp_state st = { .pmtu = pmtu, .slow = slow, .underlay_ifindex = atomic_load(&fp->underlay) };
 	uint32_t key = 0;
 
 	if (fp->state_fd < 0)

@@ -13,6 +13,7 @@
 #ifndef IPIPD_FASTPATH_H
 #define IPIPD_FASTPATH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +28,8 @@ struct fastpath {
 	struct ipip_bpf *skel;
 	int link_fd[FP_HOOKS];		/* tcx links, -1 if none */
 	bool filter[FP_HOOKS];		/* clsact filters attached */
-	int ifindex[FP_HOOKS];		/* TUN device, underlay */
+	int ifindex[FP_HOOKS];		/* TUN device, underlay (main thread only) */
+	_Atomic uint32_t underlay;	/* = ifindex[FP_INGRESS], for fp_set_state from any thread */
 	uint32_t prog_id[FP_HOOKS];	/* for bpftool prog show id N */
 	uint32_t handle;		/* clsact filter handle (from the tunnel name) */
 	const char *attach;		/* "tcx" or "clsact" */
@@ -57,6 +59,13 @@ int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio);
 
 /* Detach and unload (idempotent; a zeroed struct is fine). */
 void fp_stop(struct fastpath *fp);
+
+/*
+ * The route to Remote now leaves through ifindex: attach the ingress program
+ * there, detach it from the old device, send outer packets there.  Returns 0
+ * or -errno (the old attachment then stays).  The caller then sets the state.
+ */
+int fp_move_underlay(struct fastpath *fp, int ifindex);
 
 /* The soft state the programs obey: inner path MTU; slow: send everything slow. */
 int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow);

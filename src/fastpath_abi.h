@@ -19,7 +19,7 @@ enum fp_attach_mode { FPA_AUTO, FPA_TCX, FPA_CLSACT };
 struct fp_config {
 	__u32 local, remote;
 	__u32 own[2];			/* Local and the tunnel address: never an inner source */
-	__u32 underlay_ifindex;		/* outer packets leave and arrive here */
+	__u32 underlay_ifindex;		/* outer packets leave and arrive here at start */
 	__u32 tun_ifindex;		/* inner packets leave and arrive here */
 	__u32 dev_mtu;			/* the tunnel device's MTU */
 	__u8 ttl;			/* 0: inherit the inner TTL */
@@ -42,6 +42,7 @@ struct fp_config {
 struct fp_state {
 	__u32 pmtu;	/* inner MTU that fits the path now: larger packets go slow */
 	__u32 slow;	/* non-zero: every packet takes the slow path (RFC 2003 5 soft state) */
+	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
 };
 
 /* Per-CPU counters (array map "counters"). */

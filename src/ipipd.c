@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
 
@@ -458,8 +459,9 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (long)getpid(), d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace",
 		  d->dp_reason);
 	if (d->fast)
-		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\n", d->fp.attach,
-			  d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS]);
+		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n",
+			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
+			  d->underlay_ifindex);
 	if (d->fast)
 		sb_printf(sb, "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
@@ -537,6 +539,43 @@ static void serve_control(struct daemon *d)
 	close(fd);
 }
 
+/*
+ * The fast path follows the route to Remote: when it leaves through another
+ * device (the underlay was replaced, or a route changed), the ingress program
+ * moves there and outer packets go there.
+ */
+static void follow_underlay(struct daemon *d)
+{
+	unsigned umtu;
+	int oif, rc;
+
+	if (!d->fast || nl_route_mtu(&d->nl, d->cfg.ip.remote, &umtu, &oif) < 0 ||
+	    oif == d->underlay_ifindex)
+		return;
+	rc = fp_move_underlay(&d->fp, oif);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("eBPF fast path: cannot move to ifindex %d", oif);
+		return;
+	}
+	log_info("%s: eBPF fast path: the route to Remote now leaves through ifindex %d (was %d)",
+		 d->cfg.name, oif, d->underlay_ifindex);
+	d->underlay_ifindex = oif;
+	if (!strcmp(d->fp.attach, "clsact"))
+		host_record_tc_filter(d->state_path, oif, d->fp.handle, FP_TC_PRIORITY);
+	fast_state(&d->dp, d);
+}
+
+#define FOLLOW_UNDERLAY_MS 1000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void run(struct daemon *d)
 {
 	struct pollfd pfd[3] = {
@@ -544,6 +583,7 @@ static void run(struct daemon *d)
 		{ .fd = d->ctl_fd, .events = POLLIN },
 		{ .fd = d->mon_fd, .events = POLLIN },	/* -1 (ignored) with the kernel's device */
 	};
+	uint64_t followed = now_ms();
 	int rc = d->kernel ? 0 : dp_start(&d->dp);	/* one thread per direction */
 
 	if (rc < 0) {
@@ -552,7 +592,15 @@ static void run(struct daemon *d)
 		return;
 	}
 	while (!d->stop) {
-		if (poll(pfd, 3, -1) < 0) {
+		int n = poll(pfd, 3, d->fast ? FOLLOW_UNDERLAY_MS : -1);
+
+		if (d->fast && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
+			followed = now_ms();
+			follow_underlay(d);
+		}
+		if (n == 0)
+			continue;
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");

@@ -92,13 +92,14 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /*
  * bpf(2) only on the fast path's maps the daemon already holds: reading its
- * counters, writing its soft state and the host's addresses.  Loading or attaching programs after
+ * counters, writing its soft state and the host's addresses, and attaching
+ * its loaded ingress program to a new underlay (a tcx link).  Loading or attaching programs after
  * setup is not allowed.
  */
 static int add_bpf_rules(scmp_filter_ctx ctx)
 {
 	static const int cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
-				    BPF_MAP_GET_NEXT_KEY };
+				    BPF_MAP_GET_NEXT_KEY, BPF_LINK_CREATE };
 	int nr = seccomp_syscall_resolve_name("bpf");
 
 	if (nr == __NR_SCMP_ERROR || nr < 0)

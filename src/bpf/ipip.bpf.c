@@ -149,7 +149,7 @@ int ipip_egress(struct __sk_buff *skb)
 	 * now (the redirect bypasses the IP output path and its checks); the
 	 * helper reports the device MTU in umtu.
 	 */
-	bpf_check_mtu(skb, cfg.underlay_ifindex, &umtu, 0, 0);
+	bpf_check_mtu(skb, st->underlay_ifindex, &umtu, 0, 0);
 	limit = st->pmtu;
 	if (umtu < limit + IPV4_HLEN)
 		limit = umtu > IPV4_HLEN ? umtu - IPV4_HLEN : 0;
@@ -213,7 +213,7 @@ int ipip_egress(struct __sk_buff *skb)
 	}
 	count(FP_TX_PACKETS, segs);
 	count(FP_TX_BYTES, len);	/* inner bytes */
-	return bpf_redirect_neigh(cfg.underlay_ifindex, NULL, 0, 0);
+	return bpf_redirect_neigh(st->underlay_ifindex, NULL, 0, 0);
 }
 
 /* ---- ingress: underlay -> TUN device ------------------------------------- */

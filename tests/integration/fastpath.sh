@@ -87,6 +87,20 @@ check "no drops counted on either end" bash -c \
 	"ip netns exec $A $IPIPCTL show fpa | grep -q 'drops: none' &&
 	 ip netns exec $B $IPIPCTL show fpb | grep -q 'drops: none'"
 
+# The underlay replaced under the running tunnels (a new veth pair, new
+# ifindexes): the programs follow the route to Remote within a few seconds.
+nsx "$A" ip link del va
+veth_pair "$A" va 192.0.2.31/24 "$B" vb 192.0.2.32/24 || notok "new underlay"
+NEW_A=$(nsx "$A" cat /sys/class/net/va/ifindex) NEW_B=$(nsx "$B" cat /sys/class/net/vb/ifindex)
+check "underlay replaced: both fast paths move to the new devices within 5 s" bash -c \
+	"for i in \$(seq 50); do [ \$(ip netns exec $A $IPIPCTL show --json fpa | grep -o '\"fast_underlay\":[0-9]*' | cut -d: -f2) = $NEW_A ] &&
+	 [ \$(ip netns exec $B $IPIPCTL show --json fpb | grep -o '\"fast_underlay\":[0-9]*' | cut -d: -f2) = $NEW_B ] && exit 0; sleep 0.1; done;
+	 echo want $NEW_A $NEW_B; ip netns exec $A $IPIPCTL show --json fpa | grep -o '\"fast_underlay\":[^,]*'; exit 1"
+FR0=$(json "$B" fpb fast_rx_packets) FT0=$(json "$B" fpb fast_tx_packets)
+nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.32 >/dev/null
+check "... through the fast path on the new devices (both directions)" test \
+	$(( $(json "$B" fpb fast_rx_packets) - FR0 )) -ge 3 -a $(( $(json "$B" fpb fast_tx_packets) - FT0 )) -ge 3
+
 # The underlay's MTU lowered under the running tunnel: the fast path leaves the
 # big packets to the slow path, which learns the new MTU and says so.
 nsx "$A" ip link set va mtu 1400

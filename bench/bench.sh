@@ -128,7 +128,7 @@ wait_ping() { # wait_ping DST: until the tunnel carries a ping (30 s)
 up_direct() { DST=$UB; MTU=1500; }
 down_direct() { :; }
 
-up_ipipd() { # DATAPATH
+start_ipipd() { # DATAPATH
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		$UA $UB "$1" $OA $OB >"$WORK/bipa.conf"
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
@@ -138,8 +138,8 @@ up_ipipd() { # DATAPATH
 	wait_link "$A" bipa && wait_link "$B" bipb || return 1
 	DST=$OB; MTU=1480
 }
-up_ipipd-userspace() { up_ipipd userspace; }
-up_ipipd-ebpf() { up_ipipd ebpf; }
+up_ipipd-userspace() { start_ipipd userspace; }
+up_ipipd-ebpf() { start_ipipd ebpf; }
 
 # Kernel VXLAN: 50 bytes of overhead (outer IP, UDP, VXLAN, inner Ethernet).
 up_vxlan() {

@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng
+LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -28,7 +28,7 @@ Q := @
 endif
 
 B := build
-CORE := packet config log netlink tun datapath control firewall host offload sandbox
+CORE := packet config log netlink tun datapath control firewall host offload sandbox fastpath
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -39,6 +39,19 @@ all: $(B)/.deps $(B)/ipipd $(B)/ipipctl
 $(B)/.deps: scripts/deps.sh
 	$(Q)scripts/deps.sh build
 	$(Q)mkdir -p $(B) && touch $@
+
+# The eBPF fast path: compiled for the BPF target and embedded as a libbpf
+# skeleton (no file is loaded at run time).
+BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -fno-strict-aliasing -Wall -Wextra -Werror \
+	-I/usr/include/$(shell $(CC) -dumpmachine)
+$(B)/ipip.bpf.o: src/bpf/ipip.bpf.c src/fastpath_abi.h $(B)/.deps
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+$(B)/ipip.skel.h: $(B)/ipip.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)bpftool gen skeleton $< name ipip_bpf >$@.tmp && mv $@.tmp $@
+$(B)/fastpath.o $(B)/asan/fastpath.o: $(B)/ipip.skel.h
+$(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
 
 $(B)/%.o: src/%.c $(B)/.deps
 	@echo "  CC      $@"

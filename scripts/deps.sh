@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh build|check|demo|fuzz|kernel-peer|bench
 set -eu
 
-build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev iproute2"
+build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev iproute2 clang libbpf-dev bpftool"
 run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # The kernel peer: qemu (TCG), kmod (depmod, modprobe --show-depends for the
 # guest's modules), cpio (initramfs), xz-utils (the kernel's payload),

@@ -224,12 +224,13 @@ static int k_datapath(struct parser *ps, const char *v)
 {
 	static const struct { const char *s; enum dp_mode m; } m[] = {
 		{ "auto", DPM_AUTO }, { "userspace", DPM_USERSPACE }, { "kernel", DPM_KERNEL },
+		{ "ebpf", DPM_EBPF },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		if (!strcasecmp(v, m[i].s))
 			return ps->c->datapath = m[i].m, 0;
-	perr(ps, LINE, "Datapath: '%s' is not auto, userspace or kernel", v);
+	perr(ps, LINE, "Datapath: '%s' is not auto, ebpf, userspace or kernel", v);
 	return -1;
 }
 

@@ -17,7 +17,7 @@
 #define CONFIG_TABLE_NAME_MAX 32
 
 enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
-enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL };
+enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL, DPM_EBPF };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 
 /* Lines of the keys that host setup steps name in their errors. */
@@ -31,7 +31,7 @@ struct config {
 	char name[IFNAMSIZ];
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
-	enum dp_mode datapath;	/* auto: the kernel's ipip device where it exists */
+	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;

@@ -203,6 +203,12 @@ static uint64_t now_seconds(void)
 	return (uint64_t)ts.tv_sec;
 }
 
+static void state_changed(struct datapath *dp)
+{
+	if (dp->state_changed)
+		dp->state_changed(dp, dp->state_arg);
+}
+
 /*
  * A new outer path MTU (0: ask the kernel's route): the inner MTU becomes
  * path - 20, within [floor - 20, device MTU].  Lowering is immediate.
@@ -230,6 +236,7 @@ static void pmtu_update(struct datapath *dp, unsigned outer)
 		atomic_store_explicit(&dp->pmtu_lowered, now_seconds(), memory_order_relaxed);
 	atomic_store_explicit(&dp->pmtu, inner, memory_order_relaxed);
 	log_info("path MTU soft state: tunnel MTU %u (was %u)", inner, cur);
+	state_changed(dp);
 }
 
 /* After a while, try the device MTU again: the path may have grown back. */
@@ -240,6 +247,7 @@ static void pmtu_probe(struct datapath *dp)
 	if (lowered && now_seconds() - lowered >= DP_PMTU_PROBE_SECONDS) {
 		atomic_store_explicit(&dp->pmtu_lowered, 0, memory_order_relaxed);
 		atomic_store_explicit(&dp->pmtu, dp->mtu, memory_order_relaxed);
+		state_changed(dp);
 		pmtu_update(dp, 0);
 	}
 }

@@ -107,6 +107,9 @@ struct datapath {
 	pthread_t tx_thread, rx_thread;
 	bool tx_started, rx_started;
 	bool inited;			/* dp_free() on a zeroed struct does nothing */
+	/* called (from a datapath thread) when the soft state changed */
+	void (*state_changed)(struct datapath *dp, void *arg);
+	void *state_arg;
 };
 
 /*

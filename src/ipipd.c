@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
+#include "fastpath.h"
 #include "host.h"
 #include "log.h"
 #include "netlink.h"
@@ -27,6 +28,9 @@ struct daemon {
 	struct config cfg;
 	struct nl nl;
 	struct datapath dp;
+	struct fastpath fp;
+	bool fast;		/* the eBPF fast path carries ordinary packets */
+	int underlay_ifindex;	/* the route to Remote leaves here */
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd;
 	int ifindex;
 	unsigned mtu;
@@ -146,7 +150,7 @@ static int setup_kernel_device(struct daemon *d)
 	struct config *c = &d->cfg;
 	int rc;
 
-	if (c->datapath == DPM_USERSPACE) {
+	if (c->datapath == DPM_USERSPACE || c->datapath == DPM_EBPF) {
 		snprintf(d->dp_reason, sizeof(d->dp_reason), "configured");
 		return 0;
 	}
@@ -170,7 +174,54 @@ static int setup_kernel_device(struct daemon *d)
 	}
 	snprintf(d->dp_reason, sizeof(d->dp_reason), "the kernel cannot create ipip devices: %s",
 		 strerror(-rc));
-	log_info("%s: userspace datapath (%s)", c->name, d->dp_reason);
+	return 0;
+}
+
+/* The soft state changed: the fast path passes what no longer fits to the slow path. */
+static void fast_state(struct datapath *dp, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned pmtu = atomic_load_explicit(&dp->pmtu, memory_order_relaxed);
+	int rc = fp_set_state(&d->fp, pmtu, false);
+
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("eBPF fast path: cannot update its state");
+	}
+}
+
+/*
+ * Datapath = ebpf or auto (without the kernel's device): the TC programs carry
+ * ordinary packets; the userspace datapath stays as the slow path.
+ */
+static int setup_fast_path(struct daemon *d)
+{
+	struct config *c = &d->cfg;
+	struct fp_config fc;
+	char why[160];
+	size_t n;
+	int rc;
+
+	if (d->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
+		return 0;
+	fp_config_init(&fc, &c->ip, c->addr.s_addr, d->ifindex, d->underlay_ifindex, d->mtu);
+	rc = fp_start(&d->fp, &fc, c->name, why, sizeof(why));
+	if (rc < 0 && c->datapath == DPM_EBPF) {
+		log_warnx("%s: Datapath = ebpf: %s", c->name, why);
+		return -1;
+	}
+	n = strlen(d->dp_reason);
+	if (rc < 0) {
+		snprintf(d->dp_reason + n, sizeof(d->dp_reason) - n, "; eBPF: %s", why);
+		log_info("%s: userspace datapath (%s)", c->name, d->dp_reason);
+		return 0;
+	}
+	d->fast = true;
+	d->dp.state_changed = fast_state;
+	d->dp.state_arg = d;
+	snprintf(d->dp_reason + n, sizeof(d->dp_reason) - n, "%s%s programs", n ? "; " : "",
+		 d->fp.attach);
+	log_info("%s: eBPF fast path (%s)", c->name, d->dp_reason);
 	return 0;
 }
 
@@ -210,6 +261,7 @@ static int setup(struct daemon *d)
 		log_warn("no route to Remote %s", ip4(c->ip.remote, a));
 		return -1;
 	}
+	d->underlay_ifindex = oif;
 	d->mtu = c->mtu ? c->mtu : umtu - IPV4_HLEN;
 	if (d->mtu < CONFIG_MTU_MIN)
 		d->mtu = CONFIG_MTU_MIN;
@@ -243,6 +295,8 @@ static int setup(struct daemon *d)
 	}
 	if (!d->kernel)
 		dp_set_mtu(&d->dp, d->mtu);
+	if (setup_fast_path(d) < 0)
+		return -1;
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		errno = -d->ctl_fd;
@@ -261,6 +315,7 @@ static int setup(struct daemon *d)
 /* Undo everything setup() did, in reverse; safe after a partial setup. */
 static void teardown(struct daemon *d)
 {
+	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	dp_free(&d->dp);
 	if (d->lock_fd >= 0 && d->nl.sock && host_cleanup(&d->nl, d->state_path, stderr) < 0)
 		log_warnx("%s: some host changes could not be undone; see %s", d->cfg.name,
@@ -330,13 +385,29 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 	const struct dp_stats *st = &snap;
 	char a[INET_ADDRSTRLEN];
 
+	uint64_t fc[FP_COUNTER_MAX];
+
 	if (d->kernel)
 		kernel_stats(c->name, &snap);
 	else
 		dp_stats_read(&d->dp, &snap);
+	fp_counters(&d->fp, fc);
+	snap.rx_packets += fc[FP_RX_PACKETS];
+	snap.rx_bytes += fc[FP_RX_BYTES];
+	snap.tx_packets += fc[FP_TX_PACKETS];
+	snap.tx_bytes += fc[FP_TX_BYTES];
+	snap.drops[PKT_RX_TUN_WRITE] += fc[FP_RX_ERROR];
+	snap.drops[PKT_TX_SEND_ERROR] += fc[FP_TX_ERROR];
 
 	sb_printf(sb, "name=%s\npid=%ld\ndatapath=%s\ndatapath_reason=%s\n", c->name,
-		  (long)getpid(), d->kernel ? "kernel" : "userspace", d->dp_reason);
+		  (long)getpid(), d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace",
+		  d->dp_reason);
+	if (d->fast)
+		sb_printf(sb, "fast_attach=%s\nfast_rx_packets=%llu\nfast_tx_packets=%llu\n"
+			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n", d->fp.attach,
+			  (unsigned long long)fc[FP_RX_PACKETS],
+			  (unsigned long long)fc[FP_TX_PACKETS],
+			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
 	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
@@ -503,6 +574,8 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
 	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = -1;
+	d.fp.link_fd[FP_EGRESS] = d.fp.link_fd[FP_INGRESS] = -1;
+	d.fp.state_fd = d.fp.counters_fd = -1;
 	if (!foreground)
 		daemonize(&ready_fd);
 	if (setup(&d) < 0) {

@@ -9,6 +9,7 @@
 
 #include <cap-ng.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -84,6 +85,25 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	return 0;
 }
 
+/*
+ * bpf(2) only on the fast path's maps the daemon already holds: reading its
+ * counters and writing its soft state.  Loading or attaching programs after
+ * setup is not allowed.
+ */
+static int add_bpf_rules(scmp_filter_ctx ctx)
+{
+	static const int cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM };
+	int nr = seccomp_syscall_resolve_name("bpf");
+
+	if (nr == __NR_SCMP_ERROR || nr < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cmds[i])) < 0)
+			return -1;
+	return 0;
+}
+
 static int drop_capabilities(void)
 {
 	/*
@@ -118,7 +138,8 @@ static int install_filter(enum sandbox_mode mode)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0])) < 0)
+	if (add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0])) < 0 ||
+	    add_bpf_rules(ctx) < 0)
 		goto out;
 #ifdef SANITIZED
 	if (add_rules(ctx, sanitizer_extra, sizeof(sanitizer_extra) / sizeof(sanitizer_extra[0])) < 0)

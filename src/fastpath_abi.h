@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the eBPF fast path (src/bpf/ipip.bpf.c) and the daemon (src/fastpath.c)
+ * share: the read-only configuration, the runtime state and the counters.
+ * Only fixed-size kernel types: the BPF side has no libc.
+ */
+#ifndef IPIPD_FASTPATH_ABI_H
+#define IPIPD_FASTPATH_ABI_H
+
+#include <linux/types.h>
+
+#define FP_MAX_ALLOWED 16	/* = CONFIG_MAX_LIST */
+
+/* Set in .rodata before the programs are loaded; addresses in network order. */
+struct fp_config {
+	__u32 local, remote;
+	__u32 own[2];			/* Local and the tunnel address: never an inner source */
+	__u32 underlay_ifindex;		/* outer packets leave and arrive here */
+	__u32 tun_ifindex;		/* inner packets leave and arrive here */
+	__u32 dev_mtu;			/* the tunnel device's MTU */
+	__u8 ttl;			/* 0: inherit the inner TTL */
+	__u8 tos;			/* fixed DSCP when !tos_inherit */
+	__u8 tos_inherit;
+	__u8 pmtudisc;			/* outer DF always set, else copied from the inner */
+	__u8 ecn_mode;			/* enum ecn_mode */
+	__u8 dscp_uniform;
+	__u8 n_allowed;			/* 0: any inner source */
+	__u8 pad;
+	struct {
+		__u32 addr, mask;	/* network order */
+	} allowed[FP_MAX_ALLOWED];
+};
+
+/*
+ * The daemon's soft state the programs obey (array map "state", one entry),
+ * written by the daemon when it changes.
+ */
+struct fp_state {
+	__u32 pmtu;	/* inner MTU that fits the path now: larger packets go slow */
+	__u32 slow;	/* non-zero: every packet takes the slow path */
+};
+
+/* Per-CPU counters (array map "counters"). */
+enum fp_counter {
+	FP_RX_PACKETS,		/* decapsulated and redirected into the TUN device */
+	FP_RX_BYTES,		/* inner bytes */
+	FP_TX_PACKETS,		/* encapsulated and redirected to the underlay (segments) */
+	FP_TX_BYTES,		/* inner bytes */
+	FP_RX_SLOW,		/* protocol-4 packets left to the stack and the daemon */
+	FP_TX_SLOW,		/* packets left to the daemon (TUN queue) */
+	FP_RX_ERROR,		/* decapsulation failed half-way: dropped */
+	FP_TX_ERROR,		/* encapsulation failed half-way: dropped */
+	FP_COUNTER_MAX
+};
+
+#endif

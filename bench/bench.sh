@@ -378,22 +378,29 @@ frag_count() { # IP fragments created or reassembled in both namespaces
 	echo $t
 }
 
-# not_available SYSTEM REASON: the report shows the row as n/a (REASON).
+# not_available SYSTEM REASON: the report shows the row as n/a (REASON, or
+# the last words of a daemon that exited).
 not_available() {
-	log "$1: n/a: $2"
-	record "$1" na 1 "$(echo "$2" | tr '\t|' '  ' | cut -c1-100)"
+	local why=$2 p
+	for p in "${BG[@]}"; do
+		kill -0 "$p" 2>/dev/null && continue
+		why=$(grep -v '^[[:space:]]*$' "$DLOG" | tail -n 1 | sed "s|$WORK/||g")
+		why=${why:-$2}
+		break
+	done
+	log "$1: n/a: $why"
+	record "$1" na 1 "$(echo "$why" | tr '\t|' '  ' | cut -c1-100)"
 	down_any
 }
 
 run_system() {
-	local s=$1 r f0 why
+	local s=$1 r f0
 	log "$s: starting"
 	DST= MTU=
 	DLOG=$WORK/daemons-$s.log
 	: >"$DLOG"
 	if ! "up_$s" || [ -z "$DST" ]; then
-		why=$(grep -v '^[[:space:]]*$' "$DLOG" | head -n 1 | sed "s|$WORK/||g")
-		not_available "$s" "${why:-could not be started}"; return
+		not_available "$s" "could not be started"; return
 	fi
 	wait_ping "$DST" || { not_available "$s" "no ping through the tunnel"; return; }
 	if ! ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null; then

@@ -130,6 +130,13 @@ print()
 print("Fastest unencrypted peer per column: " + ", ".join(
     "%s %s" % (label, refs[m][1] or "-") for m, label, _h, _f in METRICS))
 print()
+spread = ["%s %s-%s" % (label, fmt % min(vals[("direct", m)]), fmt % max(vals[("direct", m)]))
+          for m, label, _h, fmt in METRICS + [("rr", "probe RTT us", False, "%.2f")]
+          if len(vals.get(("direct", m), [])) > 1]
+if spread:
+    print("Spread of the direct path over the runs (min-max; a wide one means a busy machine): "
+          + ", ".join(spread))
+    print()
 rr = ["%s %.2f / %.2f" % (s, med(s, "rr"), med(s, "rr99"))
       for s in order if med(s, "rr") is not None and med(s, "rr99") is not None]
 if rr:

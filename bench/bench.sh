@@ -346,6 +346,8 @@ measure() {
 	if out=$(ina timeout 120 "$UDPRR" -c "$DST" $RRPORT "$RRS" 2>>"$DLOG"); then
 		record "$s" rr "$r" "$(echo "$out" | awk '{ print $1 }')"
 		record "$s" rr99 "$r" "$(echo "$out" | awk '{ print $2 }')"
+		[ "$(echo "$out" | awk '{ print $3 }')" = 0 ] ||
+			log "$s: the UDP probe resent $(echo "$out" | awk '{ print $3 }') request(s)"
 	else
 		log "$s: the UDP probe got no answers"
 	fi

@@ -118,7 +118,7 @@ for s in order:
         parts = []
         if m not in ADDED and m != "cpu" and d:
             parts.append("%.2fx direct" % (v / d))
-        if p:
+        if p and (m not in ADDED or v > 0):  # an added RTT at or below 0 is noise
             parts.append("%.2fx peer" % (v / p))
         if parts:
             cell += " (" + ", ".join(parts) + ")"

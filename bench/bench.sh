@@ -1,5 +1,6 @@
 #!/bin/bash
-# make bench: ipipd against the direct path and other userspace tunnels.
+# make bench: ipipd's two datapaths against the direct path, kernel VXLAN and
+# other userspace tunnels.
 #
 # Two namespaces joined by a veth pair (1500-byte underlay), side A pinned to
 # CPU 0 and side B to CPU 1 (two one-core hosts), every tunnel unencrypted
@@ -10,29 +11,43 @@
 #   BENCH_QUICK=1        1 run each, 3 s measurements (development)
 #   BENCH_RUNS=N         runs per system (default 3; the median is reported)
 #   BENCH_TIME=S         seconds per throughput measurement (default 10)
-#   BENCH_SYSTEMS="..."  subset of: direct ipipd fastd quicktun vtun tinc openvpn wireguard-go
+#   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-ebpf vxlan
+#                        fastd quicktun vtun tinc openvpn wireguard-go
+#   BENCH_NIC="..."      the systems also measured over the NIC-like underlay
+#                        (default: direct ipipd-userspace ipipd-ebpf vxlan)
 #   BENCH_OUT=FILE       also write the markdown report there
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
 #
 # Metrics (medians over the runs): TCP one stream and four streams (Gbit/s,
-# 2 s warm-up discarded), UDP 64-byte packets received per second, ping RTT
-# added over the direct path (100 pings, 10 ms apart), CPU seconds of the
-# tunnel processes (both ends) per GB delivered during the one-stream TCP
-# run, and ipipd's peak RSS (VmHWM) after all of the load.
+# 2 s warm-up discarded), UDP 64-byte packets received per second, TCP one
+# stream over a "NIC-like" underlay (veth with TSO off and GRO on, so
+# segmentation happens in software before the wire and aggregation after it,
+# as with a NIC without tunnel offloads), round trip added over the direct path
+# by a busy-polling 32-byte UDP request/response probe (bench/udprr.c; median
+# and p99 of 20000 round trips), ping RTT added over the direct path (100
+# pings, 10 ms apart: dominated by wake-up latency), CPU seconds of the tunnel
+# processes (both ends) per GB delivered during the one-stream TCP run (none
+# for VXLAN; for ipipd-ebpf only the daemon's own, the fast path runs in the
+# kernel), and ipipd's peak RSS (VmHWM) after all of the load.  A system that
+# cannot be started is reported as n/a with the reason.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 IPIPD=${IPIPD:-$TOP/build/ipipd}
 QUICK=${BENCH_QUICK:-0}
-if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30
-else RUNS=${BENCH_RUNS:-3}; DUR=${BENCH_TIME:-10}; WARM=2; PINGS=100; fi
-SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd fastd quicktun vtun tinc openvpn wireguard-go"}
+if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30; RRS=5000
+else RUNS=${BENCH_RUNS:-3}; DUR=${BENCH_TIME:-10}; WARM=2; PINGS=100; RRS=20000; fi
+SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
+NIC=${BENCH_NIC:-"direct ipipd-userspace ipipd-ebpf vxlan"}
 PEERS="fastd quicktun vtun tinc openvpn"	# the unencrypted ones: "fastest peer" is among these
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs" >&2; exit 1; }
 [ -x "$IPIPD" ] || { echo "bench: $IPIPD missing (make)" >&2; exit 1; }
+command -v ethtool >/dev/null || { echo "bench: ethtool missing (scripts/deps.sh bench)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/ipipd-bench.XXXXXX)
+UDPRR=$WORK/udprr
+RRPORT=7777
 A=bnA-$$
 B=bnB-$$
 UA=192.0.2.1 UB=192.0.2.2	# underlay
@@ -40,12 +55,13 @@ OA=198.51.100.1 OB=198.51.100.2	# overlay
 RESULTS=$WORK/results.tsv	# system metric run value
 : >"$RESULTS"
 BG=()
+DLOG=$WORK/daemons.log	# the daemons' output (one file per system)
 
 log() { echo "bench: $*" >&2; }
 
 cleanup() {
 	local p
-	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${BG[@]}" ${RR_SERVER:-}; do kill "$p" 2>/dev/null; done
 	for ns in "$A" "$B"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	done
@@ -63,8 +79,8 @@ trap 'exit 130' INT TERM
 ina() { taskset -c 0 ip netns exec "$A" "$@"; }
 inb() { taskset -c 1 ip netns exec "$B" "$@"; }
 # Start in the background, remember the PID (the command must not fork).
-bga() { ina "$@" >>"$WORK/daemons.log" 2>&1 & BG+=($!); }
-bgb() { inb "$@" >>"$WORK/daemons.log" 2>&1 & BG+=($!); }
+bga() { ina "$@" >>"$DLOG" 2>&1 & BG+=($!); }
+bgb() { inb "$@" >>"$DLOG" 2>&1 & BG+=($!); }
 
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
 
@@ -83,9 +99,16 @@ setup_underlay() {
 	ina ping -c 1 -W 2 $UB >/dev/null || { log "underlay does not work"; exit 1; }
 }
 
-# wait_link NS DEV: until DEV exists in NS (10 s).
+# wait_link NS DEV: until DEV exists in NS (10 s, less if a daemon exits).
 wait_link() {
-	for _ in $(seq 100); do ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	local p
+	for _ in $(seq 100); do
+		ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0
+		for p in "${BG[@]}"; do
+			kill -0 "$p" 2>/dev/null || { log "a daemon exited before $2 appeared"; return 1; }
+		done
+		sleep 0.1
+	done
 	log "$2 did not appear in $1"; return 1
 }
 
@@ -105,15 +128,26 @@ wait_ping() { # wait_ping DST: until the tunnel carries a ping (30 s)
 up_direct() { DST=$UB; MTU=1500; }
 down_direct() { :; }
 
-up_ipipd() {
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UA $UB $OA $OB >"$WORK/bipa.conf"
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UB $UA $OB $OA >"$WORK/bipb.conf"
+start_ipipd() { # DATAPATH
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UA $UB "$1" $OA $OB >"$WORK/bipa.conf"
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UB $UA "$1" $OB $OA >"$WORK/bipb.conf"
 	bga "$IPIPD" -f "$WORK/bipa.conf"
 	bgb "$IPIPD" -f "$WORK/bipb.conf"
 	wait_link "$A" bipa && wait_link "$B" bipb || return 1
 	DST=$OB; MTU=1480
+}
+up_ipipd-userspace() { start_ipipd userspace; }
+up_ipipd-ebpf() { start_ipipd ebpf; }
+
+# Kernel VXLAN: 50 bytes of overhead (outer IP, UDP, VXLAN, inner Ethernet).
+up_vxlan() {
+	ip -n "$A" link add vx0 type vxlan id 42 local $UA remote $UB dstport 4789 dev va || return 1
+	ip -n "$B" link add vx0 type vxlan id 42 local $UB remote $UA dstport 4789 dev vb || return 1
+	addr "$A" vx0 $OA $OB 1450
+	addr "$B" vx0 $OB $OA 1450
+	DST=$OB; MTU=1450
 }
 
 up_fastd() {
@@ -257,7 +291,7 @@ tunnel_pids() {
 	for ns in "$A" "$B"; do
 		for p in $(ip netns pids "$ns"); do
 			c=$(cat /proc/$p/comm 2>/dev/null) || continue
-			case $c in iperf3|ping|ip|taskset|sleep|cat|env) ;; *) echo "$p" ;; esac
+			case $c in iperf3|udprr|ping|ip|taskset|sleep|cat|env) ;; *) echo "$p" ;; esac
 		done
 	done
 }
@@ -275,20 +309,23 @@ d=json.load(open(sys.argv[1]))
 if 'error' in d: print('nan'); sys.exit()
 $2" "$3"; }
 
+# tcp1 JSON: iperf3 TCP one stream from A to DST into JSON.
+tcp1() { ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -t "$DUR" -O "$WARM" -J >"$1" 2>&1; }
+
 # measure SYSTEM RUN
 measure() {
-	local s=$1 r=$2 pids c0 c1 bps bytes hz
+	local s=$1 r=$2 pids c0 c1 bps bytes hz out
 	hz=$(getconf CLK_TCK)
 	pids=$(tunnel_pids)
 	# TCP, one stream; tunnel CPU sampled over the measured window only.
 	( sleep "$WARM"; cpu_ticks $pids >"$WORK/c0"; sleep "$DUR"; cpu_ticks $pids >"$WORK/c1" ) &
 	local sampler=$!
-	ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -t "$DUR" -O "$WARM" -J >"$WORK/tcp1.json" 2>&1
+	tcp1 "$WORK/tcp1.json"
 	wait $sampler
 	bps=$(iperf_json x 'print(d["end"]["sum_received"]["bits_per_second"])' "$WORK/tcp1.json")
 	bytes=$(iperf_json x 'print(d["end"]["sum_received"]["bytes"])' "$WORK/tcp1.json")
 	record "$s" tcp1 "$r" "$(python3 -c "print($bps / 1e9)")"
-	if [ "$s" != direct ]; then
+	if [ -n "$pids" ]; then	# none for direct and kernel tunnels
 		c0=$(cat "$WORK/c0") c1=$(cat "$WORK/c1")
 		record "$s" cpu "$r" "$(python3 -c "b=$bytes; print(($c1 - $c0) / $hz / (b / 1e9) if b == b and b > 0 else float('nan'))")"
 	fi
@@ -302,6 +339,37 @@ measure() {
 	# Ping RTT (average, microseconds).
 	record "$s" rtt "$r" "$(ina ping -q -c "$PINGS" -i 0.01 -W 1 "$DST" |
 		awk -F'[/ =]+' '/^rtt/ { print $7 * 1000 }')"
+	# Round trip of the busy-polling UDP probe (median and p99, microseconds);
+	# the server spins too, so it runs only for this measurement.
+	inb "$UDPRR" -s $RRPORT >>"$DLOG" 2>&1 &
+	RR_SERVER=$!
+	if out=$(ina timeout 120 "$UDPRR" -c "$DST" $RRPORT "$RRS" 2>>"$DLOG"); then
+		record "$s" rr "$r" "$(echo "$out" | awk '{ print $1 }')"
+		record "$s" rr99 "$r" "$(echo "$out" | awk '{ print $2 }')"
+		[ "$(echo "$out" | awk '{ print $3 }')" = 0 ] ||
+			log "$s: the UDP probe resent $(echo "$out" | awk '{ print $3 }') request(s)"
+	else
+		log "$s: the UDP probe got no answers"
+	fi
+	kill $RR_SERVER 2>/dev/null
+	wait $RR_SERVER 2>/dev/null
+	RR_SERVER=
+}
+
+# nic_like on|off: the underlay veth's offloads like a NIC without tunnel
+# offloads (TSO off: GSO packets are segmented in software before the wire;
+# GRO on: aggregated again after it), or as they were.
+nic_like() {
+	local tso=$TSO0 gro=$GRO0
+	[ "$1" = on ] && tso=off gro=on
+	ip netns exec "$A" ethtool -K va tso $tso gro $gro &&
+		ip netns exec "$B" ethtool -K vb tso $tso gro $gro
+}
+
+# measure_nic SYSTEM RUN: TCP one stream over the NIC-like underlay.
+measure_nic() {
+	tcp1 "$WORK/tcp1nic.json"
+	record "$1" tcp1nic "$2" "$(iperf_json x 'print(d["end"]["sum_received"]["bits_per_second"] / 1e9)' "$WORK/tcp1nic.json")"
 }
 
 frag_count() { # IP fragments created or reassembled in both namespaces
@@ -312,14 +380,31 @@ frag_count() { # IP fragments created or reassembled in both namespaces
 	echo $t
 }
 
+# not_available SYSTEM REASON: the report shows the row as n/a (REASON, or
+# the last words of a daemon that exited).
+not_available() {
+	local why=$2 p
+	for p in "${BG[@]}"; do
+		kill -0 "$p" 2>/dev/null && continue
+		why=$(grep -v '^[[:space:]]*$' "$DLOG" | tail -n 1 | sed "s|$WORK/||g")
+		why=${why:-$2}
+		break
+	done
+	log "$1: n/a: $why"
+	record "$1" na 1 "$(echo "$why" | tr '\t|' '  ' | cut -c1-100)"
+	down_any
+}
+
 run_system() {
 	local s=$1 r f0
 	log "$s: starting"
 	DST= MTU=
+	DLOG=$WORK/daemons-$s.log
+	: >"$DLOG"
 	if ! "up_$s" || [ -z "$DST" ]; then
-		log "$s: could not be started; skipped"; down_any; return
+		not_available "$s" "could not be started"; return
 	fi
-	wait_ping "$DST" || { down_any; return; }
+	wait_ping "$DST" || { not_available "$s" "no ping through the tunnel"; return; }
 	if ! ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null; then
 		log "$s: a DF ping of $MTU bytes does not cross (MTU check failed)"
 	fi
@@ -330,15 +415,27 @@ run_system() {
 		measure "$s" "$r"
 		log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	done
+	if [[ " $NIC " == *" $s "* ]]; then
+		if nic_like on; then
+			ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
+			for r in $(seq "$RUNS"); do
+				measure_nic "$s" "$r"
+				log "$s: NIC-like run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == "tcp1nic" && $3 == r { printf "%.4g", $4 }' "$RESULTS")"
+			done
+		else
+			log "$s: the NIC-like underlay could not be set up"
+		fi
+		nic_like off || log "could not restore the underlay's offloads"
+	fi
 	[ "$(frag_count)" = "$f0" ] || log "$s: the underlay fragmented packets during the runs"
-	if [ "$s" = ipipd ]; then
+	if [[ $s == ipipd-* ]]; then
 		local hwm=0 p v
 		for p in $(tunnel_pids); do
 			[ "$(cat /proc/$p/comm)" = ipipd ] || continue
 			v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status)
 			[ "$v" -gt "$hwm" ] && hwm=$v
 		done
-		record ipipd rss 1 "$(python3 -c "print($hwm / 1024)")"
+		record "$s" rss 1 "$(python3 -c "print($hwm / 1024)")"
 	fi
 	down_any
 }
@@ -346,7 +443,10 @@ run_system() {
 # ---- main -------------------------------------------------------------------
 
 log "$(date -u '+%F %T') UTC; $RUNS run(s) of ${DUR} s; systems: $SYSTEMS"
+cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
 setup_underlay
+TSO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "tcp-segmentation-offload:" { print $2 }')
+GRO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "generic-receive-offload:" { print $2 }')
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 BG_SERVER=$!
 sleep 0.5
@@ -356,4 +456,4 @@ for s in $SYSTEMS; do
 done
 kill $BG_SERVER 2>/dev/null
 
-python3 "$TOP/bench/report.py" "$RESULTS" "$PEERS" "$RUNS" "$DUR" "$QUICK" | tee "${BENCH_OUT:-/dev/null}"
+python3 "$TOP/bench/report.py" "$RESULTS" "$PEERS" "$RUNS" "$DUR" "$QUICK" "$PINGS" "$RRS" | tee "${BENCH_OUT:-/dev/null}"

@@ -11,7 +11,7 @@ run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # libc6-dev (the static helper in the guest), util-linux (setpriv, flock).
 # The guest kernel and busybox-static are fetched with `apt-get download`.
 kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
-bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux"
+bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
 
 case "${1:-build}" in
 build) want="$build" ;;

@@ -267,16 +267,15 @@ int ipip_ingress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, h, sizeof(h)) < 0)
 		return TC_ACT_UNSPEC;
-	if (h[9] != IPPROTO_IPIP_)
-		return TC_ACT_UNSPEC;	/* not ours: not counted */
-	/* From here on a protocol-4 packet: fast or slow, it is counted. */
+	/* another tunnel's packets (or none): for the next program, not counted */
+	if (h[9] != IPPROTO_IPIP_ || get32(h + 12) != cfg.remote || get32(h + 16) != cfg.local)
+		return TC_ACT_UNSPEC;
+	/* From here on this tunnel's packet: fast or slow, it is counted. */
 	st = bpf_map_lookup_elem(&state, &zero);
 	if (!st || st->slow)
 		return rx_slow();	/* soft state: the slow path sees the exit's packets */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
 		return rx_slow();	/* options or a fragment: the stack reassembles */
-	if (get32(h + 12) != cfg.remote || get32(h + 16) != cfg.local)
-		return rx_slow();
 	if (csum20(h) != 0)
 		return rx_slow();
 	otot = (__u32)h[2] << 8 | h[3];

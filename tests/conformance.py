@@ -43,6 +43,18 @@ def echo(n):
     return b[:2] + struct.pack("!H", csum(b)) + b[4:]
 
 
+def fragments(p, size):
+    """The IPv4 packet p (no options) as fragments of at most size payload bytes."""
+    size -= size % 8
+    h, data, out = p[:20], p[20:], []
+    for off in range(0, len(data), size):
+        piece = data[off:off + size]
+        fo = off // 8 | (0x2000 if off + size < len(data) else 0)
+        f = h[:2] + struct.pack("!H", 20 + len(piece)) + h[4:6] + struct.pack("!H", fo) + h[8:10] + b"\0\0" + h[12:20]
+        out.append(f[:10] + struct.pack("!H", csum(f)) + f[12:] + piece)
+    return out
+
+
 def cmd_send(*spec):
     a = dict(x.split("=", 1) for x in spec)
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -56,9 +68,11 @@ def cmd_send(*spec):
         dst = a.get("dst", "198.51.100.2")
         if "outer" in a:
             osrc, dst = a["outer"].split(">")
-            p = ipv4(osrc, dst, 4, p, tos=int(a.get("otos", "0"), 0), ident=i + 1)
+            p = ipv4(osrc, dst, 4, p, tos=int(a.get("otos", "0"), 0), ident=i + 1,
+                     df=0 if "ofrag" in a else 1)
         try:
-            s.sendto(p, (dst, 0))
+            for f in fragments(p, int(a["ofrag"])) if "ofrag" in a else [p]:
+                s.sendto(f, (dst, 0))
         except OSError as e:
             print("error", e.errno)
         print(p.hex(), flush=True)

@@ -113,9 +113,9 @@ outer "RFC 2003 3.1: DiscoverPathMTU = no: outer DF copied from the inner DF (se
 	'[(p.df, p.inner.df) for p in P] == [(True, True), (False, False)]' df=1 + df=0
 outer "RFC 6864: outer DF=0: 1000 outer IDs all distinct and never the inner ID (inner ID fixed 0x1234)" \
 	'len(P) >= 950 and len(set(p.id for p in P)) == len(P) and all(p.id != p.inner.id for p in P) and all(not p.df for p in P)' \
-	n=1000 df=0 id=0x1234 size=64 pace=20
+	n=1000 df=0 id=0x1234 size=64 pace=5
 outer "RFC 6864: outer DF=0: outer IDs never copy the inner ID (1000 inner IDs counting up)" \
-	'len(P) >= 950 and all(p.id != p.inner.id for p in P)' n=1000 df=0 id=1 idstep=1 size=64 pace=20
+	'len(P) >= 950 and all(p.id != p.inner.id for p in P)' n=1000 df=0 id=1 idstep=1 size=64 pace=5
 
 # --- RFC 2003 5.1 / RFC 4459: MTU -------------------------------------------------
 run_a
@@ -147,6 +147,12 @@ run_a; run_b
 O="outer=192.0.2.1>192.0.2.2"
 decap "RFC 2003 3.1: decapsulated inner packet delivered unchanged (bytes equal the inner packet sent)" \
 	'len(P) == 3 and [p.b for p in P] == [s[20:] for s in S]' $O n=3 ttl=17
+decap "RFC 2003 3.1 / RFC 4459: outer fragments are reassembled by the receiving host, then decapsulated (1480-byte inner in 3 outer fragments)" \
+	'len(P) == 1 and P[0].b == S[0][20:]' $O size=1480 df=0 ofrag=600
+decap "RFC 2003 3.1: a reassembled outer packet larger than the tunnel MTU still works (3000-byte inner in 3 outer fragments)" \
+	'len(P) == 1 and P[0].b == S[0][20:] and P[0].tot == 3000' $O size=3000 df=0 ofrag=1400
+check "... and B answers it through the tunnel (ping -s 2972 from A, fragmented inner reply)" \
+	nsx "$A" ping -c 2 -i 0.3 -W 2 -s 2972 198.51.100.2
 t0=$(dropped rx_inner_ttl0)
 decap "RFC 2003 3.1: a decapsulator MUST discard an inner datagram with TTL 0 (nothing on ipb)" 'len(P) == 0' $O ttl=0 n=2
 check "RFC 2003 3.1: ... counted as drops.rx_inner_ttl0 (2)" test $(($(dropped rx_inner_ttl0) - t0)) = 2

@@ -214,6 +214,7 @@ void dp_free(struct datapath *dp)
 void dp_set_mtu(struct datapath *dp, unsigned mtu)
 {
 	dp->mtu = mtu;
+	dp->rx.gro.mtu = mtu;
 	atomic_store_explicit(&dp->pmtu, mtu, memory_order_relaxed);
 }
 

@@ -241,16 +241,51 @@ void gro_reset(struct gro *g, unsigned flags)
 struct cand {
 	uint8_t proto;		/* 0: not TCP/UDP over plain IPv4, written alone */
 	bool mergeable;
+	bool partial;		/* longer than the MTU, partial checksum: GSO write */
 	uint16_t hlen;
 	uint32_t plen;
 };
 
-/* Is pkt a packet that may be merged, and what are its header lengths? */
-static struct cand classify(struct gro *g, const uint8_t *p, size_t len)
+/*
+ * A sender on this host (the kernel's ipip, an eBPF fast path, in another
+ * network namespace over veth) hands over TCP/UDP packets whose checksum is
+ * still partial: the pseudo-header sum, not complemented, as CHECKSUM_PARTIAL
+ * leaves it, and TCP/UDP super-packets longer than any MTU.  Complete the
+ * checksum of such a packet, or (a super-packet, where the device takes GSO)
+ * keep it partial for a GSO write.  Returns 1 if it was partial.
+ */
+static int fix_partial(struct gro *g, struct cand *c, uint8_t *p, size_t len)
 {
-	struct cand c = { 0, false, 0, 0 };
-	uint64_t sum;
+	uint8_t *field = p + 20 + (c->proto == PROTO_TCP ? 16 : 6);
+	uint16_t pseudo = csum_fold(csum_pseudo4(p, c->proto, len - 20)), want;
+
+	if (memcmp(field, &pseudo, 2) != 0)
+		return 0;
+	g->csum_partial++;
+	if (len > g->mtu && (g->flags & (c->proto == PROTO_TCP ? GRO_TCP : GRO_UDP))) {
+		c->partial = true;
+		return 1;
+	}
+	want = (uint16_t)~csum_fold(csum_add(0, p + 20, len - 20));	/* pseudo sum is in field */
+	store_csum(field, want ? want : (c->proto == PROTO_UDP ? 0xffff : 0));
+	return 1;
+}
+
+static bool l4_valid(const uint8_t *p, size_t len, uint8_t proto)
+{
+	return csum_fold(csum_add(csum_pseudo4(p, proto, len - 20), p + 20, len - 20)) == 0xffff;
+}
+
+/*
+ * Is pkt a packet that may be merged, and what are its header lengths?  Its
+ * L4 checksum is verified (IP-in-IP carries no integrity check: only verified
+ * segments are merged), and a partial one from a same-host sender completed.
+ */
+static struct cand classify(struct gro *g, uint8_t *p, size_t len)
+{
+	struct cand c = { 0, false, false, 0, 0 };
 	size_t thlen;
+	bool may;
 
 	if (len < 28 || p[0] != 0x45 || get16(p + 2) != len ||
 	    (get16(p + 6) & (IP_MF | IP_OFFMASK)))
@@ -262,9 +297,8 @@ static struct cand classify(struct gro *g, const uint8_t *p, size_t len)
 		c.proto = PROTO_TCP;
 		c.hlen = (uint16_t)(20 + thlen);
 		c.plen = (uint32_t)(len - c.hlen);
-		if (!(g->flags & GRO_TCP) || c.plen == 0 ||
-		    (p[33] & (uint8_t)~(TCP_ACK | TCP_PSH)) || !(p[33] & TCP_ACK))
-			return c;
+		may = (g->flags & GRO_TCP) && c.plen > 0 &&
+		      !(p[33] & (uint8_t)~(TCP_ACK | TCP_PSH)) && (p[33] & TCP_ACK);
 	} else if (p[9] == PROTO_UDP) {
 		if (get16(p + 24) != len - 20)
 			return c;
@@ -272,18 +306,21 @@ static struct cand classify(struct gro *g, const uint8_t *p, size_t len)
 		c.hlen = 28;
 		c.plen = (uint32_t)(len - 28);
 		/* No checksum (0) means nothing to verify: never merged. */
-		if (!(g->flags & GRO_UDP) || c.plen == 0 || (p[26] == 0 && p[27] == 0))
+		if (p[26] == 0 && p[27] == 0)
 			return c;
+		may = (g->flags & GRO_UDP) && c.plen > 0;
 	} else {
 		return c;
 	}
-	/* IP-in-IP carries no integrity check: only verified segments are merged. */
-	sum = csum_add(csum_pseudo4(p, c.proto, len - 20), p + 20, len - 20);
-	if (csum_fold(sum) != 0xffff) {
-		g->csum_bad++;
-		return c;
+	if (!l4_valid(p, len, c.proto)) {
+		if (!fix_partial(g, &c, p, len)) {
+			g->csum_bad += may;	/* counted where it kept a segment from merging */
+			return c;
+		}
+		if (c.partial)
+			return c;	/* a partial super-packet: written alone, as GSO */
 	}
-	c.mergeable = true;
+	c.mergeable = may;
 	return c;
 }
 
@@ -356,6 +393,7 @@ bool gro_add(struct gro *g, uint8_t *p, size_t len)
 		memcpy(it->key + 8, p + 20, 4);
 	}
 	it->closed = !c.mergeable;
+	it->partial = c.partial;
 	it->hlen = c.hlen;
 	it->mss = (uint16_t)c.plen;
 	it->nseg = 1;
@@ -408,6 +446,15 @@ unsigned gro_finish(struct gro *g, struct iovec *iov)
 								  : VIRTIO_NET_HDR_GSO_UDP_L4;
 			w->hdr.hdr_len = it->hlen;
 			w->hdr.gso_size = it->mss;
+			w->hdr.csum_start = 20;
+			w->hdr.csum_offset = it->proto == PROTO_TCP ? 16 : 6;
+		} else if (it->partial) {
+			/* as it came: the kernel segments it where it must, and completes the checksums */
+			w->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			w->hdr.gso_type = it->proto == PROTO_TCP ? VIRTIO_NET_HDR_GSO_TCPV4
+								  : VIRTIO_NET_HDR_GSO_UDP_L4;
+			w->hdr.hdr_len = it->hlen;
+			w->hdr.gso_size = (uint16_t)(g->mtu > it->hlen ? g->mtu - it->hlen : 1);
 			w->hdr.csum_start = 20;
 			w->hdr.csum_offset = it->proto == PROTO_TCP ? 16 : 6;
 		}

@@ -103,6 +103,7 @@ struct gro_pkt {
 struct gro_item {
 	uint8_t key[12];	/* addresses and ports */
 	uint8_t proto;		/* 0: not mergeable (written alone) */
+	bool partial;		/* a super-packet with a partial checksum: written as GSO */
 	bool closed;		/* PSH or a short segment ended it */
 	uint16_t hlen, mss, nseg;
 	uint32_t total;		/* IPv4 total length of the merged packet */
@@ -119,11 +120,13 @@ struct gro_write {
 
 struct gro {
 	unsigned flags;
+	unsigned mtu;		/* the TUN device's: longer packets need GSO metadata */
 	unsigned npkt, nitem;
 	struct gro_pkt pkt[GRO_MAX];
 	struct gro_item item[GRO_MAX];
 	struct gro_write wr[GRO_MAX];
 	uint64_t csum_bad;	/* segments not merged because their checksum was wrong */
+	uint64_t csum_partial;	/* packets with a partial checksum (a same-host sender) */
 };
 
 void gro_reset(struct gro *g, unsigned flags);

@@ -126,7 +126,7 @@ icmp_unreach() {
 # transfer FROM_NS TO_NS TO_ADDR PORT FILE: TCP FILE, sha256 compared at the far end.
 transfer() {
 	local from=$1 to=$2 addr=$3 port=$4 file=$5 sink sent got
-	nsx "$to" $PKT sink "$addr" "$port" >"$WORK/sink.out" &
+	nsx "$to" timeout 150 $PKT sink "$addr" "$port" >"$WORK/sink.out" &
 	sink=$!; PIDS+=("$sink")
 	for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 	sent=$(nsx "$from" timeout 120 $PKT send "$addr" "$port" "$file")

@@ -19,7 +19,7 @@ cat >"$WORK/sba.conf" <<CONF
 [Tunnel]
 Local = 192.0.2.1
 Remote = 192.0.2.2
-Datapath = userspace
+Datapath = $DATAPATH
 [Address]
 Address = 198.51.100.1/32
 Peer = 198.51.100.2
@@ -88,7 +88,7 @@ check "control socket is mode 0600, owned by root" \
 check "ping A -> B through the sandboxed tunnel" nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.2
 check "ping B -> A through the sandboxed tunnel" nsx "$B" ping -c 3 -i 0.2 -W 2 198.51.100.1
 head -c $((8 << 20)) /dev/urandom >"$WORK/blob"
-bg "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
+bg "$B" timeout 90 $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
 SINK=$BG
 for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 SENT=$(nsx "$A" timeout 60 $PKT send 198.51.100.2 5001 "$WORK/blob")

@@ -26,6 +26,8 @@
 
 #define DP_BATCH 64			/* packets per recvmmsg/sendmmsg */
 #define DP_SLOT (IPV4_HLEN + 0xffff)	/* one outer packet, at most */
+#define DP_LINGER_US 50			/* sleep after a busy round before looking again */
+#define DP_LINGER_ROUNDS 64		/* ... at most this often before poll() (stop_fd) */
 
 /* A snapshot of the counters (what dp_stats_read() fills in). */
 struct dp_stats {
@@ -99,6 +101,7 @@ struct datapath {
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	bool vnet;			/* the TUN device has IFF_VNET_HDR */
+	long linger_ns;			/* coalescing delay of the threads (0: off) */
 	unsigned gro_flags;		/* GRO_TCP, GRO_UDP: what we may write */
 	struct sockaddr_in remote;
 	struct dp_tx tx;

@@ -7,6 +7,8 @@
  *       has offloads on) -> ipip_encap per segment -> sendmmsg on the raw socket;
  *   rx: recvmmsg on the raw socket -> ipip_decap -> GRO coalescing -> TUN writes,
  *       and the socket's ICMP error queue.
+ * After a busy round a thread sleeps DP_LINGER_US and looks again before it
+ * polls (wakeup coalescing: see linger() in datapath.c).
  * Each direction has its own buffers and counters; other threads read the
  * counters with dp_stats_read() (relaxed atomics, single writer each).
  */

@@ -146,6 +146,11 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (dp->tx_fd < 0)
 		dp->tx_fd = raw_fd;
+	dp->linger_ns = DP_LINGER_US * 1000;
+	if (getenv("IPIPD_LINGER_US"))	/* measurements: 0 switches it off */
+		dp->linger_ns = strtol(getenv("IPIPD_LINGER_US"), NULL, 10) * 1000;
+	if (dp->linger_ns < 0 || dp->linger_ns >= 1000000000)
+		dp->linger_ns = 0;
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
@@ -814,13 +819,47 @@ static int wait_fd(struct datapath *dp, int fd)
 	}
 }
 
+/*
+ * Interrupt coalescing, in userspace: after a round that moved packets, the
+ * thread sleeps dp->linger_ns and looks again instead of going back to poll().
+ * While traffic flows it is then never on the fd's wait queue, so the sender
+ * (a local application on this core, or the peer's thread on another core:
+ * an IPI, dear in a VM) does not pay for waking it, and each round finds a
+ * larger batch.  An idle fd is still waited for with poll(): no latency is
+ * added there.  Bounded, so that poll() sees stop_fd and the error queue.
+ */
+static void linger(struct datapath *dp, int (*round)(struct datapath *))
+{
+	struct timespec ts = { 0, dp->linger_ns };
+
+	for (int i = 0; dp->linger_ns && i < DP_LINGER_ROUNDS; i++) {
+		nanosleep(&ts, NULL);
+		if (round(dp) == 0)
+			return;
+	}
+}
+
 static void *tx_main(void *arg)
 {
 	struct datapath *dp = arg;
 
 	while (wait_fd(dp, dp->tun_fd) >= 0)
-		dp_tun_to_net(dp);
+		if (dp_tun_to_net(dp) > 0)
+			linger(dp, dp_tun_to_net);
 	return NULL;
+}
+
+static int rx_rounds(struct datapath *dp)
+{
+	int got = 0, n;
+
+	for (int i = 0; i < DP_ROUNDS; i++) {
+		n = dp_net_to_tun(dp);
+		got += n;
+		if (n < DP_BATCH)
+			break;
+	}
+	return got;
 }
 
 static void *rx_main(void *arg)
@@ -831,9 +870,8 @@ static void *rx_main(void *arg)
 	while ((ev = wait_fd(dp, dp->raw_fd)) >= 0) {
 		if (ev & POLLERR)
 			dp_read_errors(dp);
-		if (ev & POLLIN)
-			for (int i = 0; i < DP_ROUNDS && dp_net_to_tun(dp) == DP_BATCH; i++)
-				;
+		if ((ev & POLLIN) && rx_rounds(dp) > 0)
+			linger(dp, rx_rounds);
 	}
 	return NULL;
 }

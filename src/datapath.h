@@ -7,6 +7,8 @@
  *       has offloads on) -> ipip_encap per segment -> sendmmsg on the raw socket;
  *   rx: recvmmsg on the raw socket -> ipip_decap -> GRO coalescing -> TUN writes,
  *       and the socket's ICMP error queue.
+ * After a busy round a thread sleeps DP_LINGER_US and looks again before it
+ * polls (wakeup coalescing: see linger() in datapath.c).
  * Each direction has its own buffers and counters; other threads read the
  * counters with dp_stats_read() (relaxed atomics, single writer each).
  */
@@ -26,6 +28,8 @@
 
 #define DP_BATCH 64			/* packets per recvmmsg/sendmmsg */
 #define DP_SLOT (IPV4_HLEN + 0xffff)	/* one outer packet, at most */
+#define DP_LINGER_US 50			/* sleep after a busy round before looking again */
+#define DP_LINGER_ROUNDS 64		/* ... at most this often before poll() (stop_fd) */
 
 /* A snapshot of the counters (what dp_stats_read() fills in). */
 struct dp_stats {
@@ -125,6 +129,7 @@ struct datapath {
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	bool vnet;			/* the TUN device has IFF_VNET_HDR */
+	long linger_ns;			/* coalescing delay of the threads (0: off) */
 	unsigned gro_flags;		/* GRO_TCP, GRO_UDP: what we may write */
 	struct sockaddr_in remote;
 	struct dp_tx tx;

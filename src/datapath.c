@@ -826,8 +826,11 @@ static int wait_fd(struct datapath *dp, int fd)
  * (a local application on this core, or the peer's thread on another core:
  * an IPI, dear in a VM) does not pay for waking it, and each round finds a
  * larger batch.  An idle fd is still waited for with poll(): no latency is
- * added there.  Bounded, so that poll() sees stop_fd and the error queue.
+ * added there, nor after a round of a single packet (request/response
+ * traffic: the answer must not wait out a sleep).  Bounded, so that poll()
+ * sees stop_fd and the error queue.
  */
+#define DP_LINGER_MIN 2
 static void linger(struct datapath *dp, int (*round)(struct datapath *))
 {
 	struct timespec ts = { 0, dp->linger_ns };
@@ -844,7 +847,7 @@ static void *tx_main(void *arg)
 	struct datapath *dp = arg;
 
 	while (wait_fd(dp, dp->tun_fd) >= 0)
-		if (dp_tun_to_net(dp) > 0)
+		if (dp_tun_to_net(dp) >= DP_LINGER_MIN)
 			linger(dp, dp_tun_to_net);
 	return NULL;
 }
@@ -870,7 +873,7 @@ static void *rx_main(void *arg)
 	while ((ev = wait_fd(dp, dp->raw_fd)) >= 0) {
 		if (ev & POLLERR)
 			dp_read_errors(dp);
-		if ((ev & POLLIN) && rx_rounds(dp) > 0)
+		if ((ev & POLLIN) && rx_rounds(dp) >= DP_LINGER_MIN)
 			linger(dp, rx_rounds);
 	}
 	return NULL;

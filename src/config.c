@@ -192,59 +192,63 @@ static int k_mtu(struct parser *ps, const char *v)
 	return 0;
 }
 
+/*
+ * One of the words of a keyword's list (NULL-terminated, in the order of its
+ * enum), case-insensitive: its index, or -1 after "KEY: 'v' is not ..." with
+ * the list in the error's own order, `expect`.
+ */
+static int k_word(struct parser *ps, const char *key, const char *v, const char *const *words,
+		  const char *expect)
+{
+	for (int i = 0; words[i]; i++)
+		if (!strcasecmp(v, words[i]))
+			return i;
+	perr(ps, LINE, "%s: '%s' is not %s", key, v, expect);
+	return -1;
+}
+
 static int k_ecn(struct parser *ps, const char *v)
 {
-	if (!strcasecmp(v, "normal"))
-		ps->c->ip.ecn = ECN_MODE_NORMAL;
-	else if (!strcasecmp(v, "compatibility"))
-		ps->c->ip.ecn = ECN_MODE_COMPAT;
-	else if (!strcasecmp(v, "kernel"))
-		ps->c->ip.ecn = ECN_MODE_KERNEL;
-	else {
-		perr(ps, LINE, "ECN: '%s' is not normal, compatibility or kernel", v);
+	static const char *const w[] = { "normal", "compatibility", "kernel", NULL };
+	int i = k_word(ps, "ECN", v, w, "normal, compatibility or kernel");
+
+	if (i < 0)
 		return -1;
-	}
+	ps->c->ip.ecn = (enum ecn_mode)i;	/* ECN_MODE_NORMAL, _COMPAT, _KERNEL */
 	return 0;
 }
 
 static int k_dscp(struct parser *ps, const char *v)
 {
-	if (!strcasecmp(v, "pipe"))
-		ps->c->ip.dscp_uniform = false;
-	else if (!strcasecmp(v, "uniform"))
-		ps->c->ip.dscp_uniform = true;
-	else {
-		perr(ps, LINE, "DSCP: '%s' is not pipe or uniform", v);
+	static const char *const w[] = { "pipe", "uniform", NULL };
+	int i = k_word(ps, "DSCP", v, w, "pipe or uniform");
+
+	if (i < 0)
 		return -1;
-	}
+	ps->c->ip.dscp_uniform = i == 1;
 	return 0;
 }
 
 static int k_fp_attach(struct parser *ps, const char *v)
 {
-	static const struct { const char *s; enum fp_attach_mode m; } m[] = {
-		{ "auto", FPA_AUTO }, { "tcx", FPA_TCX }, { "clsact", FPA_CLSACT },
-	};
+	static const char *const w[] = { "auto", "tcx", "clsact", NULL };	/* enum order */
+	int i = k_word(ps, "FastPathAttach", v, w, "auto, tcx or clsact");
 
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcasecmp(v, m[i].s))
-			return ps->c->fp_attach = m[i].m, 0;
-	perr(ps, LINE, "FastPathAttach: '%s' is not auto, tcx or clsact", v);
-	return -1;
+	if (i < 0)
+		return -1;
+	ps->c->fp_attach = (enum fp_attach_mode)i;
+	return 0;
 }
 
 static int k_datapath(struct parser *ps, const char *v)
 {
-	static const struct { const char *s; enum dp_mode m; } m[] = {
-		{ "auto", DPM_AUTO }, { "userspace", DPM_USERSPACE }, { "kernel", DPM_KERNEL },
-		{ "ebpf", DPM_EBPF },
-	};
+	static const char *const w[] = { "auto", "userspace", "kernel", "ebpf", NULL };	/* enum order */
+	int i = k_word(ps, "Datapath", v, w, "auto, ebpf, userspace or kernel");
 
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcasecmp(v, m[i].s))
-			return ps->c->datapath = m[i].m, 0;
-	perr(ps, LINE, "Datapath: '%s' is not auto, ebpf, userspace or kernel", v);
-	return -1;
+	if (i < 0)
+		return -1;
+	ps->c->datapath = (enum dp_mode)i;
+	return 0;
 }
 
 static int k_address(struct parser *ps, const char *v)

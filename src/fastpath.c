@@ -133,7 +133,7 @@ static int attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 	return tc_attach(fp, hook, prog_fd);
 }
 
-static void reset(struct fastpath *fp)
+void fp_init(struct fastpath *fp)
 {
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
@@ -147,7 +147,7 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	uint32_t seed = 0;
 	int rc;
 
-	reset(fp);
+	fp_init(fp);
 	if (mode != FPA_AUTO)
 		fp->attach = mode == FPA_TCX ? "tcx" : "clsact";
 	libbpf_set_print(libbpf_log);
@@ -158,10 +158,10 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
 		rc = fp->ncpus ? fp->ncpus : -EINVAL;
-		step = "count CPUs";
+		step = "count the CPUs for";
 		goto fail;
 	}
-	fp->percpu = calloc((size_t)fp->ncpus, sizeof(*fp->percpu));
+	fp->percpu = calloc((size_t)fp->ncpus, sizeof(*fp->percpu));	/* one value per CPU */
 	fp->skel = ipip_bpf__open();
 	if (!fp->percpu || !fp->skel) {
 		rc = errno ? -errno : -ENOMEM;
@@ -188,8 +188,8 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	fp->state_fd = bpf_map__fd(fp->skel->maps.state);
 	fp->counters_fd = bpf_map__fd(fp->skel->maps.counters);
 	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
+	step = "initialise the state map of";
 	rc = fp_set_state(fp, cfg->dev_mtu, false);
-	step = "initialise the state map";
 	if (rc < 0)
 		goto fail;
 	/* Ingress first: the peer's packets are taken before ours are sent. */
@@ -203,9 +203,8 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		goto fail;
 	return 0;
 fail:
-	snprintf(why, why_len, "cannot %s the eBPF programs: %s", step, strerror(-rc));
-	if (!strncmp(step, "attach", 6))
-		snprintf(why, why_len, "cannot %s: %s", step, strerror(-rc));
+	snprintf(why, why_len, "cannot %s%s: %s", step,
+		 strncmp(step, "attach", 6) ? " the eBPF programs" : "", strerror(-rc));
 	fp_stop(fp);
 	return rc;
 }
@@ -221,7 +220,7 @@ void fp_stop(struct fastpath *fp)
 	if (fp->skel)
 		ipip_bpf__destroy(fp->skel);
 	free(fp->percpu);
-	reset(fp);
+	fp_init(fp);
 }
 
 int fp_move_underlay(struct fastpath *fp, int ifindex)
@@ -293,13 +292,12 @@ int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
 
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX])
 {
+	uint32_t zero = 0;
+
 	memset(out, 0, FP_COUNTER_MAX * sizeof(out[0]));
-	if (fp->counters_fd < 0)
+	if (fp->counters_fd < 0 || bpf_map_lookup_elem(fp->counters_fd, &zero, fp->percpu) < 0)
 		return;
-	for (uint32_t k = 0; k < FP_COUNTER_MAX; k++) {
-		if (bpf_map_lookup_elem(fp->counters_fd, &k, fp->percpu) < 0)
-			continue;
-		for (int c = 0; c < fp->ncpus; c++)
-			out[k] += fp->percpu[c];
-	}
+	for (int c = 0; c < fp->ncpus; c++)
+		for (int k = 0; k < FP_COUNTER_MAX; k++)
+			out[k] += fp->percpu[c].c[k];
 }

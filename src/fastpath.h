@@ -35,8 +35,11 @@ struct fastpath {
 	const char *attach;		/* "tcx" or "clsact" */
 	int state_fd, counters_fd, own_fd;
 	int ncpus;
-	uint64_t *percpu;		/* ncpus values: one counter read */
+	struct fp_counters *percpu;	/* ncpus values: one counter read */
 };
+
+/* Nothing loaded or attached (what fp_stop() leaves): before fp_start() or fp_stop(). */
+void fp_init(struct fastpath *fp);
 
 /* Fill cfg from the tunnel's settings (addresses in network order). */
 struct ipip_params;

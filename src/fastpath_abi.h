@@ -45,7 +45,7 @@ struct fp_state {
 	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
 };
 
-/* Per-CPU counters (array map "counters"). */
+/* Per-CPU counters (array map "counters", one entry of struct fp_counters). */
 enum fp_counter {
 	FP_RX_PACKETS,		/* decapsulated and redirected into the TUN device */
 	FP_RX_BYTES,		/* inner bytes */
@@ -56,6 +56,10 @@ enum fp_counter {
 	FP_RX_ERROR,		/* decapsulation failed half-way: dropped */
 	FP_TX_ERROR,		/* encapsulation failed half-way: dropped */
 	FP_COUNTER_MAX
+};
+
+struct fp_counters {
+	__u64 c[FP_COUNTER_MAX];
 };
 
 #endif

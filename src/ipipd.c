@@ -459,13 +459,11 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 		  (long)getpid(), d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace",
 		  d->dp_reason);
 	if (d->fast)
-		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n",
-			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
-			  d->underlay_ifindex);
-	if (d->fast)
-		sb_printf(sb, "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
+		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
+			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
-			  (unsigned long long)fc[FP_RX_PACKETS],
+			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
+			  d->underlay_ifindex, (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
@@ -693,8 +691,7 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
 	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = -1;
-	d.fp.link_fd[FP_EGRESS] = d.fp.link_fd[FP_INGRESS] = -1;
-	d.fp.state_fd = d.fp.counters_fd = -1;
+	fp_init(&d.fp);
 	if (!foreground)
 		daemonize(&ready_fd);
 	if (setup(&d) < 0) {

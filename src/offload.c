@@ -261,7 +261,6 @@ static int fix_partial(struct gro *g, struct cand *c, uint8_t *p, size_t len)
 
 	if (memcmp(field, &pseudo, 2) != 0)
 		return 0;
-	g->csum_partial++;
 	if (len > g->mtu && (g->flags & (c->proto == PROTO_TCP ? GRO_TCP : GRO_UDP))) {
 		c->partial = true;
 		return 1;

@@ -126,7 +126,6 @@ struct gro {
 	struct gro_item item[GRO_MAX];
 	struct gro_write wr[GRO_MAX];
 	uint64_t csum_bad;	/* segments not merged because their checksum was wrong */
-	uint64_t csum_partial;	/* packets with a partial checksum (a same-host sender) */
 };
 
 void gro_reset(struct gro *g, unsigned flags);

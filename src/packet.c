@@ -410,13 +410,24 @@ static int relay_code(unsigned type, unsigned code)
 }
 
 /* The outer header length if quoted[0..len) starts with this tunnel's outer header, else 0. */
-static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, size_t len)
+/* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
+static size_t quoted_outer(const uint8_t *quoted, size_t len)
 {
 	size_t ohlen;
 
 	if (!quoted || len < IPV4_HLEN || (quoted[0] >> 4) != 4 ||
 	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len ||
-	    quoted[9] != IPPROTO_IPIP_ || memcmp(quoted + 12, &p->local, 4) != 0 ||
+	    quoted[9] != IPPROTO_IPIP_)
+		return 0;
+	return ohlen;
+}
+
+/* ... and one of this tunnel's (Local to Remote). */
+static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, size_t len)
+{
+	size_t ohlen = quoted_outer(quoted, len);
+
+	if (!ohlen || memcmp(quoted + 12, &p->local, 4) != 0 ||
 	    memcmp(quoted + 16, &p->remote, 4) != 0)
 		return 0;
 	return ohlen;
@@ -456,9 +467,8 @@ size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		w = ICMP_RELAY_NOT_RELAYED;
 		goto out;
 	}
-	if (!quoted || len < IPV4_HLEN || (quoted[0] >> 4) != 4 ||
-	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len ||
-	    quoted[9] != IPPROTO_IPIP_) {
+	ohlen = quoted_outer(quoted, len);
+	if (!ohlen) {
 		w = ICMP_RELAY_BAD_OUTER;
 		goto out;
 	}

@@ -63,19 +63,27 @@ struct {
 	__type(value, __u8);
 } own SEC(".maps");
 
+/* All counters of a CPU in one entry: one lookup per packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FP_COUNTER_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct fp_counters);
 } counters SEC(".maps");
+
+static __always_inline struct fp_counters *ctrs(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
 
 static __always_inline void count(__u32 which, __u64 n)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	struct fp_counters *c = ctrs();
 
-	if (c)
-		*c += n;
+	if (c && which < FP_COUNTER_MAX)
+		c->c[which] += n;
 }
 
 /* Header words are built from bytes: no aliasing of packet data through casts. */
@@ -122,6 +130,7 @@ int ipip_egress(struct __sk_buff *skb)
 {
 	__u8 in[IPV4_HLEN], out[IPV4_HLEN];
 	__u32 len = skb->len, zero = 0, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
+	struct fp_counters *c;
 	struct fp_state *st;
 	__u16 sum;
 	__u8 base;
@@ -211,8 +220,11 @@ int ipip_egress(struct __sk_buff *skb)
 		count(FP_TX_ERROR, 1);
 		return TC_ACT_SHOT;
 	}
-	count(FP_TX_PACKETS, segs);
-	count(FP_TX_BYTES, len);	/* inner bytes */
+	c = ctrs();
+	if (c) {
+		c->c[FP_TX_PACKETS] += segs;
+		c->c[FP_TX_BYTES] += len;	/* inner bytes */
+	}
 	return bpf_redirect_neigh(st->underlay_ifindex, NULL, 0, 0);
 }
 
@@ -259,6 +271,7 @@ int ipip_ingress(struct __sk_buff *skb)
 	__u8 h[2 * IPV4_HLEN];
 	__u8 *in = h + IPV4_HLEN;
 	__u32 otot, itot, segs, zero = 0;
+	struct fp_counters *c;
 	struct fp_state *st;
 	__u8 tos;
 	int ecn;
@@ -312,8 +325,11 @@ int ipip_ingress(struct __sk_buff *skb)
 		}
 	}
 	segs = skb->gso_segs ? skb->gso_segs : 1;
-	count(FP_RX_PACKETS, segs);
-	count(FP_RX_BYTES, itot);
+	c = ctrs();
+	if (c) {
+		c->c[FP_RX_PACKETS] += segs;
+		c->c[FP_RX_BYTES] += itot;
+	}
 	return bpf_redirect(cfg.tun_ifindex, BPF_F_INGRESS);
 }
 

@@ -192,6 +192,19 @@ static int k_mtu(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_nice(struct parser *ps, const char *v)
+{
+	unsigned long n;
+	bool neg = v[0] == '-';
+
+	if (parse_uint(v + neg, 0, neg ? 20 : 19, &n) < 0) {
+		perr(ps, LINE, "Nice: '%s' is not a number from -20 to 19", v);
+		return -1;
+	}
+	ps->c->nice = neg ? -(int)n : (int)n;
+	return 0;
+}
+
 /*
  * One of the words of a keyword's list (NULL-terminated, in the order of its
  * enum), case-insensitive: its index, or -1 after "KEY: 'v' is not ..." with
@@ -513,6 +526,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "DSCP", k_dscp, false },
 	{ "Tunnel", "Datapath", k_datapath, false },
 	{ "Tunnel", "FastPathAttach", k_fp_attach, false },
+	{ "Tunnel", "Nice", k_nice, false },
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },
@@ -678,6 +692,7 @@ static void defaults(struct config *c, const char *path)
 	c->ip.ecn = ECN_MODE_NORMAL;
 	c->ip.ecn_log = true;
 	c->rp_filter = RPF_KEEP;
+	c->nice = CONFIG_NICE_DEFAULT;
 }
 
 static void check_whole(struct parser *ps)

@@ -14,6 +14,10 @@
 #define CONFIG_MTU_MIN 68u
 #define CONFIG_MTU_MAX (0xffffu - IPV4_HLEN)
 
+/* The kernel forwards in softirq context, ahead of every task; the userspace
+ * datapath runs ahead of ordinary ones (see datapath.c, linger()). */
+#define CONFIG_NICE_DEFAULT (-10)
+
 #define CONFIG_MAX_LIST 16
 #define CONFIG_TABLE_NAME_MAX 32
 
@@ -34,6 +38,7 @@ struct config {
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
 	enum fp_attach_mode fp_attach;
+	int nice;		/* scheduling priority of the daemon's threads */
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;

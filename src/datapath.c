@@ -53,6 +53,14 @@ static uint64_t now_seconds(void)
 	return (uint64_t)ts.tv_sec;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void dp_soft_read(const struct datapath *dp, struct dp_stats *out)
 {
 	struct datapath *w = (struct datapath *)dp;	/* atomic loads want non-const */
@@ -827,17 +835,25 @@ static int wait_fd(struct datapath *dp, int fd)
  * an IPI, dear in a VM) does not pay for waking it, and each round finds a
  * larger batch.  An idle fd is still waited for with poll(): no latency is
  * added there, nor after a round of a single packet (request/response
- * traffic: the answer must not wait out a sleep).  Bounded, so that poll()
+ * traffic: the answer must not wait out a sleep) unless the thread was woken
+ * within DP_BUSY_GAP_NS of going idle (a flow of packets that arrive one at
+ * a time because the thread keeps up with them: without this rule a thread
+ * with a higher priority than the sender on its core is woken, and preempts
+ * the sender, for every packet).  A round that hit its limit left packets
+ * queued: the next one follows without a sleep.  Bounded, so that poll()
  * sees stop_fd and the error queue.
  */
 #define DP_LINGER_MIN 2
-static void linger(struct datapath *dp, int (*round)(struct datapath *))
+#define DP_BUSY_GAP_NS 20000	/* woken this soon after going idle: traffic is flowing */
+static void linger(struct datapath *dp, int (*round)(struct datapath *), int got)
 {
 	struct timespec ts = { 0, dp->linger_ns };
 
 	for (int i = 0; dp->linger_ns && i < DP_LINGER_ROUNDS; i++) {
-		nanosleep(&ts, NULL);
-		if (round(dp) == 0)
+		if (got < DP_ROUNDS * DP_BATCH)
+			nanosleep(&ts, NULL);
+		got = round(dp);
+		if (got == 0)
 			return;
 	}
 }
@@ -845,10 +861,17 @@ static void linger(struct datapath *dp, int (*round)(struct datapath *))
 static void *tx_main(void *arg)
 {
 	struct datapath *dp = arg;
+	uint64_t idle = 0;
+	int got;
 
-	while (wait_fd(dp, dp->tun_fd) >= 0)
-		if (dp_tun_to_net(dp) >= DP_LINGER_MIN)
-			linger(dp, dp_tun_to_net);
+	while (wait_fd(dp, dp->tun_fd) >= 0) {
+		bool busy = now_ns() - idle < DP_BUSY_GAP_NS;
+
+		got = dp_tun_to_net(dp);
+		if (got >= DP_LINGER_MIN || (busy && got > 0))
+			linger(dp, dp_tun_to_net, got);
+		idle = now_ns();
+	}
 	return NULL;
 }
 
@@ -868,13 +891,20 @@ static int rx_rounds(struct datapath *dp)
 static void *rx_main(void *arg)
 {
 	struct datapath *dp = arg;
-	int ev;
+	uint64_t idle = 0;
+	int ev, got;
 
 	while ((ev = wait_fd(dp, dp->raw_fd)) >= 0) {
+		bool busy = now_ns() - idle < DP_BUSY_GAP_NS;
+
 		if (ev & POLLERR)
 			dp_read_errors(dp);
-		if ((ev & POLLIN) && rx_rounds(dp) >= DP_LINGER_MIN)
-			linger(dp, rx_rounds);
+		if (!(ev & POLLIN))
+			continue;
+		got = rx_rounds(dp);
+		if (got >= DP_LINGER_MIN || (busy && got > 0))
+			linger(dp, rx_rounds, got);
+		idle = now_ns();
 	}
 	return NULL;
 }

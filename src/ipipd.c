@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -648,6 +649,21 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
+/*
+ * Nice (default -10) for this thread and so for the datapath threads run()
+ * starts.  Without the privilege the daemon still works, at the priority it
+ * was started with.
+ */
+static void set_priority(const struct config *c)
+{
+	errno = 0;
+	if (getpriority(PRIO_PROCESS, 0) == c->nice && errno == 0)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, c->nice) < 0)
+		log_warn("%s: Nice = %d: the datapath keeps priority %d", c->path, c->nice,
+			 getpriority(PRIO_PROCESS, 0));
+}
+
 static void detach_stdio(void)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -698,7 +714,9 @@ int main(int argc, char **argv)
 		teardown(&d);
 		return 1;
 	}
-	/* Before the datapath threads start in run(): they inherit the filter. */
+	/* Before the datapath threads start in run(): they inherit the priority
+	 * (CAP_SYS_NICE is still held here) and the filter. */
+	set_priority(&d.cfg);
 	if (sandbox_enter(sbx) < 0) {
 		teardown(&d);
 		return 1;

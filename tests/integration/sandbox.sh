@@ -38,6 +38,7 @@ cat >"$WORK/sbb.conf" <<CONF
 Local = 192.0.2.2
 Remote = 192.0.2.1
 Datapath = userspace
+Nice = 5
 [Address]
 Address = 198.51.100.2/32
 Peer = 198.51.100.1
@@ -82,6 +83,15 @@ tasks_filtered() { # tasks_filtered PID: every thread in seccomp mode 2; 3 threa
 }
 check "Seccomp: 2 for the main thread and both datapath threads" tasks_filtered "$PA"
 check "the far end's daemon is filtered too" tasks_filtered "$PB"
+tasks_nice() { # tasks_nice PID N: every thread runs at nice N (set before the sandbox)
+	local t n
+	for t in /proc/"$1"/task/*/stat; do
+		n=$(sed 's/.*) //' "$t" | awk '{ print $17 }')
+		[ "$n" = "$2" ] || { echo "$t: nice $n"; return 1; }
+	done
+}
+check "every thread runs at the default Nice = -10" tasks_nice "$PA" -10
+check "Nice = 5: every thread of the far end at 5" tasks_nice "$PB" 5
 check "control socket is mode 0600, owned by root" \
 	test "$(stat -c '%a %u %g %F' "$(rundir "$A")/sba.sock")" = "600 0 0 socket"
 

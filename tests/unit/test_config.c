@@ -700,6 +700,34 @@ static void test_error_ttl_bad(void **state)
 	expect_tunnel_line_error("TTL = 64x", msg);
 }
 
+static void test_nice(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL LOCAL REMOTE ADDRESS, &c);
+	assert_int_equal(c.nice, -10);	/* the default */
+	expect_tunnel_line_ok("Nice = -20", &c);
+	assert_int_equal(c.nice, -20);
+	expect_tunnel_line_ok("Nice = 19", &c);
+	assert_int_equal(c.nice, 19);
+	expect_tunnel_line_ok("Nice = 0", &c);
+	assert_int_equal(c.nice, 0);
+	expect_tunnel_line_ok("Nice = -0", &c);
+	assert_int_equal(c.nice, 0);
+}
+
+static void test_error_nice_bad(void **state)
+{
+	static const char msg[] = "is not a number from -20 to 19";
+
+	expect_tunnel_line_error("Nice = 20", "Nice: '20' is not a number from -20 to 19");
+	expect_tunnel_line_error("Nice = -21", msg);
+	expect_tunnel_line_error("Nice = high", msg);
+	expect_tunnel_line_error("Nice = -", msg);
+	expect_tunnel_line_error("Nice = --1", msg);
+	expect_tunnel_line_error("Nice = +5", msg);
+}
+
 static void test_error_tos_bad(void **state)
 {
 	static const char msg[] = "is neither 'inherit' nor a number from 0 to 255";
@@ -1584,6 +1612,8 @@ int main(void)
 
 		cmocka_unit_test(test_error_ttl_bad),
 		cmocka_unit_test(test_error_tos_bad),
+		cmocka_unit_test(test_nice),
+		cmocka_unit_test(test_error_nice_bad),
 		cmocka_unit_test(test_error_pmtudisc_bad),
 		cmocka_unit_test(test_error_mtu_bad),
 		cmocka_unit_test(test_error_local_bad),

@@ -253,6 +253,17 @@ static int k_fp_attach(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_underlay_output(struct parser *ps, const char *v)
+{
+	static const char *const w[] = { "auto", "kernel", NULL };	/* enum order */
+	int i = k_word(ps, "UnderlayOutput", v, w, "auto or kernel");
+
+	if (i < 0)
+		return -1;
+	ps->c->underlay_output = (enum underlay_output)i;
+	return 0;
+}
+
 static int k_datapath(struct parser *ps, const char *v)
 {
 	static const char *const w[] = { "auto", "userspace", "kernel", "ebpf", NULL };	/* enum order */
@@ -527,6 +538,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "Datapath", k_datapath, false },
 	{ "Tunnel", "FastPathAttach", k_fp_attach, false },
 	{ "Tunnel", "Nice", k_nice, false },
+	{ "Tunnel", "UnderlayOutput", k_underlay_output, false },
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },

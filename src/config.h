@@ -23,6 +23,8 @@
 
 enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
 enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL, DPM_EBPF };
+/* auto: outer packets straight to the next hop where the underlay is an Ethernet */
+enum underlay_output { UO_AUTO, UO_KERNEL };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 
 /* Lines of the keys that host setup steps name in their errors. */
@@ -39,6 +41,7 @@ struct config {
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
 	enum fp_attach_mode fp_attach;
 	int nice;		/* scheduling priority of the daemon's threads */
+	enum underlay_output underlay_output;
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -81,6 +82,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->rx_bytes = ctr_get(&r->bytes);
 	out->tx_packets = ctr_get(&t->packets);
 	out->tx_bytes = ctr_get(&t->bytes);
+	out->tx_direct = ctr_get(&dp->tx.direct);
 	for (int v = 0; v < PKT_VERDICT_MAX; v++)
 		out->drops[v] = ctr_get(&t->drops[v]) + ctr_get(&r->drops[v]);
 	out->ecn_unusual = ctr_get(&r->ecn_unusual);
@@ -151,6 +153,8 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->raw_fd = raw_fd;
 	dp->stop_fd = -1;
 	dp->pmtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	dp->pkt_fd = -1;
+	dp->tx.ip_id = (uint16_t)now_ns();
 	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (dp->tx_fd < 0)
 		dp->tx_fd = raw_fd;
@@ -216,6 +220,9 @@ void dp_free(struct datapath *dp)
 	dp->stop_fd = -1;
 	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
 		close(dp->tx_fd);
+	if (dp->pkt_fd >= 0)
+		close(dp->pkt_fd);
+	dp->pkt_fd = -1;
 	if (dp->pmtu_fd >= 0)
 		close(dp->pmtu_fd);
 	dp->tx_fd = -1;
@@ -441,28 +448,130 @@ static bool transient_icmp_error(int err)
 }
 
 /* Send the tx.n filled slots. */
+void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6])
+{
+	struct dp_hop *h = &dp->hop;
+	uint32_t seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&h->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&h->ifindex, dp->pkt_fd >= 0 ? ifindex : 0, memory_order_relaxed);
+	for (int i = 0; i < 6; i++)
+		atomic_store_explicit(&h->mac[i], mac ? mac[i] : 0, memory_order_relaxed);
+	atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
+	atomic_store_explicit(&h->kick, true, memory_order_relaxed);
+}
+
+bool dp_hop_failed(struct datapath *dp)
+{
+	return atomic_exchange_explicit(&dp->hop.failed, false, memory_order_relaxed);
+}
+
+/* The tx thread's copy of the next hop, brought up to date; false: none. */
+static bool tx_hop(struct datapath *dp)
+{
+	struct dp_hop *h = &dp->hop;
+	struct sockaddr_ll *ll = &dp->tx.ll;
+	uint32_t seq = atomic_load_explicit(&h->seq, memory_order_acquire);
+
+	if (seq == dp->tx.ll_seq)
+		return ll->sll_ifindex != 0;
+	for (;;) {
+		if (seq & 1) {
+			seq = atomic_load_explicit(&h->seq, memory_order_acquire);
+			continue;	/* the writer is at it: a few stores */
+		}
+		ll->sll_ifindex = atomic_load_explicit(&h->ifindex, memory_order_relaxed);
+		for (int i = 0; i < 6; i++)
+			ll->sll_addr[i] = atomic_load_explicit(&h->mac[i], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&h->seq, memory_order_relaxed) == seq)
+			break;
+		seq = atomic_load_explicit(&h->seq, memory_order_acquire);
+	}
+	ll->sll_family = AF_PACKET;
+	ll->sll_protocol = htons(ETH_P_IP);
+	ll->sll_halen = 6;
+	dp->tx.ll_seq = seq;
+	return ll->sll_ifindex != 0;
+}
+
+/*
+ * Address msg[from..n) to the next hop: the kernel fills no outer ID or
+ * checksum on this path (RFC 6864: unique IDs for DF=0, as the kernel's
+ * counter; any for DF=1).
+ */
+static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
+{
+	struct dp_tx *t = &dp->tx;
+
+	for (unsigned i = from; i < n; i++) {
+		struct msghdr *m = &t->ring.msg[i].msg_hdr;
+		uint8_t *o = m->msg_iov->iov_base;
+		uint16_t csum;
+
+		m->msg_name = &t->ll;
+		m->msg_namelen = sizeof(t->ll);
+		o[4] = (uint8_t)(t->ip_id >> 8);
+		o[5] = (uint8_t)t->ip_id;
+		t->ip_id++;
+		o[10] = o[11] = 0;
+		csum = inet_csum(o, IPV4_HLEN);
+		o[10] = (uint8_t)(csum >> 8);
+		o[11] = (uint8_t)csum;
+	}
+}
+
+/* Back to the kernel's IP output for msg[from..n) (it fills ID and checksum). */
+static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
+{
+	for (unsigned i = from; i < n; i++) {
+		dp->tx.ring.msg[i].msg_hdr.msg_name = &dp->remote;
+		dp->tx.ring.msg[i].msg_hdr.msg_namelen = sizeof(dp->remote);
+	}
+}
+
 static void tx_flush(struct datapath *dp)
 {
 	struct dp_tx *t = &dp->tx;
 	struct mmsghdr *msg = t->ring.msg;
-	unsigned n = t->n, done = 0;
-	uint64_t pkts = 0, bytes = 0;
+	unsigned n = t->n, done = 0, direct_from = n;
+	uint64_t pkts = 0, bytes = 0, direct = 0;
 	bool retried = false;
+	int fd = dp->tx_fd;
 
 	t->n = 0;
+	if (dp->pkt_fd >= 0 && n && tx_hop(dp)) {
+		/* one packet through the kernel after each dp_set_hop() */
+		direct_from = atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed);
+		tx_direct(dp, direct_from, n);
+	}
 	while (done < n) {
-		int rc = sendmmsg(dp->tx_fd, msg + done, n - done, 0);
+		int rc;
 
+		if (done == direct_from)
+			fd = dp->pkt_fd;
+		rc = sendmmsg(fd, msg + done, (fd == dp->pkt_fd ? n : direct_from) - done, 0);
 		if (rc > 0) {
 			for (int i = 0; i < rc; i++)
 				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - IPV4_HLEN;
 			pkts += (unsigned)rc;
+			if (fd == dp->pkt_fd)
+				direct += (unsigned)rc;
 			done += (unsigned)rc;
 			retried = false;
 			continue;
 		}
 		if (errno == EINTR)
 			continue;
+		if (fd == dp->pkt_fd && errno != EMSGSIZE && errno != ENOBUFS && errno != EAGAIN) {
+			/* the device went away or down: the rest through the kernel */
+			atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+			tx_via_kernel(dp, done, n);
+			fd = dp->tx_fd;
+			direct_from = n;
+			continue;
+		}
 		if (!retried && transient_icmp_error(errno)) {
 			retried = true;
 			continue;
@@ -475,6 +584,8 @@ static void tx_flush(struct datapath *dp)
 	}
 	ctr_add(&t->c.packets, pkts);
 	ctr_add(&t->c.bytes, bytes);
+	if (direct)
+		ctr_add(&t->direct, direct);
 }
 
 /* The next free slot (flushing a full ring first): inner packet at +IPV4_HLEN. */

@@ -15,6 +15,7 @@
 #ifndef IPIPD_DATAPATH_H
 #define IPIPD_DATAPATH_H
 
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +36,7 @@
 struct dp_stats {
 	uint64_t rx_packets, rx_bytes;	/* decapsulated into the TUN device */
 	uint64_t tx_packets, tx_bytes;	/* encapsulated onto the underlay */
+	uint64_t tx_direct;		/* ... of them sent straight to the next hop */
 	uint64_t drops[PKT_VERDICT_MAX];
 	uint64_t ecn_unusual;		/* RFC 6040 (!!!) combinations passed or dropped */
 	uint64_t icmp_errors;		/* ICMP errors about our outer packets */
@@ -77,7 +79,11 @@ struct dp_tx {
 	struct dp_ring ring;
 	uint8_t *in;			/* one TUN read: up to 64 KiB */
 	unsigned n;			/* slots filled, not yet sent */
+	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
+	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
+	uint16_t ip_id;			/* outer IDs of packets sent direct */
 	struct dp_counters c;
+	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
 };
 
@@ -110,6 +116,22 @@ struct dp_rx {
 #define DP_SOFT_TTL 1u
 #define DP_SOFT_UNREACH 2u
 
+/*
+ * Outer packets go straight to the underlay's next hop through a packet
+ * socket (no route lookup, no route entry and no netfilter hooks per packet)
+ * while dp_set_hop() has named one; otherwise, and for the first packet after
+ * each dp_set_hop() (so that the kernel's neighbour entry stays in use and is
+ * verified again as the kernel does it), through the raw socket and the
+ * kernel's IP output.  Published by the control thread (seqlock).
+ */
+struct dp_hop {
+	_Atomic uint32_t seq;		/* odd while being written */
+	_Atomic int ifindex;		/* 0: none, the kernel's IP output */
+	_Atomic uint8_t mac[6];
+	_Atomic bool kick;		/* send the next packet through the kernel */
+	_Atomic bool failed;		/* a send on the packet socket failed */
+};
+
 /* Path MTU soft state (RFC 2003 5.1, RFC 4459): lowered at once, raised again later. */
 #define DP_PMTU_FLOOR 552u		/* outer: forged tiny "too big" are ignored below */
 #define DP_PMTU_PROBE_SECONDS 600	/* as the kernel's PMTU exceptions expire */
@@ -128,6 +150,8 @@ struct datapath {
 	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
+	int pkt_fd;			/* send-only packet socket (-1: none) */
+	struct dp_hop hop;
 	bool vnet;			/* the TUN device has IFF_VNET_HDR */
 	long linger_ns;			/* coalescing delay of the threads (0: off) */
 	unsigned gro_flags;		/* GRO_TCP, GRO_UDP: what we may write */
@@ -148,6 +172,15 @@ struct datapath {
  * device was opened with IFF_VNET_HDR, its offloads are switched on here.
  */
 int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd);
+
+/*
+ * The next hop towards Remote for the packet socket: ifindex 0 sends through
+ * the kernel's IP output.  From the control thread, every second or so (each
+ * call sends one packet through the kernel).  dp_hop_failed() tells whether a
+ * send on the packet socket failed since the last call.
+ */
+void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6]);
+bool dp_hop_failed(struct datapath *dp);
 
 /* The device MTU: the path MTU soft state starts there and never exceeds it. */
 void dp_set_mtu(struct datapath *dp, unsigned mtu);

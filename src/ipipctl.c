@@ -107,6 +107,12 @@ static void show_human(const char *r)
 		       val(r, "soft_ttl_errors", b[3], 64), val(r, "soft_unreach_errors", b[4], 64),
 		       val(r, "soft_errors_limited", b[5], 64));
 	}
+	if (strcmp(val(r, "underlay_output", reason, sizeof(reason)), "-")) {
+		printf("  underlay output: %s", reason);
+		if (strcmp(val(r, "underlay_hop", b[0], 64), "-"))
+			printf(", to %s", b[0]);
+		printf(" (%s packets sent direct)\n", val(r, "tx_direct", b[1], 64));
+	}
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
 	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
 		printf("  host addresses refused as inner sources: %s\n", b[0]);

@@ -37,6 +37,8 @@ struct daemon {
 	struct fastpath fp;
 	bool fast;		/* the eBPF fast path carries ordinary packets */
 	int underlay_ifindex;	/* the route to Remote leaves here */
+	struct nl_ether_hop hop;	/* where outer packets go direct (ifindex 0: none) */
+	int hop_rc;		/* why not (-errno), as last looked up */
 	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd, mon_fd;
 	int ifindex;
 	unsigned mtu;
@@ -239,6 +241,59 @@ static void fast_state(struct datapath *dp, void *arg)
 }
 
 /*
+ * UnderlayOutput = auto: outer packets go straight to the next hop towards
+ * Remote through a packet socket while the route leaves through an Ethernet
+ * and the kernel has resolved the neighbour; looked up again every second.
+ */
+static void refresh_hop(struct daemon *d)
+{
+	struct nl_ether_hop hop;
+	char a[INET_ADDRSTRLEN];
+	bool failed;
+	int rc;
+
+	if (d->kernel || d->dp.pkt_fd < 0)
+		return;
+	failed = dp_hop_failed(&d->dp);
+	rc = nl_ether_hop(&d->nl, d->cfg.ip.remote, d->cfg.ip.local, &hop);
+	if (rc < 0)
+		memset(&hop, 0, sizeof(hop));
+	dp_set_hop(&d->dp, hop.ifindex, hop.mac);
+	if (rc == d->hop_rc && hop.ifindex == d->hop.ifindex &&
+	    !memcmp(hop.mac, d->hop.mac, sizeof(hop.mac)) && !failed)
+		return;
+	if (rc == 0)
+		log_info("%s: outer packets go straight to %02x:%02x:%02x:%02x:%02x:%02x (%s) on ifindex %d%s",
+			 d->cfg.name, hop.mac[0], hop.mac[1], hop.mac[2], hop.mac[3], hop.mac[4],
+			 hop.mac[5], ip4(hop.via, a), hop.ifindex,
+			 failed ? " (a send there had failed)" : "");
+	else
+		log_info("%s: outer packets go through the kernel's IP output: %s", d->cfg.name,
+			 rc == -EPFNOSUPPORT ? "the route to Remote does not leave through an Ethernet" :
+			 rc == -EHOSTUNREACH ? "the next hop is not resolved (yet)" : strerror(-rc));
+	d->hop = hop;
+	d->hop_rc = rc;
+}
+
+static void setup_underlay_output(struct daemon *d)
+{
+	int fd;
+
+	d->hop_rc = 1;	/* log the first lookup */
+	if (d->cfg.underlay_output == UO_KERNEL)
+		return;
+	fd = packet_open_tx();
+	if (fd < 0) {
+		errno = -fd;
+		log_warn("%s: no packet socket: outer packets go through the kernel's IP output",
+			 d->cfg.name);
+		return;
+	}
+	d->dp.pkt_fd = fd;
+	refresh_hop(d);
+}
+
+/*
  * Datapath = ebpf or auto (without the kernel's device): the TC programs carry
  * ordinary packets; the userspace datapath stays as the slow path.
  */
@@ -350,6 +405,7 @@ static int setup(struct daemon *d)
 		dp_set_mtu(&d->dp, d->mtu);
 		if (setup_own_addresses(d) < 0)
 			return -1;
+		setup_underlay_output(d);
 	}
 	if (setup_fast_path(d) < 0)
 		return -1;
@@ -498,8 +554,17 @@ static void describe(const struct daemon *d, struct strbuf *sb)
 			  (unsigned long long)st->soft_unreach_sent,
 			  (unsigned long long)st->soft_limited);
 	}
-	if (!d->kernel)
+	if (!d->kernel) {
 		sb_printf(sb, "own_addresses=%d\n", d->n_own);
+		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
+			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
+			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
+		if (d->hop_rc == 0)
+			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
+				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
+				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
+		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
+	}
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
@@ -583,6 +648,7 @@ static void run(struct daemon *d)
 		{ .fd = d->mon_fd, .events = POLLIN },	/* -1 (ignored) with the kernel's device */
 	};
 	uint64_t followed = now_ms();
+	bool timer = d->fast || (!d->kernel && d->dp.pkt_fd >= 0);
 	int rc = d->kernel ? 0 : dp_start(&d->dp);	/* one thread per direction */
 
 	if (rc < 0) {
@@ -591,11 +657,12 @@ static void run(struct daemon *d)
 		return;
 	}
 	while (!d->stop) {
-		int n = poll(pfd, 3, d->fast ? FOLLOW_UNDERLAY_MS : -1);
+		int n = poll(pfd, 3, timer ? FOLLOW_UNDERLAY_MS : -1);
 
-		if (d->fast && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
+		if (timer && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
 			followed = now_ms();
 			follow_underlay(d);
+			refresh_hop(d);
 		}
 		if (n == 0)
 			continue;

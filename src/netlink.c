@@ -7,7 +7,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/if_tunnel.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
@@ -202,6 +204,152 @@ int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
 	if (!m)
 		return -ENODEV;
 	*mtu = m;
+	return 0;
+}
+
+/* ---- the link-layer next hop towards an address -------------------------- */
+
+struct hop_reply {
+	int oif;
+	uint32_t gw;
+	uint8_t type;		/* rtm_type */
+};
+
+static int hop_attr_cb(const struct nlattr *a, void *data)
+{
+	struct hop_reply *r = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case RTA_OIF:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->oif = (int)mnl_attr_get_u32(a);
+		break;
+	case RTA_GATEWAY:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->gw = mnl_attr_get_u32(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int hop_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	((struct hop_reply *)data)->type = rtm->rtm_type;
+	mnl_attr_parse(nlh, sizeof(*rtm), hop_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+struct lower_reply {
+	unsigned short type;
+	unsigned flags;
+	bool ether_addr;
+};
+
+static int lower_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_ADDRESS && mnl_attr_get_payload_len(a) == NL_ETH_ALEN)
+		((struct lower_reply *)data)->ether_addr = true;
+	return MNL_CB_OK;
+}
+
+static int lower_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct lower_reply *r = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	r->type = ifi->ifi_type;
+	r->flags = ifi->ifi_flags;
+	mnl_attr_parse(nlh, sizeof(*ifi), lower_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+struct neigh_reply {
+	uint16_t state;
+	bool found;
+	uint8_t mac[NL_ETH_ALEN];
+};
+
+static int neigh_attr_cb(const struct nlattr *a, void *data)
+{
+	struct neigh_reply *r = data;
+
+	if (mnl_attr_get_type(a) == NDA_LLADDR && mnl_attr_get_payload_len(a) == NL_ETH_ALEN) {
+		memcpy(r->mac, mnl_attr_get_payload(a), NL_ETH_ALEN);
+		r->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+		return MNL_CB_OK;
+	((struct neigh_reply *)data)->state = ndm->ndm_state;
+	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct hop_reply r = { 0, 0, 0 };
+	struct lower_reply l = { 0, 0, false };
+	struct neigh_reply n = { 0, false, { 0 } };
+	struct ifinfomsg *ifi;
+	struct ndmsg *ndm;
+	int rc;
+
+	memset(hop, 0, sizeof(*hop));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	if (src) {
+		rtm->rtm_src_len = 32;
+		mnl_attr_put_u32(nlh, RTA_SRC, src);
+	}
+	rc = nl_talk(nl, nlh, hop_cb, &r);
+	if (rc < 0)
+		return rc;
+	if (r.type != RTN_UNICAST || !r.oif)
+		return -ENETUNREACH;
+	hop->ifindex = r.oif;
+	hop->via = r.gw ? r.gw : dst;
+
+	nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = r.oif;
+	rc = nl_talk(nl, nlh, lower_cb, &l);
+	if (rc < 0)
+		return rc;
+	if (l.type != ARPHRD_ETHER || !l.ether_addr || (l.flags & IFF_NOARP))
+		return -EPFNOSUPPORT;	/* not an Ethernet with ARP: the kernel's path */
+
+	nlh = nl_req(buf, RTM_GETNEIGH, NLM_F_ACK);
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET;
+	ndm->ndm_ifindex = r.oif;
+	mnl_attr_put_u32(nlh, NDA_DST, hop->via);
+	rc = nl_talk(nl, nlh, neigh_cb, &n);
+	if (rc == -ENOENT)
+		return -EHOSTUNREACH;	/* not resolved yet */
+	if (rc < 0)
+		return rc;
+	if (!n.found || !(n.state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
+				     NUD_PERMANENT)))
+		return -EHOSTUNREACH;
+	memcpy(hop->mac, n.mac, NL_ETH_ALEN);
+	hop->state = n.state;
 	return 0;
 }
 

@@ -34,6 +34,22 @@ int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max);
 /* MTU of the route the host would use to reach dst (network order). */
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 
+/*
+ * The link-layer next hop the kernel would use from src (0: any) to dst
+ * (network order): the device, the neighbour (dst, or the route's gateway) and
+ * its Ethernet address.  -EPFNOSUPPORT: the device is not an Ethernet with
+ * ARP; -EHOSTUNREACH: the neighbour is not resolved (or failed);
+ * -ENETUNREACH: no unicast route.
+ */
+#define NL_ETH_ALEN 6
+struct nl_ether_hop {
+	int ifindex;
+	uint32_t via;			/* network order */
+	uint8_t mac[NL_ETH_ALEN];
+	uint16_t state;			/* NUD_* */
+};
+int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop);
+
 /* Link MTU of an interface. */
 int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu);
 

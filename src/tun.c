@@ -127,3 +127,15 @@ int raw_open_tx(void)
 		setint(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
 	return fd;
 }
+
+int packet_open_tx(void)
+{
+	/* Protocol 0: the socket receives nothing. */
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setint(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF) < 0)
+		setint(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
+	return fd;
+}

@@ -40,4 +40,10 @@ int raw_open(uint32_t local);
  */
 int raw_open_tx(void);
 
+/*
+ * A send-only packet socket (SOCK_DGRAM: the kernel adds the link-layer
+ * header for the address in each message's sockaddr_ll); fd or -errno.
+ */
+int packet_open_tx(void);
+
 #endif

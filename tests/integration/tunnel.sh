@@ -22,7 +22,7 @@ conf() { # conf FILE LOCAL REMOTE ADDR PEER [extra lines]
 }
 CA=$(conf ipa.conf 192.0.2.1 192.0.2.2 198.51.100.1 198.51.100.2 "AllowedSources = 198.51.100.2/32")
 CB=$(conf ipb.conf 192.0.2.2 192.0.2.1 198.51.100.2 198.51.100.1)
-CA2=$(conf ipa2.conf 192.0.2.11 192.0.2.12 198.51.100.11 198.51.100.12)
+CA2=$(conf ipa2.conf 192.0.2.11 192.0.2.12 198.51.100.11 198.51.100.12 "UnderlayOutput = kernel")
 CB2=$(conf ipb2.conf 192.0.2.12 192.0.2.11 198.51.100.12 198.51.100.11)
 
 BEFORE_A=$(dump "$A"); BEFORE_B=$(dump "$B")
@@ -79,6 +79,49 @@ check "64 MiB TCP transfer arrives intact (sha256 matches)" test -n "$SENT" -a "
 check "no ICMP unreachable sent by either host (no protocol-unreachable leak)" \
 	test "$(icmp_unreach "$A") $(icmp_unreach "$B")" = "$UNREACH_A $UNREACH_B"
 
+# Outer packets go straight to the next hop through a packet socket, to the
+# neighbour the kernel resolved, and follow it when it changes.
+mac_of() { ip -n "$1" -o link show "$2" | sed 's|.*link/ether \([^ ]*\).*|\1|'; }
+hop_is() { # hop_is MAC: A's daemon sends to MAC (within 3 s)
+	for _ in $(seq 30); do
+		nsx "$A" "$IPIPCTL" show --json ipa | grep -q "\"underlay_hop\":\"$1 " && return 0
+		sleep 0.1
+	done
+	nsx "$A" "$IPIPCTL" show --json ipa | grep underlay; return 1
+}
+pings_within() { # pings_within SECONDS: a ping A -> B through the tunnel passes
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
+		nsx "$A" ping -c 1 -W 0.3 198.51.100.2 >/dev/null && return 0
+	done
+	return 1
+}
+if [ "$DATAPATH" = userspace ]; then
+	check "outer packets go straight to B's MAC (underlay_output = direct)" \
+		bash -c "test \"\$(ip netns exec $A $IPIPCTL show --json ipa | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"underlay_output\"])')\" = direct" &&
+		hop_is "$(mac_of "$B" vb)"
+	check "... and carried nearly all of the transfer (tx_direct > 99 % of tx_packets)" \
+		test "$(($(json "$A" ipa tx_direct) * 100))" -gt "$(($(json "$A" ipa tx_packets) * 99))"
+	MACB0=$(mac_of "$B" vb)
+	ip -n "$B" link set vb address 02:00:00:00:0b:01
+	# as a gratuitous ARP does
+	ip -n "$A" neigh replace 192.0.2.2 lladdr 02:00:00:00:0b:01 nud stale dev va
+	check "B's MAC changes, announced: the daemon follows within 3 s" hop_is 02:00:00:00:0b:01
+	check "... and the tunnel carries traffic" pings_within 3
+	d0=$(json "$A" ipa tx_direct)
+	# Unannounced: found by the kernel's own neighbour probing (timers shortened).
+	nsx "$A" sysctl -qw net.ipv4.neigh.va.base_reachable_time_ms=2000 \
+		net.ipv4.neigh.va.delay_first_probe_time=1
+	ip -n "$B" link set vb address 02:00:00:00:0b:02
+	check "B's MAC changes, unannounced: traffic resumes within 30 s (the kernel's neighbour probes)" \
+		pings_within 30
+	check "... straight to the new MAC again" hop_is 02:00:00:00:0b:02
+	check "... and outer packets still go direct" test "$(json "$A" ipa tx_direct)" -gt "$d0"
+	ip -n "$B" link set vb address "$MACB0"
+	ip -n "$A" neigh replace 192.0.2.2 lladdr "$MACB0" nud stale dev va
+	hop_is "$MACB0" >/dev/null
+fi
+
 # Drops are counted by reason.
 nsx "$B" $PKT ipip 192.0.2.99 192.0.2.1 good 3
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ttl0 4
@@ -105,6 +148,8 @@ check "no ICMP unreachable for the bad packets either" \
 start "$A" "$CA2" && PA2=$STARTED && start "$B" "$CB2" || notok "start second tunnel pair"
 check "two tunnels side by side: both carry traffic" bash -c \
 	"ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.12 && ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.2"
+check "UnderlayOutput = kernel: no outer packet sent direct" bash -c \
+	"test \"\$(ip netns exec $A $IPIPCTL show --json ipa2 | $PY -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o[\"underlay_output\"], o[\"tx_direct\"], o[\"tx_packets\"] > 0)')\" = 'kernel 0 True'"
 check "ipipctl show lists both tunnels" \
 	bash -c "ip netns exec $A $IPIPCTL show | grep -c '^tunnel ' | grep -qx 2"
 check "ipipctl show NAME prints the summary" bash -c \

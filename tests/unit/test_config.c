@@ -716,6 +716,20 @@ static void test_nice(void **state)
 	assert_int_equal(c.nice, 0);
 }
 
+static void test_underlay_output(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL LOCAL REMOTE ADDRESS, &c);
+	assert_int_equal(c.underlay_output, UO_AUTO);
+	expect_tunnel_line_ok("UnderlayOutput = kernel", &c);
+	assert_int_equal(c.underlay_output, UO_KERNEL);
+	expect_tunnel_line_ok("UnderlayOutput = auto", &c);
+	assert_int_equal(c.underlay_output, UO_AUTO);
+	expect_tunnel_line_error("UnderlayOutput = direct",
+				 "UnderlayOutput: 'direct' is not auto or kernel");
+}
+
 static void test_error_nice_bad(void **state)
 {
 	static const char msg[] = "is not a number from -20 to 19";
@@ -1614,6 +1628,7 @@ int main(void)
 		cmocka_unit_test(test_error_tos_bad),
 		cmocka_unit_test(test_nice),
 		cmocka_unit_test(test_error_nice_bad),
+		cmocka_unit_test(test_underlay_output),
 		cmocka_unit_test(test_error_pmtudisc_bad),
 		cmocka_unit_test(test_error_mtu_bad),
 		cmocka_unit_test(test_error_local_bad),

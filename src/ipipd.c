@@ -269,7 +269,7 @@ static void refresh_hop(struct daemon *d)
 			 failed ? " (a send there had failed)" : "");
 	else
 		log_info("%s: outer packets go through the kernel's IP output: %s", d->cfg.name,
-			 rc == -EPFNOSUPPORT ? "the route to Remote does not leave through an Ethernet" :
+			 rc == -EPFNOSUPPORT ? "the next hop is not a neighbour on an Ethernet with ARP" :
 			 rc == -EHOSTUNREACH ? "the next hop is not resolved (yet)" : strerror(-rc));
 	d->hop = hop;
 	d->hop_rc = rc;

@@ -213,6 +213,7 @@ struct hop_reply {
 	int oif;
 	uint32_t gw;
 	uint8_t type;		/* rtm_type */
+	bool via6;
 };
 
 static int hop_attr_cb(const struct nlattr *a, void *data)
@@ -227,6 +228,9 @@ static int hop_attr_cb(const struct nlattr *a, void *data)
 	case RTA_GATEWAY:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 			r->gw = mnl_attr_get_u32(a);
+		break;
+	case RTA_VIA:	/* an IPv6 next hop (RFC 5549): left to the kernel */
+		r->via6 = true;
 		break;
 	}
 	return MNL_CB_OK;
@@ -302,7 +306,7 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct hop_reply r = { 0, 0, 0 };
+	struct hop_reply r = { 0, 0, 0, false };
 	struct lower_reply l = { 0, 0, false };
 	struct neigh_reply n = { 0, false, { 0 } };
 	struct ifinfomsg *ifi;
@@ -322,6 +326,8 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 		return rc;
 	if (r.type != RTN_UNICAST || !r.oif)
 		return -ENETUNREACH;
+	if (r.via6)
+		return -EPFNOSUPPORT;
 	hop->ifindex = r.oif;
 	hop->via = r.gw ? r.gw : dst;
 

@@ -38,8 +38,8 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
  * The link-layer next hop the kernel would use from src (0: any) to dst
  * (network order): the device, the neighbour (dst, or the route's gateway) and
  * its Ethernet address.  -EPFNOSUPPORT: the device is not an Ethernet with
- * ARP; -EHOSTUNREACH: the neighbour is not resolved (or failed);
- * -ENETUNREACH: no unicast route.
+ * ARP, or the next hop is an IPv6 address (RTA_VIA); -EHOSTUNREACH: the
+ * neighbour is not resolved (or failed); -ENETUNREACH: no unicast route.
  */
 #define NL_ETH_ALEN 6
 struct nl_ether_hop {

@@ -131,8 +131,8 @@ printf '%s\n' "$GOOD" >"$WORK/late.conf"
 out=$(nsx "$C" "$IPIPD" -f "$WORK/late.conf" 2>&1); rc=$?
 AFTER=$(dump "$C")
 rmdir "$(rundir "$C")/late.sock"
-check "late start-up failure exits 1 naming the step ($out)" \
-	bash -c "[ $rc -eq 1 ] && grep -q 'late.sock' <<<'$out'"
+late_failed() { echo "$2"; [ "$1" -eq 1 ] && grep -q 'late.sock' <<<"$2"; }
+check "late start-up failure exits 1 naming the step" late_failed "$rc" "$out"
 check "late start-up failure rolls back the configured interface" diff <(echo "$BEFORE") <(echo "$AFTER")
 check "... and removes its runtime files" \
 	bash -c "ls -A $(rundir "$C") 2>/dev/null | grep -q . && exit 1; exit 0"

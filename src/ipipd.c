@@ -726,9 +726,12 @@ static void set_priority(const struct config *c)
 	errno = 0;
 	if (getpriority(PRIO_PROCESS, 0) == c->nice && errno == 0)
 		return;
-	if (setpriority(PRIO_PROCESS, 0, c->nice) < 0)
-		log_warn("%s: Nice = %d: the datapath keeps priority %d", c->path, c->nice,
-			 getpriority(PRIO_PROCESS, 0));
+	if (setpriority(PRIO_PROCESS, 0, c->nice) < 0) {
+		int err = errno, now = getpriority(PRIO_PROCESS, 0);
+
+		errno = err;
+		log_warn("%s: Nice = %d: the datapath keeps priority %d", c->path, c->nice, now);
+	}
 }
 
 static void detach_stdio(void)

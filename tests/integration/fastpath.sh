@@ -166,8 +166,8 @@ NOBPF="setpriv --bounding-set=-bpf,-sys_admin,-perfmon --inh-caps=-bpf,-sys_admi
 DUMP=$(dump "$B")
 OUT=$(nsx "$B" $NOBPF "$IPIPD" -f "$CB" 2>&1)
 RC=$?
-check "Datapath = ebpf without CAP_BPF: exit 1 and a clear error" bash -c \
-	"[ $RC -eq 1 ] && grep -q 'fpb: Datapath = ebpf: cannot load the eBPF programs' <<<'$OUT'"
+refused() { echo "$2"; [ "$1" -eq 1 ] && grep -q 'fpb: Datapath = ebpf: cannot load the eBPF programs' <<<"$2"; }
+check "Datapath = ebpf without CAP_BPF: exit 1 and a clear error" refused "$RC" "$OUT"
 check "... and the host is as before" diff <(echo "$DUMP") <(dump "$B")
 CB2=$(conf fpb.conf 192.0.2.32 192.0.2.31 198.51.100.32 198.51.100.31 auto)
 printf '#!/bin/sh\nexec %s %s "$@"\n' "$NOBPF" "$IPIPD" >"$WORK/nobpf-ipipd"

@@ -447,7 +447,6 @@ static bool transient_icmp_error(int err)
 	       err == ENOPROTOOPT || err == EPROTO;
 }
 
-/* Send the tx.n filled slots. */
 void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6])
 {
 	struct dp_hop *h = &dp->hop;
@@ -507,18 +506,10 @@ static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
 
 	for (unsigned i = from; i < n; i++) {
 		struct msghdr *m = &t->ring.msg[i].msg_hdr;
-		uint8_t *o = m->msg_iov->iov_base;
-		uint16_t csum;
 
 		m->msg_name = &t->ll;
 		m->msg_namelen = sizeof(t->ll);
-		o[4] = (uint8_t)(t->ip_id >> 8);
-		o[5] = (uint8_t)t->ip_id;
-		t->ip_id++;
-		o[10] = o[11] = 0;
-		csum = inet_csum(o, IPV4_HLEN);
-		o[10] = (uint8_t)(csum >> 8);
-		o[11] = (uint8_t)csum;
+		ipv4_set_id(m->msg_iov->iov_base, t->ip_id++);
 	}
 }
 
@@ -531,6 +522,7 @@ static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
 	}
 }
 
+/* Send the tx.n filled slots. */
 static void tx_flush(struct datapath *dp)
 {
 	struct dp_tx *t = &dp->tx;

@@ -111,9 +111,13 @@ static struct nlmsghdr *nl_req(char *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
+/* What RTM_GETROUTE tells about the route to an address. */
 struct route_reply {
 	int oif;
-	unsigned mtu;
+	unsigned mtu;		/* RTAX_MTU, 0: none */
+	uint32_t gw;		/* RTA_GATEWAY, 0: none (on-link) */
+	uint8_t type;		/* rtm_type */
+	bool via6;		/* RTA_VIA: an IPv6 next hop (RFC 5549) */
 };
 
 static int route_metrics_cb(const struct nlattr *a, void *data)
@@ -134,6 +138,13 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 			r->oif = (int)mnl_attr_get_u32(a);
 		break;
+	case RTA_GATEWAY:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->gw = mnl_attr_get_u32(a);
+		break;
+	case RTA_VIA:
+		r->via6 = true;
+		break;
 	case RTA_METRICS:
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 			mnl_attr_parse_nested(a, route_metrics_cb, r);
@@ -144,24 +155,87 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr_cb, data);
+	((struct route_reply *)data)->type = rtm->rtm_type;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, data);
 	return MNL_CB_OK;
 }
 
-int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
+/* ip route get DST [from SRC] (src 0: none). */
+static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_reply *r)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct route_reply r = { 0, 0 };
-	int rc;
 
+	memset(r, 0, sizeof(*r));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 32;
 	mnl_attr_put_u32(nlh, RTA_DST, dst);
-	rc = nl_talk(nl, nlh, route_cb, &r);
+	if (src) {
+		rtm->rtm_src_len = 32;
+		mnl_attr_put_u32(nlh, RTA_SRC, src);
+	}
+	return nl_talk(nl, nlh, route_cb, r);
+}
+
+/* What RTM_GETLINK tells about an interface. */
+struct link_reply {
+	unsigned mtu;		/* 0: none reported */
+	unsigned short type;	/* ARPHRD_* */
+	unsigned flags;		/* IFF_* */
+	bool ether_addr;	/* an IFLA_ADDRESS of Ethernet length */
+};
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_reply *l = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_MTU:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			l->mtu = mnl_attr_get_u32(a);
+		break;
+	case IFLA_ADDRESS:
+		l->ether_addr = mnl_attr_get_payload_len(a) == NL_ETH_ALEN;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_reply *l = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	l->type = ifi->ifi_type;
+	l->flags = ifi->ifi_flags;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+static int link_get(struct nl *nl, int ifindex, struct link_reply *l)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	memset(l, 0, sizeof(*l));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(nl, nlh, link_cb, l);
+}
+
+int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
+{
+	struct route_reply r;
+	int rc = route_get(nl, dst, 0, &r);
+
 	if (rc < 0)
 		return rc;
 	if (!r.oif)
@@ -174,104 +248,20 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 	return nl_link_mtu(nl, r.oif, mtu);
 }
 
-static int link_attr_cb(const struct nlattr *a, void *data)
-{
-	if (mnl_attr_get_type(a) == IFLA_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-		*(unsigned *)data = mnl_attr_get_u32(a);
-	return MNL_CB_OK;
-}
-
-static int link_cb(const struct nlmsghdr *nlh, void *data)
-{
-	if (nlh->nlmsg_type == RTM_NEWLINK)
-		mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, data);
-	return MNL_CB_OK;
-}
-
 int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
 {
-	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	unsigned m = 0;
-	int rc;
+	struct link_reply l;
+	int rc = link_get(nl, ifindex, &l);
 
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	rc = nl_talk(nl, nlh, link_cb, &m);
 	if (rc < 0)
 		return rc;
-	if (!m)
+	if (!l.mtu)
 		return -ENODEV;
-	*mtu = m;
+	*mtu = l.mtu;
 	return 0;
 }
 
 /* ---- the link-layer next hop towards an address -------------------------- */
-
-struct hop_reply {
-	int oif;
-	uint32_t gw;
-	uint8_t type;		/* rtm_type */
-	bool via6;
-};
-
-static int hop_attr_cb(const struct nlattr *a, void *data)
-{
-	struct hop_reply *r = data;
-
-	switch (mnl_attr_get_type(a)) {
-	case RTA_OIF:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			r->oif = (int)mnl_attr_get_u32(a);
-		break;
-	case RTA_GATEWAY:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			r->gw = mnl_attr_get_u32(a);
-		break;
-	case RTA_VIA:	/* an IPv6 next hop (RFC 5549): left to the kernel */
-		r->via6 = true;
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-static int hop_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-
-	if (nlh->nlmsg_type != RTM_NEWROUTE)
-		return MNL_CB_OK;
-	((struct hop_reply *)data)->type = rtm->rtm_type;
-	mnl_attr_parse(nlh, sizeof(*rtm), hop_attr_cb, data);
-	return MNL_CB_OK;
-}
-
-struct lower_reply {
-	unsigned short type;
-	unsigned flags;
-	bool ether_addr;
-};
-
-static int lower_attr_cb(const struct nlattr *a, void *data)
-{
-	if (mnl_attr_get_type(a) == IFLA_ADDRESS && mnl_attr_get_payload_len(a) == NL_ETH_ALEN)
-		((struct lower_reply *)data)->ether_addr = true;
-	return MNL_CB_OK;
-}
-
-static int lower_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct lower_reply *r = data;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	r->type = ifi->ifi_type;
-	r->flags = ifi->ifi_flags;
-	mnl_attr_parse(nlh, sizeof(*ifi), lower_attr_cb, data);
-	return MNL_CB_OK;
-}
 
 struct neigh_reply {
 	uint16_t state;
@@ -304,38 +294,25 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop)
 {
 	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct hop_reply r = { 0, 0, 0, false };
-	struct lower_reply l = { 0, 0, false };
+	struct nlmsghdr *nlh;
+	struct route_reply r;
+	struct link_reply l;
 	struct neigh_reply n = { 0, false, { 0 } };
-	struct ifinfomsg *ifi;
 	struct ndmsg *ndm;
 	int rc;
 
 	memset(hop, 0, sizeof(*hop));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 32;
-	mnl_attr_put_u32(nlh, RTA_DST, dst);
-	if (src) {
-		rtm->rtm_src_len = 32;
-		mnl_attr_put_u32(nlh, RTA_SRC, src);
-	}
-	rc = nl_talk(nl, nlh, hop_cb, &r);
+	rc = route_get(nl, dst, src, &r);
 	if (rc < 0)
 		return rc;
 	if (r.type != RTN_UNICAST || !r.oif)
 		return -ENETUNREACH;
 	if (r.via6)
-		return -EPFNOSUPPORT;
+		return -EPFNOSUPPORT;	/* an IPv6 next hop: left to the kernel */
 	hop->ifindex = r.oif;
 	hop->via = r.gw ? r.gw : dst;
 
-	nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = r.oif;
-	rc = nl_talk(nl, nlh, lower_cb, &l);
+	rc = link_get(nl, r.oif, &l);
 	if (rc < 0)
 		return rc;
 	if (l.type != ARPHRD_ETHER || !l.ether_addr || (l.flags & IFF_NOARP))
@@ -355,7 +332,6 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 				     NUD_PERMANENT)))
 		return -EHOSTUNREACH;
 	memcpy(hop->mac, n.mac, NL_ETH_ALEN);
-	hop->state = n.state;
 	return 0;
 }
 

@@ -46,7 +46,6 @@ struct nl_ether_hop {
 	int ifindex;
 	uint32_t via;			/* network order */
 	uint8_t mac[NL_ETH_ALEN];
-	uint16_t state;			/* NUD_* */
 };
 int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop);
 

@@ -91,6 +91,16 @@ uint16_t inet_csum(const void *buf, size_t len)
 	return (uint16_t)~sum;
 }
 
+void ipv4_set_id(uint8_t *h, uint16_t id)
+{
+	uint32_t sum = (uint16_t)~get16(h + 10) + (uint32_t)(uint16_t)~get16(h + 4) + id;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	put16(h + 4, id);
+	put16(h + 10, (uint16_t)~sum);
+}
+
 uint8_t ecn_encap(enum ecn_mode mode, uint8_t inner_ecn)
 {
 	inner_ecn &= 3;
@@ -409,7 +419,6 @@ static int relay_code(unsigned type, unsigned code)
 	}
 }
 
-/* The outer header length if quoted[0..len) starts with this tunnel's outer header, else 0. */
 /* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
 static size_t quoted_outer(const uint8_t *quoted, size_t len)
 {

@@ -127,6 +127,9 @@ struct ipip_rx {
 /* RFC 1071 Internet checksum of len bytes: the value to store; 0 over a valid header. */
 uint16_t inet_csum(const void *buf, size_t len);
 
+/* Set the ID of the IPv4 header h, updating its checksum (RFC 1624, eqn. 3). */
+void ipv4_set_id(uint8_t *h, uint16_t id);
+
 /* Outer ECN codepoint for an inner one (RFC 6040 4.1/4.3, or Linux). */
 uint8_t ecn_encap(enum ecn_mode mode, uint8_t inner_ecn);
 

@@ -93,8 +93,8 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n)
 /*
  * bpf(2) only on the fast path's maps the daemon already holds: reading its
  * counters, writing its soft state and the host's addresses, and attaching
- * its loaded ingress program to a new underlay (a tcx link).  Loading or attaching programs after
- * setup is not allowed.
+ * its loaded ingress program to a new underlay (a tcx link).  Loading
+ * programs after setup is not allowed.
  */
 static int add_bpf_rules(scmp_filter_ctx ctx)
 {

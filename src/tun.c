@@ -116,10 +116,10 @@ fail:
 	return -e;
 }
 
-int raw_open_tx(void)
+/* A non-blocking socket that only sends, with a large send buffer. */
+static int open_tx(int domain, int type, int protocol)
 {
-	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing. */
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+	int fd = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
 
 	if (fd < 0)
 		return -errno;
@@ -128,14 +128,14 @@ int raw_open_tx(void)
 	return fd;
 }
 
+int raw_open_tx(void)
+{
+	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing. */
+	return open_tx(AF_INET, SOCK_RAW, IPPROTO_RAW);
+}
+
 int packet_open_tx(void)
 {
 	/* Protocol 0: the socket receives nothing. */
-	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (setint(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF) < 0)
-		setint(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
-	return fd;
+	return open_tx(AF_PACKET, SOCK_DGRAM, 0);
 }

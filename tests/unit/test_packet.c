@@ -219,6 +219,25 @@ static void test_csum_filled_header_sums_to_zero(void **state)
 	assert_int_equal(inet_csum(buf, 24), 0);
 }
 
+static void test_set_id_keeps_checksum_valid(void **state)
+{
+	uint8_t h[20] = {
+		0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+		0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+	};
+	uint8_t fresh[20];
+
+	/* every ID, each time from the previous one: as from scratch */
+	for (unsigned id = 1; id <= 0x10000; id++) {
+		ipv4_set_id(h, (uint16_t)id);
+		assert_int_equal(rd16(h + 4), (uint16_t)id);
+		assert_int_equal(inet_csum(h, sizeof(h)), 0);
+		memcpy(fresh, h, sizeof(h));
+		wr16(fresh + 10, 0);
+		assert_int_equal(rd16(h + 10), inet_csum(fresh, sizeof(fresh)));
+	}
+}
+
 static void test_csum_odd_length_and_carries(void **state)
 {
 	static const uint8_t one[] = { 0x01 };
@@ -1609,6 +1628,7 @@ int main(void)
 		cmocka_unit_test(test_csum_rfc1071_example),
 		cmocka_unit_test(test_csum_real_ipv4_header),
 		cmocka_unit_test(test_csum_filled_header_sums_to_zero),
+		cmocka_unit_test(test_set_id_keeps_checksum_valid),
 		cmocka_unit_test(test_csum_odd_length_and_carries),
 
 		cmocka_unit_test(test_encap_outer_header_fields),

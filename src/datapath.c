@@ -533,10 +533,13 @@ static void tx_flush(struct datapath *dp)
 	int fd = dp->tx_fd;
 
 	t->n = 0;
-	if (dp->pkt_fd >= 0 && n && tx_hop(dp)) {
+	if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && tx_hop(dp)) {
 		/* one packet through the kernel after each dp_set_hop() */
 		direct_from = atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed);
 		tx_direct(dp, direct_from, n);
+	} else if (n) {
+		/* through the kernel: that keeps the neighbour entry in use too */
+		atomic_store_explicit(&dp->hop.kick, false, memory_order_relaxed);
 	}
 	while (done < n) {
 		int rc;

@@ -496,10 +496,23 @@ static bool tx_hop(struct datapath *dp)
 }
 
 /*
- * Address msg[from..n) to the next hop: the kernel fills no outer ID or
- * checksum on this path (RFC 6864: unique IDs for DF=0, as the kernel's
- * counter; any for DF=1).
+ * Outer IDs: one per-tunnel counter for every outer packet, whichever way it
+ * leaves.  The packet socket fills no ID, and the kernel's IP output keeps a
+ * non-zero one (a raw socket with a header: it rewrites only the checksum),
+ * so the IDs of this tunnel's source, destination and protocol come from one
+ * sequence (RFC 6864: no repeat for DF=0 within a reassembly lifetime; any
+ * value for DF=1).  0 is skipped: the kernel would replace it with its own.
  */
+static void tx_set_ids(struct dp_tx *t, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (++t->ip_id == 0)
+			t->ip_id = 1;
+		ipv4_set_id(t->ring.msg[i].msg_hdr.msg_iov->iov_base, t->ip_id);
+	}
+}
+
+/* Address msg[from..n) to the next hop. */
 static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
 {
 	struct dp_tx *t = &dp->tx;
@@ -509,11 +522,10 @@ static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
 
 		m->msg_name = &t->ll;
 		m->msg_namelen = sizeof(t->ll);
-		ipv4_set_id(m->msg_iov->iov_base, t->ip_id++);
 	}
 }
 
-/* Back to the kernel's IP output for msg[from..n) (it fills ID and checksum). */
+/* Back to the kernel's IP output for msg[from..n). */
 static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
 {
 	for (unsigned i = from; i < n; i++) {
@@ -533,6 +545,7 @@ static void tx_flush(struct datapath *dp)
 	int fd = dp->tx_fd;
 
 	t->n = 0;
+	tx_set_ids(t, n);
 	if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && tx_hop(dp)) {
 		/* one packet through the kernel after each dp_set_hop() */
 		direct_from = atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed);

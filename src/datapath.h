@@ -81,7 +81,7 @@ struct dp_tx {
 	unsigned n;			/* slots filled, not yet sent */
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
-	uint16_t ip_id;			/* outer IDs of packets sent direct */
+	uint16_t ip_id;			/* outer ID of the last packet (tx_set_ids) */
 	struct dp_counters c;
 	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;

@@ -6,7 +6,9 @@
 # CPU 0 and side B to CPU 1 (two one-core hosts), every tunnel unencrypted
 # where the program allows it (wireguard-go always encrypts: a reference).
 # Method: each side pinned to its own core, largest overlay MTU that crosses the
-# underlay unfragmented, medians of repeated runs; ratios within one run only.
+# underlay unfragmented, medians of repeated runs (interleaved: run 1 of every
+# system, then run 2, ...; each system set up afresh for each run); ratios
+# within one bench only.
 #
 #   BENCH_QUICK=1        1 run each, 3 s measurements (development)
 #   BENCH_RUNS=N         runs per system (default 3; the median is reported)
@@ -28,7 +30,7 @@
 # pings, 10 ms apart: dominated by wake-up latency), CPU seconds of the tunnel
 # processes (both ends) per GB delivered during the one-stream TCP run (none
 # for VXLAN; for ipipd-ebpf only the daemon's own, the fast path runs in the
-# kernel), and ipipd's peak RSS (VmHWM) after all of the load.  A system that
+# kernel), and ipipd's peak RSS (VmHWM, the largest after any run's load).  A system that
 # cannot be started is reported as n/a with the reason.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -395,39 +397,41 @@ not_available() {
 	down_any
 }
 
+# run_system SYSTEM RUN: set SYSTEM up, measure it once, take it down.  The
+# runs are interleaved (run 1 of every system, then run 2, ...), so that a
+# change in the machine's load during the bench spreads over all systems
+# instead of showing as a difference between two of them.
+declare -A NA=()	# systems found not available: not tried again
 run_system() {
-	local s=$1 r f0
-	log "$s: starting"
+	local s=$1 r=$2 f0
+	[ -n "${NA[$s]:-}" ] && return
+	log "$s: run $r: starting"
 	DST= MTU=
 	DLOG=$WORK/daemons-$s.log
 	: >"$DLOG"
 	if ! "up_$s" || [ -z "$DST" ]; then
-		not_available "$s" "could not be started"; return
+		not_available "$s" "could not be started"; NA[$s]=1; return
 	fi
-	wait_ping "$DST" || { not_available "$s" "no ping through the tunnel"; return; }
+	wait_ping "$DST" || { not_available "$s" "no ping through the tunnel"; NA[$s]=1; return; }
 	if ! ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null; then
 		log "$s: a DF ping of $MTU bytes does not cross (MTU check failed)"
 	fi
 	# Warm-up transfer (discarded): settles ARP, PMTU, peers' handshakes.
 	ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
 	f0=$(frag_count)
-	for r in $(seq "$RUNS"); do
-		measure "$s" "$r"
-		log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
-	done
+	measure "$s" "$r"
+	log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	if [[ " $NIC " == *" $s "* ]]; then
 		if nic_like on; then
 			ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
-			for r in $(seq "$RUNS"); do
-				measure_nic "$s" "$r"
-				log "$s: NIC-like run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == "tcp1nic" && $3 == r { printf "%.4g", $4 }' "$RESULTS")"
-			done
+			measure_nic "$s" "$r"
+			log "$s: NIC-like run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == "tcp1nic" && $3 == r { printf "%.4g", $4 }' "$RESULTS")"
 		else
 			log "$s: the NIC-like underlay could not be set up"
 		fi
 		nic_like off || log "could not restore the underlay's offloads"
 	fi
-	[ "$(frag_count)" = "$f0" ] || log "$s: the underlay fragmented packets during the runs"
+	[ "$(frag_count)" = "$f0" ] || log "$s: the underlay fragmented packets during run $r"
 	if [[ $s == ipipd-* ]]; then
 		local hwm=0 p v
 		for p in $(tunnel_pids); do
@@ -435,7 +439,7 @@ run_system() {
 			v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status)
 			[ "$v" -gt "$hwm" ] && hwm=$v
 		done
-		record "$s" rss 1 "$(python3 -c "print($hwm / 1024)")"
+		record "$s" rss "$r" "$(python3 -c "print($hwm / 1024)")"
 	fi
 	down_any
 }
@@ -450,9 +454,11 @@ GRO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "generic-receive-offload:" 
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 BG_SERVER=$!
 sleep 0.5
-for s in $SYSTEMS; do
-	BG=()
-	run_system "$s"
+for r in $(seq "$RUNS"); do
+	for s in $SYSTEMS; do
+		BG=()
+		run_system "$s" "$r"
+	done
 done
 kill $BG_SERVER 2>/dev/null
 

@@ -117,14 +117,6 @@ struct dp_rx {
 #define DP_SOFT_UNREACH 2u
 
 /*
- * Outer packets go straight to the underlay's next hop through a packet
- * socket (no route lookup, no route entry and no netfilter hooks per packet)
- * while dp_set_hop() has named one; otherwise, and for the first packet after
- * each dp_set_hop() (so that the kernel's neighbour entry stays in use and is
- * verified again as the kernel does it), through the raw socket and the
- * kernel's IP output.  Published by the control thread (seqlock).
- */
-/*
  * A round of fewer packets than this goes through the kernel's IP output even
  * then: a lone packet gains nothing from the shorter path, and measured over
  * ping (idle CPUs, 10 ms apart) it came back 20-30 us later when sent on the
@@ -132,6 +124,15 @@ struct dp_rx {
  */
 #define DP_DIRECT_MIN 2
 
+/*
+ * Outer packets go straight to the underlay's next hop through a packet
+ * socket (no route lookup, no route entry and no netfilter hooks per packet)
+ * while dp_set_hop() has named one; otherwise, for a round of fewer than
+ * DP_DIRECT_MIN packets, and for the first packet after each dp_set_hop() (so
+ * that the kernel's neighbour entry stays in use and is verified again as the
+ * kernel does it), through the raw socket and the kernel's IP output.
+ * Published by the control thread (seqlock).
+ */
 struct dp_hop {
 	_Atomic uint32_t seq;		/* odd while being written */
 	_Atomic int ifindex;		/* 0: none, the kernel's IP output */

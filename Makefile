@@ -28,7 +28,7 @@ Q := @
 endif
 
 B := build
-CORE := packet config log netlink tun datapath control firewall host offload sandbox fastpath
+CORE := packet softstate msg config log netlink tun datapath control firewall host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -77,7 +77,7 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
@@ -89,7 +89,7 @@ FUZZERS := decap config control icmp
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c
 FUZZ_SRC_control := src/control.c
-FUZZ_SRC_icmp := src/packet.c
+FUZZ_SRC_icmp := src/packet.c src/softstate.c
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz

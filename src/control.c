@@ -7,11 +7,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RUN_BASE "/run/ipipd"
@@ -168,17 +170,45 @@ static void set_timeout(int fd, int opt)
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-enum ctl_request ctl_read_request(int fd)
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until the deadline: > 0 ready, 0 time is up, < 0 error. */
+static int wait_until(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return 0;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+enum ctl_request ctl_read_request(int fd, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
 	char buf[MAX_REQUEST];
 	size_t len = 0;
 
-	set_timeout(fd, SO_RCVTIMEO);
-	set_timeout(fd, SO_SNDTIMEO);
+	/* one deadline for the whole request: a slow client cannot hold the loop */
 	while (len < sizeof(buf)) {
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, 0);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (wait_until(fd, POLLIN, deadline) <= 0)
+			return CTL_BAD;
+		n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return CTL_BAD;
@@ -189,12 +219,17 @@ enum ctl_request ctl_read_request(int fd)
 	return CTL_BAD;
 }
 
-int ctl_write_all(int fd, const char *buf, size_t len)
+int ctl_write_all(int fd, const char *buf, size_t len, int timeout_ms)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	int64_t deadline = now_ms() + timeout_ms;
 
-		if (n < 0 && errno == EINTR)
+	while (len) {
+		ssize_t n;
+
+		if (wait_until(fd, POLLOUT, deadline) <= 0)
+			return -ETIMEDOUT;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return -errno;
@@ -221,7 +256,7 @@ int ctl_call(const char *name, const char *req, struct strbuf *reply)
 	set_timeout(fd, SO_RCVTIMEO);
 	n = snprintf(msg, sizeof(msg), "%s=1\n\n", req);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    ctl_write_all(fd, msg, (size_t)n) < 0) {
+	    ctl_write_all(fd, msg, (size_t)n, 5000) < 0) {
 		rc = -errno;
 		goto out;
 	}

@@ -44,10 +44,14 @@ enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN };
 /* Parse a request as received; the whole buffer (bounded) must end with an empty line. */
 enum ctl_request ctl_parse_request(const char *buf, size_t len);
 
-/* Read one request from a connected client (bounded, with a timeout). */
-enum ctl_request ctl_read_request(int fd);
+/*
+ * Read one request from a connected client: bounded in size, and in time by
+ * one deadline timeout_ms from now for the whole request (not per read).
+ */
+enum ctl_request ctl_read_request(int fd, int timeout_ms);
 
-int ctl_write_all(int fd, const char *buf, size_t len);
+/* Write all of buf within timeout_ms: 0 or -errno (-ETIMEDOUT). */
+int ctl_write_all(int fd, const char *buf, size_t len, int timeout_ms);
 
 /* Client side: send req ("get" or "down") to NAME's socket and read the reply. */
 int ctl_call(const char *name, const char *req, struct strbuf *reply);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_arp.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -67,8 +69,25 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 	}
 }
 
+int fp_underlay_l2(unsigned short type)
+{
+	switch (type) {
+	case ARPHRD_ETHER:
+		return 14;
+	case ARPHRD_NONE:	/* TUN, WireGuard */
+	case ARPHRD_TUNNEL:	/* ipip */
+	case ARPHRD_IPGRE:
+	case ARPHRD_SIT:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* A clsact filter handle that stays the same across restarts of one tunnel. */
-static uint32_t name_handle(const char *name)
+uint32_t fp_name_handle(const char *name)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 
@@ -83,8 +102,13 @@ static int tc_attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 			    .attach_point = hook == FP_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = fp->handle, .priority = FP_TC_PRIORITY,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int rc = bpf_tc_hook_create(&th);
+	int rc;
 
+	/* recorded before it exists: a crash right after leaves nothing unknown */
+	if (hook == FP_INGRESS && fp->record &&
+	    (rc = fp->record(fp->record_arg, fp->ifindex[hook], fp->handle, FP_TC_PRIORITY)) != 0)
+		return rc < 0 ? rc : -EIO;
+	rc = bpf_tc_hook_create(&th);
 	if (rc < 0 && rc != -EEXIST)
 		return rc;
 	rc = bpf_tc_attach(&th, &to);
@@ -135,13 +159,42 @@ static int attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 
 void fp_init(struct fastpath *fp)
 {
+	fp_record_fn record = fp->record;
+	void *arg = fp->record_arg;
+
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
-	fp->state_fd = fp->counters_fd = fp->own_fd = -1;
+	fp->own_fd = -1;
+	fp->record = record;
+	fp->record_arg = arg;
+}
+
+/* Map the counters map (mmapable: one entry per possible CPU). */
+static int map_counters(struct fastpath *fp)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)fp->ncpus * sizeof(struct fp_counters);
+	void *m;
+
+	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(fp->skel->maps.counters), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	fp->ctr = m;
+	fp->ctr_len = len;
+	return 0;
+}
+
+static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
+{
+	__atomic_store_n(&fp->skel->bss->state.underlay_ifindex, (uint32_t)ifindex,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&fp->skel->bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
 }
 
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
-	     enum fp_attach_mode mode, char *why, size_t why_len)
+	     enum fp_attach_mode mode, const uint32_t *own, unsigned n_own, int rx_l2,
+	     char *why, size_t why_len)
 {
 	const char *step = "open";
 	uint32_t seed = 0;
@@ -153,17 +206,20 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	libbpf_set_print(libbpf_log);
 	fp->ifindex[FP_EGRESS] = (int)cfg->tun_ifindex;
 	fp->ifindex[FP_INGRESS] = (int)cfg->underlay_ifindex;
-	atomic_store(&fp->underlay, cfg->underlay_ifindex);
-	fp->handle = name_handle(name);
+	fp->handle = fp_name_handle(name);
+	if (rx_l2 < 0) {
+		snprintf(why, why_len, "the underlay (ifindex %u) is neither an Ethernet device nor "
+			 "one without a link-layer header", cfg->underlay_ifindex);
+		return -EPFNOSUPPORT;
+	}
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
 		rc = fp->ncpus ? fp->ncpus : -EINVAL;
 		step = "count the CPUs for";
 		goto fail;
 	}
-	fp->percpu = calloc((size_t)fp->ncpus, sizeof(*fp->percpu));	/* one value per CPU */
 	fp->skel = ipip_bpf__open();
-	if (!fp->percpu || !fp->skel) {
+	if (!fp->skel) {
 		rc = errno ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -171,8 +227,11 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint32_t)getpid();
 	fp->skel->bss->ip_id = seed;
+	fp->skel->bss->state.pmtu = cfg->dev_mtu;
+	rc = bpf_map__set_max_entries(fp->skel->maps.counters, (uint32_t)fp->ncpus);
 	step = "load";
-	rc = ipip_bpf__load(fp->skel);
+	if (rc == 0)
+		rc = ipip_bpf__load(fp->skel);
 	if (rc < 0)
 		goto fail;
 	for (int h = 0; h < FP_HOOKS; h++) {
@@ -185,11 +244,15 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
 			fp->prog_id[h] = info.id;
 	}
-	fp->state_fd = bpf_map__fd(fp->skel->maps.state);
-	fp->counters_fd = bpf_map__fd(fp->skel->maps.counters);
 	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
-	step = "initialise the state map of";
-	rc = fp_set_state(fp, cfg->dev_mtu, false);
+	step = "map the counters of";
+	rc = map_counters(fp);
+	if (rc < 0)
+		goto fail;
+	set_underlay(fp, (int)cfg->underlay_ifindex, rx_l2);
+	/* Before the programs see a packet: inner packets from the host's addresses go slow. */
+	step = "fill the address map of";
+	rc = fp_set_own(fp, own, n_own);
 	if (rc < 0)
 		goto fail;
 	/* Ingress first: the peer's packets are taken before ours are sent. */
@@ -217,17 +280,20 @@ void fp_stop(struct fastpath *fp)
 		fp->link_fd[h] = -1;
 		tc_detach(fp, (enum fp_hook)h);
 	}
+	if (fp->ctr)
+		munmap((void *)fp->ctr, fp->ctr_len);
 	if (fp->skel)
 		ipip_bpf__destroy(fp->skel);
-	free(fp->percpu);
 	fp_init(fp);
 }
 
-int fp_move_underlay(struct fastpath *fp, int ifindex)
+int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 {
 	int old_fd = fp->link_fd[FP_INGRESS], old = fp->ifindex[FP_INGRESS], rc;
 	bool old_filter = fp->filter[FP_INGRESS];
 
+	if (rx_l2 < 0)
+		return -EPFNOSUPPORT;
 	fp->link_fd[FP_INGRESS] = -1;
 	fp->filter[FP_INGRESS] = false;
 	fp->ifindex[FP_INGRESS] = ifindex;
@@ -238,22 +304,35 @@ int fp_move_underlay(struct fastpath *fp, int ifindex)
 		fp->ifindex[FP_INGRESS] = old;
 		return rc;
 	}
+	set_underlay(fp, ifindex, rx_l2);
 	if (old_fd >= 0)
 		close(old_fd);
 	if (old_filter && fp_tc_detach(old, true, fp->handle, FP_TC_PRIORITY) < 0)
 		log_debug("eBPF fast path: no filter to remove on ifindex %d", old);
-	atomic_store(&fp->underlay, (uint32_t)ifindex);
 	return 0;
 }
 
-int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow)
+void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach)
 {
-	struct fp_state st = { .pmtu = pmtu, .slow = slow, .underlay_ifindex = atomic_load(&fp->underlay) };
-	uint32_t key = 0;
+	struct fp_state *st;
 
-	if (fp->state_fd < 0)
-		return 0;
-	return bpf_map_update_elem(fp->state_fd, &key, &st, BPF_ANY) < 0 ? -errno : 0;
+	if (!fp->skel)
+		return;
+	st = &fp->skel->bss->state;
+	__atomic_store_n(&st->pmtu, pmtu, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->path_ttl, path_ttl, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+_Atomic uint32_t *fp_ids(struct fastpath *fp)
+{
+	return fp->skel ? (_Atomic uint32_t *)&fp->skel->bss->ip_id : NULL;
+}
+
+int fp_underlay(const struct fastpath *fp)
+{
+	return fp->skel ? (int)__atomic_load_n(&fp->skel->bss->state.underlay_ifindex,
+					       __ATOMIC_RELAXED) : 0;
 }
 
 static bool listed(const uint32_t *addr, unsigned n, uint32_t a)
@@ -292,12 +371,10 @@ int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
 
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX])
 {
-	uint32_t zero = 0;
-
 	memset(out, 0, FP_COUNTER_MAX * sizeof(out[0]));
-	if (fp->counters_fd < 0 || bpf_map_lookup_elem(fp->counters_fd, &zero, fp->percpu) < 0)
+	if (!fp->ctr)
 		return;
 	for (int c = 0; c < fp->ncpus; c++)
 		for (int k = 0; k < FP_COUNTER_MAX; k++)
-			out[k] += fp->percpu[c].c[k];
+			out[k] += __atomic_load_n(&fp->ctr[c].c[k], __ATOMIC_RELAXED);
 }

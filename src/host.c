@@ -497,7 +497,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	}
 }
 
-void host_describe(const struct config *c, struct strbuf *sb)
+void host_describe(const struct config *c, int fw_rules, struct strbuf *sb)
 {
 	char a[INET_ADDRSTRLEN];
 
@@ -525,5 +525,5 @@ void host_describe(const struct config *c, struct strbuf *sb)
 			  c->forward_from[i].len);
 	sb_printf(sb, "\n");
 	if (c->fw_forward)
-		sb_printf(sb, "firewall_rules=%d\n", fw_count(c->name));
+		sb_printf(sb, "firewall_rules=%d\n", fw_rules);
 }

@@ -40,9 +40,12 @@ int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, 
 /* The ip/sysctl/nft commands equivalent to what ipipd does for c, in order. */
 void host_explain(const struct config *c, unsigned mtu, FILE *out);
 
-/* Append key=value lines describing the host setup (for ipipctl show). */
+/*
+ * Append key=value lines describing the host setup (for ipipctl show);
+ * fw_rules: ipipd's nft rules for the tunnel now (fw_count()).
+ */
 struct strbuf;
-void host_describe(const struct config *c, struct strbuf *sb);
+void host_describe(const struct config *c, int fw_rules, struct strbuf *sb);
 
 /* Path of the iproute2 table-name file ipipd writes for this tunnel. */
 int host_rt_tables_path(const struct config *c, char *buf, size_t n);

@@ -12,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,47 +21,25 @@
 
 #include "config.h"
 #include "control.h"
-#include "datapath.h"
-#include "fastpath.h"
+#include "daemon.h"
+#include "firewall.h"
 #include "host.h"
 #include "log.h"
-#include "netlink.h"
-#include "sandbox.h"
 #include "tun.h"
-
-struct daemon {
-	struct config cfg;
-	struct nl nl;
-	struct nl mon;		/* RTMGRP_IPV4_IFADDR: the host's addresses change */
-	struct own_addrs own;	/* the host's addresses, for the rx thread */
-	int n_own;		/* how many the last dump found (-1: failed) */
-	struct datapath dp;
-	struct fastpath fp;
-	bool fast;		/* the eBPF fast path carries ordinary packets */
-	int underlay_ifindex;	/* the route to Remote leaves here */
-	struct nl_ether_hop hop;	/* where outer packets go direct (ifindex 0: none) */
-	int hop_rc;		/* why not (-errno), as last looked up */
-	int lock_fd, tun_fd, raw_fd, ctl_fd, sig_fd, mon_fd;
-	int ifindex;
-	unsigned mtu;
-	bool kernel;		/* the kernel's ipip device carries the packets */
-	char dp_reason[224];
-	char run_dir[512], sock_path[512], pid_path[512], lock_path[512], state_path[512];
-	int stop;
-};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ipipd [-f] [-v] [-n] [-S] CONFIG\n"
+	fprintf(f, "usage: ipipd [-f] [-v] [-n] [-S] [-u USER] CONFIG\n"
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  verbose (debug) logging\n"
 		   "  -n  check the configuration and exit\n"
 		   "  -S  sandbox report mode: let system calls outside the allow-list\n"
 		   "      proceed and name them in the log instead of killing the daemon\n"
+		   "  -u  the user the datapath process runs as (default " SANDBOX_USER ")\n"
 		   "  -h  show this help\n");
 }
 
-static const char *ip4(uint32_t a, char *buf)
+const char *ip4(uint32_t a, char *buf)
 {
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
@@ -149,7 +129,24 @@ static int setup_signals(struct daemon *d)
 	return d->sig_fd < 0 ? -1 : 0;
 }
 
-/* Dump the host's IPv4 addresses and publish them to the rx thread. */
+/* The datapath process learns the host's addresses (the rx thread's own_addrs). */
+static void tell_addrs(struct daemon *d)
+{
+	struct msg m = { .type = MSG_ADDRS };
+	unsigned n = d->n_own < 0 ? 0 : d->n_own > OWN_ADDRS_MAX ? OWN_ADDRS_MAX : (unsigned)d->n_own;
+
+	if (d->child <= 0) {	/* not yet forked: it inherits them */
+		own_addrs_publish(&d->own, d->own_list, n);
+		return;
+	}
+	m.u.addrs.total = d->n_own < 0 ? UINT32_MAX : (uint32_t)d->n_own;
+	m.u.addrs.n = n;
+	memcpy(m.u.addrs.addr, d->own_list, n * sizeof(uint32_t));
+	if (msg_send(d->sock_fd, &m) < 0)
+		log_warn("datapath process: cannot send the host's addresses");
+}
+
+/* Dump the host's IPv4 addresses and publish them to the rx thread and the fast path. */
 static void refresh_own(struct daemon *d)
 {
 	uint32_t a[OWN_ADDRS_MAX];
@@ -164,11 +161,12 @@ static void refresh_own(struct daemon *d)
 	if (n > OWN_ADDRS_MAX && d->n_own <= OWN_ADDRS_MAX)
 		log_warnx("%d host addresses: only the first %d are refused as inner sources", n,
 			  OWN_ADDRS_MAX);
-	own_addrs_publish(&d->own, a, (unsigned)n);
+	memcpy(d->own_list, a, sizeof(a));
 	if (d->fast && fp_set_own(&d->fp, a, (unsigned)(n < OWN_ADDRS_MAX ? n : OWN_ADDRS_MAX)) < 0)
 		log_warn("eBPF fast path: cannot update the host's addresses");
 	log_debug("%d host addresses refused as inner sources", n);
 	d->n_own = n;
+	tell_addrs(d);
 }
 
 /*
@@ -225,40 +223,34 @@ static int setup_kernel_device(struct daemon *d)
 	return 0;
 }
 
-/* The soft state changed: the fast path passes what no longer fits to the slow path. */
-static void fast_state(struct datapath *dp, void *arg)
-{
-	struct daemon *d = arg;
-	unsigned pmtu = atomic_load_explicit(&dp->pmtu, memory_order_relaxed);
-	/* TTL or reachability soft state: every packet to the slow path, which checks it */
-	bool slow = atomic_load_explicit(&dp->soft, memory_order_relaxed) != 0;
-	int rc = fp_set_state(&d->fp, pmtu, slow);
-
-	if (rc < 0) {
-		errno = -rc;
-		log_warn("eBPF fast path: cannot update its state");
-	}
-}
-
 /*
  * UnderlayOutput = auto: outer packets go straight to the next hop towards
  * Remote through a packet socket while the route leaves through an Ethernet
  * and the kernel has resolved the neighbour; looked up again every second.
  */
-static void refresh_hop(struct daemon *d)
+static void refresh_hop(struct daemon *d, bool failed)
 {
 	struct nl_ether_hop hop;
+	struct msg m = { .type = MSG_HOP };
 	char a[INET_ADDRSTRLEN];
-	bool failed;
 	int rc;
 
-	if (d->kernel || d->dp.pkt_fd < 0)
+	if (d->kernel || !d->direct)
 		return;
-	failed = dp_hop_failed(&d->dp);
 	rc = nl_ether_hop(&d->nl, d->cfg.ip.remote, d->cfg.ip.local, &hop);
 	if (rc < 0)
 		memset(&hop, 0, sizeof(hop));
-	dp_set_hop(&d->dp, hop.ifindex, hop.mac);
+	if (d->child > 0) {
+		m.u.hop.rc = rc < 0 ? rc : 0;
+		m.u.hop.ifindex = hop.ifindex;
+		m.u.hop.via = hop.via;
+		memcpy(m.u.hop.mac, hop.mac, sizeof(hop.mac));
+		m.u.hop.failed = failed;
+		if (msg_send(d->sock_fd, &m) < 0)
+			log_warn("datapath process: cannot send the next hop");
+	} else {
+		dp_set_hop(&d->dp, hop.ifindex, hop.mac);
+	}
 	if (rc == d->hop_rc && hop.ifindex == d->hop.ifindex &&
 	    !memcmp(hop.mac, d->hop.mac, sizeof(hop.mac)) && !failed)
 		return;
@@ -290,25 +282,45 @@ static void setup_underlay_output(struct daemon *d)
 		return;
 	}
 	d->dp.pkt_fd = fd;
-	refresh_hop(d);
+	d->direct = true;
+	refresh_hop(d, false);
 }
 
 /*
  * Datapath = ebpf or auto (without the kernel's device): the TC programs carry
  * ordinary packets; the userspace datapath stays as the slow path.
  */
+static int record_tc_filter(void *arg, int ifindex, uint32_t handle, uint32_t prio)
+{
+	struct daemon *d = arg;
+
+	return host_record_tc_filter(d->state_path, ifindex, handle, prio);
+}
+
+/* fp_underlay_l2() of a device (-1: unknown or unusable). */
+static int underlay_l2(struct daemon *d, int ifindex)
+{
+	unsigned short type;
+
+	return nl_link_type(&d->nl, ifindex, &type) < 0 ? -1 : fp_underlay_l2(type);
+}
+
 static int setup_fast_path(struct daemon *d)
 {
 	struct config *c = &d->cfg;
 	struct fp_config fc;
-	char why[160];
+	char why[200];
 	size_t n;
 	int rc;
 
 	if (d->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
 	fp_config_init(&fc, &c->ip, c->addr.s_addr, d->ifindex, d->underlay_ifindex, d->mtu);
-	rc = fp_start(&d->fp, &fc, c->name, c->fp_attach, why, sizeof(why));
+	d->fp.record = record_tc_filter;
+	d->fp.record_arg = d;
+	rc = fp_start(&d->fp, &fc, c->name, c->fp_attach, d->own_list,
+		      d->n_own < 0 ? 0 : (unsigned)(d->n_own < OWN_ADDRS_MAX ? d->n_own : OWN_ADDRS_MAX),
+		      underlay_l2(d, d->underlay_ifindex), why, sizeof(why));
 	if (rc < 0 && c->datapath == DPM_EBPF) {
 		log_warnx("%s: Datapath = ebpf: %s", c->name, why);
 		return -1;
@@ -319,18 +331,38 @@ static int setup_fast_path(struct daemon *d)
 		log_info("%s: userspace datapath (%s)", c->name, d->dp_reason);
 		return 0;
 	}
-	if (!strcmp(d->fp.attach, "clsact"))	/* outlives a crash: undone by a restart too */
-		host_record_tc_filter(d->state_path, d->underlay_ifindex, d->fp.handle,
-				      FP_TC_PRIORITY);
 	d->fast = true;
-	d->dp.state_changed = fast_state;
-	d->dp.state_arg = d;
-	if (d->mon_fd >= 0)
-		refresh_own(d);
 	snprintf(d->dp_reason + n, sizeof(d->dp_reason) - n, "%s%s programs", n ? "; " : "",
 		 d->fp.attach);
 	log_info("%s: eBPF fast path (%s)", c->name, d->dp_reason);
 	return 0;
+}
+
+/* The kernel's own limits for the soft state (net.ipv4.route.*, ip_default_ttl). */
+static unsigned sysctl_uint(const char *path, unsigned dflt)
+{
+	char buf[32];
+	FILE *f = fopen(path, "re");
+	unsigned long v;
+	char *end;
+
+	if (!f)
+		return dflt;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return dflt;
+	}
+	fclose(f);
+	v = strtoul(buf, &end, 10);
+	return end == buf || v > 0xffffffffu ? dflt : (unsigned)v;
+}
+
+static void soft_limits(struct daemon *d, struct ss_limits *lim)
+{
+	lim->mtu = d->mtu;
+	lim->floor = sysctl_uint("/proc/sys/net/ipv4/route/min_pmtu", SS_PMTU_FLOOR);
+	lim->expire_s = sysctl_uint("/proc/sys/net/ipv4/route/mtu_expires", SS_EXPIRE_S);
+	lim->ttl_max = sysctl_uint("/proc/sys/net/ipv4/ip_default_ttl", SS_TTL_MAX);
 }
 
 static int setup(struct daemon *d)
@@ -378,7 +410,7 @@ static int setup(struct daemon *d)
 	if (setup_kernel_device(d) < 0)
 		return -1;
 	if (!d->kernel) {
-		d->raw_fd = raw_open(c->ip.local);
+		d->raw_fd = raw_open(c->ip.local, c->ip.remote);
 		if (d->raw_fd < 0) {
 			errno = -d->raw_fd;
 			log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
@@ -395,20 +427,23 @@ static int setup(struct daemon *d)
 		return -1;
 	if (host_apply(c, &d->nl, d->ifindex, d->state_path, stderr) < 0)
 		return -1;
-	rc = d->kernel ? 0 : dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd);
-	if (rc < 0) {
-		errno = -rc;
-		log_warn("datapath buffers");
+	if (!d->kernel && setup_own_addresses(d) < 0)
 		return -1;
-	}
-	if (!d->kernel) {
-		dp_set_mtu(&d->dp, d->mtu);
-		if (setup_own_addresses(d) < 0)
-			return -1;
-		setup_underlay_output(d);
-	}
 	if (setup_fast_path(d) < 0)
 		return -1;
+	if (!d->kernel) {
+		struct ss_limits lim;
+
+		soft_limits(d, &lim);
+		rc = dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd, &lim,
+			     d->fast ? fp_ids(&d->fp) : NULL);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("datapath buffers");
+			return -1;
+		}
+		setup_underlay_output(d);
+	}
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		errno = -d->ctl_fd;
@@ -424,29 +459,39 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* Close what only the datapath process uses (the parent, after the fork or a failed setup). */
+static void close_datapath(struct daemon *d)
+{
+	dp_free(&d->dp);
+	if (d->tun_fd >= 0) {
+		/* The device goes with its last descriptor, and its addresses and routes with it. */
+		close(d->tun_fd);
+		d->tun_fd = -1;
+	}
+	if (d->raw_fd >= 0)
+		close(d->raw_fd);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	d->raw_fd = d->ctl_fd = -1;
+}
+
 /* Undo everything setup() did, in reverse; safe after a partial setup. */
 static void teardown(struct daemon *d)
 {
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
-	dp_free(&d->dp);
+	close_datapath(d);
 	if (d->lock_fd >= 0 && d->nl.sock && host_cleanup(&d->nl, d->state_path, stderr) < 0)
 		log_warnx("%s: some host changes could not be undone; see %s", d->cfg.name,
 			  d->state_path);
-	if (d->tun_fd >= 0) {
-		/* The device goes with its last descriptor, and its addresses and routes with it. */
-		close(d->tun_fd);
-	}
-	if (d->raw_fd >= 0)
-		close(d->raw_fd);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
+	if (d->sock_fd >= 0)
+		close(d->sock_fd);
 	nl_close(&d->mon);
 	nl_close(&d->nl);
 	/* The socket goes last: `ipipctl down` waits for it, so the host must be clean by then. */
-	if (d->ctl_fd >= 0) {
-		close(d->ctl_fd);
+	if (d->sock_path[0] && d->lock_fd >= 0)
 		unlink(d->sock_path);
-	}
 	if (d->pid_path[0] && d->lock_fd >= 0)
 		unlink(d->pid_path);
 	if (d->lock_fd >= 0) {
@@ -456,11 +501,6 @@ static void teardown(struct daemon *d)
 		if (strcmp(d->run_dir, "/run/ipipd") != 0)
 			rmdir(d->run_dir);
 	}
-}
-
-static const char *ecn_name(enum ecn_mode m)
-{
-	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
 }
 
 static uint64_t sysfs_counter(const char *ifname, const char *name)
@@ -479,128 +519,24 @@ static uint64_t sysfs_counter(const char *ifname, const char *name)
 	return strtoull(buf, NULL, 10);
 }
 
-/* The kernel device's own counters; its errors count as drops. */
-static void kernel_stats(const char *ifname, struct dp_stats *st)
+/* The parent's part of `ipipctl show`: what needs privileges or the kernel device. */
+static void send_status(struct daemon *d)
 {
-	memset(st, 0, sizeof(*st));
-	st->rx_packets = sysfs_counter(ifname, "rx_packets");
-	st->rx_bytes = sysfs_counter(ifname, "rx_bytes");
-	st->tx_packets = sysfs_counter(ifname, "tx_packets");
-	st->tx_bytes = sysfs_counter(ifname, "tx_bytes");
-	st->drops[PKT_RX_ECN_CE_NOT_ECT] = sysfs_counter(ifname, "rx_frame_errors");
-	st->drops[PKT_TX_SEND_ERROR] = sysfs_counter(ifname, "tx_errors");
-}
+	static const char *const names[MK_MAX] = {
+		[MK_RX_PACKETS] = "rx_packets", [MK_RX_BYTES] = "rx_bytes",
+		[MK_TX_PACKETS] = "tx_packets", [MK_TX_BYTES] = "tx_bytes",
+		[MK_RX_ECN_DROPS] = "rx_frame_errors", [MK_TX_ERRORS] = "tx_errors",
+	};
+	struct msg m = { .type = MSG_STATUS };
 
-static void describe(const struct daemon *d, struct strbuf *sb)
-{
-	const struct config *c = &d->cfg;
-	struct dp_stats snap;
-	const struct dp_stats *st = &snap;
-	char a[INET_ADDRSTRLEN];
-
-	uint64_t fc[FP_COUNTER_MAX];
-
-	if (d->kernel)
-		kernel_stats(c->name, &snap);
-	else
-		dp_stats_read(&d->dp, &snap);
-	fp_counters(&d->fp, fc);
-	snap.rx_packets += fc[FP_RX_PACKETS];
-	snap.rx_bytes += fc[FP_RX_BYTES];
-	snap.tx_packets += fc[FP_TX_PACKETS];
-	snap.tx_bytes += fc[FP_TX_BYTES];
-	snap.drops[PKT_RX_TUN_WRITE] += fc[FP_RX_ERROR];
-	snap.drops[PKT_TX_SEND_ERROR] += fc[FP_TX_ERROR];
-
-	sb_printf(sb, "name=%s\npid=%ld\ndatapath=%s\ndatapath_reason=%s\n", c->name,
-		  (long)getpid(), d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace",
-		  d->dp_reason);
-	if (d->fast)
-		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
-			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
-			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
-			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
-			  d->underlay_ifindex, (unsigned long long)fc[FP_RX_PACKETS],
-			  (unsigned long long)fc[FP_TX_PACKETS],
-			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
-	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
-	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
-	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
-	if (c->has_peer)
-		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
-	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
-	if (c->ip.ttl)
-		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
-	else
-		sb_printf(sb, "ttl=inherit\n");
-	if (c->ip.tos_inherit)
-		sb_printf(sb, "tos=inherit\n");
-	else
-		sb_printf(sb, "tos=0x%02x\n", c->ip.tos);
-	sb_printf(sb, "pmtudisc=%s\necn=%s\ndscp=%s\n", c->ip.pmtudisc ? "yes" : "no",
-		  ecn_name(c->ip.ecn), c->ip.dscp_uniform ? "uniform" : "pipe");
-	sb_printf(sb, "rx_packets=%llu\nrx_bytes=%llu\ntx_packets=%llu\ntx_bytes=%llu\n",
-		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
-		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
-	host_describe(c, sb);
-	if (!d->kernel) {
-		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
-			  (unsigned long long)st->frag_sent);
-		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
-			  (unsigned long long)st->path_ttl, st->reachable ? "yes" : "no",
-			  (long long)st->unreachable_age);
-		sb_printf(sb, "soft_ttl_errors=%llu\nsoft_unreach_errors=%llu\nsoft_errors_limited=%llu\n",
-			  (unsigned long long)st->soft_ttl_sent,
-			  (unsigned long long)st->soft_unreach_sent,
-			  (unsigned long long)st->soft_limited);
-	}
-	if (!d->kernel) {
-		sb_printf(sb, "own_addresses=%d\n", d->n_own);
-		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
-			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
-			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
-		if (d->hop_rc == 0)
-			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
-				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
-				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
-		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
-	}
-	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
-		  (unsigned long long)st->ecn_unusual);
-	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
-		  (unsigned long long)st->icmp_relayed, (unsigned long long)st->icmp_relay_limited);
-	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
-		sb_printf(sb, "drop.%s=%llu\n", pkt_verdict_name((enum pkt_verdict)v),
-			  (unsigned long long)st->drops[v]);
-}
-
-static void serve_control(struct daemon *d)
-{
-	static struct strbuf sb;	/* 16 KiB: not on the stack */
-	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-	enum ctl_request req;
-
-	if (fd < 0)
-		return;
-	sb.len = 0;
-	sb.overflow = 0;
-	req = ctl_read_request(fd);
-	switch (req) {
-	case CTL_GET:
-		describe(d, &sb);
-		sb_printf(&sb, "errno=0\n\n");
-		break;
-	case CTL_DOWN:
-		log_info("stopping on request");
-		d->stop = 1;
-		sb_printf(&sb, "errno=0\n\n");
-		break;
-	default:
-		sb_printf(&sb, "errno=%d\n\n", EINVAL);
-		break;
-	}
-	ctl_write_all(fd, sb.buf, sb.len);
-	close(fd);
+	m.u.status.fw_rules = d->cfg.fw_forward ? fw_count(d->cfg.name) : -1;
+	if (m.u.status.fw_rules < -1)
+		m.u.status.fw_rules = -1;
+	m.u.status.underlay = d->underlay_ifindex;
+	for (int i = 0; d->kernel && i < MK_MAX; i++)
+		m.u.status.kernel[i] = sysfs_counter(d->cfg.name, names[i]);
+	if (msg_send(d->sock_fd, &m) < 0)
+		log_warn("datapath process: cannot send the status");
 }
 
 /*
@@ -613,10 +549,14 @@ static void follow_underlay(struct daemon *d)
 	unsigned umtu;
 	int oif, rc;
 
-	if (!d->fast || nl_route_mtu(&d->nl, d->cfg.ip.remote, &umtu, &oif) < 0 ||
+	if (nl_route_mtu(&d->nl, d->cfg.ip.remote, &umtu, &oif) < 0 ||
 	    oif == d->underlay_ifindex)
 		return;
-	rc = fp_move_underlay(&d->fp, oif);
+	if (!d->fast) {
+		d->underlay_ifindex = oif;
+		return;
+	}
+	rc = fp_move_underlay(&d->fp, oif, underlay_l2(d, oif));
 	if (rc < 0) {
 		errno = -rc;
 		log_warn("eBPF fast path: cannot move to ifindex %d", oif);
@@ -625,12 +565,11 @@ static void follow_underlay(struct daemon *d)
 	log_info("%s: eBPF fast path: the route to Remote now leaves through ifindex %d (was %d)",
 		 d->cfg.name, oif, d->underlay_ifindex);
 	d->underlay_ifindex = oif;
-	if (!strcmp(d->fp.attach, "clsact"))
-		host_record_tc_filter(d->state_path, oif, d->fp.handle, FP_TC_PRIORITY);
-	fast_state(&d->dp, d);
 }
 
 #define FOLLOW_UNDERLAY_MS 1000
+#define CHILD_READY_MS 10000	/* the datapath process starts within */
+#define CHILD_STOP_MS 5000	/* ... and stops within, or is killed */
 
 static uint64_t now_ms(void)
 {
@@ -640,29 +579,146 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void run(struct daemon *d)
+/*
+ * Fork the datapath process.  It keeps the TUN device, the sockets, the
+ * mapped fast path state and the control socket; the parent keeps netlink,
+ * the journal and the attachments, and closes the rest.
+ */
+static int spawn_child(struct daemon *d)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("socketpair");
+		return -1;
+	}
+	d->child = fork();
+	if (d->child < 0) {
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (d->child == 0) {
+		close(sv[0]);
+		d->sock_fd = sv[1];
+		child_run(d);
+	}
+	close(sv[1]);
+	d->sock_fd = sv[0];
+	close_datapath(d);
+	return 0;
+}
+
+/* Wait for the datapath process's MSG_READY; 0, or -1 if it failed or fell silent. */
+static int wait_ready(struct daemon *d)
+{
+	uint64_t deadline = now_ms() + CHILD_READY_MS;
+	struct msg m;
+
+	while (now_ms() < deadline) {
+		struct pollfd p = { .fd = d->sock_fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)(deadline - now_ms()));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		n = msg_recv(d->sock_fd, MSG_FROM_CHILD, &m);
+		if (n == -EAGAIN)
+			continue;
+		if (n < 0)
+			break;
+		if (m.type == MSG_READY)
+			return 0;
+	}
+	log_warnx("%s: the datapath process did not start", d->cfg.name);
+	return -1;
+}
+
+/* Tell the datapath process to stop, and reap it (killed if it does not go in time). */
+static int stop_child(struct daemon *d)
+{
+	struct msg m = { .type = MSG_STOP };
+	uint64_t deadline = now_ms() + CHILD_STOP_MS;
+	int status = 0;
+
+	if (d->child <= 0)
+		return 0;
+	msg_send(d->sock_fd, &m);
+	for (;;) {
+		pid_t pid = waitpid(d->child, &status, WNOHANG);
+
+		if (pid == d->child || (pid < 0 && errno != EINTR))
+			break;
+		if (now_ms() >= deadline) {
+			log_warnx("%s: the datapath process did not stop: killed", d->cfg.name);
+			kill(d->child, SIGKILL);
+			waitpid(d->child, &status, 0);
+			break;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	d->child = 0;
+	if (WIFSIGNALED(status)) {
+		log_warnx("%s: the datapath process was killed by signal %d", d->cfg.name,
+			  WTERMSIG(status));
+		return -1;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* A message from the datapath process; -1 when it is gone or misbehaves. */
+static int from_child(struct daemon *d)
+{
+	struct msg m;
+	int rc = msg_recv(d->sock_fd, MSG_FROM_CHILD, &m);
+
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0) {
+		if (rc == -EPIPE)
+			log_warnx("%s: the datapath process ended", d->cfg.name);
+		else
+			log_warnx("%s: bad message from the datapath process: %s", d->cfg.name,
+				  strerror(-rc));
+		return -1;
+	}
+	switch (m.type) {
+	case MSG_DOWN:
+		log_info("stopping on request");
+		d->stop = 1;
+		break;
+	case MSG_STATUS_REQ:
+		send_status(d);
+		break;
+	case MSG_HOP_FAILED:
+		refresh_hop(d, true);
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+/* The parent's loop: signals, the datapath process, the host's addresses, routes. */
+static int run(struct daemon *d)
 {
 	struct pollfd pfd[3] = {
 		{ .fd = d->sig_fd, .events = POLLIN },
-		{ .fd = d->ctl_fd, .events = POLLIN },
+		{ .fd = d->sock_fd, .events = POLLIN },
 		{ .fd = d->mon_fd, .events = POLLIN },	/* -1 (ignored) with the kernel's device */
 	};
 	uint64_t followed = now_ms();
-	bool timer = d->fast || (!d->kernel && d->dp.pkt_fd >= 0);
-	int rc = d->kernel ? 0 : dp_start(&d->dp);	/* one thread per direction */
+	int failed = 0;
 
-	if (rc < 0) {
-		errno = -rc;
-		log_warn("datapath threads");
-		return;
-	}
 	while (!d->stop) {
-		int n = poll(pfd, 3, timer ? FOLLOW_UNDERLAY_MS : -1);
+		int n = poll(pfd, 3, d->kernel ? -1 : FOLLOW_UNDERLAY_MS);
 
-		if (timer && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
+		if (!d->kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
 			followed = now_ms();
 			follow_underlay(d);
-			refresh_hop(d);
+			refresh_hop(d, false);
 		}
 		if (n == 0)
 			continue;
@@ -670,6 +726,7 @@ static void run(struct daemon *d)
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
+			failed = 1;
 			break;
 		}
 		if (pfd[0].revents) {
@@ -680,13 +737,14 @@ static void run(struct daemon *d)
 				d->stop = 1;
 			}
 		}
-		if (pfd[1].revents & POLLIN)
-			serve_control(d);
+		if (pfd[1].revents && from_child(d) < 0) {
+			failed = 1;
+			break;
+		}
 		if (pfd[2].revents && nl_monitor_drain(&d->mon) > 0)
 			refresh_own(d);
 	}
-	if (!d->kernel)
-		dp_stop(&d->dp);
+	return stop_child(d) < 0 || failed ? -1 : 0;
 }
 
 /*
@@ -717,9 +775,9 @@ static int daemonize(int *ready_fd)
 }
 
 /*
- * Nice (default -10) for this thread and so for the datapath threads run()
- * starts.  Without the privilege the daemon still works, at the priority it
- * was started with.
+ * Nice (default -10) for this thread and so for the datapath process and
+ * its threads.  Without the privilege the daemon still works, at the
+ * priority it was started with.
  */
 static void set_priority(const struct config *c)
 {
@@ -750,15 +808,17 @@ static void detach_stdio(void)
 int main(int argc, char **argv)
 {
 	static struct daemon d;
-	int opt, foreground = 0, verbose = 0, check = 0, ready_fd = -1;
-	enum sandbox_mode sbx = SANDBOX_ENFORCE;
+	const char *user = SANDBOX_USER;
+	int opt, verbose = 0, check = 0, ready_fd = -1, rc;
 
-	while ((opt = getopt(argc, argv, "fvnSh")) != -1) {
+	d.sandbox = SANDBOX_ENFORCE;
+	while ((opt = getopt(argc, argv, "fvnSu:h")) != -1) {
 		switch (opt) {
-		case 'f': foreground = 1; break;
+		case 'f': d.foreground = true; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
-		case 'S': sbx = SANDBOX_REPORT; break;
+		case 'S': d.sandbox = SANDBOX_REPORT; break;
+		case 'u': user = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -776,18 +836,22 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
-	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = -1;
+	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = d.sock_fd = -1;
 	fp_init(&d.fp);
-	if (!foreground)
+	if (sandbox_user(user, &d.user) < 0)
+		return 1;
+	if (!d.foreground)
 		daemonize(&ready_fd);
 	if (setup(&d) < 0) {
 		teardown(&d);
 		return 1;
 	}
-	/* Before the datapath threads start in run(): they inherit the priority
-	 * (CAP_SYS_NICE is still held here) and the filter. */
+	/* Before the fork: the datapath process and its threads inherit it
+	 * (CAP_SYS_NICE is still held here). */
 	set_priority(&d.cfg);
-	if (sandbox_enter(sbx) < 0) {
+	if (spawn_child(&d) < 0 || sandbox_enter_parent(d.sandbox, d.fast, d.child) < 0 ||
+	    wait_ready(&d) < 0) {
+		stop_child(&d);
 		teardown(&d);
 		return 1;
 	}
@@ -798,8 +862,8 @@ int main(int argc, char **argv)
 			log_warn("readiness pipe");
 		close(ready_fd);
 	}
-	run(&d);
+	rc = run(&d);
 	teardown(&d);
 	log_info("tunnel %s down", d.cfg.name);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }

@@ -261,6 +261,17 @@ int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
 	return 0;
 }
 
+int nl_link_type(struct nl *nl, int ifindex, unsigned short *type)
+{
+	struct link_reply l;
+	int rc = link_get(nl, ifindex, &l);
+
+	if (rc < 0)
+		return rc;
+	*type = l.type;
+	return 0;
+}
+
 /* ---- the link-layer next hop towards an address -------------------------- */
 
 struct neigh_reply {

@@ -52,6 +52,9 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 /* Link MTU of an interface. */
 int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu);
 
+/* ARPHRD_* type of an interface. */
+int nl_link_type(struct nl *nl, int ifindex, unsigned short *type);
+
 /* ip addr add ADDR/PLEN [peer PEER] dev IFINDEX (peer 0: none). */
 int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer);
 

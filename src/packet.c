@@ -254,14 +254,10 @@ static bool has_source_route(const uint8_t *h, size_t hlen)
 	return false;
 }
 
-/* Anti-spoofing on the inner packet (RFC 2003 6, RFC 6169). */
-static enum pkt_verdict check_inner_source(const struct ipip_params *p, const uint8_t *in,
-					   size_t ihlen)
+enum pkt_verdict ipip_source_check(const struct ipip_params *p, uint32_t src)
 {
-	uint32_t src;
 	bool ok;
 
-	memcpy(&src, in + 12, 4);
 	for (size_t i = 0; i < 2; i++)
 		if (p->own[i] && src == p->own[i])
 			return PKT_RX_INNER_SOURCE_OURS;
@@ -270,8 +266,20 @@ static enum pkt_verdict check_inner_source(const struct ipip_params *p, const ui
 	ok = p->n_allowed == 0;
 	for (unsigned i = 0; !ok && i < p->n_allowed; i++)
 		ok = prefix_match(&p->allowed[i], src);
-	if (!ok)
-		return PKT_RX_INNER_SOURCE_NOT_ALLOWED;
+	return ok ? PKT_OK : PKT_RX_INNER_SOURCE_NOT_ALLOWED;
+}
+
+/* Anti-spoofing on the inner packet (RFC 2003 6, RFC 6169). */
+static enum pkt_verdict check_inner_source(const struct ipip_params *p, const uint8_t *in,
+					   size_t ihlen)
+{
+	uint32_t src;
+	enum pkt_verdict v;
+
+	memcpy(&src, in + 12, 4);
+	v = ipip_source_check(p, src);
+	if (v != PKT_OK)
+		return v;
 	if (!p->allow_source_route && ihlen > IPV4_HLEN && has_source_route(in, ihlen))
 		return PKT_RX_INNER_SOURCE_ROUTE;
 	return PKT_OK;
@@ -442,14 +450,31 @@ static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, 
 	return ohlen;
 }
 
+enum pkt_verdict icmp_quote_ours(const struct ipip_params *p, const uint8_t *quoted, size_t len,
+				 uint16_t *id)
+{
+	if (!quotes_tunnel(p, quoted, len))
+		return PKT_ICMP_NOT_OURS;
+	*id = get16(quoted + 4);
+	return PKT_OK;
+}
+
+bool id_recent(uint32_t newest, uint32_t oldest, uint16_t id)
+{
+	uint32_t taken = newest - oldest;
+
+	if (taken >= 0x10000u)
+		return true;
+	/* how far back from the last ID taken (newest - 1), modulo 2^16 */
+	return (uint16_t)(newest - 1u - id) < taken;
+}
+
 int icmp_sent_ttl(const struct ipip_params *p, unsigned type, const uint8_t *quoted, size_t len)
 {
 	size_t ohlen = type == 11 ? quotes_tunnel(p, quoted, len) : 0;
 
-	if (!ohlen)
+	if (!ohlen || p->ttl)
 		return -1;
-	if (p->ttl)
-		return p->ttl;
 	if (len < ohlen + 9 || (quoted[ohlen] >> 4) != 4)
 		return -1;
 	return quoted[ohlen + 8];

@@ -92,9 +92,10 @@ static int setint(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val));
 }
 
-int raw_open(uint32_t local)
+int raw_open(uint32_t local, uint32_t remote)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = local };
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = remote };
 	int fd, e;
 
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_IPIP);
@@ -102,7 +103,8 @@ int raw_open(uint32_t local)
 		return -errno;
 	if (setint(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0 ||
 	    setint(fd, IPPROTO_IP, IP_RECVERR, 1) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
 		goto fail;
 	/* FORCE needs CAP_NET_ADMIN and ignores rmem_max; fall back quietly. */
 	if (setint(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF) < 0)

@@ -28,10 +28,14 @@ int tun_has_vnet_hdr(int fd);
 int tun_set_offload(int fd, unsigned *got);
 
 /*
- * A raw IP protocol-4 socket bound to local (network order), with IP_HDRINCL,
- * IP_RECVERR and large buffers; returns fd or -errno.
+ * A raw IP protocol-4 socket bound to local and connected to remote (network
+ * order), with IP_HDRINCL, IP_RECVERR and large buffers; returns fd or
+ * -errno.  Bound and connected, it receives only remote's packets to local,
+ * and only the ICMP errors that quote a packet from local to remote: not
+ * those of other tunnels sharing Local, nor those about any other
+ * destination.
  */
-int raw_open(uint32_t local);
+int raw_open(uint32_t local, uint32_t remote);
 
 /*
  * A send-only raw socket (IPPROTO_RAW: IP_HDRINCL, receives nothing) for the

@@ -118,6 +118,11 @@ for k in sys.argv[1].split("."):
 print(t)' "$3"
 }
 
+# ipstat NS FIELD: one counter of the Ip: line of the namespace's /proc/net/snmp.
+ipstat() {
+	nsx "$1" awk -v f="$2" '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == f) c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
 # icmp_unreach NS: ICMP destination-unreachable messages the namespace has sent.
 icmp_unreach() {
 	nsx "$1" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "OutDestUnreachs") c = i; h = 1 } else print $c }' /proc/net/snmp

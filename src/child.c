@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The datapath process: everything that touches untrusted bytes (packets
+ * from the TUN device and the underlay, ICMP errors about our packets,
+ * requests on the control socket), as an unprivileged user with no
+ * capability, only the descriptors it needs, Landlock and its own seccomp
+ * allow-list (sandbox.h).  It owns the soft state (RFC 2003 5) and
+ * publishes it to the fast path through memory; what needs privileges or
+ * rtnetlink it asks of the parent (msg.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "host.h"
+#include "log.h"
+
+#define STATUS_TIMEOUT_MS 1000	/* the parent answers a status request within */
+#define CTL_TIMEOUT_MS 1000	/* a control client has to send its request, and read the reply */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Close every descriptor but keep[0..n) (and stdio): what the parent held is not ours. */
+static void close_other_fds(const int *keep, size_t n)
+{
+	int fds[256], nfds = 0, dfd;
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir) {
+		log_warn("cannot list /proc/self/fd");
+		return;
+	}
+	dfd = dirfd(dir);
+	while ((e = readdir(dir)) && nfds < (int)(sizeof(fds) / sizeof(fds[0]))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		bool kept = fd <= 2 || fd == dfd || *end;
+
+		for (size_t i = 0; i < n && !kept; i++)
+			kept = keep[i] == fd;
+		if (!kept)
+			fds[nfds++] = (int)fd;
+	}
+	closedir(dir);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/*
+ * The soft state moved: tell the fast path what it must leave to the slow
+ * path (packets over the path MTU; while an ICMP error is owed, the packets
+ * that violate the TTL or reachability state, so that their senders hear of
+ * it).  Only this thread writes it.
+ */
+static void publish_state(struct daemon *d)
+{
+	struct ss_view v;
+	struct timespec ts;
+
+	if (!d->fast)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	ss_read(&d->dp.ss, (uint64_t)ts.tv_sec, &v);
+	fp_set_state(&d->fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
+}
+
+/*
+ * The owner's turn (every SS_TICK_MS, and when a datapath thread says the
+ * soft state moved): move it on and publish it.  A packet the fast path
+ * decapsulated shows the exit is reachable, as one the slow path did.
+ */
+static void soft_state_turn(struct daemon *d, bool timer)
+{
+	uint64_t fc[FP_COUNTER_MAX];
+
+	dp_tick(&d->dp, timer);
+	if (d->fast && timer) {
+		fp_counters(&d->fp, fc);
+		if (fc[FP_RX_PACKETS] != d->fast_rx && (ss_flags(&d->dp.ss) & SS_UNREACH) &&
+		    ss_exit_reached(&d->dp.ss))
+			log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		d->fast_rx = fc[FP_RX_PACKETS];
+	}
+	publish_state(d);
+}
+
+/* The kernel device's own counters (read by the parent); its errors count as drops. */
+static void kernel_stats(const struct msg_status *ps, struct dp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rx_packets = ps->kernel[MK_RX_PACKETS];
+	st->rx_bytes = ps->kernel[MK_RX_BYTES];
+	st->tx_packets = ps->kernel[MK_TX_PACKETS];
+	st->tx_bytes = ps->kernel[MK_TX_BYTES];
+	st->drops[PKT_RX_ECN_CE_NOT_ECT] = ps->kernel[MK_RX_ECN_DROPS];
+	st->drops[PKT_TX_SEND_ERROR] = ps->kernel[MK_TX_ERRORS];
+}
+
+static const char *ecn_name(enum ecn_mode m)
+{
+	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
+}
+
+static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
+{
+	const struct config *c = &d->cfg;
+	struct dp_stats snap;
+	const struct dp_stats *st = &snap;
+	char a[INET_ADDRSTRLEN];
+
+	uint64_t fc[FP_COUNTER_MAX];
+
+	if (d->kernel)
+		kernel_stats(ps, &snap);
+	else
+		dp_stats_read(&d->dp, &snap);
+	fp_counters(&d->fp, fc);
+	snap.rx_packets += fc[FP_RX_PACKETS];
+	snap.rx_bytes += fc[FP_RX_BYTES];
+	snap.tx_packets += fc[FP_TX_PACKETS];
+	snap.tx_bytes += fc[FP_TX_BYTES];
+	snap.drops[PKT_RX_TUN_WRITE] += fc[FP_RX_ERROR];
+	snap.drops[PKT_TX_SEND_ERROR] += fc[FP_TX_ERROR];
+
+	sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\ndatapath=%s\n"
+		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
+		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
+	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
+	if (d->fast)
+		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
+			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
+			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
+			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
+			  fp_underlay(&d->fp), (unsigned long long)fc[FP_RX_PACKETS],
+			  (unsigned long long)fc[FP_TX_PACKETS],
+			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
+	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
+	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
+	if (c->has_peer)
+		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
+	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
+	if (c->ip.ttl)
+		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
+	else
+		sb_printf(sb, "ttl=inherit\n");
+	if (c->ip.tos_inherit)
+		sb_printf(sb, "tos=inherit\n");
+	else
+		sb_printf(sb, "tos=0x%02x\n", c->ip.tos);
+	sb_printf(sb, "pmtudisc=%s\necn=%s\ndscp=%s\n", c->ip.pmtudisc ? "yes" : "no",
+		  ecn_name(c->ip.ecn), c->ip.dscp_uniform ? "uniform" : "pipe");
+	sb_printf(sb, "rx_packets=%llu\nrx_bytes=%llu\ntx_packets=%llu\ntx_bytes=%llu\n",
+		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
+		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
+	host_describe(c, ps->fw_rules, sb);
+	if (!d->kernel) {
+		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
+			  (unsigned long long)st->frag_sent);
+		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
+			  (unsigned long long)st->path_ttl, st->reachable ? "yes" : "no",
+			  (long long)st->unreachable_age);
+		sb_printf(sb, "soft_ttl_errors=%llu\nsoft_unreach_errors=%llu\nsoft_errors_limited=%llu\n",
+			  (unsigned long long)st->soft_ttl_sent,
+			  (unsigned long long)st->soft_unreach_sent,
+			  (unsigned long long)st->soft_limited);
+		sb_printf(sb, "icmp_errors_owed=%lld\nfrag_needed_limited=%llu\n",
+			  (long long)st->errors_owed, (unsigned long long)st->frag_needed_limited);
+	}
+	if (!d->kernel) {
+		sb_printf(sb, "own_addresses=%d\n", d->n_own);
+		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
+			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
+			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
+		if (d->hop_rc == 0)
+			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
+				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
+				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
+		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
+	}
+	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
+		  (unsigned long long)st->ecn_unusual);
+	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
+		  (unsigned long long)st->icmp_relayed, (unsigned long long)st->icmp_relay_limited);
+	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
+		sb_printf(sb, "drop.%s=%llu\n", pkt_verdict_name((enum pkt_verdict)v),
+			  (unsigned long long)st->drops[v]);
+}
+
+
+/* What the parent says, whenever it says it. */
+static void parent_said(struct daemon *d, const struct msg *m)
+{
+	switch (m->type) {
+	case MSG_ADDRS:
+		own_addrs_publish(&d->own, m->u.addrs.addr, m->u.addrs.n);
+		d->n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
+		break;
+	case MSG_HOP:
+		d->hop_rc = m->u.hop.rc;
+		memset(&d->hop, 0, sizeof(d->hop));
+		if (m->u.hop.rc == 0) {
+			d->hop.ifindex = m->u.hop.ifindex;
+			d->hop.via = m->u.hop.via;
+			memcpy(d->hop.mac, m->u.hop.mac, sizeof(d->hop.mac));
+		}
+		if (!d->kernel)
+			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
+		break;
+	case MSG_STOP:
+		d->stop = 1;
+		break;
+	default:
+		break;	/* a late status reply */
+	}
+}
+
+/* Read what the parent sent; -1 when it is gone or talks nonsense (then we end). */
+static int from_parent(struct daemon *d, struct msg *m)
+{
+	int rc = msg_recv(d->sock_fd, MSG_FROM_PARENT, m);
+
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0) {
+		if (rc != -EPIPE)
+			log_warnx("datapath: bad message from the parent: %s", strerror(-rc));
+		d->stop = 2;
+		return -1;
+	}
+	if (m->type != MSG_STATUS)
+		parent_said(d, m);
+	return 1;
+}
+
+/* The parent's part of the status: fw rule count, kernel counters, the underlay. */
+static int parent_status(struct daemon *d, struct msg_status *ps)
+{
+	struct msg m = { .type = MSG_STATUS_REQ };
+	uint64_t deadline = now_ms() + STATUS_TIMEOUT_MS;
+
+	if (msg_send(d->sock_fd, &m) < 0)
+		return -1;
+	while (now_ms() < deadline) {
+		struct pollfd p = { .fd = d->sock_fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)(deadline - now_ms()));
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n <= 0)
+			continue;
+		n = from_parent(d, &m);
+		if (n < 0)
+			return -1;
+		if (n > 0 && m.type == MSG_STATUS) {
+			*ps = m.u.status;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void serve_control(struct daemon *d)
+{
+	static struct strbuf sb;	/* 16 KiB: not on the stack */
+	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct msg_status ps;
+	struct msg m;
+
+	if (fd < 0)
+		return;
+	sb.len = 0;
+	sb.overflow = 0;
+	switch (ctl_read_request(fd, CTL_TIMEOUT_MS)) {
+	case CTL_GET:
+		if (parent_status(d, &ps) < 0) {
+			sb_printf(&sb, "errno=%d\n\n", EIO);
+			break;
+		}
+		describe(d, &ps, &sb);
+		sb_printf(&sb, "errno=0\n\n");
+		break;
+	case CTL_DOWN:
+		m.type = MSG_DOWN;	/* the parent logs it */
+		sb_printf(&sb, "errno=%d\n\n", msg_send(d->sock_fd, &m) < 0 ? EIO : 0);
+		break;
+	default:
+		sb_printf(&sb, "errno=%d\n\n", EINVAL);
+		break;
+	}
+	ctl_write_all(fd, sb.buf, sb.len, CTL_TIMEOUT_MS);
+	close(fd);
+}
+
+/* The datapath process's own descriptors; all others are closed. */
+static void keep_only_ours(struct daemon *d)
+{
+	int keep[16], n = 0;
+
+	keep[n++] = d->sock_fd;
+	keep[n++] = d->ctl_fd;
+	if (!d->kernel) {
+		keep[n++] = d->tun_fd;
+		keep[n++] = d->raw_fd;
+		keep[n++] = d->dp.tx_fd;
+		keep[n++] = d->dp.pkt_fd;
+		keep[n++] = d->dp.pmtu_fd;
+		keep[n++] = d->dp.stop_fd;
+		keep[n++] = d->dp.event_fd;
+	}
+	if (!d->foreground)
+		closelog();	/* its socket goes too: opened again below */
+	close_other_fds(keep, (size_t)n);
+	if (!d->foreground) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		log_to_syslog();
+	}
+}
+
+static void child_loop(struct daemon *d)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = d->sock_fd, .events = POLLIN },
+		{ .fd = d->ctl_fd, .events = POLLIN },
+		{ .fd = d->kernel ? -1 : d->dp.event_fd, .events = POLLIN },
+	};
+	uint64_t ticked = now_ms();
+	struct msg m;
+
+	while (!d->stop) {
+		int n = poll(pfd, 3, d->kernel ? -1 : (int)SS_TICK_MS);
+
+		if (!d->kernel && now_ms() - ticked >= SS_TICK_MS) {
+			ticked = now_ms();
+			soft_state_turn(d, true);
+			if (dp_hop_failed(&d->dp)) {
+				m.type = MSG_HOP_FAILED;
+				msg_send(d->sock_fd, &m);
+			}
+		}
+		if (n < 0 && errno != EINTR) {
+			log_warn("datapath: poll");
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents)
+			while (from_parent(d, &m) > 0 && !d->stop)
+				;
+		if (pfd[1].revents & POLLIN)
+			serve_control(d);
+		if (pfd[2].revents & POLLIN)
+			soft_state_turn(d, false);
+	}
+}
+
+_Noreturn void child_run(struct daemon *d)
+{
+	struct msg m = { .type = MSG_READY };
+	int rc = 0;
+
+	d->parent = getppid();
+	keep_only_ours(d);
+	tzset();	/* syslog's time zone, before files are out of reach */
+	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
+		_exit(1);
+	if (!d->kernel) {
+		rc = dp_start(&d->dp);	/* one thread per direction */
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("datapath threads");
+			_exit(1);
+		}
+	}
+	if (msg_send(d->sock_fd, &m) < 0)
+		d->stop = 2;
+	child_loop(d);
+	if (!d->kernel)
+		dp_free(&d->dp);
+	exit(d->stop == 1 ? 0 : 1);
+}

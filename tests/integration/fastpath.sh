@@ -101,6 +101,38 @@ nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.32 >/dev/null
 check "... through the fast path on the new devices (both directions)" test \
 	$(( $(json "$B" fpb fast_rx_packets) - FR0 )) -ge 3 -a $(( $(json "$B" fpb fast_tx_packets) - FT0 )) -ge 3
 
+# The same with FastPathAttach = clsact (kernels without tcx), in namespaces of
+# its own: the ingress filter moves to the new underlay, through the loaded
+# program (no new program may be loaded once the daemon runs).
+ns_new C fpC && ns_new D fpD || exit 1
+veth_pair "$C" vc 192.0.2.41/24 "$D" vd 192.0.2.42/24 || notok "clsact underlay"
+CC=$(conf fpc.conf 192.0.2.41 192.0.2.42 198.51.100.41 198.51.100.42 $'ebpf\nFastPathAttach = clsact')
+CD=$(conf fpd.conf 192.0.2.42 192.0.2.41 198.51.100.42 198.51.100.41)
+start "$C" "$CC" || notok "ipipd starts on C with FastPathAttach = clsact"
+PC=$STARTED
+start "$D" "$CD" || notok "ipipd starts on D"
+PD=$STARTED
+nsx "$C" ping -c 2 -i 0.2 -W 2 198.51.100.42 >/dev/null || notok "clsact: the tunnel works before"
+nsx "$C" ip link del vc
+veth_pair "$C" vc 192.0.2.41/24 "$D" vd 192.0.2.42/24 || notok "clsact: new underlay"
+NEW_C=$(nsx "$C" cat /sys/class/net/vc/ifindex)
+check "clsact, underlay replaced: C's fast path moves to the new device within 5 s" bash -c \
+	"for i in \$(seq 50); do [ \"\$(ip netns exec $C $IPIPCTL show --json fpc 2>/dev/null | grep -o '\"fast_underlay\":[0-9]*' | cut -d: -f2)\" = $NEW_C ] && exit 0; sleep 0.1; done
+	 echo want $NEW_C; ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_underlay\":[^,]*'
+	 kill -0 $PC || { echo ipipd on C, pid $PC, is gone; tail -n 3 '$WORK/ipipd.log'; }; exit 1"
+check "clsact, underlay replaced: one filter of C's on the new device's ingress" \
+	test "$(nsx "$C" tc filter show dev vc ingress | grep -c ipip_ingress)" = 1
+FR0=$(json "$C" fpc fast_rx_packets 2>/dev/null) FT0=$(json "$C" fpc fast_tx_packets 2>/dev/null)
+check "clsact, underlay replaced: ping through the fast path on the new device (both directions)" bash -c \
+	"ip netns exec $D ping -c 3 -i 0.2 -W 2 198.51.100.41 >/dev/null &&
+	 [ \$((\$(ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) - ${FR0:-0})) -ge 3 ] &&
+	 [ \$((\$(ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_tx_packets\":[0-9]*' | cut -d: -f2) - ${FT0:-0})) -ge 3 ]"
+check "clsact, underlay replaced: C's daemon still runs, and ipipctl down removes its filter" bash -c \
+	"kill -0 $PC && ip netns exec $C $IPIPCTL down fpc && [ \$(ip netns exec $C tc filter show dev vc ingress | grep -c ipip_ingress) = 0 ]"
+wait_gone "$PC"
+nsx "$D" "$IPIPCTL" down fpd
+wait_gone "$PD"
+
 # The underlay's MTU lowered under the running tunnel: the fast path leaves the
 # big packets to the slow path, which learns the new MTU and says so.
 nsx "$A" ip link set va mtu 1400

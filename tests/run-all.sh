@@ -102,17 +102,25 @@ for f in $(ls tests/fuzz/corpus); do
 		echo "not ok - replay $f"; count 0 1; fi
 done
 
+# A suite runs under timeout, in a process group of its own: past the limit
+# the whole group is signalled (the suite's EXIT trap ends its daemons and
+# deletes its namespaces), SIGKILL follows 30 s later.  Ctrl-C or SIGTERM
+# here is passed on the same way.
+SUITE_PID=
+trap 'if [ -n "$SUITE_PID" ]; then kill -TERM "$SUITE_PID" 2>/dev/null; wait "$SUITE_PID"; fi; exit 130' INT TERM
 run_integration() { # run_integration LABEL IPIPD IPIPCTL SCRIPT...
 	local label=$1 ipipd=$2 ipipctl=$3 s out rc ok skip notok name
 	shift 3
 	for s in "$@"; do
 		name="integration ($label): $(basename "$s")"
 		section "$name"
-		# timeout signals the suite's process group: its EXIT trap ends the
-		# daemons and deletes the namespaces; SIGKILL 30 s later if it hangs.
-		out=$(IPIPD=$ipipd IPIPCTL=$ipipctl DATAPATH=${DATAPATH:-auto} \
-			timeout -k 30 "$SUITE_TIMEOUT" bash "$s" </dev/null 2>&1)
+		IPIPD=$ipipd IPIPCTL=$ipipctl DATAPATH=${DATAPATH:-auto} \
+			timeout -k 30 "$SUITE_TIMEOUT" bash "$s" </dev/null >"$LOGDIR/suite.out" 2>&1 &
+		SUITE_PID=$!
+		wait "$SUITE_PID"
 		rc=$?
+		SUITE_PID=
+		out=$(cat "$LOGDIR/suite.out")
 		echo "$out" | grep -E '^(ok|not ok|#)'
 		ok=$(grep -c '^ok ' <<<"$out")
 		skip=$(grep -c '^ok .*# *SKIP' <<<"$out")

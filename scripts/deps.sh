@@ -1,7 +1,10 @@
 #!/bin/sh
 # The one place that installs the Debian packages a make target needs, with
 # apt-get, and only those that are missing.
-# Usage: scripts/deps.sh build|check|demo|fuzz|kernel-peer|bench
+# Usage: scripts/deps.sh [--list] build|check|demo|fuzz|kernel-peer|bench
+#   --list: print the target's packages, one a line, and install nothing
+#   (tests/run-all.sh checks its table of the commands the tests run against
+#   the check list).
 set -eu
 
 build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev iproute2 clang libbpf-dev bpftool"
@@ -11,17 +14,28 @@ run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # libc6-dev (the static helper in the guest), util-linux (setpriv, flock).
 # The guest kernel and busybox-static are fetched with `apt-get download`.
 kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
+# What the tests run besides: cmocka (unit tests), tcpdump (captures), ethtool
+# (the underlay's offloads in fastpath.sh).
+tests="libcmocka-dev tcpdump ethtool"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
+
+list=
+if [ "${1:-}" = --list ]; then list=1; shift; fi
 
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $run libcmocka-dev tcpdump $kernel_peer" ;;
+check) want="$build $run $tests $kernel_peer" ;;
 demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 kernel-peer) want="$run $kernel_peer" ;;
 bench) want="$build $run $bench" ;;
 *) echo "deps.sh: unknown target '$1'" >&2; exit 1 ;;
 esac
+if [ -n "$list" ]; then
+	# shellcheck disable=SC2086
+	printf '%s\n' $want | sort -u
+	exit 0
+fi
 
 missing=""
 for p in $want; do

@@ -151,11 +151,21 @@ Datapath = kernel}"
 		"ip netns exec $C $IPIPCTL show dpauto | grep -Eq '(ebpf|userspace) datapath \(the kernel cannot create ipip devices'"
 	nsx "$C" "$IPIPCTL" down dpauto
 fi
-check "a missing file is an error" bash -c "! $IPIPD -n $WORK/nonexistent.conf"
-check "ipipd -h prints usage and exits 0" bash -c "$IPIPD -h | grep -q usage"
-check "ipipd with a bad option exits 1" bash -c "$IPIPD -x 2>/dev/null; test \$? -eq 1"
-check "ipipctl -h prints usage and exits 0" bash -c "$IPIPCTL -h | grep -q usage"
-check "ipipctl with an unknown command exits 1" bash -c "$IPIPCTL frob 2>/dev/null; test \$? -eq 1"
-check "ipipctl down without a daemon fails clearly" bash -c \
-	"ip netns exec $C $IPIPCTL down nosuch 2>&1 | grep -q 'no such tunnel'; ! ip netns exec $C $IPIPCTL down nosuch 2>/dev/null"
+# exits STATUS PATTERN CMD...: CMD exits with STATUS and its output (stdout
+# and stderr) has a line matching the extended regular expression PATTERN.
+exits() {
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1); rc=$?
+	echo "exit status $rc (wanted $want):"; echo "$out"
+	[ "$rc" -eq "$want" ] && grep -Eq -- "$pat" <<<"$out"
+}
+check "a missing file is an error naming the file (exit 1)" \
+	exits 1 "nonexistent\.conf: No such file" "$IPIPD" -n "$WORK/nonexistent.conf"
+check "ipipd -h prints usage and exits 0" exits 0 '^usage: ipipd ' "$IPIPD" -h
+check "ipipd with a bad option exits 1 (with the usage)" exits 1 '^usage: ipipd ' "$IPIPD" -x
+check "ipipctl -h prints usage and exits 0" exits 0 '^usage: ipipctl ' "$IPIPCTL" -h
+check "ipipctl with an unknown command exits 1 (with the usage)" exits 1 '^usage: ipipctl ' "$IPIPCTL" frob
+check "ipipctl down without a daemon fails clearly (exit 1, 'no such tunnel')" \
+	exits 1 "tunnel 'nosuch': no such tunnel" nsx "$C" "$IPIPCTL" down nosuch
 finish

@@ -282,13 +282,22 @@ static int start_supervisor(struct supervisor *s)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The datapath process may make sockets only for syslog (a reconnect to /dev/log). */
-static int add_child_rules(scmp_filter_ctx ctx)
+/*
+ * The datapath process may make sockets only for syslog (a reconnect to
+ * /dev/log), and ioctl(2) only the report mode supervisor's on its listener.
+ */
+static int add_child_rules(scmp_filter_ctx ctx, enum sandbox_mode mode)
 {
-	int nr = seccomp_syscall_resolve_name("socket");
+	static const unsigned long notify[] = { SECCOMP_IOCTL_NOTIF_RECV, SECCOMP_IOCTL_NOTIF_SEND };
+	int nr = seccomp_syscall_resolve_name("ioctl");
 
 	if (add_rules(ctx, child_only, N(child_only)) < 0)
 		return -1;
+	for (size_t i = 0; mode == SANDBOX_REPORT && nr >= 0 && i < N(notify); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)notify[i])) < 0)
+			return -1;
+	nr = seccomp_syscall_resolve_name("socket");
 	if (nr == __NR_SCMP_ERROR || nr < 0)
 		return 0;
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ?
@@ -326,7 +335,7 @@ static int install_filter(enum sandbox_mode mode, bool parent, pid_t child)
 	}
 	rc = -1;
 	if (add_rules(ctx, common, N(common)) < 0 ||
-	    (parent ? add_parent_rules(ctx, child) : add_child_rules(ctx)) < 0)
+	    (parent ? add_parent_rules(ctx, child) : add_child_rules(ctx, mode)) < 0)
 		goto out;
 #ifdef SANITIZED
 	if (add_rules(ctx, sanitizer_extra, N(sanitizer_extra)) < 0)

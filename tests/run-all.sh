@@ -23,7 +23,7 @@ count() { # count PASSED FAILED
 
 section() { printf '\n== %s\n' "$*"; }
 
-# Every command the tests run and the Debian package it comes from; each
+# Every command (or python3:MODULE) the tests run and the Debian package it comes from; each
 # package must be in the check list of scripts/deps.sh (which `make check`
 # runs first).  A command that is missing fails here, by name, instead of
 # leaving a suite to test nothing.
@@ -49,6 +49,7 @@ cpio                cpio
 xz                  xz-utils
 depmod              kmod
 modprobe            kmod
+python3:scapy       python3-scapy
 '
 section "preflight: the commands the tests run"
 checklist=$(sh scripts/deps.sh --list check)
@@ -60,7 +61,11 @@ while read -r cmd pkg; do
 		echo "not ok - preflight: package $pkg (for $cmd) is not in the check list of scripts/deps.sh"
 		bad=$((bad + 1))
 	fi
-	if ! command -v "$cmd" >/dev/null 2>&1; then
+	if [[ $cmd == python3:* ]]; then	# a module of Debian's python3
+		/usr/bin/python3 -c "import ${cmd#python3:}" 2>/dev/null && continue
+		echo "not ok - preflight: python3 module ${cmd#python3:} is missing (Debian package $pkg; scripts/deps.sh check installs it)"
+		bad=$((bad + 1))
+	elif ! command -v "$cmd" >/dev/null 2>&1; then
 		echo "not ok - preflight: command $cmd is missing (Debian package $pkg; scripts/deps.sh check installs it)"
 		bad=$((bad + 1))
 	fi

@@ -95,26 +95,78 @@ PA=$STARTED
 start "$B" "$WORK/sbb.conf" || notok "ipipd start B"
 PB=$STARTED
 
-# CAP_NET_ADMIN is bit 12: 0x1000.
+# Two processes: the parent (pid file) keeps what teardown needs; the
+# datapath process (ipipctl show: datapath_pid) has no privilege at all.
 status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-check "CapEff is exactly CAP_NET_ADMIN" test "$(status "$PA" CapEff)" = 0000000000001000
-check "CapPrm is exactly CAP_NET_ADMIN" test "$(status "$PA" CapPrm)" = 0000000000001000
-check "CapBnd is exactly CAP_NET_ADMIN" test "$(status "$PA" CapBnd)" = 0000000000001000
-check "CapInh and CapAmb are empty" \
+CA=$(json "$A" sba datapath_pid); CB=$(json "$B" sbb datapath_pid)
+DPA=$(json "$A" sba datapath)
+echo "# A: parent $PA, datapath process $CA ($DPA); B: parent $PB, datapath process $CB"
+check "each daemon is two processes: the datapath process is the parent's child" \
+	test "$(status "$CA" PPid) $(status "$CB" PPid)" = "$PA $PB"
+# CAP_KILL is bit 5 (0x20), CAP_NET_ADMIN bit 12 (0x1000), CAP_BPF bit 39 (0x8000000000).
+if [ "$DPA" = ebpf ]; then PCAPS=0000008000001020; else PCAPS=0000000000001020; fi
+check "parent: CapEff is exactly CAP_NET_ADMIN, CAP_KILL$( [ "$DPA" = ebpf ] && echo ', CAP_BPF (fast path)')" \
+	test "$(status "$PA" CapEff)" = $PCAPS
+check "parent: CapPrm and CapBnd the same" \
+	test "$(status "$PA" CapPrm) $(status "$PA" CapBnd)" = "$PCAPS $PCAPS"
+check "parent: CapInh and CapAmb are empty" \
 	test "$(status "$PA" CapInh) $(status "$PA" CapAmb)" = "0000000000000000 0000000000000000"
-check "NoNewPrivs is 1" test "$(status "$PA" NoNewPrivs)" = 1
-check "uid stays 0 (teardown removes root's files)" \
+check "parent: NoNewPrivs is 1" test "$(status "$PA" NoNewPrivs)" = 1
+check "parent: uid stays 0 (teardown removes root's files)" \
 	bash -c "awk '\$1 == \"Uid:\" { exit !(\$2 == 0 && \$3 == 0) }' /proc/$PA/status"
-tasks_filtered() { # tasks_filtered PID: every thread in seccomp mode 2; 3 threads or more
+# Every thread that touches packets, ICMP errors or the control socket.
+unprivileged() { # unprivileged PID: every thread: uid and gid not 0, no capability, no group
+	local n=0 t
+	for t in /proc/"$1"/task/*/status; do
+		awk '
+			$1 == "Uid:" || $1 == "Gid:" { for (i = 2; i <= 5; i++) if ($i == 0) bad = bad " " $1 "0" }
+			$1 ~ /^Cap(Inh|Prm|Eff|Bnd|Amb):$/ && $2 != "0000000000000000" { bad = bad " " $1 $2 }
+			$1 == "Groups:" && NF > 1 { bad = bad " groups" }
+			$1 == "NoNewPrivs:" && $2 != 1 { bad = bad " nnp" }
+			$1 == "Seccomp:" && $2 != 2 { bad = bad " seccomp" }
+			END { if (bad != "") { print FILENAME ":" bad; exit 1 } }' "$t" || return 1
+		n=$((n + 1))
+	done
+	echo "$n threads, uid $(status "$1" Uid)"; [ "$n" -ge 3 ]
+}
+check "datapath process: every thread (3 or more) uid/gid not 0, no group, CapEff/Prm/Bnd/Inh/Amb 0, NoNewPrivs, Seccomp 2" \
+	unprivileged "$CA"
+check "the far end's datapath process too" unprivileged "$CB"
+USER_A=$(json "$A" sba datapath_user); UID_A=$(awk '$1 == "Uid:" { print $2 }' "/proc/$CA/status")
+check "the datapath process runs as the system user (ipipd, or nobody where there is none): $USER_A, uid $UID_A" \
+	test -n "$UID_A" -a "$(id -un "$UID_A")" = "$USER_A" -a \( "$USER_A" = ipipd -o "$USER_A" = nobody \)
+if grep -qw landlock /sys/kernel/security/lsm 2>/dev/null; then
+	check "the datapath process runs under Landlock (this kernel has it)" \
+		test "$(json "$A" sba landlock)" = yes
+fi
+# Only its own descriptors: the TUN device, sockets, eventfds, /dev/null; no
+# BPF object, no file of the parent's, no netlink socket.
+own_fds() { # own_fds PID NS
+	local l bad= socks
+	for l in /proc/"$1"/fd/*; do
+		case $(readlink "$l") in
+		/dev/null|/dev/net/tun|socket:*|"anon_inode:[eventfd]") ;;
+		*) bad="$bad $(readlink "$l")" ;;
+		esac
+	done
+	socks=$(for l in /proc/"$1"/fd/*; do readlink "$l"; done | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+	for i in $socks; do
+		nsx "$2" awk -v i="$i" 'NR > 1 && $NF == i { f = 1 } END { exit !f }' /proc/net/netlink && bad="$bad netlink:$i"
+	done
+	echo "descriptors: $(ls /proc/"$1"/fd | wc -l)$bad"; [ -z "$bad" ]
+}
+check "the datapath process holds only its own descriptors (TUN, sockets, eventfds; no BPF object, no file, no netlink)" \
+	own_fds "$CA" "$A"
+tasks_filtered() { # tasks_filtered PID MIN: every thread in seccomp mode 2; MIN threads or more
 	local n=0 t
 	for t in /proc/"$1"/task/*/status; do
 		[ "$(awk '$1 == "Seccomp:" { print $2 }' "$t")" = 2 ] || { echo "$t not filtered"; return 1; }
 		n=$((n + 1))
 	done
-	echo "$n threads filtered"; [ "$n" -ge 3 ]
+	echo "$n threads filtered"; [ "$n" -ge "$2" ]
 }
-check "Seccomp: 2 for the main thread and both datapath threads" tasks_filtered "$PA"
-check "the far end's daemon is filtered too" tasks_filtered "$PB"
+check "parent: Seccomp: 2" tasks_filtered "$PA" 1
+check "the far end's parent is filtered too" tasks_filtered "$PB" 1
 tasks_nice() { # tasks_nice PID N: every thread runs at nice N (set before the sandbox)
 	local t n
 	for t in /proc/"$1"/task/*/stat; do
@@ -122,8 +174,26 @@ tasks_nice() { # tasks_nice PID N: every thread runs at nice N (set before the s
 		[ "$n" = "$2" ] || { echo "$t: nice $n"; return 1; }
 	done
 }
-check "every thread runs at the default Nice = -10" tasks_nice "$PA" -10
-check "Nice = 5: every thread of the far end at 5" tasks_nice "$PB" 5
+check "every thread of the datapath process runs at the default Nice = -10" tasks_nice "$CA" -10
+check "Nice = 5: every thread of the far end's datapath process at 5" tasks_nice "$CB" 5
+# The same sandbox in a probe (built from src/sandbox.c): writing fails even to
+# a file everyone may write (only Landlock refuses that), and so does TCP.
+touch "$WORK/open-to-all"; chmod 0666 "$WORK/open-to-all"; chmod 0755 "$WORK"
+nsx "$A" "$WORK/probe" child "$WORK/open-to-all" >"$WORK/child.out" 2>"$WORK/child.err"
+echo "# probe: exit status $?"; sed 's/^/#   /' "$WORK/child.out" "$WORK/child.err"
+check "write probe in the datapath sandbox: uid nobody, no capability" \
+	grep -qx "uid $(id -u nobody) caps none" "$WORK/child.out"
+check "write probe: /etc/passwd and core_pattern cannot be opened for writing" \
+	bash -c "grep -qx 'write /etc/passwd EACCES' $WORK/child.out && grep -qx 'write core_pattern EACCES' $WORK/child.out"
+if grep -qw landlock /sys/kernel/security/lsm 2>/dev/null; then
+	check "write probe: nor a file of mode 0666, nor read (Landlock), nor a TCP connection (Landlock ABI 4+)" \
+		bash -c "grep -qx 'write file EACCES' $WORK/child.out && grep -qx 'read file EACCES' $WORK/child.out &&
+			 { grep -qx 'tcp connect EACCES' $WORK/child.out || [ \$(sed -n 's/^landlock //p' $WORK/child.out) -lt 4 ]; }"
+fi
+check "write probe: each of those calls is outside the datapath's allow-list (reported: open, socket)" \
+	bash -c "grep -q 'system call open[at]* ' $WORK/child.err && grep -q 'system call socket ' $WORK/child.err"
+nsx "$A" "$WORK/probe" child-enforce "$WORK/open-to-all" >/dev/null 2>&1
+check "without -S the datapath sandbox kills the first open (SIGSYS: exit status 159)" test $? = 159
 check "control socket is mode 0600, owned by root" \
 	test "$(stat -c '%a %u %g %F' "$(rundir "$A")/sba.sock")" = "600 0 0 socket"
 

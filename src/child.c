@@ -90,8 +90,10 @@ static void publish_state(struct daemon *d)
 static void soft_state_turn(struct daemon *d, bool timer)
 {
 	uint64_t fc[FP_COUNTER_MAX];
+	struct msg m = { .type = MSG_ROUTE_CHECK };
 
-	dp_tick(&d->dp, timer);
+	if (dp_tick(&d->dp, timer) & SS_ROUTE)
+		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
 	if (d->fast && timer) {
 		fp_counters(&d->fp, fc);
 		if (fc[FP_RX_PACKETS] != d->fast_rx && (ss_flags(&d->dp.ss) & SS_UNREACH) &&
@@ -225,6 +227,10 @@ static void parent_said(struct daemon *d, const struct msg *m)
 		if (!d->kernel)
 			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
 		break;
+	case MSG_ROUTE_MTU:
+		if (!d->kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
+			publish_state(d);
+		break;
 	case MSG_STOP:
 		d->stop = 1;
 		break;
@@ -322,7 +328,6 @@ static void keep_only_ours(struct daemon *d)
 		keep[n++] = d->raw_fd;
 		keep[n++] = d->dp.tx_fd;
 		keep[n++] = d->dp.pkt_fd;
-		keep[n++] = d->dp.pmtu_fd;
 		keep[n++] = d->dp.stop_fd;
 		keep[n++] = d->dp.event_fd;
 	}

@@ -31,6 +31,7 @@ struct daemon {
 	struct sandbox_user user;	/* ... runs as */
 	int underlay_ifindex;	/* the route to Remote leaves here */
 	bool direct;		/* outer packets may go straight to the next hop (packet socket) */
+	unsigned route_mtu;	/* the route's MTU to Remote, as last told to the datapath process */
 	/* the datapath process's */
 	struct datapath dp;
 	struct own_addrs own;	/* the host's addresses, for the rx thread */

@@ -148,7 +148,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->tun_fd = tun_fd;
 	dp->raw_fd = raw_fd;
 	dp->stop_fd = dp->event_fd = -1;
-	dp->pmtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	dp->pkt_fd = -1;
 	dp->mtu = lim->mtu;
 	dp->rx.gro.mtu = lim->mtu;
@@ -168,12 +167,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
-	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
-	if (dp->pmtu_fd >= 0 && connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote,
-					sizeof(dp->remote)) < 0) {
-		close(dp->pmtu_fd);
-		dp->pmtu_fd = -1;
-	}
 	dp->vnet = tun_has_vnet_hdr(tun_fd) > 0;
 	if (dp->vnet) {
 		rc = tun_set_offload(tun_fd, &feats);
@@ -228,8 +221,6 @@ void dp_free(struct datapath *dp)
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
 	dp->pkt_fd = -1;
-	if (dp->pmtu_fd >= 0)
-		close(dp->pmtu_fd);
 	dp->tx_fd = -1;
 	dp->inited = false;
 }
@@ -245,45 +236,38 @@ static void dp_event(struct datapath *dp)
 		log_debug("datapath event: %s", strerror(errno));
 }
 
-/* The route's MTU towards Remote, as the kernel knows it now (0: unknown). */
-static unsigned route_mtu(struct datapath *dp)
-{
-	socklen_t sl;
-	int v;
-
-	/*
-	 * Connect again first: the socket keeps the route it found, and that
-	 * one is stale once the underlay device has been replaced.
-	 */
-	sl = sizeof(v);
-	if (dp->pmtu_fd < 0 ||
-	    connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote, sizeof(dp->remote)) < 0 ||
-	    getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 || v <= 0)
-		return 0;
-	return (unsigned)v;
-}
-
 unsigned dp_tick(struct datapath *dp, bool timer)
 {
 	uint64_t ev, now = now_seconds();
-	unsigned changed = 0, was = ss_pmtu(&dp->ss), outer;
+	unsigned changed = 0, was = ss_pmtu(&dp->ss);
 
 	if (read(dp->event_fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN)
 		log_debug("datapath event: %s", strerror(errno));
 	if (timer)
 		changed = ss_tick(&dp->ss, now);
-	if ((changed & SS_ROUTE) || atomic_exchange(&dp->route_check, false)) {
-		outer = route_mtu(dp);
-		if (outer && ss_pmtu_lower(&dp->ss, outer, now))
-			changed |= SS_PMTU;
-	}
+	/* raised again, or a send was too big: the route's MTU, as the parent knows it */
+	if (dp->route_mtu && (changed & SS_ROUTE) && ss_pmtu_lower(&dp->ss, dp->route_mtu, now))
+		changed |= SS_PMTU;
+	if (atomic_exchange(&dp->route_check, false))
+		changed |= SS_ROUTE;
 	if (ss_pmtu(&dp->ss) != was)
 		log_info("path MTU soft state: tunnel MTU %u (was %u)", ss_pmtu(&dp->ss), was);
 	if (changed & SS_TTL)
 		log_debug("soft state: path TTL %s", ss_flags(&dp->ss) & SS_TTL ? "known" : "forgotten");
 	if (changed & SS_UNREACH)
 		log_debug("soft state: tunnel exit presumed reachable again");
-	return changed & ~SS_ROUTE;
+	return changed;
+}
+
+bool dp_route_mtu(struct datapath *dp, unsigned outer)
+{
+	unsigned was = ss_pmtu(&dp->ss);
+
+	dp->route_mtu = outer;
+	if (!ss_pmtu_lower(&dp->ss, outer, now_seconds()))
+		return false;
+	log_info("path MTU soft state: tunnel MTU %u (was %u; the route's MTU)", ss_pmtu(&dp->ss), was);
+	return true;
 }
 
 /* Hand a locally made packet (an ICMP error) to the host through the TUN device. */

@@ -135,8 +135,8 @@ struct datapath {
 	_Atomic uint32_t own_ids;	/* the outer ID counter, unless the fast path's is used */
 	_Atomic uint64_t frag_sent;
 	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
+	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */
-	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	int pkt_fd;			/* send-only packet socket (-1: none) */
@@ -175,10 +175,19 @@ bool dp_hop_failed(struct datapath *dp);
 /*
  * The owner of the soft state (the thread that also publishes it to the fast
  * path), every SS_TICK_MS and whenever dp->event_fd is readable: reads the
- * event, moves the soft state on (ss_tick: expiry, recent IDs) and checks
- * the route's MTU when asked to.  Returns the SS_* flags of what moved.
+ * event, moves the soft state on (ss_tick: expiry, recent IDs; a raised
+ * path MTU is lowered to the route's again).  Returns the SS_* flags of what
+ * moved; SS_ROUTE: a send was too big for the route, the caller should ask
+ * for its MTU (dp_route_mtu).
  */
 unsigned dp_tick(struct datapath *dp, bool timer);
+
+/*
+ * The owner: the MTU of the route to Remote (configured or its device's,
+ * never learned from ICMP) is outer: the path MTU never exceeds it.  True
+ * if that lowered it.
+ */
+bool dp_route_mtu(struct datapath *dp, unsigned outer);
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 

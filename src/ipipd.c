@@ -402,6 +402,7 @@ static int setup(struct daemon *d)
 		return -1;
 	}
 	d->underlay_ifindex = oif;
+	d->route_mtu = umtu;
 	d->mtu = c->mtu ? c->mtu : umtu - IPV4_HLEN;
 	if (d->mtu < CONFIG_MTU_MIN)
 		d->mtu = CONFIG_MTU_MIN;
@@ -437,6 +438,7 @@ static int setup(struct daemon *d)
 		soft_limits(d, &lim);
 		rc = dp_init(&d->dp, &c->ip, d->tun_fd, d->raw_fd, &lim,
 			     d->fast ? fp_ids(&d->fp) : NULL);
+		d->dp.route_mtu = d->route_mtu;
 		if (rc < 0) {
 			errno = -rc;
 			log_warn("datapath buffers");
@@ -540,17 +542,28 @@ static void send_status(struct daemon *d)
 }
 
 /*
- * The fast path follows the route to Remote: when it leaves through another
- * device (the underlay was replaced, or a route changed), the ingress program
- * moves there and outer packets go there.
+ * The route to Remote, every second and when the datapath process asks: its
+ * MTU goes to the datapath process when it changed (or was asked for), and
+ * the fast path follows it: when it leaves through another device (the
+ * underlay was replaced, or a route changed), the ingress program moves
+ * there and outer packets go there.
  */
-static void follow_underlay(struct daemon *d)
+static void follow_underlay(struct daemon *d, bool asked)
 {
+	struct msg m = { .type = MSG_ROUTE_MTU };
 	unsigned umtu;
 	int oif, rc;
 
-	if (nl_route_mtu(&d->nl, d->cfg.ip.remote, &umtu, &oif) < 0 ||
-	    oif == d->underlay_ifindex)
+	if (nl_route_mtu(&d->nl, d->cfg.ip.remote, &umtu, &oif) < 0)
+		return;
+	/* the datapath process keeps the path MTU within the route's */
+	if (umtu != d->route_mtu || asked) {
+		d->route_mtu = umtu;
+		m.u.route.mtu = umtu < 68 ? 68 : umtu > 0xffff ? 0xffff : umtu;
+		if (msg_send(d->sock_fd, &m) < 0)
+			log_warn("datapath process: cannot send the route's MTU");
+	}
+	if (oif == d->underlay_ifindex)
 		return;
 	if (!d->fast) {
 		d->underlay_ifindex = oif;
@@ -695,6 +708,9 @@ static int from_child(struct daemon *d)
 	case MSG_HOP_FAILED:
 		refresh_hop(d, true);
 		break;
+	case MSG_ROUTE_CHECK:
+		follow_underlay(d, true);
+		break;
 	default:
 		break;
 	}
@@ -717,7 +733,7 @@ static int run(struct daemon *d)
 
 		if (!d->kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
 			followed = now_ms();
-			follow_underlay(d);
+			follow_underlay(d, false);
 			refresh_hop(d, false);
 		}
 		if (n == 0)

@@ -15,6 +15,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_addrs);
 	case MSG_HOP:
 		return sizeof(struct msg_hop);
+	case MSG_ROUTE_MTU:
+		return sizeof(struct msg_route);
 	default:
 		return 0;
 	}
@@ -38,6 +40,8 @@ static int check(const struct msg *m)
 		return m->u.addrs.n <= OWN_ADDRS_MAX &&
 		       (m->u.addrs.total >= m->u.addrs.n || m->u.addrs.total == UINT32_MAX) ?
 			       0 : -EBADMSG;
+	case MSG_ROUTE_MTU:
+		return m->u.route.mtu >= 68 && m->u.route.mtu <= 0xffff ? 0 : -EBADMSG;
 	case MSG_HOP:
 		if (h->rc > 0 || h->failed > 1 || h->pad || h->ifindex < 0)
 			return -EBADMSG;

@@ -8,8 +8,8 @@
  * is used: the datapath process handles packets from the network, so the
  * parent treats what it says as untrusted, and the other way round.
  *
- *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED
- *   parent -> datapath: STATUS, ADDRS, HOP, STOP
+ *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED, ROUTE_CHECK
+ *   parent -> datapath: STATUS, ADDRS, HOP, STOP, ROUTE_MTU
  */
 #ifndef IPIPD_MSG_H
 #define IPIPD_MSG_H
@@ -24,18 +24,20 @@ enum msg_type {
 	MSG_DOWN,		/* `ipipctl down`: stop the tunnel */
 	MSG_STATUS_REQ,		/* `ipipctl show`: the parent's part of the status, please */
 	MSG_HOP_FAILED,		/* a send to the next hop failed: look it up again */
+	MSG_ROUTE_CHECK,	/* a send was too big for the route: its MTU, please */
 	MSG_STATUS,		/* the reply to MSG_STATUS_REQ */
 	MSG_ADDRS,		/* the host's addresses (refused as inner sources) */
 	MSG_HOP,		/* the next hop towards Remote (packet socket output) */
 	MSG_STOP,		/* stop the datapath and exit */
+	MSG_ROUTE_MTU,		/* the MTU of the route to Remote (on change, and when asked) */
 	MSG_TYPE_MAX
 };
 
 #define MSG_BIT(t) (1u << (t))
 #define MSG_FROM_CHILD (MSG_BIT(MSG_READY) | MSG_BIT(MSG_DOWN) | MSG_BIT(MSG_STATUS_REQ) | \
-			MSG_BIT(MSG_HOP_FAILED))
+			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
-			 MSG_BIT(MSG_STOP))
+			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU))
 
 /* The parent's part of `ipipctl show`. */
 enum msg_kstat { MK_RX_PACKETS, MK_RX_BYTES, MK_TX_PACKETS, MK_TX_BYTES, MK_RX_ECN_DROPS,
@@ -61,12 +63,17 @@ struct msg_hop {
 	uint8_t pad;
 };
 
+struct msg_route {
+	uint32_t mtu;		/* the route's configured MTU, else its device's (68..65535) */
+};
+
 struct msg {
 	enum msg_type type;
 	union {
 		struct msg_status status;
 		struct msg_addrs addrs;
 		struct msg_hop hop;
+		struct msg_route route;
 	} u;
 };
 

@@ -164,8 +164,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* ip route get DST [from SRC] (src 0: none). */
-static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_reply *r)
+/* ip route get [fibmatch] DST [from SRC] (src 0: none). */
+static int route_get_flags(struct nl *nl, uint32_t dst, uint32_t src, unsigned flags,
+			   struct route_reply *r)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
@@ -174,12 +175,18 @@ static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_rep
 	memset(r, 0, sizeof(*r));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 32;
+	rtm->rtm_flags = flags;
 	mnl_attr_put_u32(nlh, RTA_DST, dst);
 	if (src) {
 		rtm->rtm_src_len = 32;
 		mnl_attr_put_u32(nlh, RTA_SRC, src);
 	}
 	return nl_talk(nl, nlh, route_cb, r);
+}
+
+static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_reply *r)
+{
+	return route_get_flags(nl, dst, src, 0, r);
 }
 
 /* What RTM_GETLINK tells about an interface. */
@@ -233,7 +240,7 @@ static int link_get(struct nl *nl, int ifindex, struct link_reply *l)
 
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 {
-	struct route_reply r;
+	struct route_reply r, fib;
 	int rc = route_get(nl, dst, 0, &r);
 
 	if (rc < 0)
@@ -241,8 +248,13 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 	if (!r.oif)
 		return -ENETUNREACH;
 	*oif = r.oif;
-	if (r.mtu) {
-		*mtu = r.mtu;
+	/*
+	 * The MTU of the route as configured (the FIB entry's metric), not the
+	 * one the lookup reports: that includes what the kernel learned from
+	 * ICMP "fragmentation needed", which anyone may forge about Remote.
+	 */
+	if (route_get_flags(nl, dst, 0, RTM_F_FIB_MATCH, &fib) == 0 && fib.mtu) {
+		*mtu = fib.mtu;
 		return 0;
 	}
 	return nl_link_mtu(nl, r.oif, mtu);

@@ -31,7 +31,11 @@ int nl_monitor_drain(struct nl *nl);
  */
 int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max);
 
-/* MTU of the route the host would use to reach dst (network order). */
+/*
+ * MTU of the route the host would use to reach dst (network order): the
+ * route's configured MTU, else its device's, never what the kernel learned
+ * from ICMP errors (forgeable); and the device.
+ */
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 
 /*

@@ -146,6 +146,11 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
 		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
 	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
+	/* who enforces the inner-source rules: ipipd (either datapath) or the kernel's device */
+	sb_printf(sb, "enforcement=%s\n", d->kernel ?
+		  "the kernel: sources of the host's own addresses (martian sources), source routes "
+		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
+		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
 	if (d->fast)
 		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
 			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"

@@ -92,6 +92,23 @@ static int parse_unicast(const char *s, struct in_addr *a)
 	return 0;
 }
 
+const char *config_kernel_gap(const struct config *c, unsigned *line)
+{
+	if (c->ip.n_allowed) {
+		*line = c->line.allowed_sources;
+		return "AllowedSources";
+	}
+	if (c->ip.allow_source_route) {
+		*line = c->line.allow_source_route;
+		return "AllowSourceRoute = yes";
+	}
+	if (!c->ip.ecn_log) {
+		*line = c->line.log_ecn;
+		return "LogUnusualECN = no";
+	}
+	return NULL;
+}
+
 bool config_valid_ifname(const char *s)
 {
 	size_t n = strlen(s);
@@ -367,11 +384,13 @@ static int add_prefix(struct parser *ps, const char *key, const char *w)
 
 static int k_allowed_sources(struct parser *ps, const char *v)
 {
+	ps->c->line.allowed_sources = LINE;
 	return each_word(ps, v, "AllowedSources", add_prefix);
 }
 
 static int k_allow_source_route(struct parser *ps, const char *v)
 {
+	ps->c->line.allow_source_route = LINE;
 	if (parse_bool(v, &ps->c->ip.allow_source_route) < 0) {
 		perr(ps, LINE, "AllowSourceRoute: '%s' is not yes or no", v);
 		return -1;
@@ -381,6 +400,7 @@ static int k_allow_source_route(struct parser *ps, const char *v)
 
 static int k_log_ecn(struct parser *ps, const char *v)
 {
+	ps->c->line.log_ecn = LINE;
 	if (parse_bool(v, &ps->c->ip.ecn_log) < 0) {
 		perr(ps, LINE, "LogUnusualECN: '%s' is not yes or no", v);
 		return -1;

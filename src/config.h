@@ -30,7 +30,7 @@ enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 /* Lines of the keys that host setup steps name in their errors. */
 struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
-		forward;
+		forward, allowed_sources, allow_source_route, log_ecn;
 };
 
 struct config {
@@ -78,6 +78,14 @@ int config_load(const char *path, struct config *c, FILE *err);
 
 /* Parse a configuration held in memory (for tests and fuzzing). */
 int config_parse_string(const char *text, const char *path, struct config *c, FILE *err);
+
+/*
+ * The first key the Linux kernel's own ipip device cannot enforce (it checks
+ * no inner source list, accepts source routes only as the host's
+ * accept_source_route says, logs unusual ECN as its module parameter says),
+ * with its line in *line; NULL if there is none.
+ */
+const char *config_kernel_gap(const struct config *c, unsigned *line);
 
 /* A valid interface name: 1..15 bytes, no '/', ':' or white space, not "." or "..". */
 bool config_valid_ifname(const char *s);

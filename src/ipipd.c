@@ -196,8 +196,24 @@ static int setup_kernel_device(struct daemon *d)
 	struct config *c = &d->cfg;
 	int rc;
 
+	const char *gap;
+	unsigned line;
+	char path[128];
+
 	if (c->datapath == DPM_USERSPACE || c->datapath == DPM_EBPF) {
 		snprintf(d->dp_reason, sizeof(d->dp_reason), "configured");
+		return 0;
+	}
+	/* never ignore a key: where the kernel's device cannot enforce one, ipipd carries the packets */
+	gap = config_kernel_gap(c, &line);
+	if (gap && c->datapath == DPM_KERNEL) {
+		fprintf(stderr, "%s:%u: %s: the kernel's ipip device (Datapath = kernel) cannot "
+			"enforce it; use Datapath = auto, ebpf or userspace\n", c->path, line, gap);
+		return -1;
+	}
+	if (gap) {
+		snprintf(d->dp_reason, sizeof(d->dp_reason),
+			 "%s: the kernel's ipip device would not enforce it", gap);
 		return 0;
 	}
 	rc = host_record_link(d->state_path, c->name);
@@ -205,6 +221,10 @@ static int setup_kernel_device(struct daemon *d)
 		rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu);
 	if (rc == 0) {
 		d->kernel = true;
+		/* inner packets with a source route option are refused on the device (AllowSourceRoute = no) */
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_source_route", c->name);
+		if (host_sysctl_write(path, "0") < 0)
+			log_warnx("%s: cannot refuse source-routed packets on the device", c->name);
 		snprintf(d->dp_reason, sizeof(d->dp_reason), "%s",
 			 c->datapath == DPM_KERNEL ? "configured" : "the kernel has ipip");
 		if (c->ip.ecn != ECN_MODE_KERNEL || c->ip.dscp_uniform)

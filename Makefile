@@ -3,11 +3,13 @@
 #   make check      unit, fuzz-corpus and namespace integration tests (as root)
 #   make demo       the demo in network namespaces (as root)
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
-#   make install    honours DESTDIR and PREFIX
+#   make install    honours DESTDIR and PREFIX; without DESTDIR also creates the
+#                   system user ipipd (systemd-sysusers, else useradd)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSUSERSDIR ?= /usr/lib/sysusers.d
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
@@ -129,6 +131,10 @@ install: all
 	install -m 0755 $(B)/ipipd $(B)/ipipctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/ipipd.8 man/ipipctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/ipipd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
+	@# the datapath's system user: made here only for this host, by a package elsewhere
+	$(if $(DESTDIR),,scripts/adduser.sh $(SYSUSERSDIR)/ipipd.conf)
 
 clean:
 	rm -rf $(B)

@@ -427,6 +427,11 @@ static int relay_code(unsigned type, unsigned code)
 	}
 }
 
+bool icmp_answered(unsigned type, unsigned code)
+{
+	return relay_code(type, code) >= 0;
+}
+
 /* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
 static size_t quoted_outer(const uint8_t *quoted, size_t len)
 {

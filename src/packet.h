@@ -258,6 +258,14 @@ bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned 
 #define ICMP_RELAY_MAX ICMP_FRAG_NEEDED_MAX
 #define ICMP_RELAY_PMTU_FLOOR 552u	/* = DP_PMTU_FLOOR: outer; inner is 20 less */
 
+/*
+ * Does an error of this type and code about an outer packet call for an
+ * error to the inner sender (the relay table above has an entry for it)?
+ * Port unreachable, source route failed, redirects, quench and parameter
+ * problems do not.
+ */
+bool icmp_answered(unsigned type, unsigned code);
+
 enum icmp_relay_why {
 	ICMP_RELAY_OK,
 	ICMP_RELAY_NOT_RELAYED,		/* the table says no (port unreachable, redirect, ...) */

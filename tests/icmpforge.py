@@ -1,9 +1,12 @@
 """ICMP errors about an ipipd tunnel's outer packets, genuine or forged, for
 tests/integration/icmp-forged.sh (scapy, Debian's python3-scapy).
 
-  icmpforge.py capture IFACE SRC DST SECONDS
-      sniff one IP protocol-4 packet SRC -> DST on IFACE (start it, then make
-      traffic); print it as hex, or nothing after SECONDS
+  icmpforge.py serve IFACE SRC DST
+      sniff IP protocol-4 packets SRC -> DST on IFACE for ever, keeping the
+      last; prints "ready", then answers lines on standard input: "last"
+      (prints "SEQ HEX": how many were seen, the last one), "send OPTIONS"
+      (send's options, quoting the last one at once: an error on the path
+      follows its packet by milliseconds, not by a Python start-up)
   icmpforge.py send --from A --to B --type T --code C [--mtu M]
                     [--quote HEX | --local L --remote R] [--id N] [--qdst Q]
                     [--inner-src S] [--inner-dst D] [--inner-ttl T]
@@ -17,16 +20,9 @@ tests/integration/icmp-forged.sh (scapy, Debian's python3-scapy).
 """
 import argparse, sys, time
 
-from scapy.all import ICMP, IP, Raw, conf, send, sniff
+from scapy.all import ICMP, IP, AsyncSniffer, Raw, conf, send
 
 conf.verb = 0
-
-
-def capture(iface, src, dst, seconds):
-    got = sniff(iface=iface, filter="ip proto 4 and src host %s and dst host %s" % (src, dst),
-                count=1, timeout=float(seconds))
-    if got:
-        print(bytes(got[0][IP]).hex())
 
 
 def quoted(a):
@@ -73,10 +69,31 @@ def send_errors(a):
     print(len(pkts))
 
 
+def serve(p, iface, src, dst):
+    last = {"seq": 0, "pkt": None}
+
+    def keep(pkt):
+        last["pkt"] = bytes(pkt[IP])
+        last["seq"] += 1
+
+    sniffer = AsyncSniffer(iface=iface, store=False, prn=keep,
+                           filter="ip proto 4 and src host %s and dst host %s" % (src, dst))
+    sniffer.start()
+    time.sleep(0.5)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["last"]:
+            print(last["seq"], last["pkt"].hex() if last["pkt"] else "none", flush=True)
+        elif words[:1] == ["send"] and last["pkt"]:
+            send_errors(p.parse_args(["send", "--quote", last["pkt"].hex()] + words[1:]))
+            sys.stdout.flush()
+        else:
+            print("?", flush=True)
+    sniffer.stop()
+
+
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "capture":
-        capture(*sys.argv[2:6])
-        return
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["send"])
     p.add_argument("--from", required=True)
@@ -96,6 +113,9 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--id-step", dest="id_step", type=int, default=1)
     p.add_argument("--gap", type=float, default=0)
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        serve(p, *sys.argv[2:5])
+        return
     a = p.parse_args()
     if not a.quote and not (a.local and a.remote and a.inner_src and a.inner_dst):
         p.error("--quote, or --local, --remote, --inner-src and --inner-dst")

@@ -45,17 +45,28 @@ icmp_in() { # ICMP errors A's kernel received (Icmp InDestUnreachs + InTimeExcds
 	nsx "$A" awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
 		else print $c["InDestUnreachs"] + $c["InTimeExcds"] }' /proc/net/snmp
 }
-# The quoted outer packet: the last one A sent B, as R sees it (its ID is recent).
-last_outer() {
-	local out
-	nsx "$R" $FORGE capture ra 192.0.2.1 198.51.100.2 5 >"$WORK/cap.hex" &
-	local cap=$!
-	sleep 1.5	# scapy starts its capture
-	nsx "$A" ping -c 1 -W 2 203.0.113.2 >/dev/null
-	wait "$cap"
-	out=$(cat "$WORK/cap.hex")
-	echo "$out"
+# R's forger: sniffs A's outer packets and quotes the last one at once (an
+# error on the path follows its packet within milliseconds).
+coproc FSRV { ip netns exec "$R" $PY "$TOP/tests/icmpforge.py" serve ra 192.0.2.1 198.51.100.2 2>"$WORK/fsrv.err"; }
+PIDS+=("$FSRV_PID")
+read -r -t 60 READY <&"${FSRV[0]}"
+srv() { echo "$*" >&"${FSRV[1]}"; local r; read -r -t 60 r <&"${FSRV[0]}" && echo "$r"; }
+# fresh: A sends one outer packet (a ping), R has it; prints it as hex
+fresh() {
+	local seq0 r
+	r=$(srv last); seq0=${r%% *}
+	for _ in $(seq 20); do
+		nsx "$A" ping -c 1 -W 1 203.0.113.2 >/dev/null
+		for _ in $(seq 10); do
+			r=$(srv last)
+			[ "${r%% *}" -gt "$seq0" ] && { echo "${r#* }"; return 0; }
+			sleep 0.05
+		done
+	done
+	return 1
 }
+# onpath OPTIONS: R sends an error quoting A's last outer packet, at once
+onpath() { srv send --from 198.51.100.254 --to 192.0.2.1 "$@" >/dev/null; }
 # A snapshot of what forged errors must not move.
 state() {
 	echo "mtu $(ctr path_mtu) ttl $(ctr path_ttl) reachable $(ctr reachable) errors $(ctr icmp_errors)" \
@@ -63,7 +74,8 @@ state() {
 }
 
 check "ping A -> B through the tunnel" nsx "$A" ping -c 3 -i 0.2 -W 2 203.0.113.2
-Q=$(last_outer)
+check "R's forger runs" test "$READY" = ready
+Q=$(fresh)
 check "R sees A's outer packets (an outer packet captured on the path)" test -n "$Q"
 QID=$((16#${Q:8:4}))
 echo "# last outer ID seen on the path: $QID"
@@ -122,16 +134,14 @@ check "the tunnel still works after the flood" nsx "$A" ping -c 2 -i 0.2 -W 2 20
 # A relayed error comes from the quoted inner destination: it must pass the
 # inner-source checks of decapsulation, or R could make A's host hear errors
 # "from" any address.
-Q=$(last_outer)
+fresh >/dev/null
 S0=$(state); O0=$(ctr drops.icmp_relay_source_ours); NA0=$(ctr drops.icmp_relay_source_not_allowed)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 3 --code 1 --quote "$Q" \
-	--inner-dst 192.0.2.1 >/dev/null
+onpath --type 3 --code 1 --inner-dst 192.0.2.1
 sleep 0.3
 W1=$(($(tun_rx) - ${S0##*tun_rx }))
-Q=$(last_outer)	# (a quote stays believable for 3.5 s: scapy is slow to start)
+fresh >/dev/null
 T=$(tun_rx)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 3 --code 1 --quote "$Q" \
-	--inner-dst 198.51.100.77 >/dev/null
+onpath --type 3 --code 1 --inner-dst 198.51.100.77
 sleep 0.5
 check "on path, a recent ID, quoted inner destination = A's own address: not relayed (drops.icmp_relay_source_ours +1)" \
 	test $(($(ctr drops.icmp_relay_source_ours) - O0)) -eq 1
@@ -152,11 +162,9 @@ restart_a() {
 # owed to the next sender: exactly one host unreachable, and meanwhile only
 # those packets take the slow path.
 restart_a
-Q=$(last_outer)
-sleep 0.6
+fresh >/dev/null
 T0=$(ctr soft_unreach_errors); SL0=$(json "$A" icfa slow_tx_packets 2>/dev/null || echo 0)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 3 --code 1 --quote "$Q" \
-	--quote-len 28 >/dev/null
+onpath --type 3 --code 1 --quote-len 28
 sleep 0.5
 echo "# $(state)"
 check "on path, an unreachable quoting a recent outer packet (28 bytes): believed, the exit is unreachable, one error owed" \
@@ -182,10 +190,9 @@ fi
 # quoted inner TTL 30; one sender with TTL 30 gets time exceeded, once; a packet
 # with TTL 64 is not concerned (and stays on the fast path).
 restart_a
-Q=$(last_outer)
+fresh >/dev/null
 T0=$(ctr soft_ttl_errors)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 11 --code 0 --quote "$Q" \
-	--inner-ttl 30 --quote-len 29 >/dev/null
+onpath --type 11 --code 0 --inner-ttl 30 --quote-len 29
 sleep 0.5
 echo "# $(state)"
 check "on path, time exceeded quoting inner TTL 30: path TTL 31, one error owed" \
@@ -207,11 +214,10 @@ check "... soft_ttl_errors +1" test $(($(ctr soft_ttl_errors) - T0)) -eq 1
 # relay stays within its rate limit, at most one error per error, and the
 # path MTU no lower than net.ipv4.route.min_pmtu (552) allows.
 restart_a
-Q=$(last_outer)
+fresh >/dev/null
 S0=$(tun_rx); R0=$(ctr icmp_relayed); E0=$(ctr icmp_errors)
 T0=$(date +%s%N)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 3 --code 4 --mtu 300 --quote "$Q" \
-	--count 500 --id-step 0 >/dev/null
+onpath --type 3 --code 4 --mtu 300 --count 500 --id-step 0
 sleep 0.5
 MAX=$((20 + ($(date +%s%N) - T0) / 100000000 + 1))
 RL=$(($(ctr icmp_relayed) - R0)); W=$(($(tun_rx) - S0)); E=$(($(ctr icmp_errors) - E0))
@@ -237,9 +243,9 @@ ip -n "$B" link set vb mtu 1500
 # default; 5 s here), as the kernel forgets its PMTU exceptions.
 nsx "$A" sysctl -qw net.ipv4.route.mtu_expires=5
 restart_a
-Q=$(last_outer)
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 3 --code 4 --mtu 1300 --quote "$Q" >/dev/null
-nsx "$R" $FORGE send --from 198.51.100.254 --to 192.0.2.1 --type 11 --code 0 --quote "$Q" --inner-ttl 40 >/dev/null
+fresh >/dev/null
+onpath --type 3 --code 4 --mtu 1300
+onpath --type 11 --code 0 --inner-ttl 40
 sleep 0.3
 check "mtu_expires = 5: path MTU 1280 and path TTL 41 learned" test "$(ctr path_mtu) $(ctr path_ttl)" = "1280 41"
 sleep 6

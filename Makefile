@@ -32,7 +32,7 @@ endif
 B := build
 CORE := packet softstate msg config log netlink tun datapath control firewall host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 

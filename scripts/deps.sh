@@ -15,8 +15,9 @@ run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # The guest kernel and busybox-static are fetched with `apt-get download`.
 kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
 # What the tests run besides: cmocka (unit tests), tcpdump (captures), ethtool
-# (the underlay's offloads in fastpath.sh), scapy (crafted and forged packets).
-tests="libcmocka-dev tcpdump ethtool python3-scapy"
+# (the underlay's offloads in fastpath.sh), scapy (crafted and forged packets),
+# prometheus (promtool checks ipipctl metrics).
+tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
 
 list=

@@ -121,6 +121,23 @@ static const char *ecn_name(enum ecn_mode m)
 	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
 }
 
+/* The time since the last packet from and to Remote (JSON null: never, or unknown). */
+static void describe_liveness(const struct daemon *d, struct strbuf *sb)
+{
+	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
+	uint64_t rx = d->kernel ? 0 : atomic_load(&dp->last_rx_ms);
+	uint64_t tx = d->kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
+
+	if (rx)
+		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
+	else
+		sb_printf(sb, "last_rx_ms=null\n");
+	if (tx)
+		sb_printf(sb, "last_tx_ms=%llu\n", (unsigned long long)(now - tx));
+	else
+		sb_printf(sb, "last_tx_ms=null\n");
+}
+
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
 {
 	const struct config *c = &d->cfg;
@@ -203,6 +220,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
 	}
+	describe_liveness(d, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",

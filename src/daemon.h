@@ -36,7 +36,7 @@ struct daemon {
 	struct datapath dp;
 	struct own_addrs own;	/* the host's addresses, for the rx thread */
 	int tun_fd, raw_fd, ctl_fd;
-	uint64_t fast_rx;	/* the fast path's rx packets at the last tick */
+	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
 	pid_t parent;
 	/* both (the parent tells the datapath process what changes) */
 	int sock_fd;		/* the other process */

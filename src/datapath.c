@@ -488,6 +488,8 @@ static void tx_flush(struct datapath *dp)
 		retried = false;
 	}
 	ctr_add(&t->c.packets, pkts);
+	if (pkts)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&t->c.bytes, bytes);
 	if (direct)
 		ctr_add(&t->direct, direct);
@@ -751,6 +753,8 @@ int dp_net_to_tun(struct datapath *dp)
 	else
 		ctr_add(&r->c.syscalls, writes);
 	ctr_add(&r->c.packets, pkts);
+	if (decapped)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_rx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&r->c.bytes, bytes);
 	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
 	if (decapped && (ss_flags(&dp->ss) & SS_UNREACH) && ss_exit_reached(&dp->ss)) {

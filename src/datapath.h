@@ -134,6 +134,8 @@ struct datapath {
 	struct softstate ss;		/* RFC 2003 5: path MTU, TTL, reachability, recent IDs */
 	_Atomic uint32_t own_ids;	/* the outer ID counter, unless the fast path's is used */
 	_Atomic uint64_t frag_sent;
+	/* liveness: CLOCK_MONOTONIC ms of the last packet from and to Remote (0: never) */
+	_Atomic uint64_t last_rx_ms, last_tx_ms;
 	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
 	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */

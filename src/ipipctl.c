@@ -2,6 +2,7 @@
 /* ipipctl: show and stop running ipipd tunnels. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "host.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "packet.h"
 
@@ -23,6 +25,9 @@ static void usage(FILE *f)
 		   "  down NAME              stop tunnel NAME and remove what it set up\n"
 		   "  explain CONFIG         print the ip/sysctl/nft commands equivalent to CONFIG\n"
 		   "  cleanup NAME           undo what a killed ipipd left behind for NAME\n"
+		   "  metrics [--textfile DIR] [NAME]\n"
+		   "                         counters in Prometheus's text format (to DIR/ipipd.prom\n"
+		   "                         for node_exporter's textfile collector)\n"
 		   "  -h, help               show this help\n");
 }
 
@@ -63,6 +68,15 @@ static int reply_errno(const char *reply)
 	const char *v = val(reply, "errno", b, sizeof(b));
 
 	return strcmp(v, "-") ? atoi(v) : EPROTO;
+}
+
+/* "1.234 s ago" from milliseconds, "never" from null. */
+static const char *ago(const char *ms, char *buf, size_t n)
+{
+	if (!strcmp(ms, "null") || !strcmp(ms, "-"))
+		return strcmp(ms, "-") ? "never" : "-";
+	snprintf(buf, n, "%.3f s ago", strtoull(ms, NULL, 10) / 1000.0);
+	return buf;
 }
 
 static void show_human(const char *r)
@@ -113,6 +127,11 @@ static void show_human(const char *r)
 			printf(", to %s", b[0]);
 		printf(" (%s packets sent direct)\n", val(r, "tx_direct", b[1], 64));
 	}
+	printf("  last packet from Remote: %s, to Remote: %s\n",
+	       ago(val(r, "last_rx_ms", b[0], 64), b[1], 64), ago(val(r, "last_tx_ms", b[2], 64), b[3], 64));
+	if (strcmp(val(r, "alive", b[0], 64), "-") && strcmp(b[0], "null"))
+		printf("  keepalive: %s (%s sent)\n", strcmp(b[0], "true") ? "down" : "up",
+		       val(r, "keepalives_sent", b[1], 64));
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
 	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
 		printf("  host addresses refused as inner sources: %s\n", b[0]);
@@ -162,7 +181,10 @@ static void json_str(const char *s, size_t n)
 
 static void json_value(const char *v, size_t n)
 {
-	if (is_number(v, n))
+	if ((n == 4 && !memcmp(v, "null", 4)) || (n == 4 && !memcmp(v, "true", 4)) ||
+	    (n == 5 && !memcmp(v, "false", 5)))
+		printf("%.*s", (int)n, v);	/* JSON's own: null when never, true/false */
+	else if (is_number(v, n))
 		printf("%.*s", (int)n, v);
 	else
 		json_str(v, n);
@@ -392,6 +414,72 @@ static int cmd_cleanup(int argc, char **argv)
 	return 0;
 }
 
+/* Write the metrics to DIR/ipipd.prom, atomically (a scraper never reads half a file). */
+static int write_textfile(const char *dir, const char *const *replies, int n)
+{
+	char tmp[4096], path[4096];
+	FILE *f;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/ipipd.prom", dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.ipipd.prom.%ld", dir, (long)getpid()) >= (int)sizeof(tmp)) {
+		fprintf(stderr, "ipipctl: %s: path too long\n", dir);
+		return 1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f || metrics_write(f, replies, n) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, "ipipctl: %s: %s\n", path, strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_metrics(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char *names[MAX_TUNNELS], *replies[MAX_TUNNELS];
+	const char *only = NULL, *dir = NULL;
+	int n, got = 0, rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--textfile") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!only && argv[i][0] != '-' && config_valid_ifname(argv[i]))
+			only = argv[i];
+		else {
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (only) {
+		names[0] = strdup(only);
+		n = 1;
+	} else {
+		n = list_tunnels(names, MAX_TUNNELS);
+	}
+	for (int i = 0; i < n; i++) {
+		int err = ctl_call(names[i], "get", &reply);
+
+		if (err == 0 && (err = -reply_errno(reply.buf)) == 0)
+			replies[got++] = strdup(reply.buf);
+		else if (only) {
+			call_error(names[i], err);
+			rc = 1;
+		}
+		free(names[i]);
+	}
+	if (rc == 0)
+		rc = dir ? write_textfile(dir, (const char *const *)replies, got) :
+			   metrics_write(stdout, (const char *const *)replies, got) < 0;
+	for (int i = 0; i < got; i++)
+		free(replies[i]);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -402,6 +490,7 @@ int main(int argc, char **argv)
 		{ "down", cmd_down },
 		{ "explain", cmd_explain },
 		{ "cleanup", cmd_cleanup },
+		{ "metrics", cmd_metrics },
 	};
 
 	if (argc < 2) {

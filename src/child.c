@@ -96,10 +96,16 @@ static void soft_state_turn(struct daemon *d, bool timer)
 		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
 	if (d->fast && timer) {
 		fp_counters(&d->fp, fc);
-		if (fc[FP_RX_PACKETS] != d->fast_rx && (ss_flags(&d->dp.ss) & SS_UNREACH) &&
-		    ss_exit_reached(&d->dp.ss))
-			log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		/* the fast path's packets count for liveness, seen at this tick */
+		if (fc[FP_RX_PACKETS] != d->fast_rx) {
+			atomic_store(&d->dp.last_rx_ms, now_ms());
+			if ((ss_flags(&d->dp.ss) & SS_UNREACH) && ss_exit_reached(&d->dp.ss))
+				log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		}
+		if (fc[FP_TX_PACKETS] != d->fast_tx)
+			atomic_store(&d->dp.last_tx_ms, now_ms());
 		d->fast_rx = fc[FP_RX_PACKETS];
+		d->fast_tx = fc[FP_TX_PACKETS];
 	}
 	publish_state(d);
 }

@@ -10,6 +10,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SYSUSERSDIR ?= /usr/lib/sysusers.d
+UNITDIR ?= /usr/lib/systemd/system
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
@@ -20,7 +21,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf
+LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf -lsystemd
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -131,6 +132,8 @@ install: all
 	install -m 0755 $(B)/ipipd $(B)/ipipctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/ipipd.8 man/ipipctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/ipipd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 0644 dist/ipipd@.service $(DESTDIR)$(UNITDIR)/
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
 	@# the datapath's system user: made here only for this host, by a package elsewhere

@@ -7,7 +7,7 @@
 #   the check list).
 set -eu
 
-build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev iproute2 clang libbpf-dev bpftool"
+build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev libsystemd-dev iproute2 clang libbpf-dev bpftool"
 run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # The kernel peer: qemu (TCG), kmod (depmod, modprobe --show-depends for the
 # guest's modules), cpio (initramfs), xz-utils (the kernel's payload),

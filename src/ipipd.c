@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "control.h"
@@ -898,7 +899,13 @@ int main(int argc, char **argv)
 			log_warn("readiness pipe");
 		close(ready_fd);
 	}
+	/* systemd (Type=notify): ready only now that the datapath carries packets */
+	sd_notifyf(0, "READY=1\nSTATUS=Tunnel %s up: local %s, remote %s, %s datapath", d.cfg.name,
+		   ip4(d.cfg.ip.local, (char[INET_ADDRSTRLEN]){ 0 }),
+		   ip4(d.cfg.ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
+		   d.kernel ? "kernel" : d.fast ? "eBPF" : "userspace");
 	rc = run(&d);
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: undoing the host setup");
 	teardown(&d);
 	log_info("tunnel %s down", d.cfg.name);
 	return rc < 0 ? 1 : 0;

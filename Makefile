@@ -133,7 +133,8 @@ install: all
 	install -m 0644 man/ipipd.8 man/ipipctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/ipipd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(UNITDIR)
-	install -m 0644 dist/ipipd@.service $(DESTDIR)$(UNITDIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' dist/ipipd@.service >$(DESTDIR)$(UNITDIR)/ipipd@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ipipd@.service
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
 	@# the datapath's system user: made here only for this host, by a package elsewhere

@@ -110,6 +110,48 @@ static void soft_state_turn(struct daemon *d, bool timer)
 	publish_state(d);
 }
 
+/*
+ * Keepalive (every tick while it is on): when nothing came from Remote for
+ * Keepalive seconds, an ICMP echo request goes through the tunnel to Peer
+ * (any Linux peer answers it, the kernel's ipip or ipipd); after
+ * KeepaliveMisses of them in a row with nothing received since, the tunnel
+ * is down, until a packet from Remote arrives.  Each change is logged once.
+ */
+static void keepalive(struct daemon *d)
+{
+	static const char payload[] = "ipipd keepalive";
+	const struct config *c = &d->cfg;
+	uint8_t echo[ICMP_ECHO_MAX];
+	uint64_t now = now_ms(), rx = atomic_load(&d->dp.last_rx_ms), quiet;
+	size_t n;
+	int rc;
+
+	if (!c->keepalive || d->kernel)
+		return;
+	if (d->ka.sent_at && rx >= d->ka.sent_at) {	/* answered (or anything else came) */
+		d->ka.unanswered = 0;
+		if (d->ka.down) {
+			d->ka.down = false;
+			log_info("%s: up again: a packet from Remote", c->name);
+		}
+	}
+	quiet = now - (rx > d->ka.sent_at ? rx : d->ka.sent_at);
+	if (quiet < (uint64_t)c->keepalive * 1000)
+		return;
+	if (d->ka.sent_at && rx < d->ka.sent_at && ++d->ka.unanswered >= c->keepalive_misses &&
+	    !d->ka.down) {
+		d->ka.down = true;
+		log_warnx("%s: down: %u keepalives to Peer unanswered", c->name, d->ka.unanswered);
+	}
+	n = icmp_echo_request(echo, c->addr.s_addr, c->peer.s_addr, 0x1b1b,
+			      (uint16_t)d->ka.sent, payload, sizeof(payload) - 1);
+	rc = dp_send_inner(&d->dp, echo, n);
+	if (rc < 0)
+		log_debug("keepalive: %s", strerror(-rc));
+	d->ka.sent_at = now;
+	d->ka.sent++;
+}
+
 /* The kernel device's own counters (read by the parent); its errors count as drops. */
 static void kernel_stats(const struct msg_status *ps, struct dp_stats *st)
 {
@@ -142,6 +184,9 @@ static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 		sb_printf(sb, "last_tx_ms=%llu\n", (unsigned long long)(now - tx));
 	else
 		sb_printf(sb, "last_tx_ms=null\n");
+	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
+		  !d->cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
+		  (unsigned long long)d->ka.sent);
 }
 
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
@@ -393,6 +438,7 @@ static void child_loop(struct daemon *d)
 		if (!d->kernel && now_ms() - ticked >= SS_TICK_MS) {
 			ticked = now_ms();
 			soft_state_turn(d, true);
+			keepalive(d);
 			if (dp_hop_failed(&d->dp)) {
 				m.type = MSG_HOP_FAILED;
 				msg_send(d->sock_fd, &m);

@@ -106,6 +106,10 @@ const char *config_kernel_gap(const struct config *c, unsigned *line)
 		*line = c->line.log_ecn;
 		return "LogUnusualECN = no";
 	}
+	if (c->keepalive) {
+		*line = c->line.keepalive;
+		return "Keepalive";
+	}
 	return NULL;
 }
 
@@ -267,6 +271,35 @@ static int k_fp_attach(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->fp_attach = (enum fp_attach_mode)i;
+	return 0;
+}
+
+static int k_keepalive(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (!strcmp(v, "off") || !strcmp(v, "no")) {
+		ps->c->keepalive = 0;
+		return 0;
+	}
+	if (parse_uint(v, 1, CONFIG_KEEPALIVE_MAX, &n) < 0) {
+		perr(ps, LINE, "Keepalive: '%s' is not a number of seconds from 1 to %u, or off", v,
+		     CONFIG_KEEPALIVE_MAX);
+		return -1;
+	}
+	ps->c->keepalive = (unsigned)n;
+	return 0;
+}
+
+static int k_keepalive_misses(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 1, 100, &n) < 0) {
+		perr(ps, LINE, "KeepaliveMisses: '%s' is not a number from 1 to 100", v);
+		return -1;
+	}
+	ps->c->keepalive_misses = (unsigned)n;
 	return 0;
 }
 
@@ -562,6 +595,8 @@ static const struct key keys[] = {
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },
+	{ "Tunnel", "Keepalive", k_keepalive, false },
+	{ "Tunnel", "KeepaliveMisses", k_keepalive_misses, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
 	{ "Routing", "Table", k_table, false },
@@ -725,6 +760,7 @@ static void defaults(struct config *c, const char *path)
 	c->ip.ecn_log = true;
 	c->rp_filter = RPF_KEEP;
 	c->nice = CONFIG_NICE_DEFAULT;
+	c->keepalive_misses = CONFIG_KEEPALIVE_MISSES;
 }
 
 static void check_whole(struct parser *ps)
@@ -773,6 +809,9 @@ static void check_whole(struct parser *ps)
 		perr(ps, key_line(ps, "ForwardFrom"), "ForwardFrom: needs [Firewall] Forward = accept");
 	if (c->ip.local && c->ip.local == c->ip.remote)
 		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
+	if (c->keepalive && !c->has_peer)
+		perr(ps, key_line(ps, "Keepalive"), "Keepalive: needs [Address] Peer (the echo request goes to it)");
+	c->line.keepalive = key_line(ps, "Keepalive");
 }
 
 static int run(struct parser *ps)

@@ -18,6 +18,9 @@
  * datapath runs ahead of ordinary ones (see datapath.c, linger()). */
 #define CONFIG_NICE_DEFAULT (-10)
 
+#define CONFIG_KEEPALIVE_MAX 3600u
+#define CONFIG_KEEPALIVE_MISSES 3u
+
 #define CONFIG_MAX_LIST 16
 #define CONFIG_TABLE_NAME_MAX 32
 
@@ -30,7 +33,7 @@ enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 /* Lines of the keys that host setup steps name in their errors. */
 struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
-		forward, allowed_sources, allow_source_route, log_ecn;
+		forward, allowed_sources, allow_source_route, log_ecn, keepalive;
 };
 
 struct config {
@@ -42,6 +45,8 @@ struct config {
 	enum fp_attach_mode fp_attach;
 	int nice;		/* scheduling priority of the daemon's threads */
 	enum underlay_output underlay_output;
+	unsigned keepalive;	/* seconds without a packet from Remote before an echo to Peer (0: off) */
+	unsigned keepalive_misses;	/* unanswered echoes before the tunnel is declared down */
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;
@@ -82,7 +87,8 @@ int config_parse_string(const char *text, const char *path, struct config *c, FI
 /*
  * The first key the Linux kernel's own ipip device cannot enforce (it checks
  * no inner source list, accepts source routes only as the host's
- * accept_source_route says, logs unusual ECN as its module parameter says),
+ * accept_source_route says, logs unusual ECN as its module parameter says;
+ * and with it ipipd has no datapath to send keepalives through),
  * with its line in *line; NULL if there is none.
  */
 const char *config_kernel_gap(const struct config *c, unsigned *line);

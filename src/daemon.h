@@ -37,6 +37,12 @@ struct daemon {
 	struct own_addrs own;	/* the host's addresses, for the rx thread */
 	int tun_fd, raw_fd, ctl_fd;
 	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
+	struct {
+		uint64_t sent_at;	/* CLOCK_MONOTONIC ms of the last echo (0: none yet) */
+		uint64_t sent;		/* echoes sent */
+		unsigned unanswered;	/* echoes in a row without a packet from Remote since */
+		bool down;		/* declared down (KeepaliveMisses unanswered) */
+	} ka;
 	pid_t parent;
 	/* both (the parent tells the datapath process what changes) */
 	int sock_fd;		/* the other process */

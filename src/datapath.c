@@ -259,6 +259,27 @@ unsigned dp_tick(struct datapath *dp, bool timer)
 	return changed;
 }
 
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
+{
+	uint8_t pkt[IPV4_HLEN + ICMP_ECHO_MAX];
+	enum pkt_verdict v;
+	uint16_t id;
+
+	if (len > ICMP_ECHO_MAX)
+		return -EMSGSIZE;
+	memcpy(pkt + IPV4_HLEN, inner, len);
+	v = ipip_encap(dp->p, pkt, pkt + IPV4_HLEN, len);
+	if (v != PKT_OK)
+		return -EINVAL;
+	ss_take_ids(&dp->ss, &id, 1);
+	ipv4_set_id(pkt, id);
+	if (sendto(dp->tx_fd, pkt, IPV4_HLEN + len, 0, (struct sockaddr *)&dp->remote,
+		   sizeof(dp->remote)) < 0)
+		return -errno;
+	atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
+	return 0;
+}
+
 bool dp_route_mtu(struct datapath *dp, unsigned outer)
 {
 	unsigned was = ss_pmtu(&dp->ss);

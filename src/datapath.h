@@ -190,6 +190,12 @@ unsigned dp_tick(struct datapath *dp, bool timer);
  * if that lowered it.
  */
 bool dp_route_mtu(struct datapath *dp, unsigned outer);
+/*
+ * Encapsulate the inner packet inner[0..len) (at most ICMP_ECHO_MAX bytes:
+ * a keepalive) and send it to Remote, from any thread.  0 or -errno.
+ */
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len);
+
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 

@@ -280,6 +280,15 @@ size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
 
 /*
+ * An ICMP echo request src -> dst (network order) with identifier id,
+ * sequence seq and the payload payload[0..plen) (at most ICMP_ECHO_MAX - 28
+ * bytes), TTL 64: written into out, its length returned.
+ */
+#define ICMP_ECHO_MAX 128
+size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const void *payload, size_t plen);
+
+/*
  * Fragment the IPv4 packet pkt[0..len) (DF clear) so that each piece fits
  * mtu (RFC 791): call with *off = 0, then again while it returns non-zero;
  * each call writes the next fragment into out (at least mtu bytes) and

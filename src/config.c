@@ -32,7 +32,7 @@ struct parser {
 	const char *text;
 	FILE *file;
 	unsigned line;
-	bool key_seen;
+	unsigned wrapped_line;	/* the first indented line without '=' or ':' (0: none) */
 	unsigned section_line[5];
 	unsigned key_line[MAX_KEYS];
 	bool name_set;
@@ -598,7 +598,6 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct parser *ps = user;
 	int si = section_index(section);
 
-	ps->key_seen = true;
 	if (si < 0) {
 		if (!section[0])
 			perr(ps, LINE, "'%s' outside of a section", name);
@@ -635,7 +634,6 @@ static void on_header(struct parser *ps, const char *line)
 		return;		/* inih reports the syntax error */
 	n = (size_t)(end - line - 1);
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), line + 1);
-	ps->key_seen = false;
 	si = section_index(name);
 	if (si < 0)
 		perr(ps, ps->line, "unknown section [%s]", name);
@@ -677,14 +675,30 @@ static long next_line(struct parser *ps, char *buf, size_t size)
 }
 
 /*
+ * Cut an inline comment: from the first '#' or ';' that follows white space
+ * to the end of the line (a value cannot hold one).
+ */
+static void cut_inline_comment(char *s)
+{
+	for (char *p = s + 1; *p; p++)
+		if ((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t')) {
+			strcpy(p, "\n");
+			return;
+		}
+}
+
+/*
  * inih's line reader: it gets exactly one call per physical line, so the
- * line number here is the line of whatever inih reports next.
+ * line number here is the line of whatever inih reports next.  Lines reach
+ * inih without their indentation (so it never takes one for the
+ * continuation of the previous value) and without inline comments.
  */
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct parser *ps = stream;
 	char line[1024];
-	const char *start;
+	char *start;
+	bool indented;
 	long n = next_line(ps, line, sizeof(line));
 
 	if (n < 0)
@@ -693,16 +707,24 @@ static char *read_line(char *buf, int size, void *stream)
 	start = line;
 	if (ps->line == 1 && !strncmp(start, "\xef\xbb\xbf", 3))
 		start += 3;
+	indented = *start == ' ' || *start == '\t';
+	start += strspn(start, " \t");
 	if ((size_t)n + 1 > sizeof(line) || (size_t)n + 1 >= (size_t)size) {
-		start += strspn(start, " \t");
 		if (*start != ';' && *start != '#')
 			perr(ps, ps->line, "line too long");
 		strcpy(buf, "\n");
 		return buf;
 	}
-	/* An indented line right after a key continues it (inih's multi-line values). */
-	if (start[strspn(start, " \t")] == '[' && (start[0] == '[' || !ps->key_seen))
-		on_header(ps, start + strspn(start, " \t"));
+	if (*start == ';' || *start == '#') {
+		strcpy(buf, "\n");	/* a comment line */
+		return buf;
+	}
+	cut_inline_comment(start);
+	if (*start == '[')
+		on_header(ps, start);
+	else if (indented && !ps->wrapped_line && start[strspn(start, " \t\r\n")] &&
+		 !strpbrk(start, "=:"))
+		ps->wrapped_line = ps->line;
 	strcpy(buf, start);
 	return buf;
 }
@@ -779,7 +801,10 @@ static int run(struct parser *ps)
 {
 	int rc = ini_parse_stream(read_line, ps, on_entry, ps);
 
-	if (rc > 0)
+	if (rc > 0 && (unsigned)rc == ps->wrapped_line)
+		perr(ps, (unsigned)rc, "syntax error (expected [Section] or Key = Value): a value "
+		     "cannot go on over the next line; a list must be on its key's one line");
+	else if (rc > 0)
 		perr(ps, (unsigned)rc, "syntax error (expected [Section] or Key = Value)");
 	else if (rc < 0)
 		perr(ps, ps->line, "cannot parse (out of memory)");

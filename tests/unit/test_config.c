@@ -508,10 +508,59 @@ static void test_error_names_case_sensitive(void **state)
 		     "unknown section [address]");
 }
 
-static void test_error_indented_line_continues_previous_key(void **state)
+static void test_indented_lines(void **state)
 {
-	expect_error(TUNNEL LOCAL "  Remote = 198.51.100.1\n" ADDRESS, 3,
-		     "Local: given twice (first on line 2)");
+	struct config c;
+
+	/* indentation is not a continuation: every line is read on its own */
+	parse_ok(TUNNEL LOCAL "  Remote = 198.51.100.1\n\tTTL = 7\n"
+		 "  [Address]\n    Address = 10.0.0.1/24\n  # an indented comment\n", &c);
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 7);
+	assert_int_equal(c.prefixlen, 24);
+	/* an indented key is still checked where it is */
+	expect_error(TUNNEL LOCAL "  Remtoe = 198.51.100.1\n" REMOTE ADDRESS, 3,
+		     "unknown key 'Remtoe' in section [Tunnel]");
+}
+
+static void test_error_wrapped_list(void **state)
+{
+	/* a list cannot go on over the next line: say so where it does */
+	expect_error(TUNNEL LOCAL REMOTE "AllowedSources = 192.0.2.0/24,\n"
+		     "    198.51.100.0/24\n" ADDRESS, 5,
+		     "a value cannot go on over the next line; a list must be on its key's one line");
+	/* an unindented stray line is a plain syntax error */
+	expect_error(TUNNEL LOCAL REMOTE "198.51.100.0/24\n" ADDRESS, 4,
+		     "syntax error (expected [Section] or Key = Value)");
+}
+
+static void test_inline_comments(void **state)
+{
+	struct config c;
+
+	/* after white space, '#' and ';' start a comment, as in wg-quick's files */
+	parse_ok("[Tunnel]   # the underlay\n"
+		 "Local = 192.0.2.1 # this host\n"
+		 "Remote = 198.51.100.1\t; the other end\n"
+		 "TTL = 64 #; both\n"
+		 "[Address] ; inside\n"
+		 "Address = 10.0.0.1/24 # with ; and # in the comment\n"
+		 "[Routing]\n"
+		 "Table = Moe:42          # named for iproute2; default via Peer\n"
+		 "RuleFrom = 10.0.0.0/24 10.1.0.0/16 # a list, then a comment\r\n", &c);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 64);
+	assert_int_equal(c.prefixlen, 24);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "Moe");
+	assert_int_equal(c.n_rule_from, 2);
+	/* without white space before it, '#' is part of the value */
+	expect_tunnel_line_ok("Name = tun#1", &c);
+	assert_string_equal(c.name, "tun#1");
+	expect_tunnel_line_error("MTU = 1400#x", "MTU: '1400#x' is not a number");
+	/* a value that is only a comment is empty */
+	expect_tunnel_line_error("TTL = # inherit", "TTL: empty value");
 }
 
 static void test_error_key_outside_section(void **state)
@@ -1600,7 +1649,9 @@ int main(void)
 		cmocka_unit_test(test_error_unknown_empty_section),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_names_case_sensitive),
-		cmocka_unit_test(test_error_indented_line_continues_previous_key),
+		cmocka_unit_test(test_indented_lines),
+		cmocka_unit_test(test_error_wrapped_list),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_error_key_outside_section),
 		cmocka_unit_test(test_error_missing_local),
 		cmocka_unit_test(test_error_missing_remote),

@@ -125,6 +125,11 @@ bool config_valid_ifname(const char *s)
 
 static int k_name(struct parser *ps, const char *v)
 {
+	if (strlen(v) >= IFNAMSIZ) {
+		perr(ps, LINE, "Name: '%s' is %zu bytes long: interface names are at most %d bytes",
+		     v, strlen(v), IFNAMSIZ - 1);
+		return -1;
+	}
 	if (!config_valid_ifname(v)) {
 		perr(ps, LINE, "Name: '%s' is not a valid interface name (1-15 characters, no '/', ':' or spaces)", v);
 		return -1;
@@ -292,15 +297,16 @@ static int k_datapath(struct parser *ps, const char *v)
 	return 0;
 }
 
+/* ADDRESS[/PREFIXLENGTH]: without a length, /32, as `ip address add` takes it. */
 static int k_address(struct parser *ps, const char *v)
 {
 	char buf[32];
 	const char *slash = strchr(v, '/');
-	unsigned long len;
+	unsigned long len = 32;
 	size_t n;
 
-	n = slash ? (size_t)(slash - v) : 0;
-	if (!slash || n >= sizeof(buf) || parse_uint(slash + 1, 0, 32, &len) < 0)
+	n = slash ? (size_t)(slash - v) : strlen(v);
+	if (n >= sizeof(buf) || (slash && parse_uint(slash + 1, 0, 32, &len) < 0))
 		goto bad;
 	memcpy(buf, v, n);
 	buf[n] = '\0';
@@ -310,7 +316,8 @@ static int k_address(struct parser *ps, const char *v)
 	ps->c->line.address = LINE;
 	return 0;
 bad:
-	perr(ps, LINE, "Address: '%s' is not ADDRESS/PREFIXLENGTH (for example 203.0.113.5/32)", v);
+	perr(ps, LINE, "Address: '%s' is not ADDRESS or ADDRESS/PREFIXLENGTH (for example "
+	     "203.0.113.5/32)", v);
 	return -1;
 }
 
@@ -593,6 +600,37 @@ static int section_index(const char *s)
 	return -1;
 }
 
+static int section_index_nocase(const char *s)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (!strcasecmp(s, sections[i]))
+			return (int)i;
+	return -1;
+}
+
+/* An unknown key: say what was probably meant (its case, or its section). */
+static void unknown_key(struct parser *ps, const char *section, const char *name)
+{
+	const struct key *here = NULL, *elsewhere = NULL;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcasecmp(keys[i].name, name))
+			continue;
+		if (!strcmp(keys[i].section, section))
+			here = &keys[i];
+		else if (!elsewhere)
+			elsewhere = &keys[i];
+	}
+	if (here)
+		perr(ps, LINE, "unknown key '%s' in section [%s]: key names are case-sensitive: %s",
+		     name, section, here->name);
+	else if (elsewhere)
+		perr(ps, LINE, "unknown key '%s' in section [%s]: %s belongs in [%s]", name, section,
+		     elsewhere->name, elsewhere->section);
+	else
+		perr(ps, LINE, "unknown key '%s' in section [%s]", name, section);
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parser *ps = user;
@@ -618,7 +656,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		keys[i].parse(ps, value);
 		return 1;
 	}
-	perr(ps, LINE, "unknown key '%s' in section [%s]", name, section);
+	unknown_key(ps, section, name);
 	return 1;
 }
 
@@ -635,8 +673,12 @@ static void on_header(struct parser *ps, const char *line)
 	n = (size_t)(end - line - 1);
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), line + 1);
 	si = section_index(name);
-	if (si < 0)
-		perr(ps, ps->line, "unknown section [%s]", name);
+	if (si < 0 && (si = section_index_nocase(name)) >= 0)
+		perr(ps, ps->line, "unknown section [%s]: section names are case-sensitive: [%s]",
+		     name, sections[si]);
+	else if (si < 0)
+		perr(ps, ps->line, "unknown section [%s] (the sections are [Tunnel], [Address], "
+		     "[Routing], [Host] and [Firewall])", name);
 	else if (ps->section_line[si])
 		perr(ps, ps->line, "section [%s] given twice (first on line %u)", name,
 		     ps->section_line[si]);
@@ -729,17 +771,28 @@ static char *read_line(char *buf, int size, void *stream)
 	return buf;
 }
 
-static void defaults(struct config *c, const char *path)
+/* The tunnel name a path gives (its base name without ".conf") into buf; its length. */
+static size_t name_from_path(const char *path, char *buf, size_t size)
 {
 	const char *base = strrchr(path, '/');
 	size_t n;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->path, sizeof(c->path), "%s", path);
 	base = base ? base + 1 : path;
 	n = strlen(base);
 	if (n > 5 && !strcmp(base + n - 5, ".conf"))
 		n -= 5;
+	snprintf(buf, size, "%.*s", (int)n, base);
+	return n;
+}
+
+static void defaults(struct config *c, const char *path)
+{
+	char base[256];
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	n = name_from_path(path, base, sizeof(base));
 	if (n < sizeof(c->name))
 		memcpy(c->name, base, n);
 	c->ip.pmtudisc = true;
@@ -766,9 +819,19 @@ static void check_whole(struct parser *ps)
 			perr(ps, ps->section_line[si], "[%s]: missing required key '%s'",
 			     keys[i].section, keys[i].name);
 	}
-	if (!ps->name_set && !config_valid_ifname(c->name))
-		perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
-		     "Name: not set, and the file name does not give a valid interface name");
+	if (!ps->name_set && !config_valid_ifname(c->name)) {
+		char base[256];
+		size_t n = name_from_path(c->path, base, sizeof(base));
+
+		if (n >= IFNAMSIZ)
+			perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
+			     "Name: not set, and the file name gives '%s', %zu bytes long: interface "
+			     "names are at most %d bytes; set Name", base, n, IFNAMSIZ - 1);
+		else
+			perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
+			     "Name: not set, and the file name does not give a valid interface name "
+			     "('%s'); set Name", base);
+	}
 	if (c->ip.ttl && !c->ip.pmtudisc)
 		perr(ps, key_line(ps, "DiscoverPathMTU"), "DiscoverPathMTU: 'no' cannot be used with a fixed TTL "
 		     "(as in iproute2: ttl %u requires pmtudisc)", c->ip.ttl);

@@ -81,13 +81,19 @@ Remote = 192.0.2.2
 MTU = 67
 [Address]
 Address = 198.51.100.1/32"
-bad bad-address "bad-address.conf:5: Address: '198.51.100.1' is not ADDRESS/PREFIXLENGTH" \
+bad bad-address "bad-address.conf:5: Address: '198.51.100.1/33' is not ADDRESS or ADDRESS/PREFIXLENGTH" \
 "[Tunnel]
 Local = 192.0.2.1
 Remote = 192.0.2.2
 [Address]
-Address = 198.51.100.1"
-bad bad-name "bad-name.conf:2: Name: 'this-name-is-too-long'" \
+Address = 198.51.100.1/33"
+bad lower-case-section "lower-case-section.conf:1: unknown section [tunnel]: section names are case-sensitive: [Tunnel]" \
+"[tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1/32"
+bad bad-name "bad-name.conf:2: Name: 'this-name-is-too-long' is 21 bytes long: interface names are at most 15 bytes" \
 "[Tunnel]
 Name = this-name-is-too-long
 Local = 192.0.2.1

@@ -181,7 +181,7 @@ static void expect_bad_address(const char *value)
 	char text[512], msg[128];
 
 	snprintf(text, sizeof(text), TUNNEL LOCAL REMOTE "[Address]\nAddress = %s\n", value);
-	snprintf(msg, sizeof(msg), "Address: '%s' is not ADDRESS/PREFIXLENGTH", value);
+	snprintf(msg, sizeof(msg), "Address: '%s' is not ADDRESS or ADDRESS/PREFIXLENGTH", value);
 	expect_error(text, 5, msg);
 }
 
@@ -302,11 +302,14 @@ static void test_name_from_bad_file_name_refused(void **state)
 
 	assert_int_equal(r.rc, -1);
 	assert_int_equal(r.nlines, 1);
-	assert_has_error(r.err, path, 1, "Name: not set");
+	assert_has_error(r.err, path, 1, "Name: not set, and the file name gives "
+			 "'abcdefghijklmnop', 16 bytes long: interface names are at most 15 bytes; "
+			 "set Name");
 
 	r = parse_path(MINIMAL, "/etc/ipipd/a:b.conf", &c);
 	assert_int_equal(r.rc, -1);
-	assert_has_error(r.err, "/etc/ipipd/a:b.conf", 1, "Name: not set");
+	assert_has_error(r.err, "/etc/ipipd/a:b.conf", 1, "Name: not set, and the file name does "
+			 "not give a valid interface name ('a:b'); set Name");
 }
 
 static void test_ttl_values(void **state)
@@ -503,9 +506,26 @@ static void test_error_unknown_key(void **state)
 
 static void test_error_names_case_sensitive(void **state)
 {
-	expect_tunnel_line_error("ttl = 5", "unknown key 'ttl' in section [Tunnel]");
+	expect_tunnel_line_error("ttl = 5", "unknown key 'ttl' in section [Tunnel]: key names are "
+				 "case-sensitive: TTL");
 	expect_error(TUNNEL LOCAL REMOTE "[address]\nAddress = 10.0.0.1/24\n", 4,
-		     "unknown section [address]");
+		     "unknown section [address]: section names are case-sensitive: [Address]");
+	expect_error("[tunnel]\n" LOCAL REMOTE ADDRESS, 1, "unknown section [tunnel]: section "
+		     "names are case-sensitive: [Tunnel]");
+}
+
+static void test_error_unknown_section_names_the_sections(void **state)
+{
+	expect_error(MINIMAL "[Peer]\n", 6, "unknown section [Peer] (the sections are [Tunnel], "
+		     "[Address], [Routing], [Host] and [Firewall])");
+}
+
+static void test_error_key_in_wrong_section(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "TTL = 5\n", 6,
+		     "unknown key 'TTL' in section [Address]: TTL belongs in [Tunnel]");
+	expect_error(MINIMAL "peer = 10.0.0.2\n", 6,
+		     "unknown key 'peer' in section [Address]: key names are case-sensitive: Peer");
 }
 
 static void test_indented_lines(void **state)
@@ -835,7 +855,6 @@ static void test_error_remote_bad(void **state)
 
 static void test_error_address_bad(void **state)
 {
-	expect_bad_address("10.0.0.1");		/* no /LEN */
 	expect_bad_address("10.0.0.1/");
 	expect_bad_address("10.0.0.1/33");
 	expect_bad_address("10.0.0.1/x");
@@ -843,6 +862,17 @@ static void test_error_address_bad(void **state)
 	expect_bad_address("224.0.0.5/24");
 	expect_bad_address("0.0.0.0/8");
 	expect_bad_address("/24");
+	expect_bad_address("10.0.0.256");
+}
+
+static void test_address_without_prefix_length_is_32(void **state)
+{
+	struct config c;
+
+	/* as `ip address add 203.0.113.5 dev X` takes it */
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 203.0.113.5\nPeer = 203.0.113.1\n", &c);
+	assert_int_equal(c.addr.s_addr, ip("203.0.113.5"));
+	assert_int_equal(c.prefixlen, 32);
 }
 
 static void test_error_peer_bad(void **state)
@@ -868,7 +898,8 @@ static void test_error_name_bad(void **state)
 {
 	static const char msg[] = "is not a valid interface name";
 
-	expect_tunnel_line_error("Name = abcdefghijklmnop", "Name: 'abcdefghijklmnop' is not");
+	expect_tunnel_line_error("Name = abcdefghijklmnop", "Name: 'abcdefghijklmnop' is 16 bytes "
+				 "long: interface names are at most 15 bytes");
 	expect_tunnel_line_error("Name = a/b", msg);
 	expect_tunnel_line_error("Name = a:b", msg);
 	expect_tunnel_line_error("Name = ..", msg);
@@ -1110,7 +1141,8 @@ static void test_rule_from_list(void **state)
 {
 	struct config c;
 
-	expect_section_ok("Routing", "Table = 42\n"
+	/* (over Local, 192.0.2.1, only without the default route: see test_error_rule_from_covers_local) */
+	expect_section_ok("Routing", "Table = 42\nDefaultRoute = no\n"
 			  "RuleFrom = 203.0.113.5, 198.51.100.0/24 10.0.0.0/8,192.0.2.0/25\t0.0.0.0/0",
 			  &c);
 	assert_int_equal(c.n_rule_from, 5);
@@ -1119,7 +1151,7 @@ static void test_rule_from_list(void **state)
 	assert_prefix(&c.rule_from[2], "10.0.0.0", 8);
 	assert_prefix(&c.rule_from[3], "192.0.2.0", 25);
 	assert_prefix(&c.rule_from[4], "0.0.0.0", 0);
-	assert_int_equal(c.line.rule_from, 8);
+	assert_int_equal(c.line.rule_from, 9);
 }
 
 static void test_rule_from_default_is_address(void **state)
@@ -1132,9 +1164,9 @@ static void test_rule_from_default_is_address(void **state)
 	assert_prefix(&c.rule_from[0], "10.0.0.1", 32);
 	assert_int_equal(c.line.rule_from, 0);
 	/* given: replaces the default */
-	expect_section_ok("Routing", "Table = Moe:42\nRuleFrom = 192.0.2.0/24", &c);
+	expect_section_ok("Routing", "Table = Moe:42\nRuleFrom = 203.0.113.0/24", &c);
 	assert_int_equal(c.n_rule_from, 1);
-	assert_prefix(&c.rule_from[0], "192.0.2.0", 24);
+	assert_prefix(&c.rule_from[0], "203.0.113.0", 24);
 }
 
 static void test_rule_from_sixteen(void **state)
@@ -1649,6 +1681,8 @@ int main(void)
 		cmocka_unit_test(test_error_unknown_empty_section),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_names_case_sensitive),
+		cmocka_unit_test(test_error_unknown_section_names_the_sections),
+		cmocka_unit_test(test_error_key_in_wrong_section),
 		cmocka_unit_test(test_indented_lines),
 		cmocka_unit_test(test_error_wrapped_list),
 		cmocka_unit_test(test_inline_comments),
@@ -1685,6 +1719,7 @@ int main(void)
 		cmocka_unit_test(test_error_local_bad),
 		cmocka_unit_test(test_error_remote_bad),
 		cmocka_unit_test(test_error_address_bad),
+		cmocka_unit_test(test_address_without_prefix_length_is_32),
 		cmocka_unit_test(test_error_peer_bad),
 		cmocka_unit_test(test_error_ecn_bad),
 		cmocka_unit_test(test_error_dscp_bad),

@@ -802,6 +802,60 @@ static void defaults(struct config *c, const char *path)
 	c->nice = CONFIG_NICE_DEFAULT;
 }
 
+static bool covers(const struct prefix *p, uint32_t a)
+{
+	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
+
+	return (a & mask) == p->addr;
+}
+
+/*
+ * The tunnel's addresses against the underlay's: where outer packets would
+ * be routed into the tunnel itself (or delivered here), nothing can work.
+ */
+static void check_loops(struct parser *ps)
+{
+	struct config *c = ps->c;
+	char a[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
+
+	if (!c->ip.local || !c->ip.remote || !c->addr.s_addr)
+		return;		/* missing: reported */
+	inet_ntop(AF_INET, &c->ip.remote, a, sizeof(a));
+	if (c->ip.remote == c->addr.s_addr)
+		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Address, this end's address "
+		     "inside the tunnel: outer packets to Remote would be delivered to this host "
+		     "(Remote is the other end's address on the underlay)", a);
+	if (c->has_peer && c->ip.remote == c->peer.s_addr)
+		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Peer: the route to Peer goes "
+		     "through the tunnel, so outer packets to Remote would enter the tunnel itself, "
+		     "a loop (Peer is the other end's address inside the tunnel, Remote its address "
+		     "on the underlay)", a);
+	if (c->has_peer && c->peer.s_addr == c->addr.s_addr)
+		perr(ps, key_line(ps, "Peer"), "Peer: %s is also Address: Peer is the other end's "
+		     "address inside the tunnel, Address this end's",
+		     inet_ntop(AF_INET, &c->peer, p, sizeof(p)));
+	if (!c->table || !c->default_route)
+		return;		/* the table's routes are the user's (lint.c warns) */
+	inet_ntop(AF_INET, &c->ip.local, a, sizeof(a));
+	for (unsigned i = 0; i < c->n_rule_from; i++) {
+		if (!covers(&c->rule_from[i], c->ip.local))
+			continue;
+		if (!key_line(ps, "RuleFrom"))	/* the default: Address/32, and Address is Local */
+			perr(ps, c->line.address, "Address: %s is Local too: the rule for traffic "
+			     "from Address (RuleFrom's default) would send the tunnel's own outer "
+			     "packets into the tunnel by table %u's default route, a loop; give the "
+			     "tunnel an address of its own", a, c->table);
+		else
+			perr(ps, key_line(ps, "RuleFrom"), "RuleFrom: %s/%u covers Local %s: the "
+			     "tunnel's own outer packets (from Local) would follow table %u's default "
+			     "route into the tunnel, a loop; leave Local out (or set DefaultRoute = "
+			     "no and route Remote in that table yourself)",
+			     inet_ntop(AF_INET, &c->rule_from[i].addr, p, sizeof(p)),
+			     c->rule_from[i].len, a, c->table);
+		break;
+	}
+}
+
 static void check_whole(struct parser *ps)
 {
 	struct config *c = ps->c;
@@ -858,6 +912,7 @@ static void check_whole(struct parser *ps)
 		perr(ps, key_line(ps, "ForwardFrom"), "ForwardFrom: needs [Firewall] Forward = accept");
 	if (c->ip.local && c->ip.local == c->ip.remote)
 		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
+	check_loops(ps);
 }
 
 static int run(struct parser *ps)

@@ -41,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strcmp(cfg.path, "fuzz.conf") == 0);
 		CHECK(unicast(cfg.ip.local) && unicast(cfg.ip.remote));
 		CHECK(cfg.ip.local != cfg.ip.remote);
+		CHECK(cfg.ip.remote != cfg.addr.s_addr);
+		CHECK(!cfg.has_peer || (cfg.peer.s_addr != cfg.ip.remote &&
+					cfg.peer.s_addr != cfg.addr.s_addr));
 		CHECK(unicast(cfg.addr.s_addr));
 		CHECK(!cfg.has_peer || unicast(cfg.peer.s_addr));
 		CHECK(cfg.prefixlen <= 32);

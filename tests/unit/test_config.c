@@ -938,6 +938,42 @@ static void test_error_local_equals_remote(void **state)
 	expect_error(TUNNEL LOCAL "\nRemote = 192.0.2.1\n" ADDRESS, 4, "Remote: must differ from Local");
 }
 
+static void test_error_remote_is_peer_or_address(void **state)
+{
+	/* Remote, line 3; Address, line 5; Peer, line 6 */
+	expect_error(TUNNEL LOCAL "Remote = 10.0.0.2\n[Address]\nAddress = 10.0.0.1/32\n"
+		     "Peer = 10.0.0.2\n", 3, "Remote: 10.0.0.2 is also Peer: the route to Peer goes "
+		     "through the tunnel, so outer packets to Remote would enter the tunnel itself, "
+		     "a loop");
+	expect_error(TUNNEL LOCAL "Remote = 10.0.0.1\n[Address]\nAddress = 10.0.0.1/32\n", 3,
+		     "Remote: 10.0.0.1 is also Address, this end's address inside the tunnel: outer "
+		     "packets to Remote would be delivered to this host");
+	expect_error(MINIMAL "Peer = 10.0.0.1\n", 6, "Peer: 10.0.0.1 is also Address: Peer is the "
+		     "other end's address inside the tunnel, Address this end's");
+}
+
+static void test_error_rule_from_covers_local(void **state)
+{
+	struct config c;
+
+	/* Local is 192.0.2.1; [Routing] on line 6, Table line 7, RuleFrom line 8 */
+	expect_error(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 0.0.0.0/0\n", 8,
+		     "RuleFrom: 0.0.0.0/0 covers Local 192.0.2.1: the tunnel's own outer packets "
+		     "(from Local) would follow table 42's default route into the tunnel, a loop");
+	expect_error(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 10.0.0.0/24 192.0.2.0/24\n", 8,
+		     "RuleFrom: 192.0.2.0/24 covers Local 192.0.2.1");
+	/* the default RuleFrom is Address/32: Address = Local */
+	expect_error(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n[Routing]\n"
+		     "Table = 42\n", 5, "Address: 192.0.2.1 is Local too: the rule for traffic "
+		     "from Address (RuleFrom's default) would send the tunnel's own outer packets "
+		     "into the tunnel by table 42's default route, a loop");
+	/* without ipipd's default route the table is the user's: not an error (lint.c warns) */
+	parse_ok(MINIMAL "[Routing]\nTable = 42\nDefaultRoute = no\nRuleFrom = 0.0.0.0/0\n", &c);
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n", &c);
+	/* next to Local, not over it */
+	parse_ok(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 192.0.2.2/31 192.0.2.0/32\n", &c);
+}
+
 /* ---- [Routing], [Host] and [Firewall] ------------------------------------ */
 
 /*
@@ -1729,6 +1765,8 @@ int main(void)
 		cmocka_unit_test(test_error_fixed_ttl_without_pmtudisc),
 		cmocka_unit_test(test_fixed_ttl_with_pmtudisc_or_inherit_without),
 		cmocka_unit_test(test_error_local_equals_remote),
+		cmocka_unit_test(test_error_remote_is_peer_or_address),
+		cmocka_unit_test(test_error_rule_from_covers_local),
 
 		cmocka_unit_test(test_host_setup_defaults),
 		cmocka_unit_test(test_full_host_setup),

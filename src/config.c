@@ -188,6 +188,7 @@ static int k_tos(struct parser *ps, const char *v)
 		return -1;
 	}
 	ps->c->ip.tos_inherit = false;
+	ps->c->tos_given = (uint8_t)n;
 	ps->c->ip.tos = (uint8_t)(n & ~3ul);
 	return 0;
 }
@@ -913,6 +914,14 @@ static void check_whole(struct parser *ps)
 	if (c->ip.local && c->ip.local == c->ip.remote)
 		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
 	check_loops(ps);
+	c->line.tunnel = ps->section_line[0];
+	c->line.name = key_line(ps, "Name");
+	c->line.local = key_line(ps, "Local");
+	c->line.remote = key_line(ps, "Remote");
+	c->line.tos = key_line(ps, "TOS");
+	c->line.mtu = key_line(ps, "MTU");
+	c->line.datapath = key_line(ps, "Datapath");
+	c->line.peer = key_line(ps, "Peer");
 }
 
 static int run(struct parser *ps)

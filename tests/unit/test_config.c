@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of the configuration parser (src/config.c): every field, the
- * defaults, and every error with its "PATH:LINE: " position.
+ * defaults, and every error with its "PATH:LINE: " position; and of the
+ * checks of ipipd -n (src/lint.c) against hosts made up here.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <linux/rtnetlink.h>
+
 #include "config.h"
+#include "lint.h"
 
 #define PATH "/etc/ipipd/Moe.conf"
 
@@ -1689,6 +1694,360 @@ static void test_invalid_ifname(void **state)
 	assert_false(config_valid_ifname("a\x01"));
 }
 
+/* ---- the checks of ipipd -n (lint.c) ---------------------------------------- */
+
+/*
+ * A host to check against: lo (127.0.0.1/8, host scope) and eth0
+ * (192.0.2.1/24, Local of the usual lines, and 10.20.30.40/16, its
+ * management address), forwarding on, the route to Remote through eth0
+ * with MTU 1500; nothing of ipipd's.
+ */
+static struct host_facts host;
+
+static void host_link(int ifindex, const char *name, const char *kind, unsigned mtu)
+{
+	struct nl_link_info *k = &host.links[host.n_links++];
+
+	k->ifindex = ifindex;
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	k->mtu = mtu;
+}
+
+static void host_addr(const char *a, unsigned len, int ifindex, unsigned char scope)
+{
+	struct nl_addr_info *x = &host.addrs[host.n_addrs++];
+
+	x->addr = ip(a);
+	x->prefixlen = len;
+	x->ifindex = ifindex;
+	x->scope = scope;
+}
+
+static void host_default(void)
+{
+	memset(&host, 0, sizeof(host));
+	host.known = true;
+	host.ip_forward = 1;
+	host_link(1, "lo", "", 65536);
+	host_link(2, "eth0", "", 1500);
+	host_addr("127.0.0.1", 8, 1, RT_SCOPE_HOST);
+	host_addr("192.0.2.1", 24, 2, RT_SCOPE_UNIVERSE);
+	host_addr("10.20.30.40", 16, 2, RT_SCOPE_UNIVERSE);
+	host.route_mtu = 1500;
+	host.route_oif = 2;
+}
+
+/* What the checks say about text on host h (NULL: without the host). */
+struct lint_result {
+	int errors;
+	unsigned warnings, nlines;
+	const char *out;
+};
+
+static struct lint_result lint_text(const char *text, const struct host_facts *h,
+				    enum lint_when when)
+{
+	static struct config c;
+	struct lint_result r = { 0 };
+	FILE *out;
+
+	parse_ok(text, &c);
+	out = err_open();
+	r.errors = lint_config(&c, h, when, out, &r.warnings);
+	r.out = err_close(out);
+	for (const char *s = r.out; *s; s++)
+		r.nlines += *s == '\n';
+	return r;
+}
+
+/* text gets exactly one finding at ipipd -n on host: on line, containing msg. */
+static void expect_lint(const char *text, bool error, unsigned line, const char *msg)
+{
+	struct lint_result r = lint_text(text, &host, LINT_CHECK);
+	char want[512];
+
+	if (r.nlines != 1)
+		print_message("findings for:\n%s----\n%s", text, r.out);
+	assert_int_equal(r.nlines, 1);
+	assert_int_equal(r.errors, error ? 1 : 0);
+	assert_int_equal(r.warnings, error ? 0 : 1);
+	snprintf(want, sizeof(want), "%s%s", error ? "" : "warning: ", msg);
+	assert_has_error(r.out, PATH, line, want);
+}
+
+static void expect_lint_quiet(const char *text, const struct host_facts *h, enum lint_when when)
+{
+	struct lint_result r = lint_text(text, h, when);
+
+	if (r.nlines)
+		print_message("unexpected findings for:\n%s----\n%s", text, r.out);
+	assert_int_equal(r.nlines, 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 0);
+}
+
+#define LINT_GOOD MINIMAL "Peer = 10.0.0.2\n"	/* lines 1-6 */
+
+static void test_lint_quiet(void **state)
+{
+	host_default();
+	expect_lint_quiet(LINT_GOOD, &host, LINT_CHECK);
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+	expect_lint_quiet(LINT_GOOD, NULL, LINT_CHECK);
+	/* the examples' own setups */
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = Moe:42\n", &host, LINT_CHECK);
+	expect_lint_quiet(LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0\n", &host,
+			  LINT_CHECK);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = 0x28\nMTU = 1480\n" ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_local_is_address(void **state)
+{
+	host_default();
+	/* (with a Table and its default route it is an error: test_error_rule_from_covers_local) */
+	expect_lint(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n", false, 5,
+		    "Address: 192.0.2.1 is Local too, this host's address on the underlay: the "
+		    "tunnel's own outer packets then come from the tunnel's address");
+}
+
+static void test_lint_remote_inside_tunnel_prefix(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL "Remote = 10.0.0.200\n" ADDRESS, false, 3,
+		    "Remote: 10.0.0.200 is inside 10.0.0.0/24, the prefix the tunnel's address "
+		    "routes into the tunnel: unless a longer route to Remote leaves through the "
+		    "underlay, outer packets would enter the tunnel itself");
+	/* with Peer, the prefix is the peer's */
+	expect_lint(TUNNEL LOCAL "Remote = 198.51.100.9\n[Address]\nAddress = 203.0.113.5/16\n"
+		    "Peer = 198.51.100.1\n", false, 3, "Remote: 198.51.100.9 is inside 198.51.0.0/16");
+}
+
+static void test_lint_local_not_on_host(void **state)
+{
+	static const char text[] = TUNNEL "Local = 192.0.2.99\n" REMOTE ADDRESS;
+
+	host_default();
+	expect_lint(text, false, 2, "Local: 192.0.2.99 is not an address of this host (yet): ipipd "
+		    "receives the tunnel's packets there and will not start until it is");
+	/* start-up says it itself */
+	expect_lint_quiet(text, &host, LINT_START);
+	expect_lint_quiet(text, NULL, LINT_CHECK);
+}
+
+static void test_lint_remote_on_host(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	host_addr("198.51.100.1", 24, 2, RT_SCOPE_UNIVERSE);
+	expect_lint(LINT_GOOD, false, 3, "Remote: 198.51.100.1 is an address of this host: outer "
+		    "packets to it would not leave it; Remote is the other end's address");
+	/* Local elsewhere, Remote here: swapped */
+	r = lint_text(TUNNEL "Local = 203.0.113.7\n" REMOTE ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 2);
+	assert_has_error(r.out, PATH, 2, "warning: Local: 203.0.113.7 is not an address of this host");
+	assert_has_error(r.out, PATH, 3, "warning: Remote: 198.51.100.1 is an address of this host: "
+			 "outer packets to it would not leave it; Remote is the other end's address "
+			 "(are Local and Remote swapped?)");
+}
+
+static void test_lint_no_route_to_remote(void **state)
+{
+	host_default();
+	host.route_rc = -ENETUNREACH;
+	expect_lint(LINT_GOOD, false, 3, "Remote: no route to 198.51.100.1 on this host (yet): "
+		    "ipipd will not start without one");
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+}
+
+static void test_lint_rule_from_everything(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	/* lines 7-9: [Routing], Table, DefaultRoute; RuleFrom on line 10 */
+	r = lint_text(LINT_GOOD "[Routing]\nTable = 42\nDefaultRoute = no\nRuleFrom = 0.0.0.0/0\n",
+		      &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 2);
+	assert_has_error(r.out, PATH, 10, "warning: RuleFrom: 0.0.0.0/0 covers Local 192.0.2.1: "
+			 "the tunnel's own outer packets go by table 42, which must route Remote "
+			 "through the underlay (DefaultRoute = no: the table is yours)");
+	assert_has_error(r.out, PATH, 10, "warning: RuleFrom: 0.0.0.0/0 sends all of this host's "
+			 "traffic by table 42, SSH sessions to it included");
+}
+
+static void test_lint_rule_from_covers_host_addresses(void **state)
+{
+	host_default();
+	expect_lint(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.20.0.0/16\n", false, 9,
+		    "RuleFrom: 10.20.0.0/16 covers 10.20.30.40 (eth0), an address of this host: "
+		    "traffic from it, SSH sessions to it included, would go by table 42, into the "
+		    "tunnel");
+	host_addr("10.20.0.1", 16, 2, RT_SCOPE_UNIVERSE);
+	expect_lint(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.0.0.128/25 10.16.0.0/12\n",
+		    false, 9, "RuleFrom: 10.16.0.0/12 covers 10.20.30.40 (eth0) and more of this "
+		    "host's addresses");
+	/* the tunnel's own address, and the addresses on its interface (a running tunnel), are not the host's */
+	host_link(7, "Moe", "tun", 1480);
+	host_addr("10.0.0.1", 24, 7, RT_SCOPE_UNIVERSE);
+	host_addr("10.0.0.3", 24, 7, RT_SCOPE_UNIVERSE);
+	host.ours = true;
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.0.0.0/24\n", &host,
+			  LINT_CHECK);
+	/* nor is loopback (the local table comes first) */
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 127.0.0.0/8\n", &host,
+			  LINT_CHECK);
+	/* at start too: a warning */
+	assert_int_equal(lint_text(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.20.0.0/16\n",
+				   &host, LINT_START).warnings, 1);
+}
+
+static void test_lint_proxy_arp_without_forwarding(void **state)
+{
+	host_default();
+	/* lines 7-9: [Host], IPv4Forwarding, ProxyARP */
+	expect_lint(LINT_GOOD "[Host]\nIPv4Forwarding = no\nProxyARP = eth0\n", false, 8,
+		    "IPv4Forwarding: no, and ProxyARP (line 9) is set: the kernel answers ARP by "
+		    "proxy only on an interface that forwards");
+	host.ip_forward = 0;
+	expect_lint(LINT_GOOD "[Host]\nProxyARP = eth0\n", false, 8, "ProxyARP: the kernel answers "
+		    "ARP by proxy only on an interface that forwards, and net.ipv4.ip_forward is 0 "
+		    "on this host: set [Host] IPv4Forwarding = yes");
+	expect_lint_quiet(LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0\n", &host,
+			  LINT_CHECK);
+	host.ip_forward = 1;
+	expect_lint_quiet(LINT_GOOD "[Host]\nProxyARP = eth0\n", &host, LINT_CHECK);
+}
+
+static void test_lint_proxy_arp_no_interface(void **state)
+{
+	static const char text[] = LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0 eth-lan\n";
+
+	host_default();
+	expect_lint(text, false, 9, "ProxyARP: no interface 'eth-lan' on this host (yet): ipipd "
+		    "will not start until there is one");
+	expect_lint_quiet(text, &host, LINT_START);
+}
+
+static void test_lint_name_taken(void **state)
+{
+	static const char text[] = TUNNEL "Name = eth0\n" LOCAL REMOTE ADDRESS;
+	struct lint_result r;
+
+	host_default();
+	expect_lint(text, true, 2, "Name: an interface named 'eth0' (no kind: a NIC?) already "
+		    "exists on this host and ipipd did not create it: ipipd will not start; choose "
+		    "another Name");
+	expect_lint_quiet(text, &host, LINT_START);	/* start-up refuses it itself */
+	/* the name from the file name: the line of [Tunnel] */
+	host_link(3, "Moe", "veth", 1500);
+	r = lint_text(LINT_GOOD, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 1);
+	assert_has_error(r.out, PATH, 1, "Name: an interface named 'Moe' (veth) already exists");
+	/* ipipd's own (running, or left behind for the next start to undo) */
+	host.ours = true;
+	expect_lint_quiet(LINT_GOOD, &host, LINT_CHECK);
+}
+
+static void test_lint_name_of_a_fallback_device(void **state)
+{
+	static const char text[] = TUNNEL "Name = tunl0\n" LOCAL REMOTE ADDRESS;
+
+	host_default();
+	expect_lint(text, false, 2, "Name: tunl0 is the device the kernel makes in every network "
+		    "namespace when the ipip module loads (Datapath = auto or kernel loads ipip): "
+		    "the names would collide; choose another Name");
+	assert_int_equal(lint_text(text, NULL, LINT_START).warnings, 1);
+	host_link(5, "tunl0", "ipip", 1480);
+	expect_lint(text, true, 2, "Name: an interface named 'tunl0' (ipip) already exists on this "
+		    "host and ipipd did not create it: ipipd will not start; choose another Name "
+		    "(it is the kernel's fallback device of its tunnel module)");
+}
+
+static void test_lint_mtu_over_the_underlay(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL REMOTE "MTU = 1500\n" ADDRESS, false, 4, "MTU: 1500 is more than "
+		    "the underlay carries: the route to Remote 198.51.100.1 (through eth0) has MTU "
+		    "1500, which leaves 1480 after the 20-byte outer header; larger packets would be "
+		    "refused (\"fragmentation needed\") or fragmented; leave MTU out for 1480");
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "MTU = 1480\n" ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(lint_text(TUNNEL LOCAL REMOTE "MTU = 1481\n" ADDRESS, &host,
+				   LINT_START).warnings, 1);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "MTU = 9000\n" ADDRESS, NULL, LINT_CHECK);
+}
+
+static void test_lint_tos_with_ecn_bits(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL REMOTE "TOS = 1\n" ADDRESS, false, 4, "TOS: 1 (0x01) gives the "
+		    "outer header TOS 0x00: only the DSCP bits (0xfc) are used, ECN comes from the "
+		    "ECN key; unlike iproute2's tos, an odd value does not mean inherit: for that, "
+		    "write TOS = inherit");
+	expect_lint(TUNNEL LOCAL REMOTE "TOS = 0x2a\n" ADDRESS, false, 4, "TOS: 42 (0x2a) gives the "
+		    "outer header TOS 0x28: only the DSCP bits (0xfc) are used, ECN comes from the "
+		    "ECN key");
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = 0\n" ADDRESS, &host, LINT_CHECK);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = inherit\n" ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_keys_the_kernel_device_cannot_enforce(void **state)
+{
+	static const char text[] = TUNNEL LOCAL REMOTE "Datapath = kernel\n"
+		"AllowedSources = 10.0.0.0/24\nAllowSourceRoute = yes\nLogUnusualECN = no\n" ADDRESS;
+	struct lint_result r;
+
+	host_default();
+	r = lint_text(text, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 3);
+	assert_int_equal(r.warnings, 0);
+	assert_has_error(r.out, PATH, 5, "AllowedSources: the kernel's ipip device (Datapath = "
+			 "kernel) cannot enforce it; use Datapath = auto, ebpf or userspace");
+	assert_has_error(r.out, PATH, 6, "AllowSourceRoute = yes: the kernel's ipip device");
+	assert_has_error(r.out, PATH, 7, "LogUnusualECN = no: the kernel's ipip device");
+	/* start-up refuses them itself; other datapaths carry the packets themselves */
+	expect_lint_quiet(text, &host, LINT_START);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "Datapath = auto\nAllowedSources = 10.0.0.0/24\n"
+			  ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_sorted_by_line(void **state)
+{
+	struct lint_result r;
+	const char *tos, *mtu, *proxy;
+
+	host_default();
+	host.ip_forward = 0;
+	/* checked in another order: TOS before MTU, [Host] last */
+	r = lint_text("[Host]\nProxyARP = eth0\n" TUNNEL LOCAL REMOTE "MTU = 1500\nTOS = 1\n"
+		      ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(r.warnings, 3);
+	proxy = strstr(r.out, ":2: warning: ProxyARP");
+	mtu = strstr(r.out, ":6: warning: MTU");
+	tos = strstr(r.out, ":7: warning: TOS");
+	assert_non_null(proxy);
+	assert_non_null(mtu);
+	assert_non_null(tos);
+	assert_true(proxy < mtu && mtu < tos);
+}
+
+static void test_lint_host_unknown(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	host.known = false;
+	r = lint_text(LINT_GOOD, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 1);
+	assert_has_error(r.out, PATH, 1, "warning: cannot read this host's interfaces, addresses "
+			 "and routes: the checks against them were not made");
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1816,6 +2175,23 @@ int main(void)
 						remove_tmp_dir),
 		cmocka_unit_test(test_valid_ifname),
 		cmocka_unit_test(test_invalid_ifname),
+		cmocka_unit_test(test_lint_quiet),
+		cmocka_unit_test(test_lint_local_is_address),
+		cmocka_unit_test(test_lint_remote_inside_tunnel_prefix),
+		cmocka_unit_test(test_lint_local_not_on_host),
+		cmocka_unit_test(test_lint_remote_on_host),
+		cmocka_unit_test(test_lint_no_route_to_remote),
+		cmocka_unit_test(test_lint_rule_from_everything),
+		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),
+		cmocka_unit_test(test_lint_proxy_arp_without_forwarding),
+		cmocka_unit_test(test_lint_proxy_arp_no_interface),
+		cmocka_unit_test(test_lint_name_taken),
+		cmocka_unit_test(test_lint_name_of_a_fallback_device),
+		cmocka_unit_test(test_lint_mtu_over_the_underlay),
+		cmocka_unit_test(test_lint_tos_with_ecn_bits),
+		cmocka_unit_test(test_lint_keys_the_kernel_device_cannot_enforce),
+		cmocka_unit_test(test_lint_sorted_by_line),
+		cmocka_unit_test(test_lint_host_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, free_err_buf);

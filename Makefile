@@ -3,13 +3,15 @@
 #   make check      unit, fuzz-corpus and namespace integration tests (as root)
 #   make demo       the demo in network namespaces (as root)
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
-#   make install    honours DESTDIR and PREFIX; without DESTDIR also creates the
-#                   system user ipipd (systemd-sysusers, else useradd)
+#   make install    honours DESTDIR and PREFIX (bash completion in
+#                   BASHCOMPDIR); without DESTDIR also creates the system user
+#                   ipipd (systemd-sysusers, else useradd)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SYSUSERSDIR ?= /usr/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
@@ -132,6 +134,8 @@ install: all
 	install -m 0755 $(B)/ipipd $(B)/ipipctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/ipipd.8 man/ipipctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/ipipd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/ipipd completion/ipipctl $(DESTDIR)$(BASHCOMPDIR)/
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
 	@# the datapath's system user: made here only for this host, by a package elsewhere

@@ -92,7 +92,7 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 # plain corpus-replay main under sanitizers for `make check`.
 FUZZERS := decap config control icmp msg
 FUZZ_SRC_decap := src/packet.c
-FUZZ_SRC_config := src/config.c src/packet.c
+FUZZ_SRC_config := src/config.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c

@@ -197,7 +197,8 @@ static void check_addresses(struct lint *l)
 	struct prefix link;
 	uint32_t mask;
 
-	if (c->ip.local == c->addr.s_addr && !(c->table && c->default_route))	/* else config.c refuses it */
+	/* (with the default RuleFrom and ipipd's default route config.c refuses it) */
+	if (c->ip.local == c->addr.s_addr)
 		lint_warn(l, c->line.address, "Address: %s is Local too, this host's address on the "
 		     "underlay: the tunnel's own outer packets then come from the tunnel's address, "
 		     "and whatever matches it (RuleFrom, firewall rules) takes them too; give the "
@@ -242,7 +243,7 @@ static void check_rule_from(struct lint *l)
 		const struct nl_link_info *tun = h ? link_by_name(h, c->name) : NULL;
 		unsigned more = 0;
 
-		if (prefix_match(p, c->ip.local) && !c->default_route)	/* else config.c refuses it */
+		if (prefix_match(p, c->ip.local))	/* (with the default route config.c refuses it) */
 			lint_warn(l, line, "RuleFrom: %s/%u covers Local %s: the tunnel's own outer packets "
 			     "go by table %u, which must route Remote through the underlay "
 			     "(DefaultRoute = no: the table is yours)", IP(p->addr), p->len,

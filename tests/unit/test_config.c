@@ -1809,6 +1809,9 @@ static void test_lint_local_is_address(void **state)
 	expect_lint(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n", false, 5,
 		    "Address: 192.0.2.1 is Local too, this host's address on the underlay: the "
 		    "tunnel's own outer packets then come from the tunnel's address");
+	/* with a Table whose rules leave Local out */
+	expect_lint(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n[Routing]\nTable = 42\n"
+		    "RuleFrom = 203.0.113.0/24\n", false, 5, "Address: 192.0.2.1 is Local too");
 }
 
 static void test_lint_remote_inside_tunnel_prefix(void **state)

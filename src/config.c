@@ -494,6 +494,11 @@ static int add_ifname(struct parser *ps, const char *key, const char *w)
 {
 	struct config *c = ps->c;
 
+	if (strlen(w) >= IFNAMSIZ) {
+		perr(ps, LINE, "%s: '%s' is not a valid interface name: %zu bytes long, interface "
+		     "names are at most %d bytes", key, w, strlen(w), IFNAMSIZ - 1);
+		return -1;
+	}
 	if (!config_valid_ifname(w)) {
 		perr(ps, LINE, "%s: '%s' is not a valid interface name", key, w);
 		return -1;

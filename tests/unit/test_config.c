@@ -1404,7 +1404,8 @@ static void test_error_proxy_arp_bad_name(void **state)
 	expect_section_error("Host", "ProxyARP = eth0:1", 7,
 			     "ProxyARP: 'eth0:1' is not a valid interface name");
 	expect_section_error("Host", "ProxyARP = abcdefghijklmnop", 7,
-			     "ProxyARP: 'abcdefghijklmnop' is not a valid interface name");
+			     "ProxyARP: 'abcdefghijklmnop' is not a valid interface name: 16 bytes "
+			     "long, interface names are at most 15 bytes");
 	expect_section_error("Host", "ProxyARP = ..", 7, "ProxyARP: '..' is not");
 }
 

@@ -808,13 +808,6 @@ static void defaults(struct config *c, const char *path)
 	c->nice = CONFIG_NICE_DEFAULT;
 }
 
-static bool covers(const struct prefix *p, uint32_t a)
-{
-	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
-
-	return (a & mask) == p->addr;
-}
-
 /*
  * The tunnel's addresses against the underlay's: where outer packets would
  * be routed into the tunnel itself (or delivered here), nothing can work.
@@ -844,7 +837,7 @@ static void check_loops(struct parser *ps)
 		return;		/* the table's routes are the user's (lint.c warns) */
 	inet_ntop(AF_INET, &c->ip.local, a, sizeof(a));
 	for (unsigned i = 0; i < c->n_rule_from; i++) {
-		if (!covers(&c->rule_from[i], c->ip.local))
+		if (!prefix_match(&c->rule_from[i], c->ip.local))
 			continue;
 		if (!key_line(ps, "RuleFrom"))	/* the default: Address/32, and Address is Local */
 			perr(ps, c->line.address, "Address: %s is Local too: the rule for traffic "
@@ -925,8 +918,6 @@ static void check_whole(struct parser *ps)
 	c->line.remote = key_line(ps, "Remote");
 	c->line.tos = key_line(ps, "TOS");
 	c->line.mtu = key_line(ps, "MTU");
-	c->line.datapath = key_line(ps, "Datapath");
-	c->line.peer = key_line(ps, "Peer");
 }
 
 static int run(struct parser *ps)

@@ -32,7 +32,7 @@ struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
 		forward, allowed_sources, allow_source_route, log_ecn;
 	unsigned tunnel;	/* the [Tunnel] header */
-	unsigned name, local, remote, tos, mtu, datapath, peer;
+	unsigned name, local, remote, tos, mtu;
 };
 
 struct config {

@@ -179,15 +179,16 @@ static void check_name(struct lint *l)
 		/* start-up refuses it itself */
 		if (l->when == LINT_CHECK)
 			lint_error(l, c->line.name, "Name: an interface named '%s' (%s) already exists on "
-			      "this host and ipipd did not create it: ipipd will not start; choose "
-			      "another Name%s", c->name, k->kind[0] ? k->kind : "no kind: a NIC?",
-			      module ? " (it is the kernel's fallback device of its tunnel module)" : "");
+				   "this host and ipipd did not create it: ipipd will not start; choose "
+				   "another Name%s", c->name, k->kind[0] ? k->kind : "no kind: a NIC?",
+				   module ? " (it is the kernel's fallback device of its tunnel module)" : "");
 		return;
 	}
 	if (module && !k)
 		lint_warn(l, c->line.name, "Name: %s is the device the kernel makes in every network "
-		     "namespace when the %s module loads (Datapath = auto or kernel loads ipip): "
-		     "the names would collide; choose another Name", c->name, module);
+			  "namespace when the %s module loads%s: the names would collide; choose "
+			  "another Name", c->name, module,
+			  strcmp(module, "ipip") ? "" : " (Datapath = auto or kernel loads it)");
 }
 
 static void check_addresses(struct lint *l)
@@ -200,34 +201,34 @@ static void check_addresses(struct lint *l)
 	/* (with the default RuleFrom and ipipd's default route config.c refuses it) */
 	if (c->ip.local == c->addr.s_addr)
 		lint_warn(l, c->line.address, "Address: %s is Local too, this host's address on the "
-		     "underlay: the tunnel's own outer packets then come from the tunnel's address, "
-		     "and whatever matches it (RuleFrom, firewall rules) takes them too; give the "
-		     "tunnel an address of its own", IP(c->addr.s_addr));
+			  "underlay: the tunnel's own outer packets then come from the tunnel's address, "
+			  "and whatever matches it (RuleFrom, firewall rules) takes them too; give the "
+			  "tunnel an address of its own", IP(c->addr.s_addr));
 	/* the prefix the tunnel's address routes through the tunnel (to Peer with Peer) */
 	mask = c->prefixlen ? htonl(~0u << (32 - c->prefixlen)) : 0;
 	link.addr = (c->has_peer ? c->peer.s_addr : c->addr.s_addr) & mask;
 	link.len = c->prefixlen;
 	if (link.len < 32 && prefix_match(&link, c->ip.remote))
 		lint_warn(l, c->line.remote, "Remote: %s is inside %s/%u, the prefix the tunnel's address "
-		     "routes into the tunnel: unless a longer route to Remote leaves through the "
-		     "underlay, outer packets would enter the tunnel itself", IP(c->ip.remote),
-		     IP(link.addr), link.len);
+			  "routes into the tunnel: unless a longer route to Remote leaves through the "
+			  "underlay, outer packets would enter the tunnel itself", IP(c->ip.remote),
+			  IP(link.addr), link.len);
 	if (!h || !h->known)
 		return;
 	if (host_has(h, c->ip.remote))
 		lint_warn(l, c->line.remote, "Remote: %s is an address of this host: outer packets to it "
-		     "would not leave it; Remote is the other end's address%s", IP(c->ip.remote),
-		     host_has(h, c->ip.local) ? "" : " (are Local and Remote swapped?)");
+			  "would not leave it; Remote is the other end's address%s", IP(c->ip.remote),
+			  host_has(h, c->ip.local) ? "" : " (are Local and Remote swapped?)");
 	/* start-up says these itself: binding to Local, the route to Remote */
 	if (l->when != LINT_CHECK)
 		return;
 	if (!host_has(h, c->ip.local))
 		lint_warn(l, c->line.local, "Local: %s is not an address of this host (yet): ipipd "
-		     "receives the tunnel's packets there and will not start until it is",
-		     IP(c->ip.local));
+			  "receives the tunnel's packets there and will not start until it is",
+			  IP(c->ip.local));
 	if (h->route_rc < 0 && !host_has(h, c->ip.remote))
 		lint_warn(l, c->line.remote, "Remote: no route to %s on this host (yet): ipipd will not "
-		     "start without one", IP(c->ip.remote));
+			  "start without one", IP(c->ip.remote));
 }
 
 /* Every prefix of RuleFrom against Local and the host's own addresses. */
@@ -245,13 +246,13 @@ static void check_rule_from(struct lint *l)
 
 		if (prefix_match(p, c->ip.local))	/* (with the default route config.c refuses it) */
 			lint_warn(l, line, "RuleFrom: %s/%u covers Local %s: the tunnel's own outer packets "
-			     "go by table %u, which must route Remote through the underlay "
-			     "(DefaultRoute = no: the table is yours)", IP(p->addr), p->len,
-			     IP(c->ip.local), c->table);
+				  "go by table %u, which must route Remote through the underlay "
+				  "(DefaultRoute = no: the table is yours)", IP(p->addr), p->len,
+				  IP(c->ip.local), c->table);
 		if (p->len == 0) {
 			lint_warn(l, line, "RuleFrom: 0.0.0.0/0 sends all of this host's traffic by table "
-			     "%u, SSH sessions to it included%s", c->table,
-			     c->default_route ? ", into the tunnel" : "");
+				  "%u, SSH sessions to it included%s", c->table,
+				  c->default_route ? ", into the tunnel" : "");
 			continue;
 		}
 		for (unsigned j = 0; h && h->known && j < h->n_addrs; j++) {
@@ -268,10 +269,10 @@ static void check_rule_from(struct lint *l)
 		}
 		if (first)
 			lint_warn(l, line, "RuleFrom: %s/%u covers %s (%s)%s%s, an address of this host: "
-			     "traffic from it, SSH sessions to it included, would go by table %u%s",
-			     IP(p->addr), p->len, IP(first->addr), link_name(h, first->ifindex),
-			     more ? " and more" : "", more ? " of this host's addresses" : "",
-			     c->table, c->default_route ? ", into the tunnel" : "");
+				  "traffic from it, SSH sessions to it included, would go by table %u%s",
+				  IP(p->addr), p->len, IP(first->addr), link_name(h, first->ifindex),
+				  more ? " and more" : "", more ? " of this host's addresses" : "",
+				  c->table, c->default_route ? ", into the tunnel" : "");
 	}
 }
 
@@ -284,18 +285,18 @@ static void check_host_section(struct lint *l)
 		return;
 	if (c->ip_forward == TRI_NO)
 		lint_warn(l, c->line.ip_forward, "IPv4Forwarding: no, and ProxyARP (line %u) is set: the "
-		     "kernel answers ARP by proxy only on an interface that forwards",
-		     c->line.proxy_arp);
+			  "kernel answers ARP by proxy only on an interface that forwards",
+			  c->line.proxy_arp);
 	else if (c->ip_forward == TRI_KEEP && h && h->ip_forward == 0)
 		lint_warn(l, c->line.proxy_arp, "ProxyARP: the kernel answers ARP by proxy only on an "
-		     "interface that forwards, and net.ipv4.ip_forward is 0 on this host: set "
-		     "[Host] IPv4Forwarding = yes");
+			  "interface that forwards, and net.ipv4.ip_forward is 0 on this host: set "
+			  "[Host] IPv4Forwarding = yes");
 	if (!h || !h->known || l->when != LINT_CHECK)
 		return;		/* start-up refuses a missing interface itself */
 	for (unsigned i = 0; i < c->n_proxy_arp; i++)
 		if (!link_by_name(h, c->proxy_arp[i]))
 			lint_warn(l, c->line.proxy_arp, "ProxyARP: no interface '%s' on this host (yet): "
-			     "ipipd will not start until there is one", c->proxy_arp[i]);
+				  "ipipd will not start until there is one", c->proxy_arp[i]);
 }
 
 static void check_mtu(struct lint *l)
@@ -307,11 +308,11 @@ static void check_mtu(struct lint *l)
 		return;
 	if (c->mtu + IPV4_HLEN > h->route_mtu)
 		lint_warn(l, c->line.mtu, "MTU: %u is more than the underlay carries: the route to Remote "
-		     "%s (through %s) has MTU %u, which leaves %u after the %u-byte outer header; "
-		     "larger packets would be refused (\"fragmentation needed\") or fragmented; "
-		     "leave MTU out for %u", c->mtu, IP(c->ip.remote),
-		     link_name(h, h->route_oif), h->route_mtu, h->route_mtu - IPV4_HLEN, IPV4_HLEN,
-		     h->route_mtu - IPV4_HLEN);
+			  "%s (through %s) has MTU %u, which leaves %u after the %u-byte outer header; "
+			  "larger packets would be refused (\"fragmentation needed\") or fragmented; "
+			  "leave MTU out for %u", c->mtu, IP(c->ip.remote),
+			  link_name(h, h->route_oif), h->route_mtu, h->route_mtu - IPV4_HLEN, IPV4_HLEN,
+			  h->route_mtu - IPV4_HLEN);
 }
 
 static void check_tos(struct lint *l)
@@ -322,9 +323,9 @@ static void check_tos(struct lint *l)
 	if (c->ip.tos_inherit || !(v & 3))
 		return;
 	lint_warn(l, c->line.tos, "TOS: %u (0x%02x) gives the outer header TOS 0x%02x: only the DSCP "
-	     "bits (0xfc) are used, ECN comes from the ECN key%s", v, v, v & ~3u,
-	     v & 1 ? "; unlike iproute2's tos, an odd value does not mean inherit: for that, "
-		     "write TOS = inherit" : "");
+		  "bits (0xfc) are used, ECN comes from the ECN key%s", v, v, v & ~3u,
+		  v & 1 ? "; unlike iproute2's tos, an odd value does not mean inherit: for that, "
+		  "write TOS = inherit" : "");
 }
 
 /* What the kernel's own device cannot enforce (ipipd refuses it at start itself). */
@@ -342,7 +343,7 @@ static void check_datapath(struct lint *l)
 	for (size_t i = 0; i < sizeof(gap) / sizeof(gap[0]); i++)
 		if (gap[i].on)
 			lint_error(l, gap[i].line, "%s: the kernel's ipip device (Datapath = kernel) cannot "
-			      "enforce it; use Datapath = auto, ebpf or userspace", gap[i].key);
+				   "enforce it; use Datapath = auto, ebpf or userspace", gap[i].key);
 }
 
 int lint_config(const struct config *c, const struct host_facts *h, enum lint_when when,
@@ -357,7 +358,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 	l.when = when;
 	if (h && !h->known && when == LINT_CHECK)
 		lint_warn(&l, 0, "cannot read this host's interfaces, addresses and routes: the checks "
-		     "against them were not made");
+			  "against them were not made");
 	check_name(&l);
 	check_addresses(&l);
 	check_datapath(&l);

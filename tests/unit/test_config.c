@@ -1962,8 +1962,11 @@ static void test_lint_name_of_a_fallback_device(void **state)
 
 	host_default();
 	expect_lint(text, false, 2, "Name: tunl0 is the device the kernel makes in every network "
-		    "namespace when the ipip module loads (Datapath = auto or kernel loads ipip): "
+		    "namespace when the ipip module loads (Datapath = auto or kernel loads it): "
 		    "the names would collide; choose another Name");
+	expect_lint(TUNNEL "Name = gre0\n" LOCAL REMOTE ADDRESS, false, 2, "Name: gre0 is the device "
+		    "the kernel makes in every network namespace when the ip_gre module loads: the "
+		    "names would collide");
 	assert_int_equal(lint_text(text, NULL, LINT_START).warnings, 1);
 	host_link(5, "tunl0", "ipip", 1480);
 	expect_lint(text, true, 2, "Name: an interface named 'tunl0' (ipip) already exists on this "

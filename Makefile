@@ -3,14 +3,16 @@
 #   make check      unit, fuzz-corpus and namespace integration tests (as root)
 #   make demo       the demo in network namespaces (as root)
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
-#   make install    honours DESTDIR and PREFIX; without DESTDIR also creates the
-#                   system user ipipd (systemd-sysusers, else useradd)
+#   make install    honours DESTDIR and PREFIX (bash completion in
+#                   BASHCOMPDIR); without DESTDIR also creates the system user
+#                   ipipd (systemd-sysusers, else useradd)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 UNITDIR ?= /usr/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
@@ -31,7 +33,7 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg config log netlink tun datapath control firewall host offload sandbox fastpath child
+CORE := packet softstate msg config lint log netlink tun datapath control firewall host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -80,7 +82,8 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
+		$(B)/asan/lint.o $(B)/asan/netlink.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
@@ -90,7 +93,7 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 # plain corpus-replay main under sanitizers for `make check`.
 FUZZERS := decap config control icmp msg
 FUZZ_SRC_decap := src/packet.c
-FUZZ_SRC_config := src/config.c src/packet.c
+FUZZ_SRC_config := src/config.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c
@@ -135,6 +138,8 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/sbin/|$(SBINDIR)/|g' dist/ipipd@.service >$(DESTDIR)$(UNITDIR)/ipipd@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ipipd@.service
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/ipipd completion/ipipctl $(DESTDIR)$(BASHCOMPDIR)/
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
 	@# the datapath's system user: made here only for this host, by a package elsewhere

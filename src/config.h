@@ -30,16 +30,19 @@ enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL, DPM_EBPF };
 enum underlay_output { UO_AUTO, UO_KERNEL };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 
-/* Lines of the keys that host setup steps name in their errors. */
+/* Lines of the keys that host setup steps and the checks (lint.c) name (0: not given). */
 struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
 		forward, allowed_sources, allow_source_route, log_ecn, keepalive;
+	unsigned tunnel;	/* the [Tunnel] header */
+	unsigned name, local, remote, tos, mtu;
 };
 
 struct config {
 	char path[4096];
 	char name[IFNAMSIZ];
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
+	uint8_t tos_given;	/* TOS as written (ip.tos keeps only its DSCP bits) */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
 	enum fp_attach_mode fp_attach;

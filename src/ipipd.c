@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "firewall.h"
 #include "host.h"
+#include "lint.h"
 #include "log.h"
 #include "tun.h"
 
@@ -868,9 +869,15 @@ int main(int argc, char **argv)
 	if (config_load(argv[optind], &d.cfg, stderr) < 0)
 		return 1;
 	if (check) {
-		printf("%s: configuration ok (tunnel %s)\n", argv[optind], d.cfg.name);
+		unsigned warnings;
+
+		if (lint_run(&d.cfg, LINT_CHECK, stderr, &warnings) > 0)
+			return 1;
+		printf("%s: configuration ok (tunnel %s)%s\n", argv[optind], d.cfg.name,
+		       warnings ? ", with warnings" : "");
 		return 0;
 	}
+	lint_run(&d.cfg, LINT_START, stderr, NULL);	/* warnings only */
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
 	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = d.sock_fd = -1;

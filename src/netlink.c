@@ -14,6 +14,7 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -508,4 +509,120 @@ int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, un
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+/* ---- what the configuration checks read about the host -------------------- */
+
+struct link_dump {
+	struct nl_link_info *out, cur;
+	unsigned max, n;
+};
+
+static int link_info_kind_cb(const struct nlattr *a, void *data)
+{
+	struct link_dump *d = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(d->cur.kind, sizeof(d->cur.kind), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int link_dump_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_dump *d = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+			snprintf(d->cur.name, sizeof(d->cur.name), "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_MTU:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			d->cur.mtu = mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(a, link_info_kind_cb, d);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_dump *d = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	memset(&d->cur, 0, sizeof(d->cur));
+	d->cur.ifindex = ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_dump_attr_cb, d);
+	if (d->n < d->max)
+		d->out[d->n] = d->cur;
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_DUMP);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct link_dump d = { .out = out, .max = max };
+	int rc;
+
+	ifi->ifi_family = AF_UNSPEC;
+	rc = nl_talk(nl, nlh, link_dump_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
+}
+
+struct addr_info_dump {
+	struct nl_addr_info *out;
+	unsigned max, n;
+	uint32_t local, address;
+};
+
+static int addr_info_attr_cb(const struct nlattr *a, void *data)
+{
+	struct addr_info_dump *d = data;
+	int type = mnl_attr_get_type(a);
+
+	if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(type == IFA_LOCAL ? &d->local : &d->address) = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int addr_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_info_dump *d = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	d->local = d->address = 0;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_info_attr_cb, d);
+	if (!d->local)	/* IFA_ADDRESS is the peer's on point-to-point links */
+		d->local = d->address;
+	if (!d->local)
+		return MNL_CB_OK;
+	if (d->n < d->max)
+		d->out[d->n] = (struct nl_addr_info){ .addr = d->local, .prefixlen = ifa->ifa_prefixlen,
+						      .ifindex = (int)ifa->ifa_index,
+						      .scope = ifa->ifa_scope };
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct addr_info_dump d = { .out = out, .max = max };
+	int rc;
+
+	ifa->ifa_family = AF_INET;
+	rc = nl_talk(nl, nlh, addr_info_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
 }

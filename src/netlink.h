@@ -81,4 +81,30 @@ int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int i
 /* ip rule add|del from ADDR/LEN table TABLE [priority PRIO] (prio 0: none). */
 int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio);
 
+/* ---- what the configuration checks (lint.c) read about the host -------- */
+
+#define NL_KIND_MAX 16
+
+/* One interface: ip link show. */
+struct nl_link_info {
+	int ifindex;
+	char name[16];		/* IFNAMSIZ */
+	char kind[NL_KIND_MAX];	/* IFLA_INFO_KIND ("tun", "ipip", "veth", ...; "" for a NIC) */
+	unsigned mtu;
+};
+
+/* Every interface into out[0..max); returns how many there are (possibly more than max) or -errno. */
+int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max);
+
+/* One IPv4 address: ip -4 address show. */
+struct nl_addr_info {
+	uint32_t addr;		/* IFA_LOCAL, network order */
+	unsigned prefixlen;
+	int ifindex;
+	unsigned char scope;	/* RT_SCOPE_* */
+};
+
+/* Every IPv4 address into out[0..max); returns how many there are (possibly more than max) or -errno. */
+int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max);
+
 #endif

@@ -2,6 +2,7 @@
 # Runs every test and ends with "N passed, N failed" on its own line.
 #   preflight (every command the tests run is installed),
 #   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan),
+#   every configuration the documents show (tests/doc-configs.py),
 #   namespace integration tests against the ASan+UBSan daemon and the release one.
 # Failures are: "not ok" lines, skipped tests ("ok ... # SKIP", cmocka's
 # SKIPPED), a test program or suite that exits non-zero without a failed check
@@ -44,6 +45,7 @@ bpftool             bpftool
 setpriv             util-linux
 dmesg               util-linux
 flock               util-linux
+unshare             util-linux
 qemu-system-x86_64  qemu-system-x86
 cpio                cpio
 xz                  xz-utils
@@ -107,6 +109,23 @@ for f in $(ls tests/fuzz/corpus); do
 	if "$B/replay/$f" "tests/fuzz/corpus/$f"; then echo "ok - replay $f"; count 1 0; else
 		echo "not ok - replay $f"; count 0 1; fi
 done
+
+# README.md, the man pages and examples/: each configuration shown passes
+# ipipd -n without a warning on a host that has what it names.
+section "documentation: every configuration shown passes ipipd -n"
+out=$(timeout 300 /usr/bin/python3 tests/doc-configs.py "$B/asan/ipipd" 2>&1)
+rc=$?
+echo "$out"
+ok=$(grep -c '^ok ' <<<"$out")
+notok=$(grep -c '^not ok ' <<<"$out")
+count "$ok" "$notok"
+if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+	echo "not ok - tests/doc-configs.py exited with status $rc without a failed check"
+	count 0 1
+elif [ "$ok" -eq 0 ] && [ "$notok" -eq 0 ]; then
+	echo "not ok - tests/doc-configs.py checked no configuration"
+	count 0 1
+fi
 
 # A suite runs under timeout, in a process group of its own: past the limit
 # the whole group is signalled (the suite's EXIT trap ends its daemons and

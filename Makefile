@@ -3,6 +3,7 @@
 #   make check      unit, fuzz-corpus and namespace integration tests (as root)
 #   make demo       the demo in network namespaces (as root)
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
+#   make deb        build/ipipd_VERSION_ARCH.deb (debhelper), checked by lintian
 #   make install    honours DESTDIR and PREFIX (bash completion in
 #                   BASHCOMPDIR); without DESTDIR also creates the system user
 #                   ipipd (systemd-sysusers, else useradd)
@@ -41,8 +42,9 @@ ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
 all: $(B)/.deps $(B)/ipipd $(B)/ipipctl
 
+# NO_DEPS=1: the build dependencies are someone else's business (a package build).
 $(B)/.deps: scripts/deps.sh
-	$(Q)scripts/deps.sh build
+	$(Q)$(if $(NO_DEPS),true,scripts/deps.sh build)
 	$(Q)mkdir -p $(B) && touch $@
 
 # The eBPF fast path: compiled for the BPF target and embedded as a libbpf
@@ -60,7 +62,7 @@ $(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
 
 $(B)/%.o: src/%.c $(B)/.deps
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/asan/%.o: src/%.c $(B)/.deps
 	@mkdir -p $(B)/asan
@@ -69,11 +71,11 @@ $(B)/asan/%.o: src/%.c $(B)/.deps
 
 $(B)/ipipd: $(IPIPD_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/ipipctl: $(IPIPCTL_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/asan/ipipd: $(ASAN_IPIPD_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
@@ -122,6 +124,19 @@ bench: all
 	$(Q)scripts/deps.sh bench
 	$(Q)bench/bench.sh
 
+# The Debian package, into build/ (debian/: debhelper), judged by lintian;
+# built from a copy of this tree, which it leaves alone.
+VERSION := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
+deb:
+	$(Q)scripts/deps.sh deb
+	$(Q)rm -rf $(B)/pkg && mkdir -p $(B)/pkg/ipipd-$(VERSION)
+	$(Q)tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(B)/pkg/ipipd-$(VERSION)
+	$(Q)cd $(B)/pkg/ipipd-$(VERSION) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	$(Q)cp $(B)/pkg/ipipd_$(VERSION)_*.deb $(B)/
+	$(Q)lintian --fail-on error,warning --info $(B)/pkg/ipipd_$(VERSION)_*.changes
+	@ls $(B)/ipipd_$(VERSION)_*.deb
+
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	$(Q)for f in $(FUZZERS); do \
 		mkdir -p $(B)/corpus-$$f; \
@@ -148,5 +163,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench fuzz install clean
+.PHONY: all check demo bench deb fuzz install clean
 -include $(wildcard $(B)/*.d $(B)/asan/*.d)

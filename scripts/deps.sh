@@ -5,7 +5,7 @@
 # Without dpkg (not Debian), it looks for what each package provides (a
 # command, a pkg-config module, a file) and names what is missing, with
 # how it was looked for, for you to install; it installs nothing.
-# Usage: scripts/deps.sh [--list] build|check|demo|fuzz|kernel-peer|bench
+# Usage: scripts/deps.sh [--list] build|check|demo|fuzz|kernel-peer|bench|deb
 #   --list: print the target's packages, one a line, and install nothing
 #   (tests/run-all.sh checks its table of the commands the tests run against
 #   the check list).
@@ -24,6 +24,8 @@ kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
 # prometheus (promtool checks ipipctl metrics).
 tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
+# The Debian package (make deb): debhelper builds it, lintian judges it.
+deb="debhelper dpkg-dev fakeroot lintian"
 
 list=
 if [ "${1:-}" = --list ]; then list=1; shift; fi
@@ -35,6 +37,7 @@ demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 kernel-peer) want="$run $kernel_peer" ;;
 bench) want="$build $run $bench" ;;
+deb)   want="$build $deb" ;;
 *) echo "deps.sh: unknown target '$1'" >&2; exit 1 ;;
 esac
 if [ -n "$list" ]; then

@@ -28,9 +28,9 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg config log netlink tun datapath control firewall host offload sandbox fastpath child
+CORE := packet softstate msg config log netlink tun datapath control journal firewall host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ipipctl packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
@@ -77,7 +77,8 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
+		$(B)/asan/journal.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 

@@ -78,7 +78,7 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
-		$(B)/asan/journal.o
+		$(B)/asan/journal.o $(B)/asan/firewall.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 

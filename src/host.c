@@ -268,17 +268,16 @@ static int step_ip_forward(struct run *r)
 
 static int step_firewall(struct run *r)
 {
-	static char cmds[32768];
+	static struct fw_plan plan;
 	const struct config *c = r->c;
 	char err[1024];
 
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, cmds, sizeof(cmds), err,
-		    sizeof(err)) < 0) {
+	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
 		fail(r, c->line.forward, "Forward", "nft: %s", err);
 		return -1;
 	}
 	record(r, "nft %s", c->name);
-	if (cmds[0] && fw_run(cmds, err, sizeof(err)) < 0) {
+	if (fw_apply(&plan, err, sizeof(err)) < 0) {
 		fail(r, c->line.forward, "Forward", "nft: %s", err);
 		return -1;
 	}
@@ -427,7 +426,8 @@ static void explain_sysctl(FILE *out, const char *ifname, const char *key, const
 
 void host_explain(const struct config *c, unsigned mtu, FILE *out)
 {
-	static char cmds[32768];
+	static char cmds[65536];
+	static struct fw_plan plan;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[1024], table[48];
 
 	fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name, ip4(c->ip.remote, a),
@@ -482,11 +482,11 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		fprintf(out, "sysctl -w net.ipv4.ip_forward=%d\n", c->ip_forward == TRI_YES);
 	if (!c->fw_forward)
 		return;
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, cmds, sizeof(cmds), err,
-		    sizeof(err)) < 0) {
+	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
 		fprintf(out, "# nft: cannot read this host's ruleset (%s)\n", err);
 		return;
 	}
+	fw_plan_text(&plan, cmds, sizeof(cmds));
 	if (!cmds[0])
 		fprintf(out, "# nft: no forward chain on this host: forwarding is not filtered\n");
 	for (char *l = cmds; *l;) {

@@ -25,6 +25,22 @@ static const char *ip4(uint32_t a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* The state file, never through a symbolic link: mode "a" (created) or "r". */
+static FILE *state_fopen(const char *path, const char *mode)
+{
+	int fd = run_open(path, *mode == 'a' ? O_WRONLY | O_APPEND | O_CREAT : O_RDONLY, 0600);
+	FILE *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = fdopen(fd, mode);
+	if (!f)
+		close(fd);
+	return f;
+}
+
 /* An apply run: where to record, where to complain. */
 struct run {
 	const struct config *c;
@@ -115,15 +131,18 @@ static int set_sysctl(struct run *r, unsigned line, const char *step, const char
 	return 0;
 }
 
-int host_rt_tables_path(const struct config *c, char *buf, size_t n)
+int host_rt_tables_path(const char *name, char *buf, size_t n)
 {
-	char ns[200];
-	int len;
+	struct netns_id ns;
+	int len, rc = netns_self(&ns);
 
-	if (netns_name(ns, sizeof(ns)))
-		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s-%s.conf", ns, c->name);
+	if (rc < 0)
+		return rc;
+	/* ':' is in no tunnel name: the files of PID 1's namespace and the others' never meet */
+	if (ns.init)
+		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s.conf", name);
 	else
-		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s.conf", c->name);
+		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%llu:%s.conf", ns.inode, name);
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -161,7 +180,7 @@ static int step_table_name(struct run *r)
 	FILE *f;
 	int conflict;
 
-	if (host_rt_tables_path(c, path, sizeof(path)) < 0) {
+	if (host_rt_tables_path(c->name, path, sizeof(path)) < 0) {
 		fail(r, c->line.table, "Table", "path too long");
 		return -1;
 	}
@@ -290,7 +309,7 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .err = err };
 	int rc = 0;
 
-	r.state = fopen(state_path, "ae");
+	r.state = state_fopen(state_path, "a");
 	if (!r.state) {
 		fprintf(err, "%s: %s\n", state_path, strerror(errno));
 		return -1;
@@ -319,7 +338,7 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 
 int host_record_link(const char *state_path, const char *name)
 {
-	FILE *f = fopen(state_path, "ae");
+	FILE *f = state_fopen(state_path, "a");
 
 	if (!f)
 		return -errno;
@@ -330,7 +349,7 @@ int host_record_link(const char *state_path, const char *name)
 int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio)
 {
 	char name[IF_NAMESIZE] = "";
-	FILE *f = fopen(state_path, "ae");
+	FILE *f = state_fopen(state_path, "a");
 
 	if (!f)
 		return -errno;
@@ -397,7 +416,7 @@ int host_cleanup(struct nl *nl, const char *state_path, FILE *log)
 	static char lines[MAX_STATE][640];
 	unsigned n = 0;
 	int bad = 0;
-	FILE *f = fopen(state_path, "re");
+	FILE *f = state_fopen(state_path, "r");
 
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
@@ -455,7 +474,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		char path[512];
 
 		snprintf(table, sizeof(table), "%u", c->table);
-		if (c->table_name[0] && host_rt_tables_path(c, path, sizeof(path)) == 0) {
+		if (c->table_name[0] && host_rt_tables_path(c->name, path, sizeof(path)) == 0) {
 			fprintf(out, "echo \"%u %s\" > %s\n", c->table, c->table_name, path);
 			snprintf(table, sizeof(table), "%s", c->table_name);
 		}

@@ -47,7 +47,11 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out);
 struct strbuf;
 void host_describe(const struct config *c, int fw_rules, struct strbuf *sb);
 
-/* Path of the iproute2 table-name file ipipd writes for this tunnel. */
-int host_rt_tables_path(const struct config *c, char *buf, size_t n);
+/*
+ * Path of the iproute2 table-name file ipipd writes for tunnel name in this
+ * network namespace: rt_tables.d/ipipd-NAME.conf in PID 1's, else
+ * rt_tables.d/ipipd-INODE:NAME.conf (the directory is shared by all).
+ */
+int host_rt_tables_path(const char *name, char *buf, size_t n);
 
 #endif

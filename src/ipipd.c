@@ -44,32 +44,45 @@ const char *ip4(uint32_t a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
-static int take_lock(struct daemon *d)
+/* The runtime directory (checked, made if missing) and the tunnel's paths in it. */
+static int runtime_paths(struct daemon *d)
 {
-	const char *path = d->lock_path;
-	int rc = run_dir(d->run_dir, sizeof(d->run_dir), 1);
+	char why[600];
+	int rc = run_dir_check(1, why, sizeof(why));
 
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("cannot create the runtime directory");
+		log_warnx("runtime directory: %s: refusing to start", why);
 		return -1;
 	}
-	if (run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
+	if (run_dir(d->run_dir, sizeof(d->run_dir)) < 0 ||
+	    run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
 	    run_path(d->sock_path, sizeof(d->sock_path), d->cfg.name, ".sock") < 0 ||
 	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0 ||
 	    run_path(d->state_path, sizeof(d->state_path), d->cfg.name, ".state") < 0) {
 		log_warnx("runtime path too long");
 		return -1;
 	}
-	d->lock_fd = run_lock(path);
+	return 0;
+}
+
+/* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
+static int take_lock(struct daemon *d)
+{
+	/* a namespace's directory goes with its last tunnel: made again if it just went */
+	for (int tries = 0; tries < 3; tries++) {
+		if (runtime_paths(d) < 0)
+			return -1;
+		d->lock_fd = run_lock(d->lock_path, 0);
+		if (d->lock_fd != -ENOENT)
+			break;
+	}
 	if (d->lock_fd == -EWOULDBLOCK) {
 		log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
 		return -1;
 	}
 	if (d->lock_fd < 0) {
 		errno = -d->lock_fd;
-		log_warn("%s", path);
+		log_warn("%s", d->lock_path);
 		return -1;
 	}
 	return 0;
@@ -77,12 +90,19 @@ static int take_lock(struct daemon *d)
 
 static int write_pid(const char *path)
 {
-	FILE *f = fopen(path, "we");
+	char buf[32];
+	int fd = run_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), len, rc = 0;
 
-	if (!f)
+	if (fd < 0) {
+		errno = -fd;
 		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)len) != len)
+		rc = -1;
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
 }
 
 static int setup_link(struct daemon *d)
@@ -498,7 +518,7 @@ static void teardown(struct daemon *d)
 		unlink(d->lock_path);
 		close(d->lock_fd);
 		/* A per-namespace directory goes when its last tunnel does. */
-		if (strcmp(d->run_dir, "/run/ipipd") != 0)
+		if (strcmp(d->run_dir, RUN_BASE) != 0)
 			rmdir(d->run_dir);
 	}
 }

@@ -28,9 +28,9 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg config log netlink tun datapath control journal firewall host offload sandbox fastpath child
+CORE := packet softstate msg config log netlink tun datapath control journal ledger firewall host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ipipctl packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ledger ipipctl packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 

@@ -425,10 +425,18 @@ static int cmd_cleanup(int argc, char **argv)
 			close(fd);
 		return 1;
 	}
-	n = host_cleanup(&nl, state, stderr);
+	n = host_cleanup(&nl, argv[1], state, stderr);
 	nl_close(&nl);
+	if (n == -EBADMSG)
+		fprintf(stderr, "ipipctl: %s: %s holds entries ipipd did not write for this tunnel "
+			"here: nothing of it was undone (look at it, undo what it lists by hand "
+			"and remove it)\n", argv[1], state);
+	else if (n == -EIO)
+		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1],
+			state);
+	else if (n < 0)
+		fprintf(stderr, "ipipctl: %s: %s was not used\n", argv[1], state);
 	if (n < 0) {
-		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1], state);
 		close(fd);
 		return 1;
 	}

@@ -208,6 +208,32 @@ static int setup_own_addresses(struct daemon *d)
 }
 
 /*
+ * Create the tunnel's device of kind "ipip" (the kernel's) or "tun" (d->tun_fd),
+ * recorded first with the interface index it is then given (another one if
+ * that index was taken in between).  0 or -errno.
+ */
+static int create_link(struct daemon *d, const char *kind)
+{
+	struct config *c = &d->cfg;
+	int rc = -EBUSY, ifindex;
+
+	for (int tries = 0; tries < 5 && rc == -EBUSY; tries++) {
+		rc = nl_free_ifindex(&d->nl, &ifindex);
+		if (rc == 0)
+			rc = host_record_link(d->state_path, ifindex, c->name, kind);
+		if (rc < 0)
+			return rc;
+		if (!strcmp(kind, "ipip")) {
+			rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu, ifindex);
+		} else {
+			d->tun_fd = tun_open(c->name, ifindex);
+			rc = d->tun_fd < 0 ? d->tun_fd : 0;
+		}
+	}
+	return rc;
+}
+
+/*
  * Datapath = kernel or auto: the kernel's own ipip device, where the kernel
  * has it; ipipd then only sets it up, reports and cleans up.
  */
@@ -220,9 +246,7 @@ static int setup_kernel_device(struct daemon *d)
 		snprintf(d->dp_reason, sizeof(d->dp_reason), "configured");
 		return 0;
 	}
-	rc = host_record_link(d->state_path, c->name);
-	if (rc == 0)
-		rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu);
+	rc = create_link(d, "ipip");
 	if (rc == 0) {
 		d->kernel = true;
 		snprintf(d->dp_reason, sizeof(d->dp_reason), "%s",
@@ -232,7 +256,7 @@ static int setup_kernel_device(struct daemon *d)
 				  "the inner DSCP (ECN = kernel, DSCP = pipe)", c->name);
 		return 0;
 	}
-	host_cleanup(&d->nl, d->state_path, stderr);
+	host_cleanup(&d->nl, c->name, d->state_path, stderr);
 	if (c->datapath == DPM_KERNEL) {
 		errno = -rc;
 		log_warn("%s: Datapath = kernel: cannot create an ipip device", c->name);
@@ -404,13 +428,22 @@ static int setup(struct daemon *d)
 		log_warn("netlink");
 		return -1;
 	}
-	rc = host_cleanup(&d->nl, d->state_path, stderr);
+	rc = host_cleanup(&d->nl, c->name, d->state_path, stderr);
 	if (rc > 0)
 		log_info("%s: undid %d changes left by an earlier ipipd that did not stop cleanly",
 			 c->name, rc);
-	else if (rc < 0)
+	else if (rc == -EIO)
 		log_warnx("%s: some changes left by an earlier ipipd could not be undone (%s)",
 			  c->name, d->state_path);
+	else if (rc < 0) {
+		if (rc == -EBADMSG)
+			log_warnx("%s: %s holds entries ipipd did not write for this tunnel here: "
+				  "nothing of it was undone (look at it, undo what it lists by hand "
+				  "and remove it)", c->name, d->state_path);
+		log_warnx("%s: %s: refusing to start", c->name, d->state_path);
+		d->keep_state = true;
+		return -1;
+	}
 	if (if_nametoindex(c->name)) {
 		log_warnx("%s: an interface with this name already exists", c->name);
 		return -1;
@@ -436,9 +469,9 @@ static int setup(struct daemon *d)
 			log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
 			return -1;
 		}
-		d->tun_fd = tun_open(c->name);
-		if (d->tun_fd < 0) {
-			errno = -d->tun_fd;
+		rc = create_link(d, "tun");
+		if (rc < 0) {
+			errno = -rc;
 			log_warn("%s: cannot create the TUN device", c->name);
 			return -1;
 		}
@@ -500,7 +533,8 @@ static void teardown(struct daemon *d)
 {
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	close_datapath(d);
-	if (d->lock_fd >= 0 && d->nl.sock && host_cleanup(&d->nl, d->state_path, stderr) < 0)
+	if (d->lock_fd >= 0 && d->nl.sock && !d->keep_state &&
+	    host_cleanup(&d->nl, d->cfg.name, d->state_path, stderr) < 0)
 		log_warnx("%s: some host changes could not be undone; see %s", d->cfg.name,
 			  d->state_path);
 	if (d->sig_fd >= 0)

@@ -112,16 +112,26 @@ static int state_append(const char *path, const struct jr_entry *e, off_t *at)
 	return rc;
 }
 
-/* Take back the last record: the change it announced was not made. */
+/* Take back the last record (at: the length before it): the change it announced was not made. */
+static int truncate_state(const char *path, off_t at)
+{
+	int fd = run_open(path, O_WRONLY, 0), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, at) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 static void unrecord(struct run *r, off_t at)
 {
-	int fd = run_open(r->state, O_WRONLY, 0);
+	int rc = truncate_state(r->state, at);
 
-	if (fd < 0 || ftruncate(fd, at) < 0)
+	if (rc < 0)
 		fprintf(r->err, "%s: cannot take back its last line: %s\n", r->state,
-			strerror(fd < 0 ? -fd : errno));
-	if (fd >= 0)
-		close(fd);
+			strerror(-rc));
 }
 
 static int record(struct run *r, unsigned line, const char *step, const struct jr_entry *e,
@@ -435,13 +445,19 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 	return 0;
 }
 
-int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind)
+int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind,
+		     off_t *at)
 {
 	struct jr_entry e = { .kind = JR_LINK, .ifindex = ifindex };
 
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	snprintf(e.link_kind, sizeof(e.link_kind), "%s", kind);
-	return state_append(state_path, &e, NULL);
+	return state_append(state_path, &e, at);
+}
+
+int host_unrecord(const char *state_path, off_t at)
+{
+	return truncate_state(state_path, at);
 }
 
 int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio)

@@ -11,6 +11,7 @@
 #define IPIPD_HOST_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "netlink.h"
@@ -40,7 +41,11 @@ int host_sysctl_write(const char *path, const char *val);
  * ("ipip", "tun") gets interface index ifindex (deleted on cleanup while that
  * index still has that name and kind).
  */
-int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind);
+int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind,
+		     off_t *at);
+
+/* Take back the last record (at: the state file's length before it): 0 or -errno. */
+int host_unrecord(const char *state_path, off_t at);
 
 /* Record a clsact filter of the eBPF fast path on the underlay (ingress). */
 int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio);

@@ -216,11 +216,12 @@ static int create_link(struct daemon *d, const char *kind)
 {
 	struct config *c = &d->cfg;
 	int rc = -EBUSY, ifindex;
+	off_t at;
 
 	for (int tries = 0; tries < 5 && rc == -EBUSY; tries++) {
 		rc = nl_free_ifindex(&d->nl, &ifindex);
 		if (rc == 0)
-			rc = host_record_link(d->state_path, ifindex, c->name, kind);
+			rc = host_record_link(d->state_path, ifindex, c->name, kind, &at);
 		if (rc < 0)
 			return rc;
 		if (!strcmp(kind, "ipip")) {
@@ -229,6 +230,9 @@ static int create_link(struct daemon *d, const char *kind)
 			d->tun_fd = tun_open(c->name, ifindex);
 			rc = d->tun_fd < 0 ? d->tun_fd : 0;
 		}
+		/* taken meanwhile (the ipip module's tunl0 as it loads): not ours */
+		if (rc == -EBUSY && (errno = -host_unrecord(d->state_path, at)) != 0)
+			log_warn("%s: cannot take back its last line", d->state_path);
 	}
 	return rc;
 }

@@ -50,6 +50,7 @@ struct daemon {
 	bool fast;		/* the eBPF fast path carries ordinary packets */
 	bool kernel;		/* the kernel's ipip device carries the packets */
 	bool foreground;
+	bool keep_state;	/* the state file was refused: leave it as found */
 	enum sandbox_mode sandbox;
 	int n_own;		/* the host's addresses at the last dump (-1: failed) */
 	uint32_t own_list[OWN_ADDRS_MAX];	/* ... the first OWN_ADDRS_MAX of them */

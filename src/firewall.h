@@ -6,28 +6,78 @@
  * ForwardFrom, a chain of our own in table inet ipipd that drops forwarded
  * traffic into the tunnel from other sources.  Only tagged rules and our
  * chain are ever removed.
+ *
+ * The ruleset is read, and the commands are given, in nft's JSON form: table
+ * and chain names are strings there, whatever characters they hold (the
+ * text form needs them quoted, which nft before 1.0.7 does not accept, and
+ * prints them unquoted).
  */
 #ifndef IPIPD_FIREWALL_H
 #define IPIPD_FIREWALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
 
-/*
- * The nft commands that open forwarding for ifname, given the ruleset as it
- * is now, into buf (one per line).  Returns 0, or -1 with a message in err.
- */
-int fw_plan(const char *ifname, const struct prefix *from, unsigned n, char *buf, size_t len,
+#define FW_NAME_MAX 257		/* NFT_NAME_MAXLEN and the NUL */
+#define FW_MAX_CHAINS 64
+#define FW_MAX_RULES 256
+#define FW_OWN_CHAIN_MAX 40	/* "fwdx_" and 2 hex digits per character of a name */
+
+struct fw_chain {
+	char family[8], table[FW_NAME_MAX], chain[FW_NAME_MAX];
+	bool forward;		/* a filter base chain on the forward hook */
+};
+
+/* What opens forwarding for one tunnel, given the ruleset as it was read. */
+struct fw_plan {
+	char ifname[IFNAMSIZ];
+	struct fw_chain chains[FW_MAX_CHAINS];	/* the IPv4 forward chains to open */
+	unsigned n_chains;
+	const struct prefix *from;	/* ForwardFrom (n_from 0: no chain of our own) */
+	unsigned n_from;
+	char own[FW_OWN_CHAIN_MAX];
+};
+
+/* Read the ruleset and plan for ifname; 0, or -1 with a message in err. */
+int fw_plan(const char *ifname, const struct prefix *from, unsigned n, struct fw_plan *p,
 	    char *err, size_t errlen);
 
-/* Run commands (one transaction); -1 with nft's message in err on failure. */
-int fw_run(const char *cmds, char *err, size_t errlen);
+/* The plan as nft commands, one a line, names quoted where nft needs it (explain). */
+int fw_plan_text(const struct fw_plan *p, char *buf, size_t len);
+
+/* Carry the plan out (one transaction); -1 with nft's message in err on failure. */
+int fw_apply(const struct fw_plan *p, char *err, size_t errlen);
 
 /* Remove every rule tagged for ifname and its own chain; 0 or -1 with err. */
 int fw_cleanup(const char *ifname, char *err, size_t errlen);
 
 /* How many tagged rules for ifname are in the ruleset now (-1: cannot list). */
 int fw_count(const char *ifname);
+
+/* ---- exposed for the tests ---- */
+
+/*
+ * The name of ifname's own chain: "fwd_" and the name when it has only
+ * letters, digits and '_', else "fwdx_" and its bytes in hex (one to one:
+ * no plain name gives a "fwdx_" chain).
+ */
+void fw_own_chain(const char *ifname, char *buf, size_t len);
+
+/* The ruleset as `nft -j list ruleset` prints it, reduced to what ipipd uses. */
+struct fw_ruleset {
+	struct fw_chain chains[FW_MAX_CHAINS];
+	unsigned nchains;
+	struct {
+		unsigned chain;		/* index in chains */
+		unsigned long handle;
+	} rules[FW_MAX_RULES];		/* the rules tagged for ifname */
+	unsigned nrules;
+	bool own_chain, own_table_other_chains;
+};
+
+/* 0, or -1 if json is not nft's JSON ruleset. */
+int fw_parse_ruleset(const char *json, const char *ifname, struct fw_ruleset *rs);
 
 #endif

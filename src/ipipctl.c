@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +243,24 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The runtime directory must be what ipipd makes (run_dir_check) before
+ * anything in it is used: 0, -ENOENT (none: no tunnel), or -1 (said why).
+ */
+static int check_run_dir(void)
+{
+	char why[600];
+	int rc = run_dir_check(0, why, sizeof(why));
+
+	if (rc == -ENOENT)
+		return rc;
+	if (rc < 0) {
+		fprintf(stderr, "ipipctl: runtime directory: %s: not used\n", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Names of the tunnels with a control socket in this network namespace. */
 static int list_tunnels(char **names, int max)
 {
@@ -250,7 +269,7 @@ static int list_tunnels(char **names, int max)
 	DIR *dp;
 	int n = 0;
 
-	if (run_dir(dir, sizeof(dir), 0) < 0 || !(dp = opendir(dir)))
+	if (run_dir(dir, sizeof(dir)) < 0 || !(dp = opendir(dir)))
 		return 0;
 	while ((e = readdir(dp)) && n < max) {
 		size_t len = strlen(e->d_name);
@@ -280,16 +299,20 @@ static int cmd_show(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (only && !config_valid_ifname(only)) {
+		fprintf(stderr, "ipipctl: '%s' is not a tunnel name\n", only);
+		return 1;
+	}
+	rc = check_run_dir();
+	if (rc == -1)
+		return 1;
 	if (only) {
-		if (!config_valid_ifname(only)) {
-			fprintf(stderr, "ipipctl: '%s' is not a tunnel name\n", only);
-			return 1;
-		}
 		names[0] = strdup(only);
 		n = 1;
 	} else {
-		n = list_tunnels(names, MAX_TUNNELS);
+		n = rc == 0 ? list_tunnels(names, MAX_TUNNELS) : 0;
 	}
+	rc = 0;
 	if (json)
 		putchar('[');
 	for (int i = 0; i < n; i++) {
@@ -323,6 +346,8 @@ static int cmd_down(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (check_run_dir() == -1)
+		return 1;
 	err = ctl_call(argv[1], "down", &reply);
 	if (err == 0)
 		err = -reply_errno(reply.buf);
@@ -367,9 +392,30 @@ static int cmd_explain(int argc, char **argv)
 	return 0;
 }
 
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* The stale socket, pid and lock files, and a namespace's directory once empty. */
+static void remove_runtime_files(const char *name, const char *lock)
+{
+	static const char *const suffix[] = { ".sock", ".pid" };
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (run_path(path, sizeof(path), name, suffix[i]) == 0)
+			unlink(path);
+	unlink(lock);
+	if (run_dir(path, sizeof(path)) == 0 && strcmp(path, RUN_BASE))
+		rmdir(path);
+}
+
 static int cmd_cleanup(int argc, char **argv)
 {
-	char lock[512], state[512], path[512];
+	char lock[512], state[512];
 	struct nl nl;
 	int fd, n, rc;
 
@@ -377,16 +423,19 @@ static int cmd_cleanup(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	rc = check_run_dir();
+	if (rc == -1)
+		return 1;
 	if (run_path(lock, sizeof(lock), argv[1], ".lock") < 0 ||
 	    run_path(state, sizeof(state), argv[1], ".state") < 0) {
 		fprintf(stderr, "ipipctl: name too long\n");
 		return 1;
 	}
-	if (access(lock, F_OK) < 0 && access(state, F_OK) < 0) {
+	if (rc == -ENOENT || (!exists(lock) && !exists(state))) {
 		printf("%s: nothing to clean up\n", argv[1]);
 		return 0;
 	}
-	fd = run_lock(lock);
+	fd = run_lock(lock, 0);
 	if (fd == -EWOULDBLOCK) {
 		fprintf(stderr, "ipipctl: tunnel '%s' is running: stop it with 'ipipctl down %s'\n",
 			argv[1], argv[1]);
@@ -394,22 +443,27 @@ static int cmd_cleanup(int argc, char **argv)
 	}
 	if (fd < 0 || (rc = nl_open(&nl)) < 0) {
 		fprintf(stderr, "ipipctl: %s: %s\n", lock, strerror(fd < 0 ? -fd : -rc));
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
-	n = host_cleanup(&nl, state, stderr);
+	n = host_cleanup(&nl, argv[1], state, stderr);
 	nl_close(&nl);
+	if (n == -EBADMSG)
+		fprintf(stderr, "ipipctl: %s: %s holds entries ipipd did not write for this tunnel "
+			"here: nothing of it was undone (look at it, undo what it lists by hand "
+			"and remove it)\n", argv[1], state);
+	else if (n == -EIO)
+		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1],
+			state);
+	else if (n < 0)
+		fprintf(stderr, "ipipctl: %s: %s was not used\n", argv[1], state);
 	if (n < 0) {
-		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1], state);
 		close(fd);
 		return 1;
 	}
-	for (const char *suffix = ".sock"; suffix; suffix = strcmp(suffix, ".sock") ? NULL : ".pid")
-		if (run_path(path, sizeof(path), argv[1], suffix) == 0)
-			unlink(path);
-	unlink(lock);
+	remove_runtime_files(argv[1], lock);
 	close(fd);
-	if (run_dir(path, sizeof(path), 0) == 0 && strcmp(path, "/run/ipipd"))
-		rmdir(path);
 	printf("%s: undid %d change%s\n", argv[1], n, n == 1 ? "" : "s");
 	return 0;
 }

@@ -46,32 +46,45 @@ const char *ip4(uint32_t a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
-static int take_lock(struct daemon *d)
+/* The runtime directory (checked, made if missing) and the tunnel's paths in it. */
+static int runtime_paths(struct daemon *d)
 {
-	const char *path = d->lock_path;
-	int rc = run_dir(d->run_dir, sizeof(d->run_dir), 1);
+	char why[600];
+	int rc = run_dir_check(1, why, sizeof(why));
 
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("cannot create the runtime directory");
+		log_warnx("runtime directory: %s: refusing to start", why);
 		return -1;
 	}
-	if (run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
+	if (run_dir(d->run_dir, sizeof(d->run_dir)) < 0 ||
+	    run_path(d->lock_path, sizeof(d->lock_path), d->cfg.name, ".lock") < 0 ||
 	    run_path(d->sock_path, sizeof(d->sock_path), d->cfg.name, ".sock") < 0 ||
 	    run_path(d->pid_path, sizeof(d->pid_path), d->cfg.name, ".pid") < 0 ||
 	    run_path(d->state_path, sizeof(d->state_path), d->cfg.name, ".state") < 0) {
 		log_warnx("runtime path too long");
 		return -1;
 	}
-	d->lock_fd = run_lock(path);
+	return 0;
+}
+
+/* Take the tunnel's lock: a second ipipd for the same name refuses to start. */
+static int take_lock(struct daemon *d)
+{
+	/* a namespace's directory goes with its last tunnel: made again if it just went */
+	for (int tries = 0; tries < 3; tries++) {
+		if (runtime_paths(d) < 0)
+			return -1;
+		d->lock_fd = run_lock(d->lock_path, 0);
+		if (d->lock_fd != -ENOENT)
+			break;
+	}
 	if (d->lock_fd == -EWOULDBLOCK) {
 		log_warnx("tunnel '%s' is already run by another ipipd", d->cfg.name);
 		return -1;
 	}
 	if (d->lock_fd < 0) {
 		errno = -d->lock_fd;
-		log_warn("%s", path);
+		log_warn("%s", d->lock_path);
 		return -1;
 	}
 	return 0;
@@ -79,12 +92,19 @@ static int take_lock(struct daemon *d)
 
 static int write_pid(const char *path)
 {
-	FILE *f = fopen(path, "we");
+	char buf[32];
+	int fd = run_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), len, rc = 0;
 
-	if (!f)
+	if (fd < 0) {
+		errno = -fd;
 		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)len) != len)
+		rc = -1;
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
 }
 
 static int setup_link(struct daemon *d)
@@ -190,6 +210,36 @@ static int setup_own_addresses(struct daemon *d)
 }
 
 /*
+ * Create the tunnel's device of kind "ipip" (the kernel's) or "tun" (d->tun_fd),
+ * recorded first with the interface index it is then given (another one if
+ * that index was taken in between).  0 or -errno.
+ */
+static int create_link(struct daemon *d, const char *kind)
+{
+	struct config *c = &d->cfg;
+	int rc = -EBUSY, ifindex;
+	off_t at;
+
+	for (int tries = 0; tries < 5 && rc == -EBUSY; tries++) {
+		rc = nl_free_ifindex(&d->nl, &ifindex);
+		if (rc == 0)
+			rc = host_record_link(d->state_path, ifindex, c->name, kind, &at);
+		if (rc < 0)
+			return rc;
+		if (!strcmp(kind, "ipip")) {
+			rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu, ifindex);
+		} else {
+			d->tun_fd = tun_open(c->name, ifindex);
+			rc = d->tun_fd < 0 ? d->tun_fd : 0;
+		}
+		/* taken meanwhile (the ipip module's tunl0 as it loads): not ours */
+		if (rc == -EBUSY && (errno = -host_unrecord(d->state_path, at)) != 0)
+			log_warn("%s: cannot take back its last line", d->state_path);
+	}
+	return rc;
+}
+
+/*
  * Datapath = kernel or auto: the kernel's own ipip device, where the kernel
  * has it; ipipd then only sets it up, reports and cleans up.
  */
@@ -218,9 +268,7 @@ static int setup_kernel_device(struct daemon *d)
 			 "%s: the kernel's ipip device would not enforce it", gap);
 		return 0;
 	}
-	rc = host_record_link(d->state_path, c->name);
-	if (rc == 0)
-		rc = nl_ipip_add(&d->nl, c->name, &c->ip, d->mtu);
+	rc = create_link(d, "ipip");
 	if (rc == 0) {
 		d->kernel = true;
 		/* inner packets with a source route option are refused on the device (AllowSourceRoute = no) */
@@ -234,7 +282,7 @@ static int setup_kernel_device(struct daemon *d)
 				  "the inner DSCP (ECN = kernel, DSCP = pipe)", c->name);
 		return 0;
 	}
-	host_cleanup(&d->nl, d->state_path, stderr);
+	host_cleanup(&d->nl, c->name, d->state_path, stderr);
 	if (c->datapath == DPM_KERNEL) {
 		errno = -rc;
 		log_warn("%s: Datapath = kernel: cannot create an ipip device", c->name);
@@ -406,13 +454,22 @@ static int setup(struct daemon *d)
 		log_warn("netlink");
 		return -1;
 	}
-	rc = host_cleanup(&d->nl, d->state_path, stderr);
+	rc = host_cleanup(&d->nl, c->name, d->state_path, stderr);
 	if (rc > 0)
 		log_info("%s: undid %d changes left by an earlier ipipd that did not stop cleanly",
 			 c->name, rc);
-	else if (rc < 0)
+	else if (rc == -EIO)
 		log_warnx("%s: some changes left by an earlier ipipd could not be undone (%s)",
 			  c->name, d->state_path);
+	else if (rc < 0) {
+		if (rc == -EBADMSG)
+			log_warnx("%s: %s holds entries ipipd did not write for this tunnel here: "
+				  "nothing of it was undone (look at it, undo what it lists by hand "
+				  "and remove it)", c->name, d->state_path);
+		log_warnx("%s: %s: refusing to start", c->name, d->state_path);
+		d->keep_state = true;
+		return -1;
+	}
 	if (if_nametoindex(c->name)) {
 		log_warnx("%s: an interface with this name already exists", c->name);
 		return -1;
@@ -439,9 +496,9 @@ static int setup(struct daemon *d)
 			log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
 			return -1;
 		}
-		d->tun_fd = tun_open(c->name);
-		if (d->tun_fd < 0) {
-			errno = -d->tun_fd;
+		rc = create_link(d, "tun");
+		if (rc < 0) {
+			errno = -rc;
 			log_warn("%s: cannot create the TUN device", c->name);
 			return -1;
 		}
@@ -504,7 +561,8 @@ static void teardown(struct daemon *d)
 {
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	close_datapath(d);
-	if (d->lock_fd >= 0 && d->nl.sock && host_cleanup(&d->nl, d->state_path, stderr) < 0)
+	if (d->lock_fd >= 0 && d->nl.sock && !d->keep_state &&
+	    host_cleanup(&d->nl, d->cfg.name, d->state_path, stderr) < 0)
 		log_warnx("%s: some host changes could not be undone; see %s", d->cfg.name,
 			  d->state_path);
 	if (d->sig_fd >= 0)
@@ -522,7 +580,7 @@ static void teardown(struct daemon *d)
 		unlink(d->lock_path);
 		close(d->lock_fd);
 		/* A per-namespace directory goes when its last tunnel does. */
-		if (strcmp(d->run_dir, "/run/ipipd") != 0)
+		if (strcmp(d->run_dir, RUN_BASE) != 0)
 			rmdir(d->run_dir);
 	}
 }

@@ -487,7 +487,8 @@ int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu)
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		int ifindex)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -495,6 +496,7 @@ int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, un
 	struct nlattr *info, *data;
 
 	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
@@ -625,4 +627,133 @@ int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
 	ifa->ifa_family = AF_INET;
 	rc = nl_talk(nl, nlh, addr_info_cb, &d);
 	return rc < 0 ? rc : (int)d.n;
+}
+
+/* ---- what cleanup checks before it deletes ------------------------------- */
+
+static int max_index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	int *max = data;
+
+	if (nlh->nlmsg_type == RTM_NEWLINK && ifi->ifi_index > *max)
+		*max = ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+int nl_free_ifindex(struct nl *nl, int *ifindex)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_DUMP);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	int max = 0, rc;
+
+	ifi->ifi_family = AF_UNSPEC;
+	rc = nl_talk(nl, nlh, max_index_cb, &max);
+	if (rc < 0)
+		return rc;
+	if (max == INT32_MAX)
+		return -ENOSPC;
+	*ifindex = max + 1;
+	return 0;
+}
+
+struct link_info {
+	char *name, *kind;
+};
+
+static int info_kind_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(li->kind, 16, "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int link_info_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+			snprintf(li->name, 16, "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(a, info_kind_cb, li);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_info_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_link_info(struct nl *nl, int ifindex, char name[16], char kind[16])
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct link_info li = { name, kind };
+	int rc;
+
+	name[0] = kind[0] = '\0';
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	rc = nl_talk(nl, nlh, link_info_cb, &li);
+	if (rc == 0 && !name[0])
+		rc = -ENODEV;
+	return rc;
+}
+
+/* The priorities of the first two IPv4 rules, in the kernel's order. */
+struct rule_prefs {
+	unsigned n;
+	uint32_t pref[2];
+};
+
+static int rule_pref_attr_cb(const struct nlattr *a, void *data)
+{
+	uint32_t *pref = data;
+
+	if (mnl_attr_get_type(a) == FRA_PRIORITY && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*pref = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int rule_pref_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct rule_prefs *r = data;
+	uint32_t pref = 0;	/* the kernel leaves FRA_PRIORITY out when it is 0 */
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || frh->family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*frh), rule_pref_attr_cb, &pref);
+	if (r->n < 2)
+		r->pref[r->n] = pref;
+	r->n++;
+	return MNL_CB_OK;
+}
+
+int nl_rule_default_pref(struct nl *nl, unsigned *pref)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETRULE, NLM_F_DUMP);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	struct rule_prefs r = { 0, { 0, 0 } };
+	int rc;
+
+	frh->family = AF_INET;
+	rc = nl_talk(nl, nlh, rule_pref_cb, &r);
+	if (rc < 0)
+		return rc;
+	*pref = r.n >= 2 && r.pref[1] ? r.pref[1] - 1 : 0;
+	return 0;
 }

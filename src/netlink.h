@@ -66,11 +66,22 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
 
 /*
- * ip link add NAME mtu MTU type ipip local L remote R ttl T tos T [no]pmtudisc:
- * the kernel's own ipip device (-EOPNOTSUPP where the kernel has no ipip).
+ * ip link add NAME index IFINDEX mtu MTU type ipip local L remote R ttl T tos T
+ * [no]pmtudisc: the kernel's own ipip device (-EOPNOTSUPP where the kernel has
+ * no ipip; -EBUSY: the index is taken).
  */
 struct ipip_params;
-int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu);
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		int ifindex);
+
+/* An interface index no device has now (the highest in use + 1). */
+int nl_free_ifindex(struct nl *nl, int *ifindex);
+
+/*
+ * The name and IFLA_INFO_KIND ("" if none) of the device ifindex: 0, or
+ * -ENODEV when there is none.
+ */
+int nl_link_info(struct nl *nl, int ifindex, char name[16], char kind[16]);
 
 /* ip link del IFINDEX. */
 int nl_link_del(struct nl *nl, int ifindex);
@@ -106,5 +117,11 @@ struct nl_addr_info {
 
 /* Every IPv4 address into out[0..max); returns how many there are (possibly more than max) or -errno. */
 int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max);
+/*
+ * The priority the kernel gives an IPv4 rule added without one (net/core/
+ * fib_rules.c, fib_default_rule_pref): the second rule's minus 1, or 0 when
+ * there is no second rule or its priority is 0.
+ */
+int nl_rule_default_pref(struct nl *nl, unsigned *pref);
 
 #endif

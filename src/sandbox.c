@@ -68,7 +68,7 @@ static const char *const child_only[] = {
 
 /*
  * The parent: teardown with libmnl and libnftables (netlink sockets), the
- * state file, pid and lock files, /proc/sys, /sys counters, rt_tables.d,
+ * state file, pid and lock files, the ledger, /proc/sys, /sys counters, rt_tables.d,
  * /etc/localtime (syslog), libnftables' own files; its signalfd; reaping the
  * datapath process.
  */
@@ -79,6 +79,7 @@ static const char *const parent_only[] = {
 	"open", "openat", "stat", "lstat", "statx", "access",
 	"faccessat", "faccessat2", "getdents64", "readlink", "readlinkat",
 	"unlink", "unlinkat", "rmdir", "flock", "fsync", "dup", "dup2", "dup3", "pipe2",
+	"rename", "renameat", "renameat2",	/* the shared-settings ledger, replaced whole */
 	"getcwd", "uname", "signalfd4", "eventfd2", "wait4", "waitid",
 };
 

@@ -132,7 +132,9 @@ Name = vc
 ${GOOD#\[Tunnel\]}"
 fail no-route "no route to Remote 203.0.113.9" "${GOOD/Remote = 192.0.2.2/Remote = 203.0.113.9}"
 # A late step fails (the control socket path is taken): the configured interface is rolled back.
-mkdir -p "$(rundir "$C")/late.sock"
+# (the runtime directory as ipipd makes it: root's, mode 0700, or it is refused before)
+for d in /run/ipipd /run/ipipd/netns "$(rundir "$C")"; do mkdir -p -m 0700 "$d"; done
+mkdir "$(rundir "$C")/late.sock"
 printf '%s\n' "$GOOD" >"$WORK/late.conf"
 out=$(nsx "$C" "$IPIPD" -f "$WORK/late.conf" 2>&1); rc=$?
 AFTER=$(dump "$C")

@@ -17,7 +17,9 @@
 #                        fastd quicktun vtun tinc openvpn wireguard-go
 #   BENCH_NIC="..."      the systems also measured over the NIC-like underlay
 #                        (default: direct ipipd-userspace ipipd-ebpf vxlan)
-#   BENCH_OUT=FILE       also write the markdown report there
+#   BENCH_OUT=FILE       also write the markdown report there (default
+#                        build/bench-DATE.md), every run's values next to it
+#                        in FILE.runs.tsv and FILE.runs.json
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
 #
 # Metrics (medians over the runs): TCP one stream and four streams (Gbit/s,
@@ -30,8 +32,14 @@
 # pings, 10 ms apart: dominated by wake-up latency), CPU seconds of the tunnel
 # processes (both ends) per GB delivered during the one-stream TCP run (none
 # for VXLAN; for ipipd-ebpf only the daemon's own, the fast path runs in the
-# kernel), and ipipd's peak RSS (VmHWM, the largest after any run's load).  A system that
-# cannot be started is reported as n/a with the reason.
+# kernel), and ipipd's peak RSS (VmHWM, the largest after any run's load).
+#
+# Failed runs are kept and shown: a run fails when its tunnel does not come up
+# (not started, no ping through it), when a DF ping of the overlay MTU does not
+# cross (MTU check) or the underlay fragments packets during it; a single
+# measurement fails when iperf3 reports an error or gives no result, ping gets
+# no answer or the probe none.  Every system is tried in every run; the report
+# gives the number of good runs beside each median and lists each failure.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 IPIPD=${IPIPD:-$TOP/build/ipipd}
@@ -54,8 +62,9 @@ A=bnA-$$
 B=bnB-$$
 UA=192.0.2.1 UB=192.0.2.2	# underlay
 OA=198.51.100.1 OB=198.51.100.2	# overlay
-RESULTS=$WORK/results.tsv	# system metric run value
+RESULTS=$WORK/results.tsv	# system metric run value status note
 : >"$RESULTS"
+OUT=${BENCH_OUT:-$TOP/build/bench-$(date -u +%Y%m%dT%H%M%SZ).md}
 BG=()
 DLOG=$WORK/daemons.log	# the daemons' output (one file per system)
 
@@ -84,7 +93,29 @@ inb() { taskset -c 1 ip netns exec "$B" "$@"; }
 bga() { ina "$@" >>"$DLOG" 2>&1 & BG+=($!); }
 bgb() { inb "$@" >>"$DLOG" 2>&1 & BG+=($!); }
 
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
+# One line of the results: SYSTEM METRIC RUN VALUE STATUS NOTE.
+put() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" \
+	"$(printf '%s' "$6" | tr '\t\n|' '  /' | cut -c1-200)" >>"$RESULTS"; }
+# record SYSTEM METRIC RUN VALUE [NOTE]: a measured value (failed if not a number).
+record() {
+	if [[ $4 =~ ^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$ ]]; then put "$1" "$2" "$3" "$4" ok "${5:-}"
+	else put "$1" "$2" "$3" nan failed "${5:-no value}"; fi
+}
+# fail SYSTEM METRIC RUN REASON: a measurement that gave no value.
+fail() { log "$1: run $3: $2 failed: $4"; put "$1" "$2" "$3" nan failed "$4"; }
+# phase SYSTEM main|nic RUN [REASON...]: the run (main: every measurement but
+# the NIC-like one; nic: that one) was good, or failed for the reasons given.
+phase() {
+	local s=$1 p=$2 r=$3
+	shift 3
+	if [ $# = 0 ]; then put "$s" "phase:$p" "$r" - ok ""
+	else
+		local why
+		why=$(printf '%s; ' "$@")
+		log "$s: run $r ($p) FAILED: ${why%; }"
+		put "$s" "phase:$p" "$r" - failed "${why%; }"
+	fi
+}
 
 setup_underlay() {
 	ip netns add "$A" && ip netns add "$B" || exit 1
@@ -306,17 +337,21 @@ cpu_ticks() { # sum of utime+stime of the given PIDs (all their threads)
 	echo $t
 }
 
-iperf_json() { python3 -c "import json,sys
-d=json.load(open(sys.argv[1]))
-if 'error' in d: print('nan'); sys.exit()
-$2" "$3"; }
+# iperf_get FILE FIELD: a number from iperf3's JSON, or the reason there is
+# none (status 1); bench/iperf_value.py says which fields.
+iperf_get() { python3 "$TOP/bench/iperf_value.py" "$1" "$2"; }
+# iperf_record SYSTEM METRIC RUN FILE FIELD
+iperf_record() {
+	local v
+	if v=$(iperf_get "$4" "$5"); then record "$1" "$2" "$3" "$v"; else fail "$1" "$2" "$3" "$v"; fi
+}
 
 # tcp1 JSON: iperf3 TCP one stream from A to DST into JSON.
 tcp1() { ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -t "$DUR" -O "$WARM" -J >"$1" 2>&1; }
 
 # measure SYSTEM RUN
 measure() {
-	local s=$1 r=$2 pids c0 c1 bps bytes hz out
+	local s=$1 r=$2 pids c0 c1 bytes hz out v
 	hz=$(getconf CLK_TCK)
 	pids=$(tunnel_pids)
 	# TCP, one stream; tunnel CPU sampled over the measured window only.
@@ -324,34 +359,41 @@ measure() {
 	local sampler=$!
 	tcp1 "$WORK/tcp1.json"
 	wait $sampler
-	bps=$(iperf_json x 'print(d["end"]["sum_received"]["bits_per_second"])' "$WORK/tcp1.json")
-	bytes=$(iperf_json x 'print(d["end"]["sum_received"]["bytes"])' "$WORK/tcp1.json")
-	record "$s" tcp1 "$r" "$(python3 -c "print($bps / 1e9)")"
+	iperf_record "$s" tcp1 "$r" "$WORK/tcp1.json" gbps
 	if [ -n "$pids" ]; then	# none for direct and kernel tunnels
-		c0=$(cat "$WORK/c0") c1=$(cat "$WORK/c1")
-		record "$s" cpu "$r" "$(python3 -c "b=$bytes; print(($c1 - $c0) / $hz / (b / 1e9) if b == b and b > 0 else float('nan'))")"
+		if bytes=$(iperf_get "$WORK/tcp1.json" bytes); then
+			c0=$(cat "$WORK/c0") c1=$(cat "$WORK/c1")
+			record "$s" cpu "$r" "$(python3 -c "print(($c1 - $c0) / $hz / ($bytes / 1e9))")"
+		else
+			fail "$s" cpu "$r" "$bytes"
+		fi
 	fi
 	# TCP, four streams.
 	ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -P 4 -t "$DUR" -O "$WARM" -J >"$WORK/tcp4.json" 2>&1
-	bps=$(iperf_json x 'print(d["end"]["sum_received"]["bits_per_second"])' "$WORK/tcp4.json")
-	record "$s" tcp4 "$r" "$(python3 -c "print($bps / 1e9)")"
+	iperf_record "$s" tcp4 "$r" "$WORK/tcp4.json" gbps
 	# UDP, 64-byte payloads as fast as the sender goes: packets received per second.
 	ina timeout $((DUR + 20)) iperf3 -c "$DST" -u -l 64 -b 0 -t "$DUR" -J >"$WORK/udp.json" 2>&1
-	record "$s" udp "$r" "$(iperf_json x 's=d["end"]["sum_received"]; print(s["bytes"] / 64 / s["seconds"] / 1e3)' "$WORK/udp.json")"
+	iperf_record "$s" udp "$r" "$WORK/udp.json" kpps
 	# Ping RTT (average, microseconds).
-	record "$s" rtt "$r" "$(ina ping -q -c "$PINGS" -i 0.01 -W 1 "$DST" |
-		awk -F'[/ =]+' '/^rtt/ { print $7 * 1000 }')"
+	out=$(ina ping -q -c "$PINGS" -i 0.01 -W 1 "$DST" 2>&1)
+	v=$(echo "$out" | awk -F'[/ =]+' '/^rtt/ { print $7 * 1000 }')
+	if [ -n "$v" ]; then
+		record "$s" rtt "$r" "$v" "$(echo "$out" | grep -o '[0-9]* received')"
+	else
+		fail "$s" rtt "$r" "ping: $(echo "$out" | grep -E 'received|rror' | head -n 1)"
+	fi
 	# Round trip of the busy-polling UDP probe (median and p99, microseconds);
 	# the server spins too, so it runs only for this measurement.
 	inb "$UDPRR" -s $RRPORT >>"$DLOG" 2>&1 &
 	RR_SERVER=$!
 	if out=$(ina timeout 120 "$UDPRR" -c "$DST" $RRPORT "$RRS" 2>>"$DLOG"); then
-		record "$s" rr "$r" "$(echo "$out" | awk '{ print $1 }')"
-		record "$s" rr99 "$r" "$(echo "$out" | awk '{ print $2 }')"
-		[ "$(echo "$out" | awk '{ print $3 }')" = 0 ] ||
-			log "$s: the UDP probe resent $(echo "$out" | awk '{ print $3 }') request(s)"
+		v=$(echo "$out" | awk '{ print $3 }')
+		record "$s" rr "$r" "$(echo "$out" | awk '{ print $1 }')" "$v request(s) resent"
+		record "$s" rr99 "$r" "$(echo "$out" | awk '{ print $2 }')" "$v request(s) resent"
+		[ "$v" = 0 ] || log "$s: the UDP probe resent $v request(s)"
 	else
-		log "$s: the UDP probe got no answers"
+		fail "$s" rr "$r" "the UDP probe got no answers"
+		fail "$s" rr99 "$r" "the UDP probe got no answers"
 	fi
 	kill $RR_SERVER 2>/dev/null
 	wait $RR_SERVER 2>/dev/null
@@ -371,7 +413,7 @@ nic_like() {
 # measure_nic SYSTEM RUN: TCP one stream over the NIC-like underlay.
 measure_nic() {
 	tcp1 "$WORK/tcp1nic.json"
-	record "$1" tcp1nic "$2" "$(iperf_json x 'print(d["end"]["sum_received"]["bits_per_second"] / 1e9)' "$WORK/tcp1nic.json")"
+	iperf_record "$1" tcp1nic "$2" "$WORK/tcp1nic.json" gbps
 }
 
 frag_count() { # IP fragments created or reassembled in both namespaces
@@ -382,56 +424,71 @@ frag_count() { # IP fragments created or reassembled in both namespaces
 	echo $t
 }
 
-# not_available SYSTEM REASON: the report shows the row as n/a (REASON, or
-# the last words of a daemon that exited).
-not_available() {
-	local why=$2 p
+# why_down REASON: REASON, or the last words of a daemon that exited.
+why_down() {
+	local why=$1 p
 	for p in "${BG[@]}"; do
 		kill -0 "$p" 2>/dev/null && continue
 		why=$(grep -v '^[[:space:]]*$' "$DLOG" | tail -n 1 | sed "s|$WORK/||g")
-		why=${why:-$2}
+		why=${why:-$1}
 		break
 	done
-	log "$1: n/a: $why"
-	record "$1" na 1 "$(echo "$why" | tr '\t|' '  ' | cut -c1-100)"
-	down_any
+	echo "$why"
 }
+
+in_nic() { [[ " $NIC " == *" $1 "* ]]; }
 
 # run_system SYSTEM RUN: set SYSTEM up, measure it once, take it down.  The
 # runs are interleaved (run 1 of every system, then run 2, ...), so that a
 # change in the machine's load during the bench spreads over all systems
-# instead of showing as a difference between two of them.
-declare -A NA=()	# systems found not available: not tried again
+# instead of showing as a difference between two of them.  A system that
+# fails in one run is tried again in the next.
 run_system() {
-	local s=$1 r=$2 f0
-	[ -n "${NA[$s]:-}" ] && return
+	local s=$1 r=$2 f0 f1 why mtu_bad=
+	local -a bad=()
 	log "$s: run $r: starting"
 	DST= MTU=
 	DLOG=$WORK/daemons-$s.log
 	: >"$DLOG"
+	why=
 	if ! "up_$s" || [ -z "$DST" ]; then
-		not_available "$s" "could not be started"; NA[$s]=1; return
+		why="could not be started: $(why_down "no reason given")"
+	elif ! wait_ping "$DST"; then
+		why="no ping through the tunnel: $(why_down "the daemons run")"
 	fi
-	wait_ping "$DST" || { not_available "$s" "no ping through the tunnel"; NA[$s]=1; return; }
-	if ! ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null; then
-		log "$s: a DF ping of $MTU bytes does not cross (MTU check failed)"
+	if [ -n "$why" ]; then
+		phase "$s" main "$r" "$why"
+		in_nic "$s" && phase "$s" nic "$r" "$why"
+		down_any
+		return
 	fi
+	ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null ||
+		mtu_bad="MTU check failed: a DF ping of $MTU bytes does not cross"
+	[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
 	# Warm-up transfer (discarded): settles ARP, PMTU, peers' handshakes.
 	ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
 	f0=$(frag_count)
 	measure "$s" "$r"
-	log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
-	if [[ " $NIC " == *" $s "* ]]; then
+	f1=$(frag_count)
+	[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
+	phase "$s" main "$r" "${bad[@]}"
+	log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r && $5 == "ok" && $4 != "-" { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
+	if in_nic "$s"; then
+		bad=()
+		[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
 		if nic_like on; then
 			ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
+			f0=$(frag_count)
 			measure_nic "$s" "$r"
+			f1=$(frag_count)
+			[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
 			log "$s: NIC-like run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == "tcp1nic" && $3 == r { printf "%.4g", $4 }' "$RESULTS")"
 		else
-			log "$s: the NIC-like underlay could not be set up"
+			bad+=("the NIC-like underlay could not be set up")
 		fi
+		phase "$s" nic "$r" "${bad[@]}"
 		nic_like off || log "could not restore the underlay's offloads"
 	fi
-	[ "$(frag_count)" = "$f0" ] || log "$s: the underlay fragmented packets during run $r"
 	if [[ $s == ipipd-* ]]; then
 		local hwm=0 p v
 		for p in $(tunnel_pids); do
@@ -446,7 +503,9 @@ run_system() {
 
 # ---- main -------------------------------------------------------------------
 
-log "$(date -u '+%F %T') UTC; $RUNS run(s) of ${DUR} s; systems: $SYSTEMS"
+STARTED=$(date -u '+%F %T')
+log "$STARTED UTC; $RUNS run(s) of ${DUR} s; systems: $SYSTEMS"
+mkdir -p "$(dirname "$OUT")" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
 setup_underlay
 TSO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "tcp-segmentation-offload:" { print $2 }')
@@ -462,4 +521,11 @@ for r in $(seq "$RUNS"); do
 done
 kill $BG_SERVER 2>/dev/null
 
-python3 "$TOP/bench/report.py" "$RESULTS" "$PEERS" "$RUNS" "$DUR" "$QUICK" "$PINGS" "$RRS" | tee "${BENCH_OUT:-/dev/null}"
+COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$TOP" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
+	COMMIT="$COMMIT (with uncommitted changes)"
+python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
+	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \
+	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" \
+	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"
+log "report in $OUT, every run's values in $OUT.runs.tsv and $OUT.runs.json"

@@ -1,44 +1,109 @@
 #!/usr/bin/python3
-"""The markdown report of bench.sh: medians, ratios to the direct path and to
-the fastest unencrypted peer, measured in the same run, and the targets.
+"""The markdown report of bench.sh: medians over the good runs with the number
+of good runs beside each, ratios to the direct path and to the fastest
+unencrypted peer, measured in the same bench, the targets, every failed run
+and every run's values; the runs also as TSV and JSON.
 
-usage: report.py RESULTS.tsv "PEERS" RUNS SECONDS QUICK PINGS ROUNDTRIPS
+usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --seconds S
+                 --quick 0|1 --pings N --roundtrips N --started T --finished T
+                 --commit C [--tsv FILE] [--json FILE]
+
+RESULTS.tsv, one line per value: system, metric, run, value, status (ok or
+failed), note.  The metric phase:main or phase:nic says whether a run as a
+whole was good (main: every measurement but the NIC-like one; nic: that one);
+a value counts only if it and its run's phase are good.
 """
-import datetime
-import math
+import argparse
+import json
 import os
 import platform
 import statistics
-import sys
 
-path, peers, runs, secs, quick, pings, rrs = sys.argv[1:8]
-peers = peers.split()
-vals = {}
+ap = argparse.ArgumentParser()
+for opt in ("results", "peers", "runs", "seconds", "quick", "pings", "roundtrips", "started",
+            "finished", "commit"):
+    ap.add_argument("--" + opt, required=True)
+ap.add_argument("--tsv")
+ap.add_argument("--json")
+args = ap.parse_args()
+peers = args.peers.split()
+
+rows = []  # dicts: system metric run value status note
 order = []
-na = {}  # system: why it could not be measured
-with open(path) as f:
+with open(args.results) as f:
     for line in f:
-        s, m, _r, v = line.rstrip("\n").split("\t")
+        s, m, r, v, st, note = line.rstrip("\n").split("\t")
         if s not in order:
             order.append(s)
-        if m == "na":
-            na[s] = v
-            continue
         try:
             x = float(v)
         except ValueError:
-            x = math.nan
-        if not math.isnan(x):
-            vals.setdefault((s, m), []).append(x)
+            x = None
+        if x is not None and x != x:
+            x = None
+        rows.append({"system": s, "metric": m, "run": int(r), "value": x, "status": st,
+                     "note": note})
+
+phases = {}  # (system, phase): {run: (ok, reason)}
+recs = {}  # (system, metric): {run: row}
+for row in rows:
+    if row["metric"].startswith("phase:"):
+        phases.setdefault((row["system"], row["metric"][6:]), {})[row["run"]] = (
+            row["status"] == "ok", row["note"])
+    else:
+        recs.setdefault((row["system"], row["metric"]), {})[row["run"]] = row
+
+PHASE = {"tcp1nic": "nic"}  # every other metric belongs to the main phase
+
+
+def runs_of(s, m):
+    """[(run, value or None, reason)] over the runs in which m's phase was
+    tried; None if m does not apply to s (no run measured it although some
+    run was good)."""
+    ph = phases.get((s, PHASE.get(m, "main")), {})
+    got = recs.get((s, m), {})
+    if not ph or (not got and any(ok for ok, _ in ph.values())):
+        return None
+    out = []
+    for r in sorted(ph):
+        ok, why = ph[r]
+        row = got.get(r)
+        if not ok:
+            out.append((r, None, why))
+        elif row is None:
+            out.append((r, None, "not measured"))
+        elif row["status"] != "ok" or row["value"] is None:
+            out.append((r, None, row["note"] or "failed"))
+        else:
+            out.append((r, row["value"], ""))
+    return out
+
+
+def good(s, m):
+    rs = runs_of(s, m)
+    return [v for _r, v, _w in rs if v is not None] if rs else []
 
 
 def med(s, m):
-    v = vals.get((s, m))
+    v = good(s, m)
     return statistics.median(v) if v else None
 
 
+def count(s, m):
+    rs = runs_of(s, m)
+    return (len([1 for _r, v, _w in rs if v is not None]), len(rs)) if rs is not None else None
+
+
+def reasons(s, m):
+    seen = []
+    for _r, v, why in runs_of(s, m) or []:
+        if v is None and why not in seen:
+            seen.append(why)
+    return "; ".join(seen)
+
+
 def peak(s):  # peak RSS: the largest of the runs
-    v = vals.get((s, "rss"))
+    v = good(s, "rss")
     return max(v) if v else None
 
 
@@ -52,14 +117,21 @@ METRICS = [
     ("rtt_added", "ping RTT added us", False, "%.0f"),
     ("cpu", "CPU s/GB", False, "%.2f"),
 ]
-ADDED = ("rr_added", "rtt_added")  # no ratio to direct: the direct value is the zero point
-
-for added, m in (("rtt_added", "rtt"), ("rr_added", "rr")):
-    d = med("direct", m)
+# Added round trips: a system's runs less the direct path's median.
+ADDED = {"rr_added": "rr", "rtt_added": "rtt"}
+BASE = {m: ADDED.get(m, m) for m, *_ in METRICS}
+for added, raw in ADDED.items():
+    d = med("direct", raw)
+    PHASE[added] = PHASE.get(raw, "main")
     for s in order:
-        r = med(s, m)
-        if r is not None and d is not None:
-            vals[(s, added)] = [r - d]
+        for r, row in recs.get((s, raw), {}).items():
+            new = dict(row, metric=added)
+            if row["value"] is not None:
+                if d is None:
+                    new.update(value=None, status="failed", note="no good run of the direct path")
+                else:
+                    new["value"] = row["value"] - d
+            recs.setdefault((s, added), {})[r] = new
 
 
 def best_peer(m, higher):
@@ -86,19 +158,30 @@ def mem_gib():
     return kb / 1024 / 1024
 
 
-print("## ipipd benchmark%s\n" % (" (QUICK: not for comparison)" if quick == "1" else ""))
-print("- date: %s UTC" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"))
+def all_failed(s):
+    ph = phases.get((s, "main"), {})
+    return ph and not any(ok for ok, _ in ph.values())
+
+
+print("## ipipd benchmark%s\n" % (" (QUICK: not for comparison)" if args.quick == "1" else ""))
+print("- date: %s to %s UTC; commit %s" % (args.started, args.finished, args.commit))
 print("- machine: %s, %d CPUs, %.0f GiB; kernel %s" % (cpu_model(), os.cpu_count(), mem_gib(),
                                                        platform.release()))
 print("- method: two namespaces over a veth pair (1500 MTU), side A on CPU 0, side B on CPU 1; "
-      "median of %s run(s), interleaved (run 1 of every system, then run 2, ...); TCP %s s after a discarded warm-up, UDP 64-byte payloads `-b 0` "
+      "median of the good runs among %s, interleaved (run 1 of every system, then run 2, ...); "
+      "TCP %s s after a discarded warm-up, UDP 64-byte payloads `-b 0` "
       "for %s s; NIC-like: the same TCP test with the veth's TSO off and GRO on at both ends; "
       "probe: %s round trips of a 32-byte UDP request, client and server busy-polling "
       "(bench/udprr.c), median; %s pings 10 ms apart, average"
-      % (runs, secs, secs, rrs, pings))
-print("- each cell: value (ratio to direct in the same mode / ratio to the fastest unencrypted "
-      "userspace peer of that column; for RTT and CPU lower is better, the ratio is still "
-      "value/reference); kernel VXLAN and ipipd-ebpf are not peers")
+      % (args.runs, args.seconds, args.seconds, args.roundtrips, args.pings))
+print("- failed runs: a run fails when its tunnel does not come up, its MTU check (a DF ping of "
+      "the overlay MTU) fails or the underlay fragments packets during it; a value fails when "
+      "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
+      "is taken over the good runs only, their number beside it (good/tried), and every failure "
+      "is listed below the table")
+print("- each cell: median (good/tried runs, ratio to direct in the same mode / ratio to the "
+      "fastest unencrypted userspace peer of that column; for RTT and CPU lower is better, the "
+      "ratio is still value/reference); kernel VXLAN and ipipd-ebpf are not peers")
 print("- CPU s/GB: the tunnel processes at both ends; VXLAN has none, and for ipipd-ebpf it is "
       "the daemon only (the fast path runs in the kernel, charged to the senders)")
 print()
@@ -108,16 +191,22 @@ print("|" + "---|" * len(hdr))
 refs = {m: best_peer(m, hi) for m, _l, hi, _f in METRICS}
 for s in order:
     row = [s + (" (encrypts)" if s == "wireguard-go" else "")]
-    if s in na:
-        row += ["n/a (%s)" % na[s]] + ["-"] * len(METRICS)
+    if all_failed(s):
+        n = len(phases[(s, "main")])
+        row += ["FAILED (0/%d: %s)" % (n, reasons(s, "tcp1"))] + ["-"] * len(METRICS)
         print("| " + " | ".join(row) + " |")
         continue
     for m, _label, _hi, fmt in METRICS:
-        v = med(s, m)
-        if v is None:
+        c = count(s, m)
+        if c is None:
             row.append("-")
             continue
-        cell = fmt % v
+        g, n = c
+        v = med(s, m)
+        if v is None:
+            row.append("FAILED (0/%d: %s)" % (n, reasons(s, m)))
+            continue
+        cell = "%s (%d/%d" % (fmt % v, g, n)
         d = med("direct", m)
         p = refs[m][0]
         parts = []
@@ -125,19 +214,17 @@ for s in order:
             parts.append("%.2fx direct" % (v / d))
         if p and (m not in ADDED or v > 0):  # an added RTT at or below 0 is noise
             parts.append("%.2fx peer" % (v / p))
-        if parts:
-            cell += " (" + ", ".join(parts) + ")"
-        row.append(cell)
+        row.append(cell + "".join(", " + x for x in parts) + ")")
     rss = peak(s)
     row.append("%.1f" % rss if rss is not None else "-")
     print("| " + " | ".join(row) + " |")
 print()
-print("Fastest unencrypted peer per column: " + ", ".join(
+print("Fastest unencrypted peer per column (by median): " + ", ".join(
     "%s %s" % (label, refs[m][1] or "-") for m, label, _h, _f in METRICS))
 print()
-spread = ["%s %s-%s" % (label, fmt % min(vals[("direct", m)]), fmt % max(vals[("direct", m)]))
+spread = ["%s %s-%s" % (label, fmt % min(good("direct", m)), fmt % max(good("direct", m)))
           for m, label, _h, fmt in METRICS + [("rr", "probe RTT us", False, "%.2f")]
-          if len(vals.get(("direct", m), [])) > 1]
+          if len(good("direct", m)) > 1]
 if spread:
     print("Spread of the direct path over the runs (min-max; a wide one means a busy machine): "
           + ", ".join(spread))
@@ -147,6 +234,24 @@ rr = ["%s %.2f / %.2f" % (s, med(s, "rr"), med(s, "rr99"))
 if rr:
     print("UDP probe round trip, median / p99 us: " + ", ".join(rr))
     print()
+
+failures = []
+for s in order:
+    for p in ("main", "nic"):
+        for r, (ok, why) in sorted(phases.get((s, p), {}).items()):
+            if not ok:
+                failures.append("- %s run %d%s: FAILED: %s"
+                                % (s, r, " (NIC-like)" if p == "nic" else "", why))
+    for (s2, m), got in recs.items():
+        if s2 != s or m in ADDED:
+            continue
+        for r, row in sorted(got.items()):
+            ok = phases.get((s, PHASE.get(m, "main")), {}).get(r, (True, ""))[0]
+            if row["status"] != "ok" and ok:
+                failures.append("- %s run %d: %s FAILED: %s" % (s, r, m, row["note"]))
+print("### Failed runs")
+print("\n".join(failures) if failures else "None: every run of every system was good.")
+print()
 
 
 def target(name, ok, detail):
@@ -161,8 +266,8 @@ def nic_ratio(s):
 print("### Targets (same run, medians)")
 U, E = "ipipd-userspace", "ipipd-ebpf"
 for s in (U, E):
-    if s in na:
-        print("- n/a: %s's targets (%s)" % (s, na[s]))
+    if all_failed(s):
+        print("- FAILED: %s's targets (%s)" % (s, reasons(s, "tcp1")))
 if med(U, "tcp1") is not None and refs["tcp1"][0]:
     v, p = med(U, "tcp1"), refs["tcp1"][0]
     target(U + ": TCP one stream >= 2x fastest peer", v >= 2 * p,
@@ -191,3 +296,69 @@ if med(E, "rr_added") is not None:
 if peak(E) is not None:
     v = peak(E)
     target(E + ": peak RSS <= 8 MiB", v <= 8, "%.1f MiB" % v)
+print()
+
+# Every run's values: the report's own section, and the files next to it.
+RAW = ("tcp1", "tcp4", "udp", "tcp1nic", "rr", "rr99", "rtt", "cpu", "rss")
+nruns = max([row["run"] for row in rows] or [0])
+print("### Every run")
+print("Values in run order; a failed run or value is shown as FAILED (the reasons are "
+      "listed above), a value measured in a failed run in brackets (not used).")
+print()
+print("| system | metric | " + " | ".join("run %d" % r for r in range(1, nruns + 1)) + " |")
+print("|---|---|" + "---|" * nruns)
+for s in order:
+    for p in ("main", "nic"):
+        ph = phases.get((s, p), {})
+        if ph:
+            print("| %s | %s | %s |" % (s, "run" if p == "main" else "NIC-like run", " | ".join(
+                ("" if r not in ph else "ok" if ph[r][0] else "FAILED")
+                for r in range(1, nruns + 1))))
+    for m in RAW:
+        got = recs.get((s, m), {})
+        if not got:
+            continue
+        ph = phases.get((s, PHASE.get(m, "main")), {})
+        cells = []
+        for r in range(1, nruns + 1):
+            row = got.get(r)
+            if row is None:
+                cells.append("FAILED" if r in ph else "")
+            elif row["value"] is None:
+                cells.append("FAILED")
+            elif not ph.get(r, (True, ""))[0]:
+                cells.append("[%.4g]" % row["value"])
+            else:
+                cells.append("%.4g" % row["value"])
+        print("| %s | %s | %s |" % (s, m, " | ".join(cells)))
+print()
+
+if args.tsv:
+    with open(args.tsv, "w") as f:
+        f.write("system\tmetric\trun\tvalue\tstatus\tnote\n")
+        for row in rows:
+            f.write("%s\t%s\t%d\t%s\t%s\t%s\n" % (
+                row["system"], row["metric"], row["run"],
+                "" if row["value"] is None else repr(row["value"]), row["status"], row["note"]))
+if args.json:
+    summary = {}
+    for s in order:
+        for m, *_ in METRICS + [("rr", ), ("rr99", ), ("rtt", ), ("rss", )]:
+            c = count(s, m)
+            if c is None:
+                continue
+            g = good(s, m)
+            summary.setdefault(s, {})[m] = {
+                "median": med(s, m), "good": c[0], "tried": c[1],
+                "min": min(g) if g else None, "max": max(g) if g else None,
+                "failures": reasons(s, m) or None}
+    with open(args.json, "w") as f:
+        json.dump({"started": args.started + " UTC", "finished": args.finished + " UTC",
+                   "commit": args.commit, "runs": int(args.runs), "seconds": float(args.seconds),
+                   "quick": args.quick == "1", "machine": {"cpu": cpu_model(),
+                                                           "cpus": os.cpu_count(),
+                                                           "kernel": platform.release()},
+                   "rows": [{k: row[k] for k in ("system", "metric", "run", "value", "status",
+                                                 "note")} for row in rows],
+                   "summary": summary}, f, indent=1)
+        f.write("\n")

@@ -13,14 +13,23 @@
 #   BENCH_QUICK=1        1 run each, 3 s measurements (development)
 #   BENCH_RUNS=N         runs per system (default 3; the median is reported)
 #   BENCH_TIME=S         seconds per throughput measurement (default 10)
-#   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-ebpf vxlan
-#                        fastd quicktun vtun tinc openvpn wireguard-go
+#   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-userspace-nice-10
+#                        ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn
+#                        wireguard-go
+#   BENCH_NICE=N         the priority (nice) of every userspace tunnel: ipipd's
+#                        `Nice = N`, the peers started under `nice -n N`
+#                        (default 0, where the peers run by default); the row
+#                        ipipd-userspace-nice-10 is ipipd at its own default,
+#                        -10, with everything else unchanged (not like for like)
 #   BENCH_NIC="..."      the systems also measured over the NIC-like underlay
 #                        (default: direct ipipd-userspace ipipd-ebpf vxlan)
 #   BENCH_OUT=FILE       also write the markdown report there (default
 #                        build/bench-DATE.md), every run's values next to it
 #                        in FILE.runs.tsv and FILE.runs.json
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
+#
+# The bench sets its own priority to nice 0, so iperf3, ping and the probe run
+# at 0 whatever the priority it was started with.
 #
 # Metrics (medians over the runs): TCP one stream and four streams (Gbit/s,
 # 2 s warm-up discarded), UDP 64-byte packets received per second, TCP one
@@ -46,7 +55,12 @@ IPIPD=${IPIPD:-$TOP/build/ipipd}
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30; RRS=5000
 else RUNS=${BENCH_RUNS:-3}; DUR=${BENCH_TIME:-10}; WARM=2; PINGS=100; RRS=20000; fi
-SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
+NICE=${BENCH_NICE:-0}
+[[ $NICE =~ ^-?[0-9]+$ ]] && [ "$NICE" -ge -20 ] && [ "$NICE" -le 19 ] ||
+	{ echo "bench: BENCH_NICE must be a number from -20 to 19" >&2; exit 1; }
+NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is BENCH_NICE
+[ "$NICE" = -10 ] && NICE10=
+SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
 NIC=${BENCH_NIC:-"direct ipipd-userspace ipipd-ebpf vxlan"}
 PEERS="fastd quicktun vtun tinc openvpn"	# the unencrypted ones: "fastest peer" is among these
 
@@ -92,6 +106,9 @@ inb() { taskset -c 1 ip netns exec "$B" "$@"; }
 # Start in the background, remember the PID (the command must not fork).
 bga() { ina "$@" >>"$DLOG" 2>&1 & BG+=($!); }
 bgb() { inb "$@" >>"$DLOG" 2>&1 & BG+=($!); }
+# The same for a peer's daemon: at the priority of every userspace tunnel.
+peera() { bga nice -n "$NICE" "$@"; }
+peerb() { bgb nice -n "$NICE" "$@"; }
 
 # One line of the results: SYSTEM METRIC RUN VALUE STATUS NOTE.
 put() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" \
@@ -161,18 +178,19 @@ wait_ping() { # wait_ping DST: until the tunnel carries a ping (30 s)
 up_direct() { DST=$UB; MTU=1500; }
 down_direct() { :; }
 
-start_ipipd() { # DATAPATH
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UA $UB "$1" $OA $OB >"$WORK/bipa.conf"
-	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UB $UA "$1" $OB $OA >"$WORK/bipb.conf"
+start_ipipd() { # DATAPATH NICE
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UA $UB "$1" "$2" $OA $OB >"$WORK/bipa.conf"
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UB $UA "$1" "$2" $OB $OA >"$WORK/bipb.conf"
 	bga "$IPIPD" -f "$WORK/bipa.conf"
 	bgb "$IPIPD" -f "$WORK/bipb.conf"
 	wait_link "$A" bipa && wait_link "$B" bipb || return 1
 	DST=$OB; MTU=1480
 }
-up_ipipd-userspace() { start_ipipd userspace; }
-up_ipipd-ebpf() { start_ipipd ebpf; }
+up_ipipd-userspace() { start_ipipd userspace "$NICE"; }
+up_ipipd-userspace-nice-10() { start_ipipd userspace -10; }
+up_ipipd-ebpf() { start_ipipd ebpf "$NICE"; }
 
 # Kernel VXLAN: 50 bytes of overhead (outer IP, UDP, VXLAN, inner Ethernet).
 up_vxlan() {
@@ -194,8 +212,8 @@ up_fastd() {
 	}
 	fastd_conf fda "$sa" $UA "$pb" $UB >"$WORK/fda.conf"
 	fastd_conf fdb "$sb" $UB "$pa" $UA >"$WORK/fdb.conf"
-	bga fastd --config "$WORK/fda.conf"
-	bgb fastd --config "$WORK/fdb.conf"
+	peera fastd --config "$WORK/fda.conf"
+	peerb fastd --config "$WORK/fdb.conf"
 	wait_link "$A" fda && wait_link "$B" fdb || return 1
 	addr "$A" fda $OA $OB 1471
 	addr "$B" fdb $OB $OA 1471
@@ -203,9 +221,9 @@ up_fastd() {
 }
 
 up_quicktun() {
-	bga env IFACE=qta IF_QT_TUN_MODE=1 IF_QT_PROTOCOL=raw IF_QT_LOCAL_ADDRESS=$UA \
+	peera env IFACE=qta IF_QT_TUN_MODE=1 IF_QT_PROTOCOL=raw IF_QT_LOCAL_ADDRESS=$UA \
 		IF_QT_LOCAL_PORT=2998 IF_QT_REMOTE_ADDRESS=$UB IF_QT_REMOTE_PORT=2998 quicktun
-	bgb env IFACE=qtb IF_QT_TUN_MODE=1 IF_QT_PROTOCOL=raw IF_QT_LOCAL_ADDRESS=$UB \
+	peerb env IFACE=qtb IF_QT_TUN_MODE=1 IF_QT_PROTOCOL=raw IF_QT_LOCAL_ADDRESS=$UB \
 		IF_QT_LOCAL_PORT=2998 IF_QT_REMOTE_ADDRESS=$UA IF_QT_REMOTE_PORT=2998 quicktun
 	wait_link "$A" qta && wait_link "$B" qtb || return 1
 	addr "$A" qta $OA $OB 1472
@@ -225,9 +243,9 @@ up_vtun() {
 	ip -n "$B" tuntap add dev vtb mode tun
 	addr "$A" vta $OA $OB 1470
 	addr "$B" vtb $OB $OA 1470
-	bgb vtund -s -n -f "$WORK/vtb.conf"
+	peerb vtund -s -n -f "$WORK/vtb.conf"
 	sleep 0.5
-	bga vtund -n -f "$WORK/vta.conf" bench $UB
+	peera vtund -n -f "$WORK/vta.conf" bench $UB
 	DST=$OB; MTU=1470
 }
 
@@ -245,8 +263,8 @@ up_tinc() {
 	done
 	cp "$WORK/tinc-a/hosts/a" "$WORK/tinc-b/hosts/a"
 	cp "$WORK/tinc-b/hosts/b" "$WORK/tinc-a/hosts/b"
-	bgb tincd -c "$WORK/tinc-b" -D --pidfile="$WORK/tinc-b.pid"
-	bga tincd -c "$WORK/tinc-a" -D --pidfile="$WORK/tinc-a.pid"
+	peerb tincd -c "$WORK/tinc-b" -D --pidfile="$WORK/tinc-b.pid"
+	peera tincd -c "$WORK/tinc-a" -D --pidfile="$WORK/tinc-a.pid"
 	wait_link "$A" tia && wait_link "$B" tib || return 1
 	addr "$A" tia $OA $OB 1454
 	addr "$B" tib $OB $OA 1454
@@ -262,9 +280,9 @@ up_openvpn() {
 			--disable-dco --tun-mtu 1472 --verb 1
 	}
 	# shellcheck disable=SC2046
-	bga openvpn $(ovpn ova $UA $UB $OA $OB)
+	peera openvpn $(ovpn ova $UA $UB $OA $OB)
 	# shellcheck disable=SC2046
-	bgb openvpn $(ovpn ovb $UB $UA $OB $OA)
+	peerb openvpn $(ovpn ovb $UB $UA $OB $OA)
 	wait_link "$A" ova && wait_link "$B" ovb || return 1
 	DST=$OB; MTU=1472
 }
@@ -274,8 +292,8 @@ up_wireguard-go() {
 	ka=$(wg genkey) kb=$(wg genkey)
 	echo "$ka" >"$WORK/wga.key"
 	echo "$kb" >"$WORK/wgb.key"
-	bga env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wga
-	bgb env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wgb
+	peera env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wga
+	peerb env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wgb
 	wait_link "$A" wga && wait_link "$B" wgb || return 1
 	sleep 0.3
 	ina wg set wga private-key "$WORK/wga.key" listen-port 51820 peer "$(echo "$kb" | wg pubkey)" \
@@ -327,6 +345,15 @@ tunnel_pids() {
 			case $c in iperf3|udprr|ping|ip|taskset|sleep|cat|env) ;; *) echo "$p" ;; esac
 		done
 	done
+}
+
+# tunnel_nice: the priorities (nice) of every thread of the tunnel processes,
+# distinct, sorted.
+tunnel_nice() {
+	local p
+	for p in $(tunnel_pids); do
+		cat /proc/$p/task/*/stat 2>/dev/null | sed 's/.*) //' | awk '{ print $17 }'
+	done | sort -n -u | paste -s -d ' '
 }
 
 cpu_ticks() { # sum of utime+stime of the given PIDs (all their threads)
@@ -471,6 +498,14 @@ run_system() {
 	measure "$s" "$r"
 	f1=$(frag_count)
 	[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
+	# Like for like: every userspace tunnel at the same priority.
+	local want=$NICE nice
+	[ "$s" = ipipd-userspace-nice-10 ] && want=-10
+	nice=$(tunnel_nice)
+	if [ -n "$nice" ]; then
+		put "$s" info:nice "$r" - ok "$nice"
+		[ "$nice" = "$want" ] || bad+=("tunnel threads at nice $nice, not $want")
+	fi
 	phase "$s" main "$r" "${bad[@]}"
 	log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r && $5 == "ok" && $4 != "-" { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	if in_nic "$s"; then
@@ -503,8 +538,12 @@ run_system() {
 
 # ---- main -------------------------------------------------------------------
 
+# Everything the bench starts runs at nice 0 unless told otherwise (nice -n
+# is relative to the bench's own priority, which is inherited).
+python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 0)' $$ ||
+	{ log "cannot set the bench's priority to nice 0"; exit 1; }
 STARTED=$(date -u '+%F %T')
-log "$STARTED UTC; $RUNS run(s) of ${DUR} s; systems: $SYSTEMS"
+log "$STARTED UTC; $RUNS run(s) of ${DUR} s; tunnels at nice $NICE; systems: $SYSTEMS"
 mkdir -p "$(dirname "$OUT")" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
 setup_underlay
@@ -526,6 +565,6 @@ COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	COMMIT="$COMMIT (with uncommitted changes)"
 python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
 	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \
-	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" \
+	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" \
 	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"
 log "report in $OUT, every run's values in $OUT.runs.tsv and $OUT.runs.json"

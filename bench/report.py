@@ -6,12 +6,14 @@ and every run's values; the runs also as TSV and JSON.
 
 usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --seconds S
                  --quick 0|1 --pings N --roundtrips N --started T --finished T
-                 --commit C [--tsv FILE] [--json FILE]
+                 --commit C --nice N [--tsv FILE] [--json FILE]
 
 RESULTS.tsv, one line per value: system, metric, run, value, status (ok or
 failed), note.  The metric phase:main or phase:nic says whether a run as a
 whole was good (main: every measurement but the NIC-like one; nic: that one);
-a value counts only if it and its run's phase are good.
+a value counts only if it and its run's phase are good.  The metrics named
+info:KEY are notes on a run's setup (info:nice: the priorities of the tunnel
+threads).
 """
 import argparse
 import json
@@ -21,7 +23,7 @@ import statistics
 
 ap = argparse.ArgumentParser()
 for opt in ("results", "peers", "runs", "seconds", "quick", "pings", "roundtrips", "started",
-            "finished", "commit"):
+            "finished", "commit", "nice"):
     ap.add_argument("--" + opt, required=True)
 ap.add_argument("--tsv")
 ap.add_argument("--json")
@@ -46,8 +48,13 @@ with open(args.results) as f:
 
 phases = {}  # (system, phase): {run: (ok, reason)}
 recs = {}  # (system, metric): {run: row}
+info = {}  # (system, key): [distinct notes]
 for row in rows:
-    if row["metric"].startswith("phase:"):
+    if row["metric"].startswith("info:"):
+        seen = info.setdefault((row["system"], row["metric"][5:]), [])
+        if row["note"] not in seen:
+            seen.append(row["note"])
+    elif row["metric"].startswith("phase:"):
         phases.setdefault((row["system"], row["metric"][6:]), {})[row["run"]] = (
             row["status"] == "ok", row["note"])
     else:
@@ -158,6 +165,11 @@ def mem_gib():
     return kb / 1024 / 1024
 
 
+NICE10 = "ipipd-userspace-nice-10"
+LABEL = {"wireguard-go": "wireguard-go (encrypts)",
+         NICE10: NICE10 + " (ipipd's default priority)"}
+
+
 def all_failed(s):
     ph = phases.get((s, "main"), {})
     return ph and not any(ok for ok, _ in ph.values())
@@ -174,6 +186,12 @@ print("- method: two namespaces over a veth pair (1500 MTU), side A on CPU 0, si
       "probe: %s round trips of a 32-byte UDP request, client and server busy-polling "
       "(bench/udprr.c), median; %s pings 10 ms apart, average"
       % (args.runs, args.seconds, args.seconds, args.roundtrips, args.pings))
+print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the peers started "
+      "under `nice -n %s`), iperf3, ping and the probe at nice 0; a run whose tunnel threads "
+      "are at another priority fails%s"
+      % (args.nice, args.nice, args.nice,
+         "; ipipd-userspace-nice-10: ipipd at its default priority (`Nice = -10`), everything "
+         "else as in the other rows, not like for like" if NICE10 in order else ""))
 print("- failed runs: a run fails when its tunnel does not come up, its MTU check (a DF ping of "
       "the overlay MTU) fails or the underlay fragments packets during it; a value fails when "
       "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
@@ -190,7 +208,7 @@ print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 refs = {m: best_peer(m, hi) for m, _l, hi, _f in METRICS}
 for s in order:
-    row = [s + (" (encrypts)" if s == "wireguard-go" else "")]
+    row = [LABEL.get(s, s)]
     if all_failed(s):
         n = len(phases[(s, "main")])
         row += ["FAILED (0/%d: %s)" % (n, reasons(s, "tcp1"))] + ["-"] * len(METRICS)
@@ -228,6 +246,11 @@ spread = ["%s %s-%s" % (label, fmt % min(good("direct", m)), fmt % max(good("dir
 if spread:
     print("Spread of the direct path over the runs (min-max; a wide one means a busy machine): "
           + ", ".join(spread))
+    print()
+nices = ["%s %s" % (s, " / ".join(info[(s, "nice")])) for s in order if (s, "nice") in info]
+if nices:
+    print("Priority (nice) of the tunnel processes' threads, as found after each run: "
+          + ", ".join(nices))
     print()
 rr = ["%s %.2f / %.2f" % (s, med(s, "rr"), med(s, "rr99"))
       for s in order if med(s, "rr") is not None and med(s, "rr99") is not None]
@@ -354,11 +377,10 @@ if args.json:
                 "failures": reasons(s, m) or None}
     with open(args.json, "w") as f:
         json.dump({"started": args.started + " UTC", "finished": args.finished + " UTC",
-                   "commit": args.commit, "runs": int(args.runs), "seconds": float(args.seconds),
+                   "commit": args.commit, "nice": int(args.nice), "runs": int(args.runs), "seconds": float(args.seconds),
                    "quick": args.quick == "1", "machine": {"cpu": cpu_model(),
                                                            "cpus": os.cpu_count(),
                                                            "kernel": platform.release()},
-                   "rows": [{k: row[k] for k in ("system", "metric", "run", "value", "status",
-                                                 "note")} for row in rows],
+                   "rows": rows,
                    "summary": summary}, f, indent=1)
         f.write("\n")

@@ -28,6 +28,14 @@
 #                        in FILE.runs.tsv and FILE.runs.json
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
 #
+# Socket buffers like ipipd's (16 MiB receive and send, SO_*BUFFORCE) for the
+# peers that have an option for them: OpenVPN --sndbuf/--rcvbuf, tinc
+# UDPSndBuf/UDPRcvBuf.  Their SO_SNDBUF/SO_RCVBUF is made SO_*BUFFORCE by
+# bench/forcebuf.c (preloaded), as net.core.wmem_max/rmem_max would cap them
+# and cannot be raised in a namespace alone.  fastd, quicktun, vtun and
+# wireguard-go have no such option.  The sizes found on each tunnel's UDP
+# sockets are in the report.
+#
 # The bench sets its own priority to nice 0, so iperf3, ping and the probe run
 # at 0 whatever the priority it was started with.
 #
@@ -61,7 +69,7 @@ NICE=${BENCH_NICE:-0}
 NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is BENCH_NICE
 [ "$NICE" = -10 ] && NICE10=
 SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
-NIC=${BENCH_NIC:-"direct ipipd-userspace ipipd-ebpf vxlan"}
+NIC=${BENCH_NIC-"direct ipipd-userspace ipipd-ebpf vxlan"}
 PEERS="fastd quicktun vtun tinc openvpn"	# the unencrypted ones: "fastest peer" is among these
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
@@ -71,6 +79,8 @@ command -v ethtool >/dev/null || { echo "bench: ethtool missing (scripts/deps.sh
 
 WORK=$(mktemp -d /tmp/ipipd-bench.XXXXXX)
 UDPRR=$WORK/udprr
+FORCEBUF=$WORK/forcebuf.so
+SOCKBUF=16777216	# ipipd's socket buffers (SOCK_BUF in src/tun.c)
 RRPORT=7777
 A=bnA-$$
 B=bnB-$$
@@ -255,16 +265,16 @@ up_tinc() {
 		n=$WORK/tinc-$side
 		mkdir -p "$n/hosts"
 		if [ $side = a ]; then ua=$UA oa=$OA ob=b dev=tia; else ua=$UB oa=$OB ob=a dev=tib; fi
-		printf 'Name = %s\nMode = router\nDeviceType = tun\nInterface = %s\nConnectTo = %s\nAddressFamily = ipv4\nBindToAddress = %s\n' \
-			$side $dev $ob $ua >"$n/tinc.conf"
+		printf 'Name = %s\nMode = router\nDeviceType = tun\nInterface = %s\nConnectTo = %s\nAddressFamily = ipv4\nBindToAddress = %s\nUDPRcvBuf = %s\nUDPSndBuf = %s\n' \
+			$side $dev $ob $ua $SOCKBUF $SOCKBUF >"$n/tinc.conf"
 		printf 'Address = %s\nSubnet = %s/32\nCipher = none\nDigest = none\nCompression = 0\n' \
 			$ua $oa >"$n/hosts/$side"
 		tincd -c "$n" -K 2048 </dev/null >/dev/null 2>&1
 	done
 	cp "$WORK/tinc-a/hosts/a" "$WORK/tinc-b/hosts/a"
 	cp "$WORK/tinc-b/hosts/b" "$WORK/tinc-a/hosts/b"
-	peerb tincd -c "$WORK/tinc-b" -D --pidfile="$WORK/tinc-b.pid"
-	peera tincd -c "$WORK/tinc-a" -D --pidfile="$WORK/tinc-a.pid"
+	peerb env LD_PRELOAD="$FORCEBUF" tincd -c "$WORK/tinc-b" -D --pidfile="$WORK/tinc-b.pid"
+	peera env LD_PRELOAD="$FORCEBUF" tincd -c "$WORK/tinc-a" -D --pidfile="$WORK/tinc-a.pid"
 	wait_link "$A" tia && wait_link "$B" tib || return 1
 	addr "$A" tia $OA $OB 1454
 	addr "$B" tib $OB $OA 1454
@@ -277,12 +287,12 @@ up_openvpn() {
 	ovpn() { # DEV LOCAL REMOTE IFLOCAL IFREMOTE
 		echo --dev "$1" --dev-type tun --proto udp --local "$2" --remote "$3" \
 			--ifconfig "$4" "$5" --cipher none --data-ciphers none --auth none \
-			--disable-dco --tun-mtu 1472 --verb 1
+			--disable-dco --tun-mtu 1472 --sndbuf $SOCKBUF --rcvbuf $SOCKBUF --verb 1
 	}
 	# shellcheck disable=SC2046
-	peera openvpn $(ovpn ova $UA $UB $OA $OB)
+	peera env LD_PRELOAD="$FORCEBUF" openvpn $(ovpn ova $UA $UB $OA $OB)
 	# shellcheck disable=SC2046
-	peerb openvpn $(ovpn ovb $UB $UA $OB $OA)
+	peerb env LD_PRELOAD="$FORCEBUF" openvpn $(ovpn ovb $UB $UA $OB $OA)
 	wait_link "$A" ova && wait_link "$B" ovb || return 1
 	DST=$OB; MTU=1472
 }
@@ -354,6 +364,21 @@ tunnel_nice() {
 	for p in $(tunnel_pids); do
 		cat /proc/$p/task/*/stat 2>/dev/null | sed 's/.*) //' | awk '{ print $17 }'
 	done | sort -n -u | paste -s -d ' '
+}
+
+# sock_bufs: the receive and send buffers (bytes, as the kernel has them:
+# twice the size asked for) of the tunnel processes' UDP sockets in both
+# namespaces: "PROGRAM rb/tb" for each distinct pair.
+sock_bufs() {
+	local ns
+	for ns in "$A" "$B"; do
+		ip netns exec "$ns" ss -uamnpH 2>/dev/null | awk '
+			/users:\(\("/ { split($0, u, "\""); name = u[2]; next }
+			/skmem:/ && name != "" && name != "iperf3" && name != "udprr" {
+				rb = $0; sub(/.*[(,]rb/, "", rb); sub(/[,)].*/, "", rb)
+				tb = $0; sub(/.*,tb/, "", tb); sub(/[,)].*/, "", tb)
+				print name " " rb "/" tb; name = "" }'
+	done | sort -u | paste -s -d ',' | sed 's/,/, /g'
 }
 
 cpu_ticks() { # sum of utime+stime of the given PIDs (all their threads)
@@ -498,8 +523,10 @@ run_system() {
 	measure "$s" "$r"
 	f1=$(frag_count)
 	[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
+	local want=$NICE nice v
+	v=$(sock_bufs)
+	[ -z "$v" ] || put "$s" info:sockbuf "$r" - ok "$v"
 	# Like for like: every userspace tunnel at the same priority.
-	local want=$NICE nice
 	[ "$s" = ipipd-userspace-nice-10 ] && want=-10
 	nice=$(tunnel_nice)
 	if [ -n "$nice" ]; then
@@ -546,9 +573,12 @@ STARTED=$(date -u '+%F %T')
 log "$STARTED UTC; $RUNS run(s) of ${DUR} s; tunnels at nice $NICE; systems: $SYSTEMS"
 mkdir -p "$(dirname "$OUT")" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
+cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$FORCEBUF" "$TOP/bench/forcebuf.c" || exit 1
 setup_underlay
 TSO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "tcp-segmentation-offload:" { print $2 }')
 GRO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "generic-receive-offload:" { print $2 }')
+put - info:sysctl 0 - ok "$(for f in wmem_max rmem_max wmem_default rmem_default; do
+	printf '%s=%s ' $f "$(ip netns exec "$A" cat /proc/sys/net/core/$f)"; done)"
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 BG_SERVER=$!
 sleep 0.5
@@ -565,6 +595,6 @@ COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	COMMIT="$COMMIT (with uncommitted changes)"
 python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
 	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \
-	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" \
+	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" --sockbuf "$SOCKBUF" \
 	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"
 log "report in $OUT, every run's values in $OUT.runs.tsv and $OUT.runs.json"

@@ -6,14 +6,14 @@ and every run's values; the runs also as TSV and JSON.
 
 usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --seconds S
                  --quick 0|1 --pings N --roundtrips N --started T --finished T
-                 --commit C --nice N [--tsv FILE] [--json FILE]
+                 --commit C --nice N --sockbuf BYTES [--tsv FILE] [--json FILE]
 
-RESULTS.tsv, one line per value: system, metric, run, value, status (ok or
+RESULTS.tsv (bench.sh's, or a saved .runs.tsv), one line per value: system, metric, run, value, status (ok or
 failed), note.  The metric phase:main or phase:nic says whether a run as a
 whole was good (main: every measurement but the NIC-like one; nic: that one);
 a value counts only if it and its run's phase are good.  The metrics named
 info:KEY are notes on a run's setup (info:nice: the priorities of the tunnel
-threads).
+threads; info:sockbuf: the buffers of their UDP sockets).
 """
 import argparse
 import json
@@ -23,7 +23,7 @@ import statistics
 
 ap = argparse.ArgumentParser()
 for opt in ("results", "peers", "runs", "seconds", "quick", "pings", "roundtrips", "started",
-            "finished", "commit", "nice"):
+            "finished", "commit", "nice", "sockbuf"):
     ap.add_argument("--" + opt, required=True)
 ap.add_argument("--tsv")
 ap.add_argument("--json")
@@ -34,8 +34,10 @@ rows = []  # dicts: system metric run value status note
 order = []
 with open(args.results) as f:
     for line in f:
+        if line.startswith("system\tmetric\t"):  # the header of a saved .runs.tsv
+            continue
         s, m, r, v, st, note = line.rstrip("\n").split("\t")
-        if s not in order:
+        if s not in order and s != "-":  # "-": notes on the whole bench
             order.append(s)
         try:
             x = float(v)
@@ -130,7 +132,7 @@ BASE = {m: ADDED.get(m, m) for m, *_ in METRICS}
 for added, raw in ADDED.items():
     d = med("direct", raw)
     PHASE[added] = PHASE.get(raw, "main")
-    for s in order:
+    for s in order if "direct" in order else []:
         for r, row in recs.get((s, raw), {}).items():
             new = dict(row, metric=added)
             if row["value"] is not None:
@@ -170,6 +172,18 @@ LABEL = {"wireguard-go": "wireguard-go (encrypts)",
          NICE10: NICE10 + " (ipipd's default priority)"}
 
 
+def sysctl(name):  # as the bench found it in its namespaces, else here
+    for note in info.get(("-", "sysctl"), []):
+        for kv in note.split():
+            if kv.startswith(name + "="):
+                return int(kv.split("=", 1)[1])
+    try:
+        with open("/proc/sys/net/core/" + name) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def all_failed(s):
     ph = phases.get((s, "main"), {})
     return ph and not any(ok for ok, _ in ph.values())
@@ -192,6 +206,18 @@ print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the pee
       % (args.nice, args.nice, args.nice,
          "; ipipd-userspace-nice-10: ipipd at its default priority (`Nice = -10`), everything "
          "else as in the other rows, not like for like" if NICE10 in order else ""))
+MIB = int(args.sockbuf) / 2**20
+print("- socket buffers: ipipd gives its sockets %g MiB receive and send buffers "
+      "(SO_RCVBUFFORCE/SO_SNDBUFFORCE); so do the peers that have options for them: "
+      "OpenVPN `--sndbuf %s --rcvbuf %s`, tinc `UDPSndBuf = UDPRcvBuf = %s`, their "
+      "SO_SNDBUF/SO_RCVBUF made SO_*BUFFORCE (bench/forcebuf.c, preloaded), which "
+      "net.core.wmem_max/rmem_max (%s/%s here) would cap and a namespace cannot raise alone; "
+      "fastd, quicktun, vtun and wireguard-go have no such option (fastd(1) and its "
+      "configuration keywords, quicktun's IF_QT_ variables, vtund.conf(5)) and run with the "
+      "kernel's defaults (net.core.wmem_default/rmem_default %s/%s); the sizes found are listed "
+      "below the table (the kernel doubles the size asked for)"
+      % (MIB, args.sockbuf, args.sockbuf, args.sockbuf, sysctl("wmem_max"), sysctl("rmem_max"),
+         sysctl("wmem_default"), sysctl("rmem_default")))
 print("- failed runs: a run fails when its tunnel does not come up, its MTU check (a DF ping of "
       "the overlay MTU) fails or the underlay fragments packets during it; a value fails when "
       "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
@@ -251,6 +277,14 @@ nices = ["%s %s" % (s, " / ".join(info[(s, "nice")])) for s in order if (s, "nic
 if nices:
     print("Priority (nice) of the tunnel processes' threads, as found after each run: "
           + ", ".join(nices))
+    print()
+bufs = ["%s: %s" % (s, " / ".join(info[(s, "sockbuf")])) for s in order
+        if (s, "sockbuf") in info]
+if bufs:
+    print("UDP socket buffers of the tunnel processes, receive/send bytes as the kernel has them "
+          "(ss gives no sizes for ipipd's raw and packet sockets: %d/%d, from %s asked with "
+          "FORCE): %s" % (2 * int(args.sockbuf), 2 * int(args.sockbuf), args.sockbuf,
+                          "; ".join(bufs)))
     print()
 rr = ["%s %.2f / %.2f" % (s, med(s, "rr"), med(s, "rr99"))
       for s in order if med(s, "rr") is not None and med(s, "rr99") is not None]

@@ -46,10 +46,15 @@
 # as with a NIC without tunnel offloads), round trip added over the direct path
 # by a busy-polling 32-byte UDP request/response probe (bench/udprr.c; median
 # and p99 of 20000 round trips), ping RTT added over the direct path (100
-# pings, 10 ms apart: dominated by wake-up latency), CPU seconds of the tunnel
-# processes (both ends) per GB delivered during the one-stream TCP run (none
-# for VXLAN; for ipipd-ebpf only the daemon's own, the fast path runs in the
-# kernel), and ipipd's peak RSS (VmHWM, the largest after any run's load).
+# pings, 10 ms apart: dominated by wake-up latency), the CPU the path costs per
+# GB delivered during the measured seconds of the one-stream TCP run: the busy
+# time of CPUs 0 and 1 in /proc/stat (user+nice+system+irq+softirq: the tunnel
+# processes, the kernel's softirq and system time, iperf3) per GB, less the
+# direct path's (the median of its runs) per GB, for every system, kernel
+# tunnels and the eBPF fast path included; of which the tunnel processes'
+# (utime+stime of every process in the namespaces but the tools, all their
+# threads: for ipipd the parent and the datapath process) per GB; and ipipd's
+# peak RSS (VmHWM, the largest after any run's load).
 #
 # Failed runs are kept and shown: a run fails when its tunnel does not come up
 # (not started, no ping through it), when a DF ping of the overlay MTU does not
@@ -389,6 +394,31 @@ cpu_ticks() { # sum of utime+stime of the given PIDs (all their threads)
 	echo $t
 }
 
+# cpu_sample PIDS...: one line: the time (s), the busy ticks of CPUs 0 and 1
+# (user+nice+system+irq+softirq in /proc/stat: everything but idle, iowait
+# and steal; guest time is within user), the tunnel processes' ticks.
+cpu_sample() {
+	echo "$(date +%s.%N) $(awk '$1 == "cpu0" || $1 == "cpu1" { t += $2 + $3 + $4 + $7 + $8 } END { print t }' /proc/stat) $(cpu_ticks "$@")"
+}
+
+# per_gb TICKS WINDOW SECONDS BYTES: CPU seconds per GB delivered, for TICKS
+# used in WINDOW seconds (an expression) while iperf3 measured BYTES in SECONDS.
+per_gb() {
+	python3 -c "print($1 / $(getconf CLK_TCK) / ($2) * $3 / ($4 / 1e9))"
+}
+
+# ipipd's processes (the parent and the datapath process), as it gives them.
+ipipd_pids() {
+	local ctl
+	ctl=$(dirname "$IPIPD")/ipipctl
+	[ -x "$ctl" ] || return 0
+	{ ip netns exec "$A" "$ctl" show --json bipa; ip netns exec "$B" "$ctl" show --json bipb; } 2>/dev/null |
+		python3 -c 'import json, sys
+for line in sys.stdin:
+    for t in json.loads(line) if line.strip() else []:
+        print(t["pid"], t["datapath_pid"])' 2>/dev/null | tr ' ' '\n'
+}
+
 # iperf_get FILE FIELD: a number from iperf3's JSON, or the reason there is
 # none (status 1); bench/iperf_value.py says which fields.
 iperf_get() { python3 "$TOP/bench/iperf_value.py" "$1" "$2"; }
@@ -403,22 +433,27 @@ tcp1() { ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -t "$DUR" -O "$WARM" 
 
 # measure SYSTEM RUN
 measure() {
-	local s=$1 r=$2 pids c0 c1 bytes hz out v
-	hz=$(getconf CLK_TCK)
+	local s=$1 r=$2 pids bytes secs out v
 	pids=$(tunnel_pids)
-	# TCP, one stream; tunnel CPU sampled over the measured window only.
-	( sleep "$WARM"; cpu_ticks $pids >"$WORK/c0"; sleep "$DUR"; cpu_ticks $pids >"$WORK/c1" ) &
+	[[ $s == ipipd-* ]] && pids=$(printf '%s\n' $pids $(ipipd_pids) | sort -u)
+	# TCP, one stream; CPU sampled over the measured window only.
+	( sleep "$WARM"; cpu_sample $pids >"$WORK/c0"; sleep "$DUR"; cpu_sample $pids >"$WORK/c1" ) &
 	local sampler=$!
 	tcp1 "$WORK/tcp1.json"
 	wait $sampler
 	iperf_record "$s" tcp1 "$r" "$WORK/tcp1.json" gbps
-	if [ -n "$pids" ]; then	# none for direct and kernel tunnels
-		if bytes=$(iperf_get "$WORK/tcp1.json" bytes); then
-			c0=$(cat "$WORK/c0") c1=$(cat "$WORK/c1")
-			record "$s" cpu "$r" "$(python3 -c "print(($c1 - $c0) / $hz / ($bytes / 1e9))")"
-		else
-			fail "$s" cpu "$r" "$bytes"
-		fi
+	# CPU per GB delivered: the busy time of CPUs 0 and 1 (cpu_all; the
+	# report subtracts the direct path's) and the tunnel processes' (cpu),
+	# as rates over the sampled window times iperf3's measured seconds.
+	if bytes=$(iperf_get "$WORK/tcp1.json" bytes) && secs=$(iperf_get "$WORK/tcp1.json" seconds); then
+		local -a c
+		read -r -a c <<<"$(cat "$WORK/c0" "$WORK/c1" | tr '\n' ' ')"
+		record "$s" cpu_all "$r" "$(per_gb $((c[4] - c[1])) "${c[3]} - ${c[0]}" "$secs" "$bytes")"
+		[ -z "$pids" ] ||
+			record "$s" cpu "$r" "$(per_gb $((c[5] - c[2])) "${c[3]} - ${c[0]}" "$secs" "$bytes")"
+	else
+		fail "$s" cpu_all "$r" "$bytes"
+		[ -z "$pids" ] || fail "$s" cpu "$r" "$bytes"
 	fi
 	# TCP, four streams.
 	ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -P 4 -t "$DUR" -O "$WARM" -J >"$WORK/tcp4.json" 2>&1
@@ -579,6 +614,10 @@ TSO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "tcp-segmentation-offload:"
 GRO0=$(ip netns exec "$A" ethtool -k va | awk '$1 == "generic-receive-offload:" { print $2 }')
 put - info:sysctl 0 - ok "$(for f in wmem_max rmem_max wmem_default rmem_default; do
 	printf '%s=%s ' $f "$(ip netns exec "$A" cat /proc/sys/net/core/$f)"; done)"
+# What else keeps CPUs 0 and 1 busy (it counts into the path CPU): 2 s before
+# the bench starts anything.
+read -r -a c <<<"$({ cpu_sample; sleep 2; cpu_sample; } | tr '\n' ' ')"
+put - info:idle 0 - ok "$(python3 -c "print('%.0f' % (100 * (${c[4]} - ${c[1]}) / $(getconf CLK_TCK) / (2 * (${c[3]} - ${c[0]}))))")"
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 BG_SERVER=$!
 sleep 0.5

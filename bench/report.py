@@ -155,6 +155,35 @@ def best_peer(m, higher):
     return (max if higher else min)(cands)
 
 
+def rng(s, m):
+    """min and max of the good runs, or None if fewer than two: a single
+    run has no spread to judge noise by."""
+    v = good(s, m)
+    return (min(v), max(v)) if len(v) >= 2 else None
+
+
+def overlap(a, b, m):
+    """True if the runs of a and b overlap (within noise), None if either
+    has fewer than two good runs."""
+    ra, rb = rng(a, m), rng(b, m)
+    if ra is None or rb is None:
+        return None
+    return ra[0] <= rb[1] and rb[0] <= ra[1]
+
+
+def versus(s, ref, m, tag):
+    """s's median as a ratio to ref's, only where their runs do not overlap."""
+    v, p = med(s, m), med(ref, m)
+    if v is None or p is None or s == ref:
+        return None
+    o = overlap(s, ref, m)
+    if o:
+        return "within noise of " + tag
+    if not p > 0 or (m in ADDED and not v > 0):  # added values at or below 0: no ratio
+        return None
+    return "%.2fx %s%s" % (v / p, tag, " (single run)" if o is None else "")
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -232,9 +261,13 @@ print("- failed runs: a run fails when its tunnel does not come up, its MTU chec
       "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
       "is taken over the good runs only, their number beside it (good/tried), and every failure "
       "is listed below the table")
-print("- each cell: median (good/tried runs, ratio to direct in the same mode / ratio to the "
-      "fastest unencrypted userspace peer of that column; for RTT and CPU lower is better, the "
-      "ratio is still value/reference); kernel VXLAN and ipipd-ebpf are not peers")
+print("- each cell: median (good/tried runs, ratio to direct in the same mode, ratio to the "
+      "fastest unencrypted userspace peer of that column by median; for RTT and CPU lower is "
+      "better, the ratio is still value/reference); kernel VXLAN and ipipd-ebpf are not peers")
+print("- noise: no ranking where the runs overlap: a ratio is printed only where the ranges "
+      "(min..max) of the two systems' good runs do not overlap, else \"within noise\"; a "
+      "system with a single good run has no range (its ratios say \"single run\"); the "
+      "targets are PASS/FAIL only where every run meets or misses them, else within noise")
 print("- path CPU s/GB = Δ(user+nice+system+irq+softirq of CPUs 0 and 1 in /proc/stat) over "
       "the measured seconds of the one-stream TCP run / GB delivered in them, less the same "
       "for the direct path (the median of its runs): what the tunnel costs per GB on top of "
@@ -258,7 +291,7 @@ for s in order:
         row += ["FAILED (0/%d: %s)" % (n, reasons(s, "tcp1"))] + ["-"] * len(METRICS)
         print("| " + " | ".join(row) + " |")
         continue
-    for m, _label, _hi, fmt in METRICS:
+    for m, _label, hi, fmt in METRICS:
         c = count(s, m)
         if c is None:
             row.append("-")
@@ -269,28 +302,43 @@ for s in order:
             row.append("FAILED (0/%d: %s)" % (n, reasons(s, m)))
             continue
         cell = "%s (%d/%d" % (fmt % v, g, n)
-        d = med("direct", m)
-        p = refs[m][0]
         parts = []
-        if m not in ADDED and m != "cpu" and d:
-            parts.append("%.2fx direct" % (v / d))
-        if p and (m not in ADDED or v > 0):  # an added RTT at or below 0 is noise
-            parts.append("%.2fx peer" % (v / p))
-        row.append(cell + "".join(", " + x for x in parts) + ")")
+        if m not in ADDED and m != "cpu":
+            parts.append(versus(s, "direct", m, "direct"))
+        if s == refs[m][1]:
+            parts.append("fastest peer" if hi else "best peer")
+        elif refs[m][1]:
+            parts.append(versus(s, refs[m][1], m, "peer"))
+        row.append(cell + "".join(", " + x for x in parts if x) + ")")
     rss = peak(s)
     row.append("%.1f" % rss if rss is not None else "-")
     print("| " + " | ".join(row) + " |")
 print()
-print("Fastest unencrypted peer per column (by median): " + ", ".join(
-    "%s %s" % (label, refs[m][1] or "-") for m, label, _h, _f in METRICS))
+
+def peer_line(m, label):
+    best = refs[m][1]
+    if not best:
+        return "%s -" % label
+    tied = [p for p in peers if p != best and overlap(p, best, m)]
+    return "%s %s%s" % (label, best, " (within noise: %s)" % ", ".join(tied) if tied else "")
+
+
+print("Fastest unencrypted peer per column (by median; the peers whose runs overlap its runs "
+      "are within noise of it): " + "; ".join(peer_line(m, label)
+                                              for m, label, _h, _f in METRICS))
 print()
-spread = ["%s %s-%s" % (label, fmt % min(good("direct", m)), fmt % max(good("direct", m)))
-          for m, label, _h, fmt in METRICS + [("rr", "probe RTT us", False, "%.2f")]
-          if len(good("direct", m)) > 1]
-if spread:
-    print("Spread of the direct path over the runs (min-max; a wide one means a busy machine): "
-          + ", ".join(spread))
-    print()
+print("Ranges over the good runs (min..max), by which noise is judged:")
+print()
+print("| system | " + " | ".join(m[1] for m in METRICS) + " |")
+print("|" + "---|" * (len(METRICS) + 1))
+for s in order:
+    cells = []
+    for m, _label, _hi, fmt in METRICS:
+        v = good(s, m)
+        cells.append("-" if not v else fmt % v[0] if len(v) == 1 else
+                     "%s..%s" % (fmt % min(v), fmt % max(v)))
+    print("| %s | %s |" % (s, " | ".join(cells)))
+print()
 nices = ["%s %s" % (s, " / ".join(info[(s, "nice")])) for s in order if (s, "nice") in info]
 if nices:
     print("Priority (nice) of the tunnel processes' threads, as found after each run: "
@@ -328,48 +376,71 @@ print("\n".join(failures) if failures else "None: every run of every system was 
 print()
 
 
-def target(name, ok, detail):
-    print("- %s: %s (%s)" % ("PASS" if ok else "FAIL", name, detail))
+def verdict(name, a, b, m, higher, k=1.0, c=0.0, detail=""):
+    """The claim a >= k*b (higher) or a <= k*b + c (lower) over the ranges of
+    their good runs: PASS if every run of a meets it against every run of b,
+    FAIL if none does, else within noise; a side with a single run has no
+    range: undecided."""
+    ra, rb = good(a, m), good(b, m)
+    if not ra or not rb:
+        return
+    if len(ra) < 2 or len(rb) < 2:
+        word = "UNDECIDED (single run)"
+    elif higher:
+        word = ("PASS" if min(ra) >= k * max(rb) else "FAIL" if max(ra) < k * min(rb)
+                else "within noise")
+    else:
+        word = ("PASS" if max(ra) <= k * min(rb) + c else "FAIL" if min(ra) > k * max(rb) + c
+                else "within noise")
+    f = next(f for mm, _l, _h, f in METRICS + RAWFMT if mm == m)
+    span = lambda v: f % v[0] if len(v) == 1 else "%s..%s" % (f % min(v), f % max(v))  # noqa
+    print("- %s: %s (%s of the runs: %s %s, %s %s%s)"
+          % (word, name, m, a, span(ra), b, span(rb), "; " + detail if detail else ""))
 
 
-def nic_ratio(s):
-    v, d = med(s, "tcp1nic"), med("direct", "tcp1nic")
-    return v / d if v is not None and d else None
+def absolute(name, v, ok, detail):
+    if v is not None:
+        print("- %s: %s (%s)" % ("PASS" if ok else "FAIL", name, detail))
 
 
-print("### Targets (same run, medians)")
-U, E = "ipipd-userspace", "ipipd-ebpf"
-for s in (U, E):
+RAWFMT = [("rr", "", False, "%.2f"), ("rtt", "", False, "%.0f"), ("cpu_all", "", False, "%.2f")]
+print("### Targets")
+print("Over the ranges of the good runs (min..max): PASS only if every run meets the target "
+      "against every run it is compared with, FAIL if none does, else within noise; a system "
+      "with a single good run has no range (UNDECIDED).")
+print()
+USERS = [u for u in ("ipipd-userspace", NICE10) if u in order]
+E = "ipipd-ebpf"
+for s in USERS + [E]:
     if all_failed(s):
         print("- FAILED: %s's targets (%s)" % (s, reasons(s, "tcp1")))
-if med(U, "tcp1") is not None and refs["tcp1"][0]:
-    v, p = med(U, "tcp1"), refs["tcp1"][0]
-    target(U + ": TCP one stream >= 2x fastest peer", v >= 2 * p,
-           "%.2f vs 2 x %.2f = %.2f Gbit/s" % (v, p, 2 * p))
-if med(U, "udp") is not None and refs["udp"][0]:
-    v, p = med(U, "udp"), refs["udp"][0]
-    target(U + ": UDP 64 B pps >= 2x fastest peer", v >= 2 * p,
-           "%.0f vs 2 x %.0f = %.0f kpps" % (v, p, 2 * p))
-if med(U, "rtt_added") is not None and refs["rtt_added"][0] is not None:
-    v, p = med(U, "rtt_added"), refs["rtt_added"][0]
-    target(U + ": ping RTT added <= best peer's", v <= p, "%.0f vs %.0f us" % (v, p))
-if peak(U) is not None:
-    v = peak(U)
-    target(U + ": peak RSS <= 8 MiB", v <= 8, "%.1f MiB" % v)
-if med(E, "tcp1") is not None and med("direct", "tcp1"):
-    v, d = med(E, "tcp1"), med("direct", "tcp1")
-    target(E + ": TCP one stream >= 90 % of direct", v >= 0.9 * d,
-           "%.2f vs %.2f Gbit/s: %.0f %%" % (v, d, 100 * v / d))
-if nic_ratio(E) is not None and nic_ratio("vxlan") is not None:
-    e, x = nic_ratio(E), nic_ratio("vxlan")
-    target(E + ": NIC-like TCP one stream ratio to direct >= VXLAN's", e >= x,
-           "%.0f %% vs %.0f %%" % (100 * e, 100 * x))
-if med(E, "rr_added") is not None:
-    v = med(E, "rr_added")
-    target(E + ": probe RTT added <= 2 us", v <= 2, "%.2f us" % v)
-if peak(E) is not None:
-    v = peak(E)
-    target(E + ": peak RSS <= 8 MiB", v <= 8, "%.1f MiB" % v)
+for U in USERS:
+    tag = U + (" (ipipd's default priority, the peers' unchanged)" if U == NICE10 else "")
+    if refs["tcp1"][1]:
+        verdict(tag + ": TCP one stream >= 2x the fastest peer", U, refs["tcp1"][1], "tcp1",
+                True, 2, detail="medians %.2f vs 2 x %.2f Gbit/s" % (med(U, "tcp1") or 0,
+                                                                      refs["tcp1"][0]))
+    if refs["udp"][1]:
+        verdict(tag + ": UDP 64 B pps >= 2x the fastest peer", U, refs["udp"][1], "udp",
+                True, 2, detail="medians %.0f vs 2 x %.0f kpps" % (med(U, "udp") or 0,
+                                                                    refs["udp"][0]))
+    if refs["rtt_added"][1] and med(U, "rtt_added") is not None:
+        verdict(tag + ": ping RTT added <= the best peer's", U, refs["rtt_added"][1], "rtt",
+                False, detail="added, medians: %.0f vs %.0f us" % (med(U, "rtt_added"),
+                                                                   refs["rtt_added"][0]))
+    absolute(tag + ": peak RSS <= 8 MiB", peak(U), (peak(U) or 0) <= 8, "%.1f MiB" % (peak(U) or 0))
+verdict(E + ": TCP one stream >= 90 % of direct", E, "direct", "tcp1", True, 0.9)
+for m, label, hi, _f in METRICS:
+    if m == "cpu":
+        continue
+    verdict("%s: %s %s kernel VXLAN's" % (E, label, ">=" if hi else "<="), E, "vxlan",
+            BASE[m], hi)
+if good("direct", "rr"):
+    d = good("direct", "rr")
+    verdict(E + ": probe RTT added <= 2 us", E, "direct", "rr", False, 1, 2,
+            detail="added: %.2f us (median less the direct path's median)"
+            % (med(E, "rr") - statistics.median(d)) if med(E, "rr") is not None else "")
+absolute(E + ": peak RSS <= 8 MiB", peak(E), (peak(E) or 0) <= 8, "%.1f MiB" % (peak(E) or 0))
 print()
 
 # Every run's values: the report's own section, and the files next to it.

@@ -23,6 +23,10 @@
 #                        -10, with everything else unchanged (not like for like)
 #   BENCH_NIC="..."      the systems also measured over the NIC-like underlay
 #                        (default: direct ipipd-userspace ipipd-ebpf vxlan)
+#   BENCH_NIC_RUNS=N     runs of the NIC-like measurement (default 5, with
+#                        BENCH_QUICK=1 as many as BENCH_RUNS): the rounds past
+#                        BENCH_RUNS set up only the BENCH_NIC systems and
+#                        measure only that, interleaved as the others
 #   BENCH_OUT=FILE       also write the markdown report there (default
 #                        build/bench-DATE.md), every run's values next to it
 #                        in FILE.runs.tsv and FILE.runs.json
@@ -75,6 +79,8 @@ NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is B
 [ "$NICE" = -10 ] && NICE10=
 SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
 NIC=${BENCH_NIC-"direct ipipd-userspace ipipd-ebpf vxlan"}
+if [ "$QUICK" = 1 ]; then NIC_RUNS=${BENCH_NIC_RUNS:-$RUNS}; else NIC_RUNS=${BENCH_NIC_RUNS:-5}; fi
+[[ $NIC_RUNS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_NIC_RUNS must be a number" >&2; exit 1; }
 PEERS="fastd quicktun vtun tinc openvpn"	# the unencrypted ones: "fastest peer" is among these
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
@@ -525,15 +531,28 @@ why_down() {
 
 in_nic() { [[ " $NIC " == *" $1 "* ]]; }
 
-# run_system SYSTEM RUN: set SYSTEM up, measure it once, take it down.  The
-# runs are interleaved (run 1 of every system, then run 2, ...), so that a
-# change in the machine's load during the bench spreads over all systems
-# instead of showing as a difference between two of them.  A system that
-# fails in one run is tried again in the next.
+# nice_check SYSTEM RUN: the priorities of the tunnel threads into the
+# results; prints why the run is not like for like if they are not the
+# priority of every userspace tunnel (ipipd's default for the -nice-10 row).
+nice_check() {
+	local want=$NICE nice
+	[ "$1" = ipipd-userspace-nice-10 ] && want=-10
+	nice=$(tunnel_nice)
+	[ -n "$nice" ] || return 0
+	put "$1" info:nice "$2" - ok "$nice"
+	[ "$nice" = "$want" ] || echo "tunnel threads at nice $nice, not $want"
+}
+
+# run_system SYSTEM RUN [nic]: set SYSTEM up, measure it once, take it down;
+# with nic, the NIC-like measurement only.  The runs are interleaved (run 1
+# of every system, then run 2, ...), so that a change in the machine's load
+# during the bench spreads over all systems instead of showing as a
+# difference between two of them.  A system that fails in one run is tried
+# again in the next.
 run_system() {
-	local s=$1 r=$2 f0 f1 why mtu_bad=
+	local s=$1 r=$2 only=${3:-} f0 f1 why mtu_bad= v
 	local -a bad=()
-	log "$s: run $r: starting"
+	log "$s: run $r${only:+ (NIC-like only)}: starting"
 	DST= MTU=
 	DLOG=$WORK/daemons-$s.log
 	: >"$DLOG"
@@ -544,32 +563,29 @@ run_system() {
 		why="no ping through the tunnel: $(why_down "the daemons run")"
 	fi
 	if [ -n "$why" ]; then
-		phase "$s" main "$r" "$why"
+		[ -n "$only" ] || phase "$s" main "$r" "$why"
 		in_nic "$s" && phase "$s" nic "$r" "$why"
 		down_any
 		return
 	fi
 	ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null ||
 		mtu_bad="MTU check failed: a DF ping of $MTU bytes does not cross"
-	[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
-	# Warm-up transfer (discarded): settles ARP, PMTU, peers' handshakes.
-	ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
-	f0=$(frag_count)
-	measure "$s" "$r"
-	f1=$(frag_count)
-	[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
-	local want=$NICE nice v
-	v=$(sock_bufs)
-	[ -z "$v" ] || put "$s" info:sockbuf "$r" - ok "$v"
-	# Like for like: every userspace tunnel at the same priority.
-	[ "$s" = ipipd-userspace-nice-10 ] && want=-10
-	nice=$(tunnel_nice)
-	if [ -n "$nice" ]; then
-		put "$s" info:nice "$r" - ok "$nice"
-		[ "$nice" = "$want" ] || bad+=("tunnel threads at nice $nice, not $want")
+	if [ -z "$only" ]; then
+		[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
+		# Warm-up transfer (discarded): settles ARP, PMTU, peers' handshakes.
+		ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
+		f0=$(frag_count)
+		measure "$s" "$r"
+		f1=$(frag_count)
+		[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
+		v=$(sock_bufs)
+		[ -z "$v" ] || put "$s" info:sockbuf "$r" - ok "$v"
+		# Like for like: every userspace tunnel at the same priority.
+		v=$(nice_check "$s" "$r")
+		[ -z "$v" ] || bad+=("$v")
+		phase "$s" main "$r" "${bad[@]}"
+		log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r && $5 == "ok" && $4 != "-" { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	fi
-	phase "$s" main "$r" "${bad[@]}"
-	log "$s: run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $3 == r && $5 == "ok" && $4 != "-" { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	if in_nic "$s"; then
 		bad=()
 		[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
@@ -579,6 +595,10 @@ run_system() {
 			measure_nic "$s" "$r"
 			f1=$(frag_count)
 			[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
+			if [ -n "$only" ]; then
+				v=$(nice_check "$s" "$r")
+				[ -z "$v" ] || bad+=("$v")
+			fi
 			log "$s: NIC-like run $r: $(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == "tcp1nic" && $3 == r { printf "%.4g", $4 }' "$RESULTS")"
 		else
 			bad+=("the NIC-like underlay could not be set up")
@@ -586,8 +606,8 @@ run_system() {
 		phase "$s" nic "$r" "${bad[@]}"
 		nic_like off || log "could not restore the underlay's offloads"
 	fi
-	if [[ $s == ipipd-* ]]; then
-		local hwm=0 p v
+	if [ -z "$only" ] && [[ $s == ipipd-* ]]; then
+		local hwm=0 p
 		for p in $(tunnel_pids); do
 			[ "$(cat /proc/$p/comm)" = ipipd ] || continue
 			v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status)
@@ -605,7 +625,7 @@ run_system() {
 python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 0)' $$ ||
 	{ log "cannot set the bench's priority to nice 0"; exit 1; }
 STARTED=$(date -u '+%F %T')
-log "$STARTED UTC; $RUNS run(s) of ${DUR} s; tunnels at nice $NICE; systems: $SYSTEMS"
+log "$STARTED UTC; $RUNS run(s) of ${DUR} s (NIC-like: $NIC_RUNS); tunnels at nice $NICE; systems: $SYSTEMS"
 mkdir -p "$(dirname "$OUT")" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$FORCEBUF" "$TOP/bench/forcebuf.c" || exit 1
@@ -621,10 +641,12 @@ put - info:idle 0 - ok "$(python3 -c "print('%.0f' % (100 * (${c[4]} - ${c[1]}) 
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 BG_SERVER=$!
 sleep 0.5
-for r in $(seq "$RUNS"); do
+# Rounds past BENCH_RUNS carry the NIC-like measurement only.
+for r in $(seq $((RUNS > NIC_RUNS ? RUNS : NIC_RUNS))); do
 	for s in $SYSTEMS; do
 		BG=()
-		run_system "$s" "$r"
+		if [ "$r" -le "$RUNS" ]; then run_system "$s" "$r"
+		elif in_nic "$s"; then run_system "$s" "$r" nic; fi
 	done
 done
 kill $BG_SERVER 2>/dev/null
@@ -633,6 +655,7 @@ COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$TOP" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
 	COMMIT="$COMMIT (with uncommitted changes)"
 python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
+	--nic-runs "$(( RUNS > NIC_RUNS ? RUNS : NIC_RUNS ))" \
 	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \
 	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" --sockbuf "$SOCKBUF" \
 	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"

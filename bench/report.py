@@ -4,11 +4,12 @@ of good runs beside each, ratios to the direct path and to the fastest
 unencrypted peer, measured in the same bench, the targets, every failed run
 and every run's values; the runs also as TSV and JSON.
 
-usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --seconds S
+usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --nic-runs N --seconds S
                  --quick 0|1 --pings N --roundtrips N --started T --finished T
                  --commit C --nice N --sockbuf BYTES [--tsv FILE] [--json FILE]
 
-RESULTS.tsv (bench.sh's, or a saved .runs.tsv), one line per value: system, metric, run, value, status (ok or
+usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --nic-runs N
+                 --seconds S
 failed), note.  The metric phase:main or phase:nic says whether a run as a
 whole was good (main: every measurement but the NIC-like one; nic: that one);
 a value counts only if it and its run's phase are good.  The metrics named
@@ -23,8 +24,8 @@ import statistics
 
 ap = argparse.ArgumentParser()
 for opt in ("results", "peers", "runs", "seconds", "quick", "pings", "roundtrips", "started",
-            "finished", "commit", "nice", "sockbuf"):
-    ap.add_argument("--" + opt, required=True)
+            "finished", "commit", "nice", "sockbuf", "nic_runs"):
+    ap.add_argument("--" + opt.replace("_", "-"), required=True)
 ap.add_argument("--tsv")
 ap.add_argument("--json")
 args = ap.parse_args()
@@ -234,10 +235,13 @@ if idle:
 print("- method: two namespaces over a veth pair (1500 MTU), side A on CPU 0, side B on CPU 1; "
       "median of the good runs among %s, interleaved (run 1 of every system, then run 2, ...); "
       "TCP %s s after a discarded warm-up, UDP 64-byte payloads `-b 0` "
-      "for %s s; NIC-like: the same TCP test with the veth's TSO off and GRO on at both ends; "
+      "for %s s; NIC-like: the same TCP test with the veth's TSO off and GRO on at both ends, "
+      "%s runs (the rounds past %s set up only the systems measured NIC-like and measure only "
+      "that); "
       "probe: %s round trips of a 32-byte UDP request, client and server busy-polling "
       "(bench/udprr.c), median; %s pings 10 ms apart, average"
-      % (args.runs, args.seconds, args.seconds, args.roundtrips, args.pings))
+      % (args.runs, args.seconds, args.seconds, args.nic_runs, args.runs, args.roundtrips,
+         args.pings))
 print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the peers started "
       "under `nice -n %s`), iperf3, ping and the probe at nice 0; a run whose tunnel threads "
       "are at another priority fails%s"
@@ -307,7 +311,7 @@ for s in order:
             parts.append(versus(s, "direct", m, "direct"))
         if s == refs[m][1]:
             parts.append("fastest peer" if hi else "best peer")
-        elif refs[m][1]:
+        elif refs[m][1] and not (s == "direct" and m in ADDED):  # direct: the zero point
             parts.append(versus(s, refs[m][1], m, "peer"))
         row.append(cell + "".join(", " + x for x in parts if x) + ")")
     rss = peak(s)
@@ -498,10 +502,10 @@ if args.json:
                 "failures": reasons(s, m) or None}
     with open(args.json, "w") as f:
         json.dump({"started": args.started + " UTC", "finished": args.finished + " UTC",
-                   "commit": args.commit, "nice": int(args.nice), "runs": int(args.runs), "seconds": float(args.seconds),
-                   "quick": args.quick == "1", "machine": {"cpu": cpu_model(),
-                                                           "cpus": os.cpu_count(),
-                                                           "kernel": platform.release()},
-                   "rows": rows,
-                   "summary": summary}, f, indent=1)
+                   "commit": args.commit, "nice": int(args.nice), "runs": int(args.runs),
+                   "nic_runs": int(args.nic_runs), "seconds": float(args.seconds),
+                   "quick": args.quick == "1",
+                   "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
+                               "kernel": platform.release()},
+                   "rows": rows, "summary": summary}, f, indent=1)
         f.write("\n")

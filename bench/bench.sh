@@ -58,7 +58,9 @@
 # tunnels and the eBPF fast path included; of which the tunnel processes'
 # (utime+stime of every process in the namespaces but the tools, all their
 # threads: for ipipd the parent and the datapath process) per GB; and ipipd's
-# peak RSS (VmHWM, the largest after any run's load).
+# peak RSS (VmHWM after any run's load: the sum of the parent's and the
+# datapath process's at one end, the larger end's, the largest of the runs;
+# and the largest single process's).
 #
 # Failed runs are kept and shown: a run fails when its tunnel does not come up
 # (not started, no ping through it), when a DF ping of the overlay MTU does not
@@ -607,13 +609,21 @@ run_system() {
 		nic_like off || log "could not restore the underlay's offloads"
 	fi
 	if [ -z "$only" ] && [[ $s == ipipd-* ]]; then
-		local hwm=0 p
-		for p in $(tunnel_pids); do
-			[ "$(cat /proc/$p/comm)" = ipipd ] || continue
-			v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status)
-			[ "$v" -gt "$hwm" ] && hwm=$v
+		# Peak RSS: at each end the sum of its two processes' (the parent and
+		# the datapath process), the larger end's; and the largest process.
+		local ns p sum one=0 most=0
+		for ns in "$A" "$B"; do
+			sum=0
+			for p in $(ip netns pids "$ns"); do
+				[ "$(cat /proc/$p/comm 2>/dev/null)" = ipipd ] || continue
+				v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status 2>/dev/null)
+				sum=$((sum + ${v:-0}))
+				[ "${v:-0}" -gt "$one" ] && one=$v
+			done
+			[ "$sum" -gt "$most" ] && most=$sum
 		done
-		record "$s" rss "$r" "$(python3 -c "print($hwm / 1024)")"
+		record "$s" rss "$r" "$(python3 -c "print($most / 1024)")"
+		record "$s" rss1 "$r" "$(python3 -c "print($one / 1024)")"
 	fi
 	down_any
 }

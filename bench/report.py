@@ -244,8 +244,11 @@ print("- method: two namespaces over a veth pair (1500 MTU), side A on CPU 0, si
          args.pings))
 print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the peers started "
       "under `nice -n %s`), iperf3, ping and the probe at nice 0; a run whose tunnel threads "
-      "are at another priority fails%s"
+      "are at another priority fails%s%s"
       % (args.nice, args.nice, args.nice,
+         "; vtund sets its session process to nice -1 itself when the session starts "
+         "(LINKFD_PRIO in its tunnel.c): the bench sets it back to %s once the session is up"
+         % args.nice if "vtun" in order else "",
          "; ipipd-userspace-nice-10: ipipd at its default priority (`Nice = -10`), everything "
          "else as in the other rows, not like for like" if NICE10 in order else ""))
 MIB = int(args.sockbuf) / 2**20

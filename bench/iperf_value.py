@@ -25,8 +25,9 @@ def main():
     try:
         d = json.loads(text)
     except ValueError:
-        last = [line.strip() for line in text.splitlines() if line.strip()][-1:]
-        print("iperf3 gave no result (timed out or crashed)%s" % (": " + last[0] if last else ""))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        said = [line for line in lines if "error" in line.lower()][:1] or lines[-1:]
+        print("iperf3 gave no result (timed out or crashed)%s" % (": " + said[0] if said else ""))
         return 1
     if d.get("error"):
         print("iperf3: %s" % d["error"])

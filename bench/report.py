@@ -72,11 +72,10 @@ EXPECTED = {"tcp1", "tcp4", "udp", "tcp1nic", "rr", "rr99", "rtt", "cpu_all"}
 def runs_of(s, m):
     """[(run, value or None, reason)] over the runs in which m's phase was
     tried; None if m does not apply to s (not one expected of every system,
-    and no run measured it although some run was good)."""
+    and no run measured it)."""
     ph = phases.get((s, PHASE.get(m, "main")), {})
     got = recs.get((s, m), {})
-    if not ph or (not got and BASE.get(m, m) not in EXPECTED
-                  and any(ok for ok, _ in ph.values())):
+    if not ph or (not got and BASE.get(m, m) not in EXPECTED):
         return None
     out = []
     for r in sorted(ph):
@@ -392,9 +391,11 @@ def verdict(name, a, b, m, higher, k=1.0, c=0.0, detail=""):
     their good runs: PASS if every run of a meets it against every run of b,
     FAIL if none does, else within noise; a side with a single run has no
     range: undecided."""
+    global targets
     ra, rb = good(a, m), good(b, m)
     if not ra or not rb:
         return
+    targets += 1
     if len(ra) < 2 or len(rb) < 2:
         word = "UNDECIDED (single run)"
     elif higher:
@@ -410,13 +411,16 @@ def verdict(name, a, b, m, higher, k=1.0, c=0.0, detail=""):
 
 
 def rss_target(s, name):
+    global targets
     v, one = peak(s), peak(s, "rss1")
     if v is not None:
+        targets += 1
         print("- %s: %s: peak RSS <= 8 MiB (%.1f MiB, both processes at one end; the largest "
               "process %s MiB)" % ("PASS" if v <= 8 else "FAIL", name, v,
                                    "-" if one is None else "%.1f" % one))
 
 
+targets = 0
 RAWFMT = [("rr", "", False, "%.2f"), ("rtt", "", False, "%.0f"), ("cpu_all", "", False, "%.2f")]
 print("### Targets")
 print("Over the ranges of the good runs (min..max): PASS only if every run meets the target "
@@ -455,6 +459,8 @@ if good("direct", "rr"):
             detail="added: %.2f us (median less the direct path's median)"
             % (med(E, "rr") - statistics.median(d)) if med(E, "rr") is not None else "")
 rss_target(E, E)
+if not targets:
+    print("None could be checked: the systems they compare were not measured or had no good run.")
 print()
 
 # Every run's values: the report's own section, and the files next to it.

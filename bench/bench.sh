@@ -64,7 +64,8 @@
 #
 # Failed runs are kept and shown: a run fails when its tunnel does not come up
 # (not started, no ping through it), when a DF ping of the overlay MTU does not
-# cross (MTU check) or the underlay fragments packets during it; a single
+# cross or crosses fragmented (MTU check) or the underlay fragments packets
+# during it (the warm-up included); a single
 # measurement fails when iperf3 reports an error or gives no result, ping gets
 # no answer or the probe none.  Every system is tried in every run; the report
 # gives the number of good runs beside each median and lists each failure.
@@ -537,16 +538,15 @@ frag_count() { # IP fragments created or reassembled in both namespaces
 	echo $t
 }
 
-# why_down REASON: REASON, or the last words of a daemon that exited.
+# why_down: ": " and the last words of a daemon that exited, if one did.
 why_down() {
-	local why=$1 p
+	local why p
 	for p in "${BG[@]}"; do
 		kill -0 "$p" 2>/dev/null && continue
 		why=$(grep -v '^[[:space:]]*$' "$DLOG" | tail -n 1 | sed "s|$WORK/||g")
-		why=${why:-$1}
-		break
+		echo ": ${why:-a daemon exited}"
+		return
 	done
-	echo "$why"
 }
 
 in_nic() { [[ " $NIC " == *" $1 "* ]]; }
@@ -578,9 +578,9 @@ run_system() {
 	: >"$DLOG"
 	why=
 	if ! "up_$s" || [ -z "$DST" ]; then
-		why="could not be started: $(why_down "no reason given")"
+		why="could not be started$(why_down)"
 	elif ! wait_ping "$DST"; then
-		why="no ping through the tunnel: $(why_down "the daemons run")"
+		why="no ping through the tunnel$(why_down)"
 	fi
 	if [ -n "$why" ]; then
 		[ -n "$only" ] || phase "$s" main "$r" "$why"
@@ -588,13 +588,21 @@ run_system() {
 		down_any
 		return
 	fi
-	ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null ||
+	# The MTU check: a DF ping of the overlay MTU crosses, and not because
+	# the tunnel fragments its outer packet.
+	f0=$(frag_count)
+	if ! ina ping -c 1 -W 2 -M do -s $((MTU - 28)) "$DST" >/dev/null; then
 		mtu_bad="MTU check failed: a DF ping of $MTU bytes does not cross"
+	else
+		f1=$(frag_count)
+		[ "$f1" = "$f0" ] ||
+			mtu_bad="MTU check failed: a DF ping of $MTU bytes crossed fragmented ($((f1 - f0)) IP fragments created or reassembled in the underlay)"
+	fi
 	if [ -z "$only" ]; then
 		[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
+		f0=$(frag_count)
 		# Warm-up transfer (discarded): settles ARP, PMTU, peers' handshakes.
 		ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
-		f0=$(frag_count)
 		measure "$s" "$r"
 		f1=$(frag_count)
 		[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
@@ -610,8 +618,8 @@ run_system() {
 		bad=()
 		[ -z "$mtu_bad" ] || bad+=("$mtu_bad")
 		if nic_like on; then
-			ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
 			f0=$(frag_count)
+			ina timeout 20 iperf3 -c "$DST" -t 1 >/dev/null 2>&1
 			measure_nic "$s" "$r"
 			f1=$(frag_count)
 			[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")

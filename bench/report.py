@@ -262,8 +262,10 @@ print("- socket buffers: ipipd gives its sockets %g MiB receive and send buffers
       "below the table (the kernel doubles the size asked for)"
       % (MIB, args.sockbuf, args.sockbuf, args.sockbuf, sysctl("wmem_max"), sysctl("rmem_max"),
          sysctl("wmem_default"), sysctl("rmem_default")))
-print("- failed runs: a run fails when its tunnel does not come up, its MTU check (a DF ping of "
-      "the overlay MTU) fails or the underlay fragments packets during it; a value fails when "
+print("- failed runs: a run fails when its tunnel does not come up, its MTU check fails (a DF "
+      "ping of the overlay MTU does not cross, or crosses only as outer fragments) or the "
+      "underlay fragments packets during it (IP fragments created or reassembled in either "
+      "namespace, warm-up included); a value fails when "
       "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
       "is taken over the good runs only, their number beside it (good/tried), and every failure "
       "is listed below the table")
@@ -295,13 +297,14 @@ print("|" + "---|" * len(hdr))
 refs = {m: best_peer(m, hi) for m, _l, hi, _f in METRICS}
 for s in order:
     row = [LABEL.get(s, s)]
-    if all_failed(s):
-        n = len(phases[(s, "main")])
-        row += ["FAILED (0/%d: %s)" % (n, reasons(s, "tcp1"))] + ["-"] * len(METRICS)
-        print("| " + " | ".join(row) + " |")
-        continue
+    collapsed = False  # a system without any good run: its reasons once
     for m, _label, hi, fmt in METRICS:
         c = count(s, m)
+        if all_failed(s) and PHASE.get(m, "main") == "main":
+            row.append("-" if collapsed else "FAILED (0/%d: %s)"
+                       % (len(phases[(s, "main")]), reasons(s, "tcp1")))
+            collapsed = True
+            continue
         if c is None:
             row.append("-")
             continue

@@ -11,7 +11,8 @@
 # within one bench only.
 #
 #   BENCH_QUICK=1        1 run each, 3 s measurements (development)
-#   BENCH_RUNS=N         runs per system (default 3; the median is reported)
+#   BENCH_RUNS=N         runs per system (default 3; the median of the good
+#                        runs is reported, with their number)
 #   BENCH_TIME=S         seconds per throughput measurement (default 10)
 #   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-userspace-nice-10
 #                        ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn
@@ -43,7 +44,7 @@
 # The bench sets its own priority to nice 0, so iperf3, ping and the probe run
 # at 0 whatever the priority it was started with.
 #
-# Metrics (medians over the runs): TCP one stream and four streams (Gbit/s,
+# Metrics (medians over the good runs): TCP one stream and four streams (Gbit/s,
 # 2 s warm-up discarded), UDP 64-byte packets received per second, TCP one
 # stream over a "NIC-like" underlay (veth with TSO off and GRO on, so
 # segmentation happens in software before the wire and aggregation after it,
@@ -64,11 +65,13 @@
 #
 # Failed runs are kept and shown: a run fails when its tunnel does not come up
 # (not started, no ping through it), when a DF ping of the overlay MTU does not
-# cross or crosses fragmented (MTU check) or the underlay fragments packets
-# during it (the warm-up included); a single
-# measurement fails when iperf3 reports an error or gives no result, ping gets
-# no answer or the probe none.  Every system is tried in every run; the report
-# gives the number of good runs beside each median and lists each failure.
+# cross or crosses fragmented (MTU check), when the underlay fragments packets
+# during it (the warm-up included) or its tunnel threads are not at the
+# priority asked for; a single measurement fails when iperf3 reports an error
+# or gives no result, ping gets no answer or the probe none.  Every system is
+# tried in every run; the report gives the number of good runs beside each
+# median and lists each failure.  Two systems are ranked only where the ranges
+# (min..max) of their good runs do not overlap, else they are within noise.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 IPIPD=${IPIPD:-$TOP/build/ipipd}

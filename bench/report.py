@@ -4,17 +4,19 @@ of good runs beside each, ratios to the direct path and to the fastest
 unencrypted peer, measured in the same bench, the targets, every failed run
 and every run's values; the runs also as TSV and JSON.
 
-usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --nic-runs N --seconds S
-                 --quick 0|1 --pings N --roundtrips N --started T --finished T
-                 --commit C --nice N --sockbuf BYTES [--tsv FILE] [--json FILE]
-
 usage: report.py --results RESULTS.tsv --peers "PEERS" --runs N --nic-runs N
-                 --seconds S
-failed), note.  The metric phase:main or phase:nic says whether a run as a
-whole was good (main: every measurement but the NIC-like one; nic: that one);
-a value counts only if it and its run's phase are good.  The metrics named
-info:KEY are notes on a run's setup (info:nice: the priorities of the tunnel
-threads; info:sockbuf: the buffers of their UDP sockets).
+                 --seconds S --quick 0|1 --pings N --roundtrips N --started T
+                 --finished T --commit C --nice N --sockbuf BYTES
+                 [--tsv FILE] [--json FILE]
+
+RESULTS.tsv (bench.sh's, or a saved .runs.tsv), one line per value: system,
+metric, run, value, status (ok or failed), note.  The metric phase:main or
+phase:nic says whether a run as a whole was good (main: every measurement but
+the NIC-like one; nic: that one); a value counts only if it and its run's
+phase are good.  The metrics named info:KEY are notes on a run's setup
+(info:nice: the priorities of the tunnel threads; info:sockbuf: the buffers
+of their UDP sockets); system "-" holds notes on the whole bench (info:sysctl,
+info:idle: the other work on CPUs 0 and 1 before it started).
 """
 import argparse
 import json
@@ -75,7 +77,8 @@ def runs_of(s, m):
     and no run measured it)."""
     ph = phases.get((s, PHASE.get(m, "main")), {})
     got = recs.get((s, m), {})
-    if not ph or (not got and BASE.get(m, m) not in EXPECTED):
+    if not ph or (not got and BASE.get(m, m) not in EXPECTED) or (
+            m in ADDED and "direct" not in order):  # added to nothing measured
         return None
     out = []
     for r in sorted(ph):

@@ -244,7 +244,7 @@ print("- method: two namespaces over a veth pair (1500 MTU), side A on CPU 0, si
       "(bench/udprr.c), median; %s pings 10 ms apart, average"
       % (args.runs, args.seconds, args.seconds, args.nic_runs, args.runs, args.roundtrips,
          args.pings))
-print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the peers started "
+print("  - priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the peers started "
       "under `nice -n %s`), iperf3, ping and the probe at nice 0; a run whose tunnel threads "
       "are at another priority fails%s%s"
       % (args.nice, args.nice, args.nice,
@@ -254,7 +254,7 @@ print("- priority: every userspace tunnel at nice %s (ipipd `Nice = %s`, the pee
          "; ipipd-userspace-nice-10: ipipd at its default priority (`Nice = -10`), everything "
          "else as in the other rows, not like for like" if NICE10 in order else ""))
 MIB = int(args.sockbuf) / 2**20
-print("- socket buffers: ipipd gives its sockets %g MiB receive and send buffers "
+print("  - socket buffers: ipipd gives its sockets %g MiB receive and send buffers "
       "(SO_RCVBUFFORCE/SO_SNDBUFFORCE); so do the peers that have options for them: "
       "OpenVPN `--sndbuf %s --rcvbuf %s`, tinc `UDPSndBuf = UDPRcvBuf = %s`, their "
       "SO_SNDBUF/SO_RCVBUF made SO_*BUFFORCE (bench/forcebuf.c, preloaded), which "
@@ -265,34 +265,35 @@ print("- socket buffers: ipipd gives its sockets %g MiB receive and send buffers
       "below the table (the kernel doubles the size asked for)"
       % (MIB, args.sockbuf, args.sockbuf, args.sockbuf, sysctl("wmem_max"), sysctl("rmem_max"),
          sysctl("wmem_default"), sysctl("rmem_default")))
-print("- failed runs: a run fails when its tunnel does not come up, its MTU check fails (a DF "
+print("  - failed runs: a run fails when its tunnel does not come up, its MTU check fails (a DF "
       "ping of the overlay MTU does not cross, or crosses only as outer fragments) or the "
       "underlay fragments packets during it (IP fragments created or reassembled in either "
       "namespace, warm-up included); a value fails when "
       "iperf3 reports an error or gives no result, ping or the probe get no answer; each median "
       "is taken over the good runs only, their number beside it (good/tried), and every failure "
       "is listed below the table")
-print("- each cell: median (good/tried runs, ratio to direct in the same mode, ratio to the "
+print("  - each cell: median (good/tried runs, ratio to direct in the same mode, ratio to the "
       "fastest unencrypted userspace peer of that column by median; for RTT and CPU lower is "
       "better, the ratio is still value/reference); kernel VXLAN and ipipd-ebpf are not peers")
-print("- peak RSS: ipipd's VmHWM after each run's load, at one end the sum of its two processes "
+print("  - peak RSS: ipipd's VmHWM after each run's load, at one end the sum of its two processes "
       "(the parent and the datapath process; pages they share counted twice), the larger end's, "
       "the largest over the runs; in brackets the largest single process's")
-print("- noise: no ranking where the runs overlap: a ratio is printed only where the ranges "
+print("  - noise: no ranking where the runs overlap: a ratio is printed only where the ranges "
       "(min..max) of the two systems' good runs do not overlap, else \"within noise\"; a "
       "system with a single good run has no range (its ratios say \"single run\"); the "
       "targets are PASS/FAIL only where every run meets or misses them, else within noise")
-print("- path CPU s/GB = Δ(user+nice+system+irq+softirq of CPUs 0 and 1 in /proc/stat) over "
-      "the measured seconds of the one-stream TCP run / GB delivered in them, less the same "
-      "for the direct path (the median of its runs): what the tunnel costs per GB on top of "
-      "the endpoints (iperf3, TCP, veth), for every system, kernel VXLAN and the eBPF fast "
-      "path included; the direct path's cost is subtracted per GB, not per second, since a "
-      "tunnel delivers fewer GB in the same seconds (taking the endpoints' cost per GB as "
-      "the same at every rate: at lower rates they pay somewhat more per GB, which this counts "
-      "as the tunnel's); work of other programs on those CPUs counts too (run it on an "
-      "otherwise idle machine); of which tunnel processes: utime+stime of every tunnel "
-      "process at both ends (all threads; ipipd: the parent and the datapath process) over "
-      "the same seconds per GB")
+print("  - path CPU s/GB = (busy time of CPUs 0 and 1 during the measured seconds of the "
+      "one-stream TCP run, from /proc/stat: user+nice+system+irq+softirq) / GB delivered in "
+      "them, minus the same for the direct path (the median of its runs): what the path costs "
+      "per GB beyond the endpoints (iperf3, TCP, veth), for every system, kernel VXLAN and the "
+      "eBPF fast path included; the direct path's cost is subtracted per GB, not per second, "
+      "as a tunnel delivers fewer GB in the same seconds (this takes the endpoints' cost per GB "
+      "as the same at every rate; at lower rates they pay somewhat more per GB, which counts "
+      "as the tunnel's); other programs' work on those CPUs counts too (run it on an otherwise "
+      "idle machine)")
+print("  - of which tunnel processes s/GB: utime+stime of every tunnel process at both ends "
+      "(all threads; ipipd: the parent and the datapath process) during the same seconds, "
+      "per GB")
 print()
 hdr = ["system"] + [m[1] for m in METRICS] + ["peak RSS MiB (largest process)"]
 print("| " + " | ".join(hdr) + " |")

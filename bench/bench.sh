@@ -79,8 +79,9 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30; RRS=5000
 else RUNS=${BENCH_RUNS:-3}; DUR=${BENCH_TIME:-10}; WARM=2; PINGS=100; RRS=20000; fi
 NICE=${BENCH_NICE:-0}
-[[ $NICE =~ ^-?[0-9]+$ ]] && [ "$NICE" -ge -20 ] && [ "$NICE" -le 19 ] ||
-	{ echo "bench: BENCH_NICE must be a number from -20 to 19" >&2; exit 1; }
+if ! [[ $NICE =~ ^-?[0-9]+$ ]] || [ "$NICE" -lt -20 ] || [ "$NICE" -gt 19 ]; then
+	echo "bench: BENCH_NICE must be a number from -20 to 19" >&2; exit 1
+fi
 NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is BENCH_NICE
 [ "$NICE" = -10 ] && NICE10=
 SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-ebpf vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
@@ -465,6 +466,7 @@ tcp1() { ina timeout $((DUR + WARM + 20)) iperf3 -c "$DST" -t "$DUR" -O "$WARM" 
 measure() {
 	local s=$1 r=$2 pids bytes secs out v
 	pids=$(tunnel_pids)
+	# shellcheck disable=SC2046,SC2086	# lists of PIDs
 	[[ $s == ipipd-* ]] && pids=$(printf '%s\n' $pids $(ipipd_pids) | sort -u)
 	# TCP, one stream; CPU sampled over the measured window only.
 	( sleep "$WARM"; cpu_sample $pids >"$WORK/c0"; sleep "$DUR"; cpu_sample $pids >"$WORK/c1" ) &
@@ -573,7 +575,7 @@ nice_check() {
 # difference between two of them.  A system that fails in one run is tried
 # again in the next.
 run_system() {
-	local s=$1 r=$2 only=${3:-} f0 f1 why mtu_bad= v
+	local s=$1 r=$2 only=${3:-} f0 f1 why mtu_bad='' v
 	local -a bad=()
 	log "$s: run $r${only:+ (NIC-like only)}: starting"
 	DST= MTU=

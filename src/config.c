@@ -229,6 +229,7 @@ static int k_nice(struct parser *ps, const char *v)
 		return -1;
 	}
 	ps->c->nice = neg ? -(int)n : (int)n;
+	ps->c->line.nice = LINE;
 	return 0;
 }
 
@@ -277,6 +278,7 @@ static int k_fp_attach(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->fp_attach = (enum fp_attach_mode)i;
+	ps->c->line.fp_attach = LINE;
 	return 0;
 }
 
@@ -317,6 +319,7 @@ static int k_underlay_output(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->underlay_output = (enum underlay_output)i;
+	ps->c->line.underlay_output = LINE;
 	return 0;
 }
 
@@ -328,6 +331,7 @@ static int k_datapath(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->datapath = (enum dp_mode)i;
+	ps->c->line.datapath = LINE;
 	return 0;
 }
 

@@ -36,6 +36,7 @@ struct config_lines {
 		forward, allowed_sources, allow_source_route, log_ecn, keepalive;
 	unsigned tunnel;	/* the [Tunnel] header */
 	unsigned name, local, remote, tos, mtu;
+	unsigned datapath, fp_attach, nice, underlay_output;
 };
 
 struct config {

@@ -234,12 +234,14 @@ enum ctl_request ctl_parse_request(const char *buf, size_t len)
 		return CTL_GET;
 	if (len == 8 && !memcmp(buf, "down=1\n\n", 8))
 		return CTL_DOWN;
+	if (len == 10 && !memcmp(buf, "reload=1\n\n", 10))
+		return CTL_RELOAD;
 	return CTL_BAD;
 }
 
-static void set_timeout(int fd, int opt)
+static void set_timeout(int fd, int opt, int secs)
 {
-	struct timeval tv = { .tv_sec = 1 };
+	struct timeval tv = { .tv_sec = secs };
 
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
@@ -327,7 +329,8 @@ int ctl_call(const char *name, const char *req, struct strbuf *reply)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	set_timeout(fd, SO_RCVTIMEO);
+	/* a reload changes the host (netlink, nftables): it may take a while */
+	set_timeout(fd, SO_RCVTIMEO, strcmp(req, "reload") ? 5 : 30);
 	n = snprintf(msg, sizeof(msg), "%s=1\n\n", req);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    ctl_write_all(fd, msg, (size_t)n, 5000) < 0) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The control socket and its text protocol (after wireguard's UAPI):
- * a request is "get=1\n\n" or "down=1\n\n"; the reply is "key=value" lines
+ * a request is "get=1\n\n", "down=1\n\n" or "reload=1\n\n"; the reply is "key=value" lines
  * ending with "errno=N\n\n".
  */
 #ifndef IPIPD_CONTROL_H
@@ -69,7 +69,7 @@ int run_lock(const char *path, int wait);
 /* Server side. */
 int ctl_listen(const char *path);
 
-enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN };
+enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN, CTL_RELOAD };
 
 /* Parse a request as received; the whole buffer (bounded) must end with an empty line. */
 enum ctl_request ctl_parse_request(const char *buf, size_t len);
@@ -83,7 +83,7 @@ enum ctl_request ctl_read_request(int fd, int timeout_ms);
 /* Write all of buf within timeout_ms: 0 or -errno (-ETIMEDOUT). */
 int ctl_write_all(int fd, const char *buf, size_t len, int timeout_ms);
 
-/* Client side: send req ("get" or "down") to NAME's socket and read the reply. */
+/* Client side: send req ("get", "down" or "reload") to NAME's socket and read the reply. */
 int ctl_call(const char *name, const char *req, struct strbuf *reply);
 
 #endif

@@ -26,7 +26,12 @@ struct daemon {
 	/* the parent's */
 	struct nl nl;
 	struct nl mon;		/* RTMGRP_IPV4_IFADDR: the host's addresses change */
-	int lock_fd, sig_fd, mon_fd;
+	struct nl mon_route;	/* RTMGRP_IPV4_ROUTE, while the tunnel waits for a route */
+	int lock_fd, sig_fd, mon_fd, route_fd;
+	int ready_fd;		/* without -f: the start is over (ipipd CONFIG returns) */
+	bool ready;		/* the datapath process said MSG_READY once */
+	uint64_t ready_by;	/* ... must, by then (CLOCK_MONOTONIC ms) */
+	uint64_t tried;		/* the last bring-up attempt while waiting */
 	pid_t child;		/* the datapath process */
 	struct sandbox_user user;	/* ... runs as */
 	int underlay_ifindex;	/* the route to Remote leaves here */
@@ -44,6 +49,11 @@ struct daemon {
 		bool down;		/* declared down (KeepaliveMisses unanswered) */
 	} ka;
 	pid_t parent;
+	bool attached;		/* it has its datapath (MSG_DATAPATH) */
+	bool up;		/* the tunnel is up (else: waiting) */
+	char waiting[MSG_TEXT_MAX];	/* what for */
+	char attach[8];		/* the fast path's attachment, as the parent said */
+	uint32_t prog_id[2];
 	/* both (the parent tells the datapath process what changes) */
 	int sock_fd;		/* the other process */
 	struct fastpath fp;	/* parent: attachments, address map; child: mapped state */

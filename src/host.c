@@ -640,6 +640,129 @@ int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *
 	return n > 0 ? n - 1 : 0;
 }
 
+/* ---- a reload: only the groups of settings that changed ------------------ */
+
+/* The group a state file entry belongs to (0: the device's, the fast path's: never redone). */
+static unsigned entry_group(const struct jr_entry *e)
+{
+	size_t n = strlen(e->path);
+
+	switch (e->kind) {
+	case JR_RMDIR:
+	case JR_RTFILE:
+	case JR_RULE:
+		return HG_ROUTING;
+	case JR_NFT:
+		return HG_FIREWALL;
+	case JR_SYSCTL:
+		if (n > 10 && !strcmp(e->path + n - 10, "/rp_filter"))
+			return HG_RP_FILTER;
+		if (n > 10 && !strcmp(e->path + n - 10, "/proxy_arp"))
+			return HG_PROXY_ARP;
+		if (!strcmp(e->path, "/proc/sys/net/ipv4/ip_forward"))
+			return HG_FORWARDING;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Write the state file again with the entries e[0..n) (all but the undone): 0 or -errno. */
+static int state_rewrite(const char *path, const struct jr_entry *e, int n)
+{
+	char tmp[600], line[JR_LINE_MAX + 1];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	fd = run_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	for (int i = 0; i < n && rc == 0; i++) {
+		rc = jr_format(&e[i], line, sizeof(line) - 1);
+		if (rc < 0)
+			break;
+		strcat(line, "\n");
+		errno = 0;
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+			rc = errno ? -errno : -EIO;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int host_reapply(const struct config *old, const struct config *c, unsigned groups,
+		 struct nl *nl, int ifindex, const char *state_path, FILE *err)
+{
+	static struct jr_entry e[MAX_STATE];
+	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .state = state_path, .err = err };
+	struct jr_expect x;
+	char rtfile[512];
+	int fd, n, kept = 0, rc = 0;
+	FILE *f;
+
+	if (!groups)
+		return 0;
+	/* what the old settings did, from the record: undone, newest first */
+	fd = run_open(state_path, O_RDONLY, 0);
+	n = fd < 0 ? fd : expect(c->name, &x, rtfile, sizeof(rtfile));
+	f = n < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		fprintf(err, "%s: %s\n", state_path, strerror(n < 0 ? -n : errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = read_state(f, state_path, &x, e, MAX_STATE, err);
+	fclose(f);
+	if (n < 0)
+		return -1;
+	if ((groups & HG_ROUTING) && old->table && old->default_route) {
+		rc = nl_default_route(nl, false, old->table, old->has_peer ? old->peer.s_addr : 0,
+				      ifindex);
+		if (rc < 0 && rc != -ESRCH && rc != -ENOENT)
+			fprintf(err, "%s: default route in table %u: %s\n", old->path, old->table,
+				strerror(-rc));
+	}
+	rc = 0;
+	for (int i = n; i-- > 1;)
+		if ((entry_group(&e[i]) & groups) && undo(nl, c->name, &e[i], err) < 0)
+			rc = -1;
+	for (int i = 0; i < n; i++)
+		if (!(entry_group(&e[i]) & groups))
+			e[kept++] = e[i];
+	if (state_rewrite(state_path, e, kept) < 0) {
+		fprintf(err, "%s: cannot write it again: %s\n", state_path, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0)
+		return -1;
+	/* then the new settings of those groups, recorded as at start */
+	if ((groups & HG_ROUTING) && c->table && c->table_name[0])
+		rc = step_table_name(&r);
+	if (rc == 0 && (groups & HG_ROUTING) && c->table && c->default_route)
+		rc = step_default_route(&r);
+	if (rc == 0 && (groups & HG_ROUTING) && c->table)
+		rc = step_rules(&r);
+	if (rc == 0 && (groups & HG_RP_FILTER) && c->rp_filter != RPF_KEEP)
+		rc = step_rp_filter(&r);
+	if (rc == 0 && (groups & HG_PROXY_ARP))
+		rc = step_proxy_arp(&r);
+	if (rc == 0 && (groups & HG_FORWARDING) && c->ip_forward != TRI_KEEP)
+		rc = step_ip_forward(&r);
+	if (rc == 0 && (groups & HG_FIREWALL) && c->fw_forward)
+		rc = step_firewall(&r);
+	return rc < 0 ? -1 : 0;
+}
+
 /* sysctl -w takes dots as separators: interface names with dots need slashes. */
 static void explain_sysctl(FILE *out, const char *ifname, const char *key, const char *val)
 {

@@ -33,6 +33,25 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
  */
 int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *log);
 
+/* The groups of host settings a reload changes by difference. */
+enum host_group {
+	HG_ROUTING = 1,		/* Table's name, DefaultRoute, RuleFrom, RulePriority */
+	HG_RP_FILTER = 2,
+	HG_PROXY_ARP = 4,
+	HG_FORWARDING = 8,
+	HG_FIREWALL = 16,
+};
+
+/*
+ * A reload: undo what the record says the groups did under the old
+ * settings (and old's default route), take it out of the record, then
+ * apply the groups' new settings c, recorded as at start.  What is not in
+ * groups is not touched.  -1 with "FILE:LINE: Step: reason" lines in err
+ * if some step failed (the others stay as they are).
+ */
+int host_reapply(const struct config *old, const struct config *c, unsigned groups,
+		 struct nl *nl, int ifindex, const char *state_path, FILE *err);
+
 /* Write a sysctl file (/proc/sys/...): 0 or -errno. */
 int host_sysctl_write(const char *path, const char *val);
 

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ipipctl COMMAND [ARGS]\n"
 		   "  show [--json] [NAME]   show running tunnels (all, or NAME)\n"
 		   "  down NAME              stop tunnel NAME and remove what it set up\n"
+		   "  reload NAME            read NAME's configuration again, apply what changed\n"
 		   "  explain CONFIG         print the ip/sysctl/nft commands equivalent to CONFIG\n"
 		   "  cleanup NAME           undo what a killed ipipd left behind for NAME\n"
 		   "  metrics [--textfile DIR] [NAME]\n"
@@ -85,6 +86,13 @@ static void show_human(const char *r)
 	char b[8][64], reason[256];
 	int ndrops = 0;
 
+	if (!strcmp(val(r, "state", b[0], 64), "waiting")) {	/* not up yet: at boot */
+		printf("tunnel %s: waiting for %s, pid %s\n", val(r, "name", b[0], 64),
+		       val(r, "waiting_for", reason, sizeof(reason)), val(r, "pid", b[1], 64));
+		printf("  local %s  remote %s  address %s\n", val(r, "local", b[0], 64),
+		       val(r, "remote", b[1], 64), val(r, "address", b[2], 64));
+		return;
+	}
 	printf("tunnel %s: %s datapath (%s), pid %s\n", val(r, "name", b[0], 64),
 	       val(r, "datapath", b[1], 64),
 	       val(r, "datapath_reason", reason, sizeof(reason)), val(r, "pid", b[2], 64));
@@ -336,21 +344,34 @@ static int cmd_show(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_down(int argc, char **argv)
+/* `ipipctl CMD NAME`: send request req to NAME's daemon; 0, or -1 (said why). */
+static int call_named(int argc, char **argv, const char *req, struct strbuf *reply)
 {
-	static struct strbuf reply;
-	char path[512];
 	int err;
 
 	if (argc != 2 || !config_valid_ifname(argv[1])) {
 		usage(stderr);
-		return 1;
+		return -1;
 	}
 	if (check_run_dir() == -1)
+		return -1;
+	err = ctl_call(argv[1], req, reply);
+	if (err < 0) {
+		call_error(argv[1], err);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_down(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char path[512];
+	int err = call_named(argc, argv, "down", &reply);
+
+	if (err < 0)
 		return 1;
-	err = ctl_call(argv[1], "down", &reply);
-	if (err == 0)
-		err = -reply_errno(reply.buf);
+	err = -reply_errno(reply.buf);
 	if (err) {
 		call_error(argv[1], err);
 		return 1;
@@ -364,6 +385,26 @@ static int cmd_down(int argc, char **argv)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* Ask tunnel NAME's daemon to read its configuration again and apply what changed. */
+static int cmd_reload(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char text[512];
+	int err = call_named(argc, argv, "reload", &reply);
+
+	if (err < 0)
+		return 1;
+	val(reply.buf, "reload", text, sizeof(text));
+	err = reply_errno(reply.buf);
+	if (err) {
+		fprintf(stderr, "ipipctl: tunnel '%s': reload refused (%s): %s\n", argv[1],
+			strerror(err), strcmp(text, "-") ? text : "see its log");
+		return 1;
+	}
+	printf("%s: %s\n", argv[1], strcmp(text, "-") ? text : "reloaded");
 	return 0;
 }
 
@@ -542,6 +583,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "show", cmd_show },
 		{ "down", cmd_down },
+		{ "reload", cmd_reload },
 		{ "explain", cmd_explain },
 		{ "cleanup", cmd_cleanup },
 		{ "metrics", cmd_metrics },

@@ -438,6 +438,32 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_addr_del(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_DELADDR, NLM_F_ACK);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, peer ? peer : addr);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
 int nl_link_del(struct nl *nl, int ifindex)
 {
 	char buf[NL_BUF];
@@ -487,17 +513,20 @@ int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
-		int ifindex)
+/* ip link add (create) or ip link set ... type ipip (change, name NULL) */
+static int ipip_link(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		     int ifindex)
 {
 	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK |
+				      (name ? NLM_F_CREATE | NLM_F_EXCL : 0));
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	struct nlattr *info, *data;
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -511,6 +540,17 @@ int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, un
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		int ifindex)
+{
+	return ipip_link(nl, name, p, mtu, ifindex);
+}
+
+int nl_ipip_change(struct nl *nl, int ifindex, const struct ipip_params *p, unsigned mtu)
+{
+	return ipip_link(nl, NULL, p, mtu, ifindex);
 }
 
 /* ---- what the configuration checks read about the host -------------------- */

@@ -65,6 +65,12 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32
 /* ip link set IFINDEX mtu MTU up. */
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
 
+/* ip link set IFINDEX mtu MTU (its flags untouched). */
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu);
+
+/* ip addr del ADDR/PLEN [peer PEER] dev IFINDEX. */
+int nl_addr_del(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer);
+
 /*
  * ip link add NAME index IFINDEX mtu MTU type ipip local L remote R ttl T tos T
  * [no]pmtudisc: the kernel's own ipip device (-EOPNOTSUPP where the kernel has
@@ -73,6 +79,9 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
 struct ipip_params;
 int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
 		int ifindex);
+
+/* ip link set IFINDEX [mtu MTU] type ipip local L remote R ttl T tos T [no]pmtudisc (a reload). */
+int nl_ipip_change(struct nl *nl, int ifindex, const struct ipip_params *p, unsigned mtu);
 
 /* An interface index no device has now (the highest in use + 1). */
 int nl_free_ifindex(struct nl *nl, int *ifindex);

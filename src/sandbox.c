@@ -64,6 +64,7 @@ static const char *const common[] = {
  */
 static const char *const child_only[] = {
 	"sendmmsg", "recvmmsg", "accept4",
+	"eventfd2",	/* the datapath's wake-ups, made once it is handed over */
 };
 
 /*
@@ -141,7 +142,8 @@ static int drop_capabilities(bool bpf)
 	 * routes; libnftables; net sysctls) and the nft rule count of `ipipctl
 	 * show`; CAP_BPF while the fast path runs (the address map, attaching to
 	 * a new underlay: kernels before 6.5 ask for it on every bpf(2) call);
-	 * CAP_KILL for the datapath process only.
+	 * CAP_NET_RAW for the raw socket a reload to a new Local needs; CAP_KILL
+	 * for the datapath process only.
 	 * Everything else goes, the bounding set included; we stay uid 0
 	 * because the files removed at teardown are root's.
 	 */
@@ -153,6 +155,10 @@ static int drop_capabilities(bool bpf)
 		return -1;
 	if (bpf && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 				CAP_BPF) < 0)
+		return -1;
+	/* a reload to a new Local needs a new raw socket (bound there), made here */
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			 CAP_NET_RAW) < 0)
 		return -1;
 	/* the datapath process runs as another user: ending it if it hangs takes CAP_KILL
 	 * (and the filter allows kill(2) of that one process only) */

@@ -23,6 +23,17 @@ void ss_init(struct softstate *s, const struct ss_limits *lim, _Atomic uint32_t 
 	atomic_store(&s->pmtu, s->lim.mtu);
 }
 
+void ss_set_mtu(struct softstate *s, unsigned mtu)
+{
+	unsigned cur = atomic_load(&s->pmtu), was = s->lim.mtu;
+
+	s->lim.mtu = mtu;
+	/* lower at once; higher only where the path MTU was not lowered by the path */
+	while ((cur > mtu || (cur == was && mtu > was)) &&
+	       !atomic_compare_exchange_weak(&s->pmtu, &cur, mtu))
+		;
+}
+
 bool ss_pmtu_lower(struct softstate *s, unsigned outer, uint64_t now_s)
 {
 	unsigned cur = atomic_load_explicit(&s->pmtu, RELAXED), inner;

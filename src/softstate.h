@@ -88,6 +88,9 @@ enum pkt_verdict ss_icmp(struct softstate *s, const struct ipip_params *p, unsig
 			 unsigned code, uint32_t info, const uint8_t *quoted, size_t len,
 			 uint64_t now_s, unsigned *changed);
 
+/* The device MTU changed (the owner): the path MTU follows it down, and up where not lowered. */
+void ss_set_mtu(struct softstate *s, unsigned mtu);
+
 /* Lower the path MTU to fit an outer MTU (never raises); true if it moved. */
 bool ss_pmtu_lower(struct softstate *s, unsigned outer, uint64_t now_s);
 

@@ -404,7 +404,7 @@ static int step_firewall(struct run *r)
 	struct jr_entry e = { .kind = JR_NFT };
 	char err[1024];
 
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
 		fail(r, c->line.forward, "Forward", "nft: %s", err);
 		return -1;
 	}
@@ -707,7 +707,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		fprintf(out, "sysctl -w net.ipv4.ip_forward=%d\n", c->ip_forward == TRI_YES);
 	if (!c->fw_forward)
 		return;
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
 		fprintf(out, "# nft: cannot read this host's ruleset (%s)\n", err);
 		return;
 	}

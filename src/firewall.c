@@ -331,6 +331,8 @@ static void take_chain(struct fw_ruleset *rs, const struct obj *o, const char *o
 
 	if (i >= 0 && !strcmp(o->type, "filter") && !strcmp(o->hook, "forward"))
 		rs->chains[i].forward = true;
+	if (i >= 0 && !strcmp(o->type, "filter") && !strcmp(o->hook, "input"))
+		rs->chains[i].input = true;
 	if (strcmp(o->family, "inet") || strcmp(o->table, OWN_TABLE))
 		return;
 	if (!strcmp(o->name, own))
@@ -483,13 +485,9 @@ static void jchain(struct out *o, const char *family, const char *table, const c
 	jstr(o, chain);
 }
 
-/*
- * A rule tagged for the tunnel that starts "DIR == IFNAME" (meta oifname or
- * iifname), up to the rest of its expressions, which the caller adds before
- * jrule_end().
- */
-static void jrule(struct out *o, const char *verb, const struct fw_chain *c, const char *dir,
-		  const char *ifname)
+/* A rule tagged for the tunnel, up to its first expression: "expr":[ */
+static void jrule_tagged(struct out *o, const char *verb, const struct fw_chain *c,
+			 const char *ifname)
 {
 	char tag[64];
 
@@ -498,8 +496,19 @@ static void jrule(struct out *o, const char *verb, const struct fw_chain *c, con
 	jchain(o, c->family, c->table, c->chain, "chain");
 	add(o, ",\"comment\":");
 	jstr(o, tag);
-	add(o, ",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"%s\"}},"
-	    "\"right\":", dir);
+	add(o, ",\"expr\":[");
+}
+
+/*
+ * A rule tagged for the tunnel that starts "DIR == IFNAME" (meta oifname or
+ * iifname), up to the rest of its expressions, which the caller adds before
+ * jrule_end().
+ */
+static void jrule(struct out *o, const char *verb, const struct fw_chain *c, const char *dir,
+		  const char *ifname)
+{
+	jrule_tagged(o, verb, c, ifname);
+	add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"%s\"}},\"right\":", dir);
 	jstr(o, ifname);
 	add(o, "}}");
 }
@@ -509,9 +518,25 @@ static void jrule_end(struct out *o, const char *verdict)
 	add(o, ",{\"%s\":null}]}}}", verdict);
 }
 
+/* ip saddr REMOTE ip daddr LOCAL ip protocol 4 accept, at the top of an input chain. */
+static void jinput(struct out *o, const struct fw_plan *p, const struct fw_chain *c)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	jrule_tagged(o, "insert", c, p->ifname);
+	add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"saddr\"}},\"right\":\"%s\"}},"
+	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"daddr\"}},\"right\":\"%s\"}},"
+	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"protocol\"}},\"right\":4}}",
+	    inet_ntop(AF_INET, &p->remote, a, sizeof(a)), inet_ntop(AF_INET, &p->local, b, sizeof(b)));
+	jrule_end(o, "accept");
+}
+
 static void jown_chain(struct out *o, const struct fw_plan *p)
 {
-	struct fw_chain own = { "inet", OWN_TABLE, "", false };
+	struct fw_chain own = { "inet", OWN_TABLE, "", false, false };
 	char a[INET_ADDRSTRLEN];
 
 	snprintf(own.chain, sizeof(own.chain), "%s", p->own);
@@ -548,15 +573,18 @@ void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct
 	memset(p, 0, sizeof(*p));
 	snprintf(p->ifname, sizeof(p->ifname), "%s", c->name);
 	fw_own_chain(c->name, p->own, sizeof(p->own));
+	p->local = c->ip.local;
+	p->remote = c->ip.remote;
 	for (unsigned i = 0; i < rs->nchains; i++) {
 		const struct fw_chain *ch = &rs->chains[i];
 
-		if (!ch->forward || (strcmp(ch->family, "ip") && strcmp(ch->family, "inet")) ||
+		if (!((ch->forward && c->fw_forward) || (ch->input && c->fw_input)) ||
+		    (strcmp(ch->family, "ip") && strcmp(ch->family, "inet")) ||
 		    (!strcmp(ch->family, "inet") && !strcmp(ch->table, OWN_TABLE)))
 			continue;
 		for (unsigned r = 0; r < rs->nrules; r++)
 			if (rs->rules[r].chain == i)
-				p->have[p->n_chains] |= rs->rules[r].dir & FW_BOTH;
+				p->have[p->n_chains] |= ch->input ? FW_IN : rs->rules[r].dir & FW_BOTH;
 		p->chains[p->n_chains++] = *ch;
 	}
 	for (unsigned r = 0; r < rs->nrules; r++) {
@@ -587,7 +615,8 @@ unsigned fw_plan_missing(const struct fw_plan *p)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < p->n_chains; i++)
-		n += !(p->have[i] & FW_IIF) + !(p->have[i] & FW_OIF);
+		n += p->chains[i].input ? !(p->have[i] & FW_IN) :
+		     !(p->have[i] & FW_IIF) + !(p->have[i] & FW_OIF);
 	return n + (p->n_from && !p->own_whole ? 3 : 0);
 }
 
@@ -598,6 +627,11 @@ int fw_apply(const struct fw_plan *p, char *err, size_t errlen)
 
 	add(&o, "{\"nftables\":[");
 	for (unsigned i = 0; i < p->n_chains; i++) {
+		if (p->chains[i].input) {
+			if (!(p->have[i] & FW_IN))
+				jinput(&o, p, &p->chains[i]);
+			continue;
+		}
 		/* insert puts a rule first: oifname ends up second, iifname first */
 		if (!(p->have[i] & FW_OIF)) {
 			jrule(&o, "insert", &p->chains[i], "oifname", p->ifname);
@@ -635,6 +669,16 @@ int fw_plan_text(const struct fw_plan *p, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < p->n_chains; i++) {
+		if (p->chains[i].input) {
+			add(&o, "insert rule %s ", p->chains[i].family);
+			tname(&o, p->chains[i].table);
+			add(&o, " ");
+			tname(&o, p->chains[i].chain);
+			add(&o, " ip saddr %s", inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
+			add(&o, " ip daddr %s ip protocol 4 accept comment \"ipipd:%s\"\n",
+			    inet_ntop(AF_INET, &p->local, a, sizeof(a)), p->ifname);
+			continue;
+		}
 		for (int k = 0; k < 2; k++) {
 			add(&o, "insert rule %s ", p->chains[i].family);
 			tname(&o, p->chains[i].table);

@@ -4,8 +4,11 @@
  * comment "ipipd:NAME" at the top of every IPv4 forward base chain (so they
  * also open an iptables-nft FORWARD chain with policy DROP), and, with
  * ForwardFrom, a chain of our own in table inet ipipd that drops forwarded
- * traffic into the tunnel from other sources.  Only tagged rules and our
- * chain are ever removed.
+ * traffic into the tunnel from other sources.  With Input, a rule at the top
+ * of every IPv4 input base chain accepts the outer packets (protocol 4) from
+ * Remote to Local: a packet must be accepted by every base chain of its hook,
+ * so a chain of our own could not open an input chain whose policy drops.
+ * Only tagged rules and our chain are ever removed.
  *
  * A plan is made against the ruleset as it is now and holds only what is
  * missing from it: carried out once, planning again finds nothing to do, so
@@ -22,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -33,19 +37,23 @@
 struct fw_chain {
 	char family[8], table[FW_NAME_MAX], chain[FW_NAME_MAX];
 	bool forward;		/* a filter base chain on the forward hook */
+	bool input;		/* ... on the input hook */
 };
 
 /* ipipd's rules in a forward chain: iifname NAME accept, oifname NAME accept. */
 #define FW_IIF 1u
 #define FW_OIF 2u
 #define FW_BOTH (FW_IIF | FW_OIF)
+/* ipipd's rule in an input chain (any rule tagged for the tunnel there). */
+#define FW_IN 4u
 
 /* What opens forwarding for one tunnel, given the ruleset as it was read. */
 struct fw_plan {
 	char ifname[IFNAMSIZ];
-	struct fw_chain chains[FW_MAX_CHAINS];	/* the IPv4 forward chains to open */
-	unsigned char have[FW_MAX_CHAINS];	/* FW_IIF, FW_OIF: which rules each holds already */
+	struct fw_chain chains[FW_MAX_CHAINS];	/* the IPv4 forward (and input) chains to open */
+	unsigned char have[FW_MAX_CHAINS];	/* FW_IIF, FW_OIF, FW_IN: the rules each holds already */
 	unsigned n_chains;
+	uint32_t local, remote;	/* Input: the outer addresses (network order) */
 	const struct prefix *from;	/* ForwardFrom (n_from 0: no chain of our own) */
 	unsigned n_from;
 	char own[FW_OWN_CHAIN_MAX];

@@ -611,7 +611,7 @@ static void send_status(struct daemon *d)
 	};
 	struct msg m = { .type = MSG_STATUS };
 
-	m.u.status.fw_rules = d->cfg.fw_forward ? fw_count(d->cfg.name) : -1;
+	m.u.status.fw_rules = d->cfg.fw_forward || d->cfg.fw_input ? fw_count(d->cfg.name) : -1;
 	if (m.u.status.fw_rules < -1)
 		m.u.status.fw_rules = -1;
 	m.u.status.underlay = d->underlay_ifindex;

@@ -363,6 +363,51 @@ static void test_plan_partial_own_chain(void **state)
 	assert_int_equal(fw_plan_missing(&p), 1 + 3);
 }
 
+/* Input = accept: a rule in every input chain, none in the forward chains unless Forward. */
+static void test_plan_input(void **state)
+{
+	static const char with_rule[] =
+		"{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": \"filter\", \"name\": "
+		"\"INPUT\", \"type\": \"filter\", \"hook\": \"input\", \"prio\": 0, \"policy\": \"drop\"}}, "
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"filter\", \"chain\": \"INPUT\", \"handle\": 6, "
+		"\"comment\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"ip\", \"field\": \"saddr\"}}, \"right\": \"192.0.2.42\"}}, {\"match\": {\"op\": "
+		"\"==\", \"left\": {\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": "
+		"\"198.51.100.2\"}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"ip\", \"field\": \"protocol\"}}, \"right\": \"ipencap\"}}, {\"accept\": null}]}}]}";
+	static struct fw_ruleset rs;
+	static struct fw_plan p;
+	static struct config c;
+	static char buf[4096];
+	unsigned char have;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "Moe");
+	c.fw_input = true;
+	c.ip.local = inet_addr("198.51.100.2");
+	c.ip.remote = inet_addr("192.0.2.42");
+	assert_int_equal(fw_parse_ruleset(PARTIAL, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);	/* inet filter input alone */
+	assert_non_null(plan_chain(&p, "filter", "input", &have));
+	assert_true(p.chains[0].input);
+	assert_int_equal(have, 0);
+	assert_int_equal(fw_plan_missing(&p), 1);
+	assert_int_equal(fw_plan_text(&p, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "insert rule inet filter input ip saddr 192.0.2.42 ip daddr "
+			    "198.51.100.2 ip protocol 4 accept comment \"ipipd:Moe\"\n");
+	c.fw_forward = true;
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 4);
+	assert_int_equal(fw_plan_missing(&p), 1 + 3);
+	/* the rule as nft lists it (ipencap for 4) is the rule */
+	assert_int_equal(fw_parse_ruleset(with_rule, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);
+	assert_int_equal(p.have[0], FW_IN);
+	assert_int_equal(fw_plan_missing(&p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_plan_only_missing),
 		cmocka_unit_test(test_plan_complete),
 		cmocka_unit_test(test_plan_partial_own_chain),
+		cmocka_unit_test(test_plan_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg config lint log netlink tun datapath control journal ledger firewall host offload sandbox fastpath child
+CORE := packet softstate msg config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -85,7 +85,8 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
-		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o
+		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
+		$(B)/asan/fwwatch.o $(B)/asan/log.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "firewall.h"
+#include "fwwatch.h"
 #include "host.h"
 #include "lint.h"
 #include "log.h"
@@ -505,6 +506,8 @@ static int setup(struct daemon *d)
 	}
 	if (setup_link(d) < 0)
 		return -1;
+	if (fwwatch_open(c) < 0)
+		return -1;
 	if (host_apply(c, &d->nl, d->ifindex, d->state_path, stderr) < 0)
 		return -1;
 	if (!d->kernel && setup_own_addresses(d) < 0)
@@ -559,6 +562,7 @@ static void close_datapath(struct daemon *d)
 /* Undo everything setup() did, in reverse; safe after a partial setup. */
 static void teardown(struct daemon *d)
 {
+	fwwatch_close();
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	close_datapath(d);
 	if (d->lock_fd >= 0 && d->nl.sock && !d->keep_state &&
@@ -797,19 +801,20 @@ static int from_child(struct daemon *d)
 	return 1;
 }
 
-/* The parent's loop: signals, the datapath process, the host's addresses, routes. */
+/* The parent's loop: signals, the datapath process, the host's addresses, routes, the firewall. */
 static int run(struct daemon *d)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = d->sig_fd, .events = POLLIN },
 		{ .fd = d->sock_fd, .events = POLLIN },
 		{ .fd = d->mon_fd, .events = POLLIN },	/* -1 (ignored) with the kernel's device */
+		{ .fd = fwwatch_fd(), .events = POLLIN },	/* -1 without Forward or Input */
 	};
 	uint64_t followed = now_ms();
 	int failed = 0;
 
 	while (!d->stop) {
-		int n = poll(pfd, 3, d->kernel ? -1 : FOLLOW_UNDERLAY_MS);
+		int n = poll(pfd, 4, d->kernel ? -1 : FOLLOW_UNDERLAY_MS);
 
 		if (!d->kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
 			followed = now_ms();
@@ -839,6 +844,8 @@ static int run(struct daemon *d)
 		}
 		if (pfd[2].revents && nl_monitor_drain(&d->mon) > 0)
 			refresh_own(d);
+		if (pfd[3].revents)
+			fwwatch_run();
 	}
 	return stop_child(d) < 0 || failed ? -1 : 0;
 }

@@ -196,5 +196,13 @@ check "after iptables-restore (ufw reload): the rules are back (3) and the LAN r
 stop_colo
 check "after stop, the iptables-nft ruleset is as before" \
 	diff <(echo "$BEFORE_IPT") <(nsx "$COLO" nft list ruleset)
+# After a crash the state file's record undoes the input rule too.
+start_colo || notok "start colo (to be killed)"
+kill -9 "$PCOLO"; wait_gone "$PCOLO"
+check "SIGKILL leaves the input rule behind (so the next check means something)" bash -c \
+	"ip netns exec $COLO iptables -S INPUT | grep -q ipipd:Moe"
+check "ipipctl cleanup removes it with the forward rules: the ruleset is as before" bash -c \
+	"ip netns exec $COLO $IPIPCTL cleanup Moe >/dev/null && diff <(echo \"\$0\") <(ip netns exec $COLO nft list ruleset)" \
+	"$BEFORE_IPT"
 sed 's/^/#   /' "$WORK/colo.log"
 finish

@@ -118,6 +118,22 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 
 int fwwatch_parse(const void *buf, size_t len, struct fww_news *n)
 {
+	/*
+	 * Every message must fit first, with its padding (the kernel's lengths
+	 * are multiples of 4): libmnl (1.0.4) takes an nlmsg_len of 2^31 or
+	 * more for one that fits, and reads attributes up to the aligned end.
+	 */
+	for (size_t at = 0; at < len;) {
+		struct nlmsghdr h;
+
+		if (len - at < sizeof(h))
+			return -1;
+		memcpy(&h, (const char *)buf + at, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len - at ||
+		    MNL_ALIGN(h.nlmsg_len) > len - at)
+			return -1;
+		at += MNL_ALIGN(h.nlmsg_len);
+	}
 	return mnl_cb_run(buf, len, 0, 0, on_msg, n) == MNL_CB_ERROR ? -1 : 0;
 }
 
@@ -146,7 +162,7 @@ static void note_change(const struct fww_news *n)
 
 static void drain(void)
 {
-	static char buf[65536];
+	static uint32_t buf[16384];	/* aligned for the headers */
 
 	for (;;) {
 		struct fww_news n = { .self = (uint32_t)getpid() };

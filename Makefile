@@ -34,7 +34,7 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg tunnel config lint log netlink tun datapath control journal ledger firewall host offload sandbox fastpath child
+CORE := packet softstate msg tunnel config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -85,7 +85,8 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
-		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o $(B)/asan/tunnel.o
+		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
+		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
@@ -93,12 +94,13 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp msg
+FUZZERS := decap config control icmp msg fwwatch
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c
+FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz

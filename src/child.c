@@ -23,6 +23,7 @@
 
 #include "control.h"
 #include "daemon.h"
+#include "fwwatch.h"
 #include "host.h"
 #include "log.h"
 
@@ -260,6 +261,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, ps->fw_rules, sb);
+	fwwatch_describe(sb);
 	if (!d->kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);

@@ -587,6 +587,20 @@ static int k_forward(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_input(struct parser *ps, const char *v)
+{
+	ps->c->line.input = LINE;
+	if (!strcasecmp(v, "accept"))
+		ps->c->fw_input = true;
+	else if (!strcasecmp(v, "none"))
+		ps->c->fw_input = false;
+	else {
+		perr(ps, LINE, "Input: '%s' is not accept or none", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int k_forward_from(struct parser *ps, const char *v)
 {
 	return each_word(ps, v, "ForwardFrom", add_prefix);
@@ -625,6 +639,7 @@ static const struct key keys[] = {
 	{ "Host", "ReversePathFilter", k_rp_filter, false },
 	{ "Firewall", "Forward", k_forward, false },
 	{ "Firewall", "ForwardFrom", k_forward_from, false },
+	{ "Firewall", "Input", k_input, false },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= MAX_KEYS, "raise MAX_KEYS");

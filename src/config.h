@@ -33,7 +33,7 @@ enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 /* Lines of the keys that host setup steps and the checks (lint.c) name (0: not given). */
 struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
-		forward, allowed_sources, allow_source_route, log_ecn, keepalive;
+		forward, input, allowed_sources, allow_source_route, log_ecn, keepalive;
 	unsigned tunnel;	/* the [Tunnel] header */
 	unsigned name, local, remote, tos, mtu;
 	unsigned datapath, fp_attach, nice, underlay_output;
@@ -75,6 +75,7 @@ struct config {
 	bool fw_forward;
 	struct prefix forward_from[CONFIG_MAX_LIST];
 	unsigned n_forward_from;
+	bool fw_input;		/* accept protocol 4 from Remote to Local in the input chains */
 
 	struct config_lines line;
 };

@@ -203,11 +203,55 @@ static int skip(struct js *j, int depth)
 	return 0;
 }
 
+/*
+ * A rule's expressions, skipped, noting the interface it matches on: FW_IIF
+ * for {"meta": {"key": "iifname"}} anywhere in them, FW_OIF for oifname.
+ */
+static int scan_expr(struct js *j, int depth, bool meta, unsigned char *dir)
+{
+	char key[256], val[16];
+	const char *at;
+
+	ws(j);
+	if (depth > JSON_DEPTH)
+		return -1;
+	if (eat(j, '[')) {
+		if (eat(j, ']'))
+			return 0;
+		do {
+			if (scan_expr(j, depth + 1, false, dir) < 0)
+				return -1;
+		} while (eat(j, ','));
+		return eat(j, ']') ? 0 : -1;
+	}
+	if (!eat(j, '{'))
+		return skip(j, depth);
+	if (eat(j, '}'))
+		return 0;
+	do {
+		if (string(j, key, sizeof(key)) < 0 || !eat(j, ':'))
+			return -1;
+		ws(j);
+		at = j->p;
+		if (meta && !strcmp(key, "key") && *j->p == '"') {
+			if (string(j, val, sizeof(val)) == 0) {
+				*dir |= !strcmp(val, "iifname") ? FW_IIF : !strcmp(val, "oifname") ? FW_OIF : 0;
+				continue;
+			}
+			j->p = at;	/* longer than any key of ours */
+		}
+		if (scan_expr(j, depth + 1, !strcmp(key, "meta"), dir) < 0)
+			return -1;
+	} while (eat(j, ','));
+	return eat(j, '}') ? 0 : -1;
+}
+
 /* The members of a table, chain or rule object that matter here. */
 struct obj {
 	char family[8], table[FW_NAME_MAX], chain[FW_NAME_MAX], name[FW_NAME_MAX];
 	char type[16], hook[16], comment[FW_NAME_MAX];
 	unsigned long handle;
+	unsigned char dir;	/* a rule's: FW_IIF, FW_OIF */
 };
 
 static char *member(struct obj *o, const char *key, size_t *cap)
@@ -251,6 +295,9 @@ static int object(struct js *j, struct obj *o)
 		} else if (!strcmp(key, "handle") && isdigit((unsigned char)*j->p)) {
 			o->handle = strtoul(j->p, &end, 10);
 			j->p = end;
+		} else if (!strcmp(key, "expr")) {
+			if (scan_expr(j, 1, false, &o->dir) < 0)
+				return -1;
 		} else if (skip(j, 1) < 0) {
 			return -1;
 		}
@@ -284,6 +331,8 @@ static void take_chain(struct fw_ruleset *rs, const struct obj *o, const char *o
 
 	if (i >= 0 && !strcmp(o->type, "filter") && !strcmp(o->hook, "forward"))
 		rs->chains[i].forward = true;
+	if (i >= 0 && !strcmp(o->type, "filter") && !strcmp(o->hook, "input"))
+		rs->chains[i].input = true;
 	if (strcmp(o->family, "inet") || strcmp(o->table, OWN_TABLE))
 		return;
 	if (!strcmp(o->name, own))
@@ -302,6 +351,7 @@ static void take_rule(struct fw_ruleset *rs, const struct obj *o, const char *ta
 	if (i < 0)
 		return;
 	rs->rules[rs->nrules].chain = (unsigned)i;
+	rs->rules[rs->nrules].dir = o->dir;
 	rs->rules[rs->nrules++].handle = o->handle;
 }
 
@@ -435,13 +485,9 @@ static void jchain(struct out *o, const char *family, const char *table, const c
 	jstr(o, chain);
 }
 
-/*
- * A rule tagged for the tunnel that starts "DIR == IFNAME" (meta oifname or
- * iifname), up to the rest of its expressions, which the caller adds before
- * jrule_end().
- */
-static void jrule(struct out *o, const char *verb, const struct fw_chain *c, const char *dir,
-		  const char *ifname)
+/* A rule tagged for the tunnel, up to its first expression: "expr":[ */
+static void jrule_tagged(struct out *o, const char *verb, const struct fw_chain *c,
+			 const char *ifname)
 {
 	char tag[64];
 
@@ -450,8 +496,19 @@ static void jrule(struct out *o, const char *verb, const struct fw_chain *c, con
 	jchain(o, c->family, c->table, c->chain, "chain");
 	add(o, ",\"comment\":");
 	jstr(o, tag);
-	add(o, ",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"%s\"}},"
-	    "\"right\":", dir);
+	add(o, ",\"expr\":[");
+}
+
+/*
+ * A rule tagged for the tunnel that starts "DIR == IFNAME" (meta oifname or
+ * iifname), up to the rest of its expressions, which the caller adds before
+ * jrule_end().
+ */
+static void jrule(struct out *o, const char *verb, const struct fw_chain *c, const char *dir,
+		  const char *ifname)
+{
+	jrule_tagged(o, verb, c, ifname);
+	add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"%s\"}},\"right\":", dir);
 	jstr(o, ifname);
 	add(o, "}}");
 }
@@ -461,9 +518,25 @@ static void jrule_end(struct out *o, const char *verdict)
 	add(o, ",{\"%s\":null}]}}}", verdict);
 }
 
+/* ip saddr REMOTE ip daddr LOCAL ip protocol 4 accept, at the top of an input chain. */
+static void jinput(struct out *o, const struct fw_plan *p, const struct fw_chain *c)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	jrule_tagged(o, "insert", c, p->ifname);
+	add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"saddr\"}},\"right\":\"%s\"}},"
+	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"daddr\"}},\"right\":\"%s\"}},"
+	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+	    "\"field\":\"protocol\"}},\"right\":4}}",
+	    inet_ntop(AF_INET, &p->remote, a, sizeof(a)), inet_ntop(AF_INET, &p->local, b, sizeof(b)));
+	jrule_end(o, "accept");
+}
+
 static void jown_chain(struct out *o, const struct fw_plan *p)
 {
-	struct fw_chain own = { "inet", OWN_TABLE, "", false };
+	struct fw_chain own = { "inet", OWN_TABLE, "", false, false };
 	char a[INET_ADDRSTRLEN];
 
 	snprintf(own.chain, sizeof(own.chain), "%s", p->own);
@@ -472,6 +545,11 @@ static void jown_chain(struct out *o, const struct fw_plan *p)
 	jcmd(o, "add", "chain");
 	jchain(o, "inet", OWN_TABLE, p->own, "name");
 	add(o, ",\"type\":\"filter\",\"hook\":\"forward\",\"prio\":-1,\"policy\":\"accept\"}}}");
+	if (p->own_there) {	/* with some of its rules gone: all three again */
+		jcmd(o, "flush", "chain");
+		jchain(o, "inet", OWN_TABLE, p->own, "name");
+		add(o, "}}}");
+	}
 	jrule(o, "add", &own, "oifname", p->ifname);
 	add(o, ",{\"match\":{\"op\":\"in\",\"left\":{\"ct\":{\"key\":\"state\"}},"
 	    "\"right\":[\"established\",\"related\"]}}");
@@ -488,27 +566,58 @@ static void jown_chain(struct out *o, const struct fw_plan *p)
 	jrule_end(o, "drop");
 }
 
-int fw_plan(const char *ifname, const struct prefix *from, unsigned n, struct fw_plan *p,
-	    char *err, size_t errlen)
+void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct fw_plan *p)
+{
+	unsigned own_rules = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->ifname, sizeof(p->ifname), "%s", c->name);
+	fw_own_chain(c->name, p->own, sizeof(p->own));
+	p->local = c->ip.local;
+	p->remote = c->ip.remote;
+	for (unsigned i = 0; i < rs->nchains; i++) {
+		const struct fw_chain *ch = &rs->chains[i];
+
+		if (!((ch->forward && c->fw_forward) || (ch->input && c->fw_input)) ||
+		    (strcmp(ch->family, "ip") && strcmp(ch->family, "inet")) ||
+		    (!strcmp(ch->family, "inet") && !strcmp(ch->table, OWN_TABLE)))
+			continue;
+		for (unsigned r = 0; r < rs->nrules; r++)
+			if (rs->rules[r].chain == i)
+				p->have[p->n_chains] |= ch->input ? FW_IN : rs->rules[r].dir & FW_BOTH;
+		p->chains[p->n_chains++] = *ch;
+	}
+	for (unsigned r = 0; r < rs->nrules; r++) {
+		const struct fw_chain *ch = &rs->chains[rs->rules[r].chain];
+
+		own_rules += !strcmp(ch->family, "inet") && !strcmp(ch->table, OWN_TABLE) &&
+			     !strcmp(ch->chain, p->own);
+	}
+	p->from = c->forward_from;
+	p->n_from = c->n_forward_from;
+	p->own_there = rs->own_chain;
+	p->own_whole = rs->own_chain && own_rules == 3;
+}
+
+int fw_plan(const struct config *c, struct fw_plan *p, char *err, size_t errlen)
 {
 	static struct fw_ruleset rs;
 
 	memset(p, 0, sizeof(*p));
-	if (list_ruleset(ifname, &rs, err, errlen) < 0)
+	if (list_ruleset(c->name, &rs, err, errlen) < 0)
 		return -1;
-	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
-	for (unsigned i = 0; i < rs.nchains; i++) {
-		const struct fw_chain *c = &rs.chains[i];
-
-		if (!c->forward || (strcmp(c->family, "ip") && strcmp(c->family, "inet")) ||
-		    (!strcmp(c->family, "inet") && !strcmp(c->table, OWN_TABLE)))
-			continue;
-		p->chains[p->n_chains++] = *c;
-	}
-	p->from = from;
-	p->n_from = n;
-	fw_own_chain(ifname, p->own, sizeof(p->own));
+	fw_plan_ruleset(&rs, c, p);
 	return 0;
+}
+
+unsigned fw_plan_missing(const struct fw_plan *p)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->n_chains; i++)
+		n += p->chains[i].input ? !(p->have[i] & FW_IN) :
+		     !(p->have[i] & FW_IIF) + !(p->have[i] & FW_OIF);
+	return n + (p->n_from && !p->own_whole ? 3 : 0);
 }
 
 int fw_apply(const struct fw_plan *p, char *err, size_t errlen)
@@ -518,13 +627,22 @@ int fw_apply(const struct fw_plan *p, char *err, size_t errlen)
 
 	add(&o, "{\"nftables\":[");
 	for (unsigned i = 0; i < p->n_chains; i++) {
+		if (p->chains[i].input) {
+			if (!(p->have[i] & FW_IN))
+				jinput(&o, p, &p->chains[i]);
+			continue;
+		}
 		/* insert puts a rule first: oifname ends up second, iifname first */
-		jrule(&o, "insert", &p->chains[i], "oifname", p->ifname);
-		jrule_end(&o, "accept");
-		jrule(&o, "insert", &p->chains[i], "iifname", p->ifname);
-		jrule_end(&o, "accept");
+		if (!(p->have[i] & FW_OIF)) {
+			jrule(&o, "insert", &p->chains[i], "oifname", p->ifname);
+			jrule_end(&o, "accept");
+		}
+		if (!(p->have[i] & FW_IIF)) {
+			jrule(&o, "insert", &p->chains[i], "iifname", p->ifname);
+			jrule_end(&o, "accept");
+		}
 	}
-	if (p->n_from)
+	if (p->n_from && !p->own_whole)
 		jown_chain(&o, p);
 	add(&o, "]}");
 	if (o.used >= o.len) {
@@ -551,6 +669,16 @@ int fw_plan_text(const struct fw_plan *p, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < p->n_chains; i++) {
+		if (p->chains[i].input) {
+			add(&o, "insert rule %s ", p->chains[i].family);
+			tname(&o, p->chains[i].table);
+			add(&o, " ");
+			tname(&o, p->chains[i].chain);
+			add(&o, " ip saddr %s", inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
+			add(&o, " ip daddr %s ip protocol 4 accept comment \"ipipd:%s\"\n",
+			    inet_ntop(AF_INET, &p->local, a, sizeof(a)), p->ifname);
+			continue;
+		}
 		for (int k = 0; k < 2; k++) {
 			add(&o, "insert rule %s ", p->chains[i].family);
 			tname(&o, p->chains[i].table);

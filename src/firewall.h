@@ -4,8 +4,16 @@
  * comment "ipipd:NAME" at the top of every IPv4 forward base chain (so they
  * also open an iptables-nft FORWARD chain with policy DROP), and, with
  * ForwardFrom, a chain of our own in table inet ipipd that drops forwarded
- * traffic into the tunnel from other sources.  Only tagged rules and our
- * chain are ever removed.
+ * traffic into the tunnel from other sources.  With Input, a rule at the top
+ * of every IPv4 input base chain accepts the outer packets (protocol 4) from
+ * Remote to Local: a packet must be accepted by every base chain of its hook,
+ * so a chain of our own could not open an input chain whose policy drops.
+ * Only tagged rules and our chain are ever removed.
+ *
+ * A plan is made against the ruleset as it is now and holds only what is
+ * missing from it: carried out once, planning again finds nothing to do, so
+ * the rules can be put back after a firewall reload (fwwatch.h) without
+ * doubling those still there.
  *
  * The ruleset is read, and the commands are given, in nft's JSON form: table
  * and chain names are strings there, whatever characters they hold (the
@@ -17,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -28,26 +37,43 @@
 struct fw_chain {
 	char family[8], table[FW_NAME_MAX], chain[FW_NAME_MAX];
 	bool forward;		/* a filter base chain on the forward hook */
+	bool input;		/* ... on the input hook */
 };
+
+/* ipipd's rules in a forward chain: iifname NAME accept, oifname NAME accept. */
+#define FW_IIF 1u
+#define FW_OIF 2u
+#define FW_BOTH (FW_IIF | FW_OIF)
+/* ipipd's rule in an input chain (any rule tagged for the tunnel there). */
+#define FW_IN 4u
 
 /* What opens forwarding for one tunnel, given the ruleset as it was read. */
 struct fw_plan {
 	char ifname[IFNAMSIZ];
-	struct fw_chain chains[FW_MAX_CHAINS];	/* the IPv4 forward chains to open */
+	struct fw_chain chains[FW_MAX_CHAINS];	/* the IPv4 forward (and input) chains to open */
+	unsigned char have[FW_MAX_CHAINS];	/* FW_IIF, FW_OIF, FW_IN: the rules each holds already */
 	unsigned n_chains;
+	uint32_t local, remote;	/* Input: the outer addresses (network order) */
 	const struct prefix *from;	/* ForwardFrom (n_from 0: no chain of our own) */
 	unsigned n_from;
 	char own[FW_OWN_CHAIN_MAX];
+	bool own_there;		/* the chain exists ... */
+	bool own_whole;		/* ... holding its three rules: nothing to add */
 };
 
-/* Read the ruleset and plan for ifname; 0, or -1 with a message in err. */
-int fw_plan(const char *ifname, const struct prefix *from, unsigned n, struct fw_plan *p,
-	    char *err, size_t errlen);
+/* Read the ruleset and plan for the tunnel; 0, or -1 with a message in err. */
+int fw_plan(const struct config *c, struct fw_plan *p, char *err, size_t errlen);
 
-/* The plan as nft commands, one a line, names quoted where nft needs it (explain). */
+/* How many rules fw_apply() would add (0: the ruleset holds them all). */
+unsigned fw_plan_missing(const struct fw_plan *p);
+
+/*
+ * The whole plan as nft commands, one a line, names quoted where nft needs
+ * it (explain): what a start on a ruleset without ipipd's rules adds.
+ */
 int fw_plan_text(const struct fw_plan *p, char *buf, size_t len);
 
-/* Carry the plan out (one transaction); -1 with nft's message in err on failure. */
+/* Add what the plan misses (one transaction); -1 with nft's message in err on failure. */
 int fw_apply(const struct fw_plan *p, char *err, size_t errlen);
 
 /* Remove every rule tagged for ifname and its own chain; 0 or -1 with err. */
@@ -72,6 +98,7 @@ struct fw_ruleset {
 	struct {
 		unsigned chain;		/* index in chains */
 		unsigned long handle;
+		unsigned char dir;	/* FW_IIF, FW_OIF: the meta keys its expressions match */
 	} rules[FW_MAX_RULES];		/* the rules tagged for ifname */
 	unsigned nrules;
 	bool own_chain, own_table_other_chains;
@@ -79,5 +106,8 @@ struct fw_ruleset {
 
 /* 0, or -1 if json is not nft's JSON ruleset. */
 int fw_parse_ruleset(const char *json, const char *ifname, struct fw_ruleset *rs);
+
+/* The plan for the tunnel against a ruleset read for its name (fw_plan() without nft). */
+void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct fw_plan *p);
 
 #endif

@@ -402,17 +402,21 @@ static int step_firewall(struct run *r)
 	static struct fw_plan plan;
 	const struct config *c = r->c;
 	struct jr_entry e = { .kind = JR_NFT };
+	/* named for the first of the keys that asked for it */
+	bool fwd = c->fw_forward && (!c->fw_input || c->line.forward < c->line.input);
+	unsigned line = fwd ? c->line.forward : c->line.input;
+	const char *key = fwd ? "Forward" : "Input";
 	char err[1024];
 
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
-		fail(r, c->line.forward, "Forward", "nft: %s", err);
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
+		fail(r, line, key, "nft: %s", err);
 		return -1;
 	}
 	strcpy(e.name, c->name);
-	if (record(r, c->line.forward, "Forward", &e, NULL) < 0)
+	if (record(r, line, key, &e, NULL) < 0)
 		return -1;
 	if (fw_apply(&plan, err, sizeof(err)) < 0) {
-		fail(r, c->line.forward, "Forward", "nft: %s", err);
+		fail(r, line, key, "nft: %s", err);
 		return -1;
 	}
 	return 0;
@@ -436,7 +440,7 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 		rc = step_proxy_arp(&r);
 	if (rc == 0 && c->ip_forward != TRI_KEEP)
 		rc = step_ip_forward(&r);
-	if (rc == 0 && c->fw_forward)
+	if (rc == 0 && (c->fw_forward || c->fw_input))
 		rc = step_firewall(&r);
 	if (rc < 0) {
 		host_cleanup(nl, c->name, state_path, err);
@@ -758,7 +762,7 @@ int host_reapply(const struct config *old, const struct config *c, unsigned grou
 		rc = step_proxy_arp(&r);
 	if (rc == 0 && (groups & HG_FORWARDING) && c->ip_forward != TRI_KEEP)
 		rc = step_ip_forward(&r);
-	if (rc == 0 && (groups & HG_FIREWALL) && c->fw_forward)
+	if (rc == 0 && (groups & HG_FIREWALL) && (c->fw_forward || c->fw_input))
 		rc = step_firewall(&r);
 	return rc < 0 ? -1 : 0;
 }
@@ -777,6 +781,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	static char cmds[65536];
 	static struct fw_plan plan;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[1024], table[48];
+	unsigned inputs = 0;
 
 	fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name, ip4(c->ip.remote, a),
 		ip4(c->ip.local, b));
@@ -828,15 +833,19 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		explain_sysctl(out, c->proxy_arp[i], "proxy_arp", "1");
 	if (c->ip_forward != TRI_KEEP)
 		fprintf(out, "sysctl -w net.ipv4.ip_forward=%d\n", c->ip_forward == TRI_YES);
-	if (!c->fw_forward)
+	if (!c->fw_forward && !c->fw_input)
 		return;
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, &plan, err, sizeof(err)) < 0) {
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
 		fprintf(out, "# nft: cannot read this host's ruleset (%s)\n", err);
 		return;
 	}
 	fw_plan_text(&plan, cmds, sizeof(cmds));
-	if (!cmds[0])
+	for (unsigned i = 0; i < plan.n_chains; i++)
+		inputs += plan.chains[i].input;
+	if (c->fw_forward && plan.n_chains == inputs)
 		fprintf(out, "# nft: no forward chain on this host: forwarding is not filtered\n");
+	if (c->fw_input && !inputs)
+		fprintf(out, "# nft: no input chain on this host: input is not filtered\n");
 	for (char *l = cmds; *l;) {
 		size_t n = strcspn(l, "\n");
 
@@ -871,7 +880,7 @@ void host_describe(const struct config *c, int fw_rules, struct strbuf *sb)
 	for (unsigned i = 0; i < c->n_forward_from; i++)
 		sb_printf(sb, "%s%s/%u", i ? ", " : " from ", ip4(c->forward_from[i].addr, a),
 			  c->forward_from[i].len);
-	sb_printf(sb, "\n");
-	if (c->fw_forward)
+	sb_printf(sb, "\nfirewall_input=%s\n", c->fw_input ? "accept" : "none");
+	if (c->fw_forward || c->fw_input)
 		sb_printf(sb, "firewall_rules=%d\n", fw_rules);
 }

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "firewall.h"
+#include "fwwatch.h"
 #include "host.h"
 #include "lint.h"
 #include "log.h"
@@ -492,7 +493,7 @@ static int base_setup(struct daemon *d)
 		log_warnx("%s: an interface with this name already exists", c->name);
 		return -1;
 	}
-	if (setup_own_addresses(d) < 0)
+	if (setup_own_addresses(d) < 0 || fwwatch_share() < 0)
 		return -1;
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
@@ -646,6 +647,8 @@ static int bring_up(struct daemon *d)
 	}
 	if (setup_link(d) < 0)
 		return -1;
+	if (fwwatch_open(c) < 0)
+		return -1;
 	if (host_apply(c, &d->nl, d->ifindex, d->state_path, stderr) < 0)
 		return -1;
 	if (setup_fast_path(d) < 0)
@@ -698,6 +701,7 @@ static void close_datapath(struct daemon *d)
 /* Undo everything setup did, in reverse; safe after a partial setup. */
 static void teardown(struct daemon *d)
 {
+	fwwatch_close();
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	close_datapath(d);
 	if (d->lock_fd >= 0 && d->nl.sock && !d->keep_state &&
@@ -752,7 +756,8 @@ static void send_status(struct daemon *d)
 	};
 	struct msg m = { .type = MSG_STATUS };
 
-	m.u.status.fw_rules = d->cfg.fw_forward && d->up ? fw_count(d->cfg.name) : -1;
+	m.u.status.fw_rules = (d->cfg.fw_forward || d->cfg.fw_input) && d->up ?
+			      fw_count(d->cfg.name) : -1;
 	if (m.u.status.fw_rules < -1)
 		m.u.status.fw_rules = -1;
 	m.u.status.underlay = d->underlay_ifindex;
@@ -1013,6 +1018,12 @@ static int reload(struct daemon *d, char *text, size_t n)
 			rc = apply_reload(d, &nc, &td, err);
 			if (rc == 0)
 				adopt(d, &nc);
+			if (rc == 0 && (td.host & HG_FIREWALL)) {	/* follow the new rules */
+				fwwatch_close();
+				if (fwwatch_open(&d->cfg) < 0)
+					fprintf(err, "%s: the firewall is no longer followed\n",
+						d->cfg.name);
+			}
 		}
 	}
 	fclose(err);
@@ -1123,15 +1134,16 @@ static int run(struct daemon *d)
 	int failed = 0;
 
 	while (!d->stop) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->sock_fd, .events = POLLIN },
 			{ .fd = d->mon_fd, .events = POLLIN },
 			{ .fd = d->route_fd, .events = POLLIN },	/* -1 (ignored) once up */
+			{ .fd = fwwatch_fd(), .events = POLLIN },	/* -1 without Forward or Input */
 		};
 		int timeout = !d->up ? WAIT_RETRY_MS : d->kernel && d->ready ? -1 :
 			      FOLLOW_UNDERLAY_MS;
-		int n = poll(pfd, 4, timeout);
+		int n = poll(pfd, 5, timeout);
 		bool look = false;
 
 		if (d->up && !d->kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
@@ -1171,6 +1183,8 @@ static int run(struct daemon *d)
 				break;
 			}
 		}
+		if (n > 0 && pfd[4].revents)
+			fwwatch_run();
 	}
 	return stop_child(d) < 0 || failed ? -1 : 0;
 }

@@ -38,10 +38,12 @@ static const struct metric {
 	{ "icmp_errors_owed", "ipipd_icmp_errors_owed", GAUGE, "ICMP errors received and not yet answered to an inner sender." },
 	{ "own_addresses", "ipipd_host_addresses", GAUGE, "Host addresses refused as inner sources." },
 	{ "firewall_rules", "ipipd_firewall_rules", GAUGE, "ipipd's nftables rules for the tunnel." },
+	{ "firewall_restored", "ipipd_firewall_restored_total", COUNTER, "Times ipipd put its nftables rules back after the ruleset changed." },
 	{ "reachable", "ipipd_exit_reachable", YES_NO, "1 unless the tunnel exit was reported unreachable in the last 30 s." },
 	{ "alive", "ipipd_alive", YES_NO, "Keepalive: 1 while Peer answers, 0 once it stopped (absent: Keepalive off)." },
 	{ "last_rx_ms", "ipipd_last_rx_age_seconds", SECONDS_AGO, "Seconds since the last packet from Remote (absent: never)." },
 	{ "last_tx_ms", "ipipd_last_tx_age_seconds", SECONDS_AGO, "Seconds since the last packet to Remote (absent: never)." },
+	{ "firewall_restored_ago_ms", "ipipd_firewall_restored_age_seconds", SECONDS_AGO, "Seconds since ipipd last put its nftables rules back (absent: never)." },
 };
 
 /* The value of key in a reply ("key=value" lines), copied into buf; NULL if absent. */

@@ -71,7 +71,8 @@ static const char *const child_only[] = {
  * The parent: teardown with libmnl and libnftables (netlink sockets), the
  * state file, pid and lock files, the ledger, /proc/sys, /sys counters, rt_tables.d,
  * /etc/localtime (syslog), libnftables' own files; its signalfd; reaping the
- * datapath process.
+ * datapath process; putting the firewall rules back after a reload (libnftables,
+ * and the timer that waits for the ruleset to settle).
  */
 static const char *const parent_only[] = {
 	"pread64", "pwrite64", "lseek", "select", "pselect6",
@@ -82,6 +83,7 @@ static const char *const parent_only[] = {
 	"unlink", "unlinkat", "rmdir", "flock", "fsync", "dup", "dup2", "dup3", "pipe2",
 	"rename", "renameat", "renameat2",	/* the shared-settings ledger, replaced whole */
 	"getcwd", "uname", "signalfd4", "eventfd2", "wait4", "waitid",
+	"timerfd_settime",	/* following the firewall (fwwatch.c) */
 };
 
 #ifdef SANITIZED
@@ -139,8 +141,8 @@ static int drop_capabilities(bool bpf)
 {
 	/*
 	 * Kept: CAP_NET_ADMIN, for teardown (netlink: delete the link, rules,
-	 * routes; libnftables; net sysctls) and the nft rule count of `ipipctl
-	 * show`; CAP_BPF while the fast path runs (the address map, attaching to
+	 * routes; libnftables; net sysctls), the nft rule count of `ipipctl
+	 * show` and putting the firewall rules back after a reload; CAP_BPF while the fast path runs (the address map, attaching to
 	 * a new underlay: kernels before 6.5 ask for it on every bpf(2) call);
 	 * CAP_NET_RAW for the raw socket a reload to a new Local needs; CAP_KILL
 	 * for the datapath process only.

@@ -34,7 +34,7 @@ unsigned host_changes(const struct config *a, const struct config *b)
 		g |= HG_PROXY_ARP;
 	if (a->ip_forward != b->ip_forward)
 		g |= HG_FORWARDING;
-	if (a->fw_forward != b->fw_forward ||
+	if (a->fw_forward != b->fw_forward || a->fw_input != b->fw_input ||
 	    !prefixes_eq(a->forward_from, a->n_forward_from, b->forward_from, b->n_forward_from))
 		g |= HG_FIREWALL;
 	return g;
@@ -123,6 +123,9 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 	    a->has_peer != b->has_peer || a->peer.s_addr != b->peer.s_addr)
 		d->live |= TC_ADDRESS;
 	d->host = host_changes(a, b);
+	/* Input = accept opens protocol 4 from Remote to Local: it follows them */
+	if ((a->fw_input || b->fw_input) && (d->live & (TC_LOCAL | TC_REMOTE)))
+		d->host |= HG_FIREWALL;
 }
 
 const char *tunnel_diff_text(const struct tunnel_diff *d, char *buf, size_t n)

@@ -36,6 +36,8 @@ traceroute          traceroute
 sysctl              procps
 nft                 nftables
 iptables            iptables
+iptables-save       iptables
+iptables-restore    iptables
 tcpdump             tcpdump
 ethtool             ethtool
 /usr/bin/python3    python3

@@ -1489,6 +1489,25 @@ static void test_error_forward_bad(void **state)
 	expect_section_error("Firewall", "Forward = yes", 7, "is not accept or none");
 }
 
+static void test_input_values(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Firewall", "Forward = accept", &c);
+	assert_false(c.fw_input);
+	expect_section_ok("Firewall", "Input = accept", &c);
+	assert_true(c.fw_input);
+	assert_false(c.fw_forward);	/* each without the other */
+	assert_int_equal(c.line.input, 7);
+	expect_section_ok("Firewall", "Forward = accept\nInput = Accept", &c);
+	assert_true(c.fw_input);
+	assert_true(c.fw_forward);
+	expect_section_ok("Firewall", "Input = none", &c);
+	assert_false(c.fw_input);
+	expect_section_error("Firewall", "Input = drop", 7, "Input: 'drop' is not accept or none");
+	expect_section_error("Firewall", "Input = yes", 7, "is not accept or none");
+}
+
 static void test_forward_from_list(void **state)
 {
 	struct config c;
@@ -2190,6 +2209,7 @@ int main(void)
 		cmocka_unit_test(test_error_rp_filter_bad),
 		cmocka_unit_test(test_forward_values),
 		cmocka_unit_test(test_error_forward_bad),
+		cmocka_unit_test(test_input_values),
 		cmocka_unit_test(test_forward_from_list),
 		cmocka_unit_test(test_forward_from_sixteen),
 		cmocka_unit_test(test_error_forward_from_bad),

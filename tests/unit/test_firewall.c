@@ -3,7 +3,8 @@
  * The firewall's names (src/firewall.c): the tunnel's own chain is named one
  * to one from the tunnel's name; nft's JSON ruleset is read with any table
  * and chain names (spaces, quotes, leading digits), and the text form of the
- * plan quotes the names that need it.
+ * plan quotes the names that need it.  A plan holds only the rules missing
+ * from the ruleset it was made against.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,46 @@ static const char RULESET[] =
 	"eft\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"a-b\"}}, {\"match\": {\"op\": \"in\", \"le"
 	"ft\": {\"ct\": {\"key\": \"state\"}}, \"right\": [\"established\", \"related\"]}}, {\"accept\":"
 	" null}]}}]}";
+
+/*
+ * `nft -j list ruleset` (nftables 1.0.6) of a host where tunnel Moe's rules
+ * are partly there: both in inet filter forward, oifname only in ip filter
+ * FORWARD (beside another tunnel's), none in the forward chain ip late lfwd
+ * (made after Moe started), two of the three in its own chain.
+ */
+static const char PARTIAL[] =
+	"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"release_name\": \"Lester Gooch #5\", "
+	"\"json_schema_version\": 1}}, {\"table\": {\"family\": \"inet\", \"name\": \"filter\", \"handle\": "
+	"1}}, {\"chain\": {\"family\": \"inet\", \"table\": \"filter\", \"name\": \"forward\", \"handle\": 1, "
+	"\"type\": \"filter\", \"hook\": \"forward\", \"prio\": 0, \"policy\": \"drop\"}}, {\"chain\": {\"fa"
+	"mily\": \"inet\", \"table\": \"filter\", \"name\": \"input\", \"handle\": 2, \"type\": \"filter\", "
+	"\"hook\": \"input\", \"prio\": 0, \"policy\": \"drop\"}}, {\"rule\": {\"family\": \"inet\", \"table\""
+	": \"filter\", \"chain\": \"forward\", \"handle\": 3, \"comment\": \"ipipd:Moe\", \"expr\": [{\"mat"
+	"ch\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"iifname\"}}, \"right\": \"Moe\"}}, {\"acce"
+	"pt\": null}]}}, {\"rule\": {\"family\": \"inet\", \"table\": \"filter\", \"chain\": \"forward\", \"h"
+	"andle\": 4, \"comment\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"meta\": "
+	"{\"key\": \"oifname\"}}, \"right\": \"Moe\"}}, {\"accept\": null}]}}, {\"rule\": {\"family\": \"ine"
+	"t\", \"table\": \"filter\", \"chain\": \"forward\", \"handle\": 5, \"expr\": [{\"match\": {\"op\": \"i"
+	"n\", \"left\": {\"ct\": {\"key\": \"state\"}}, \"right\": \"established\"}}, {\"accept\": null}]}}, "
+	"{\"table\": {\"family\": \"ip\", \"name\": \"filter\", \"handle\": 2}}, {\"chain\": {\"family\": \"i"
+	"p\", \"table\": \"filter\", \"name\": \"FORWARD\", \"handle\": 1, \"type\": \"filter\", \"hook\": \"f"
+	"orward\", \"prio\": 0, \"policy\": \"drop\"}}, {\"rule\": {\"family\": \"ip\", \"table\": \"filter\", "
+	"\"chain\": \"FORWARD\", \"handle\": 2, \"comment\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \""
+	"==\", \"left\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"Moe\"}}, {\"accept\": null}]}}, {\"r"
+	"ule\": {\"family\": \"ip\", \"table\": \"filter\", \"chain\": \"FORWARD\", \"handle\": 3, \"comment\""
+	": \"ipipd:Moe2\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"iifname\"}}"
+	", \"right\": \"Moe2\"}}, {\"accept\": null}]}}, {\"table\": {\"family\": \"ip\", \"name\": \"late\", "
+	"\"handle\": 3}}, {\"chain\": {\"family\": \"ip\", \"table\": \"late\", \"name\": \"lfwd\", \"handle\""
+	": 1, \"type\": \"filter\", \"hook\": \"forward\", \"prio\": 10, \"policy\": \"drop\"}}, {\"table\": {"
+	"\"family\": \"inet\", \"name\": \"ipipd\", \"handle\": 4}}, {\"chain\": {\"family\": \"inet\", \"tabl"
+	"e\": \"ipipd\", \"name\": \"fwd_Moe\", \"handle\": 1, \"type\": \"filter\", \"hook\": \"forward\", \"p"
+	"rio\": -1, \"policy\": \"accept\"}}, {\"rule\": {\"family\": \"inet\", \"table\": \"ipipd\", \"chain\""
+	": \"fwd_Moe\", \"handle\": 2, \"comment\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \"==\", \"le"
+	"ft\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"Moe\"}}, {\"match\": {\"op\": \"in\", \"left\""
+	": {\"ct\": {\"key\": \"state\"}}, \"right\": [\"established\", \"related\"]}}, {\"accept\": null}]}}, "
+	"{\"rule\": {\"family\": \"inet\", \"table\": \"ipipd\", \"chain\": \"fwd_Moe\", \"handle\": 3, \"comm"
+	"ent\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"oifnam"
+	"e\"}}, \"right\": \"Moe\"}}, {\"drop\": null}]}}]}";
 
 static void chain(const char *ifname, char *buf)
 {
@@ -195,6 +236,178 @@ static void test_plan_text_quotes(void **state)
 	assert_int_equal(fw_plan_text(&p, buf, 40), -1);
 }
 
+static void test_parse_directions(void **state)
+{
+	static struct fw_ruleset rs;
+
+	assert_int_equal(fw_parse_ruleset(RULESET, "a-b", &rs), 0);
+	assert_int_equal(rs.rules[0].dir, FW_IIF);
+	assert_int_equal(rs.rules[1].dir, FW_OIF);	/* beside a payload match */
+	assert_int_equal(rs.rules[2].dir, FW_OIF);
+	assert_int_equal(fw_parse_ruleset(PARTIAL, "Moe", &rs), 0);
+	assert_int_equal(rs.nrules, 5);
+	assert_int_equal(rs.rules[0].dir, FW_IIF);
+	assert_int_equal(rs.rules[1].dir, FW_OIF);
+	assert_int_equal(rs.rules[2].dir, FW_OIF);
+}
+
+static const struct fw_chain *plan_chain(const struct fw_plan *p, const char *table,
+					 const char *name, unsigned char *have)
+{
+	for (unsigned i = 0; i < p->n_chains; i++)
+		if (!strcmp(p->chains[i].table, table) && !strcmp(p->chains[i].chain, name)) {
+			*have = p->have[i];
+			return &p->chains[i];
+		}
+	return NULL;
+}
+
+/* What is there is not planned again: the rules missing, chain by chain. */
+static void test_plan_only_missing(void **state)
+{
+	static struct fw_ruleset rs;
+	static struct fw_plan p;
+	static struct config c;
+	unsigned char have;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "Moe");
+	c.fw_forward = true;
+	assert_int_equal(fw_parse_ruleset(PARTIAL, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 3);	/* not inet filter input, nor ipipd's own */
+	assert_non_null(plan_chain(&p, "filter", "forward", &have));
+	assert_int_equal(have, FW_BOTH);
+	assert_non_null(plan_chain(&p, "filter", "FORWARD", &have));
+	assert_int_equal(have, FW_OIF);	/* Moe2's iifname rule is not Moe's */
+	assert_non_null(plan_chain(&p, "late", "lfwd", &have));
+	assert_int_equal(have, 0);
+	assert_int_equal(fw_plan_missing(&p), 3);
+	/* ForwardFrom: the own chain lacks one of its three rules */
+	c.n_forward_from = 1;
+	c.forward_from[0].addr = inet_addr("198.51.100.0");
+	c.forward_from[0].len = 24;
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_true(p.own_there);
+	assert_false(p.own_whole);
+	assert_int_equal(fw_plan_missing(&p), 6);
+	/* another tunnel's plan is untouched by Moe's rules */
+	strcpy(c.name, "Moe2");
+	c.n_forward_from = 0;
+	assert_int_equal(fw_parse_ruleset(PARTIAL, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_non_null(plan_chain(&p, "filter", "FORWARD", &have));
+	assert_int_equal(have, FW_IIF);
+	assert_int_equal(fw_plan_missing(&p), 5);
+}
+
+/* Planning against a ruleset that holds the plan's rules finds nothing to add. */
+static void test_plan_complete(void **state)
+{
+#define R(CHAIN, H, EXPR) "{\"rule\": {\"family\": \"inet\", \"table\": " CHAIN ", \"handle\": " \
+	#H ", \"comment\": \"ipipd:Moe\", \"expr\": [" EXPR ", {\"accept\": null}]}}"
+#define META(K) "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"" K "\"}}, " \
+	"\"right\": \"Moe\"}}"
+	static const char all[] =
+		"{\"nftables\": [{\"chain\": {\"family\": \"inet\", \"table\": \"filter\", \"name\": \"fw\", "
+		"\"type\": \"filter\", \"hook\": \"forward\"}}, "
+		R("\"filter\", \"chain\": \"fw\"", 1, META("iifname")) ", "
+		R("\"filter\", \"chain\": \"fw\"", 2, META("oifname")) ", "
+		"{\"chain\": {\"family\": \"inet\", \"table\": \"ipipd\", \"name\": \"fwd_Moe\", "
+		"\"type\": \"filter\", \"hook\": \"forward\"}}, "
+		R("\"ipipd\", \"chain\": \"fwd_Moe\"", 3, META("oifname")) ", "
+		R("\"ipipd\", \"chain\": \"fwd_Moe\"", 4, META("oifname")) ", "
+		R("\"ipipd\", \"chain\": \"fwd_Moe\"", 5, META("oifname")) "]}";
+#undef R
+#undef META
+	static struct fw_ruleset rs;
+	static struct fw_plan p;
+	static struct config c;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "Moe");
+	c.fw_forward = true;
+	c.n_forward_from = 1;
+	assert_int_equal(fw_parse_ruleset(all, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);
+	assert_int_equal(p.have[0], FW_BOTH);
+	assert_true(p.own_whole);
+	assert_int_equal(fw_plan_missing(&p), 0);
+	/* without a forward chain there is nothing to open */
+	c.n_forward_from = 0;
+	assert_int_equal(fw_parse_ruleset("{\"nftables\": []}", c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 0);
+	assert_int_equal(fw_plan_missing(&p), 0);
+}
+
+/* RULESET seen by tunnel a-b: one rule missing in 1 odd's chain, one in its own. */
+static void test_plan_partial_own_chain(void **state)
+{
+	static struct fw_ruleset rs;
+	static struct fw_plan p;
+	static struct config c;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "a-b");
+	c.fw_forward = true;
+	assert_int_equal(fw_parse_ruleset(RULESET, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);	/* 1 odd's: fwdx_612d62 is ipipd's own */
+	assert_int_equal(fw_plan_missing(&p), 1);	/* its oifname rule */
+	c.n_forward_from = 1;
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_true(p.own_there);
+	assert_false(p.own_whole);	/* two of three: made again whole */
+	assert_int_equal(fw_plan_missing(&p), 1 + 3);
+}
+
+/* Input = accept: a rule in every input chain, none in the forward chains unless Forward. */
+static void test_plan_input(void **state)
+{
+	static const char with_rule[] =
+		"{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": \"filter\", \"name\": "
+		"\"INPUT\", \"type\": \"filter\", \"hook\": \"input\", \"prio\": 0, \"policy\": \"drop\"}}, "
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"filter\", \"chain\": \"INPUT\", \"handle\": 6, "
+		"\"comment\": \"ipipd:Moe\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"ip\", \"field\": \"saddr\"}}, \"right\": \"192.0.2.42\"}}, {\"match\": {\"op\": "
+		"\"==\", \"left\": {\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": "
+		"\"198.51.100.2\"}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"ip\", \"field\": \"protocol\"}}, \"right\": \"ipencap\"}}, {\"accept\": null}]}}]}";
+	static struct fw_ruleset rs;
+	static struct fw_plan p;
+	static struct config c;
+	static char buf[4096];
+	unsigned char have;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "Moe");
+	c.fw_input = true;
+	c.ip.local = inet_addr("198.51.100.2");
+	c.ip.remote = inet_addr("192.0.2.42");
+	assert_int_equal(fw_parse_ruleset(PARTIAL, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);	/* inet filter input alone */
+	assert_non_null(plan_chain(&p, "filter", "input", &have));
+	assert_true(p.chains[0].input);
+	assert_int_equal(have, 0);
+	assert_int_equal(fw_plan_missing(&p), 1);
+	assert_int_equal(fw_plan_text(&p, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "insert rule inet filter input ip saddr 192.0.2.42 ip daddr "
+			    "198.51.100.2 ip protocol 4 accept comment \"ipipd:Moe\"\n");
+	c.fw_forward = true;
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 4);
+	assert_int_equal(fw_plan_missing(&p), 1 + 3);
+	/* the rule as nft lists it (ipencap for 4) is the rule */
+	assert_int_equal(fw_parse_ruleset(with_rule, c.name, &rs), 0);
+	fw_plan_ruleset(&rs, &c, &p);
+	assert_int_equal(p.n_chains, 1);
+	assert_int_equal(p.have[0], FW_IN);
+	assert_int_equal(fw_plan_missing(&p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +418,11 @@ int main(void)
 		cmocka_unit_test(test_parse_escapes),
 		cmocka_unit_test(test_parse_refuses_broken_json),
 		cmocka_unit_test(test_plan_text_quotes),
+		cmocka_unit_test(test_parse_directions),
+		cmocka_unit_test(test_plan_only_missing),
+		cmocka_unit_test(test_plan_complete),
+		cmocka_unit_test(test_plan_partial_own_chain),
+		cmocka_unit_test(test_plan_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,14 +4,14 @@
 # runs it, against ipipd here as the far end: enable --now (Type=notify: it
 # returns once packets pass), status, ipipctl, journal, the unit's sandbox as
 # it is, stop (the network as before), start, a crash (SIGKILL: restarted),
-# ipipctl down (stays down), ipipd's own datapaths under the same sandbox, a
-# reboot (the enabled unit comes back by itself), disable --now.
+# ipipctl down (stays down), every datapath under the same sandbox, a reboot
+# (the enabled unit comes back by itself), disable --now.
 #
 #   H (namespace here)                         guest (QEMU, systemd as PID 1)
 #   ipipd (Datapath = userspace) sd0           ipipd@Moe.service: /etc/ipipd/Moe.conf
 #     203.0.113.1 peer 203.0.113.5               203.0.113.5 peer 203.0.113.1, Table Moe:42
-#     |                                          (Datapath = auto: the kernel's ipip;
-#     |                                          then userspace, then ebpf)
+#     |                                          (Datapath = auto, then kernel,
+#     |                                          userspace and ebpf)
 #   tap sdtap 192.0.2.1/24  ------------------  eth0 192.0.2.42/24 (sd-net.service)
 #
 # The guest gets ipipd from `make install DESTDIR=STAGE PREFIX=/usr` here: STAGE
@@ -125,8 +125,9 @@ check "guest: ipipctl show Moe works" sd_run 'ipipctl show Moe'
 OUT=$(sd_run 'ipipctl show --json Moe')
 echo "$OUT" | head -c 600 | sed 's/^/#   /'; echo
 juser=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])[0]["datapath_user"])' "$OUT" 2>/dev/null)
-jdp=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])[0]["datapath"])' "$OUT" 2>/dev/null)
-echo "# guest: datapath ${jdp:-?} (Datapath = auto; Debian's kernel has ipip)"
+jdp=$($PY -c 'import json,sys; t = json.loads(sys.argv[1])[0]; print(t["datapath"], "(" + t["datapath_reason"] + ")")' \
+	"$OUT" 2>/dev/null)
+echo "# guest: Datapath = auto, Debian's kernel has ipip: the datapath is ${jdp:-?}"
 check "guest: ipipctl show --json: datapath_user is ipipd" test "$juser" = ipipd
 check "guest: the datapath process runs as ipipd, ipipd itself as root, and it is the unit's main process" sd_run '
 j=$(ipipctl show --json Moe)
@@ -194,10 +195,10 @@ systemctl show -p ActiveState,Result,NRestarts ipipd@Moe
 [ "$(systemctl show -p Result --value ipipd@Moe)" = success ] &&
 [ ! -e /sys/class/net/Moe ]'
 
-# ipipd's own datapaths under the same sandbox: the TUN device (DeviceAllow),
-# raw and packet sockets, the datapath process's user; the eBPF fast path
-# (CAP_BPF, clsact filters on eth0).
-for dp in userspace ebpf; do
+# Every datapath under the same sandbox: the kernel's ipip device; ipipd's
+# own: the TUN device (DeviceAllow), raw and packet sockets, the datapath
+# process's user; the eBPF fast path (CAP_BPF, clsact filters on eth0).
+for dp in kernel userspace ebpf; do
 	sd_run "sed -i '/^Datapath = /d; s/^Remote = .*/&\nDatapath = $dp/' /etc/ipipd/Moe.conf"
 	check "guest: Datapath = $dp: systemctl start ipipd@Moe, active, ipipctl says datapath $dp, user ipipd" \
 		dp_up "$dp"

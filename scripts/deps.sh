@@ -5,7 +5,7 @@
 # Without dpkg (not Debian), it looks for what each package provides (a
 # command, a pkg-config module, a file) and names what is missing, with
 # how it was looked for, for you to install; it installs nothing.
-# Usage: scripts/deps.sh [--list] build|check|demo|fuzz|kernel-peer|bench|deb
+# Usage: scripts/deps.sh [--list] build|check|demo|fuzz|kernel-peer|systemd-guest|bench|deb
 #   --list: print the target's packages, one a line, and install nothing
 #   (tests/run-all.sh checks its table of the commands the tests run against
 #   the check list).
@@ -19,6 +19,10 @@ run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # libc6-dev (the static helper in the guest), util-linux (setpriv, flock).
 # The guest kernel and busybox-static are fetched with `apt-get download`.
 kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
+# The systemd guest (tests/systemd-guest/): the kernel peer's kernel and
+# busybox, a Debian 12 tree made by debootstrap, its ext4 image made by
+# mkfs.ext4 -d (e2fsprogs), the guest's copy-on-write disk (qemu-img).
+systemd_guest="$kernel_peer debootstrap e2fsprogs qemu-utils"
 # What the tests run besides: cmocka (unit tests), tcpdump (captures), ethtool
 # (the underlay's offloads in fastpath.sh), scapy (crafted and forged packets),
 # prometheus (promtool checks ipipctl metrics).
@@ -32,10 +36,11 @@ if [ "${1:-}" = --list ]; then list=1; shift; fi
 
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $run $tests $kernel_peer" ;;
+check) want="$build $run $tests $kernel_peer $systemd_guest" ;;
 demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 kernel-peer) want="$run $kernel_peer" ;;
+systemd-guest) want="$run $systemd_guest" ;;
 bench) want="$build $run $bench" ;;
 deb)   want="$build $deb" ;;
 *) echo "deps.sh: unknown target '$1'" >&2; exit 1 ;;
@@ -69,6 +74,8 @@ provides() {
 	procps) echo "cmd:sysctl" ;;
 	nftables) echo "cmd:nft" ;;
 	qemu-system-x86) echo "cmd:qemu-system-x86_64" ;;
+	qemu-utils) echo "cmd:qemu-img" ;;
+	e2fsprogs) echo "cmd:mkfs.ext4" ;;
 	kmod) echo "cmd:modprobe" ;;
 	xz-utils) echo "cmd:xz" ;;
 	util-linux) echo "cmd:setpriv" ;;

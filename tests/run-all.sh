@@ -54,6 +54,9 @@ xz                  xz-utils
 depmod              kmod
 modprobe            kmod
 promtool            prometheus
+debootstrap         debootstrap
+mkfs.ext4           e2fsprogs
+qemu-img            qemu-utils
 python3:scapy       python3-scapy
 '
 section "preflight: the commands the tests run"

@@ -61,6 +61,7 @@ struct daemon {
 	bool kernel;		/* the kernel's ipip device carries the packets */
 	bool foreground;
 	bool keep_state;	/* the state file was refused: leave it as found */
+	bool config_error;	/* the start failed on the configuration (exit status 78) */
 	enum sandbox_mode sandbox;
 	int n_own;		/* the host's addresses at the last dump (-1: failed) */
 	uint32_t own_list[OWN_ADDRS_MAX];	/* ... the first OWN_ADDRS_MAX of them */

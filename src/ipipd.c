@@ -31,6 +31,8 @@
 #include "tun.h"
 #include "tunnel.h"
 
+/* sysexits.h's EX_CONFIG: a configuration error, which a restart does not mend */
+#define EXIT_CONFIG 78
 #define FOLLOW_UNDERLAY_MS 1000
 #define WAIT_RETRY_MS 5000	/* while waiting, look again at least this often */
 #define CHILD_READY_MS 10000	/* the datapath process starts within */
@@ -283,6 +285,7 @@ static int setup_kernel_device(struct daemon *d)
 	/* never ignore a key: where the kernel's device cannot enforce one, ipipd carries the packets */
 	gap = config_kernel_gap(c, &line);
 	if (gap && c->datapath == DPM_KERNEL) {
+		d->config_error = true;
 		fprintf(stderr, "%s:%u: %s: the kernel's ipip device (Datapath = kernel) cannot "
 			"enforce it; use Datapath = auto, ebpf or userspace\n", c->path, line, gap);
 		return -1;
@@ -1284,7 +1287,7 @@ int main(int argc, char **argv)
 	}
 	log_init("ipipd", true, verbose);
 	if (config_load(argv[optind], &d.cfg, stderr) < 0)
-		return 1;
+		return check ? 1 : EXIT_CONFIG;
 	if (check) {
 		unsigned warnings;
 
@@ -1317,7 +1320,7 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		stop_child(&d);
 		teardown(&d);
-		return 1;
+		return d.config_error ? EXIT_CONFIG : 1;
 	}
 	if (rc == 1)	/* waiting: `ipipd CONFIG` returns, systemd hears STATUS= */
 		release_start(&d);

@@ -258,7 +258,13 @@ static int create_link(struct daemon *d, const char *kind)
 			d->tun_fd = tun_open(c->name, ifindex);
 			rc = d->tun_fd < 0 ? d->tun_fd : 0;
 		}
-		/* taken meanwhile (the ipip module's tunl0 as it loads): not ours */
+		/*
+		 * The index taken meanwhile (the ipip module's tunl0, as the
+		 * kernel loads it for this very request): -EBUSY, or -EEXIST
+		 * on kernels that say so while our name is still free.  Not ours.
+		 */
+		if (rc == -EEXIST && !if_nametoindex(c->name))
+			rc = -EBUSY;
 		if (rc == -EBUSY && (errno = -host_unrecord(d->state_path, at)) != 0)
 			log_warn("%s: cannot take back its last line", d->state_path);
 	}

@@ -101,13 +101,16 @@ FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
-$(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
+# (rebuilt when the sources they take in, or any header, change)
+.SECONDEXPANSION:
+$(B)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz
 	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_SRC_$*) $(LIBS)
 
-$(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/.deps
+$(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) \
+		tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/replay
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(FUZZ_SRC_$*) $(LIBS)
 

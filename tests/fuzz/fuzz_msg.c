@@ -39,6 +39,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(m.u.hop.rc <= 0 && (m.u.hop.rc < 0 || m.u.hop.ifindex > 0));
 		if (m.type == MSG_STATUS)
 			CHECK(m.u.status.fw_rules >= -1 && m.u.status.underlay >= 0);
+		/* the descriptors a datapath comes with: none for the kernel's device;
+		 * the raw socket always, the TUN device and the fast path's memory
+		 * only the first time (not on a reload's replace) */
+		if (m.type == MSG_DATAPATH && m.u.dp.kernel)
+			CHECK(!m.u.dp.fds && !m.u.dp.fast && !m.u.dp.replace);
+		if (m.type == MSG_DATAPATH && !m.u.dp.kernel)
+			CHECK((m.u.dp.fds & (1u << MF_RAW)) &&
+			      !(m.u.dp.fds & (1u << MF_TUN)) == !!m.u.dp.replace &&
+			      !(m.u.dp.replace && (m.u.dp.fds & (1u << MF_BSS))));
+		if (m.type == MSG_DATAPATH)
+			CHECK(memchr(m.u.dp.reason, 0, sizeof(m.u.dp.reason)) &&
+			      memchr(m.u.dp.attach, 0, sizeof(m.u.dp.attach)) && m.u.dp.ifindex > 0);
+		if (m.type == MSG_PARAMS)
+			CHECK(m.u.params.n_allowed <= CONFIG_LIST_MAX_ && m.u.params.mtu >= 68 &&
+			      m.u.params.local && m.u.params.remote);
+		if (m.type == MSG_STATE)
+			CHECK(memchr(m.u.state.waiting, 0, sizeof(m.u.state.waiting)) != NULL);
+		if (m.type == MSG_RELOADED)
+			CHECK(memchr(m.u.reloaded.text, 0, sizeof(m.u.reloaded.text)) != NULL);
 		/* what was accepted is exactly what the sender would have built */
 		n = msg_build(out, &m);
 		CHECK(n == len && !memcmp(out, buf, len));

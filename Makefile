@@ -34,9 +34,9 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg tunnel config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
+CORE := packet softstate msg tunnel endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
@@ -86,7 +86,7 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 # Unit tests (cmocka) of the pure code, with sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
 		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
-		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o
+		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o $(B)/asan/endpoint.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
@@ -96,7 +96,7 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 # plain corpus-replay main under sanitizers for `make check`.
 FUZZERS := decap config control icmp msg fwwatch
 FUZZ_SRC_decap := src/packet.c
-FUZZ_SRC_config := src/config.c src/packet.c src/lint.c src/netlink.c src/control.c
+FUZZ_SRC_config := src/config.c src/endpoint.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c

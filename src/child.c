@@ -118,6 +118,16 @@ static void soft_state_turn(struct daemon *d, bool timer)
  * KeepaliveMisses of them in a row with nothing received since, the tunnel
  * is down, until a packet from Remote arrives.  Each change is logged once.
  */
+/* The parent says it in systemd's STATUS= (and looks Remote's name up again when down). */
+static void tell_alive(struct daemon *d)
+{
+	struct msg m = { .type = MSG_ALIVE };
+
+	m.u.alive.alive = !d->ka.down;
+	if (msg_send(d->sock_fd, &m) < 0)
+		log_warn("cannot tell the parent that the tunnel is %s", d->ka.down ? "down" : "up");
+}
+
 static void keepalive(struct daemon *d)
 {
 	static const char payload[] = "ipipd keepalive";
@@ -134,6 +144,7 @@ static void keepalive(struct daemon *d)
 		if (d->ka.down) {
 			d->ka.down = false;
 			log_info("%s: up again: a packet from Remote", c->name);
+			tell_alive(d);
 		}
 	}
 	quiet = now - (rx > d->ka.sent_at ? rx : d->ka.sent_at);
@@ -143,6 +154,7 @@ static void keepalive(struct daemon *d)
 	    !d->ka.down) {
 		d->ka.down = true;
 		log_warnx("%s: down: %u keepalives to Peer unanswered", c->name, d->ka.unanswered);
+		tell_alive(d);
 	}
 	n = icmp_echo_request(echo, c->addr.s_addr, c->peer.s_addr, 0x1b1b,
 			      (uint16_t)d->ka.sent, payload, sizeof(payload) - 1);

@@ -147,10 +147,16 @@ static int k_local(struct parser *ps, const char *v)
 {
 	struct in_addr a;
 
+	if (!strcmp(v, "auto")) {	/* the route to Remote's source address, followed */
+		ps->c->local_auto = true;
+		ps->c->ip.local = 0;
+		return 0;
+	}
 	if (parse_unicast(v, &a) < 0) {
-		perr(ps, LINE, "Local: '%s' is not a unicast IPv4 address", v);
+		perr(ps, LINE, "Local: '%s' is not a unicast IPv4 address, or auto", v);
 		return -1;
 	}
+	ps->c->local_auto = false;
 	ps->c->ip.local = a.s_addr;
 	return 0;
 }
@@ -159,11 +165,30 @@ static int k_remote(struct parser *ps, const char *v)
 {
 	struct in_addr a;
 
-	if (parse_unicast(v, &a) < 0) {
-		perr(ps, LINE, "Remote: '%s' is not a unicast IPv4 address", v);
+	if (parse_unicast(v, &a) == 0) {
+		ps->c->remote_name[0] = '\0';
+		ps->c->ip.remote = a.s_addr;
+		return 0;
+	}
+	if (!endpoint_valid_name(v)) {
+		perr(ps, LINE, "Remote: '%s' is not a unicast IPv4 address or a host name", v);
 		return -1;
 	}
-	ps->c->ip.remote = a.s_addr;
+	snprintf(ps->c->remote_name, sizeof(ps->c->remote_name), "%s", v);	/* (fits: checked) */
+	ps->c->ip.remote = 0;	/* looked up when the tunnel starts, and again */
+	return 0;
+}
+
+static int k_resolve_interval(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 1, CONFIG_RESOLVE_MAX, &n) < 0) {
+		perr(ps, LINE, "ResolveInterval: '%s' is not a number of seconds from 1 to %u", v,
+		     CONFIG_RESOLVE_MAX);
+		return -1;
+	}
+	ps->c->resolve_interval = (unsigned)n;
 	return 0;
 }
 
@@ -613,6 +638,7 @@ static const struct key keys[] = {
 	{ "Tunnel", "Name", k_name, false },
 	{ "Tunnel", "Local", k_local, true },
 	{ "Tunnel", "Remote", k_remote, true },
+	{ "Tunnel", "ResolveInterval", k_resolve_interval, false },
 	{ "Tunnel", "TTL", k_ttl, false },
 	{ "Tunnel", "TOS", k_tos, false },
 	{ "Tunnel", "DiscoverPathMTU", k_pmtud, false },
@@ -860,6 +886,7 @@ static void defaults(struct config *c, const char *path)
 	c->ip.ecn_log = true;
 	c->rp_filter = RPF_KEEP;
 	c->nice = CONFIG_NICE_DEFAULT;
+	c->resolve_interval = CONFIG_RESOLVE_DEFAULT;
 	c->keepalive_misses = CONFIG_KEEPALIVE_MISSES;
 }
 
@@ -974,6 +1001,7 @@ static void check_whole(struct parser *ps)
 	c->line.name = key_line(ps, "Name");
 	c->line.local = key_line(ps, "Local");
 	c->line.remote = key_line(ps, "Remote");
+	c->line.resolve_interval = key_line(ps, "ResolveInterval");
 	c->line.tos = key_line(ps, "TOS");
 	c->line.mtu = key_line(ps, "MTU");
 }

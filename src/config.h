@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "endpoint.h"
 #include "fastpath_abi.h"
 #include "packet.h"
 
@@ -20,6 +21,10 @@
 
 #define CONFIG_KEEPALIVE_MAX 3600u
 #define CONFIG_KEEPALIVE_MISSES 3u
+
+/* Remote as a DNS name: looked up again this often (seconds) */
+#define CONFIG_RESOLVE_DEFAULT 60u
+#define CONFIG_RESOLVE_MAX 86400u
 
 #define CONFIG_MAX_LIST 16
 #define CONFIG_TABLE_NAME_MAX 32
@@ -35,7 +40,7 @@ struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
 		forward, input, allowed_sources, allow_source_route, log_ecn, keepalive;
 	unsigned tunnel;	/* the [Tunnel] header */
-	unsigned name, local, remote, tos, mtu;
+	unsigned name, local, remote, resolve_interval, tos, mtu;
 	unsigned datapath, fp_attach, nice, underlay_output;
 };
 
@@ -43,6 +48,11 @@ struct config {
 	char path[4096];
 	char name[IFNAMSIZ];
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
+	/* Local = auto: ip.local is the route to Remote's source address, 0 until known */
+	bool local_auto;
+	/* Remote as a DNS name (else ""): ip.remote is its address, 0 until looked up */
+	char remote_name[ENDPOINT_NAME_MAX];
+	unsigned resolve_interval;	/* seconds between lookups of remote_name */
 	uint8_t tos_given;	/* TOS as written (ip.tos keeps only its DSCP bits) */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "datapath.h"
+#include "endpoint.h"
 #include "fastpath.h"
 #include "msg.h"
 #include "netlink.h"
@@ -37,6 +38,11 @@ struct daemon {
 	int underlay_ifindex;	/* the route to Remote leaves here */
 	bool direct;		/* outer packets may go straight to the next hop (packet socket) */
 	unsigned route_mtu;	/* the route's MTU to Remote, as last told to the datapath process */
+	struct resolver res;	/* Remote as a name: its lookups */
+	uint64_t resolve_at;	/* the next lookup (CLOCK_MONOTONIC ms; 0: none due, or one runs) */
+	uint64_t resolve_asked;	/* the last lookup asked for early (a failure to reach Remote) */
+	char resolve_err[ENDPOINT_ERR_MAX];	/* the last lookup's failure ("": it worked) */
+	bool peer_down;		/* Keepalive: the datapath process said Peer stopped answering */
 	/* the datapath process's */
 	struct datapath dp;
 	struct own_addrs own;	/* the host's addresses, for the rx thread */

@@ -620,10 +620,27 @@ static void tell_state(struct daemon *d)
 static int bring_up(struct daemon *d)
 {
 	struct config *c = &d->cfg;
+	struct msg pm = { .type = MSG_PARAMS };
 	char a[INET_ADDRSTRLEN];
 	unsigned umtu;
+	uint32_t src;
 	int oif, rc;
 
+	if (c->remote_name[0] && !c->ip.remote) {
+		snprintf(d->waiting, sizeof(d->waiting), "Remote %.70s to resolve (%.60s)",
+			 c->remote_name, d->resolve_err[0] ? d->resolve_err : "looking it up");
+		return 1;
+	}
+	if (c->local_auto) {	/* the source address of the route to Remote */
+		rc = nl_route_src(&d->nl, c->ip.remote, &src);
+		if (rc < 0) {
+			snprintf(d->waiting, sizeof(d->waiting), "a route to Remote %s with a "
+				 "source address for Local = auto (%s)", ip4(c->ip.remote, a),
+				 strerror(-rc));
+			return 1;
+		}
+		c->ip.local = c->ip.own[0] = src;
+	}
 	if (!local_assigned(c->ip.local)) {
 		snprintf(d->waiting, sizeof(d->waiting), "Local %s to be an address of this host",
 			 ip4(c->ip.local, a));
@@ -662,11 +679,13 @@ static int bring_up(struct daemon *d)
 		return -1;
 	if (setup_fast_path(d) < 0)
 		return -1;
-	if (send_datapath(d, false) < 0)
+	/* the endpoints as they are now (the datapath process was forked before) */
+	tunnel_params(c, d->mtu, &pm.u.params);
+	if (msg_send(d->sock_fd, &pm) < 0 || send_datapath(d, false) < 0)
 		return -1;
 	d->up = true;
 	d->ready_by = now_ms() + CHILD_READY_MS;
-	watch_routes(d, false);
+	watch_routes(d, c->local_auto);	/* Local = auto follows the routes */
 	tell_state(d);
 	d->hop_rc = 1;	/* log the first lookup */
 	refresh_hop(d, false);
@@ -710,6 +729,7 @@ static void close_datapath(struct daemon *d)
 /* Undo everything setup did, in reverse; safe after a partial setup. */
 static void teardown(struct daemon *d)
 {
+	resolver_close(&d->res);
 	fwwatch_close();
 	fp_stop(&d->fp);	/* before the device it redirects to goes */
 	close_datapath(d);
@@ -881,6 +901,20 @@ static int stop_child(struct daemon *d)
 
 static void release_start(struct daemon *d);
 
+/* systemd's STATUS= of a tunnel that is up (with READY=1 when ready). */
+static void notify_up(struct daemon *d, bool ready)
+{
+	const struct config *c = &d->cfg;
+
+	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s",
+		   ready ? "READY=1\n" : "", c->name,
+		   ip4(c->ip.local, (char[INET_ADDRSTRLEN]){ 0 }), c->local_auto ? " (auto)" : "",
+		   ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
+		   c->remote_name[0] ? " (" : "", c->remote_name, c->remote_name[0] ? ")" : "",
+		   d->kernel ? "kernel" : d->fast ? "eBPF" : "userspace",
+		   d->peer_down ? "; down: Peer does not answer keepalives" : "");
+}
+
 /* The ready tunnel: the parent's own sandbox, the shell or systemd told. */
 static int on_ready(struct daemon *d)
 {
@@ -891,10 +925,7 @@ static int on_ready(struct daemon *d)
 		return -1;
 	release_start(d);
 	/* systemd (Type=notify): ready only now that the datapath carries packets */
-	sd_notifyf(0, "READY=1\nSTATUS=Tunnel %s up: local %s, remote %s, %s datapath", d->cfg.name,
-		   ip4(d->cfg.ip.local, (char[INET_ADDRSTRLEN]){ 0 }),
-		   ip4(d->cfg.ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
-		   d->kernel ? "kernel" : d->fast ? "eBPF" : "userspace");
+	notify_up(d, true);
 	return 0;
 }
 
@@ -986,6 +1017,118 @@ static void adopt(struct daemon *d, const struct config *nc)
 	d->cfg.ip.host = &d->own;
 }
 
+/* Every line of text to the log (prefix: what they are about). */
+static void log_lines(const char *prefix, char *text)
+{
+	char *nl_at;
+
+	for (char *l = text; *l; l = nl_at ? nl_at + 1 : l + strlen(l)) {
+		nl_at = strchr(l, '\n');
+		if (nl_at)
+			*nl_at = '\0';
+		if (*l)
+			log_warnx("%s: %s", prefix, l);
+		if (!nl_at)
+			break;
+	}
+}
+
+/*
+ * A reload's Remote given as a name and Local = auto: the addresses they
+ * stand for now (Remote's looked up again only if the name changed).
+ * While the tunnel is up, one that cannot be found refuses the reload
+ * (-1, said to err); while it waits, it is waited for.
+ */
+static int fill_endpoints(struct daemon *d, struct config *nc, FILE *err)
+{
+	char e[ENDPOINT_ERR_MAX];
+	uint32_t a;
+	int rc;
+
+	if (nc->remote_name[0]) {
+		if (!strcmp(nc->remote_name, d->cfg.remote_name) && d->cfg.ip.remote) {
+			nc->ip.remote = d->cfg.ip.remote;	/* looked up on its own schedule */
+		} else if (endpoint_resolve(nc->remote_name, &a, e, sizeof(e)) == 0) {
+			nc->ip.remote = a;
+		} else if (d->up) {
+			fprintf(err, "%s:%u: Remote %s: %s; nothing was changed\n", nc->path,
+				nc->line.remote, nc->remote_name, e);
+			return -1;
+		}
+	}
+	if (nc->local_auto && nc->ip.remote) {
+		rc = nl_route_src(&d->nl, nc->ip.remote, &a);
+		if (rc == 0) {
+			nc->ip.local = a;
+		} else if (d->up) {
+			fprintf(err, "%s:%u: Local = auto: no source address for Remote %s (%s); "
+				"nothing was changed\n", nc->path, nc->line.local,
+				ip4(nc->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }), strerror(-rc));
+			return -1;
+		}
+	}
+	nc->ip.own[0] = nc->ip.local;
+	return 0;
+}
+
+/*
+ * Remote's name resolves to another address, or Local = auto has another
+ * source address (a home end's new ISP address): applied to the running
+ * tunnel as a reload applies a new Local or Remote, nothing else touched.
+ * remote: the new address (0: Remote stays).
+ */
+static void follow_endpoints(struct daemon *d, uint32_t remote)
+{
+	static struct config nc;
+	struct config *c = &d->cfg;
+	struct tunnel_diff td;
+	char *errs = NULL, a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	size_t errs_len = 0;
+	uint32_t local = c->ip.local;
+	FILE *err;
+	int rc;
+
+	if (!d->up)
+		return;
+	if (!remote)
+		remote = c->ip.remote;
+	if (c->local_auto && nl_route_src(&d->nl, remote, &local) < 0)
+		local = c->ip.local;	/* none now (an address going away): wait for the next */
+	if (local == c->ip.local && remote == c->ip.remote)
+		return;
+	nc = *c;
+	nc.ip.local = nc.ip.own[0] = local;
+	nc.ip.remote = remote;
+	nc.ip.allowed = nc.allowed;
+	tunnel_diff(c, &nc, d->kernel, &td);
+	err = open_memstream(&errs, &errs_len);
+	if (!err) {
+		log_warn("%s: following the endpoints", c->name);
+		return;
+	}
+	rc = apply_reload(d, &nc, &td, err);
+	fclose(err);
+	if (errs && errs_len)
+		log_lines(c->name, errs);
+	free(errs);
+	if (rc < 0)
+		return;		/* tried again at the next change */
+	log_info("%s: now local %s%s, remote %s%s%s%s", c->name, ip4(local, a),
+		 local != c->ip.local ? " (Local = auto: the route's source address changed)" : "",
+		 ip4(remote, b), remote != c->ip.remote ? " (" : "",
+		 remote != c->ip.remote ? c->remote_name : "", remote != c->ip.remote ? " resolves to it)" : "");
+	adopt(d, &nc);
+	if (td.host & HG_FIREWALL) {	/* Input = accept: the rules name Local and Remote */
+		fwwatch_close();
+		if (fwwatch_open(c) < 0)
+			log_warnx("%s: the firewall is no longer followed", c->name);
+	}
+	follow_underlay(d, true);
+	refresh_hop(d, false);
+	if (d->ready)
+		notify_up(d, false);
+}
+
 /*
  * SIGHUP, `ipipctl reload`: read the file again and apply only what
  * changed, without dropping the tunnel.  A file with an error, or a change
@@ -1009,6 +1152,8 @@ static int reload(struct daemon *d, char *text, size_t n)
 		sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading %s", d->cfg.path);
 	if (config_load(d->cfg.path, &nc, err) < 0) {
 		rc = -EINVAL;
+	} else if (fill_endpoints(d, &nc, err) < 0) {
+		rc = -EHOSTUNREACH;
 	} else {
 		tunnel_diff(&d->cfg, &nc, d->kernel, &td);
 		tunnel_diff_text(&td, what, sizeof(what));
@@ -1018,11 +1163,7 @@ static int reload(struct daemon *d, char *text, size_t n)
 				td.restart, d->cfg.name);
 			rc = -EPERM;
 		} else if (!d->up) {
-			adopt(d, &nc);	/* applied when the tunnel comes up */
-			struct msg m = { .type = MSG_PARAMS };
-
-			tunnel_params(&d->cfg, tunnel_mtu(&d->cfg, 1500), &m.u.params);
-			msg_send(d->sock_fd, &m);
+			adopt(d, &nc);	/* applied when the tunnel comes up (bring_up) */
 		} else if (td.live || td.host) {
 			rc = apply_reload(d, &nc, &td, err);
 			if (rc == 0)
@@ -1038,16 +1179,10 @@ static int reload(struct daemon *d, char *text, size_t n)
 	fclose(err);
 	if (errs && errs_len) {
 		/* every line to the log; the first to whoever asked */
-		for (char *l = errs; *l; l = nl_at ? nl_at + 1 : l + strlen(l)) {
-			nl_at = strchr(l, '\n');
-			if (nl_at)
-				*nl_at = '\0';
-			if (*l)
-				log_warnx("reload: %s", l);
-			if (!nl_at)
-				break;
-		}
 		snprintf(text, n, "%s", errs);
+		if ((nl_at = strchr(text, '\n')) != NULL)
+			*nl_at = '\0';
+		log_lines("reload", errs);
 		if (rc == 0)
 			rc = -EIO;	/* applied, but not all of it */
 	} else if (rc == 0) {
@@ -1056,6 +1191,11 @@ static int reload(struct daemon *d, char *text, size_t n)
 	free(errs);
 	if (rc == 0 || rc == -EIO) {
 		log_info("%s: reloaded %s: %s", d->cfg.name, d->cfg.path, rc ? "with errors" : what);
+		if (!d->cfg.remote_name[0])
+			d->resolve_at = 0;
+		else if (!d->res.busy)	/* (a running lookup of an old name asks again) */
+			d->resolve_at = now_ms() + (d->cfg.ip.remote ?
+				d->cfg.resolve_interval * 1000ull : WAIT_RETRY_MS);
 		if (!d->up)
 			tell_state(d);
 		else
@@ -1063,11 +1203,81 @@ static int reload(struct daemon *d, char *text, size_t n)
 		refresh_hop(d, false);
 	}
 	if (d->ready)
-		sd_notifyf(0, "READY=1\nSTATUS=Tunnel %s up: local %s, remote %s, %s datapath",
-			   d->cfg.name, ip4(d->cfg.ip.local, (char[INET_ADDRSTRLEN]){ 0 }),
-			   ip4(d->cfg.ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
-			   d->kernel ? "kernel" : d->fast ? "eBPF" : "userspace");
+		notify_up(d, true);
 	return rc;
+}
+
+/*
+ * Remote as a name: looked up now, off the loop (every ResolveInterval,
+ * sooner after a failure to reach Remote or while the tunnel waits for it).
+ */
+static void ask_lookup(struct daemon *d)
+{
+	int rc;
+
+	if (!d->cfg.remote_name[0])
+		return;
+	rc = resolver_ask(&d->res, d->cfg.remote_name);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("%s: cannot look Remote %s up", d->cfg.name, d->cfg.remote_name);
+		d->resolve_at = now_ms() + WAIT_RETRY_MS;
+		return;
+	}
+	d->resolve_at = 0;	/* until it is over */
+	d->resolve_asked = now_ms();
+}
+
+/* Early, after a failure to reach Remote (at most every WAIT_RETRY_MS). */
+static void ask_lookup_early(struct daemon *d)
+{
+	if (d->cfg.remote_name[0] && now_ms() - d->resolve_asked >= WAIT_RETRY_MS)
+		ask_lookup(d);
+}
+
+/*
+ * A lookup is over: a new address is followed; a failure keeps the last one.
+ * -1 if the tunnel failed to come up with it.
+ */
+static int lookup_done(struct daemon *d)
+{
+	char name[ENDPOINT_NAME_MAX], e[ENDPOINT_ERR_MAX], a[INET_ADDRSTRLEN];
+	uint32_t addr;
+	int rc;
+
+	if (resolver_take(&d->res, name, &addr, &rc, e) <= 0)
+		return 0;
+	if (strcmp(name, d->cfg.remote_name)) {	/* a reload changed the name meanwhile */
+		ask_lookup(d);
+		return 0;
+	}
+	if (rc < 0) {
+		if (strcmp(e, d->resolve_err))
+			log_warnx("%s: Remote %s: cannot look it up: %s%s%s", d->cfg.name, name, e,
+				  d->cfg.ip.remote ? "; keeping " : "",
+				  d->cfg.ip.remote ? ip4(d->cfg.ip.remote, a) : "");
+		snprintf(d->resolve_err, sizeof(d->resolve_err), "%s", e);
+		d->resolve_at = now_ms() + (d->cfg.ip.remote &&
+			d->cfg.resolve_interval * 1000ull < WAIT_RETRY_MS * 6 ?
+			d->cfg.resolve_interval * 1000ull : WAIT_RETRY_MS * 6);
+		if (!d->up)
+			d->resolve_at = now_ms() + WAIT_RETRY_MS;
+		return 0;
+	}
+	if (d->resolve_err[0])
+		log_info("%s: Remote %s resolves again: %s", d->cfg.name, name, ip4(addr, a));
+	d->resolve_err[0] = '\0';
+	d->resolve_at = now_ms() + d->cfg.resolve_interval * 1000ull;
+	if (addr == d->cfg.ip.remote)
+		return 0;
+	if (!d->up) {
+		d->cfg.ip.remote = addr;
+		return try_up(d) < 0 ? -1 : 0;
+	}
+	log_info("%s: Remote %s now resolves to %s (was %s)", d->cfg.name, name, ip4(addr, a),
+		 ip4(d->cfg.ip.remote, (char[INET_ADDRSTRLEN]){ 0 }));
+	follow_endpoints(d, addr);
+	return 0;
 }
 
 /* A message from the datapath process; -1 when it is gone or misbehaves. */
@@ -1100,6 +1310,14 @@ static int from_child(struct daemon *d)
 		break;
 	case MSG_HOP_FAILED:
 		refresh_hop(d, true);
+		ask_lookup_early(d);
+		break;
+	case MSG_ALIVE:
+		d->peer_down = !m.u.alive.alive;
+		if (d->peer_down)	/* Remote may have moved: its name may say where */
+			ask_lookup_early(d);
+		if (d->ready)
+			notify_up(d, false);
 		break;
 	case MSG_ROUTE_CHECK:
 		follow_underlay(d, true);
@@ -1143,17 +1361,25 @@ static int run(struct daemon *d)
 	int failed = 0;
 
 	while (!d->stop) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->sock_fd, .events = POLLIN },
 			{ .fd = d->mon_fd, .events = POLLIN },
-			{ .fd = d->route_fd, .events = POLLIN },	/* -1 (ignored) once up */
+			{ .fd = d->route_fd, .events = POLLIN },	/* up: only with Local = auto */
 			{ .fd = fwwatch_fd(), .events = POLLIN },	/* -1 without Forward or Input */
+			{ .fd = d->res.fd, .events = POLLIN },	/* -1 without a name for Remote */
 		};
 		int timeout = !d->up ? WAIT_RETRY_MS : d->kernel && d->ready ? -1 :
 			      FOLLOW_UNDERLAY_MS;
-		int n = poll(pfd, 5, timeout);
-		bool look = false;
+		uint64_t now = now_ms();
+		int n;
+		bool look = false, moved = false;
+
+		if (d->resolve_at && d->resolve_at <= now)
+			ask_lookup(d);
+		if (d->resolve_at && (timeout < 0 || d->resolve_at - now < (uint64_t)timeout))
+			timeout = (int)(d->resolve_at - now);
+		n = poll(pfd, 6, timeout);
 
 		if (d->up && !d->kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
 			followed = now_ms();
@@ -1180,17 +1406,26 @@ static int run(struct daemon *d)
 		}
 		if (n > 0 && pfd[2].revents && nl_monitor_drain(&d->mon) > 0) {
 			refresh_own(d);
-			look = true;
+			look = moved = true;
 		}
 		if (n > 0 && pfd[3].revents && nl_monitor_drain(&d->mon_route) > 0)
-			look = true;
+			look = moved = true;
 		if (look && !d->up && !d->stop) {
-			int rc = try_up(d);
+			int rc;
 
+			if (!d->cfg.ip.remote)	/* the network came: the name may resolve now */
+				ask_lookup_early(d);
+			rc = try_up(d);
 			if (rc < 0) {
 				failed = 1;
 				break;
 			}
+		} else if (moved && d->up && d->cfg.local_auto) {
+			follow_endpoints(d, 0);
+		}
+		if (n > 0 && pfd[5].revents && lookup_done(d) < 0) {
+			failed = 1;
+			break;
 		}
 		if (n > 0 && pfd[4].revents)
 			fwwatch_run();
@@ -1308,6 +1543,7 @@ int main(int argc, char **argv)
 		log_warnx("not running as root: creating the tunnel will probably fail");
 	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = d.sock_fd = -1;
 	d.route_fd = d.ready_fd = -1;
+	resolver_init(&d.res);
 	fp_init(&d.fp);
 	if (sandbox_user(user, &d.user) < 0)
 		return 1;
@@ -1321,6 +1557,19 @@ int main(int argc, char **argv)
 	 * (CAP_SYS_NICE is still held here). */
 	set_priority(&d.cfg);
 	rc = spawn_child(&d);
+	if (rc == 0 && d.cfg.remote_name[0]) {	/* the first lookup, before the first try */
+		uint32_t a;
+
+		if (endpoint_resolve(d.cfg.remote_name, &a, d.resolve_err, sizeof(d.resolve_err)) == 0) {
+			d.cfg.ip.remote = a;
+			d.resolve_err[0] = '\0';
+			d.resolve_at = now_ms() + d.cfg.resolve_interval * 1000ull;
+		} else {
+			log_warnx("%s: Remote %s: cannot look it up: %s", d.cfg.name,
+				  d.cfg.remote_name, d.resolve_err);
+			d.resolve_at = now_ms() + WAIT_RETRY_MS;
+		}
+	}
 	if (rc == 0)
 		rc = try_up(&d);
 	if (rc < 0) {

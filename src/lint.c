@@ -45,6 +45,8 @@ void lint_host_facts(const struct config *c, struct host_facts *h)
 	int n;
 
 	memset(h, 0, sizeof(*h));
+	if (c->remote_name[0])
+		endpoint_resolve(c->remote_name, &h->remote, h->remote_err, sizeof(h->remote_err));
 	h->ip_forward = read_ip_forward();
 	h->ours = runtime_files(c->name);
 	if (nl_open(&nl) < 0)
@@ -56,7 +58,12 @@ void lint_host_facts(const struct config *c, struct host_facts *h)
 	}
 	if (n >= 0) {
 		h->n_links = n < LINT_MAX_LINKS ? (unsigned)n : LINT_MAX_LINKS;
-		h->route_rc = nl_route_mtu(&nl, c->ip.remote, &h->route_mtu, &h->route_oif);
+		uint32_t remote = c->remote_name[0] ? h->remote : c->ip.remote;
+
+		h->route_rc = remote ? nl_route_mtu(&nl, remote, &h->route_mtu, &h->route_oif) :
+				       -EDESTADDRREQ;
+		if (c->local_auto)
+			h->local_rc = remote ? nl_route_src(&nl, remote, &h->local) : -EDESTADDRREQ;
 		h->known = true;
 	}
 	nl_close(&nl);
@@ -191,6 +198,26 @@ static void check_name(struct lint *l)
 			  strcmp(module, "ipip") ? "" : " (Datapath = auto or kernel loads it)");
 }
 
+/* Remote as a name, Local = auto: what they stand for now; the checks below use it. */
+static void check_endpoints(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+
+	if (!c->remote_name[0] && c->line.resolve_interval)
+		lint_warn(l, c->line.resolve_interval, "ResolveInterval: Remote is an address, not "
+			  "a name: there is nothing to look up");
+	if (!h || l->when != LINT_CHECK)
+		return;
+	if (c->remote_name[0] && !c->ip.remote)
+		lint_warn(l, c->line.remote, "Remote: %s does not resolve now (%s): ipipd waits "
+			  "until it does", c->remote_name, h->remote_err);
+	else if (c->local_auto && c->ip.remote && !c->ip.local)
+		lint_warn(l, c->line.local, "Local: auto: the route to Remote %s has no source "
+			  "address now (%s): ipipd waits until it has", IP(c->ip.remote),
+			  strerror(-h->local_rc));
+}
+
 static void check_addresses(struct lint *l)
 {
 	const struct config *c = l->c;
@@ -208,27 +235,27 @@ static void check_addresses(struct lint *l)
 	mask = c->prefixlen ? htonl(~0u << (32 - c->prefixlen)) : 0;
 	link.addr = (c->has_peer ? c->peer.s_addr : c->addr.s_addr) & mask;
 	link.len = c->prefixlen;
-	if (link.len < 32 && prefix_match(&link, c->ip.remote))
+	if (link.len < 32 && c->ip.remote && prefix_match(&link, c->ip.remote))
 		lint_warn(l, c->line.remote, "Remote: %s is inside %s/%u, the prefix the tunnel's address "
 			  "routes into the tunnel: unless a longer route to Remote leaves through the "
 			  "underlay, outer packets would enter the tunnel itself", IP(c->ip.remote),
 			  IP(link.addr), link.len);
 	if (!h || !h->known)
 		return;
-	if (host_has(h, c->ip.remote))
+	if (c->ip.remote && host_has(h, c->ip.remote))
 		lint_warn(l, c->line.remote, "Remote: %s is an address of this host: outer packets to it "
 			  "would not leave it; Remote is the other end's address%s", IP(c->ip.remote),
 			  host_has(h, c->ip.local) ? "" : " (are Local and Remote swapped?)");
 	/* start-up says these itself: binding to Local, the route to Remote */
 	if (l->when != LINT_CHECK)
 		return;
-	if (!host_has(h, c->ip.local))
+	if (c->ip.local && !c->local_auto && !host_has(h, c->ip.local))
 		lint_warn(l, c->line.local, "Local: %s is not an address of this host (yet): ipipd "
-			  "receives the tunnel's packets there and will not start until it is",
+			  "receives the tunnel's packets there and waits until it is",
 			  IP(c->ip.local));
-	if (h->route_rc < 0 && !host_has(h, c->ip.remote))
-		lint_warn(l, c->line.remote, "Remote: no route to %s on this host (yet): ipipd will not "
-			  "start without one", IP(c->ip.remote));
+	if (c->ip.remote && h->route_rc < 0 && !host_has(h, c->ip.remote))
+		lint_warn(l, c->line.remote, "Remote: no route to %s on this host (yet): ipipd waits "
+			  "until there is one", IP(c->ip.remote));
 }
 
 /* Every prefix of RuleFrom against Local and the host's own addresses. */
@@ -244,7 +271,7 @@ static void check_rule_from(struct lint *l)
 		const struct nl_link_info *tun = h ? link_by_name(h, c->name) : NULL;
 		unsigned more = 0;
 
-		if (prefix_match(p, c->ip.local))	/* (with the default route config.c refuses it) */
+		if (c->ip.local && prefix_match(p, c->ip.local))	/* (with the default route config.c refuses it) */
 			lint_warn(l, line, "RuleFrom: %s/%u covers Local %s: the tunnel's own outer packets "
 				  "go by table %u, which must route Remote through the underlay "
 				  "(DefaultRoute = no: the table is yours)", IP(p->addr), p->len,
@@ -350,9 +377,20 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 		FILE *out, unsigned *warnings)
 {
 	static struct lint l;	/* 30 KiB of findings: not on the stack */
+	static struct config dyn;	/* c with its endpoints as they are now */
+	const char *path = c->path;
 	int errors = 0;
 
 	memset(&l, 0, sizeof(l));
+	if (c->remote_name[0] || c->local_auto) {
+		dyn = *c;
+		dyn.ip.allowed = dyn.allowed;
+		if (c->remote_name[0])
+			dyn.ip.remote = h && h->known ? h->remote : 0;
+		if (c->local_auto)
+			dyn.ip.local = h && h->known ? h->local : 0;
+		c = &dyn;
+	}
 	l.c = c;
 	l.h = h && h->known ? h : NULL;
 	l.when = when;
@@ -360,6 +398,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 		lint_warn(&l, 0, "cannot read this host's interfaces, addresses and routes: the checks "
 			  "against them were not made");
 	check_name(&l);
+	check_endpoints(&l);
 	check_addresses(&l);
 	check_datapath(&l);
 	check_tos(&l);
@@ -368,7 +407,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 	check_host_section(&l);
 	qsort(l.f, l.n, sizeof(l.f[0]), by_line);
 	for (unsigned i = 0; i < l.n; i++) {
-		fprintf(out, "%s:%u: %s%s\n", c->path, l.f[i].line, l.f[i].error ? "" : "warning: ",
+		fprintf(out, "%s:%u: %s%s\n", path, l.f[i].line, l.f[i].error ? "" : "warning: ",
 			l.f[i].text);
 		errors += l.f[i].error;
 	}

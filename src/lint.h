@@ -29,6 +29,11 @@ struct host_facts {
 	int route_oif;		/* ... and its device */
 	int ip_forward;		/* net.ipv4.ip_forward: 0, 1, or -1 if unknown */
 	bool ours;		/* ipipd's runtime files for the tunnel's Name exist: it runs, or left it */
+	/* the endpoints given as Remote = NAME and Local = auto, as they are now */
+	uint32_t remote;	/* Remote's name resolves to (0: it does not; remote_err says why) */
+	char remote_err[ENDPOINT_ERR_MAX];
+	uint32_t local;		/* Local = auto: the route to Remote's source address (0: none) */
+	int local_rc;		/* ... 0, or -errno */
 };
 
 enum lint_when {

@@ -27,6 +27,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_params);
 	case MSG_RELOADED:
 		return sizeof(struct msg_reloaded);
+	case MSG_ALIVE:
+		return sizeof(struct msg_alive);
 	default:
 		return 0;
 	}
@@ -104,6 +106,8 @@ static int check(const struct msg *m)
 	case MSG_RELOADED:
 		return m->u.reloaded.err >= 0 && terminated(m->u.reloaded.text, MSG_TEXT_MAX) ?
 			       0 : -EBADMSG;
+	case MSG_ALIVE:
+		return m->u.alive.alive <= 1 ? 0 : -EBADMSG;
 	case MSG_STATUS:
 		return s->fw_rules >= -1 && s->underlay >= 0 ? 0 : -EBADMSG;
 	case MSG_ADDRS:

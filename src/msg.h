@@ -42,12 +42,14 @@ enum msg_type {
 	MSG_PARAMS,		/* new settings of [Tunnel] (a reload), applied at once */
 	MSG_RELOAD,		/* `ipipctl reload`: read the configuration again */
 	MSG_RELOADED,		/* the reply to MSG_RELOAD */
+	MSG_ALIVE,		/* Keepalive: Peer answers again, or stopped answering */
 	MSG_TYPE_MAX
 };
 
 #define MSG_BIT(t) (1u << (t))
 #define MSG_FROM_CHILD (MSG_BIT(MSG_READY) | MSG_BIT(MSG_DOWN) | MSG_BIT(MSG_STATUS_REQ) | \
-			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK) | MSG_BIT(MSG_RELOAD))
+			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK) | MSG_BIT(MSG_RELOAD) | \
+			MSG_BIT(MSG_ALIVE))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
 			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED))
@@ -123,6 +125,10 @@ struct msg_params {
 	uint32_t keepalive, keepalive_misses;
 };
 
+struct msg_alive {
+	uint32_t alive;		/* 1: up (a packet from Remote), 0: down (KeepaliveMisses unanswered) */
+};
+
 struct msg_reloaded {
 	int32_t err;		/* 0, or the errno of a failed reload (the tunnel runs as before) */
 	char text[MSG_TEXT_MAX];	/* what changed, or what is wrong (NUL-terminated) */
@@ -139,6 +145,7 @@ struct msg {
 		struct msg_datapath dp;
 		struct msg_params params;
 		struct msg_reloaded reloaded;
+		struct msg_alive alive;
 	} u;
 	int fds[MF_MAX];	/* MSG_DATAPATH's descriptors, as received (-1: none) */
 	unsigned nfds;

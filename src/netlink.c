@@ -117,6 +117,7 @@ struct route_reply {
 	int oif;
 	unsigned mtu;		/* RTAX_MTU, 0: none */
 	uint32_t gw;		/* RTA_GATEWAY, 0: none (on-link) */
+	uint32_t prefsrc;	/* RTA_PREFSRC, 0: none */
 	uint8_t type;		/* rtm_type */
 	bool via6;		/* RTA_VIA: an IPv6 next hop (RFC 5549) */
 };
@@ -142,6 +143,10 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 	case RTA_GATEWAY:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 			r->gw = mnl_attr_get_u32(a);
+		break;
+	case RTA_PREFSRC:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->prefsrc = mnl_attr_get_u32(a);
 		break;
 	case RTA_VIA:
 		r->via6 = true;
@@ -259,6 +264,21 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 		return 0;
 	}
 	return nl_link_mtu(nl, r.oif, mtu);
+}
+
+int nl_route_src(struct nl *nl, uint32_t dst, uint32_t *src)
+{
+	struct route_reply r;
+	int rc = route_get(nl, dst, 0, &r);
+
+	if (rc < 0)
+		return rc;
+	if (!r.oif || r.type != RTN_UNICAST)
+		return -ENETUNREACH;
+	if (!r.prefsrc)
+		return -EADDRNOTAVAIL;
+	*src = r.prefsrc;
+	return 0;
 }
 
 int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)

@@ -38,6 +38,9 @@ int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max);
  */
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 
+/* The source address the kernel gives packets to dst (ip route get DST: src), network order. */
+int nl_route_src(struct nl *nl, uint32_t dst, uint32_t *src);
+
 /*
  * The link-layer next hop the kernel would use from src (0: any) to dst
  * (network order): the device, the neighbour (dst, or the route's gateway) and

@@ -77,6 +77,7 @@ static const char *const child_only[] = {
 static const char *const parent_only[] = {
 	"pread64", "pwrite64", "lseek", "select", "pselect6",
 	"socket", "bind", "getsockname", "shutdown",
+	"sendmmsg",	/* the resolver's queries (Remote as a name), from their own thread */
 	"ioctl",	/* if_nametoindex (SIOCGIFINDEX) at teardown */
 	"open", "openat", "stat", "lstat", "statx", "access",
 	"faccessat", "faccessat2", "getdents64", "readlink", "readlinkat",

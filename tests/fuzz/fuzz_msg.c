@@ -37,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(m.u.addrs.n <= OWN_ADDRS_MAX);
 		if (m.type == MSG_HOP)
 			CHECK(m.u.hop.rc <= 0 && (m.u.hop.rc < 0 || m.u.hop.ifindex > 0));
+		if (m.type == MSG_ALIVE)
+			CHECK(m.u.alive.alive <= 1);
 		if (m.type == MSG_STATUS)
 			CHECK(m.u.status.fw_rules >= -1 && m.u.status.underlay >= 0);
 		/* the descriptors a datapath comes with: none for the kernel's device;

@@ -877,7 +877,7 @@ static void test_error_local_bad(void **state)
 
 static void test_error_remote_bad(void **state)
 {
-	expect_bad_remote("example.org");
+	expect_bad_remote("example..org");
 	expect_bad_remote("233.1.2.3");
 	expect_bad_remote("0.0.0.0");
 }
@@ -1876,7 +1876,7 @@ static void test_lint_local_not_on_host(void **state)
 
 	host_default();
 	expect_lint(text, false, 2, "Local: 192.0.2.99 is not an address of this host (yet): ipipd "
-		    "receives the tunnel's packets there and will not start until it is");
+		    "receives the tunnel's packets there and waits until it is");
 	/* start-up says it itself */
 	expect_lint_quiet(text, &host, LINT_START);
 	expect_lint_quiet(text, NULL, LINT_CHECK);
@@ -1905,8 +1905,100 @@ static void test_lint_no_route_to_remote(void **state)
 	host_default();
 	host.route_rc = -ENETUNREACH;
 	expect_lint(LINT_GOOD, false, 3, "Remote: no route to 198.51.100.1 on this host (yet): "
-		    "ipipd will not start without one");
+		    "ipipd waits until there is one");
 	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+}
+
+/* ---- endpoints that follow a dynamic address ---------------------------- */
+
+static void test_local_auto_remote_name(void **state)
+{
+	struct config c;
+
+	parse_ok(TUNNEL "Local = auto\nRemote = home.example.net\n" ADDRESS, &c);
+	assert_true(c.local_auto);
+	assert_int_equal(c.ip.local, 0);
+	assert_string_equal(c.remote_name, "home.example.net");
+	assert_int_equal(c.ip.remote, 0);
+	assert_int_equal(c.resolve_interval, CONFIG_RESOLVE_DEFAULT);
+	assert_int_equal(c.resolve_interval, 60);
+	assert_int_equal(c.line.local, 2);
+	assert_int_equal(c.line.remote, 3);
+	/* an address is still an address */
+	parse_ok(TUNNEL "Local = 192.0.2.1\nRemote = 198.51.100.1\nResolveInterval = 5\n"
+		 ADDRESS, &c);
+	assert_false(c.local_auto);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_string_equal(c.remote_name, "");
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.resolve_interval, 5);
+	assert_int_equal(c.line.resolve_interval, 4);
+}
+
+static void test_remote_name_refused(void **state)
+{
+	static const char *const bad[] = {
+		"198.51.100.300", "198.51.100", "1.2.3.4.5", "-home.example", "home-.example",
+		"home..example", "home_example", "home example", ".example", "224.0.0.1",
+		"255.255.255.255", "0.0.0.0",
+		"a234567890123456789012345678901234567890123456789012345678901234.example",
+	};
+	char line[300];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "Remote: '%s' is not a unicast IPv4 address or a host name",
+			 bad[i]);
+		char text[512];
+
+		snprintf(text, sizeof(text), TUNNEL LOCAL "Remote = %s\n" ADDRESS, bad[i]);
+		expect_error(text, 3, line);
+	}
+	expect_error(TUNNEL "Local = home.example\n" REMOTE ADDRESS, 2,
+		     "Local: 'home.example' is not a unicast IPv4 address, or auto");
+	expect_tunnel_line_error("ResolveInterval = 0", "ResolveInterval: '0' is not a number of "
+				 "seconds from 1 to 86400");
+	expect_tunnel_line_error("ResolveInterval = 86401", "ResolveInterval: '86401'");
+	assert_true(endpoint_valid_name("a"));
+	assert_true(endpoint_valid_name("colo.example.net."));
+	assert_true(endpoint_valid_name("1.2.3.example"));
+	assert_true(endpoint_valid_name("x-1.example"));
+	assert_false(endpoint_valid_name(""));
+	assert_false(endpoint_valid_name("."));
+	assert_false(endpoint_valid_name("example.123"));
+}
+
+/* The checks see the endpoints as they are now (host facts), and say when there are none. */
+static void test_lint_dynamic_endpoints(void **state)
+{
+	static const char text[] = TUNNEL "Local = auto\nRemote = colo.example\n" ADDRESS;
+	struct lint_result r;
+
+	host_default();
+	host.remote = ip("198.51.100.1");
+	host.local = ip("192.0.2.1");
+	expect_lint_quiet(text, &host, LINT_CHECK);
+	/* the name resolves to one of this host's addresses: the usual check, at Remote's line */
+	host.remote = ip("10.20.30.40");
+	r = lint_text(text, &host, LINT_CHECK);
+	assert_has_error(r.out, PATH, 3, "warning: Remote: 10.20.30.40 is an address of this host");
+	/* it does not resolve: ipipd waits */
+	host.remote = 0;
+	snprintf(host.remote_err, sizeof(host.remote_err), "Name or service not known");
+	host.route_rc = -EDESTADDRREQ;
+	expect_lint(text, false, 3, "Remote: colo.example does not resolve now (Name or service "
+		    "not known): ipipd waits until it does");
+	expect_lint_quiet(text, &host, LINT_START);
+	/* it resolves, but the route to it has no source address */
+	host.remote = ip("198.51.100.1");
+	host.route_rc = 0;
+	host.local = 0;
+	host.local_rc = -ENETUNREACH;
+	expect_lint(text, false, 2, "Local: auto: the route to Remote 198.51.100.1 has no source "
+		    "address now");
+	/* ResolveInterval with an address */
+	host_default();
+	expect_lint(TUNNEL LOCAL REMOTE "ResolveInterval = 30\n" ADDRESS, false, 4,
+		    "ResolveInterval: Remote is an address, not a name: there is nothing to look up");
 }
 
 static void test_lint_rule_from_everything(void **state)
@@ -2233,6 +2325,9 @@ int main(void)
 		cmocka_unit_test(test_lint_local_not_on_host),
 		cmocka_unit_test(test_lint_remote_on_host),
 		cmocka_unit_test(test_lint_no_route_to_remote),
+		cmocka_unit_test(test_local_auto_remote_name),
+		cmocka_unit_test(test_remote_name_refused),
+		cmocka_unit_test(test_lint_dynamic_endpoints),
 		cmocka_unit_test(test_lint_rule_from_everything),
 		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),
 		cmocka_unit_test(test_lint_proxy_arp_without_forwarding),

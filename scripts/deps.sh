@@ -26,7 +26,7 @@ systemd_guest="$kernel_peer debootstrap e2fsprogs qemu-utils"
 # What the tests run besides: cmocka (unit tests), tcpdump (captures), ethtool
 # (the underlay's offloads in fastpath.sh), scapy (crafted and forged packets),
 # prometheus (promtool checks ipipctl metrics).
-tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus"
+tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus mount"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
 # The Debian package (make deb): debhelper builds it, lintian judges it.
 deb="debhelper dpkg-dev fakeroot lintian"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ipipctl: show and stop running ipipd tunnels. */
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -421,9 +422,27 @@ static int cmd_explain(int argc, char **argv)
 	}
 	if (config_load(argv[1], &c, stderr) < 0)
 		return 1;
+	/* Remote = NAME, Local = auto: what they stand for here and now */
+	if (c.remote_name[0]) {
+		char err[ENDPOINT_ERR_MAX];
+
+		if (endpoint_resolve(c.remote_name, &c.ip.remote, err, sizeof(err)) == 0)
+			printf("# Remote %s: %s now (ipipd looks it up every %u s)\n", c.remote_name,
+			       inet_ntop(AF_INET, &c.ip.remote, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN), c.resolve_interval);
+		else
+			printf("# Remote %s does not resolve here now (%s): 0.0.0.0 below\n",
+			       c.remote_name, err);
+	}
 	mtu = c.mtu;
-	if (!mtu && nl_open(&nl) == 0) {
-		if (nl_route_mtu(&nl, c.ip.remote, &umtu, &oif) == 0 && umtu > CONFIG_MTU_MIN + IPV4_HLEN)
+	if (nl_open(&nl) == 0) {
+		if (c.local_auto && c.ip.remote && nl_route_src(&nl, c.ip.remote, &c.ip.local) == 0)
+			printf("# Local = auto: %s now, the source address of the route to Remote "
+			       "(ipipd follows it)\n", inet_ntop(AF_INET, &c.ip.local, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN));
+		else if (c.local_auto)
+			printf("# Local = auto: no route to Remote with a source address here now: "
+			       "0.0.0.0 below\n");
+		if (!mtu && c.ip.remote && nl_route_mtu(&nl, c.ip.remote, &umtu, &oif) == 0 &&
+		    umtu > CONFIG_MTU_MIN + IPV4_HLEN)
 			mtu = umtu - IPV4_HLEN > CONFIG_MTU_MAX ? CONFIG_MTU_MAX : umtu - IPV4_HLEN;
 		nl_close(&nl);
 	}

@@ -96,19 +96,35 @@ def check(ipipd, conf, text, label, as_root):
         setup = ['ip link set lo up',
                  'ip link add docul0 mtu 1500 type veth peer name docul1 mtu 1500',
                  'ip link set docul1 up', 'ip link set docul0 up']
-        if re.match(r'^[0-9.]+$', k.get('Local', '')):
-            setup.append('ip addr add %s/32 dev docul0' % k['Local'])
-        if re.match(r'^[0-9.]+$', k.get('Remote', '')):
-            setup.append('ip route add %s/32 dev docul0' % k['Remote'])
+        remote, local, hosts = k.get('Remote', ''), k.get('Local', ''), None
+        if remote and not re.match(r'^[0-9.]+$', remote):
+            # Remote = NAME: an /etc/hosts of the namespace's own gives it an address
+            hosts = tempfile.NamedTemporaryFile('w', prefix='ipipd-doc-hosts.', delete=False)
+            hosts.write('127.0.0.1 localhost\n198.51.100.254 %s\n' % remote)
+            hosts.close()
+            setup.insert(0, 'mount --bind %s /etc/hosts' % hosts.name)
+            remote = '198.51.100.254'
+        if local == 'auto':	# the route to Remote gives the source address
+            local = '192.0.2.254'
+        if re.match(r'^[0-9.]+$', local):
+            setup.append('ip addr add %s/32 dev docul0' % local)
+        if re.match(r'^[0-9.]+$', remote):
+            setup.append('ip route add %s/32 dev docul0%s' % (
+                remote, ' src ' + local if k.get('Local') == 'auto' else ''))
         for i, name in enumerate(re.split(r'[\s,]+', k.get('ProxyARP', ''))):
             if re.match(r'^[A-Za-z0-9_.-]{1,15}$', name):
                 setup.append('ip link add %s type veth peer name docpa%d' % (name, i))
         script = ' && '.join(setup) + ' && exec "$0" -n "$1"'
-        cmd = ['unshare', '--net', 'sh', '-c', script, ipipd, conf]
+        cmd = ['unshare', '--net'] + (['--mount'] if hosts else []) + \
+            ['sh', '-c', script, ipipd, conf]
     else:
         cmd = [ipipd, '-n', conf]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True, timeout=60)
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+    finally:
+        if as_root and hosts:
+            os.unlink(hosts.name)
     said = (p.stderr + p.stdout).strip()
     if p.returncode != 0:
         return False, said

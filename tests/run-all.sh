@@ -48,6 +48,7 @@ setpriv             util-linux
 dmesg               util-linux
 flock               util-linux
 unshare             util-linux
+mount               mount
 qemu-system-x86_64  qemu-system-x86
 cpio                cpio
 xz                  xz-utils
@@ -181,7 +182,7 @@ export UBSAN_OPTIONS="log_path=$LOGDIR/ubsan:print_stacktrace=1:halt_on_error=1"
 # The suites about the packets run once with each datapath that carries them
 # here (the eBPF fast path where this kernel lets ipipd load it); the others
 # with Datapath = auto, the default.
-BOTH="tunnel conformance icmp-relay icmp-forged liveness hostile kernel-interop reload waiting"
+BOTH="tunnel conformance icmp-relay icmp-forged liveness hostile kernel-interop reload waiting dynamic"
 others=()
 for s in tests/integration/*.sh; do
 	[[ " $BOTH " == *" $(basename "$s" .sh) "* ]] || others+=("$s")

@@ -65,6 +65,9 @@ provides() {
 	libseccomp-dev) echo "pc:libseccomp:seccomp.h" ;;
 	libcap-ng-dev) echo "pc:libcap-ng:cap-ng.h" ;;
 	libbpf-dev) echo "pc:libbpf:bpf/libbpf.h" ;;
+	libsystemd-dev) echo "pc:libsystemd:systemd/sd-daemon.h" ;;
+	debhelper) echo "cmd:dh" ;;
+	dpkg-dev) echo "cmd:dpkg-buildpackage" ;;
 	libcmocka-dev) echo "pc:cmocka:cmocka.h" ;;
 	libc6-dev) echo "file:/usr/include/stdio.h" ;;
 	iproute2) echo "cmd:ip" ;;

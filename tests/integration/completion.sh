@@ -51,7 +51,7 @@ check "ipipctl: a command from its start" is "down" "$C" "$CTL" ipipctl d
 check "ipipctl: nothing after an unknown command" is "" "$C" "$CTL" ipipctl frob ""
 
 # The tunnels of C as ipipctl finds them: the files in C's runtime directory.
-mkdir -p "$RUN"
+(umask 077 && mkdir -p "$RUN")	# as ipipd makes it (it refuses another mode)
 touch "$RUN/Moe.sock" "$RUN/Moe.lock" "$RUN/Moe.pid" "$RUN/Larry.sock" "$RUN/Larry.lock" \
 	"$RUN/Shemp.state" "$RUN/Shemp.lock"
 check "ipipctl show: --json and the running tunnels" is "--json|Larry|Moe" "$C" "$CTL" ipipctl show ""

@@ -8,7 +8,7 @@ set -u
 # The demo itself, step by step, as tests.
 out=$(bash "$TOP/tests/demo.sh" 2>&1); rc=$?
 sed -n -e 's/^PASS: /ok - seed scenario: /p' -e 's/^FAIL: /not ok - seed scenario: /p' <<<"$out"
-grep -q '^FAIL' <<<"$out" && { FAILED=1; grep '^      ' <<<"$out" | head -20; }
+grep -q '^FAIL' <<<"$out" && { FAILED=1; grep '^      ' <<<"$out" | head -40 | sed 's/^ */#   /'; }
 # The demo ran to its end: it exits 0 after "all N steps passed" (N = its PASS lines).
 demo_complete() {
 	echo "exit status $rc"; tail -n 3 <<<"$out"

@@ -85,8 +85,8 @@ vm_run 'ipipctl down kd1' >/dev/null
 guest_conf kernel "AllowedSources = 198.51.100.1/32"
 OUT=$(vm_run 'ipipd -f /etc/ipipd/kd1.conf 2>&1; echo "status $?"')
 echo "$OUT" | sed 's/^/#   /'
-check "guest: AllowedSources with Datapath = kernel: refused with the file, line and key, exit 1" \
-	bash -c 'grep -q "kd1.conf:5: AllowedSources: the kernel.s ipip device (Datapath = kernel) cannot enforce it" <<<"$1" && grep -q "^status 1" <<<"$1"' _ "$OUT"
+check "guest: AllowedSources with Datapath = kernel: refused with the file, line and key, exit 78 (a configuration error)" \
+	bash -c 'grep -q "kd1.conf:5: AllowedSources: the kernel.s ipip device (Datapath = kernel) cannot enforce it" <<<"$1" && grep -q "^status 78\b" <<<"$1"' _ "$OUT"
 check "guest: ... and nothing left behind" vm_run '[ ! -e /sys/class/net/kd1 ] && [ -z "$(ls /run/ipipd 2>/dev/null)" ]'
 vm_stop
 finish

@@ -400,6 +400,11 @@ static int cmd_reload(int argc, char **argv)
 		return 1;
 	val(reply.buf, "reload", text, sizeof(text));
 	err = reply_errno(reply.buf);
+	if (err == EIO) {	/* applied, but a step failed: the new file is the tunnel's now */
+		fprintf(stderr, "ipipctl: tunnel '%s': reloaded, but not all of it applied: %s\n",
+			argv[1], strcmp(text, "-") ? text : "see its log");
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "ipipctl: tunnel '%s': reload refused (%s): %s\n", argv[1],
 			strerror(err), strcmp(text, "-") ? text : "see its log");

@@ -1200,6 +1200,8 @@ static int reload(struct daemon *d, char *text, size_t n)
 			tell_state(d);
 		else
 			follow_underlay(d, true);	/* a new Remote may leave elsewhere */
+		if (d->up)	/* Local = auto follows the routes */
+			watch_routes(d, d->cfg.local_auto);
 		refresh_hop(d, false);
 	}
 	if (d->ready)
@@ -1508,6 +1510,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	const char *user = SANDBOX_USER;
+	unsigned gap_line;
 	int opt, verbose = 0, check = 0, rc;
 
 	d.sandbox = SANDBOX_ENFORCE;
@@ -1539,6 +1542,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	lint_run(&d.cfg, LINT_START, stderr, NULL);	/* warnings only */
+	/* a contradiction in the file, said at once (not once the network is there) */
+	if (d.cfg.datapath == DPM_KERNEL && config_kernel_gap(&d.cfg, &gap_line)) {
+		fprintf(stderr, "%s:%u: %s: the kernel's ipip device (Datapath = kernel) cannot "
+			"enforce it; use Datapath = auto, ebpf or userspace\n", d.cfg.path, gap_line,
+			config_kernel_gap(&d.cfg, &gap_line));
+		return EXIT_CONFIG;
+	}
 	if (geteuid() != 0)
 		log_warnx("not running as root: creating the tunnel will probably fail");
 	d.lock_fd = d.tun_fd = d.raw_fd = d.ctl_fd = d.sig_fd = d.mon_fd = d.sock_fd = -1;

@@ -363,6 +363,7 @@ static void check_datapath(struct lint *l)
 		{ c->ip.n_allowed > 0, c->line.allowed_sources, "AllowedSources" },
 		{ c->ip.allow_source_route, c->line.allow_source_route, "AllowSourceRoute = yes" },
 		{ !c->ip.ecn_log, c->line.log_ecn, "LogUnusualECN = no" },
+		{ c->keepalive > 0, c->line.keepalive, "Keepalive" },
 	};
 
 	if (c->datapath != DPM_KERNEL || l->when != LINT_CHECK)

@@ -71,4 +71,12 @@ nsx "$A" "$IPIPD" "$WORK/wbad.conf" 2>"$WORK/bad.err"
 rc=$?
 check "a configuration error fails at once with FILE:LINE (status $rc)" bash -c "
 	[ $rc != 0 ] && grep -q 'wbad.conf:4: TTL' $WORK/bad.err"
+# A key the kernel's device cannot enforce with Datapath = kernel: also at
+# once, although the tunnel would first wait for Local.
+printf '[Tunnel]\nLocal = 203.0.113.1\nRemote = 192.0.2.2\nDatapath = kernel\nAllowedSources = 198.51.100.2/32\n[Address]\nAddress = 198.51.100.1/32\n' >"$WORK/wk.conf"
+nsx "$A" timeout 20 "$IPIPD" "$WORK/wk.conf" 2>"$WORK/wk.err"
+rc=$?
+[ "$rc" = 0 ] && PIDS+=("$(cat "$(rundir "$A")/wk.pid")")	# (were it started: ended at exit)
+check "Datapath = kernel with AllowedSources, Local not here yet: exit 78 at once with FILE:LINE (status $rc)" \
+	bash -c "[ $rc = 78 ] && grep -q 'wk.conf:5: AllowedSources: the kernel.s ipip device (Datapath = kernel) cannot enforce it' $WORK/wk.err"
 finish

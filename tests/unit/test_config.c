@@ -2139,17 +2139,19 @@ static void test_lint_tos_with_ecn_bits(void **state)
 static void test_lint_keys_the_kernel_device_cannot_enforce(void **state)
 {
 	static const char text[] = TUNNEL LOCAL REMOTE "Datapath = kernel\n"
-		"AllowedSources = 10.0.0.0/24\nAllowSourceRoute = yes\nLogUnusualECN = no\n" ADDRESS;
+		"AllowedSources = 10.0.0.0/24\nAllowSourceRoute = yes\nLogUnusualECN = no\n"
+		"Keepalive = 10\n" ADDRESS "Peer = 10.0.0.2\n";
 	struct lint_result r;
 
 	host_default();
 	r = lint_text(text, &host, LINT_CHECK);
-	assert_int_equal(r.errors, 3);
+	assert_int_equal(r.errors, 4);
 	assert_int_equal(r.warnings, 0);
 	assert_has_error(r.out, PATH, 5, "AllowedSources: the kernel's ipip device (Datapath = "
 			 "kernel) cannot enforce it; use Datapath = auto, ebpf or userspace");
 	assert_has_error(r.out, PATH, 6, "AllowSourceRoute = yes: the kernel's ipip device");
 	assert_has_error(r.out, PATH, 7, "LogUnusualECN = no: the kernel's ipip device");
+	assert_has_error(r.out, PATH, 8, "Keepalive: the kernel's ipip device");
 	/* start-up refuses them itself; other datapaths carry the packets themselves */
 	expect_lint_quiet(text, &host, LINT_START);
 	expect_lint_quiet(TUNNEL LOCAL REMOTE "Datapath = auto\nAllowedSources = 10.0.0.0/24\n"

@@ -28,7 +28,8 @@ systemd_guest="$kernel_peer debootstrap e2fsprogs qemu-utils"
 # prometheus (promtool checks ipipctl metrics).
 tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
-# The Debian package (make deb): debhelper builds it, lintian judges it.
+# The Debian package (make deb): debhelper builds it, lintian judges it
+# (tests/integration/systemd.sh installs it in the systemd guest).
 deb="debhelper dpkg-dev fakeroot lintian"
 
 list=
@@ -36,7 +37,7 @@ if [ "${1:-}" = --list ]; then list=1; shift; fi
 
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $run $tests $kernel_peer $systemd_guest" ;;
+check) want="$build $run $tests $kernel_peer $systemd_guest $deb" ;;
 demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 kernel-peer) want="$run $kernel_peer" ;;
@@ -65,6 +66,7 @@ provides() {
 	libseccomp-dev) echo "pc:libseccomp:seccomp.h" ;;
 	libcap-ng-dev) echo "pc:libcap-ng:cap-ng.h" ;;
 	libbpf-dev) echo "pc:libbpf:bpf/libbpf.h" ;;
+	libsystemd-dev) echo "pc:libsystemd:systemd/sd-daemon.h" ;;
 	libcmocka-dev) echo "pc:cmocka:cmocka.h" ;;
 	libc6-dev) echo "file:/usr/include/stdio.h" ;;
 	iproute2) echo "cmd:ip" ;;
@@ -77,6 +79,8 @@ provides() {
 	qemu-utils) echo "cmd:qemu-img" ;;
 	e2fsprogs) echo "cmd:mkfs.ext4" ;;
 	kmod) echo "cmd:modprobe" ;;
+	debhelper) echo "cmd:dh" ;;
+	dpkg-dev) echo "cmd:dpkg-buildpackage" ;;
 	xz-utils) echo "cmd:xz" ;;
 	util-linux) echo "cmd:setpriv" ;;
 	vtun) echo "cmd:vtund" ;;

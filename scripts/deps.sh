@@ -28,7 +28,8 @@ systemd_guest="$kernel_peer debootstrap e2fsprogs qemu-utils"
 # prometheus (promtool checks ipipctl metrics).
 tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus mount"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
-# The Debian package (make deb): debhelper builds it, lintian judges it.
+# The Debian package (make deb): debhelper builds it, lintian judges it
+# (tests/integration/systemd.sh installs it in the systemd guest).
 deb="debhelper dpkg-dev fakeroot lintian"
 
 list=
@@ -36,7 +37,7 @@ if [ "${1:-}" = --list ]; then list=1; shift; fi
 
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $run $tests $kernel_peer $systemd_guest" ;;
+check) want="$build $run $tests $kernel_peer $systemd_guest $deb" ;;
 demo)  want="$build $run" ;;
 fuzz)  want="$build clang libclang-rt-14-dev" ;;
 kernel-peer) want="$run $kernel_peer" ;;

@@ -58,6 +58,10 @@ promtool            prometheus
 debootstrap         debootstrap
 mkfs.ext4           e2fsprogs
 qemu-img            qemu-utils
+dpkg-buildpackage   dpkg-dev
+dh                  debhelper
+fakeroot            fakeroot
+lintian             lintian
 python3:scapy       python3-scapy
 '
 section "preflight: the commands the tests run"

@@ -2,10 +2,17 @@
 # ipipd as a systemd service: `make install` into a Debian 12 guest whose PID 1
 # is systemd (tests/systemd-guest/), then ipipd@Moe the way an administrator
 # runs it, against ipipd here as the far end: enable --now (Type=notify: it
-# returns once packets pass), status, ipipctl, journal, the unit's sandbox as
-# it is, stop (the network as before), start, a crash (SIGKILL: restarted),
-# ipipctl down (stays down), every datapath under the same sandbox, a reboot
-# (the enabled unit comes back by itself), disable --now.
+# returns once packets pass), status, ipipctl, journal, Datapath = auto on the
+# kernel's device, the unit's sandbox as it is, systemctl reload (a change
+# applied by the same process; a file with an error refused, FILE:LINE in the
+# journal), stop (the network as before), start, a crash (SIGKILL:
+# restarted), ipipctl down (stays down), every datapath under the same
+# sandbox, a start before the network (activating, "Waiting for", active once
+# the route comes), configuration errors (exit status 78, not restarted), a
+# reboot (the enabled unit comes back by itself), disable --now; then the
+# Debian package of `make deb` in place of make install's copy: installed
+# offline, starting nothing, a tunnel from it, purged with the tunnel
+# running, and nothing left.
 #
 #   H (namespace here)                         guest (QEMU, systemd as PID 1)
 #   ipipd (Datapath = userspace) sd0           ipipd@Moe.service: /etc/ipipd/Moe.conf
@@ -17,6 +24,7 @@
 # The guest gets ipipd from `make install DESTDIR=STAGE PREFIX=/usr` here: STAGE
 # is its read-only /dev/vdb, copied into / there, and the system user is made
 # by scripts/adduser.sh, as `make install` without DESTDIR does on a host.
+# STAGE carries the package of `make deb` too.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/systemd-guest/sd.sh"
@@ -31,6 +39,18 @@ STAGE=$WORK/stage
 check "make install DESTDIR=... PREFIX=/usr of this build" \
 	make -s -C "$TOP" install DESTDIR="$STAGE/root" PREFIX=/usr
 cp "$TOP/scripts/adduser.sh" "$STAGE/"
+# The Debian package (issue 15), for the end of the suite: `make deb` (its
+# build dependencies, debhelper and lintian, installed by scripts/deps.sh deb).
+# Built now: the guest's data disk is made before it boots.
+DEB=
+if make -s -C "$TOP" deb >"$WORK/deb.out" 2>&1; then
+	DEB=$(ls -t "$TOP"/build/ipipd_*_*.deb | head -n 1)
+	cp "$DEB" "$STAGE/"
+	ok "make deb: $(basename "$DEB") (lintian: no error or warning)"
+else
+	notok "make deb: build/ipipd_VERSION_ARCH.deb"
+	sed 's/^/#   /' "$WORK/deb.out" | tail -n 20
+fi
 SD_DATA=$STAGE sd_start "$H" sdtap 192.0.2.42/24 ||
 	{ notok "the guest boots with systemd as PID 1"; finish; exit 1; }
 check "the guest boots with systemd as PID 1 (in $SD_BOOT_SECONDS s)" \
@@ -127,7 +147,14 @@ echo "$OUT" | head -c 600 | sed 's/^/#   /'; echo
 juser=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])[0]["datapath_user"])' "$OUT" 2>/dev/null)
 jdp=$($PY -c 'import json,sys; t = json.loads(sys.argv[1])[0]; print(t["datapath"], "(" + t["datapath_reason"] + ")")' \
 	"$OUT" 2>/dev/null)
-echo "# guest: Datapath = auto, Debian's kernel has ipip: the datapath is ${jdp:-?}"
+echo "# guest: Datapath = auto: the datapath is ${jdp:-?}"
+if sd_run 'modinfo -n ipip' >/dev/null 2>&1; then
+	check "guest: the kernel has the ipip module: Datapath = auto drives the kernel's device (ipipctl show --json: datapath kernel; ip link: type ipip)" \
+		sd_run "[ '${jdp%% *}' = kernel ] && ip -d link show Moe | grep -q ' ipip '"
+else
+	check "guest: the kernel has no ipip module: Datapath = auto carries the packets itself (ipipctl show --json: not kernel)" \
+		test -n "$jdp" -a "${jdp%% *}" != kernel
+fi
 check "guest: ipipctl show --json: datapath_user is ipipd" test "$juser" = ipipd
 check "guest: the datapath process runs as ipipd, ipipd itself as root, and it is the unit's main process" sd_run '
 j=$(ipipctl show --json Moe)
@@ -157,6 +184,55 @@ inside touch /run/ipipd/.sdtest && inside rm /run/ipipd/.sdtest &&
 sd_run 'systemd-analyze security --no-pager ipipd@Moe' >"$WORK/security" 2>&1
 grep -a 'Overall exposure level' "$WORK/security" | sed 's/^/# systemd-analyze security ipipd@Moe: /'
 echo "#   not used: $(grep -a '^✗' "$WORK/security" | awk '{ print $2 }' | tr '\n' ' ')"
+
+# systemctl reload (ExecReload: ipipctl reload): the file read again and the
+# change applied by the same process, the tunnel kept; a file with an error is
+# refused (FILE:LINE in the journal), and the tunnel stays as it was.
+sd_run 'cp /etc/ipipd/Moe.conf /root/Moe.conf.orig'
+# main_same SCRIPT: the guest runs SCRIPT; the unit is active with the MainPID it had before
+main_same() {
+	sd_run "main=\$(systemctl show -p MainPID --value ipipd@Moe)
+$1
+st=\$?
+systemctl show -p ActiveState,SubState,MainPID,StatusText ipipd@Moe
+[ \$st = 0 ] && [ \"\$(systemctl show -p ActiveState --value ipipd@Moe)\" = active ] &&
+[ \"\$(systemctl show -p MainPID --value ipipd@Moe)\" = \"\$main\" ] && [ \"\$main\" != 0 ]"
+}
+# shows TTL MTU: ipipctl show --json and ip link (and, on the kernel's device, ip -d link) say so
+shows() {
+	local j
+	j=$(sd_run 'ipipctl show --json Moe') || return 1
+	$PY -c 'import json, sys
+t = json.loads(sys.argv[1])[0]
+print("ipipctl: ttl", t["ttl"], "mtu", t["mtu"])
+sys.exit(not (str(t["ttl"]) == sys.argv[2] and str(t["mtu"]) == sys.argv[3]))' "$j" "$1" "$2" || return 1
+	sd_run "ip -d link show Moe; ip link show Moe | grep -q ' mtu $2 ' &&
+	{ [ '${jdp%% *}' != kernel ] || ip -d link show Moe | grep -q ' ttl $1 '; }"
+}
+sd_run "sed -i 's/^Remote = .*/&\nTTL = 33\nMTU = 1400/' /etc/ipipd/Moe.conf"
+check "guest: TTL = 33, MTU = 1400 added, systemctl reload ipipd@Moe succeeds; still active, the same main process" \
+	main_same 'systemctl reload ipipd@Moe'
+check "guest: the reload applied: ipipctl show and ip link say TTL 33, MTU 1400" shows 33 1400
+check "guest: the reload is in the journal" sd_run '
+journalctl -u ipipd@Moe -o cat --no-pager | grep "Moe: reloaded /etc/ipipd/Moe.conf"'
+check "ping through the tunnel, both ways, after the reload" ping_both
+sd_run "sed -i 's/^TTL = 33\$/TTL 34/' /etc/ipipd/Moe.conf"
+LINE=$(sd_run 'grep -n "^TTL 34$" /etc/ipipd/Moe.conf | cut -d: -f1')
+check "guest: a syntax error on line ${LINE:-?} (TTL 34): systemctl reload ipipd@Moe fails; still active, the same main process" \
+	main_same '! systemctl reload ipipd@Moe'
+check "guest: the refused reload is in the journal with FILE:LINE (/etc/ipipd/Moe.conf:${LINE:-?}: syntax error)" sd_run "
+for i in \$(seq 20); do
+	journalctl -u ipipd@Moe -o cat --no-pager | grep -F '/etc/ipipd/Moe.conf:${LINE:-?}: syntax error' && exit 0
+	sleep 0.5
+done
+journalctl -u ipipd@Moe -o cat --no-pager | tail -n 8; exit 1"
+check "guest: after the refused reload the tunnel is as it was (TTL 33, MTU 1400)" shows 33 1400
+check "ping through the tunnel, both ways, after the refused reload" ping_both
+sd_run 'cp /root/Moe.conf.orig /etc/ipipd/Moe.conf'
+check "guest: the file restored, systemctl reload ipipd@Moe succeeds; the same main process" \
+	main_same 'systemctl reload ipipd@Moe'
+check "guest: TTL and MTU back to the defaults (inherit, 1480)" shows inherit 1480
+check "ping through the tunnel, both ways, after the file was restored" ping_both
 
 check "guest: systemctl stop ipipd@Moe: inactive, the result success, 'tunnel Moe down' in the journal" sd_run '
 systemctl stop ipipd@Moe || exit 1
@@ -208,6 +284,83 @@ for dp in kernel userspace ebpf; do
 done
 sd_run "sed -i '/^Datapath = /d' /etc/ipipd/Moe.conf"
 
+# Before the network: ipipd@Boot's Remote (198.51.100.1, H's second address)
+# has no route in the guest yet.  Waiting is a state, not a failure: the unit
+# stays activating (Type=notify, no start timeout) and says what it waits for;
+# once the route is there the tunnel comes up and the unit is active.
+ip -n "$H" addr add 198.51.100.1/32 dev sdtap
+printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 192.0.2.42\nDatapath = userspace\n[Address]\nAddress = 203.0.113.17/32\nPeer = 203.0.113.18\n' \
+	>"$WORK/sd1.conf"
+start "$H" "$WORK/sd1.conf" || notok "ipipd (userspace) starts in H for ipipd@Boot"
+sd_run "printf '[Tunnel]\nLocal = 192.0.2.42\nRemote = 198.51.100.1\n[Address]\nAddress = 203.0.113.18/32\nPeer = 203.0.113.17\n' >/etc/ipipd/Boot.conf"
+check "guest: Remote without a route: systemctl start --no-block ipipd@Boot; activating, StatusText 'Waiting for a route to Remote 198.51.100.1'" sd_run -t 60 '
+systemctl start --no-block ipipd@Boot || exit 1
+for i in $(seq 60); do
+	case $(systemctl show -p StatusText --value ipipd@Boot) in "Waiting for"*) break ;; esac
+	sleep 0.5
+done
+sleep 3	# past RestartSec: a failure would show
+systemctl show -p ActiveState,SubState,StatusText,NRestarts ipipd@Boot
+[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = activating ] &&
+[ "$(systemctl show -p SubState --value ipipd@Boot)" = start ] &&
+[ "$(systemctl show -p NRestarts --value ipipd@Boot)" = 0 ] &&
+systemctl show -p StatusText --value ipipd@Boot | grep -q "^Waiting for a route to Remote 198.51.100.1"'
+check "guest: while it waits, ipipctl show Boot says what for" sd_run '
+ipipctl show Boot | tee /dev/stderr | grep -q "waiting for a route to Remote 198.51.100.1"'
+check "guest: the route added: ipipd@Boot becomes active by itself, its status names the tunnel, not restarted" sd_run -t 90 '
+ip route add 198.51.100.1/32 via 192.0.2.1 dev eth0 || exit 1
+for i in $(seq 120); do
+	[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = active ] && break
+	sleep 0.5
+done
+systemctl show -p ActiveState,SubState,StatusText,NRestarts ipipd@Boot
+[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = active ] &&
+[ "$(systemctl show -p NRestarts --value ipipd@Boot)" = 0 ] &&
+systemctl show -p StatusText --value ipipd@Boot |
+	grep -q "^Tunnel Boot up: local 192.0.2.42, remote 198.51.100.1"'
+ping_boot() {
+	nsx "$H" ping -c 2 -i 0.3 -W 3 203.0.113.18 && sd_run 'ping -c 2 -i 0.3 -W 3 203.0.113.17'
+}
+check "ping through the tunnel that waited for its route, both ways" ping_boot
+sd_run 'systemctl stop ipipd@Boot; ip route del 198.51.100.1/32; rm -f /etc/ipipd/Boot.conf'
+nsx "$H" "$IPIPCTL" down sd1 >/dev/null
+ip -n "$H" addr del 198.51.100.1/32 dev sdtap
+sd_run "$GDUMP" >"$WORK/after-boot"
+check "guest: ipipd@Boot stopped, the route deleted: the network is as before" \
+	diff "$WORK/before" "$WORK/after-boot"
+
+# A configuration error fails the start at once with exit status 78, which
+# systemd does not restart (RestartPreventExitStatus=78); the journal names
+# FILE:LINE.  An unknown key, a bad value (both found reading the file), a
+# key the kernel's device cannot enforce with Datapath = kernel (found later).
+bad_conf() { # bad_conf N LINES...: /etc/ipipd/Bad.conf, its error expected on line N
+	local n=$1
+	shift
+	sd_run "printf '%s\n' $(printf "'%s' " "$@") >/etc/ipipd/Bad.conf"
+	sd_run -t 60 "
+t0=\$(date +%s)
+! systemctl start ipipd@Bad || exit 1
+sleep 4	# past RestartSec=2s: a restart would have begun
+systemctl show -p ActiveState,Result,ExecMainStatus,NRestarts ipipd@Bad
+journalctl -u ipipd@Bad --since @\$t0 -o cat --no-pager
+st=0
+[ \"\$(systemctl show -p ActiveState --value ipipd@Bad)\" = failed ] &&
+[ \"\$(systemctl show -p ExecMainStatus --value ipipd@Bad)\" = 78 ] &&
+[ \"\$(systemctl show -p NRestarts --value ipipd@Bad)\" = 0 ] &&
+journalctl -u ipipd@Bad --since @\$t0 -o cat --no-pager | grep -q '^/etc/ipipd/Bad.conf:$n: ' || st=1
+systemctl reset-failed ipipd@Bad
+exit \$st"
+}
+check "guest: an unknown key: systemctl start ipipd@Bad fails, exit status 78, not restarted, Bad.conf:2 in the journal" \
+	bad_conf 2 '[Tunnel]' 'Remtoe = 192.0.2.1' 'Local = 192.0.2.42' '[Address]' 'Address = 203.0.113.9/32'
+check "guest: a bad value (TTL = 300): systemctl start ipipd@Bad fails, exit status 78, not restarted, Bad.conf:4 in the journal" \
+	bad_conf 4 '[Tunnel]' 'Local = 192.0.2.42' 'Remote = 192.0.2.1' 'TTL = 300' '[Address]' 'Address = 203.0.113.9/32'
+check "guest: Datapath = kernel with AllowedSources: systemctl start ipipd@Bad fails, exit status 78, not restarted, Bad.conf:5 in the journal" \
+	bad_conf 5 '[Tunnel]' 'Local = 192.0.2.42' 'Remote = 192.0.2.1' 'Datapath = kernel' 'AllowedSources = 203.0.113.0/24' '[Address]' 'Address = 203.0.113.9/32'
+sd_run 'rm -f /etc/ipipd/Bad.conf'
+sd_run "$GDUMP" >"$WORK/after-bad"
+check "guest: after the configuration errors the network is as before" diff "$WORK/before" "$WORK/after-bad"
+
 # The enabled unit brings the tunnel back at boot by itself.
 if sd_reboot; then
 	ok "guest: systemctl reboot, and the guest boots again (in $SD_BOOT_SECONDS s)"
@@ -234,6 +387,81 @@ systemctl disable --now ipipd@Moe || exit 1
 sd_run "$GDUMP" >"$WORK/after2"
 check "guest: after disable --now the network is as before the first start" \
 	diff "$WORK/before" "$WORK/after2"
+
+# The Debian package (make deb, issue 15) on the same system, once make
+# install's copy is gone: apt-get installs it offline (the image has its
+# dependencies) and starts nothing; a tunnel runs from it as an administrator
+# sets one up; apt-get purge, the tunnel still running, leaves nothing behind.
+pkg_gone() { # the paths of the package are there only if they were before it was installed
+	sd_run '
+n=0
+while read -r p; do
+	[ -e "$p" ] || [ -L "$p" ] || continue
+	grep -qxF -- "$p" /root/deb.existing || { echo "left: $p"; n=$((n + 1)); }
+done </root/deb.paths
+[ $n = 0 ]'
+}
+if [ -n "$DEB" ]; then
+	check "guest: make install's copy removed (its files, the ipipd user, /etc/ipipd, /run/ipipd)" sd_run '
+mount -o ro /dev/vdb /mnt || exit 1
+cp /mnt/ipipd_*.deb /root/ || exit 1
+(cd /mnt/root && find . ! -type d) | sed "s/^\.//" | xargs rm -f
+(cd /mnt/root && find . -mindepth 1 -depth -type d) | sed "s/^\.//" | xargs rmdir --ignore-fail-on-non-empty
+umount /mnt
+userdel ipipd; ! getent group ipipd >/dev/null || groupdel ipipd
+rm -rf /etc/ipipd /run/ipipd
+systemctl daemon-reload
+! command -v ipipd && ! getent passwd ipipd && ! systemctl cat ipipd@.service >/dev/null 2>&1 &&
+[ -z "$(systemctl list-units --all --no-legend "ipipd*")" ]'
+	sd_run "$GDUMP" >"$WORK/pkg.before"
+	check "guest: apt-get install ./$(basename "$DEB") offline: installed, the ipipd user made, nothing started" sd_run -t 300 '
+cd /root || exit 1
+deb=$(ls ipipd_*.deb)
+dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e "s|^\.||" -e "s|/$||" | grep . >/root/deb.paths
+while read -r p; do
+	if [ -e "$p" ] || [ -L "$p" ]; then echo "$p"; fi
+done </root/deb.paths >/root/deb.existing
+units() { systemctl list-units --state=active --no-legend --plain | awk "{ print \$1 }"; }
+units >/root/units.before
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "./$deb" || exit 1
+units >/root/units.after
+dpkg -L ipipd >/root/ipipd.list
+dpkg -s ipipd | grep "^Status:"; getent passwd ipipd; cat /root/ipipd.list
+diff /root/units.before /root/units.after &&
+dpkg -s ipipd | grep -qx "Status: install ok installed" &&
+getent passwd ipipd >/dev/null &&
+[ -x /usr/sbin/ipipd ] && [ -x /usr/sbin/ipipctl ] &&
+grep -qx /lib/systemd/system/ipipd@.service /root/ipipd.list &&
+grep -qx /etc/ipipd/examples/home-Moe.conf /root/ipipd.list &&
+! pgrep -x ipipd && [ -z "$(systemctl list-units --all --no-legend "ipipd*")" ]'
+	sd_run "mkdir -p /etc/ipipd && cp /root/Moe.conf.orig /etc/ipipd/Moe.conf"
+	check "guest: from the package: systemctl enable --now ipipd@Moe, ipipd as the package installed it" sd_run -t 120 '
+systemctl enable --now ipipd@Moe || exit 1
+systemctl show -p ExecMainStartTimestamp,ExecStart ipipd@Moe | head -n 2
+[ "$(readlink -f /proc/$(systemctl show -p MainPID --value ipipd@Moe)/exe)" = /usr/sbin/ipipd ] &&
+dpkg -S /usr/sbin/ipipd'
+	check "guest: from the package: active, running, the status names the tunnel" active_up
+	check "ping through the tunnel, both ways (ipipd from the package)" ping_both
+	check "guest: from the package: the datapath process runs as the package's ipipd user" sd_run '
+j=$(ipipctl show --json Moe); echo "$j" | grep -o "\"datapath_user\":\"[a-z]*\""
+echo "$j" | grep -q "\"datapath_user\":\"ipipd\""'
+	check "guest: apt-get purge ipipd with ipipd@Moe running: purged, the tunnel stopped" sd_run -t 300 '
+DEBIAN_FRONTEND=noninteractive apt-get purge -y ipipd || exit 1
+! dpkg -s ipipd >/dev/null 2>&1 && ! pgrep -x ipipd && [ ! -e /sys/class/net/Moe ]'
+	check "guest: after the purge no file or directory of the package is left (dpkg -L, dpkg-deb)" pkg_gone
+	check "guest: after the purge no ipipd user or group, no /etc/ipipd, no /run/ipipd" sd_run '
+getent passwd ipipd; getent group ipipd; ls -la /etc/ipipd /run/ipipd 2>/dev/null
+! getent passwd ipipd && ! getent group ipipd && [ ! -e /etc/ipipd ] && [ ! -e /run/ipipd ]'
+	check "guest: after the purge the unit is gone (no unit, no unit file, no enablement link)" sd_run '
+systemctl list-units --all --no-legend "ipipd*"; systemctl list-unit-files --no-legend "ipipd*"
+find /etc/systemd /lib/systemd /usr/lib/systemd -name "ipipd*"
+[ -z "$(systemctl list-units --all --no-legend "ipipd*")" ] &&
+[ -z "$(systemctl list-unit-files --no-legend "ipipd*")" ] &&
+[ -z "$(find /etc/systemd /lib/systemd /usr/lib/systemd -name "ipipd*")" ]'
+	sd_run "$GDUMP" >"$WORK/pkg.after"
+	check "guest: after the purge the network is as before the package was installed" \
+		diff "$WORK/pkg.before" "$WORK/pkg.after"
+fi
 
 sd_stop
 finish

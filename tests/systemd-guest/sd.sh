@@ -23,7 +23,7 @@
 # should the shell die without running traps, by the kernel (parent-death signal).
 # Settings: SD_CACHE (image cache, image.sh), SD_BOOT_TIMEOUT (s, default 300),
 # SD_WORK (scratch directory), SD_DATA (a directory: its files, as an ext4 image,
-# become the guest's read-only /dev/vdb), SD_VNET_HDR (off by default: the host
+# become the guest's read-only /dev/vdb, at sd_start's boot and sd_reboot's), SD_VNET_HDR (off by default: the host
 # sees whole frames), SD_MEM (MiB, default 512), SD_SMP (default 2: systemd starts units in parallel).
 # After each boot: SD_CONSOLE (the console log: kernel, systemd's status lines,
 # getty), SD_BOOT_SECONDS (QEMU's start to the end of the boot, as the host saw
@@ -36,6 +36,7 @@ if [ -z "${SD_WORK:-}" ]; then
 	SD_OWN_WORK=1
 fi
 SD_IMAGE=
+SD_DATA_IMG=
 SD_PID=
 SD_SOCK=
 SD_CONSOLE=
@@ -55,6 +56,7 @@ sd_prepare() {
 		mb=$(du -sm "$SD_DATA" | cut -f1)
 		mkfs.ext4 -q -F -L sddata -d "$SD_DATA" "$SD_WORK/data.img" "$((mb + 16))M" >/dev/null ||
 			return 1
+		SD_DATA_IMG=$SD_WORK/data.img	# every boot's /dev/vdb, sd_reboot's too
 	fi
 }
 
@@ -78,7 +80,7 @@ _sd_boot() {
 		-nodefaults -no-user-config -display none -vga none -monitor none -no-reboot \
 		-kernel "$SD_IMAGE/vmlinux" -initrd "$SD_IMAGE/initramfs.cpio" -append "$append" \
 		-drive "file=$SD_WORK/disk.qcow2,format=qcow2,if=virtio,cache=unsafe" \
-		${SD_DATA:+-drive "file=$SD_WORK/data.img,format=raw,if=virtio,readonly=on"} \
+		${SD_DATA_IMG:+-drive "file=$SD_DATA_IMG,format=raw,if=virtio,readonly=on"} \
 		-device virtio-rng-pci \
 		-serial "file:$SD_CONSOLE" -serial "unix:$SD_SOCK,server=on,wait=off" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=${SD_VNET_HDR:-off}" \

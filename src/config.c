@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/rtnetlink.h>
 
 struct parser;
 typedef int (*key_fn)(struct parser *ps, const char *val);
@@ -21,7 +22,7 @@ struct key {
 	bool required;
 };
 
-#define MAX_KEYS 32
+#define MAX_KEYS 40
 
 struct parser {
 	struct config *c;
@@ -33,8 +34,10 @@ struct parser {
 	FILE *file;
 	unsigned line;
 	unsigned wrapped_line;	/* the first indented line without '=' or ':' (0: none) */
-	unsigned section_line[5];
+	unsigned section_line[6];
 	unsigned key_line[MAX_KEYS];
+	unsigned route_key_line[MAX_KEYS];	/* the keys of the [Route] section at hand */
+	bool route_over;	/* ... which is one too many (reported) */
 	bool name_set;
 };
 
@@ -631,7 +634,65 @@ static int k_forward_from(struct parser *ps, const char *v)
 	return each_word(ps, v, "ForwardFrom", add_prefix);
 }
 
-static const char *const sections[] = { "Tunnel", "Address", "Routing", "Host", "Firewall" };
+/* The [Route] section at hand (NULL past the last one there is room for). */
+static struct config_route *route_here(struct parser *ps)
+{
+	return ps->route_over || !ps->c->n_routes ? NULL : &ps->c->routes[ps->c->n_routes - 1];
+}
+
+static int k_route_dst(struct parser *ps, const char *v)
+{
+	struct config_route *r = route_here(ps);
+
+	if (!r)
+		return 0;
+	if (parse_prefix(v, &r->dst) < 0) {
+		perr(ps, LINE, "Destination: '%s' is not an IPv4 prefix (ADDRESS/LENGTH, host bits 0)",
+		     v);
+		return -1;
+	}
+	r->has_dst = true;
+	return 0;
+}
+
+static int k_route_table(struct parser *ps, const char *v)
+{
+	struct config_route *r = route_here(ps);
+	unsigned long n;
+
+	if (!r)
+		return 0;
+	if (!strcmp(v, "main")) {
+		r->table = RT_TABLE_MAIN;
+		return 0;
+	}
+	if (parse_uint(v, 1, 0xffffffffu, &n) < 0 || n == RT_TABLE_DEFAULT || n == RT_TABLE_LOCAL) {
+		perr(ps, LINE, "Table: '%s' is not main or a table number (1-4294967295, not 253 "
+		     "or 255)", v);
+		return -1;
+	}
+	r->table = (unsigned)n;
+	return 0;
+}
+
+static int k_route_metric(struct parser *ps, const char *v)
+{
+	struct config_route *r = route_here(ps);
+	unsigned long n;
+
+	if (!r)
+		return 0;
+	if (parse_uint(v, 0, 0xffffffffu, &n) < 0) {
+		perr(ps, LINE, "Metric: '%s' is not a number from 0 to 4294967295", v);
+		return -1;
+	}
+	r->metric = (unsigned)n;
+	return 0;
+}
+
+static const char *const sections[] = { "Tunnel", "Address", "Routing", "Host", "Firewall",
+					"Route" };
+#define ROUTE_SECTION 5	/* repeatable: one prefix routed into the tunnel each */
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const struct key keys[] = {
@@ -663,6 +724,9 @@ static const struct key keys[] = {
 	{ "Host", "IPv4Forwarding", k_ip_forward, false },
 	{ "Host", "ProxyARP", k_proxy_arp, false },
 	{ "Host", "ReversePathFilter", k_rp_filter, false },
+	{ "Route", "Destination", k_route_dst, false },
+	{ "Route", "Table", k_route_table, false },
+	{ "Route", "Metric", k_route_metric, false },
 	{ "Firewall", "Forward", k_forward, false },
 	{ "Firewall", "ForwardFrom", k_forward_from, false },
 	{ "Firewall", "Input", k_input, false },
@@ -728,13 +792,15 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		return 1;	/* an unknown section was already reported */
 	}
 	for (size_t i = 0; i < NKEYS; i++) {
+		unsigned *seen = si == ROUTE_SECTION ? &ps->route_key_line[i] : &ps->key_line[i];
+
 		if (strcmp(keys[i].section, section) || strcmp(keys[i].name, name))
 			continue;
-		if (ps->key_line[i]) {
-			perr(ps, LINE, "%s: given twice (first on line %u)", name, ps->key_line[i]);
+		if (*seen) {
+			perr(ps, LINE, "%s: given twice (first on line %u)", name, *seen);
 			return 1;
 		}
-		ps->key_line[i] = LINE;
+		*seen = LINE;
 		if (!value[0]) {
 			perr(ps, LINE, "%s: empty value", name);
 			return 1;
@@ -744,6 +810,53 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	}
 	unknown_key(ps, section, name);
 	return 1;
+}
+
+/* A [Route] header: another route, its keys not given yet. */
+static void new_route(struct parser *ps)
+{
+	struct config *c = ps->c;
+
+	if (!ps->section_line[ROUTE_SECTION])
+		ps->section_line[ROUTE_SECTION] = ps->line;
+	memset(ps->route_key_line, 0, sizeof(ps->route_key_line));
+	if (c->n_routes == CONFIG_MAX_ROUTES) {
+		if (!ps->route_over)
+			perr(ps, ps->line, "[Route]: more than %u of them", CONFIG_MAX_ROUTES);
+		ps->route_over = true;
+		return;
+	}
+	c->routes[c->n_routes].table = RT_TABLE_MAIN;
+	c->routes[c->n_routes].line = ps->line;
+	c->n_routes++;
+}
+
+/* Each [Route] has its Destination, and no two are the same route. */
+static void check_routes(struct parser *ps)
+{
+	const struct config *c = ps->c;
+	char a[INET_ADDRSTRLEN];
+
+	for (unsigned i = 0; i < c->n_routes; i++) {
+		const struct config_route *r = &c->routes[i];
+
+		if (!r->has_dst) {
+			perr(ps, r->line, "[Route]: missing required key 'Destination'");
+			continue;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			const struct config_route *o = &c->routes[j];
+
+			if (o->has_dst && o->dst.addr == r->dst.addr && o->dst.len == r->dst.len &&
+			    o->table == r->table && o->metric == r->metric) {
+				perr(ps, r->line, "[Route]: %s/%u in table %u with metric %u is also "
+				     "the route of line %u",
+				     inet_ntop(AF_INET, &r->dst.addr, a, sizeof(a)), r->dst.len,
+				     r->table, r->metric, o->line);
+				break;
+			}
+		}
+	}
 }
 
 /* A [Section] header line: note it (inih reports sections only through their keys). */
@@ -764,7 +877,9 @@ static void on_header(struct parser *ps, const char *line)
 		     name, sections[si]);
 	else if (si < 0)
 		perr(ps, ps->line, "unknown section [%s] (the sections are [Tunnel], [Address], "
-		     "[Routing], [Host] and [Firewall])", name);
+		     "[Routing], [Host], [Firewall] and [Route])", name);
+	else if (si == ROUTE_SECTION)
+		new_route(ps);
 	else if (ps->section_line[si])
 		perr(ps, ps->line, "section [%s] given twice (first on line %u)", name,
 		     ps->section_line[si]);
@@ -997,6 +1112,7 @@ static void check_whole(struct parser *ps)
 		perr(ps, key_line(ps, "Keepalive"), "Keepalive: needs [Address] Peer (the echo request goes to it)");
 	c->line.keepalive = key_line(ps, "Keepalive");
 	check_loops(ps);
+	check_routes(ps);
 	c->line.tunnel = ps->section_line[0];
 	c->line.name = key_line(ps, "Name");
 	c->line.local = key_line(ps, "Local");

@@ -27,6 +27,16 @@
 #define CONFIG_RESOLVE_MAX 86400u
 
 #define CONFIG_MAX_LIST 16
+#define CONFIG_MAX_ROUTES 64
+
+/* A [Route] section: a prefix routed into the tunnel. */
+struct config_route {
+	struct prefix dst;
+	unsigned table;		/* RT_TABLE_MAIN (254) unless given */
+	unsigned metric;	/* 0: none given (the kernel's default) */
+	unsigned line;		/* its [Route] header */
+	bool has_dst;
+};
 #define CONFIG_TABLE_NAME_MAX 32
 
 enum tristate { TRI_KEEP, TRI_YES, TRI_NO };
@@ -86,6 +96,10 @@ struct config {
 	struct prefix forward_from[CONFIG_MAX_LIST];
 	unsigned n_forward_from;
 	bool fw_input;		/* accept protocol 4 from Remote to Local in the input chains */
+
+	/* [Route] sections */
+	struct config_route routes[CONFIG_MAX_ROUTES];
+	unsigned n_routes;
 
 	struct config_lines line;
 };

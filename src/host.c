@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "control.h"
 #include "fastpath.h"
@@ -359,6 +360,75 @@ static int step_rules(struct run *r)
 	return 0;
 }
 
+/*
+ * [Route]: each prefix routed into the tunnel (dev NAME, scope link, as
+ * `ip route add PREFIX dev NAME` does).  They go with the device, so they
+ * need no record: a crash takes them along with the TUN device, and the
+ * kernel's device is recorded and deleted by the cleanup.
+ */
+static int add_route(struct run *r, const struct config_route *rt)
+{
+	char a[INET_ADDRSTRLEN];
+	int rc = nl_route(r->nl, true, rt->dst.addr, rt->dst.len, rt->table, 0, rt->metric,
+			  r->ifindex);
+
+	if (rc < 0) {
+		fail(r, rt->line, "Route", "route %s/%u dev %s table %u%s: %s", ip4(rt->dst.addr, a),
+		     rt->dst.len, r->c->name, rt->table, rt->metric ? " (with its metric)" : "",
+		     rc == -EEXIST ? "that route exists already" : strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_routes(struct run *r)
+{
+	for (unsigned i = 0; i < r->c->n_routes; i++)
+		if (add_route(r, &r->c->routes[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static bool same_route(const struct config_route *x, const struct config_route *y)
+{
+	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&
+	       x->metric == y->metric;
+}
+
+static bool has_route(const struct config *c, const struct config_route *rt)
+{
+	for (unsigned i = 0; i < c->n_routes; i++)
+		if (same_route(&c->routes[i], rt))
+			return true;
+	return false;
+}
+
+int host_routes_change(const struct config *old, const struct config *c, struct nl *nl,
+		       int ifindex, FILE *err)
+{
+	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .err = err };
+	char a[INET_ADDRSTRLEN];
+	int rc = 0;
+
+	for (unsigned i = 0; i < old->n_routes; i++) {
+		const struct config_route *rt = &old->routes[i];
+		int del;
+
+		if (has_route(c, rt))
+			continue;
+		del = nl_route(nl, false, rt->dst.addr, rt->dst.len, rt->table, 0, rt->metric, ifindex);
+		if (del < 0 && del != -ESRCH) {
+			fprintf(err, "%s: route %s/%u table %u: cannot delete it: %s\n", c->name,
+				ip4(rt->dst.addr, a), rt->dst.len, rt->table, strerror(-del));
+			rc = -1;
+		}
+	}
+	for (unsigned i = 0; i < c->n_routes; i++)
+		if (!has_route(old, &c->routes[i]) && add_route(&r, &c->routes[i]) < 0)
+			rc = -1;
+	return rc;
+}
+
 /* "/proc/sys/net/ipv4/conf/IF/KEY" */
 static void conf_path(char *buf, size_t n, const char *ifname, const char *key)
 {
@@ -434,6 +504,8 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 		rc = step_default_route(&r);
 	if (rc == 0 && c->table)
 		rc = step_rules(&r);
+	if (rc == 0)
+		rc = step_routes(&r);
 	if (rc == 0 && c->rp_filter != RPF_KEEP)
 		rc = step_rp_filter(&r);
 	if (rc == 0)
@@ -826,6 +898,16 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 			fputc('\n', out);
 		}
 	}
+	for (unsigned i = 0; i < c->n_routes; i++) {
+		const struct config_route *rt = &c->routes[i];
+
+		fprintf(out, "ip route add %s/%u dev %s", ip4(rt->dst.addr, a), rt->dst.len, c->name);
+		if (rt->table != RT_TABLE_MAIN)
+			fprintf(out, " table %u", rt->table);
+		if (rt->metric)
+			fprintf(out, " metric %u", rt->metric);
+		fputc('\n', out);
+	}
 	if (c->rp_filter != RPF_KEEP)
 		explain_sysctl(out, c->name, "rp_filter", c->rp_filter == RPF_OFF ? "0" :
 			       c->rp_filter == RPF_STRICT ? "1" : "2");
@@ -869,6 +951,16 @@ void host_describe(const struct config *c, int fw_rules, struct strbuf *sb)
 			sb_printf(sb, " priority %u", c->rule_priority);
 		sb_printf(sb, "\n");
 	}
+	sb_printf(sb, "routes=");
+	for (unsigned i = 0; i < c->n_routes; i++) {
+		sb_printf(sb, "%s%s/%u", i ? ", " : "", ip4(c->routes[i].dst.addr, a),
+			  c->routes[i].dst.len);
+		if (c->routes[i].table != RT_TABLE_MAIN)
+			sb_printf(sb, " table %u", c->routes[i].table);
+		if (c->routes[i].metric)
+			sb_printf(sb, " metric %u", c->routes[i].metric);
+	}
+	sb_printf(sb, "\n");
 	sb_printf(sb, "ip_forward=%s\n", c->ip_forward == TRI_KEEP ? "keep" :
 		  c->ip_forward == TRI_YES ? "on" : "off");
 	sb_printf(sb, "proxy_arp=");

@@ -73,6 +73,14 @@ int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, 
 void host_explain(const struct config *c, unsigned mtu, FILE *out);
 
 /*
+ * A reload's [Route] sections: the routes only old has are deleted, those
+ * only c has added (dev ifindex), the others left alone.  0, or -1 with
+ * err saying what failed.
+ */
+int host_routes_change(const struct config *old, const struct config *c, struct nl *nl,
+		       int ifindex, FILE *err);
+
+/*
  * Append key=value lines describing the host setup (for ipipctl show);
  * fw_rules: ipipd's nft rules for the tunnel now (fw_count()).
  */

@@ -976,6 +976,8 @@ static int apply_reload(struct daemon *d, struct config *nc, const struct tunnel
 		fprintf(err, "%s: MTU %u: %s\n", c->name, mtu, strerror(-rc));
 		mtu = d->mtu;
 	}
+	if ((td->live & TC_ROUTES) && host_routes_change(c, nc, &d->nl, d->ifindex, err) < 0)
+		fprintf(err, "%s: the routes were changed only in part\n", c->name);
 	if (td->live & TC_ADDRESS) {
 		rc = nl_addr_del(&d->nl, d->ifindex, c->addr.s_addr, c->prefixlen,
 				 c->has_peer ? c->peer.s_addr : 0);

@@ -240,6 +240,12 @@ static void check_addresses(struct lint *l)
 			  "routes into the tunnel: unless a longer route to Remote leaves through the "
 			  "underlay, outer packets would enter the tunnel itself", IP(c->ip.remote),
 			  IP(link.addr), link.len);
+	for (unsigned i = 0; i < c->n_routes && c->ip.remote; i++)
+		if (prefix_match(&c->routes[i].dst, c->ip.remote))
+			lint_warn(l, c->routes[i].line, "Destination: %s/%u covers Remote %s: unless a "
+				  "longer route to Remote leaves through the underlay, outer packets "
+				  "would enter the tunnel itself", IP(c->routes[i].dst.addr),
+				  c->routes[i].dst.len, IP(c->ip.remote));
 	if (!h || !h->known)
 		return;
 	if (c->ip.remote && host_has(h, c->ip.remote))

@@ -495,7 +495,8 @@ int nl_link_del(struct nl *nl, int ifindex)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int ifindex)
+int nl_route(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table, uint32_t gw,
+	     unsigned metric, int ifindex)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
@@ -503,15 +504,25 @@ int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int i
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = (unsigned char)len;
 	rtm->rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (len)
+		mnl_attr_put_u32(nlh, RTA_DST, dst);
 	if (gw)
 		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);
+	if (metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int ifindex)
+{
+	return nl_route(nl, add, 0, 0, table, gw, 0, ifindex);
 }
 
 int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio)

@@ -101,6 +101,10 @@ int nl_link_del(struct nl *nl, int ifindex);
 /* ip route add default [via GW] dev IFINDEX table TABLE (gw 0: none). */
 int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int ifindex);
 
+/* ip route add|del DST/LEN [via GW] dev IFINDEX table TABLE [metric METRIC] (0: none). */
+int nl_route(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table, uint32_t gw,
+	     unsigned metric, int ifindex);
+
 /* ip rule add|del from ADDR/LEN table TABLE [priority PRIO] (prio 0: none). */
 int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio);
 

@@ -56,8 +56,25 @@ const char *host_group_names(unsigned groups, char *buf, size_t n)
 
 static const char *const change_names[TC_COUNT] = {
 	"Local", "Remote", "TTL", "TOS", "DiscoverPathMTU", "ECN", "DSCP", "AllowedSources",
-	"AllowSourceRoute", "LogUnusualECN", "MTU", "Keepalive", "Address",
+	"AllowSourceRoute", "LogUnusualECN", "MTU", "Keepalive", "Address", "Route",
 };
+
+/* Each route of a is one of b's (in any order). */
+static bool routes_in(const struct config *a, const struct config *b)
+{
+	for (unsigned i = 0; i < a->n_routes; i++) {
+		const struct config_route *x = &a->routes[i];
+		bool found = false;
+
+		for (unsigned j = 0; j < b->n_routes && !found; j++)
+			found = x->dst.addr == b->routes[j].dst.addr &&
+				x->dst.len == b->routes[j].dst.len &&
+				x->table == b->routes[j].table && x->metric == b->routes[j].metric;
+		if (!found)
+			return false;
+	}
+	return true;
+}
 
 static bool allowed_eq(const struct config *a, const struct config *b)
 {
@@ -122,6 +139,8 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 	if (a->addr.s_addr != b->addr.s_addr || a->prefixlen != b->prefixlen ||
 	    a->has_peer != b->has_peer || a->peer.s_addr != b->peer.s_addr)
 		d->live |= TC_ADDRESS;
+	if (a->n_routes != b->n_routes || !routes_in(a, b) || !routes_in(b, a))
+		d->live |= TC_ROUTES;
 	d->host = host_changes(a, b);
 	/* Input = accept opens protocol 4 from Remote to Local: it follows them */
 	if ((a->fw_input || b->fw_input) && (d->live & (TC_LOCAL | TC_REMOTE)))

@@ -28,7 +28,8 @@ enum tunnel_change {
 	TC_MTU = 1u << 10,	/* MTU as configured (0: from the route) */
 	TC_KEEPALIVE = 1u << 11,
 	TC_ADDRESS = 1u << 12,	/* Address, its prefix length, Peer */
-	TC_COUNT = 13
+	TC_ROUTES = 1u << 13,	/* [Route] sections (host_routes_change()) */
+	TC_COUNT = 14
 };
 
 /* The groups of host settings (enum host_group) whose settings differ between a and b. */

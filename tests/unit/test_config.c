@@ -522,7 +522,7 @@ static void test_error_names_case_sensitive(void **state)
 static void test_error_unknown_section_names_the_sections(void **state)
 {
 	expect_error(MINIMAL "[Peer]\n", 6, "unknown section [Peer] (the sections are [Tunnel], "
-		     "[Address], [Routing], [Host] and [Firewall])");
+		     "[Address], [Routing], [Host], [Firewall] and [Route])");
 }
 
 static void test_error_key_in_wrong_section(void **state)
@@ -2001,6 +2001,54 @@ static void test_lint_dynamic_endpoints(void **state)
 		    "ResolveInterval: Remote is an address, not a name: there is nothing to look up");
 }
 
+/* ---- [Route] -------------------------------------------------------------- */
+
+static void test_routes(void **state)
+{
+	struct config c;
+
+	parse_ok(MINIMAL "[Route]\nDestination = 192.0.2.128/26\n[Route]\nDestination = 192.0.2.0/26\n"
+		 "Table = 4243\nMetric = 50\n[Route]\nTable = main\nDestination = 10.9.0.0/16\n", &c);
+	assert_int_equal(c.n_routes, 3);
+	assert_int_equal(c.routes[0].dst.addr, ip("192.0.2.128"));
+	assert_int_equal(c.routes[0].dst.len, 26);
+	assert_int_equal(c.routes[0].table, 254);
+	assert_int_equal(c.routes[0].metric, 0);
+	assert_int_equal(c.routes[0].line, 6);
+	assert_int_equal(c.routes[1].table, 4243);
+	assert_int_equal(c.routes[1].metric, 50);
+	assert_int_equal(c.routes[1].line, 8);
+	assert_int_equal(c.routes[2].table, 254);
+	parse_ok(MINIMAL, &c);
+	assert_int_equal(c.n_routes, 0);
+}
+
+static void test_routes_refused(void **state)
+{
+	expect_error(MINIMAL "[Route]\nMetric = 5\n", 6, "[Route]: missing required key 'Destination'");
+	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.1/24\n", 7,
+		     "Destination: '192.0.2.1/24' is not an IPv4 prefix (ADDRESS/LENGTH, host bits 0)");
+	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.0/24\nDestination = 192.0.2.0/25\n", 8,
+		     "Destination: given twice (first on line 7)");
+	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.0/24\n[Route]\nDestination = 192.0.2.0/24\n",
+		     8, "[Route]: 192.0.2.0/24 in table 254 with metric 0 is also the route of line 6");
+	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.0/24\nTable = 255\n", 8,
+		     "Table: '255' is not main or a table number");
+	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.0/24\nMetric = -1\n", 8,
+		     "Metric: '-1' is not a number from 0 to 4294967295");
+	expect_error(MINIMAL "[Route]\nGateway = 192.0.2.1\nDestination = 192.0.2.0/24\n", 7,
+		     "unknown key 'Gateway' in section [Route]");
+}
+
+/* The tunnel's own outer packets must not be routed into it. */
+static void test_lint_route_covers_remote(void **state)
+{
+	host_default();
+	expect_lint(MINIMAL "[Route]\nDestination = 198.51.100.0/24\n", false, 6,
+		    "Destination: 198.51.100.0/24 covers Remote 198.51.100.1: unless a longer route "
+		    "to Remote leaves through the underlay, outer packets would enter the tunnel itself");
+}
+
 static void test_lint_rule_from_everything(void **state)
 {
 	struct lint_result r;
@@ -2330,6 +2378,9 @@ int main(void)
 		cmocka_unit_test(test_local_auto_remote_name),
 		cmocka_unit_test(test_remote_name_refused),
 		cmocka_unit_test(test_lint_dynamic_endpoints),
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_routes_refused),
+		cmocka_unit_test(test_lint_route_covers_remote),
 		cmocka_unit_test(test_lint_rule_from_everything),
 		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),
 		cmocka_unit_test(test_lint_proxy_arp_without_forwarding),

@@ -81,6 +81,30 @@ static void test_allowed_sources_compared_by_value(void **state)
 	assert_int_equal(d.live, 0);
 }
 
+/* [Route] sections are one set: their order does not matter, their values do. */
+static void test_routes_compared_as_a_set(void **state)
+{
+	struct tunnel_diff d;
+	char text[64];
+
+	(void)state;
+	diff(BASE "[Route]\nDestination = 10.1.0.0/16\n[Route]\nDestination = 10.2.0.0/16\n",
+	     BASE "[Route]\nDestination = 10.2.0.0/16\n[Route]\nDestination = 10.1.0.0/16\n",
+	     false, &d);
+	assert_int_equal(d.live, 0);
+	diff(BASE "[Route]\nDestination = 10.1.0.0/16\n",
+	     BASE "[Route]\nDestination = 10.1.0.0/16\nMetric = 5\n", false, &d);
+	assert_int_equal(d.live, TC_ROUTES);
+	assert_string_equal(tunnel_diff_text(&d, text, sizeof(text)), "Route");
+	diff(BASE "[Route]\nDestination = 10.1.0.0/16\n", BASE, false, &d);
+	assert_int_equal(d.live, TC_ROUTES);
+	diff(BASE "[Route]\nDestination = 10.1.0.0/16\n[Route]\nDestination = 10.1.0.0/16\nTable = 7\n",
+	     BASE "[Route]\nDestination = 10.1.0.0/16\nTable = 7\n[Route]\nDestination = 10.1.0.0/16\n",
+	     false, &d);
+	assert_int_equal(d.live, 0);
+	assert_int_equal(d.host, 0);
+}
+
 static void test_host_groups(void **state)
 {
 	struct tunnel_diff d;
@@ -169,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_same_file_changes_nothing),
 		cmocka_unit_test(test_live_settings),
 		cmocka_unit_test(test_allowed_sources_compared_by_value),
+		cmocka_unit_test(test_routes_compared_as_a_set),
 		cmocka_unit_test(test_host_groups),
 		cmocka_unit_test(test_restart_only),
 		cmocka_unit_test(test_mtu),

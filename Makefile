@@ -90,6 +90,8 @@ FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
+# Corpora other than tests/fuzz/corpus/NAME (the same input format).
+FUZZ_CORPUS_decap := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz
@@ -116,11 +118,9 @@ bench: all
 	$(Q)bench/bench.sh
 
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
-	$(Q)for f in $(FUZZERS); do \
-		mkdir -p $(B)/corpus-$$f; \
-		$(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(B)/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
-	done
+	$(Q)$(foreach f,$(FUZZERS),mkdir -p $(B)/corpus-$(f) && \
+		$(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/corpus-$(f) $(or $(FUZZ_CORPUS_$(f)),tests/fuzz/corpus/$(f)) &&) true
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

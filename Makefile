@@ -85,22 +85,29 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp
+FUZZERS := decap config control icmp differential
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
+# The eBPF programs (the skeleton) against the C packet code: needs root.
+FUZZ_SRC_differential := src/packet.c src/fastpath.c src/log.c
+FUZZ_FLAGS_differential := -I$(B)
+$(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h tests/fuzz/fuzz.h \
+	$(FUZZ_SRC_differential)
 # Corpora other than tests/fuzz/corpus/NAME (the same input format).
 FUZZ_CORPUS_decap := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
+FUZZ_CORPUS_differential := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz
-	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_SRC_$*) $(LIBS)
+	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(FUZZ_FLAGS_$*) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRC_$*) $(LIBS)
 
 $(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/.deps
 	@mkdir -p $(B)/replay
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(FUZZ_SRC_$*) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc $(FUZZ_FLAGS_$*) -o $@ $< tests/fuzz/replay.c \
+		$(FUZZ_SRC_$*) $(LIBS)
 
 check: all
 	$(Q)scripts/deps.sh check

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test and ends with "N passed, N failed" on its own line.
 #   preflight (every command the tests run is installed),
-#   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan),
+#   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan), the
+#   differential replay of the eBPF programs against the C packet code,
 #   namespace integration tests against the ASan+UBSan daemon and the release one.
 # Failures are: "not ok" lines, skipped tests ("ok ... # SKIP", cmocka's
 # SKIPPED), a test program or suite that exits non-zero without a failed check
@@ -108,6 +109,16 @@ for f in $(ls tests/fuzz/corpus); do
 	if "$B/replay/$h" "tests/fuzz/corpus/$f"; then echo "ok - replay $f"; count 1 0; else
 		echo "not ok - replay $f"; count 0 1; fi
 done
+
+# The eBPF programs (BPF_PROG_TEST_RUN) and the C packet code on the same
+# packets: a disagreement, or programs that cannot be loaded here, fail.
+section "differential replay: eBPF fast path against the C packet code"
+if "$B/replay/differential" tests/fuzz/corpus/decap tests/fuzz/corpus/encap; then
+	echo "ok - differential replay of decap and encap: both datapaths agree"; count 1 0
+else
+	echo "not ok - differential replay of decap and encap: a disagreement, or the eBPF programs cannot be test-run here (see above)"
+	count 0 1
+fi
 
 # A suite runs under timeout, in a process group of its own: past the limit
 # the whole group is signalled (the suite's EXIT trap ends its daemons and

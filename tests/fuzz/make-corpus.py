@@ -203,7 +203,8 @@ def encap_seeds():
     tcp_syn = ipv4(tcp(TUN_ADDR, FAR, flags=0x02, options=SYN_OPTIONS), TUN_ADDR, FAR, 6)
     s["tcp-syn"] = bytes([DEFAULT]) + tcp_syn
     s["tcp-syn-ttl64-kernel"] = bytes([KERNEL | PMTUDISC | TTL64]) + tcp_syn
-    for size in (40, 576, 999, 1000, 1001, 1479, 1480, 1481, 1500, 2000, 3698):
+    for size in (40, 576, 999, 1000, 1001, 1259, 1260, 1261, 1479, 1480, 1481, 1500, 2000,
+                 2999, 3000, 3001, 3698):
         s["tcp-%d" % size] = bytes([DEFAULT]) + tcp_packet(size)
         s["tcp-%d-no-df-nopmtudisc" % size] = bytes([NORMAL]) + tcp_packet(size, flags=0)
     s["udp-dns"] = bytes([DEFAULT]) + ipv4(udp(TUN_ADDR, FAR, DNS_QUERY), TUN_ADDR, FAR, 17)

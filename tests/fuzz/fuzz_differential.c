@@ -16,15 +16,17 @@
  *     (cfg.tun_l2 = 14: BPF_PROG_TEST_RUN of a SCHED_CLS program takes
  *     Ethernet frames only; the EtherType is always IPv4);
  * each in up to three forms: as given; with the header checksums repaired;
- * with the total lengths set to the packet's and the checksums repaired (a
- * form that equals an earlier one is not run again), and in several
- * environments (struct env below): AllowedSources with AllowSourceRoute or
- * neither, and the soft state the programs read per packet (state.pmtu,
- * path_ttl, unreach).  In every environment the host's own addresses are
+ * with the total lengths set to the packet's and the checksums repaired and,
+ * for decapsulation, the outer header made this tunnel's (protocol 4, Remote
+ * to Local).  A form that equals an earlier one is not run again.  Each form
+ * runs in several environments (struct env below): AllowedSources with
+ * AllowSourceRoute or neither, and the soft state the programs read per
+ * packet (state.pmtu, path_ttl, unreach).  In every environment the host's
+ * own addresses are
  * HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map), the
  * tunnel address is TUN_ADDR, the underlay is the loopback device of the
- * harness's own network namespace with MTU LO_MTU (what bpf_check_mtu()
- * reports), and the programs' configuration comes from fp_config_init()
+ * harness's own network namespace, with the environment's MTU (what
+ * bpf_check_mtu() reports), and the programs' configuration comes from fp_config_init()
  * (src/fastpath.c) of the same struct ipip_params the C code gets.
  *
  * The agreement rule.  The eBPF verdict is one of
@@ -105,7 +107,6 @@
 #define REMOTE 0xc0000201u	/* 192.0.2.1 */
 #define TUN_ADDR 0xcb007105u	/* 203.0.113.5 */
 #define DEV_MTU 1480u		/* the tunnel device's MTU */
-#define LO_MTU 1500		/* the underlay's: state.underlay_ifindex is lo */
 #define LO_IFINDEX 1
 #define TUN_IFINDEX 7		/* the redirect target; a test run does not redirect */
 
@@ -136,13 +137,15 @@ struct env {
 	unsigned variant;	/* 1: AllowedSources and AllowSourceRoute = yes */
 	bool rx, tx;		/* decapsulate, encapsulate here */
 	uint32_t pmtu, path_ttl, unreach;	/* struct fp_state */
+	int underlay_mtu;	/* of lo, state.underlay_ifindex */
 };
 
 static const struct env ENVS[] = {
-	{ "open", 0, true, true, DEV_MTU, 0, 0 },
-	{ "allowed-sources,pmtu-1000,path-ttl-64", 1, true, true, 1000, 64, 0 },
-	{ "pmtu-above-underlay", 0, false, true, 65535, 0, 0 },
-	{ "unreachable", 0, false, true, DEV_MTU, 0, 1 },
+	{ "open", 0, true, true, DEV_MTU, 0, 0, 1500 },
+	{ "allowed-sources,pmtu-1000,path-ttl-64", 1, true, true, 1000, 64, 0, 1500 },
+	{ "pmtu-1275,underlay-mtu-1280", 0, false, true, 1275, 0, 0, 1280 },
+	{ "pmtu-3000,underlay-mtu-9000", 0, false, true, 3000, 0, 0, 9000 },
+	{ "unreachable", 0, false, true, DEV_MTU, 0, 1, 1500 },
 };
 #define N_ENVS (sizeof(ENVS) / sizeof(ENVS[0]))
 
@@ -274,22 +277,34 @@ static size_t probe_max_frame(int fd)
 	return lo;
 }
 
+static int ioctl_fd = -1, underlay_mtu;
+
+/* The underlay's MTU (lo's, in the harness's own network namespace). */
+static void set_underlay_mtu(int mtu)
+{
+	struct ifreq ifr;
+
+	if (mtu == underlay_mtu)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_mtu = mtu;
+	if (ioctl(ioctl_fd, SIOCSIFMTU, &ifr) < 0)
+		die("set the MTU of lo", errno);
+	underlay_mtu = mtu;
+}
+
 static void setup(void)
 {
 	uint32_t addrs[N_HOST];
-	struct ifreq ifr;
-	int s;
 
-	/* the underlay (lo) gets an MTU of its own, away from the host's */
+	/* the underlay (lo) gets MTUs of its own, away from the host's */
 	if (unshare(CLONE_NEWNET) < 0)
 		die("make a network namespace", errno);
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	ifr.ifr_mtu = LO_MTU;
-	if (s < 0 || ioctl(s, SIOCSIFMTU, &ifr) < 0)
-		die("set the MTU of lo", errno);
-	close(s);
+	ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ioctl_fd < 0)
+		die("open a socket", errno);
+	set_underlay_mtu(1500);
 	for (size_t i = 0; i < N_HOST; i++)
 		addrs[i] = htonl(HOST_ADDRS[i]);
 	own_addrs_publish(&host, addrs, N_HOST);
@@ -436,16 +451,32 @@ static void run(struct progs *ps, enum fp_hook hook, const uint8_t *frame, size_
 	n_bv[rx ? RX : TX][r->v]++;
 }
 
-static void count_reason(enum dir d, const char *why)
+/*
+ * What both datapaths did with a packet, as coverage for libFuzzer (which
+ * sees no coverage of the programs): a counter per direction, environment,
+ * eBPF verdict and C verdict or slow reason.  Only a section to gcc.
+ */
+#define OUTCOMES (PKT_VERDICT_MAX + MAX_REASONS)
+static uint8_t outcome[2][N_ENVS][BV_MAX][OUTCOMES]
+	__attribute__((section("__libfuzzer_extra_counters"), used));
+
+static void note(enum dir d, enum bv b, enum pkt_verdict v, const char *why)
 {
-	for (int i = 0; i < MAX_REASONS; i++) {
+	int o = (int)v;
+	uint8_t *n;
+
+	for (int i = 0; why && i < MAX_REASONS; i++) {
 		if (!reasons[d][i].why)
 			reasons[d][i].why = why;
 		if (reasons[d][i].why == why) {
 			reasons[d][i].n++;
-			return;
+			o = PKT_VERDICT_MAX + i;
+			break;
 		}
 	}
+	n = &outcome[d][cur.env - ENVS][b][o];
+	if (*n < 255)
+		(*n)++;
 }
 
 /* The frame a test run gets: an Ethernet header (IPv4) and the packet. */
@@ -527,8 +558,6 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	case BV_SLOW:
 		if (v == PKT_OK && !why)
 			disagree("slow, but C decapsulates it and no slow reason holds");
-		if (why)
-			count_reason(RX, why);
 		break;
 	case BV_OTHER:
 		if (v == PKT_OK)
@@ -539,6 +568,7 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 			disagree("dropped (return value %d), but C decapsulates it", (int)r.retval);
 		break;
 	}
+	note(RX, r.v, v, why);
 	free(c);
 }
 
@@ -546,7 +576,8 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 static const char *tx_slow_reason(const struct ipip_params *p, const struct env *e,
 				  const uint8_t *pkt, size_t len)
 {
-	uint32_t limit = e->pmtu < LO_MTU - IPV4_HLEN ? e->pmtu : LO_MTU - IPV4_HLEN;
+	uint32_t umtu = (uint32_t)e->underlay_mtu - IPV4_HLEN;
+	uint32_t limit = e->pmtu < umtu ? e->pmtu : umtu;
 
 	if ((pkt[0] & 0x0f) != 5)
 		return "inner options";
@@ -577,6 +608,7 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	ps->skel->bss->state.pmtu = e->pmtu;
 	ps->skel->bss->state.path_ttl = e->path_ttl;
 	ps->skel->bss->state.unreach = e->unreach;
+	set_underlay_mtu(e->underlay_mtu);
 	run(ps, FP_EGRESS, frame, make_frame(frame, pkt, len), &r);
 
 	if (v == PKT_OK)
@@ -601,8 +633,6 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	case BV_SLOW:
 		if (v == PKT_OK && !why)
 			disagree("slow, but C encapsulates it and no slow reason holds");
-		if (why)
-			count_reason(TX, why);
 		break;
 	case BV_OTHER:
 		disagree("left alone uncounted");
@@ -611,6 +641,7 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 			disagree("dropped (return value %d), but C encapsulates it", (int)r.retval);
 		break;
 	}
+	note(TX, r.v, v, why);
 	free(c);
 }
 
@@ -663,8 +694,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	static uint8_t forms[3][65536];
-	static const char *const form_name[3] = {
-		"as given", "with checksums repaired", "with lengths and checksums repaired",
+	static const char *const form_name[2][3] = {
+		{ "as given", "with checksums repaired",
+		  "this tunnel's, with lengths and checksums repaired" },
+		{ "as given", "", "with its length and checksum repaired" },
 	};
 	uint8_t settings;
 	size_t len, ohl;
@@ -695,8 +728,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ohl)
 		fix_csum(forms[1] + ohl, len - ohl);
 	memcpy(forms[2], data, len);
-	if (len >= IPV4_HLEN)
+	if (len >= IPV4_HLEN) {
+		uint32_t src = htonl(REMOTE), dst = htonl(LOCAL);
+
 		put16(forms[2] + 2, (uint16_t)len);
+		forms[2][9] = IPPROTO_IPIP_;
+		memcpy(forms[2] + 12, &src, 4);
+		memcpy(forms[2] + 16, &dst, 4);
+	}
 	ohl = fix_csum(forms[2], len);
 	if (ohl && len - ohl >= IPV4_HLEN) {
 		put16(forms[2] + ohl + 2, (uint16_t)(len - ohl));
@@ -707,7 +746,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((f >= 1 && !memcmp(forms[f], forms[0], len)) ||
 		    (f == 2 && !memcmp(forms[2], forms[1], len)))
 			continue;
-		cur.form = form_name[f];
+		cur.form = form_name[RX][f];
 		cur.pkt = forms[f];
 		for (size_t i = 0; i < N_ENVS; i++) {
 			if (!ENVS[i].rx)
@@ -726,7 +765,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int f = 0; f < 3; f += 2) {
 		if (f == 2 && !memcmp(forms[2], forms[0], len))
 			continue;
-		cur.form = form_name[f];
+		cur.form = form_name[TX][f];
 		cur.pkt = forms[f];
 		for (size_t i = 0; i < N_ENVS; i++) {
 			if (!ENVS[i].tx)

@@ -20,14 +20,15 @@
  * for decapsulation, the outer header made this tunnel's (protocol 4, Remote
  * to Local).  A form that equals an earlier one is not run again.  Each form
  * runs in several environments (struct env below): AllowedSources with
- * AllowSourceRoute or neither, and the soft state the programs read per
- * packet (state.pmtu, path_ttl, unreach).  In every environment the host's
- * own addresses are
- * HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map), the
- * tunnel address is TUN_ADDR, the underlay is the loopback device of the
- * harness's own network namespace, with the environment's MTU (what
- * bpf_check_mtu() reports), and the programs' configuration comes from fp_config_init()
- * (src/fastpath.c) of the same struct ipip_params the C code gets.
+ * AllowSourceRoute or neither, the soft state the programs read per packet
+ * (state.pmtu, path_ttl, unreach) and the underlay's MTU (the loopback
+ * device of the harness's own network namespace is the underlay: what
+ * bpf_check_mtu() reports).  In every environment the host's own addresses
+ * are HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map),
+ * the tunnel address is TUN_ADDR, and the programs' configuration comes from
+ * fp_config_init() (src/fastpath.c) of the same struct ipip_params the C
+ * code gets.  The counters are read where the daemon reads them: the
+ * counters map, mapped (every CPU's entry, before and after the run).
  *
  * The agreement rule.  The eBPF verdict is one of
  *   FAST   TC_ACT_REDIRECT; the counters say RX_PACKETS +1 and RX_BYTES +the
@@ -69,15 +70,15 @@
  *   4. DROP: C drops it too.
  * Rules 1 and 2 together: the programs take a packet fast exactly when C
  * carries it and no slow reason holds.  Anything else is a CHECK failure,
- * reported with the direction, environment, form and both verdicts.
+ * reported with the direction, environment, form and both verdicts.  The
+ * slow reasons are rx_slow_reason() and tx_slow_reason() below.
  *
- * Not compared: packets BPF_PROG_TEST_RUN refuses: shorter than an IPv4
- * header, or longer than a page less the skb's head- and tailroom (about
- * 3.7 KB) (counted in the summary), GSO
- * super-packets (the test run cannot set a GSO type, and the C code sees
- * segments), and the production layouts without a link-layer header
- * (cfg.tun_l2 = 0, state.rx_l2 = 0: a test run needs an Ethernet header).
- * The redirect targets are not visible to a test run.
+ * Not compared: packets BPF_PROG_TEST_RUN refuses (counted in the summary):
+ * shorter than an IPv4 header, or longer than a page less the skb's head-
+ * and tailroom (about 3.7 KB); GSO super-packets (a test run cannot set a
+ * GSO type, and the C code sees segments); the production layouts without a
+ * link-layer header (cfg.tun_l2 = 0, state.rx_l2 = 0: a test run needs an
+ * Ethernet header); the redirect targets (a test run does not redirect).
  */
 #include <errno.h>
 #include <net/if.h>

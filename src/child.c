@@ -23,6 +23,7 @@
 
 #include "control.h"
 #include "daemon.h"
+#include "fwwatch.h"
 #include "host.h"
 #include "log.h"
 
@@ -90,16 +91,66 @@ static void publish_state(struct daemon *d)
 static void soft_state_turn(struct daemon *d, bool timer)
 {
 	uint64_t fc[FP_COUNTER_MAX];
+	struct msg m = { .type = MSG_ROUTE_CHECK };
 
-	dp_tick(&d->dp, timer);
+	if (dp_tick(&d->dp, timer) & SS_ROUTE)
+		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
 	if (d->fast && timer) {
 		fp_counters(&d->fp, fc);
-		if (fc[FP_RX_PACKETS] != d->fast_rx && (ss_flags(&d->dp.ss) & SS_UNREACH) &&
-		    ss_exit_reached(&d->dp.ss))
-			log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		/* the fast path's packets count for liveness, seen at this tick */
+		if (fc[FP_RX_PACKETS] != d->fast_rx) {
+			atomic_store(&d->dp.last_rx_ms, now_ms());
+			if ((ss_flags(&d->dp.ss) & SS_UNREACH) && ss_exit_reached(&d->dp.ss))
+				log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		}
+		if (fc[FP_TX_PACKETS] != d->fast_tx)
+			atomic_store(&d->dp.last_tx_ms, now_ms());
 		d->fast_rx = fc[FP_RX_PACKETS];
+		d->fast_tx = fc[FP_TX_PACKETS];
 	}
 	publish_state(d);
+}
+
+/*
+ * Keepalive (every tick while it is on): when nothing came from Remote for
+ * Keepalive seconds, an ICMP echo request goes through the tunnel to Peer
+ * (any Linux peer answers it, the kernel's ipip or ipipd); after
+ * KeepaliveMisses of them in a row with nothing received since, the tunnel
+ * is down, until a packet from Remote arrives.  Each change is logged once.
+ */
+static void keepalive(struct daemon *d)
+{
+	static const char payload[] = "ipipd keepalive";
+	const struct config *c = &d->cfg;
+	uint8_t echo[ICMP_ECHO_MAX];
+	uint64_t now = now_ms(), rx = atomic_load(&d->dp.last_rx_ms), quiet;
+	size_t n;
+	int rc;
+
+	if (!c->keepalive || d->kernel)
+		return;
+	if (d->ka.sent_at && rx >= d->ka.sent_at) {	/* answered (or anything else came) */
+		d->ka.unanswered = 0;
+		if (d->ka.down) {
+			d->ka.down = false;
+			log_info("%s: up again: a packet from Remote", c->name);
+		}
+	}
+	quiet = now - (rx > d->ka.sent_at ? rx : d->ka.sent_at);
+	if (quiet < (uint64_t)c->keepalive * 1000)
+		return;
+	if (d->ka.sent_at && rx < d->ka.sent_at && ++d->ka.unanswered >= c->keepalive_misses &&
+	    !d->ka.down) {
+		d->ka.down = true;
+		log_warnx("%s: down: %u keepalives to Peer unanswered", c->name, d->ka.unanswered);
+	}
+	n = icmp_echo_request(echo, c->addr.s_addr, c->peer.s_addr, 0x1b1b,
+			      (uint16_t)d->ka.sent, payload, sizeof(payload) - 1);
+	rc = dp_send_inner(&d->dp, echo, n);
+	if (rc < 0)
+		log_debug("keepalive: %s", strerror(-rc));
+	d->ka.sent_at = now;
+	d->ka.sent++;
 }
 
 /* The kernel device's own counters (read by the parent); its errors count as drops. */
@@ -119,6 +170,26 @@ static const char *ecn_name(enum ecn_mode m)
 	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
 }
 
+/* The time since the last packet from and to Remote (JSON null: never, or unknown). */
+static void describe_liveness(const struct daemon *d, struct strbuf *sb)
+{
+	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
+	uint64_t rx = d->kernel ? 0 : atomic_load(&dp->last_rx_ms);
+	uint64_t tx = d->kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
+
+	if (rx)
+		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
+	else
+		sb_printf(sb, "last_rx_ms=null\n");
+	if (tx)
+		sb_printf(sb, "last_tx_ms=%llu\n", (unsigned long long)(now - tx));
+	else
+		sb_printf(sb, "last_tx_ms=null\n");
+	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
+		  !d->cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
+		  (unsigned long long)d->ka.sent);
+}
+
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
 {
 	const struct config *c = &d->cfg;
@@ -128,6 +199,16 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 
 	uint64_t fc[FP_COUNTER_MAX];
 
+	if (!d->attached) {	/* waiting for the network (a route, Local) */
+		sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\n"
+			  "state=waiting\nwaiting_for=%s\nlandlock=%s\n", c->name, (long)d->parent,
+			  (long)getpid(), d->user.name, d->waiting,
+			  sandbox_landlock() > 0 ? "yes" : "no");
+		sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
+		sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+		sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
+		return;
+	}
 	if (d->kernel)
 		kernel_stats(ps, &snap);
 	else
@@ -143,12 +224,20 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\ndatapath=%s\n"
 		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
 		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
+	sb_printf(sb, "state=%s\n", d->up ? "up" : "waiting");
+	if (!d->up)
+		sb_printf(sb, "waiting_for=%s\n", d->waiting);
 	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
+	/* who enforces the inner-source rules: ipipd (either datapath) or the kernel's device */
+	sb_printf(sb, "enforcement=%s\n", d->kernel ?
+		  "the kernel: sources of the host's own addresses (martian sources), source routes "
+		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
+		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
 	if (d->fast)
 		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
 			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
-			  d->fp.attach, d->fp.prog_id[FP_EGRESS], d->fp.prog_id[FP_INGRESS],
+			  d->attach, d->prog_id[FP_EGRESS], d->prog_id[FP_INGRESS],
 			  fp_underlay(&d->fp), (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
@@ -172,6 +261,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, ps->fw_rules, sb);
+	fwwatch_describe(sb);
 	if (!d->kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);
@@ -196,6 +286,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
 	}
+	describe_liveness(d, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
 		  (unsigned long long)st->ecn_unusual);
 	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
@@ -206,9 +297,195 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 }
 
 
-/* What the parent says, whenever it says it. */
-static void parent_said(struct daemon *d, const struct msg *m)
+/* Settings a reload replaced: freed once no thread can still hold them. */
+#define PARAMS_GRACE_MS 10000
+
+struct params_gen {
+	struct ipip_params p;
+	struct prefix allowed[CONFIG_MAX_LIST];
+	uint64_t retired;	/* CLOCK_MONOTONIC ms (0: current) */
+	struct params_gen *next;
+};
+
+static struct params_gen *generations;
+
+static void free_retired(bool all)
 {
+	uint64_t now = now_ms();
+
+	for (struct params_gen **g = &generations; *g;) {
+		struct params_gen *x = *g;
+
+		if (x->retired && (all || now - x->retired >= PARAMS_GRACE_MS)) {
+			*g = x->next;
+			free(x);
+		} else {
+			g = &x->next;
+		}
+	}
+}
+
+/* The settings the threads read now: the newest generation (made from the configuration at first). */
+static const struct ipip_params *params_now(struct daemon *d)
+{
+	struct params_gen *g = generations;
+
+	if (g)
+		return &g->p;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->p = d->cfg.ip;
+	memcpy(g->allowed, d->cfg.allowed, sizeof(g->allowed));
+	g->p.allowed = g->allowed;
+	generations = g;
+	return &g->p;
+}
+
+/*
+ * A reload's [Tunnel]: new settings for the datapath threads (swapped whole:
+ * a batch reads one set), the raw socket connected to the new Remote, the
+ * device MTU, the keepalive.  The fast path's settings are the parent's to
+ * store.
+ */
+static void apply_params(struct daemon *d, const struct msg_params *mp)
+{
+	struct params_gen *g = calloc(1, sizeof(*g));
+	struct ipip_params *p;
+	int rc;
+
+	if (!g) {
+		log_warn("reload: settings");
+		return;
+	}
+	p = &g->p;
+	*p = d->cfg.ip;		/* the host's addresses (own_addrs) stay */
+	p->local = mp->local;
+	p->remote = mp->remote;
+	p->ttl = mp->ttl;
+	p->tos = mp->tos;
+	p->tos_inherit = mp->tos_inherit;
+	p->pmtudisc = mp->pmtudisc;
+	p->ecn = (enum ecn_mode)mp->ecn;
+	p->dscp_uniform = mp->dscp_uniform;
+	p->allow_source_route = mp->allow_source_route;
+	p->ecn_log = mp->ecn_log;
+	for (uint32_t i = 0; i < mp->n_allowed; i++) {
+		g->allowed[i].addr = mp->allowed[i].addr;
+		g->allowed[i].len = mp->allowed[i].len;
+	}
+	p->allowed = g->allowed;
+	p->n_allowed = mp->n_allowed;
+	p->own[0] = mp->local;
+	p->own[1] = mp->address;
+	if (d->attached && !d->kernel) {
+		rc = dp_set_params(&d->dp, p, mp->mtu);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("reload: the raw socket towards the new Remote");
+		}
+	}
+	for (struct params_gen *x = generations; x; x = x->next)
+		if (!x->retired)
+			x->retired = now_ms();
+	g->next = generations;
+	generations = g;
+	free_retired(false);
+	d->cfg.ip = *p;
+	memcpy(d->cfg.allowed, g->allowed, sizeof(d->cfg.allowed));
+	d->cfg.ip.allowed = d->cfg.allowed;
+	d->cfg.addr.s_addr = mp->address;
+	d->cfg.has_peer = mp->peer != 0;
+	d->cfg.peer.s_addr = mp->peer;
+	d->cfg.keepalive = mp->keepalive;
+	d->cfg.keepalive_misses = mp->keepalive_misses;
+	d->mtu = mp->mtu;
+	if (!mp->keepalive)
+		d->ka.down = false;
+}
+
+/*
+ * The datapath to run (the tunnel is up): the kernel's device (nothing to
+ * run), or ipipd's own with the descriptors the parent made; the fast
+ * path's shared memory mapped.  Again after a reload that needed new
+ * descriptors (a new Local): those replace the old ones.
+ */
+static int attach(struct daemon *d, struct msg *m)
+{
+	const struct msg_datapath *md = &m->u.dp;
+	struct ss_limits lim = { md->mtu, md->floor, md->expire_s, md->ttl_max };
+	struct dp_fds f = { .tun = m->fds[MF_TUN], .raw = m->fds[MF_RAW], .tx = m->fds[MF_TX],
+			    .pkt = md->direct ? m->fds[MF_PACKET] : -1, .vnet = md->vnet,
+			    .gro_flags = md->gro_flags };
+	int got[MF_MAX];
+	unsigned i = 0;
+	int rc = 0;
+
+	/* the descriptors come in MF order, each present one after the other */
+	memcpy(got, m->fds, sizeof(got));
+	for (int k = 0; k < MF_MAX; k++)
+		m->fds[k] = md->fds & (1u << k) ? got[i++] : -1;
+	f.tun = m->fds[MF_TUN];
+	f.raw = m->fds[MF_RAW];
+	f.tx = m->fds[MF_TX];
+	f.pkt = m->fds[MF_PACKET];
+	if (d->attached != !!md->replace || (md->replace && (d->kernel || md->fast != d->fast))) {
+		for (int k = 0; k < MF_MAX; k++)
+			if (m->fds[k] >= 0)
+				close(m->fds[k]);
+		return -EINVAL;	/* not what the parent does */
+	}
+	if (md->replace) {
+		if (f.tun < 0)
+			f.tun = d->tun_fd;	/* the same device */
+		rc = dp_replace_fds(&d->dp, &f);
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
+		return rc;
+	}
+	d->kernel = md->kernel;
+	d->fast = md->fast;
+	d->ifindex = md->ifindex;
+	d->mtu = md->mtu;
+	snprintf(d->dp_reason, sizeof(d->dp_reason), "%s", md->reason);
+	snprintf(d->attach, sizeof(d->attach), "%s", md->attach);
+	d->prog_id[0] = md->prog_id[0];
+	d->prog_id[1] = md->prog_id[1];
+	if (d->fast) {
+		rc = fp_map(&d->fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
+			    md->counters_len, md->ncpus);
+		close(m->fds[MF_BSS]);
+		close(m->fds[MF_COUNTERS]);
+		if (rc < 0)
+			return rc;
+	}
+	if (!d->kernel) {
+		const struct ipip_params *p = params_now(d);
+
+		if (!p)
+			return -ENOMEM;
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
+		rc = dp_init(&d->dp, p, &f, &lim, d->fast ? fp_ids(&d->fp) : NULL);
+		if (rc < 0)
+			return rc;
+		d->dp.route_mtu = md->route_mtu;
+		rc = dp_start(&d->dp);	/* one thread per direction */
+		if (rc < 0)
+			return rc;
+	}
+	d->attached = true;
+	d->up = true;
+	publish_state(d);
+	return 0;
+}
+
+/* What the parent says, whenever it says it. */
+static void parent_said(struct daemon *d, struct msg *m)
+{
+	struct msg r = { .type = MSG_READY };
+	int rc;
+
 	switch (m->type) {
 	case MSG_ADDRS:
 		own_addrs_publish(&d->own, m->u.addrs.addr, m->u.addrs.n);
@@ -222,14 +499,37 @@ static void parent_said(struct daemon *d, const struct msg *m)
 			d->hop.via = m->u.hop.via;
 			memcpy(d->hop.mac, m->u.hop.mac, sizeof(d->hop.mac));
 		}
-		if (!d->kernel)
+		if (d->attached && !d->kernel)
 			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
+		break;
+	case MSG_ROUTE_MTU:
+		if (d->attached && !d->kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
+			publish_state(d);
+		break;
+	case MSG_STATE:
+		d->up = m->u.state.up && d->attached;
+		snprintf(d->waiting, sizeof(d->waiting), "%s", m->u.state.waiting);
+		break;
+	case MSG_DATAPATH:
+		rc = attach(d, m);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("datapath");
+			d->stop = 2;
+			break;
+		}
+		if (msg_send(d->sock_fd, &r) < 0)
+			d->stop = 2;
+		break;
+	case MSG_PARAMS:
+		apply_params(d, &m->u.params);
+		publish_state(d);
 		break;
 	case MSG_STOP:
 		d->stop = 1;
 		break;
 	default:
-		break;	/* a late status reply */
+		break;	/* a late reply */
 	}
 }
 
@@ -246,20 +546,21 @@ static int from_parent(struct daemon *d, struct msg *m)
 		d->stop = 2;
 		return -1;
 	}
-	if (m->type != MSG_STATUS)
+	if (m->type != MSG_STATUS && m->type != MSG_RELOADED)
 		parent_said(d, m);
 	return 1;
 }
 
-/* The parent's part of the status: fw rule count, kernel counters, the underlay. */
-static int parent_status(struct daemon *d, struct msg_status *ps)
+/* Ask the parent and wait (handling what else it says) for its reply of type want. */
+static int ask_parent(struct daemon *d, enum msg_type ask, enum msg_type want, int timeout_ms,
+		      struct msg *reply)
 {
-	struct msg m = { .type = MSG_STATUS_REQ };
-	uint64_t deadline = now_ms() + STATUS_TIMEOUT_MS;
+	struct msg m = { .type = ask };
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 
 	if (msg_send(d->sock_fd, &m) < 0)
 		return -1;
-	while (now_ms() < deadline) {
+	while (now_ms() < deadline && !d->stop) {
 		struct pollfd p = { .fd = d->sock_fd, .events = POLLIN };
 		int n = poll(&p, 1, (int)(deadline - now_ms()));
 
@@ -270,19 +571,20 @@ static int parent_status(struct daemon *d, struct msg_status *ps)
 		n = from_parent(d, &m);
 		if (n < 0)
 			return -1;
-		if (n > 0 && m.type == MSG_STATUS) {
-			*ps = m.u.status;
+		if (n > 0 && m.type == want) {
+			*reply = m;
 			return 0;
 		}
 	}
 	return -1;
 }
 
+#define RELOAD_TIMEOUT_MS 20000	/* the parent applies a reload within */
+
 static void serve_control(struct daemon *d)
 {
 	static struct strbuf sb;	/* 16 KiB: not on the stack */
 	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-	struct msg_status ps;
 	struct msg m;
 
 	if (fd < 0)
@@ -291,16 +593,23 @@ static void serve_control(struct daemon *d)
 	sb.overflow = 0;
 	switch (ctl_read_request(fd, CTL_TIMEOUT_MS)) {
 	case CTL_GET:
-		if (parent_status(d, &ps) < 0) {
+		if (ask_parent(d, MSG_STATUS_REQ, MSG_STATUS, STATUS_TIMEOUT_MS, &m) < 0) {
 			sb_printf(&sb, "errno=%d\n\n", EIO);
 			break;
 		}
-		describe(d, &ps, &sb);
+		describe(d, &m.u.status, &sb);
 		sb_printf(&sb, "errno=0\n\n");
 		break;
 	case CTL_DOWN:
 		m.type = MSG_DOWN;	/* the parent logs it */
 		sb_printf(&sb, "errno=%d\n\n", msg_send(d->sock_fd, &m) < 0 ? EIO : 0);
+		break;
+	case CTL_RELOAD:
+		if (ask_parent(d, MSG_RELOAD, MSG_RELOADED, RELOAD_TIMEOUT_MS, &m) < 0) {
+			sb_printf(&sb, "errno=%d\n\n", EIO);
+			break;
+		}
+		sb_printf(&sb, "reload=%s\nerrno=%d\n\n", m.u.reloaded.text, m.u.reloaded.err);
 		break;
 	default:
 		sb_printf(&sb, "errno=%d\n\n", EINVAL);
@@ -310,25 +619,14 @@ static void serve_control(struct daemon *d)
 	close(fd);
 }
 
-/* The datapath process's own descriptors; all others are closed. */
+/* The datapath process's own descriptors (the parent's socket, the control socket). */
 static void keep_only_ours(struct daemon *d)
 {
-	int keep[16], n = 0;
+	int keep[2] = { d->sock_fd, d->ctl_fd };
 
-	keep[n++] = d->sock_fd;
-	keep[n++] = d->ctl_fd;
-	if (!d->kernel) {
-		keep[n++] = d->tun_fd;
-		keep[n++] = d->raw_fd;
-		keep[n++] = d->dp.tx_fd;
-		keep[n++] = d->dp.pkt_fd;
-		keep[n++] = d->dp.pmtu_fd;
-		keep[n++] = d->dp.stop_fd;
-		keep[n++] = d->dp.event_fd;
-	}
 	if (!d->foreground)
 		closelog();	/* its socket goes too: opened again below */
-	close_other_fds(keep, (size_t)n);
+	close_other_fds(keep, 2);
 	if (!d->foreground) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -345,20 +643,22 @@ static void keep_only_ours(struct daemon *d)
 
 static void child_loop(struct daemon *d)
 {
-	struct pollfd pfd[3] = {
-		{ .fd = d->sock_fd, .events = POLLIN },
-		{ .fd = d->ctl_fd, .events = POLLIN },
-		{ .fd = d->kernel ? -1 : d->dp.event_fd, .events = POLLIN },
-	};
 	uint64_t ticked = now_ms();
 	struct msg m;
 
 	while (!d->stop) {
-		int n = poll(pfd, 3, d->kernel ? -1 : (int)SS_TICK_MS);
+		bool running = d->attached && !d->kernel;
+		struct pollfd pfd[3] = {
+			{ .fd = d->sock_fd, .events = POLLIN },
+			{ .fd = d->ctl_fd, .events = POLLIN },
+			{ .fd = running ? d->dp.event_fd : -1, .events = POLLIN },
+		};
+		int n = poll(pfd, 3, running ? (int)SS_TICK_MS : -1);
 
-		if (!d->kernel && now_ms() - ticked >= SS_TICK_MS) {
+		if (running && now_ms() - ticked >= SS_TICK_MS) {
 			ticked = now_ms();
 			soft_state_turn(d, true);
+			keepalive(d);
 			if (dp_hop_failed(&d->dp)) {
 				m.type = MSG_HOP_FAILED;
 				msg_send(d->sock_fd, &m);
@@ -382,26 +682,23 @@ static void child_loop(struct daemon *d)
 
 _Noreturn void child_run(struct daemon *d)
 {
-	struct msg m = { .type = MSG_READY };
-	int rc = 0;
-
 	d->parent = getppid();
+	d->attached = d->up = false;
 	keep_only_ours(d);
 	tzset();	/* syslog's time zone, before files are out of reach */
 	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
 		_exit(1);
-	if (!d->kernel) {
-		rc = dp_start(&d->dp);	/* one thread per direction */
-		if (rc < 0) {
-			errno = -rc;
-			log_warn("datapath threads");
-			_exit(1);
-		}
-	}
-	if (msg_send(d->sock_fd, &m) < 0)
-		d->stop = 2;
 	child_loop(d);
-	if (!d->kernel)
+	if (d->attached && !d->kernel) {
 		dp_free(&d->dp);
+		close(d->tun_fd);
+		close(d->raw_fd);
+	}
+	fp_unmap(&d->fp);
+	free_retired(true);
+	for (struct params_gen *g = generations; g; g = generations) {
+		generations = g->next;
+		free(g);
+	}
 	exit(d->stop == 1 ? 0 : 1);
 }

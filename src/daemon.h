@@ -26,23 +26,42 @@ struct daemon {
 	/* the parent's */
 	struct nl nl;
 	struct nl mon;		/* RTMGRP_IPV4_IFADDR: the host's addresses change */
-	int lock_fd, sig_fd, mon_fd;
+	struct nl mon_route;	/* RTMGRP_IPV4_ROUTE, while the tunnel waits for a route */
+	int lock_fd, sig_fd, mon_fd, route_fd;
+	int ready_fd;		/* without -f: the start is over (ipipd CONFIG returns) */
+	bool ready;		/* the datapath process said MSG_READY once */
+	uint64_t ready_by;	/* ... must, by then (CLOCK_MONOTONIC ms) */
+	uint64_t tried;		/* the last bring-up attempt while waiting */
 	pid_t child;		/* the datapath process */
 	struct sandbox_user user;	/* ... runs as */
 	int underlay_ifindex;	/* the route to Remote leaves here */
 	bool direct;		/* outer packets may go straight to the next hop (packet socket) */
+	unsigned route_mtu;	/* the route's MTU to Remote, as last told to the datapath process */
 	/* the datapath process's */
 	struct datapath dp;
 	struct own_addrs own;	/* the host's addresses, for the rx thread */
 	int tun_fd, raw_fd, ctl_fd;
-	uint64_t fast_rx;	/* the fast path's rx packets at the last tick */
+	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
+	struct {
+		uint64_t sent_at;	/* CLOCK_MONOTONIC ms of the last echo (0: none yet) */
+		uint64_t sent;		/* echoes sent */
+		unsigned unanswered;	/* echoes in a row without a packet from Remote since */
+		bool down;		/* declared down (KeepaliveMisses unanswered) */
+	} ka;
 	pid_t parent;
+	bool attached;		/* it has its datapath (MSG_DATAPATH) */
+	bool up;		/* the tunnel is up (else: waiting) */
+	char waiting[MSG_TEXT_MAX];	/* what for */
+	char attach[8];		/* the fast path's attachment, as the parent said */
+	uint32_t prog_id[2];
 	/* both (the parent tells the datapath process what changes) */
 	int sock_fd;		/* the other process */
 	struct fastpath fp;	/* parent: attachments, address map; child: mapped state */
 	bool fast;		/* the eBPF fast path carries ordinary packets */
 	bool kernel;		/* the kernel's ipip device carries the packets */
 	bool foreground;
+	bool keep_state;	/* the state file was refused: leave it as found */
+	bool config_error;	/* the start failed on the configuration (exit status 78) */
 	enum sandbox_mode sandbox;
 	int n_own;		/* the host's addresses at the last dump (-1: failed) */
 	uint32_t own_list[OWN_ADDRS_MAX];	/* ... the first OWN_ADDRS_MAX of them */

@@ -136,20 +136,56 @@ static bool env_off(const char *name)
 	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"));
 }
 
-int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd,
-	     const struct ss_limits *lim, _Atomic uint32_t *ids)
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
 {
 	unsigned feats = 0;
 	int rc;
 
+	memset(f, 0, sizeof(*f));
+	f->tun = tun_fd;
+	f->raw = raw_fd;
+	f->pkt = -1;
+	f->tx = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
+	if (f->tx < 0)
+		f->tx = -1;	/* the raw socket sends */
+	f->vnet = tun_has_vnet_hdr(tun_fd) > 0;
+	if (f->vnet) {
+		rc = tun_set_offload(tun_fd, &feats);
+		if (rc < 0)
+			log_debug("TUN offloads: %s", strerror(-rc));
+		if (!env_off("IPIPD_GRO")) {
+			f->gro_flags = GRO_TCP;
+			if (feats & TUN_F_USO4_)
+				f->gro_flags |= GRO_UDP;
+		}
+		log_debug("TUN offloads 0x%x, GRO 0x%x", feats, f->gro_flags);
+	}
+	if (direct) {
+		f->pkt = packet_open_tx();
+		if (f->pkt < 0) {
+			errno = -f->pkt;
+			log_warn("no packet socket: outer packets go through the kernel's IP output");
+			f->pkt = -1;
+		}
+	}
+	return 0;
+}
+
+int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fds *f,
+	    const struct ss_limits *lim, _Atomic uint32_t *ids)
+{
+	int rc;
+
 	memset(dp, 0, sizeof(*dp));
 	dp->inited = true;
-	dp->p = p;
-	dp->tun_fd = tun_fd;
-	dp->raw_fd = raw_fd;
+	atomic_store(&dp->p, p);
+	dp->tun_fd = f->tun;
+	dp->raw_fd = f->raw;
+	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
+	dp->pkt_fd = f->pkt;
+	dp->vnet = f->vnet;
+	dp->gro_flags = f->gro_flags;
 	dp->stop_fd = dp->event_fd = -1;
-	dp->pmtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	dp->pkt_fd = -1;
 	dp->mtu = lim->mtu;
 	dp->rx.gro.mtu = lim->mtu;
 	if (!ids) {
@@ -157,9 +193,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 		ids = &dp->own_ids;
 	}
 	ss_init(&dp->ss, lim, ids);
-	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
-	if (dp->tx_fd < 0)
-		dp->tx_fd = raw_fd;
 	dp->linger_ns = DP_LINGER_US * 1000;
 	if (getenv("IPIPD_LINGER_US"))	/* measurements: 0 switches it off */
 		dp->linger_ns = strtol(getenv("IPIPD_LINGER_US"), NULL, 10) * 1000;
@@ -168,24 +201,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
-	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
-	if (dp->pmtu_fd >= 0 && connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote,
-					sizeof(dp->remote)) < 0) {
-		close(dp->pmtu_fd);
-		dp->pmtu_fd = -1;
-	}
-	dp->vnet = tun_has_vnet_hdr(tun_fd) > 0;
-	if (dp->vnet) {
-		rc = tun_set_offload(tun_fd, &feats);
-		if (rc < 0)
-			log_debug("TUN offloads: %s", strerror(-rc));
-		if (!env_off("IPIPD_GRO")) {
-			dp->gro_flags = GRO_TCP;
-			if (feats & TUN_F_USO4_)
-				dp->gro_flags |= GRO_UDP;
-		}
-		log_debug("TUN offloads 0x%x, GRO 0x%x", feats, dp->gro_flags);
-	}
 	rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
 		rc = ring_init(&dp->tx.ring);
@@ -228,8 +243,6 @@ void dp_free(struct datapath *dp)
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
 	dp->pkt_fd = -1;
-	if (dp->pmtu_fd >= 0)
-		close(dp->pmtu_fd);
 	dp->tx_fd = -1;
 	dp->inited = false;
 }
@@ -245,45 +258,101 @@ static void dp_event(struct datapath *dp)
 		log_debug("datapath event: %s", strerror(errno));
 }
 
-/* The route's MTU towards Remote, as the kernel knows it now (0: unknown). */
-static unsigned route_mtu(struct datapath *dp)
-{
-	socklen_t sl;
-	int v;
-
-	/*
-	 * Connect again first: the socket keeps the route it found, and that
-	 * one is stale once the underlay device has been replaced.
-	 */
-	sl = sizeof(v);
-	if (dp->pmtu_fd < 0 ||
-	    connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote, sizeof(dp->remote)) < 0 ||
-	    getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 || v <= 0)
-		return 0;
-	return (unsigned)v;
-}
-
 unsigned dp_tick(struct datapath *dp, bool timer)
 {
 	uint64_t ev, now = now_seconds();
-	unsigned changed = 0, was = ss_pmtu(&dp->ss), outer;
+	unsigned changed = 0, was = ss_pmtu(&dp->ss);
 
 	if (read(dp->event_fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN)
 		log_debug("datapath event: %s", strerror(errno));
 	if (timer)
 		changed = ss_tick(&dp->ss, now);
-	if ((changed & SS_ROUTE) || atomic_exchange(&dp->route_check, false)) {
-		outer = route_mtu(dp);
-		if (outer && ss_pmtu_lower(&dp->ss, outer, now))
-			changed |= SS_PMTU;
-	}
+	/* raised again, or a send was too big: the route's MTU, as the parent knows it */
+	if (dp->route_mtu && (changed & SS_ROUTE) && ss_pmtu_lower(&dp->ss, dp->route_mtu, now))
+		changed |= SS_PMTU;
+	if (atomic_exchange(&dp->route_check, false))
+		changed |= SS_ROUTE;
 	if (ss_pmtu(&dp->ss) != was)
 		log_info("path MTU soft state: tunnel MTU %u (was %u)", ss_pmtu(&dp->ss), was);
 	if (changed & SS_TTL)
 		log_debug("soft state: path TTL %s", ss_flags(&dp->ss) & SS_TTL ? "known" : "forgotten");
 	if (changed & SS_UNREACH)
 		log_debug("soft state: tunnel exit presumed reachable again");
-	return changed & ~SS_ROUTE;
+	return changed;
+}
+
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
+{
+	uint8_t pkt[IPV4_HLEN + ICMP_ECHO_MAX];
+	enum pkt_verdict v;
+	uint16_t id;
+
+	if (len > ICMP_ECHO_MAX)
+		return -EMSGSIZE;
+	memcpy(pkt + IPV4_HLEN, inner, len);
+	v = ipip_encap(dp_params(dp), pkt, pkt + IPV4_HLEN, len);
+	if (v != PKT_OK)
+		return -EINVAL;
+	ss_take_ids(&dp->ss, &id, 1);
+	ipv4_set_id(pkt, id);
+	if (sendto(dp->tx_fd, pkt, IPV4_HLEN + len, 0, (struct sockaddr *)&dp->remote,
+		   sizeof(dp->remote)) < 0)
+		return -errno;
+	atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
+	return 0;
+}
+
+int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu)
+{
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = p->remote };
+
+	if (p->remote != dp_params(dp)->remote) {
+		/* the raw socket takes the new Remote's packets and errors only */
+		if (connect(dp->raw_fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
+			return -errno;
+		__atomic_store_n(&dp->remote.sin_addr.s_addr, p->remote, __ATOMIC_RELAXED);
+	}
+	if (mtu != dp->mtu) {
+		dp->mtu = mtu;
+		ss_set_mtu(&dp->ss, mtu);
+	}
+	atomic_store_explicit(&dp->p, p, memory_order_release);
+	return 0;
+}
+
+int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
+{
+	bool running = dp->tx_started || dp->rx_started;
+	int rc = 0;
+
+	dp_stop(dp);
+	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
+		close(dp->tx_fd);
+	if (dp->pkt_fd >= 0)
+		close(dp->pkt_fd);
+	if (dp->raw_fd >= 0)
+		close(dp->raw_fd);
+	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
+		close(dp->tun_fd);
+	dp->tun_fd = f->tun;
+	dp->raw_fd = f->raw;
+	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
+	dp->pkt_fd = f->pkt;
+	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
+	if (running)
+		rc = dp_start(dp);
+	return rc;
+}
+
+bool dp_route_mtu(struct datapath *dp, unsigned outer)
+{
+	unsigned was = ss_pmtu(&dp->ss);
+
+	dp->route_mtu = outer;
+	if (!ss_pmtu_lower(&dp->ss, outer, now_seconds()))
+		return false;
+	log_info("path MTU soft state: tunnel MTU %u (was %u; the route's MTU)", ss_pmtu(&dp->ss), was);
+	return true;
 }
 
 /* Hand a locally made packet (an ICMP error) to the host through the TUN device. */
@@ -504,6 +573,8 @@ static void tx_flush(struct datapath *dp)
 		retried = false;
 	}
 	ctr_add(&t->c.packets, pkts);
+	if (pkts)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&t->c.bytes, bytes);
 	if (direct)
 		ctr_add(&t->direct, direct);
@@ -565,7 +636,7 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 		tx_too_big(dp, slot + IPV4_HLEN, len, pmtu);
 		return;
 	}
-	v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, len);
+	v = ipip_encap(dp_params(dp), slot, slot + IPV4_HLEN, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
 		return;
@@ -671,7 +742,7 @@ static void log_ecn(struct datapath *dp, struct dp_rx *r, const struct ipip_rx *
 	uint64_t minute = now_seconds() / 60;
 
 	ctr_add(&r->c.ecn_unusual, 1);
-	if (!dp->p->ecn_log)
+	if (!dp_params(dp)->ecn_log)
 		return;
 	if (minute != r->ecn_log_minute) {
 		r->ecn_log_minute = minute;
@@ -725,6 +796,7 @@ int dp_net_to_tun(struct datapath *dp)
 	struct dp_ring *ring = &r->ring;
 	uint64_t pkts = 0, bytes = 0, writes = 0;
 	bool decapped = false;
+	const struct ipip_params *p;
 	int n;
 
 	for (int i = 0; i < DP_BATCH; i++)
@@ -732,6 +804,7 @@ int dp_net_to_tun(struct datapath *dp)
 	n = recvmmsg(dp->raw_fd, ring->msg, DP_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
+	p = dp_params(dp);	/* one set of settings for the batch */
 	gro_reset(&r->gro, dp->gro_flags);
 	for (int i = 0; i < n; i++) {
 		uint8_t *pkt = ring->iov[i].iov_base;
@@ -742,7 +815,7 @@ int dp_net_to_tun(struct datapath *dp)
 			ctr_add(&r->c.drops[PKT_RX_TRUNCATED], 1);
 			continue;
 		}
-		v = ipip_decap(dp->p, pkt, ring->msg[i].msg_len, &rx);
+		v = ipip_decap(p, pkt, ring->msg[i].msg_len, &rx);
 		if (rx.ecn_unusual)
 			log_ecn(dp, r, &rx);
 		if (v != PKT_OK) {
@@ -767,6 +840,8 @@ int dp_net_to_tun(struct datapath *dp)
 	else
 		ctr_add(&r->c.syscalls, writes);
 	ctr_add(&r->c.packets, pkts);
+	if (decapped)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_rx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&r->c.bytes, bytes);
 	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
 	if (decapped && (ss_flags(&dp->ss) & SS_UNREACH) && ss_exit_reached(&dp->ss)) {
@@ -799,7 +874,7 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 		return;
 	}
 	memcpy(&src, icmp + 12, 4);
-	v = ipip_source_check(dp->p, src);
+	v = ipip_source_check(dp_params(dp), src);
 	if (v != PKT_OK) {
 		ctr_add(&r->c.drops[v == PKT_RX_INNER_SOURCE_OURS ? PKT_ICMP_SOURCE_OURS :
 				    PKT_ICMP_SOURCE_NOT_ALLOWED], 1);
@@ -848,7 +923,7 @@ void dp_read_errors(struct datapath *dp)
 			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
 				continue;
-			v = ss_icmp(&dp->ss, dp->p, ee->ee_type, ee->ee_code, ee->ee_info, data,
+			v = ss_icmp(&dp->ss, dp_params(dp), ee->ee_type, ee->ee_code, ee->ee_info, data,
 				    (size_t)got, now_seconds(), &changed);
 			if (v != PKT_OK) {
 				ctr_add(&c->drops[v], 1);
@@ -1022,4 +1097,7 @@ void dp_stop(struct datapath *dp)
 	if (dp->rx_started)
 		pthread_join(dp->rx_thread, NULL);
 	dp->tx_started = dp->rx_started = false;
+	/* read the stop back: threads started again (dp_replace_fds) must not see it */
+	if (read(dp->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("datapath stop");
 }

@@ -129,14 +129,17 @@ struct dp_hop {
 };
 
 struct datapath {
-	const struct ipip_params *p;
+	/* the settings, swapped whole by a reload (dp_set_params): read once a batch */
+	const struct ipip_params *_Atomic p;
 	unsigned mtu;			/* the device MTU: the soft state's ceiling */
 	struct softstate ss;		/* RFC 2003 5: path MTU, TTL, reachability, recent IDs */
 	_Atomic uint32_t own_ids;	/* the outer ID counter, unless the fast path's is used */
 	_Atomic uint64_t frag_sent;
+	/* liveness: CLOCK_MONOTONIC ms of the last packet from and to Remote (0: never) */
+	_Atomic uint64_t last_rx_ms, last_tx_ms;
 	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
+	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */
-	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	int pkt_fd;			/* send-only packet socket (-1: none) */
@@ -153,15 +156,50 @@ struct datapath {
 	bool inited;			/* dp_free() on a zeroed struct does nothing */
 };
 
+/* The datapath's descriptors, made by the privileged parent (dp_prepare). */
+struct dp_fds {
+	int tun, raw;		/* the TUN device; the raw socket (bound to Local, connected to Remote) */
+	int tx;			/* send-only raw socket (-1: the raw socket sends) */
+	int pkt;		/* send-only packet socket (-1: none) */
+	bool vnet;		/* the TUN device has IFF_VNET_HDR (offloads switched on) */
+	unsigned gro_flags;	/* what may be written coalesced */
+};
+
 /*
- * Set up buffers for the TUN device tun_fd and the raw socket raw_fd (bound
- * to Local and connected to Remote).  If the device was opened with
- * IFF_VNET_HDR, its offloads are switched on here.  lim: the soft state's
- * limits (lim->mtu is the device MTU); ids: the outer ID counter to share
- * (the fast path's), or NULL for one of the datapath's own.
+ * The parent, with its privileges: the send sockets for the TUN device
+ * tun_fd and raw socket raw_fd (a packet socket too where direct), and the
+ * device's offloads.  0 or -errno.
  */
-int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd,
-	     const struct ss_limits *lim, _Atomic uint32_t *ids);
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct);
+
+/*
+ * The datapath process: buffers for the descriptors f (now the datapath's,
+ * closed by dp_free).  lim: the soft state's limits (lim->mtu is the device
+ * MTU); ids: the outer ID counter to share (the fast path's), or NULL for
+ * one of the datapath's own.
+ */
+int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fds *f,
+	    const struct ss_limits *lim, _Atomic uint32_t *ids);
+
+/* The settings now (one acquire load: a batch reads them once). */
+static inline const struct ipip_params *dp_params(struct datapath *dp)
+{
+	return atomic_load_explicit(&dp->p, memory_order_acquire);
+}
+
+/*
+ * A reload: new settings p (kept by the caller until dp_free, as the threads
+ * may still read the old ones for a batch), a new Remote (the raw socket is
+ * connected to it again) and device MTU.  From the owner thread.
+ */
+int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu);
+
+/*
+ * New descriptors (a new Local needs a new raw socket): the threads stop,
+ * the old descriptors are closed (the TUN device's if f->tun is another),
+ * the threads start again; counters and soft state stay.  0 or -errno.
+ */
+int dp_replace_fds(struct datapath *dp, const struct dp_fds *f);
 
 /*
  * The next hop towards Remote for the packet socket: ifindex 0 sends through
@@ -175,10 +213,25 @@ bool dp_hop_failed(struct datapath *dp);
 /*
  * The owner of the soft state (the thread that also publishes it to the fast
  * path), every SS_TICK_MS and whenever dp->event_fd is readable: reads the
- * event, moves the soft state on (ss_tick: expiry, recent IDs) and checks
- * the route's MTU when asked to.  Returns the SS_* flags of what moved.
+ * event, moves the soft state on (ss_tick: expiry, recent IDs; a raised
+ * path MTU is lowered to the route's again).  Returns the SS_* flags of what
+ * moved; SS_ROUTE: a send was too big for the route, the caller should ask
+ * for its MTU (dp_route_mtu).
  */
 unsigned dp_tick(struct datapath *dp, bool timer);
+
+/*
+ * The owner: the MTU of the route to Remote (configured or its device's,
+ * never learned from ICMP) is outer: the path MTU never exceeds it.  True
+ * if that lowered it.
+ */
+bool dp_route_mtu(struct datapath *dp, unsigned outer);
+/*
+ * Encapsulate the inner packet inner[0..len) (at most ICMP_ECHO_MAX bytes:
+ * a keepalive) and send it to Remote, from any thread.  0 or -errno.
+ */
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len);
+
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 

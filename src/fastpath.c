@@ -170,13 +170,18 @@ void fp_init(struct fastpath *fp)
 }
 
 /* Map the counters map (mmapable: one entry per possible CPU). */
+static size_t page_round(size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + page - 1) / page * page;
+}
+
 static int map_counters(struct fastpath *fp)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t len = (size_t)fp->ncpus * sizeof(struct fp_counters);
+	size_t len = page_round((size_t)fp->ncpus * sizeof(struct fp_counters));
 	void *m;
 
-	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(fp->skel->maps.counters), 0);
 	if (m == MAP_FAILED)
 		return -errno;
@@ -187,9 +192,10 @@ static int map_counters(struct fastpath *fp)
 
 static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 {
-	__atomic_store_n(&fp->skel->bss->state.underlay_ifindex, (uint32_t)ifindex,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&fp->skel->bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	__atomic_store_n(&bss->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
 }
 
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
@@ -223,7 +229,7 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		rc = errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	fp->skel->rodata->cfg = *cfg;
+	fp->skel->bss->cfg = *cfg;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint32_t)getpid();
 	fp->skel->bss->ip_id = seed;
@@ -245,6 +251,8 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 			fp->prog_id[h] = info.id;
 	}
 	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
+	fp->bss = fp->skel->bss;	/* the skeleton maps it at load */
+	fp->bss_len = page_round(bpf_map__value_size(fp->skel->maps.bss));
 	step = "map the counters of";
 	rc = map_counters(fp);
 	if (rc < 0)
@@ -282,6 +290,8 @@ void fp_stop(struct fastpath *fp)
 	}
 	if (fp->ctr)
 		munmap((void *)fp->ctr, fp->ctr_len);
+	if (fp->bss_mapped)
+		munmap(fp->bss, fp->bss_len);
 	if (fp->skel)
 		ipip_bpf__destroy(fp->skel);
 	fp_init(fp);
@@ -314,25 +324,79 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach)
 {
-	struct fp_state *st;
+	struct ipip_bpf__bss *bss = fp->bss;
 
-	if (!fp->skel)
+	if (!bss)
 		return;
-	st = &fp->skel->bss->state;
-	__atomic_store_n(&st->pmtu, pmtu, __ATOMIC_RELAXED);
-	__atomic_store_n(&st->path_ttl, path_ttl, __ATOMIC_RELAXED);
-	__atomic_store_n(&st->unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.pmtu, pmtu, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.path_ttl, path_ttl, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
+{
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	/* a packet in flight may see some fields old, some new: for one packet only */
+	if (bss)
+		memcpy(&bss->cfg, cfg, sizeof(*cfg));
 }
 
 _Atomic uint32_t *fp_ids(struct fastpath *fp)
 {
-	return fp->skel ? (_Atomic uint32_t *)&fp->skel->bss->ip_id : NULL;
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	return bss ? (_Atomic uint32_t *)&bss->ip_id : NULL;
 }
 
 int fp_underlay(const struct fastpath *fp)
 {
-	return fp->skel ? (int)__atomic_load_n(&fp->skel->bss->state.underlay_ifindex,
-					       __ATOMIC_RELAXED) : 0;
+	const struct ipip_bpf__bss *bss = fp->bss;
+
+	return bss ? (int)__atomic_load_n(&bss->state.underlay_ifindex, __ATOMIC_RELAXED) : 0;
+}
+
+void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
+	       size_t *ctr_len)
+{
+	*bss_fd = bpf_map__fd(fp->skel->maps.bss);
+	*bss_len = fp->bss_len;
+	*ctr_fd = bpf_map__fd(fp->skel->maps.counters);
+	*ctr_len = fp->ctr_len;
+}
+
+int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+	   int ncpus)
+{
+	void *b = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bss_fd, 0), *c;
+
+	if (b == MAP_FAILED)
+		return -errno;
+	c = mmap(NULL, ctr_len, PROT_READ, MAP_SHARED, ctr_fd, 0);
+	if (c == MAP_FAILED) {
+		int e = errno;
+
+		munmap(b, bss_len);
+		return -e;
+	}
+	fp->bss = b;
+	fp->bss_len = bss_len;
+	fp->bss_mapped = true;
+	fp->ctr = c;
+	fp->ctr_len = ctr_len;
+	fp->ncpus = ncpus;
+	return 0;
+}
+
+void fp_unmap(struct fastpath *fp)
+{
+	if (fp->ctr)
+		munmap((void *)fp->ctr, fp->ctr_len);
+	if (fp->bss_mapped)
+		munmap(fp->bss, fp->bss_len);
+	fp->ctr = NULL;
+	fp->bss = NULL;
+	fp->bss_mapped = false;
 }
 
 static bool listed(const uint32_t *addr, unsigned n, uint32_t a)

@@ -47,6 +47,9 @@ struct fastpath {
 	const char *attach;		/* "tcx" or "clsact" */
 	int own_fd;
 	int ncpus;
+	void *bss;			/* the programs' .bss, mapped (struct ipip_bpf__bss) */
+	size_t bss_len;
+	bool bss_mapped;		/* ... by fp_map(), not by the skeleton */
 	const struct fp_counters *ctr;	/* the counters map, mapped: ncpus entries */
 	size_t ctr_len;
 	fp_record_fn record;		/* before an ingress clsact filter is attached */
@@ -102,6 +105,26 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2);
  * process that has it mapped may call this; one writer at a time).
  */
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach);
+
+/*
+ * The descriptors and sizes another process needs to map what the programs
+ * share (fp_map): their .bss and the counters.
+ */
+void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
+	       size_t *ctr_len);
+
+/*
+ * In the datapath process: map the programs' .bss and counters from the
+ * descriptors fp_shared() gave (closed by the caller after).  0 or -errno.
+ */
+int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+	   int ncpus);
+
+/* Unmap what fp_map() mapped. */
+void fp_unmap(struct fastpath *fp);
+
+/* New settings for the running programs (a reload): stored into their .bss. */
+void fp_set_config(struct fastpath *fp, const struct fp_config *cfg);
 
 /* The outer ID counter the programs take IDs from (in their mapped .bss). */
 _Atomic uint32_t *fp_ids(struct fastpath *fp);

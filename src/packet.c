@@ -427,6 +427,11 @@ static int relay_code(unsigned type, unsigned code)
 	}
 }
 
+bool icmp_answered(unsigned type, unsigned code)
+{
+	return relay_code(type, code) >= 0;
+}
+
 /* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
 static size_t quoted_outer(const uint8_t *quoted, size_t len)
 {
@@ -534,6 +539,31 @@ out:
 	if (why)
 		*why = w;
 	return n;
+}
+
+size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const void *payload, size_t plen)
+{
+	size_t tot;
+
+	if (plen > ICMP_ECHO_MAX - IPV4_HLEN - 8)
+		plen = ICMP_ECHO_MAX - IPV4_HLEN - 8;
+	tot = IPV4_HLEN + 8 + plen;
+	memset(out, 0, IPV4_HLEN + 8);
+	out[0] = 0x45;
+	put16(out + 2, (uint16_t)tot);
+	put16(out + 6, IP_DF);
+	out[8] = 64;
+	out[9] = 1;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, &dst, 4);
+	put16(out + 10, inet_csum(out, IPV4_HLEN));
+	out[20] = 8;	/* echo request */
+	put16(out + 24, id);
+	put16(out + 26, seq);
+	memcpy(out + 28, payload, plen);
+	put16(out + 22, inet_csum(out + 20, 8 + plen));
+	return tot;
 }
 
 /* The options of hdr that are copied into every fragment (RFC 791 copied flag). */

@@ -258,6 +258,14 @@ bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned 
 #define ICMP_RELAY_MAX ICMP_FRAG_NEEDED_MAX
 #define ICMP_RELAY_PMTU_FLOOR 552u	/* = DP_PMTU_FLOOR: outer; inner is 20 less */
 
+/*
+ * Does an error of this type and code about an outer packet call for an
+ * error to the inner sender (the relay table above has an entry for it)?
+ * Port unreachable, source route failed, redirects, quench and parameter
+ * problems do not.
+ */
+bool icmp_answered(unsigned type, unsigned code);
+
 enum icmp_relay_why {
 	ICMP_RELAY_OK,
 	ICMP_RELAY_NOT_RELAYED,		/* the table says no (port unreachable, redirect, ...) */
@@ -270,6 +278,15 @@ enum icmp_relay_why {
 
 size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
+
+/*
+ * An ICMP echo request src -> dst (network order) with identifier id,
+ * sequence seq and the payload payload[0..plen) (at most ICMP_ECHO_MAX - 28
+ * bytes), TTL 64: written into out, its length returned.
+ */
+#define ICMP_ECHO_MAX 128
+size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const void *payload, size_t plen);
 
 /*
  * Fragment the IPv4 packet pkt[0..len) (DF clear) so that each piece fits

@@ -64,13 +64,15 @@ static const char *const common[] = {
  */
 static const char *const child_only[] = {
 	"sendmmsg", "recvmmsg", "accept4",
+	"eventfd2",	/* the datapath's wake-ups, made once it is handed over */
 };
 
 /*
  * The parent: teardown with libmnl and libnftables (netlink sockets), the
- * state file, pid and lock files, /proc/sys, /sys counters, rt_tables.d,
+ * state file, pid and lock files, the ledger, /proc/sys, /sys counters, rt_tables.d,
  * /etc/localtime (syslog), libnftables' own files; its signalfd; reaping the
- * datapath process.
+ * datapath process; putting the firewall rules back after a reload (libnftables,
+ * and the timer that waits for the ruleset to settle).
  */
 static const char *const parent_only[] = {
 	"pread64", "pwrite64", "lseek", "select", "pselect6",
@@ -79,7 +81,9 @@ static const char *const parent_only[] = {
 	"open", "openat", "stat", "lstat", "statx", "access",
 	"faccessat", "faccessat2", "getdents64", "readlink", "readlinkat",
 	"unlink", "unlinkat", "rmdir", "flock", "fsync", "dup", "dup2", "dup3", "pipe2",
+	"rename", "renameat", "renameat2",	/* the shared-settings ledger, replaced whole */
 	"getcwd", "uname", "signalfd4", "eventfd2", "wait4", "waitid",
+	"timerfd_settime",	/* following the firewall (fwwatch.c) */
 };
 
 #ifdef SANITIZED
@@ -137,10 +141,11 @@ static int drop_capabilities(bool bpf)
 {
 	/*
 	 * Kept: CAP_NET_ADMIN, for teardown (netlink: delete the link, rules,
-	 * routes; libnftables; net sysctls) and the nft rule count of `ipipctl
-	 * show`; CAP_BPF while the fast path runs (the address map, attaching to
+	 * routes; libnftables; net sysctls), the nft rule count of `ipipctl
+	 * show` and putting the firewall rules back after a reload; CAP_BPF while the fast path runs (the address map, attaching to
 	 * a new underlay: kernels before 6.5 ask for it on every bpf(2) call);
-	 * CAP_KILL for the datapath process only.
+	 * CAP_NET_RAW for the raw socket a reload to a new Local needs; CAP_KILL
+	 * for the datapath process only.
 	 * Everything else goes, the bounding set included; we stay uid 0
 	 * because the files removed at teardown are root's.
 	 */
@@ -152,6 +157,10 @@ static int drop_capabilities(bool bpf)
 		return -1;
 	if (bpf && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 				CAP_BPF) < 0)
+		return -1;
+	/* a reload to a new Local needs a new raw socket (bound there), made here */
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			 CAP_NET_RAW) < 0)
 		return -1;
 	/* the datapath process runs as another user: ending it if it hangs takes CAP_KILL
 	 * (and the filter allows kill(2) of that one process only) */

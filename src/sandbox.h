@@ -6,7 +6,8 @@
  *  - the parent keeps what teardown and following the host need:
  *    CAP_NET_ADMIN (netlink, nftables, /proc/sys/net), CAP_BPF while the
  *    fast path runs (attaching it to a new underlay, the map of the host's
- *    addresses), uid 0 for the root-owned files it removes;
+ *    addresses), CAP_NET_RAW (a reload's new raw socket), CAP_KILL (the
+ *    datapath process only), uid 0 for the root-owned files it removes;
  *  - the datapath process (packets, ICMP errors, the control socket) runs as
  *    an unprivileged system user with no capability at all, no supplementary
  *    groups, under Landlock (no file may be opened, no TCP port used) where

@@ -23,6 +23,17 @@ void ss_init(struct softstate *s, const struct ss_limits *lim, _Atomic uint32_t 
 	atomic_store(&s->pmtu, s->lim.mtu);
 }
 
+void ss_set_mtu(struct softstate *s, unsigned mtu)
+{
+	unsigned cur = atomic_load(&s->pmtu), was = s->lim.mtu;
+
+	s->lim.mtu = mtu;
+	/* lower at once; higher only where the path MTU was not lowered by the path */
+	while ((cur > mtu || (cur == was && mtu > was)) &&
+	       !atomic_compare_exchange_weak(&s->pmtu, &cur, mtu))
+		;
+}
+
 bool ss_pmtu_lower(struct softstate *s, unsigned outer, uint64_t now_s)
 {
 	unsigned cur = atomic_load_explicit(&s->pmtu, RELAXED), inner;
@@ -80,13 +91,16 @@ enum pkt_verdict ss_icmp(struct softstate *s, const struct ipip_params *p, unsig
 		return PKT_ICMP_NOT_OURS;
 	if (!id_is_recent(s, id))
 		return PKT_ICMP_ID_NOT_RECENT;
+	/* an error the relay table answers buys one error to an inner sender */
 	owed = atomic_load(&s->credit);
-	do {
-		if (owed >= (int)SS_BURST)
+	while (icmp_answered(type, code) && owed < (int)SS_BURST) {
+		if (atomic_compare_exchange_weak(&s->credit, &owed, owed + 1)) {
+			atomic_store(&s->credit_at, now_s ? now_s : 1);
+			if (owed == 0)
+				*changed |= SS_CREDIT;
 			break;
-	} while (!atomic_compare_exchange_weak(&s->credit, &owed, owed + 1));
-	if (owed == 0)
-		*changed |= SS_CREDIT;
+		}
+	}
 	if (type == 3 && code == 4 && ss_pmtu_lower(s, info, now_s))
 		*changed |= SS_PMTU;
 	learn_ttl(s, icmp_sent_ttl(p, type, quoted, len), now_s, changed);
@@ -162,6 +176,10 @@ unsigned ss_tick(struct softstate *s, uint64_t now_s)
 		changed |= SS_TTL;
 	if (expire(s, SS_UNREACH, &s->unreach_at, SS_UNREACH_S, now_s))
 		changed |= SS_UNREACH;
+	/* errors owed expire as the kernel's ipip forgets its error count (30 s) */
+	if (atomic_load(&s->credit) > 0 && now_s - atomic_load(&s->credit_at) >= SS_UNREACH_S &&
+	    atomic_exchange(&s->credit, 0) > 0)
+		changed |= SS_CREDIT;
 	lowered = atomic_load(&s->pmtu_lowered);
 	if (lowered && now_s - lowered >= s->lim.expire_s) {
 		/* try the device MTU again, unless it was lowered just now */

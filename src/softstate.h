@@ -26,7 +26,7 @@
 #define SS_PMTU_FLOOR 552u	/* outer; the kernel's net.ipv4.route.min_pmtu default */
 #define SS_EXPIRE_S 600u	/* the kernel's net.ipv4.route.mtu_expires default */
 #define SS_TTL_MAX 64u		/* the kernel's net.ipv4.ip_default_ttl default */
-#define SS_UNREACH_S 30u	/* as the kernel's IPTUNNEL_ERR_TIMEO */
+#define SS_UNREACH_S 30u	/* as the kernel's IPTUNNEL_ERR_TIMEO (also how long errors are owed) */
 #define SS_RATE 10u		/* ICMP errors ipipd sends, per second ... */
 #define SS_BURST 20u		/* ... with this burst; also the most errors owed */
 #define SS_TICK_MS 500u		/* ss_tick() is called this often */
@@ -55,6 +55,7 @@ struct softstate {
 	_Atomic uint64_t ttl_at;	/* when it was last learned (s) */
 	_Atomic uint64_t unreach_at;	/* when the exit was last reported unreachable (s; 0: never) */
 	_Atomic int credit;		/* ICMP errors owed: one per error received, at most SS_BURST */
+	_Atomic uint64_t credit_at;	/* when the last was owed (s): all expire SS_UNREACH_S later */
 	_Atomic uint64_t tat_ns;	/* rate limit: when the bucket is full again (GCRA) */
 	_Atomic uint32_t *ids;		/* the tunnel's outer ID counter (the next ID to take) */
 	_Atomic uint32_t id_hist[SS_ID_SLOTS];	/* the counter at the last ticks */
@@ -75,8 +76,9 @@ void ss_init(struct softstate *s, const struct ss_limits *lim, _Atomic uint32_t 
 /*
  * An ICMP error type/code/info (as in sock_extended_err) that quotes
  * quoted[0..len): believed only if it quotes one of this tunnel's outer
- * packets (icmp_quote_ours) with an ID taken lately (id_recent).  Then one
- * error is owed to inner senders, and the soft state learns from it:
+ * packets (icmp_quote_ours) with an ID taken lately (id_recent).  Then, if
+ * the relay table answers it (icmp_answered), one error is owed to inner
+ * senders (for SS_UNREACH_S), and the soft state learns from it:
  * fragmentation needed lowers the path MTU, time exceeded teaches the path
  * TTL (TTL = inherit only, at most lim.ttl_max), net/host unreachable marks
  * the exit unreachable.  Returns PKT_OK or why it was not believed; *changed
@@ -85,6 +87,9 @@ void ss_init(struct softstate *s, const struct ss_limits *lim, _Atomic uint32_t 
 enum pkt_verdict ss_icmp(struct softstate *s, const struct ipip_params *p, unsigned type,
 			 unsigned code, uint32_t info, const uint8_t *quoted, size_t len,
 			 uint64_t now_s, unsigned *changed);
+
+/* The device MTU changed (the owner): the path MTU follows it down, and up where not lowered. */
+void ss_set_mtu(struct softstate *s, unsigned mtu);
 
 /* Lower the path MTU to fit an outer MTU (never raises); true if it moved. */
 bool ss_pmtu_lower(struct softstate *s, unsigned outer, uint64_t now_s);

@@ -25,7 +25,7 @@ static const char *offload_mode(void)
 	return v;
 }
 
-int tun_open(const char *name)
+int tun_open(const char *name, int ifindex)
 {
 	struct ifreq ifr;
 	int fd, e;
@@ -40,6 +40,9 @@ int tun_open(const char *name)
 	if (getenv("IPIPD_NAPI") && !strcmp(getenv("IPIPD_NAPI"), "1"))
 		ifr.ifr_flags |= IFF_NAPI;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	/* the index recorded before the device exists (0: the kernel's choice) */
+	if (ifindex && ioctl(fd, TUNSETIFINDEX, &(unsigned){ (unsigned)ifindex }) < 0)
+		goto fail;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
 	return fd;

@@ -9,12 +9,12 @@
 #define TUN_F_USO6_ 0x40u
 
 /*
- * Create the TUN device name (IFF_TUN|IFF_NO_PI), non-blocking; returns fd or
- * -errno.  Unless IPIPD_OFFLOAD=off is in the environment, the device is
+ * Create the TUN device name (IFF_TUN|IFF_NO_PI) with interface index ifindex
+ * (0: any; -EBUSY: taken), non-blocking; returns fd or -errno.  Unless IPIPD_OFFLOAD=off is in the environment, the device is
  * opened with IFF_VNET_HDR: every read and write carries a virtio_net_hdr,
  * and tun_set_offload() can then turn on checksum and segmentation offloads.
  */
-int tun_open(const char *name);
+int tun_open(const char *name, int ifindex);
 
 /* 1 if fd was opened with IFF_VNET_HDR, 0 if not, -errno on error. */
 int tun_has_vnet_hdr(int fd);

@@ -75,7 +75,10 @@ veth_pair() {
 	done
 }
 
-rundir() { echo "/run/ipipd/netns/$1"; }
+# nsino NS: the inode of the namespace, which keys its runtime files and table-name files.
+nsino() { ip netns exec "$1" stat -L -c %i /proc/self/ns/net; }
+# rundir NS: the runtime directory of the tunnels in NS.
+rundir() { echo "/run/ipipd/netns/$(nsino "$1")"; }
 
 # start NS CONF [NAME]: run ipipd in background mode; its PID is left in $STARTED.
 start() {
@@ -104,7 +107,7 @@ dump() {
 			grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(proxy_arp|rp_filter|forwarding)) '
 		ip netns exec "$n" nft list ruleset
 		# table-name files are shared by all namespaces: only this one's
-		ls /etc/iproute2/rt_tables.d | grep -F -- "-$n-"
+		ls /etc/iproute2/rt_tables.d | grep -F -- "-$(nsino "$n"):"
 	} 2>&1 | grep -v -E '^\s+(RX|TX|[0-9]+ +[0-9]+)'
 }
 

@@ -3,6 +3,7 @@
 #   preflight (every command the tests run is installed),
 #   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan), the
 #   differential replay of the eBPF programs against the C packet code,
+#   every configuration the documents show (tests/doc-configs.py),
 #   namespace integration tests against the ASan+UBSan daemon and the release one.
 # Failures are: "not ok" lines, skipped tests ("ok ... # SKIP", cmocka's
 # SKIPPED), a test program or suite that exits non-zero without a failed check
@@ -36,6 +37,8 @@ traceroute          traceroute
 sysctl              procps
 nft                 nftables
 iptables            iptables
+iptables-save       iptables
+iptables-restore    iptables
 tcpdump             tcpdump
 ethtool             ethtool
 /usr/bin/python3    python3
@@ -45,11 +48,16 @@ bpftool             bpftool
 setpriv             util-linux
 dmesg               util-linux
 flock               util-linux
+unshare             util-linux
 qemu-system-x86_64  qemu-system-x86
 cpio                cpio
 xz                  xz-utils
 depmod              kmod
 modprobe            kmod
+promtool            prometheus
+debootstrap         debootstrap
+mkfs.ext4           e2fsprogs
+qemu-img            qemu-utils
 python3:scapy       python3-scapy
 '
 section "preflight: the commands the tests run"
@@ -120,6 +128,23 @@ else
 	count 0 1
 fi
 
+# README.md, the man pages and examples/: each configuration shown passes
+# ipipd -n without a warning on a host that has what it names.
+section "documentation: every configuration shown passes ipipd -n"
+out=$(timeout 300 /usr/bin/python3 tests/doc-configs.py "$B/asan/ipipd" 2>&1)
+rc=$?
+echo "$out"
+ok=$(grep -c '^ok ' <<<"$out")
+notok=$(grep -c '^not ok ' <<<"$out")
+count "$ok" "$notok"
+if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+	echo "not ok - tests/doc-configs.py exited with status $rc without a failed check"
+	count 0 1
+elif [ "$ok" -eq 0 ] && [ "$notok" -eq 0 ]; then
+	echo "not ok - tests/doc-configs.py checked no configuration"
+	count 0 1
+fi
+
 # A suite runs under timeout, in a process group of its own: past the limit
 # the whole group is signalled (the suite's EXIT trap ends its daemons and
 # deletes its namespaces), SIGKILL follows 30 s later.  Ctrl-C or SIGTERM
@@ -169,7 +194,7 @@ export UBSAN_OPTIONS="log_path=$LOGDIR/ubsan:print_stacktrace=1:halt_on_error=1"
 # The suites about the packets run once with each datapath that carries them
 # here (the eBPF fast path where this kernel lets ipipd load it); the others
 # with Datapath = auto, the default.
-BOTH="tunnel conformance icmp-relay hostile kernel-interop"
+BOTH="tunnel conformance icmp-relay icmp-forged liveness hostile kernel-interop reload waiting"
 others=()
 for s in tests/integration/*.sh; do
 	[[ " $BOTH " == *" $(basename "$s" .sh) "* ]] || others+=("$s")

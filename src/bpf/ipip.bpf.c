@@ -43,13 +43,13 @@
 #define ECN_MODE_COMPAT 1
 #define ECN_MODE_KERNEL 2
 
-const volatile struct fp_config cfg = {};
-
 /*
- * Set by the daemon while the programs run (it maps .bss): the soft state,
- * the underlay; and the outer ID counter (RFC 6864), one per tunnel, shared
- * with the daemon's userspace datapath, seeded randomly by the daemon.
+ * Set by the daemon while the programs run (it maps .bss): the tunnel's
+ * settings (changed in place by a reload), the soft state, the underlay;
+ * and the outer ID counter (RFC 6864), one per tunnel, shared with the
+ * daemon's userspace datapath, seeded randomly by the daemon.
  */
+struct fp_config cfg = {};
 struct fp_state state = {};
 __u32 ip_id = 0;
 
@@ -207,7 +207,6 @@ int ipip_egress(struct __sk_buff *skb)
 	out[9] = IPPROTO_IPIP_;
 	out[10] = 0;
 	out[11] = 0;
-	/* through the volatile fields: the loader sets them after compilation */
 	local = cfg.local;
 	remote = cfg.remote;
 	__builtin_memcpy(out + 12, &local, 4);

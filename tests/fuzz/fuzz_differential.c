@@ -341,7 +341,7 @@ static struct progs *programs(uint8_t settings, unsigned variant)
 	ps->skel = ipip_bpf__open();
 	if (!ps->skel)
 		die("open the eBPF programs", errno ? errno : ENOMEM);
-	ps->skel->rodata->cfg = cfg;
+	ps->skel->bss->cfg = cfg;
 	ps->skel->bss->state.pmtu = DEV_MTU;
 	ps->skel->bss->state.underlay_ifindex = LO_IFINDEX;
 	ps->skel->bss->state.rx_l2 = ETH_HLEN;

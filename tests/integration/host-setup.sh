@@ -120,7 +120,7 @@ ip tunnel add Moe mode ipip remote 198.51.100.2 local 192.0.2.42 ttl 64
 ip link set Moe mtu 1480
 ip address add 203.0.113.5/32 peer 203.0.113.1 dev Moe
 ip link set Moe up
-echo \"42 Moe\" > /etc/iproute2/rt_tables.d/ipipd-$HOME_NS-Moe.conf
+echo \"42 Moe\" > /etc/iproute2/rt_tables.d/ipipd-$(nsino "$HOME_NS"):Moe.conf
 ip route add default via 203.0.113.1 dev Moe table Moe
 ip rule add from 203.0.113.5/32 table Moe
 E"

@@ -104,8 +104,8 @@ echo "# A: parent $PA, datapath process $CA ($DPA); B: parent $PB, datapath proc
 check "each daemon is two processes: the datapath process is the parent's child" \
 	test "$(status "$CA" PPid) $(status "$CB" PPid)" = "$PA $PB"
 # CAP_KILL is bit 5 (0x20), CAP_NET_ADMIN bit 12 (0x1000), CAP_BPF bit 39 (0x8000000000).
-if [ "$DPA" = ebpf ]; then PCAPS=0000008000001020; else PCAPS=0000000000001020; fi
-check "parent: CapEff is exactly CAP_NET_ADMIN, CAP_KILL$( [ "$DPA" = ebpf ] && echo ', CAP_BPF (fast path)')" \
+if [ "$DPA" = ebpf ]; then PCAPS=0000008000003020; else PCAPS=0000000000003020; fi
+check "parent: CapEff is exactly CAP_NET_ADMIN, CAP_NET_RAW, CAP_KILL$( [ "$DPA" = ebpf ] && echo ', CAP_BPF (fast path)')" \
 	test "$(status "$PA" CapEff)" = $PCAPS
 check "parent: CapPrm and CapBnd the same" \
 	test "$(status "$PA" CapPrm) $(status "$PA" CapBnd)" = "$PCAPS $PCAPS"

@@ -583,6 +583,91 @@ static void test_run_path_too_long(void **state)
 	assert_int_equal(run_path(path, sizeof(path), "tun0", ".sock"), -ENAMETOOLONG);
 }
 
+/* ---- run_dir_verify -------------------------------------------------------- */
+
+static char rd[96];
+
+static void under(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmp_dir, name);
+}
+
+static void test_run_dir_made_0700(void **state)
+{
+	char why[256] = "";
+	struct stat st;
+	mode_t old = umask(0);	/* the mode must not depend on the caller's umask */
+
+	under(rd, sizeof(rd), "made");
+	assert_int_equal(run_dir_verify(rd, 0, why, sizeof(why)), -ENOENT);
+	assert_int_equal(run_dir_verify(rd, 1, why, sizeof(why)), 0);
+	umask(old);
+	assert_int_equal(lstat(rd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(run_dir_verify(rd, 0, why, sizeof(why)), 0);
+	rmdir(rd);
+}
+
+/* refused NAME RC TEXT: the directory is refused, named, with what is wrong, and left as it was */
+static void refused_dir(const char *what, int rc, const char *text)
+{
+	char why[256] = "";
+	struct stat before, after;
+
+	assert_int_equal(lstat(rd, &before), 0);
+	assert_int_equal(run_dir_verify(rd, 1, why, sizeof(why)), rc);
+	if (!strstr(why, rd) || !strstr(why, text))
+		fail_msg("%s: '%s' does not say '%s' about %s", what, why, text, rd);
+	assert_int_equal(lstat(rd, &after), 0);
+	assert_int_equal(before.st_mode, after.st_mode);
+	assert_int_equal(before.st_uid, after.st_uid);
+}
+
+static void test_run_dir_refused(void **state)
+{
+	char target[128];
+
+	under(rd, sizeof(rd), "d");
+	assert_int_equal(mkdir(rd, 0700), 0);
+	assert_int_equal(chmod(rd, 0755), 0);
+	refused_dir("mode", -EPERM, "has mode 0755, not 0700");
+	assert_int_equal(chmod(rd, 01700), 0);
+	refused_dir("sticky", -EPERM, "has mode 1700, not 0700");
+	assert_int_equal(chmod(rd, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(rd, 65534, 65534), 0);
+		refused_dir("owner", -EPERM, "owned by uid 65534, not root");
+		assert_int_equal(chown(rd, 0, 0), 0);
+	}
+	assert_int_equal(run_dir_verify(rd, 1, (char[256]){ 0 }, 256), geteuid() == 0 ? 0 : -EPERM);
+	rmdir(rd);
+
+	under(target, sizeof(target), "target");
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(symlink(target, rd), 0);
+	refused_dir("symlink", -ELOOP, "is a symbolic link");
+	unlink(rd);
+	rmdir(target);
+
+	assert_int_equal(close(open(rd, O_WRONLY | O_CREAT, 0700)), 0);
+	refused_dir("file", -ENOTDIR, "is not a directory");
+	unlink(rd);
+}
+
+static void test_run_open_no_symlink(void **state)
+{
+	char target[128];
+
+	under(rd, sizeof(rd), "x.lock");
+	under(target, sizeof(target), "victim");
+	assert_int_equal(symlink(target, rd), 0);
+	assert_int_equal(run_open(rd, O_RDWR | O_CREAT, 0600), -ELOOP);
+	assert_int_equal(run_lock(rd, 0), -ELOOP);
+	assert_int_equal(access(target, F_OK), -1);	/* never created through the link */
+	unlink(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +718,10 @@ int main(void)
 
 		cmocka_unit_test(test_run_path),
 		cmocka_unit_test(test_run_path_too_long),
+		cmocka_unit_test_setup_teardown(test_run_dir_made_0700, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test_setup_teardown(test_run_dir_refused, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test_setup_teardown(test_run_open_no_symlink, make_tmp_dir,
+						remove_tmp_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -262,6 +262,26 @@ static void test_ids_skip_zero(void **state)
 	assert_int_equal(atomic_load(&fx.ids), 0x1fffe + 5);
 }
 
+static void test_errors_owed_only_for_answered_and_expire(void **state)
+{
+	unsigned ch;
+	uint16_t id = take(4);
+
+	(void)state;
+	/* port unreachable, source route failed, redirect: nothing owed */
+	assert_int_equal(icmp(3, 3, 0, id, 64, T0, &ch), PKT_OK);
+	assert_int_equal(icmp(3, 5, 0, id, 64, T0, &ch), PKT_OK);
+	assert_int_equal(icmp(5, 1, 0, id, 64, T0, &ch), PKT_OK);
+	assert_int_equal(atomic_load(&fx.ss.credit), 0);
+	/* host unreachable: one owed, for 30 s (the kernel's error window) */
+	assert_int_equal(icmp(3, 1, 0, id, 64, T0, &ch), PKT_OK);
+	assert_int_equal(atomic_load(&fx.ss.credit), 1);
+	assert_false(ss_tick(&fx.ss, T0 + 29) & SS_CREDIT);
+	assert_int_equal(atomic_load(&fx.ss.credit), 1);
+	assert_true(ss_tick(&fx.ss, T0 + 30) & SS_CREDIT);
+	assert_int_equal(atomic_load(&fx.ss.credit), 0);
+}
+
 static void test_errors_owed_one_per_error(void **state)
 {
 	unsigned ch;
@@ -300,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup(test_id_window_moves, setup),
 		cmocka_unit_test_setup(test_ids_skip_zero, setup),
 		cmocka_unit_test_setup(test_errors_owed_one_per_error, setup),
+		cmocka_unit_test_setup(test_errors_owed_only_for_answered_and_expire, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,10 +25,14 @@
  * device of the harness's own network namespace is the underlay: what
  * bpf_check_mtu() reports).  In every environment the host's own addresses
  * are HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map),
- * the tunnel address is TUN_ADDR, and the programs' configuration comes from
- * fp_config_init() (src/fastpath.c) of the same struct ipip_params the C
- * code gets.  The counters are read where the daemon reads them: the
- * counters map, mapped (every CPU's entry, before and after the run).
+ * the tunnel address is TUN_ADDR.  The programs are loaded once and set
+ * before every run as the daemon sets them while they run (src/fastpath.c,
+ * through their .bss and counters mapped with fp_map(), as the datapath
+ * process has them): their configuration by fp_set_config() (what a reload
+ * does) from fp_config_init() of the same struct ipip_params the C code
+ * gets, the soft state by fp_set_state(), the host's addresses by
+ * fp_set_own().  The counters are read where the daemon reads them: every
+ * CPU's entry of the mapped counters map, before and after the run.
  *
  * The agreement rule.  The eBPF verdict is one of
  *   FAST   TC_ACT_REDIRECT; the counters say RX_PACKETS +1 and RX_BYTES +the
@@ -89,7 +93,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -130,7 +133,6 @@ static const struct { uint32_t addr; unsigned len; } ALLOWED[] = {
 	{ 0xc0000201u, 32 },	/* Remote itself */
 };
 #define N_ALLOWED (sizeof(ALLOWED) / sizeof(ALLOWED[0]))
-#define VARIANTS 2
 
 /* Where a packet is tested: the programs' configuration variant and their soft state. */
 struct env {
@@ -150,17 +152,13 @@ static const struct env ENVS[] = {
 };
 #define N_ENVS (sizeof(ENVS) / sizeof(ENVS[0]))
 
-/* One loaded copy of the programs (their configuration is read-only once loaded). */
-struct progs {
-	struct ipip_bpf *skel;
-	int fd[FP_HOOKS];
-	const struct fp_counters *ctr;	/* the counters map, mapped */
-};
+/* The programs, loaded once; configured before each run through fp. */
+static struct ipip_bpf *skel;
+static int prog_fd[FP_HOOKS];
+static struct fastpath fp;	/* their .bss and counters mapped by fp_map() */
 
-static struct progs loaded[256][VARIANTS];
 static struct own_addrs host;
 static struct prefix allowed[N_ALLOWED];
-static int ncpus;
 static size_t max_frame;	/* the longest frame a test run takes */
 static bool under_libfuzzer;
 static uint32_t next_id = 0x5eed0000u;
@@ -314,72 +312,79 @@ static void setup(void)
 		allowed[i].len = ALLOWED[i].len;
 	}
 	libbpf_set_print(quiet);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0)
-		die("count the CPUs", ncpus ? ncpus : EINVAL);
 }
 
-static struct progs *programs(uint8_t settings, unsigned variant)
+static size_t page_round(size_t len)
 {
-	struct progs *ps;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + page - 1) / page * page;
+}
+
+/* Load the programs as fp_start() does, without attaching them; map them as the datapath does. */
+static void load(void)
+{
 	struct ipip_params p;
 	struct fp_config cfg;
-	long page = sysconf(_SC_PAGESIZE);
-	size_t len;
-	uint8_t one = 1;
-	void *m;
-	int rc;
+	uint32_t own[N_HOST];
+	int ncpus = libbpf_num_possible_cpus(), rc;
 
-	if ((settings & 3) == 3)
-		settings &= (uint8_t)~3u;	/* ECN mode 3 is mode 0 (normal) */
-	ps = &loaded[settings][variant];
-	if (ps->skel)
-		return ps;
-	set_params(&p, settings, variant);
+	if (ncpus <= 0)
+		die("count the CPUs", ncpus ? ncpus : EINVAL);
+	set_params(&p, 0, 0);
 	fp_config_init(&cfg, &p, htonl(TUN_ADDR), TUN_IFINDEX, LO_IFINDEX, DEV_MTU);
 	cfg.tun_l2 = ETH_HLEN;
-	ps->skel = ipip_bpf__open();
-	if (!ps->skel)
+	skel = ipip_bpf__open();
+	if (!skel)
 		die("open the eBPF programs", errno ? errno : ENOMEM);
-	ps->skel->bss->cfg = cfg;
-	ps->skel->bss->state.pmtu = DEV_MTU;
-	ps->skel->bss->state.underlay_ifindex = LO_IFINDEX;
-	ps->skel->bss->state.rx_l2 = ETH_HLEN;
-	rc = bpf_map__set_max_entries(ps->skel->maps.counters, (uint32_t)ncpus);
+	skel->bss->cfg = cfg;
+	skel->bss->state.pmtu = DEV_MTU;
+	skel->bss->state.underlay_ifindex = LO_IFINDEX;
+	skel->bss->state.rx_l2 = ETH_HLEN;
+	rc = bpf_map__set_max_entries(skel->maps.counters, (uint32_t)ncpus);
 	if (rc == 0)
-		rc = ipip_bpf__load(ps->skel);
-	if (rc < 0) {
-		ipip_bpf__destroy(ps->skel);
+		rc = ipip_bpf__load(skel);
+	if (rc < 0)
 		die("load the eBPF programs", rc);
-	}
-	ps->fd[FP_EGRESS] = bpf_program__fd(ps->skel->progs.ipip_egress);
-	ps->fd[FP_INGRESS] = bpf_program__fd(ps->skel->progs.ipip_ingress);
-	for (size_t i = 0; i < N_HOST; i++) {
-		uint32_t a = htonl(HOST_ADDRS[i]);
-
-		if (bpf_map_update_elem(bpf_map__fd(ps->skel->maps.own), &a, &one, BPF_ANY) < 0)
-			die("fill the map of the host's addresses", errno);
-	}
-	len = (size_t)ncpus * sizeof(struct fp_counters);
-	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(ps->skel->maps.counters), 0);
-	if (m == MAP_FAILED)
-		die("map the counters", errno);
-	ps->ctr = m;
-	if (!max_frame) {
-		max_frame = probe_max_frame(ps->fd[FP_INGRESS]);
-		if (max_frame < ETH_HLEN + 2 * IPV4_HLEN + 1500)
-			die("test-run frames of 1554 bytes", EMSGSIZE);
-	}
-	return ps;
+	prog_fd[FP_EGRESS] = bpf_program__fd(skel->progs.ipip_egress);
+	prog_fd[FP_INGRESS] = bpf_program__fd(skel->progs.ipip_ingress);
+	fp_init(&fp);
+	rc = fp_map(&fp, bpf_map__fd(skel->maps.bss), page_round(bpf_map__value_size(skel->maps.bss)),
+		    bpf_map__fd(skel->maps.counters),
+		    page_round((size_t)ncpus * sizeof(struct fp_counters)), ncpus);
+	if (rc < 0)
+		die("map the programs' .bss and counters", rc);
+	fp.own_fd = bpf_map__fd(skel->maps.own);
+	for (size_t i = 0; i < N_HOST; i++)
+		own[i] = htonl(HOST_ADDRS[i]);
+	rc = fp_set_own(&fp, own, N_HOST);
+	if (rc < 0)
+		die("fill the map of the host's addresses", rc);
+	max_frame = probe_max_frame(prog_fd[FP_INGRESS]);
+	if (max_frame < ETH_HLEN + 2 * IPV4_HLEN + 1500)
+		die("test-run frames of 1554 bytes", EMSGSIZE);
 }
 
-static void read_counters(const struct progs *ps, uint64_t out[FP_COUNTER_MAX])
+/* The settings and soft state of this run, stored into the running programs. */
+static void configure(uint8_t settings, const struct env *e)
+{
+	struct ipip_params p;
+	struct fp_config cfg;
+
+	set_params(&p, settings, e->variant);
+	fp_config_init(&cfg, &p, htonl(TUN_ADDR), TUN_IFINDEX, LO_IFINDEX, DEV_MTU);
+	cfg.tun_l2 = ETH_HLEN;
+	fp_set_config(&fp, &cfg);
+	fp_set_state(&fp, e->pmtu, e->path_ttl, e->unreach != 0);
+	set_underlay_mtu(e->underlay_mtu);
+}
+
+static void read_counters(uint64_t out[FP_COUNTER_MAX])
 {
 	memset(out, 0, FP_COUNTER_MAX * sizeof(out[0]));
-	for (int c = 0; c < ncpus; c++)
+	for (int c = 0; c < fp.ncpus; c++)
 		for (int k = 0; k < FP_COUNTER_MAX; k++)
-			out[k] += __atomic_load_n(&ps->ctr[c].c[k], __ATOMIC_RELAXED);
+			out[k] += __atomic_load_n(&fp.ctr[c].c[k], __ATOMIC_RELAXED);
 }
 
 /* The program's result, its counters and its ID consumption, checked against each other. */
@@ -391,8 +396,7 @@ struct bpf_result {
 	uint32_t id;		/* the ID the program had to take */
 };
 
-static void run(struct progs *ps, enum fp_hook hook, const uint8_t *frame, size_t len,
-		struct bpf_result *r)
+static void run(enum fp_hook hook, const uint8_t *frame, size_t len, struct bpf_result *r)
 {
 	static const char *const ctr_name[FP_COUNTER_MAX] = {
 		"RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES",
@@ -407,13 +411,13 @@ static void run(struct progs *ps, enum fp_hook hook, const uint8_t *frame, size_
 
 	r->id = next_id;
 	next_id += 0x9e3779b9u;	/* every low 16 bits in time, 0xffff and 0 among them */
-	ps->skel->bss->ip_id = r->id;
-	read_counters(ps, before);
-	rc = bpf_prog_test_run_opts(ps->fd[hook], &o);
+	atomic_store_explicit(fp_ids(&fp), r->id, memory_order_relaxed);
+	read_counters(before);
+	rc = bpf_prog_test_run_opts(prog_fd[hook], &o);
 	if (rc < 0)
 		disagree("BPF_PROG_TEST_RUN failed: %s", strerror(-rc));
-	read_counters(ps, after);
-	id_after = ps->skel->bss->ip_id;
+	read_counters(after);
+	id_after = atomic_load_explicit(fp_ids(&fp), memory_order_relaxed);
 	r->retval = o.retval;
 	r->out_len = o.data_size_out;
 
@@ -523,7 +527,6 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 {
 	static uint8_t frame[65536 + ETH_HLEN];
 	static struct bpf_result r;
-	struct progs *ps = programs(settings, e->variant);
 	struct ipip_params p;
 	struct ipip_rx rx;
 	enum pkt_verdict v;
@@ -534,7 +537,8 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	memcpy(c, pkt, len);
 	set_params(&p, settings, e->variant);
 	v = ipip_decap(&p, c, len, &rx);
-	run(ps, FP_INGRESS, frame, make_frame(frame, pkt, len), &r);
+	configure(settings, e);
+	run(FP_INGRESS, frame, make_frame(frame, pkt, len), &r);
 
 	if (v == PKT_OK)
 		why = rx_slow_reason(pkt, len, &rx);
@@ -595,7 +599,6 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 {
 	static uint8_t frame[65536 + ETH_HLEN];
 	static struct bpf_result r;
-	struct progs *ps = programs(settings, 0);
 	struct ipip_params p;
 	uint8_t outer[IPV4_HLEN];
 	enum pkt_verdict v;
@@ -606,11 +609,8 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	memcpy(c, pkt, len);
 	set_params(&p, settings, e->variant);
 	v = ipip_encap(&p, outer, c, len);
-	ps->skel->bss->state.pmtu = e->pmtu;
-	ps->skel->bss->state.path_ttl = e->path_ttl;
-	ps->skel->bss->state.unreach = e->unreach;
-	set_underlay_mtu(e->underlay_mtu);
-	run(ps, FP_EGRESS, frame, make_frame(frame, pkt, len), &r);
+	configure(settings, e);
+	run(FP_EGRESS, frame, make_frame(frame, pkt, len), &r);
 
 	if (v == PKT_OK)
 		why = tx_slow_reason(&p, e, pkt, len);
@@ -705,7 +705,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ready) {
 		setup();
-		programs(0, 0);	/* fails now, not later, where BPF cannot load */
+		load();	/* fails now, not later, where BPF cannot load */
 		atexit(summary);
 		ready = true;
 	}

@@ -94,25 +94,33 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp msg fwwatch
+FUZZERS := decap config control icmp msg fwwatch differential
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/endpoint.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
+# The eBPF programs (the skeleton) against the C packet code: needs root.
+FUZZ_SRC_differential := src/packet.c src/fastpath.c src/log.c
+FUZZ_FLAGS_differential := -I$(B)
+$(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h
+# Corpora other than tests/fuzz/corpus/NAME (the same input format).
+FUZZ_CORPUS_decap := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
+FUZZ_CORPUS_differential := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
 # (rebuilt when the sources they take in, or any header, change)
 .SECONDEXPANSION:
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz
-	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_SRC_$*) $(LIBS)
+	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(FUZZ_FLAGS_$*) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRC_$*) $(LIBS)
 
 $(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) \
 		tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/replay
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(FUZZ_SRC_$*) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc $(FUZZ_FLAGS_$*) -o $@ $< tests/fuzz/replay.c \
+		$(FUZZ_SRC_$*) $(LIBS)
 
 check: all
 	$(Q)scripts/deps.sh check
@@ -143,11 +151,9 @@ deb:
 	@ls $(B)/ipipd_$(VERSION)_*.deb
 
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
-	$(Q)for f in $(FUZZERS); do \
-		mkdir -p $(B)/corpus-$$f; \
-		$(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(B)/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
-	done
+	$(Q)$(foreach f,$(FUZZERS),mkdir -p $(B)/corpus-$(f) && \
+		$(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/corpus-$(f) $(or $(FUZZ_CORPUS_$(f)),tests/fuzz/corpus/$(f)) &&) true
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

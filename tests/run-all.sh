@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test and ends with "N passed, N failed" on its own line.
 #   preflight (every command the tests run is installed),
-#   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan),
+#   unit tests (cmocka, ASan+UBSan), fuzz corpus replay (ASan+UBSan), the
+#   differential replay of the eBPF programs against the C packet code,
 #   every configuration the documents show (tests/doc-configs.py),
 #   namespace integration tests against the ASan+UBSan daemon and the release one.
 # Failures are: "not ok" lines, skipped tests ("ok ... # SKIP", cmocka's
@@ -115,10 +116,22 @@ for src in tests/unit/test_*.c; do
 done
 
 for f in $(ls tests/fuzz/corpus); do
+	h=$f
+	[ "$f" = encap ] && h=decap	# packets to encapsulate, in fuzz_decap.c's format
 	section "fuzz corpus replay: $f"
-	if "$B/replay/$f" "tests/fuzz/corpus/$f"; then echo "ok - replay $f"; count 1 0; else
+	if "$B/replay/$h" "tests/fuzz/corpus/$f"; then echo "ok - replay $f"; count 1 0; else
 		echo "not ok - replay $f"; count 0 1; fi
 done
+
+# The eBPF programs (BPF_PROG_TEST_RUN) and the C packet code on the same
+# packets: a disagreement, or programs that cannot be loaded here, fail.
+section "differential replay: eBPF fast path against the C packet code"
+if "$B/replay/differential" tests/fuzz/corpus/decap tests/fuzz/corpus/encap; then
+	echo "ok - differential replay of decap and encap: both datapaths agree"; count 1 0
+else
+	echo "not ok - differential replay of decap and encap: a disagreement, or the eBPF programs cannot be test-run here (see above)"
+	count 0 1
+fi
 
 # README.md, the man pages and examples/: each configuration shown passes
 # ipipd -n without a warning on a host that has what it names.

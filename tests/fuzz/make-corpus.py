@@ -5,7 +5,10 @@
     tests/fuzz/make-corpus.py
 
 decap inputs are one settings byte (see fuzz_decap.c) and then a packet as
-received from the peer 192.0.2.1 by the tunnel end 192.0.2.2.
+received from the peer 192.0.2.1 by the tunnel end 192.0.2.2.  encap inputs
+have the same format (fuzz_decap and fuzz_differential replay both corpora)
+and hold packets as routed into the tunnel device of 192.0.2.2, whose
+address is 203.0.113.5.
 The found-* files are inputs libFuzzer found; they are kept, not generated.
 """
 import os
@@ -18,6 +21,10 @@ LOCAL = bytes([192, 0, 2, 2])
 REMOTE = bytes([192, 0, 2, 1])
 INNER_SRC = bytes([203, 0, 113, 1])
 INNER_DST = bytes([203, 0, 113, 5])
+TUN_ADDR = INNER_DST            # the tunnel address of 192.0.2.2 (fuzz_differential.c)
+PEER = INNER_SRC
+HOST_ADDR = bytes([203, 0, 113, 99])    # one of the host's addresses in fuzz_differential.c
+FAR = bytes([198, 51, 100, 50])         # somewhere behind the peer
 
 # Settings byte: bits 0-1 ECN mode, 2 DSCP uniform, 3 TOS inherit, 4 pmtudisc,
 # 5 fixed TTL 64, 6-7 fixed TOS index.
@@ -53,6 +60,54 @@ def icmp_echo(data=b"ipipd fuzz seed!"):
 
 def ping(tos=0, ttl=64, options=b"", **kw):
     return ipv4(icmp_echo(), INNER_SRC, INNER_DST, 1, tos=tos, ttl=ttl, options=options, **kw)
+
+
+def l4_csum(src, dst, proto, seg):
+    return csum(src + dst + struct.pack("!BBH", 0, proto, len(seg)) + seg)
+
+
+def tcp(src, dst, payload=b"", flags=0x18, options=b"", sport=40000, dport=443):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, 0x1000, 0x2000,
+                      (5 + len(options) // 4) << 4, flags, 64240, 0, 0) + options
+    seg = hdr + payload
+    c = l4_csum(src, dst, 6, seg)
+    return seg[:16] + struct.pack("!H", c) + seg[18:]
+
+
+def udp(src, dst, payload=b"", sport=53000, dport=53, zero_csum=False):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    c = 0 if zero_csum else (l4_csum(src, dst, 17, seg) or 0xFFFF)
+    return seg[:6] + struct.pack("!H", c) + seg[8:]
+
+
+def filler(n):
+    return bytes((i * 7 + 3) & 0xFF for i in range(n))
+
+
+def tcp_packet(size, src=TUN_ADDR, dst=PEER, **kw):
+    """A TCP segment of size bytes in all (IPv4 header without options)."""
+    return ipv4(tcp(src, dst, filler(size - 40)), src, dst, 6, **kw)
+
+
+def udp_packet(size, src=TUN_ADDR, dst=PEER, **kw):
+    return ipv4(udp(src, dst, filler(size - 28)), src, dst, 17, **kw)
+
+
+def icmp_packet(size, src=TUN_ADDR, dst=PEER, **kw):
+    return ipv4(icmp_echo(filler(size - 28)), src, dst, 1, **kw)
+
+
+SYN_OPTIONS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a\x00\x00\x10\x00\x00\x00\x00\x00\x01\x03\x03\x07"
+DNS_QUERY = bytes.fromhex("123401000001000000000000076578616d706c6503636f6d0000010001")
+IP_OPTIONS = {
+    "router-alert": b"\x94\x04\x00\x00",
+    "nop-eol": b"\x01\x01\x01\x00",
+    "lsrr": b"\x83\x07\x04" + bytes([198, 51, 100, 9]) + b"\x00",
+    "ssrr": b"\x89\x07\x04" + bytes([198, 51, 100, 9]) + b"\x00",
+    "record-route": b"\x07\x0b\x04" + bytes(8) + b"\x00",
+    "timestamp": b"\x44\x0c\x05\x00" + bytes(8),
+    "malformed-length": b"\x07\x01\x00\x00",
+}
 
 
 def outer(inner, tos=0, src=REMOTE, dst=LOCAL, proto=4, **kw):
@@ -96,6 +151,111 @@ def decap_seeds():
     # Packets as read from the TUN device, for the encapsulation side.
     s["tx-ping-nopmtudisc"] = bytes([COMPAT | TOS_INHERIT]) + ping(tos=0xb9)
     s["tx-ipv6"] = bytes([DEFAULT]) + v6
+    return s
+
+
+def decap_more_seeds():
+    """Packets from the peer that the differential harness compares (added later)."""
+    s = {}
+    for size in (40, 576, 999, 1000, 1001, 1480, 1481, 3678):
+        s["rx-tcp-%d" % size] = bytes([DEFAULT]) + outer(tcp_packet(size, PEER, TUN_ADDR))
+    s["rx-udp-dns"] = bytes([DEFAULT]) + outer(ipv4(udp(PEER, TUN_ADDR, DNS_QUERY), PEER,
+                                                    TUN_ADDR, 17))
+    s["rx-udp-1480"] = bytes([KERNEL | UNIFORM]) + outer(udp_packet(1480, PEER, TUN_ADDR),
+                                                         tos=0xb9)
+    s["rx-icmp-ttl1"] = bytes([DEFAULT]) + outer(icmp_packet(84, PEER, TUN_ADDR, ttl=1))
+    # Inner sources: the host's own addresses, Local, AllowedSources edges
+    for name, src in (("host-address", HOST_ADDR), ("tunnel-address", TUN_ADDR),
+                      ("local", LOCAL), ("remote", REMOTE), ("zero", bytes(4)),
+                      ("allowed-10", bytes([10, 200, 1, 1])),
+                      ("host-in-allowed-10", bytes([10, 1, 2, 3])),
+                      ("allowed-172-16-12-last", bytes([172, 31, 255, 254])),
+                      ("not-allowed-172-32", bytes([172, 32, 0, 1])),
+                      ("allowed-25-last", bytes([203, 0, 113, 127])),
+                      ("not-allowed-25-above", bytes([203, 0, 113, 128])),
+                      ("allowed-32", bytes([198, 51, 100, 7])),
+                      ("not-allowed-32-next", bytes([198, 51, 100, 8])),
+                      ("anywhere", bytes([8, 8, 8, 8])),
+                      ("broadcast", bytes([255, 255, 255, 255]))):
+        s["rx-source-" + name] = bytes([DEFAULT]) + outer(
+            ipv4(icmp_echo(), src, TUN_ADDR, 1))
+    for name, opt in IP_OPTIONS.items():
+        s["rx-inner-option-" + name] = bytes([DEFAULT]) + outer(ping(options=opt))
+    s["rx-outer-option-router-alert"] = bytes([DEFAULT]) + outer(
+        ping(), options=IP_OPTIONS["router-alert"])
+    # The outer packet shorter than the frame (Ethernet pads a frame to 60 bytes)
+    s["rx-frame-padding"] = bytes([DEFAULT]) + outer(ipv4(b"", PEER, TUN_ADDR, 59)) + bytes(6)
+    s["rx-outer-df"] = bytes([DEFAULT]) + outer(ping(), flags=0x4000)
+    s["rx-outer-no-df"] = bytes([DEFAULT]) + outer(ping(), flags=0)
+    s["rx-outer-reserved-flag"] = bytes([DEFAULT]) + outer(ping(), flags=0x8000)
+    s["rx-outer-last-fragment"] = bytes([DEFAULT]) + outer(ping(), flags=0x0010)
+    s["rx-outer-ttl0"] = bytes([DEFAULT]) + outer(ping(), ttl=0)
+    s["rx-inner-first-fragment"] = bytes([DEFAULT]) + outer(ping(flags=0x2000))
+    s["rx-inner-last-fragment"] = bytes([DEFAULT]) + outer(ping(flags=0x00b9))
+    s["rx-outer-other-protocol"] = bytes([DEFAULT]) + outer(ping(), proto=47)
+    s["rx-outer-ipv4-header-only"] = bytes([DEFAULT]) + outer(b"")
+    return s
+
+
+def encap_seeds():
+    """Packets routed into the tunnel device, to be encapsulated."""
+    s = {}
+    tcp_syn = ipv4(tcp(TUN_ADDR, FAR, flags=0x02, options=SYN_OPTIONS), TUN_ADDR, FAR, 6)
+    s["tcp-syn"] = bytes([DEFAULT]) + tcp_syn
+    s["tcp-syn-ttl64-kernel"] = bytes([KERNEL | PMTUDISC | TTL64]) + tcp_syn
+    for size in (40, 576, 999, 1000, 1001, 1259, 1260, 1261, 1479, 1480, 1481, 1500, 2000,
+                 2999, 3000, 3001, 3698):
+        s["tcp-%d" % size] = bytes([DEFAULT]) + tcp_packet(size)
+        s["tcp-%d-no-df-nopmtudisc" % size] = bytes([NORMAL]) + tcp_packet(size, flags=0)
+    s["udp-dns"] = bytes([DEFAULT]) + ipv4(udp(TUN_ADDR, FAR, DNS_QUERY), TUN_ADDR, FAR, 17)
+    s["udp-no-checksum"] = bytes([DEFAULT]) + ipv4(udp(TUN_ADDR, FAR, b"x" * 100, zero_csum=True),
+                                                   TUN_ADDR, FAR, 17)
+    for size in (28, 1000, 1001, 1480, 1481):
+        s["udp-%d" % size] = bytes([COMPAT | TOS_INHERIT | PMTUDISC]) + udp_packet(size, tos=0x2e)
+        s["icmp-%d" % size] = bytes([DEFAULT]) + icmp_packet(size)
+    s["icmp-unreachable"] = bytes([DEFAULT]) + ipv4(
+        struct.pack("!BBHI", 3, 3, 0, 0) + tcp_syn[:28], TUN_ADDR, FAR, 1)
+    s["header-only"] = bytes([DEFAULT]) + ipv4(b"", TUN_ADDR, PEER, 253)
+    s["multicast"] = bytes([DEFAULT]) + ipv4(udp(TUN_ADDR, bytes([224, 0, 0, 251]), b"m" * 30),
+                                             TUN_ADDR, bytes([224, 0, 0, 251]), 17, ttl=1)
+    for name, opt in IP_OPTIONS.items():
+        s["option-" + name] = bytes([DEFAULT]) + icmp_packet(84, options=opt)
+    for ttl in (0, 1, 63, 64, 65, 255):
+        s["ttl-%d" % ttl] = bytes([DEFAULT]) + icmp_packet(84, ttl=ttl)
+        s["ttl-%d-fixed-64" % ttl] = bytes([DEFAULT | TTL64]) + icmp_packet(84, ttl=ttl)
+    # Every TOS byte, under settings that go round the ECN modes, DSCP
+    # handling, TOS inherit and the fixed TOS values.
+    for tos in range(256):
+        settings = (tos * 37 + 11) & 0xFF
+        s["tos-%02x" % tos] = bytes([settings]) + udp_packet(60, tos=tos)
+    # Fragments: first (MF), middle, last; DF with and without DiscoverPathMTU
+    s["fragment-first"] = bytes([DEFAULT]) + ipv4(filler(1000), TUN_ADDR, FAR, 17, flags=0x2000)
+    s["fragment-middle"] = bytes([NORMAL]) + ipv4(filler(1000), TUN_ADDR, FAR, 17, flags=0x207d)
+    s["fragment-last"] = bytes([NORMAL]) + ipv4(filler(200), TUN_ADDR, FAR, 17, flags=0x00fa)
+    s["df-nopmtudisc"] = bytes([NORMAL | TOS_INHERIT]) + tcp_packet(1480, flags=0x4000)
+    s["df-nopmtudisc-too-big"] = bytes([NORMAL]) + tcp_packet(1481, flags=0x4000)
+    # Loops (RFC 2003 3.2 and the kernel's "DeadLoop"): the exit point as the
+    # inner source; our own outer packet routed back in; near misses.
+    s["loop-source-remote"] = bytes([DEFAULT]) + icmp_packet(84, src=REMOTE)
+    s["loop-own-outer-packet"] = bytes([DEFAULT]) + outer(icmp_packet(84), src=LOCAL, dst=REMOTE)
+    s["loop-near-ipip-local-to-other"] = bytes([DEFAULT]) + outer(icmp_packet(84), src=LOCAL,
+                                                                  dst=FAR)
+    s["loop-near-local-to-remote-icmp"] = bytes([DEFAULT]) + icmp_packet(84, src=LOCAL, dst=REMOTE)
+    s["loop-near-to-remote"] = bytes([DEFAULT]) + icmp_packet(84, dst=REMOTE)
+    # What the encapsulator refuses
+    good = icmp_packet(84)
+    s["bad-trailing-bytes"] = bytes([DEFAULT]) + good + bytes(4)
+    s["bad-truncated"] = bytes([DEFAULT]) + good[:60]
+    s["bad-ihl-4"] = bytes([DEFAULT]) + icmp_packet(84, ihl=4)
+    s["bad-ihl-15"] = bytes([DEFAULT]) + good[:20] + bytes([0x4f]) + good[21:]
+    s["bad-ihl-15-short"] = bytes([DEFAULT]) + bytes([0x4f]) + good[1:40]
+    s["bad-length-zero"] = bytes([DEFAULT]) + icmp_packet(84, length=0)
+    s["bad-version-0"] = bytes([DEFAULT]) + bytes([0x05]) + good[1:]
+    s["bad-header-19"] = bytes([DEFAULT]) + good[:19]
+    s["bad-one-byte"] = bytes([DEFAULT]) + good[:1]
+    v6 = struct.pack("!IHBB16s16s", 0x60000000, 8, 17, 64, b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\1",
+                     b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\2") + b"\x12\x34\x00\x35\x00\x08\x00\x00"
+    s["bad-ipv6"] = bytes([DEFAULT]) + v6
     return s
 
 
@@ -219,6 +379,8 @@ def write(kind, seeds):
 
 if __name__ == "__main__":
     write("decap", decap_seeds())
+    write("decap", decap_more_seeds())
+    write("encap", encap_seeds())
     write("config", config_seeds())
     write("control", control_seeds())
     write("fwwatch", fwwatch_seeds())

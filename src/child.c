@@ -98,11 +98,19 @@ static void soft_state_turn(struct daemon *d, bool timer)
 	if (d->fast && timer) {
 		fp_counters(&d->fp, fc);
 		/* the fast path's packets count for liveness, seen at this tick */
+		bool unreach = ss_flags(&d->dp.ss) & SS_UNREACH;
+
+		/*
+		 * Packets counted since the last tick show the exit reachable only
+		 * if the unreachable was known then: else some may have come before
+		 * the error that said so (the slow path's own packets are in order).
+		 */
 		if (fc[FP_RX_PACKETS] != d->fast_rx) {
 			atomic_store(&d->dp.last_rx_ms, now_ms());
-			if ((ss_flags(&d->dp.ss) & SS_UNREACH) && ss_exit_reached(&d->dp.ss))
+			if (unreach && d->unreach_at_tick && ss_exit_reached(&d->dp.ss))
 				log_debug("soft state: tunnel exit reachable again (packet from Remote)");
 		}
+		d->unreach_at_tick = ss_flags(&d->dp.ss) & SS_UNREACH;
 		if (fc[FP_TX_PACKETS] != d->fast_tx)
 			atomic_store(&d->dp.last_tx_ms, now_ms());
 		d->fast_rx = fc[FP_RX_PACKETS];
@@ -111,13 +119,6 @@ static void soft_state_turn(struct daemon *d, bool timer)
 	publish_state(d);
 }
 
-/*
- * Keepalive (every tick while it is on): when nothing came from Remote for
- * Keepalive seconds, an ICMP echo request goes through the tunnel to Peer
- * (any Linux peer answers it, the kernel's ipip or ipipd); after
- * KeepaliveMisses of them in a row with nothing received since, the tunnel
- * is down, until a packet from Remote arrives.  Each change is logged once.
- */
 /* The parent says it in systemd's STATUS= (and looks Remote's name up again when down). */
 static void tell_alive(struct daemon *d)
 {
@@ -127,6 +128,14 @@ static void tell_alive(struct daemon *d)
 	if (msg_send(d->sock_fd, &m) < 0)
 		log_warn("cannot tell the parent that the tunnel is %s", d->ka.down ? "down" : "up");
 }
+
+/*
+ * Keepalive (every tick while it is on): when nothing came from Remote for
+ * Keepalive seconds, an ICMP echo request goes through the tunnel to Peer
+ * (any Linux peer answers it, the kernel's ipip or ipipd); after
+ * KeepaliveMisses of them in a row with nothing received since, the tunnel
+ * is down, until a packet from Remote arrives.  Each change is logged once.
+ */
 
 static void keepalive(struct daemon *d)
 {

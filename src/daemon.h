@@ -48,6 +48,7 @@ struct daemon {
 	struct own_addrs own;	/* the host's addresses, for the rx thread */
 	int tun_fd, raw_fd, ctl_fd;
 	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
+	bool unreach_at_tick;	/* the soft state said unreachable at the last tick */
 	struct {
 		uint64_t sent_at;	/* CLOCK_MONOTONIC ms of the last echo (0: none yet) */
 		uint64_t sent;		/* echoes sent */

@@ -85,11 +85,12 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp
+FUZZERS := decap config control icmp offload
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/packet.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c
+FUZZ_SRC_offload := src/offload.c
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz

@@ -616,6 +616,7 @@ static void check_single(const struct gro_write *w, const struct rx_pkt *r, unsi
 	if (r->completed) {
 		CHECK(same_except(r->buf, r->orig, r->len, SKIP((long)(20 + csum_field(r->proto)))));
 		CHECK(l4_ok(r->buf, 20, r->len, r->proto));
+		CHECK(r->proto == 6 || rd16(r->buf + 26) != 0);	/* UDP 0: no checksum */
 	} else {
 		CHECK(memcmp(r->buf, r->orig, r->len) == 0);
 	}

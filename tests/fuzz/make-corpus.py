@@ -280,6 +280,19 @@ def tcp_flow(n, mss, seq=1000, last=TCP_ACK | TCP_PSH, **kw):
                     ip_id=i + 1, **kw) for i in range(n)]
 
 
+def udp_csum_zero(data, at):
+    """data with the 16-bit word at offset at (even) chosen so that the UDP
+    checksum of a segment carrying data computes to 0 (stored as 0xffff)."""
+    for w in range(0x10000):
+        d = data[:at] + struct.pack("!H", w) + data[at + 2:]
+        u = struct.pack("!HHHH", 5000, 5201, 8 + len(d), 0) + d
+        if l4_csum(APP_SRC, APP_DST, 17, u) == 0xFFFF and \
+                fold(pseudo_sum(APP_SRC, APP_DST, 17, len(u)) +
+                     sum(struct.unpack("!%dH" % (len(u) // 2), u))) == 0xFFFF:
+            return d
+    raise ValueError("no word makes the checksum 0")
+
+
 def offload_seeds():
     s = {}
     # tx: super-packets and partial checksums as a TUN device with offloads hands them over
@@ -303,6 +316,10 @@ def offload_seeds():
                                   gso_type=GSO_UDP_L4, l4=17)
     s["tx-uso-bad-udp-length"] = tso(udp_seg(payload(1500, 9), csum="partial", ulen=3), 1000,
                                      gso_type=GSO_UDP_L4, l4=17)
+    # A segment whose UDP checksum computes to 0: sent as 0xffff (0 is "no checksum").
+    first = udp_csum_zero(payload(100, 17), 98)
+    s["tx-uso-csum-zero"] = tso(udp_seg(first + payload(150, 18), csum="partial"), 100,
+                                gso_type=GSO_UDP_L4, l4=17)
     s["tx-csum-tcp"] = tx(tcp_seg(payload(700, 10), 1000, csum="partial"), flags=NEEDS_CSUM,
                           csum_start=20, csum_offset=16)
     s["tx-csum-udp"] = tx(udp_seg(payload(333, 11), csum="partial"), flags=NEEDS_CSUM,
@@ -365,6 +382,8 @@ def offload_seeds():
     s["rx-partial-small"] = rx([tcp_seg(payload(512, i), i * 512, csum="partial", ip_id=i)
                                 for i in range(3)] + [udp_seg(payload(100, 9), csum="partial")],
                                flags=GRO_TCP | GRO_UDP)
+    s["rx-partial-udp-csum-zero"] = rx([udp_seg(udp_csum_zero(payload(100, 19), 98),
+                                                csum="partial")], flags=GRO_TCP | GRO_UDP)
     s["rx-partial-super"] = rx([tcp_seg(payload(4000, 1), 1, csum="partial"),
                                 udp_seg(payload(3000, 2), csum="partial")],
                                flags=GRO_TCP | GRO_UDP, mtu=1400)

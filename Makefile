@@ -3,11 +3,17 @@
 #   make check      unit, fuzz-corpus and namespace integration tests (as root)
 #   make demo       the demo in network namespaces (as root)
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
-#   make install    honours DESTDIR and PREFIX
+#   make deb        build/ipipd_VERSION_ARCH.deb (debhelper), checked by lintian
+#   make install    honours DESTDIR and PREFIX (bash completion in
+#                   BASHCOMPDIR); without DESTDIR also creates the system user
+#                   ipipd (systemd-sysusers, else useradd)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+UNITDIR ?= /usr/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
@@ -18,7 +24,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf
+LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf -lsystemd
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -28,16 +34,17 @@ Q := @
 endif
 
 B := build
-CORE := packet config log netlink tun datapath control firewall host offload sandbox fastpath
+CORE := packet softstate msg tunnel config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control ipipctl packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
 all: $(B)/.deps $(B)/ipipd $(B)/ipipctl
 
+# NO_DEPS=1: the build dependencies are someone else's business (a package build).
 $(B)/.deps: scripts/deps.sh
-	$(Q)scripts/deps.sh build
+	$(Q)$(if $(NO_DEPS),true,scripts/deps.sh build)
 	$(Q)mkdir -p $(B) && touch $@
 
 # The eBPF fast path: compiled for the BPF target and embedded as a libbpf
@@ -55,7 +62,7 @@ $(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
 
 $(B)/%.o: src/%.c $(B)/.deps
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/asan/%.o: src/%.c $(B)/.deps
 	@mkdir -p $(B)/asan
@@ -64,11 +71,11 @@ $(B)/asan/%.o: src/%.c $(B)/.deps
 
 $(B)/ipipd: $(IPIPD_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/ipipctl: $(IPIPCTL_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/asan/ipipd: $(ASAN_IPIPD_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
@@ -77,7 +84,9 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
+		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
+		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 
@@ -85,19 +94,24 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp offload
+FUZZERS := decap config control icmp msg fwwatch offload
 FUZZ_SRC_decap := src/packet.c
-FUZZ_SRC_config := src/config.c src/packet.c
+FUZZ_SRC_config := src/config.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
-FUZZ_SRC_icmp := src/packet.c
+FUZZ_SRC_icmp := src/packet.c src/softstate.c
+FUZZ_SRC_msg := src/msg.c
+FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
 FUZZ_SRC_offload := src/offload.c
-$(B)/fuzz/%: tests/fuzz/fuzz_%.c $(B)/.deps
+# (rebuilt when the sources they take in, or any header, change)
+.SECONDEXPANSION:
+$(B)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/fuzz
 	$(Q)scripts/deps.sh fuzz
 	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_SRC_$*) $(LIBS)
 
-$(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/.deps
+$(B)/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h) \
+		tests/fuzz/fuzz.h $(B)/.deps
 	@mkdir -p $(B)/replay
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(FUZZ_SRC_$*) $(LIBS)
 
@@ -116,6 +130,19 @@ bench: all
 	$(Q)scripts/deps.sh bench
 	$(Q)bench/bench.sh
 
+# The Debian package, into build/ (debian/: debhelper), judged by lintian;
+# built from a copy of this tree, which it leaves alone.
+VERSION := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
+deb:
+	$(Q)scripts/deps.sh deb
+	$(Q)rm -rf $(B)/pkg && mkdir -p $(B)/pkg/ipipd-$(VERSION)
+	$(Q)tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(B)/pkg/ipipd-$(VERSION)
+	$(Q)cd $(B)/pkg/ipipd-$(VERSION) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	$(Q)cp $(B)/pkg/ipipd_$(VERSION)_*.deb $(B)/
+	$(Q)lintian --fail-on error,warning --info $(B)/pkg/ipipd_$(VERSION)_*.changes
+	@ls $(B)/ipipd_$(VERSION)_*.deb
+
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	$(Q)for f in $(FUZZERS); do \
 		mkdir -p $(B)/corpus-$$f; \
@@ -129,9 +156,18 @@ install: all
 	install -m 0755 $(B)/ipipd $(B)/ipipctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/ipipd.8 man/ipipctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/ipipd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' dist/ipipd@.service >$(DESTDIR)$(UNITDIR)/ipipd@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ipipd@.service
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/ipipd completion/ipipctl $(DESTDIR)$(BASHCOMPDIR)/
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 dist/ipipd.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipipd.conf
+	@# the datapath's system user: made here only for this host, by a package elsewhere
+	$(if $(DESTDIR),,scripts/adduser.sh $(SYSUSERSDIR)/ipipd.conf)
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench fuzz install clean
+.PHONY: all check demo bench deb fuzz install clean
 -include $(wildcard $(B)/*.d $(B)/asan/*.d)

@@ -32,7 +32,7 @@ struct parser {
 	const char *text;
 	FILE *file;
 	unsigned line;
-	bool key_seen;
+	unsigned wrapped_line;	/* the first indented line without '=' or ':' (0: none) */
 	unsigned section_line[5];
 	unsigned key_line[MAX_KEYS];
 	bool name_set;
@@ -92,6 +92,27 @@ static int parse_unicast(const char *s, struct in_addr *a)
 	return 0;
 }
 
+const char *config_kernel_gap(const struct config *c, unsigned *line)
+{
+	if (c->ip.n_allowed) {
+		*line = c->line.allowed_sources;
+		return "AllowedSources";
+	}
+	if (c->ip.allow_source_route) {
+		*line = c->line.allow_source_route;
+		return "AllowSourceRoute = yes";
+	}
+	if (!c->ip.ecn_log) {
+		*line = c->line.log_ecn;
+		return "LogUnusualECN = no";
+	}
+	if (c->keepalive) {
+		*line = c->line.keepalive;
+		return "Keepalive";
+	}
+	return NULL;
+}
+
 bool config_valid_ifname(const char *s)
 {
 	size_t n = strlen(s);
@@ -108,6 +129,11 @@ bool config_valid_ifname(const char *s)
 
 static int k_name(struct parser *ps, const char *v)
 {
+	if (strlen(v) >= IFNAMSIZ) {
+		perr(ps, LINE, "Name: '%s' is %zu bytes long: interface names are at most %d bytes",
+		     v, strlen(v), IFNAMSIZ - 1);
+		return -1;
+	}
 	if (!config_valid_ifname(v)) {
 		perr(ps, LINE, "Name: '%s' is not a valid interface name (1-15 characters, no '/', ':' or spaces)", v);
 		return -1;
@@ -166,6 +192,7 @@ static int k_tos(struct parser *ps, const char *v)
 		return -1;
 	}
 	ps->c->ip.tos_inherit = false;
+	ps->c->tos_given = (uint8_t)n;
 	ps->c->ip.tos = (uint8_t)(n & ~3ul);
 	return 0;
 }
@@ -202,6 +229,7 @@ static int k_nice(struct parser *ps, const char *v)
 		return -1;
 	}
 	ps->c->nice = neg ? -(int)n : (int)n;
+	ps->c->line.nice = LINE;
 	return 0;
 }
 
@@ -250,6 +278,36 @@ static int k_fp_attach(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->fp_attach = (enum fp_attach_mode)i;
+	ps->c->line.fp_attach = LINE;
+	return 0;
+}
+
+static int k_keepalive(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (!strcmp(v, "off") || !strcmp(v, "no")) {
+		ps->c->keepalive = 0;
+		return 0;
+	}
+	if (parse_uint(v, 1, CONFIG_KEEPALIVE_MAX, &n) < 0) {
+		perr(ps, LINE, "Keepalive: '%s' is not a number of seconds from 1 to %u, or off", v,
+		     CONFIG_KEEPALIVE_MAX);
+		return -1;
+	}
+	ps->c->keepalive = (unsigned)n;
+	return 0;
+}
+
+static int k_keepalive_misses(struct parser *ps, const char *v)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 1, 100, &n) < 0) {
+		perr(ps, LINE, "KeepaliveMisses: '%s' is not a number from 1 to 100", v);
+		return -1;
+	}
+	ps->c->keepalive_misses = (unsigned)n;
 	return 0;
 }
 
@@ -261,6 +319,7 @@ static int k_underlay_output(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->underlay_output = (enum underlay_output)i;
+	ps->c->line.underlay_output = LINE;
 	return 0;
 }
 
@@ -272,18 +331,20 @@ static int k_datapath(struct parser *ps, const char *v)
 	if (i < 0)
 		return -1;
 	ps->c->datapath = (enum dp_mode)i;
+	ps->c->line.datapath = LINE;
 	return 0;
 }
 
+/* ADDRESS[/PREFIXLENGTH]: without a length, /32, as `ip address add` takes it. */
 static int k_address(struct parser *ps, const char *v)
 {
 	char buf[32];
 	const char *slash = strchr(v, '/');
-	unsigned long len;
+	unsigned long len = 32;
 	size_t n;
 
-	n = slash ? (size_t)(slash - v) : 0;
-	if (!slash || n >= sizeof(buf) || parse_uint(slash + 1, 0, 32, &len) < 0)
+	n = slash ? (size_t)(slash - v) : strlen(v);
+	if (n >= sizeof(buf) || (slash && parse_uint(slash + 1, 0, 32, &len) < 0))
 		goto bad;
 	memcpy(buf, v, n);
 	buf[n] = '\0';
@@ -293,7 +354,8 @@ static int k_address(struct parser *ps, const char *v)
 	ps->c->line.address = LINE;
 	return 0;
 bad:
-	perr(ps, LINE, "Address: '%s' is not ADDRESS/PREFIXLENGTH (for example 203.0.113.5/32)", v);
+	perr(ps, LINE, "Address: '%s' is not ADDRESS or ADDRESS/PREFIXLENGTH (for example "
+	     "203.0.113.5/32)", v);
 	return -1;
 }
 
@@ -367,11 +429,13 @@ static int add_prefix(struct parser *ps, const char *key, const char *w)
 
 static int k_allowed_sources(struct parser *ps, const char *v)
 {
+	ps->c->line.allowed_sources = LINE;
 	return each_word(ps, v, "AllowedSources", add_prefix);
 }
 
 static int k_allow_source_route(struct parser *ps, const char *v)
 {
+	ps->c->line.allow_source_route = LINE;
 	if (parse_bool(v, &ps->c->ip.allow_source_route) < 0) {
 		perr(ps, LINE, "AllowSourceRoute: '%s' is not yes or no", v);
 		return -1;
@@ -381,6 +445,7 @@ static int k_allow_source_route(struct parser *ps, const char *v)
 
 static int k_log_ecn(struct parser *ps, const char *v)
 {
+	ps->c->line.log_ecn = LINE;
 	if (parse_bool(v, &ps->c->ip.ecn_log) < 0) {
 		perr(ps, LINE, "LogUnusualECN: '%s' is not yes or no", v);
 		return -1;
@@ -466,6 +531,11 @@ static int add_ifname(struct parser *ps, const char *key, const char *w)
 {
 	struct config *c = ps->c;
 
+	if (strlen(w) >= IFNAMSIZ) {
+		perr(ps, LINE, "%s: '%s' is not a valid interface name: %zu bytes long, interface "
+		     "names are at most %d bytes", key, w, strlen(w), IFNAMSIZ - 1);
+		return -1;
+	}
 	if (!config_valid_ifname(w)) {
 		perr(ps, LINE, "%s: '%s' is not a valid interface name", key, w);
 		return -1;
@@ -517,6 +587,20 @@ static int k_forward(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_input(struct parser *ps, const char *v)
+{
+	ps->c->line.input = LINE;
+	if (!strcasecmp(v, "accept"))
+		ps->c->fw_input = true;
+	else if (!strcasecmp(v, "none"))
+		ps->c->fw_input = false;
+	else {
+		perr(ps, LINE, "Input: '%s' is not accept or none", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int k_forward_from(struct parser *ps, const char *v)
 {
 	return each_word(ps, v, "ForwardFrom", add_prefix);
@@ -542,6 +626,8 @@ static const struct key keys[] = {
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },
+	{ "Tunnel", "Keepalive", k_keepalive, false },
+	{ "Tunnel", "KeepaliveMisses", k_keepalive_misses, false },
 	{ "Address", "Address", k_address, true },
 	{ "Address", "Peer", k_peer, false },
 	{ "Routing", "Table", k_table, false },
@@ -553,6 +639,7 @@ static const struct key keys[] = {
 	{ "Host", "ReversePathFilter", k_rp_filter, false },
 	{ "Firewall", "Forward", k_forward, false },
 	{ "Firewall", "ForwardFrom", k_forward_from, false },
+	{ "Firewall", "Input", k_input, false },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= MAX_KEYS, "raise MAX_KEYS");
@@ -573,12 +660,42 @@ static int section_index(const char *s)
 	return -1;
 }
 
+static int section_index_nocase(const char *s)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (!strcasecmp(s, sections[i]))
+			return (int)i;
+	return -1;
+}
+
+/* An unknown key: say what was probably meant (its case, or its section). */
+static void unknown_key(struct parser *ps, const char *section, const char *name)
+{
+	const struct key *here = NULL, *elsewhere = NULL;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcasecmp(keys[i].name, name))
+			continue;
+		if (!strcmp(keys[i].section, section))
+			here = &keys[i];
+		else if (!elsewhere)
+			elsewhere = &keys[i];
+	}
+	if (here)
+		perr(ps, LINE, "unknown key '%s' in section [%s]: key names are case-sensitive: %s",
+		     name, section, here->name);
+	else if (elsewhere)
+		perr(ps, LINE, "unknown key '%s' in section [%s]: %s belongs in [%s]", name, section,
+		     elsewhere->name, elsewhere->section);
+	else
+		perr(ps, LINE, "unknown key '%s' in section [%s]", name, section);
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parser *ps = user;
 	int si = section_index(section);
 
-	ps->key_seen = true;
 	if (si < 0) {
 		if (!section[0])
 			perr(ps, LINE, "'%s' outside of a section", name);
@@ -599,7 +716,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		keys[i].parse(ps, value);
 		return 1;
 	}
-	perr(ps, LINE, "unknown key '%s' in section [%s]", name, section);
+	unknown_key(ps, section, name);
 	return 1;
 }
 
@@ -615,10 +732,13 @@ static void on_header(struct parser *ps, const char *line)
 		return;		/* inih reports the syntax error */
 	n = (size_t)(end - line - 1);
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), line + 1);
-	ps->key_seen = false;
 	si = section_index(name);
-	if (si < 0)
-		perr(ps, ps->line, "unknown section [%s]", name);
+	if (si < 0 && (si = section_index_nocase(name)) >= 0)
+		perr(ps, ps->line, "unknown section [%s]: section names are case-sensitive: [%s]",
+		     name, sections[si]);
+	else if (si < 0)
+		perr(ps, ps->line, "unknown section [%s] (the sections are [Tunnel], [Address], "
+		     "[Routing], [Host] and [Firewall])", name);
 	else if (ps->section_line[si])
 		perr(ps, ps->line, "section [%s] given twice (first on line %u)", name,
 		     ps->section_line[si]);
@@ -657,14 +777,30 @@ static long next_line(struct parser *ps, char *buf, size_t size)
 }
 
 /*
+ * Cut an inline comment: from the first '#' or ';' that follows white space
+ * to the end of the line (a value cannot hold one).
+ */
+static void cut_inline_comment(char *s)
+{
+	for (char *p = s + 1; *p; p++)
+		if ((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t')) {
+			strcpy(p, "\n");
+			return;
+		}
+}
+
+/*
  * inih's line reader: it gets exactly one call per physical line, so the
- * line number here is the line of whatever inih reports next.
+ * line number here is the line of whatever inih reports next.  Lines reach
+ * inih without their indentation (so it never takes one for the
+ * continuation of the previous value) and without inline comments.
  */
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct parser *ps = stream;
 	char line[1024];
-	const char *start;
+	char *start;
+	bool indented;
 	long n = next_line(ps, line, sizeof(line));
 
 	if (n < 0)
@@ -673,31 +809,50 @@ static char *read_line(char *buf, int size, void *stream)
 	start = line;
 	if (ps->line == 1 && !strncmp(start, "\xef\xbb\xbf", 3))
 		start += 3;
+	indented = *start == ' ' || *start == '\t';
+	start += strspn(start, " \t");
 	if ((size_t)n + 1 > sizeof(line) || (size_t)n + 1 >= (size_t)size) {
-		start += strspn(start, " \t");
 		if (*start != ';' && *start != '#')
 			perr(ps, ps->line, "line too long");
 		strcpy(buf, "\n");
 		return buf;
 	}
-	/* An indented line right after a key continues it (inih's multi-line values). */
-	if (start[strspn(start, " \t")] == '[' && (start[0] == '[' || !ps->key_seen))
-		on_header(ps, start + strspn(start, " \t"));
+	if (*start == ';' || *start == '#') {
+		strcpy(buf, "\n");	/* a comment line */
+		return buf;
+	}
+	cut_inline_comment(start);
+	if (*start == '[')
+		on_header(ps, start);
+	else if (indented && !ps->wrapped_line && start[strspn(start, " \t\r\n")] &&
+		 !strpbrk(start, "=:"))
+		ps->wrapped_line = ps->line;
 	strcpy(buf, start);
 	return buf;
 }
 
-static void defaults(struct config *c, const char *path)
+/* The tunnel name a path gives (its base name without ".conf") into buf; its length. */
+static size_t name_from_path(const char *path, char *buf, size_t size)
 {
 	const char *base = strrchr(path, '/');
 	size_t n;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->path, sizeof(c->path), "%s", path);
 	base = base ? base + 1 : path;
 	n = strlen(base);
 	if (n > 5 && !strcmp(base + n - 5, ".conf"))
 		n -= 5;
+	snprintf(buf, size, "%.*s", (int)n, base);
+	return n;
+}
+
+static void defaults(struct config *c, const char *path)
+{
+	char base[256];
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	n = name_from_path(path, base, sizeof(base));
 	if (n < sizeof(c->name))
 		memcpy(c->name, base, n);
 	c->ip.pmtudisc = true;
@@ -705,6 +860,54 @@ static void defaults(struct config *c, const char *path)
 	c->ip.ecn_log = true;
 	c->rp_filter = RPF_KEEP;
 	c->nice = CONFIG_NICE_DEFAULT;
+	c->keepalive_misses = CONFIG_KEEPALIVE_MISSES;
+}
+
+/*
+ * The tunnel's addresses against the underlay's: where outer packets would
+ * be routed into the tunnel itself (or delivered here), nothing can work.
+ */
+static void check_loops(struct parser *ps)
+{
+	struct config *c = ps->c;
+	char a[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
+
+	if (!c->ip.local || !c->ip.remote || !c->addr.s_addr)
+		return;		/* missing: reported */
+	inet_ntop(AF_INET, &c->ip.remote, a, sizeof(a));
+	if (c->ip.remote == c->addr.s_addr)
+		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Address, this end's address "
+		     "inside the tunnel: outer packets to Remote would be delivered to this host "
+		     "(Remote is the other end's address on the underlay)", a);
+	if (c->has_peer && c->ip.remote == c->peer.s_addr)
+		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Peer: the route to Peer goes "
+		     "through the tunnel, so outer packets to Remote would enter the tunnel itself, "
+		     "a loop (Peer is the other end's address inside the tunnel, Remote its address "
+		     "on the underlay)", a);
+	if (c->has_peer && c->peer.s_addr == c->addr.s_addr)
+		perr(ps, key_line(ps, "Peer"), "Peer: %s is also Address: Peer is the other end's "
+		     "address inside the tunnel, Address this end's",
+		     inet_ntop(AF_INET, &c->peer, p, sizeof(p)));
+	if (!c->table || !c->default_route)
+		return;		/* the table's routes are the user's (lint.c warns) */
+	inet_ntop(AF_INET, &c->ip.local, a, sizeof(a));
+	for (unsigned i = 0; i < c->n_rule_from; i++) {
+		if (!prefix_match(&c->rule_from[i], c->ip.local))
+			continue;
+		if (!key_line(ps, "RuleFrom"))	/* the default: Address/32, and Address is Local */
+			perr(ps, c->line.address, "Address: %s is Local too: the rule for traffic "
+			     "from Address (RuleFrom's default) would send the tunnel's own outer "
+			     "packets into the tunnel by table %u's default route, a loop; give the "
+			     "tunnel an address of its own", a, c->table);
+		else
+			perr(ps, key_line(ps, "RuleFrom"), "RuleFrom: %s/%u covers Local %s: the "
+			     "tunnel's own outer packets (from Local) would follow table %u's default "
+			     "route into the tunnel, a loop; leave Local out (or set DefaultRoute = "
+			     "no and route Remote in that table yourself)",
+			     inet_ntop(AF_INET, &c->rule_from[i].addr, p, sizeof(p)),
+			     c->rule_from[i].len, a, c->table);
+		break;
+	}
 }
 
 static void check_whole(struct parser *ps)
@@ -724,9 +927,19 @@ static void check_whole(struct parser *ps)
 			perr(ps, ps->section_line[si], "[%s]: missing required key '%s'",
 			     keys[i].section, keys[i].name);
 	}
-	if (!ps->name_set && !config_valid_ifname(c->name))
-		perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
-		     "Name: not set, and the file name does not give a valid interface name");
+	if (!ps->name_set && !config_valid_ifname(c->name)) {
+		char base[256];
+		size_t n = name_from_path(c->path, base, sizeof(base));
+
+		if (n >= IFNAMSIZ)
+			perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
+			     "Name: not set, and the file name gives '%s', %zu bytes long: interface "
+			     "names are at most %d bytes; set Name", base, n, IFNAMSIZ - 1);
+		else
+			perr(ps, ps->section_line[0] ? ps->section_line[0] : eof,
+			     "Name: not set, and the file name does not give a valid interface name "
+			     "('%s'); set Name", base);
+	}
 	if (c->ip.ttl && !c->ip.pmtudisc)
 		perr(ps, key_line(ps, "DiscoverPathMTU"), "DiscoverPathMTU: 'no' cannot be used with a fixed TTL "
 		     "(as in iproute2: ttl %u requires pmtudisc)", c->ip.ttl);
@@ -753,13 +966,26 @@ static void check_whole(struct parser *ps)
 		perr(ps, key_line(ps, "ForwardFrom"), "ForwardFrom: needs [Firewall] Forward = accept");
 	if (c->ip.local && c->ip.local == c->ip.remote)
 		perr(ps, key_line(ps, "Remote"), "Remote: must differ from Local");
+	if (c->keepalive && !c->has_peer)
+		perr(ps, key_line(ps, "Keepalive"), "Keepalive: needs [Address] Peer (the echo request goes to it)");
+	c->line.keepalive = key_line(ps, "Keepalive");
+	check_loops(ps);
+	c->line.tunnel = ps->section_line[0];
+	c->line.name = key_line(ps, "Name");
+	c->line.local = key_line(ps, "Local");
+	c->line.remote = key_line(ps, "Remote");
+	c->line.tos = key_line(ps, "TOS");
+	c->line.mtu = key_line(ps, "MTU");
 }
 
 static int run(struct parser *ps)
 {
 	int rc = ini_parse_stream(read_line, ps, on_entry, ps);
 
-	if (rc > 0)
+	if (rc > 0 && (unsigned)rc == ps->wrapped_line)
+		perr(ps, (unsigned)rc, "syntax error (expected [Section] or Key = Value): a value "
+		     "cannot go on over the next line; a list must be on its key's one line");
+	else if (rc > 0)
 		perr(ps, (unsigned)rc, "syntax error (expected [Section] or Key = Value)");
 	else if (rc < 0)
 		perr(ps, ps->line, "cannot parse (out of memory)");

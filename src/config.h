@@ -18,6 +18,9 @@
  * datapath runs ahead of ordinary ones (see datapath.c, linger()). */
 #define CONFIG_NICE_DEFAULT (-10)
 
+#define CONFIG_KEEPALIVE_MAX 3600u
+#define CONFIG_KEEPALIVE_MISSES 3u
+
 #define CONFIG_MAX_LIST 16
 #define CONFIG_TABLE_NAME_MAX 32
 
@@ -27,21 +30,27 @@ enum dp_mode { DPM_AUTO, DPM_USERSPACE, DPM_KERNEL, DPM_EBPF };
 enum underlay_output { UO_AUTO, UO_KERNEL };
 enum rp_filter { RPF_KEEP = -1, RPF_OFF = 0, RPF_STRICT = 1, RPF_LOOSE = 2 };
 
-/* Lines of the keys that host setup steps name in their errors. */
+/* Lines of the keys that host setup steps and the checks (lint.c) name (0: not given). */
 struct config_lines {
 	unsigned address, table, default_route, rule_from, ip_forward, proxy_arp, rp_filter,
-		forward;
+		forward, input, allowed_sources, allow_source_route, log_ecn, keepalive;
+	unsigned tunnel;	/* the [Tunnel] header */
+	unsigned name, local, remote, tos, mtu;
+	unsigned datapath, fp_attach, nice, underlay_output;
 };
 
 struct config {
 	char path[4096];
 	char name[IFNAMSIZ];
 	struct ipip_params ip;	/* local, remote, TTL, TOS, DF, ECN, DSCP */
+	uint8_t tos_given;	/* TOS as written (ip.tos keeps only its DSCP bits) */
 	unsigned mtu;		/* 0: underlay route MTU - 20 */
 	enum dp_mode datapath;	/* auto: kernel ipip device, else eBPF, else userspace */
 	enum fp_attach_mode fp_attach;
 	int nice;		/* scheduling priority of the daemon's threads */
 	enum underlay_output underlay_output;
+	unsigned keepalive;	/* seconds without a packet from Remote before an echo to Peer (0: off) */
+	unsigned keepalive_misses;	/* unanswered echoes before the tunnel is declared down */
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
 	struct in_addr addr;
 	unsigned prefixlen;
@@ -66,6 +75,7 @@ struct config {
 	bool fw_forward;
 	struct prefix forward_from[CONFIG_MAX_LIST];
 	unsigned n_forward_from;
+	bool fw_input;		/* accept protocol 4 from Remote to Local in the input chains */
 
 	struct config_lines line;
 };
@@ -78,6 +88,15 @@ int config_load(const char *path, struct config *c, FILE *err);
 
 /* Parse a configuration held in memory (for tests and fuzzing). */
 int config_parse_string(const char *text, const char *path, struct config *c, FILE *err);
+
+/*
+ * The first key the Linux kernel's own ipip device cannot enforce (it checks
+ * no inner source list, accepts source routes only as the host's
+ * accept_source_route says, logs unusual ECN as its module parameter says;
+ * and with it ipipd has no datapath to send keepalives through),
+ * with its line in *line; NULL if there is none.
+ */
+const char *config_kernel_gap(const struct config *c, unsigned *line);
 
 /* A valid interface name: 1..15 bytes, no '/', ':' or white space, not "." or "..". */
 bool config_valid_ifname(const char *s);

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "control.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#define RUN_BASE "/run/ipipd"
 #define MAX_REQUEST 4096
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
@@ -34,57 +35,123 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
-/* The name under /run/netns of the network namespace we are in, if it has one. */
-int netns_name(char *name, size_t n)
-{
-	struct stat self, st;
-	struct dirent *e;
-	char path[512];
-	DIR *d;
-	int found = 0;
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71	/* Linux 5.14; older libc headers lack it */
+#endif
 
-	if (stat("/proc/self/ns/net", &self) < 0 || !(d = opendir("/run/netns")))
-		return 0;
-	while (!found && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
-		if (stat(path, &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev &&
-		    strlen(e->d_name) < n) {
-			strcpy(name, e->d_name);
-			found = 1;
-		}
-	}
-	closedir(d);
-	return found;
+static int ns_cookie(unsigned long long *cookie)
+{
+	uint64_t v = 0;
+	socklen_t len = sizeof(v);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &v, &len) < 0)
+		rc = errno == ENOPROTOOPT ? 0 : -errno;	/* before 5.14: unknown (0) */
+	close(fd);
+	*cookie = v;
+	return rc;
 }
 
-int run_dir(char *buf, size_t n, int create)
+int netns_self(struct netns_id *id)
 {
-	char ns[256];
-	int named = netns_name(ns, sizeof(ns)), len;
+	static struct netns_id self;
+	static int known;
+	struct stat st, init;
+	int rc;
 
-	if (named)
-		len = snprintf(buf, n, RUN_BASE "/netns/%s", ns);
-	else
-		len = snprintf(buf, n, RUN_BASE);
-	if (len < 0 || (size_t)len >= n)
-		return -ENAMETOOLONG;
-	if (!create)
-		return 0;
-	if (mkdir(RUN_BASE, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (named && mkdir(RUN_BASE "/netns", 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if (!known) {
+		if (stat("/proc/self/ns/net", &st) < 0)
+			return -errno;
+		rc = ns_cookie(&self.cookie);
+		if (rc < 0)
+			return rc;
+		self.inode = (unsigned long long)st.st_ino;
+		/* PID 1's namespace cannot be looked at: not ours to assume */
+		self.init = stat("/proc/1/ns/net", &init) == 0 && init.st_ino == st.st_ino &&
+			    init.st_dev == st.st_dev;
+		known = 1;
+	}
+	*id = self;
 	return 0;
+}
+
+int run_dir(char *buf, size_t n)
+{
+	struct netns_id ns;
+	int rc = netns_self(&ns), len;
+
+	if (rc < 0)
+		return rc;
+	if (ns.init)
+		len = snprintf(buf, n, RUN_BASE);
+	else
+		len = snprintf(buf, n, RUN_BASE "/netns/%llu", ns.inode);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+int run_dir_verify(const char *path, int create, char *why, size_t n)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0 && errno == ENOENT && create) {
+		mode_t old = umask(077);
+		int rc = mkdir(path, 0700);
+
+		umask(old);
+		if (rc < 0 && errno != EEXIST) {
+			rc = -errno;
+			snprintf(why, n, "%s: cannot create: %s", path, strerror(-rc));
+			return rc;
+		}
+	}
+	if (lstat(path, &st) < 0) {
+		int rc = -errno;
+
+		snprintf(why, n, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(why, n, "%s: is a symbolic link, not a directory", path);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, n, "%s: is not a directory", path);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, n, "%s: is owned by uid %u, not root", path, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != 0700) {
+		snprintf(why, n, "%s: has mode %04o, not 0700", path, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int run_dir_check(int create, char *why, size_t n)
+{
+	char dir[512];
+	int rc = run_dir(dir, sizeof(dir));
+
+	if (rc < 0) {
+		snprintf(why, n, "runtime directory: %s", strerror(-rc));
+		return rc;
+	}
+	rc = run_dir_verify(RUN_BASE, create, why, n);
+	if (rc == 0 && strcmp(dir, RUN_BASE))
+		rc = run_dir_verify(RUN_BASE "/netns", create, why, n);
+	if (rc == 0 && strcmp(dir, RUN_BASE))
+		rc = run_dir_verify(dir, create, why, n);
+	return rc;
 }
 
 int run_path(char *buf, size_t n, const char *name, const char *suffix)
 {
 	char dir[512];
-	int rc = run_dir(dir, sizeof(dir), 0), len;
+	int rc = run_dir(dir, sizeof(dir)), len;
 
 	if (rc < 0)
 		return rc;
@@ -94,21 +161,30 @@ int run_path(char *buf, size_t n, const char *name, const char *suffix)
 	return 0;
 }
 
-int run_lock(const char *path)
+int run_open(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int run_lock(const char *path, int wait)
 {
 	for (;;) {
 		struct stat held, now;
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), e;
+		int fd = run_open(path, O_RDWR | O_CREAT, 0600), e;
 
 		if (fd < 0)
-			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			return fd;
+		if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 			e = errno;
 			close(fd);
+			if (e == EINTR)
+				continue;
 			return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
 		}
 		/* The holder before us unlinks the file as it stops: lock the file that is there. */
-		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+		if (fstat(fd, &held) == 0 && lstat(path, &now) == 0 && held.st_ino == now.st_ino &&
 		    held.st_dev == now.st_dev)
 			return fd;
 		close(fd);
@@ -158,27 +234,57 @@ enum ctl_request ctl_parse_request(const char *buf, size_t len)
 		return CTL_GET;
 	if (len == 8 && !memcmp(buf, "down=1\n\n", 8))
 		return CTL_DOWN;
+	if (len == 10 && !memcmp(buf, "reload=1\n\n", 10))
+		return CTL_RELOAD;
 	return CTL_BAD;
 }
 
-static void set_timeout(int fd, int opt)
+static void set_timeout(int fd, int opt, int secs)
 {
-	struct timeval tv = { .tv_sec = 1 };
+	struct timeval tv = { .tv_sec = secs };
 
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-enum ctl_request ctl_read_request(int fd)
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until the deadline: > 0 ready, 0 time is up, < 0 error. */
+static int wait_until(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return 0;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+enum ctl_request ctl_read_request(int fd, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
 	char buf[MAX_REQUEST];
 	size_t len = 0;
 
-	set_timeout(fd, SO_RCVTIMEO);
-	set_timeout(fd, SO_SNDTIMEO);
+	/* one deadline for the whole request: a slow client cannot hold the loop */
 	while (len < sizeof(buf)) {
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, 0);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (wait_until(fd, POLLIN, deadline) <= 0)
+			return CTL_BAD;
+		n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return CTL_BAD;
@@ -189,12 +295,17 @@ enum ctl_request ctl_read_request(int fd)
 	return CTL_BAD;
 }
 
-int ctl_write_all(int fd, const char *buf, size_t len)
+int ctl_write_all(int fd, const char *buf, size_t len, int timeout_ms)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	int64_t deadline = now_ms() + timeout_ms;
 
-		if (n < 0 && errno == EINTR)
+	while (len) {
+		ssize_t n;
+
+		if (wait_until(fd, POLLOUT, deadline) <= 0)
+			return -ETIMEDOUT;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return -errno;
@@ -218,10 +329,11 @@ int ctl_call(const char *name, const char *req, struct strbuf *reply)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	set_timeout(fd, SO_RCVTIMEO);
+	/* a reload changes the host (netlink, nftables): it may take a while */
+	set_timeout(fd, SO_RCVTIMEO, strcmp(req, "reload") ? 5 : 30);
 	n = snprintf(msg, sizeof(msg), "%s=1\n\n", req);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    ctl_write_all(fd, msg, (size_t)n) < 0) {
+	    ctl_write_all(fd, msg, (size_t)n, 5000) < 0) {
 		rc = -errno;
 		goto out;
 	}

@@ -62,20 +62,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void dp_soft_read(const struct datapath *dp, struct dp_stats *out)
-{
-	struct datapath *w = (struct datapath *)dp;	/* atomic loads want non-const */
-	unsigned soft = atomic_load(&w->soft);
-	uint64_t at = atomic_load(&w->unreach_at), now = now_seconds();
-
-	out->path_ttl = soft & DP_SOFT_TTL ? atomic_load(&w->path_ttl) : 0;
-	out->reachable = !(soft & DP_SOFT_UNREACH) || now - at >= DP_UNREACH_SECONDS;
-	out->unreachable_age = at ? (int64_t)(now - at) : -1;
-}
-
 void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 {
 	const struct dp_counters *t = &dp->tx.c, *r = &dp->rx.c;
+	struct ss_view ss;
 
 	memset(out, 0, sizeof(*out));
 	out->rx_packets = ctr_get(&r->packets);
@@ -95,14 +85,19 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->gso_packets = ctr_get(&t->offload);
 	out->gro_writes = ctr_get(&r->offload);
 	out->gro_csum_bad = ctr_get(&r->csum_bad);
-	out->path_mtu = atomic_load_explicit(&((struct datapath *)dp)->pmtu, memory_order_relaxed);
 	out->frag_sent = ctr_get(&dp->frag_sent);
 	out->icmp_relayed = ctr_get(&dp->rx.icmp_relayed);
 	out->icmp_relay_limited = ctr_get(&dp->rx.icmp_relay_limited);
-	dp_soft_read(dp, out);
+	ss_read((struct softstate *)&dp->ss, now_seconds(), &ss);
+	out->path_mtu = ss.pmtu;
+	out->path_ttl = ss.path_ttl;
+	out->reachable = !ss.unreachable;
+	out->unreachable_age = ss.unreachable_age;
+	out->errors_owed = ss.credit;
 	out->soft_ttl_sent = ctr_get(&dp->tx.soft_ttl_sent);
 	out->soft_unreach_sent = ctr_get(&dp->tx.soft_unreach_sent);
 	out->soft_limited = ctr_get(&dp->tx.soft_limited);
+	out->frag_needed_limited = ctr_get(&dp->tx.frag_needed_limited);
 }
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -141,23 +136,63 @@ static bool env_off(const char *name)
 	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"));
 }
 
-int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd)
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
 {
 	unsigned feats = 0;
 	int rc;
 
+	memset(f, 0, sizeof(*f));
+	f->tun = tun_fd;
+	f->raw = raw_fd;
+	f->pkt = -1;
+	f->tx = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
+	if (f->tx < 0)
+		f->tx = -1;	/* the raw socket sends */
+	f->vnet = tun_has_vnet_hdr(tun_fd) > 0;
+	if (f->vnet) {
+		rc = tun_set_offload(tun_fd, &feats);
+		if (rc < 0)
+			log_debug("TUN offloads: %s", strerror(-rc));
+		if (!env_off("IPIPD_GRO")) {
+			f->gro_flags = GRO_TCP;
+			if (feats & TUN_F_USO4_)
+				f->gro_flags |= GRO_UDP;
+		}
+		log_debug("TUN offloads 0x%x, GRO 0x%x", feats, f->gro_flags);
+	}
+	if (direct) {
+		f->pkt = packet_open_tx();
+		if (f->pkt < 0) {
+			errno = -f->pkt;
+			log_warn("no packet socket: outer packets go through the kernel's IP output");
+			f->pkt = -1;
+		}
+	}
+	return 0;
+}
+
+int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fds *f,
+	    const struct ss_limits *lim, _Atomic uint32_t *ids)
+{
+	int rc;
+
 	memset(dp, 0, sizeof(*dp));
 	dp->inited = true;
-	dp->p = p;
-	dp->tun_fd = tun_fd;
-	dp->raw_fd = raw_fd;
-	dp->stop_fd = -1;
-	dp->pmtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	dp->pkt_fd = -1;
-	dp->tx.ip_id = (uint16_t)now_ns();
-	dp->tx_fd = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
-	if (dp->tx_fd < 0)
-		dp->tx_fd = raw_fd;
+	atomic_store(&dp->p, p);
+	dp->tun_fd = f->tun;
+	dp->raw_fd = f->raw;
+	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
+	dp->pkt_fd = f->pkt;
+	dp->vnet = f->vnet;
+	dp->gro_flags = f->gro_flags;
+	dp->stop_fd = dp->event_fd = -1;
+	dp->mtu = lim->mtu;
+	dp->rx.gro.mtu = lim->mtu;
+	if (!ids) {
+		atomic_store(&dp->own_ids, (uint32_t)now_ns());
+		ids = &dp->own_ids;
+	}
+	ss_init(&dp->ss, lim, ids);
 	dp->linger_ns = DP_LINGER_US * 1000;
 	if (getenv("IPIPD_LINGER_US"))	/* measurements: 0 switches it off */
 		dp->linger_ns = strtol(getenv("IPIPD_LINGER_US"), NULL, 10) * 1000;
@@ -166,24 +201,6 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
-	/* connect() on a UDP socket sends nothing: it only lets IP_MTU tell the route's MTU */
-	if (dp->pmtu_fd >= 0 && connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote,
-					sizeof(dp->remote)) < 0) {
-		close(dp->pmtu_fd);
-		dp->pmtu_fd = -1;
-	}
-	dp->vnet = tun_has_vnet_hdr(tun_fd) > 0;
-	if (dp->vnet) {
-		rc = tun_set_offload(tun_fd, &feats);
-		if (rc < 0)
-			log_debug("TUN offloads: %s", strerror(-rc));
-		if (!env_off("IPIPD_GRO")) {
-			dp->gro_flags = GRO_TCP;
-			if (feats & TUN_F_USO4_)
-				dp->gro_flags |= GRO_UDP;
-		}
-		log_debug("TUN offloads 0x%x, GRO 0x%x", feats, dp->gro_flags);
-	}
 	rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
 		rc = ring_init(&dp->tx.ring);
@@ -197,7 +214,8 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 	}
 	if (rc == 0) {
 		dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (dp->stop_fd < 0)
+		dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (dp->stop_fd < 0 || dp->event_fd < 0)
 			rc = -errno;
 	}
 	if (rc < 0)
@@ -217,101 +235,123 @@ void dp_free(struct datapath *dp)
 	dp->tx.in = NULL;
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
-	dp->stop_fd = -1;
+	if (dp->event_fd >= 0)
+		close(dp->event_fd);
+	dp->stop_fd = dp->event_fd = -1;
 	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
 		close(dp->tx_fd);
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
 	dp->pkt_fd = -1;
-	if (dp->pmtu_fd >= 0)
-		close(dp->pmtu_fd);
 	dp->tx_fd = -1;
 	dp->inited = false;
 }
 
 /* ---- tx: TUN device -> underlay ------------------------------------------ */
 
-void dp_set_mtu(struct datapath *dp, unsigned mtu)
+/* Wake the owner: the soft state moved (a datapath thread, rarely). */
+static void dp_event(struct datapath *dp)
 {
-	dp->mtu = mtu;
-	dp->rx.gro.mtu = mtu;
-	atomic_store_explicit(&dp->pmtu, mtu, memory_order_relaxed);
+	uint64_t one = 1;
+
+	if (write(dp->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("datapath event: %s", strerror(errno));
 }
 
-static void state_changed(struct datapath *dp)
+unsigned dp_tick(struct datapath *dp, bool timer)
 {
-	if (dp->state_changed)
-		dp->state_changed(dp, dp->state_arg);
+	uint64_t ev, now = now_seconds();
+	unsigned changed = 0, was = ss_pmtu(&dp->ss);
+
+	if (read(dp->event_fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN)
+		log_debug("datapath event: %s", strerror(errno));
+	if (timer)
+		changed = ss_tick(&dp->ss, now);
+	/* raised again, or a send was too big: the route's MTU, as the parent knows it */
+	if (dp->route_mtu && (changed & SS_ROUTE) && ss_pmtu_lower(&dp->ss, dp->route_mtu, now))
+		changed |= SS_PMTU;
+	if (atomic_exchange(&dp->route_check, false))
+		changed |= SS_ROUTE;
+	if (ss_pmtu(&dp->ss) != was)
+		log_info("path MTU soft state: tunnel MTU %u (was %u)", ss_pmtu(&dp->ss), was);
+	if (changed & SS_TTL)
+		log_debug("soft state: path TTL %s", ss_flags(&dp->ss) & SS_TTL ? "known" : "forgotten");
+	if (changed & SS_UNREACH)
+		log_debug("soft state: tunnel exit presumed reachable again");
+	return changed;
 }
 
-/*
- * A new outer path MTU (0: ask the kernel's route): the inner MTU becomes
- * path - 20, within [floor - 20, device MTU].  Lowering is immediate.
- */
-static void pmtu_update(struct datapath *dp, unsigned outer)
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
 {
-	unsigned cur = atomic_load_explicit(&dp->pmtu, memory_order_relaxed), inner;
-	int v;
-	socklen_t sl = sizeof(v);
+	uint8_t pkt[IPV4_HLEN + ICMP_ECHO_MAX];
+	enum pkt_verdict v;
+	uint16_t id;
 
-	if (!outer) {
-		/*
-		 * Connect again first: the socket keeps the route it found, and
-		 * that one is stale once the underlay device has been replaced.
-		 */
-		if (dp->pmtu_fd < 0 ||
-		    connect(dp->pmtu_fd, (struct sockaddr *)&dp->remote, sizeof(dp->remote)) < 0 ||
-		    getsockopt(dp->pmtu_fd, IPPROTO_IP, IP_MTU, &v, &sl) < 0 || v <= 0)
-			return;
-		outer = (unsigned)v;
+	if (len > ICMP_ECHO_MAX)
+		return -EMSGSIZE;
+	memcpy(pkt + IPV4_HLEN, inner, len);
+	v = ipip_encap(dp_params(dp), pkt, pkt + IPV4_HLEN, len);
+	if (v != PKT_OK)
+		return -EINVAL;
+	ss_take_ids(&dp->ss, &id, 1);
+	ipv4_set_id(pkt, id);
+	if (sendto(dp->tx_fd, pkt, IPV4_HLEN + len, 0, (struct sockaddr *)&dp->remote,
+		   sizeof(dp->remote)) < 0)
+		return -errno;
+	atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
+	return 0;
+}
+
+int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu)
+{
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = p->remote };
+
+	if (p->remote != dp_params(dp)->remote) {
+		/* the raw socket takes the new Remote's packets and errors only */
+		if (connect(dp->raw_fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
+			return -errno;
+		__atomic_store_n(&dp->remote.sin_addr.s_addr, p->remote, __ATOMIC_RELAXED);
 	}
-	if (outer < DP_PMTU_FLOOR)
-		outer = DP_PMTU_FLOOR;
-	inner = outer - IPV4_HLEN;
-	if (inner > dp->mtu)
-		inner = dp->mtu;
-	if (inner == cur)
-		return;
-	if (inner < cur)
-		atomic_store_explicit(&dp->pmtu_lowered, now_seconds(), memory_order_relaxed);
-	atomic_store_explicit(&dp->pmtu, inner, memory_order_relaxed);
-	log_info("path MTU soft state: tunnel MTU %u (was %u)", inner, cur);
-	state_changed(dp);
-}
-
-/* After a while, try the device MTU again: the path may have grown back. */
-static void pmtu_probe(struct datapath *dp)
-{
-	uint64_t lowered = atomic_load_explicit(&dp->pmtu_lowered, memory_order_relaxed);
-
-	if (lowered && now_seconds() - lowered >= DP_PMTU_PROBE_SECONDS) {
-		atomic_store_explicit(&dp->pmtu_lowered, 0, memory_order_relaxed);
-		atomic_store_explicit(&dp->pmtu, dp->mtu, memory_order_relaxed);
-		state_changed(dp);
-		pmtu_update(dp, 0);
+	if (mtu != dp->mtu) {
+		dp->mtu = mtu;
+		ss_set_mtu(&dp->ss, mtu);
 	}
+	atomic_store_explicit(&dp->p, p, memory_order_release);
+	return 0;
 }
 
-/*
- * The shared ICMP rate limit: true if one error may be sent now.  tat is the
- * time the bucket is full again; each error moves it one period later, and
- * an error is allowed while that stays within the burst from now.
- */
-static bool icmp_allowed(struct datapath *dp)
+int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 {
-	const uint64_t per = 1000000000u / DP_ICMP_RELAY_RATE;
-	const uint64_t burst = (uint64_t)DP_ICMP_RELAY_BURST * per;
-	uint64_t tat = atomic_load_explicit(&dp->icmp_tat_ns, memory_order_relaxed), now, next;
-	struct timespec ts;
+	bool running = dp->tx_started || dp->rx_started;
+	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	do {
-		next = (tat > now ? tat : now) + per;
-		if (next - now > burst)
-			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&dp->icmp_tat_ns, &tat, next,
-							memory_order_relaxed, memory_order_relaxed));
+	dp_stop(dp);
+	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
+		close(dp->tx_fd);
+	if (dp->pkt_fd >= 0)
+		close(dp->pkt_fd);
+	if (dp->raw_fd >= 0)
+		close(dp->raw_fd);
+	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
+		close(dp->tun_fd);
+	dp->tun_fd = f->tun;
+	dp->raw_fd = f->raw;
+	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
+	dp->pkt_fd = f->pkt;
+	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
+	if (running)
+		rc = dp_start(dp);
+	return rc;
+}
+
+bool dp_route_mtu(struct datapath *dp, unsigned outer)
+{
+	unsigned was = ss_pmtu(&dp->ss);
+
+	dp->route_mtu = outer;
+	if (!ss_pmtu_lower(&dp->ss, outer, now_seconds()))
+		return false;
+	log_info("path MTU soft state: tunnel MTU %u (was %u; the route's MTU)", ss_pmtu(&dp->ss), was);
 	return true;
 }
 
@@ -328,102 +368,42 @@ static void tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len)
 /*
  * RFC 2003 5: the inner packet at slot+IPV4_HLEN, encapsulated with outer TTL
  * slot[8], violates the tunnel's soft state: its sender gets host unreachable
- * (exit unreachable) or else time exceeded (outer TTL below the path's).  The
+ * (exit unreachable) or else time exceeded (outer TTL below the path's), if
+ * an error is owed (one per error received) and the rate limit allows.  The
  * packet is sent all the same.
  */
-static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len)
+static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len, unsigned soft)
 {
 	struct dp_tx *t = &dp->tx;
-	unsigned soft = atomic_load_explicit(&dp->soft, memory_order_relaxed);
 	uint8_t icmp[ICMP_FRAG_NEEDED_MAX], type;
 	_Atomic uint64_t *sent;
+	enum ss_send ok;
 	size_t n;
 
-	if (soft & DP_SOFT_UNREACH) {
+	if (soft & SS_UNREACH) {
 		type = 3;
 		sent = &t->soft_unreach_sent;
-	} else if ((soft & DP_SOFT_TTL) &&
-		   slot[8] < atomic_load_explicit(&dp->path_ttl, memory_order_relaxed)) {
+	} else if ((soft & SS_TTL) &&
+		   slot[8] < atomic_load_explicit(&dp->ss.path_ttl, memory_order_relaxed)) {
 		type = 11;
 		sent = &t->soft_ttl_sent;
 	} else {
 		return;
 	}
+	if (atomic_load_explicit(&dp->ss.credit, memory_order_relaxed) <= 0)
+		return;
 	/* 3/1 host unreachable, 11/0 time exceeded in transit */
 	n = icmp_error_about(icmp, type, type == 3, 0, slot + IPV4_HLEN, len);
 	if (!n)
 		return;
-	if (!icmp_allowed(dp)) {
+	ok = ss_error_allowed(&dp->ss, true, now_ns());
+	if (ok == SS_LIMITED)
 		ctr_add(&t->soft_limited, 1);
+	if (ok != SS_SEND)
 		return;
-	}
 	tun_inject(dp, icmp, n);
 	ctr_add(sent, 1);
-}
-
-/* Clear the flag of soft state older than secs (unless renewed meanwhile). */
-static void soft_expire_one(struct datapath *dp, unsigned flag, _Atomic uint64_t *at,
-			    uint64_t secs, uint64_t now, const char *what)
-{
-	uint64_t t = atomic_load(at);
-
-	if (now - t < secs)
-		return;
-	atomic_fetch_and(&dp->soft, ~flag);
-	if (atomic_load(at) != t) {
-		atomic_fetch_or(&dp->soft, flag);	/* the rx thread renewed it */
-	} else {
-		log_debug("soft state: %s", what);
-		state_changed(dp);
-	}
-}
-
-/* Forget expired soft state (tx thread, once per wakeup). */
-static void soft_expire(struct datapath *dp)
-{
-	unsigned soft = atomic_load_explicit(&dp->soft, memory_order_relaxed);
-	uint64_t now;
-
-	if (!soft)
-		return;
-	now = now_seconds();
-	if (soft & DP_SOFT_TTL)
-		soft_expire_one(dp, DP_SOFT_TTL, &dp->path_ttl_at, DP_PATH_TTL_SECONDS, now,
-				"path TTL forgotten");
-	if (soft & DP_SOFT_UNREACH)
-		soft_expire_one(dp, DP_SOFT_UNREACH, &dp->unreach_at, DP_UNREACH_SECONDS, now,
-				"tunnel exit presumed reachable again");
-}
-
-/* rx thread: an ICMP error about an outer packet updates the soft state. */
-static void soft_learn(struct datapath *dp, const struct sock_extended_err *ee,
-		       const uint8_t *quoted, size_t len)
-{
-	int sent = icmp_sent_ttl(dp->p, ee->ee_type, quoted, len);
-	unsigned before = atomic_load(&dp->soft);
-
-	if (sent >= 0 && sent < 255) {
-		unsigned need = (unsigned)sent + 1, cur = 0;
-
-		if (atomic_load(&dp->soft) & DP_SOFT_TTL)
-			cur = atomic_load(&dp->path_ttl);
-		if (need > cur) {
-			atomic_store(&dp->path_ttl, need);
-			log_info("soft state: the path to Remote needs an outer TTL of %u or more",
-				 need);
-		}
-		atomic_store(&dp->path_ttl_at, now_seconds());
-		atomic_fetch_or(&dp->soft, DP_SOFT_TTL);
-	}
-	if (icmp_exit_unreachable(dp->p, ee->ee_type, ee->ee_code, quoted, len)) {
-		if (!(atomic_load(&dp->soft) & DP_SOFT_UNREACH))
-			log_debug("soft state: tunnel exit unreachable (ICMP %u/%u)", ee->ee_type,
-				  ee->ee_code);
-		atomic_store(&dp->unreach_at, now_seconds());
-		atomic_fetch_or(&dp->soft, DP_SOFT_UNREACH);
-	}
-	if (atomic_load(&dp->soft) != before)
-		state_changed(dp);
+	dp_event(dp);	/* the owner republishes what the fast path must send slow */
 }
 
 static enum pkt_verdict send_error(int err)
@@ -497,19 +477,21 @@ static bool tx_hop(struct datapath *dp)
 
 /*
  * Outer IDs: one per-tunnel counter for every outer packet, whichever way it
- * leaves.  The packet socket fills no ID, and the kernel's IP output keeps a
+ * leaves and whichever datapath sends it (the fast path's counter when it
+ * runs).  The packet socket fills no ID, and the kernel's IP output keeps a
  * non-zero one (a raw socket with a header: it rewrites only the checksum),
  * so the IDs of this tunnel's source, destination and protocol come from one
  * sequence (RFC 6864: no repeat for DF=0 within a reassembly lifetime; any
- * value for DF=1).  0 is skipped: the kernel would replace it with its own.
+ * value for DF=1), and an ICMP error about one of them can be checked
+ * against the IDs sent lately.
  */
-static void tx_set_ids(struct dp_tx *t, unsigned n)
+static void tx_set_ids(struct datapath *dp, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		if (++t->ip_id == 0)
-			t->ip_id = 1;
-		ipv4_set_id(t->ring.msg[i].msg_hdr.msg_iov->iov_base, t->ip_id);
-	}
+	struct dp_tx *t = &dp->tx;
+
+	ss_take_ids(&dp->ss, t->ids, n);
+	for (unsigned i = 0; i < n; i++)
+		ipv4_set_id(t->ring.msg[i].msg_hdr.msg_iov->iov_base, t->ids[i]);
 }
 
 /* Address msg[from..n) to the next hop. */
@@ -545,7 +527,7 @@ static void tx_flush(struct datapath *dp)
 	int fd = dp->tx_fd;
 
 	t->n = 0;
-	tx_set_ids(t, n);
+	tx_set_ids(dp, n);
 	if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && tx_hop(dp)) {
 		/* one packet through the kernel after each dp_set_hop() */
 		direct_from = atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed);
@@ -584,13 +566,15 @@ static void tx_flush(struct datapath *dp)
 			retried = true;
 			continue;
 		}
-		if (errno == EMSGSIZE)
-			pmtu_update(dp, 0);	/* the route's MTU went down */
+		if (errno == EMSGSIZE && !atomic_exchange(&dp->route_check, true))
+			dp_event(dp);	/* the route's MTU went down: the owner asks it */
 		ctr_add(&t->c.drops[send_error(errno)], 1);
 		done++;
 		retried = false;
 	}
 	ctr_add(&t->c.packets, pkts);
+	if (pkts)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&t->c.bytes, bytes);
 	if (direct)
 		ctr_add(&t->direct, direct);
@@ -618,9 +602,12 @@ static void tx_too_big(struct datapath *dp, const uint8_t *pkt, size_t len, unsi
 	size_t off = 0, n;
 
 	if (pkt[6] & 0x40) {
+		/* rate-limited as the relay is (the kernel's icmp_send is too) */
 		n = icmp_frag_needed(icmp, pkt, len, mtu);
-		if (n)
+		if (n && ss_error_allowed(&dp->ss, false, now_ns()) == SS_SEND)
 			tun_inject(dp, icmp, n);
+		else if (n)
+			ctr_add(&dp->tx.frag_needed_limited, 1);
 		ctr_add(&dp->tx.c.drops[PKT_TX_FRAG_NEEDED], 1);
 		return;
 	}
@@ -640,7 +627,7 @@ static void tx_too_big(struct datapath *dp, const uint8_t *pkt, size_t len, unsi
 static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 {
 	struct dp_tx *t = &dp->tx;
-	unsigned pmtu = atomic_load_explicit(&dp->pmtu, memory_order_relaxed);
+	unsigned pmtu = ss_pmtu(&dp->ss), soft;
 	enum pkt_verdict v;
 	struct msghdr *m;
 
@@ -649,13 +636,14 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 		tx_too_big(dp, slot + IPV4_HLEN, len, pmtu);
 		return;
 	}
-	v = ipip_encap(dp->p, slot, slot + IPV4_HLEN, len);
+	v = ipip_encap(dp_params(dp), slot, slot + IPV4_HLEN, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
 		return;
 	}
-	if (atomic_load_explicit(&dp->soft, memory_order_relaxed))
-		tx_soft_check(dp, slot, len);
+	soft = ss_flags(&dp->ss);
+	if (soft)
+		tx_soft_check(dp, slot, len, soft);
 	m = &t->ring.msg[t->n].msg_hdr;
 	m->msg_name = &dp->remote;
 	m->msg_namelen = sizeof(dp->remote);
@@ -718,7 +706,6 @@ int dp_tun_to_net(struct datapath *dp)
 	uint64_t reads = 0;
 	int got = 0;
 
-	soft_expire(dp);
 	for (;;) {
 		uint8_t *dst = dp->vnet ? t->in : tx_slot(dp) + IPV4_HLEN;
 		size_t cap = dp->vnet ? TX_IN_SIZE : DP_SLOT - IPV4_HLEN;
@@ -743,7 +730,6 @@ int dp_tun_to_net(struct datapath *dp)
 	}
 	if (t->n)
 		tx_flush(dp);
-	pmtu_probe(dp);
 	ctr_add(&t->c.syscalls, reads);
 	return got;
 }
@@ -756,7 +742,7 @@ static void log_ecn(struct datapath *dp, struct dp_rx *r, const struct ipip_rx *
 	uint64_t minute = now_seconds() / 60;
 
 	ctr_add(&r->c.ecn_unusual, 1);
-	if (!dp->p->ecn_log)
+	if (!dp_params(dp)->ecn_log)
 		return;
 	if (minute != r->ecn_log_minute) {
 		r->ecn_log_minute = minute;
@@ -810,6 +796,7 @@ int dp_net_to_tun(struct datapath *dp)
 	struct dp_ring *ring = &r->ring;
 	uint64_t pkts = 0, bytes = 0, writes = 0;
 	bool decapped = false;
+	const struct ipip_params *p;
 	int n;
 
 	for (int i = 0; i < DP_BATCH; i++)
@@ -817,6 +804,7 @@ int dp_net_to_tun(struct datapath *dp)
 	n = recvmmsg(dp->raw_fd, ring->msg, DP_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
+	p = dp_params(dp);	/* one set of settings for the batch */
 	gro_reset(&r->gro, dp->gro_flags);
 	for (int i = 0; i < n; i++) {
 		uint8_t *pkt = ring->iov[i].iov_base;
@@ -827,7 +815,7 @@ int dp_net_to_tun(struct datapath *dp)
 			ctr_add(&r->c.drops[PKT_RX_TRUNCATED], 1);
 			continue;
 		}
-		v = ipip_decap(dp->p, pkt, ring->msg[i].msg_len, &rx);
+		v = ipip_decap(p, pkt, ring->msg[i].msg_len, &rx);
 		if (rx.ecn_unusual)
 			log_ecn(dp, r, &rx);
 		if (v != PKT_OK) {
@@ -852,30 +840,48 @@ int dp_net_to_tun(struct datapath *dp)
 	else
 		ctr_add(&r->c.syscalls, writes);
 	ctr_add(&r->c.packets, pkts);
+	if (decapped)	/* liveness: once a batch */
+		atomic_store_explicit(&dp->last_rx_ms, now_ns() / 1000000u, memory_order_relaxed);
 	ctr_add(&r->c.bytes, bytes);
 	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
-	if (decapped && (atomic_load_explicit(&dp->soft, memory_order_relaxed) & DP_SOFT_UNREACH)) {
-		atomic_fetch_and(&dp->soft, ~DP_SOFT_UNREACH);
+	if (decapped && (ss_flags(&dp->ss) & SS_UNREACH) && ss_exit_reached(&dp->ss)) {
 		log_debug("soft state: tunnel exit reachable again (packet from Remote)");
-		state_changed(dp);
+		dp_event(dp);
 	}
 	return n;
 }
 
-/* RFC 2003 4: tell the inner sender about an ICMP error on the tunnel path. */
+/*
+ * RFC 2003 4: tell the inner sender about an ICMP error on the tunnel path.
+ * The relayed error comes from the quoted inner destination: that address
+ * must pass the inner-source checks of decapsulation (not one of ours,
+ * inside AllowedSources), or anyone could make the host hear errors from
+ * any address it chose.
+ */
 static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 		       const uint8_t *quoted, size_t len)
 {
 	struct dp_rx *r = &dp->rx;
 	uint8_t icmp[ICMP_RELAY_MAX];
 	enum icmp_relay_why why;
-	size_t n = icmp_relay(icmp, ee->ee_type, ee->ee_code, ee->ee_info, quoted, len, &why);
+	enum pkt_verdict v;
+	enum ss_send ok;
+	uint32_t info = ee->ee_info < dp->ss.lim.floor ? dp->ss.lim.floor : ee->ee_info, src;
+	size_t n = icmp_relay(icmp, ee->ee_type, ee->ee_code, info, quoted, len, &why);
 
 	if (!n) {
 		log_debug("ICMP error %u/%u not relayed (%d)", ee->ee_type, ee->ee_code, (int)why);
 		return;
 	}
-	if (!icmp_allowed(dp)) {
+	memcpy(&src, icmp + 12, 4);
+	v = ipip_source_check(dp_params(dp), src);
+	if (v != PKT_OK) {
+		ctr_add(&r->c.drops[v == PKT_RX_INNER_SOURCE_OURS ? PKT_ICMP_SOURCE_OURS :
+				    PKT_ICMP_SOURCE_NOT_ALLOWED], 1);
+		return;
+	}
+	ok = ss_error_allowed(&dp->ss, true, now_ns());
+	if (ok != SS_SEND) {
 		ctr_add(&r->icmp_relay_limited, 1);
 		return;
 	}
@@ -883,6 +889,12 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 	ctr_add(&r->icmp_relayed, 1);
 }
 
+/*
+ * The socket's error queue: ICMP errors that quote a protocol-4 packet from
+ * Local to Remote (the socket is bound and connected).  Each is believed
+ * only if it quotes an outer ID this tunnel sent lately (ss_icmp); anything
+ * else is counted under its reason and left alone.
+ */
 void dp_read_errors(struct datapath *dp)
 {
 	struct dp_counters *c = &dp->rx.c;
@@ -902,6 +914,8 @@ void dp_read_errors(struct datapath *dp)
 			return;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
 			const struct sock_extended_err *ee;
+			enum pkt_verdict v;
+			unsigned changed;
 
 			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR ||
 			    cm->cmsg_len < CMSG_LEN(sizeof(*ee)))
@@ -909,15 +923,22 @@ void dp_read_errors(struct datapath *dp)
 			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
 				continue;
-			if (ee->ee_type == 3 && ee->ee_code == 4)	/* about our outer packet */
-				pmtu_update(dp, ee->ee_info);
+			v = ss_icmp(&dp->ss, dp_params(dp), ee->ee_type, ee->ee_code, ee->ee_info, data,
+				    (size_t)got, now_seconds(), &changed);
+			if (v != PKT_OK) {
+				ctr_add(&c->drops[v], 1);
+				log_debug("ICMP error %u/%u not believed: %s", ee->ee_type,
+					  ee->ee_code, pkt_verdict_name(v));
+				continue;
+			}
 			ctr_add(&c->icmp_errors, 1);
 			ctr_set(&c->last_icmp_type, ee->ee_type);
 			ctr_set(&c->last_icmp_code, ee->ee_code);
 			ctr_set(&c->last_icmp_info, ee->ee_info);
 			log_debug("ICMP error type %u code %u info %u about an outer packet",
 				  ee->ee_type, ee->ee_code, ee->ee_info);
-			soft_learn(dp, ee, data, (size_t)got);
+			if (changed)
+				dp_event(dp);
 			relay_icmp(dp, ee, data, (size_t)got);
 		}
 	}
@@ -1076,4 +1097,7 @@ void dp_stop(struct datapath *dp)
 	if (dp->rx_started)
 		pthread_join(dp->rx_thread, NULL);
 	dp->tx_started = dp->rx_started = false;
+	/* read the stop back: threads started again (dp_replace_fds) must not see it */
+	if (read(dp->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("datapath stop");
 }

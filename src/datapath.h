@@ -11,6 +11,8 @@
  * polls (wakeup coalescing: see linger() in datapath.c).
  * Each direction has its own buffers and counters; other threads read the
  * counters with dp_stats_read() (relaxed atomics, single writer each).
+ * The soft state (softstate.h) is learned by the threads and moved on by
+ * the owner (dp_tick), whom they wake through event_fd.
  */
 #ifndef IPIPD_DATAPATH_H
 #define IPIPD_DATAPATH_H
@@ -26,6 +28,7 @@
 
 #include "offload.h"
 #include "packet.h"
+#include "softstate.h"
 
 #define DP_BATCH 64			/* packets per recvmmsg/sendmmsg */
 #define DP_SLOT (IPV4_HLEN + 0xffff)	/* one outer packet, at most */
@@ -56,6 +59,8 @@ struct dp_stats {
 	uint64_t soft_ttl_sent;		/* time exceeded sent: outer TTL below path_ttl */
 	uint64_t soft_unreach_sent;	/* host unreachable sent: exit unreachable */
 	uint64_t soft_limited;		/* ... suppressed by the rate limit */
+	uint64_t frag_needed_limited;	/* frag needed to inner senders suppressed by it */
+	int64_t errors_owed;		/* ICMP errors received and not yet answered */
 };
 
 /* Counters of one direction: written by its thread only, read by anyone. */
@@ -81,10 +86,11 @@ struct dp_tx {
 	unsigned n;			/* slots filled, not yet sent */
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
-	uint16_t ip_id;			/* outer ID of the last packet (tx_set_ids) */
+	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
 	struct dp_counters c;
 	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
+	_Atomic uint64_t frag_needed_limited;	/* frag needed not sent: rate limit */
 };
 
 struct dp_rx {
@@ -96,25 +102,6 @@ struct dp_rx {
 	struct dp_counters c;
 	_Atomic uint64_t icmp_relayed, icmp_relay_limited;
 };
-
-/*
- * ICMP errors ipipd sends itself (RFC 2003 4 relays from rx, soft state
- * errors from tx) share one rate limit: a token bucket kept as the time at
- * which it would be full again (GCRA), updated with compare-and-swap.
- */
-#define DP_ICMP_RELAY_RATE 10		/* ICMP errors per second */
-#define DP_ICMP_RELAY_BURST 20
-
-/*
- * RFC 2003 5 soft state beyond the MTU.  Time exceeded about an outer packet
- * teaches the outer TTL the path needs (one more than that packet had);
- * destination unreachable about one marks the exit unreachable.  A packet
- * that violates the state is still sent, and its sender gets an ICMP error.
- */
-#define DP_PATH_TTL_SECONDS 600		/* learned path TTL forgotten after (as the PMTU) */
-#define DP_UNREACH_SECONDS 30		/* exit unreachable for, after the last error */
-#define DP_SOFT_TTL 1u
-#define DP_SOFT_UNREACH 2u
 
 /*
  * A round of fewer packets than this goes through the kernel's IP output even
@@ -141,22 +128,18 @@ struct dp_hop {
 	_Atomic bool failed;		/* a send on the packet socket failed */
 };
 
-/* Path MTU soft state (RFC 2003 5.1, RFC 4459): lowered at once, raised again later. */
-#define DP_PMTU_FLOOR 552u		/* outer: forged tiny "too big" are ignored below */
-#define DP_PMTU_PROBE_SECONDS 600	/* as the kernel's PMTU exceptions expire */
-
 struct datapath {
-	const struct ipip_params *p;
+	/* the settings, swapped whole by a reload (dp_set_params): read once a batch */
+	const struct ipip_params *_Atomic p;
 	unsigned mtu;			/* the device MTU: the soft state's ceiling */
-	_Atomic unsigned pmtu;		/* inner MTU that fits the path now */
-	_Atomic uint64_t pmtu_lowered;	/* CLOCK_MONOTONIC seconds of the last decrease */
+	struct softstate ss;		/* RFC 2003 5: path MTU, TTL, reachability, recent IDs */
+	_Atomic uint32_t own_ids;	/* the outer ID counter, unless the fast path's is used */
 	_Atomic uint64_t frag_sent;
-	_Atomic unsigned soft;		/* DP_SOFT_*: the one load per packet when clear */
-	_Atomic unsigned path_ttl;	/* valid while DP_SOFT_TTL */
-	_Atomic uint64_t path_ttl_at;	/* CLOCK_MONOTONIC seconds it was last learned */
-	_Atomic uint64_t unreach_at;	/* ... of the last "exit unreachable" (0: never) */
-	_Atomic uint64_t icmp_tat_ns;	/* shared ICMP rate limit (GCRA) */
-	int pmtu_fd;			/* UDP socket connected to Remote: IP_MTU */
+	/* liveness: CLOCK_MONOTONIC ms of the last packet from and to Remote (0: never) */
+	_Atomic uint64_t last_rx_ms, last_tx_ms;
+	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
+	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
+	int event_fd;			/* eventfd: the soft state moved, for the owner */
 	int tun_fd, raw_fd;
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	int pkt_fd;			/* send-only packet socket (-1: none) */
@@ -171,16 +154,52 @@ struct datapath {
 	pthread_t tx_thread, rx_thread;
 	bool tx_started, rx_started;
 	bool inited;			/* dp_free() on a zeroed struct does nothing */
-	/* called (from a datapath thread) when the soft state changed */
-	void (*state_changed)(struct datapath *dp, void *arg);
-	void *state_arg;
+};
+
+/* The datapath's descriptors, made by the privileged parent (dp_prepare). */
+struct dp_fds {
+	int tun, raw;		/* the TUN device; the raw socket (bound to Local, connected to Remote) */
+	int tx;			/* send-only raw socket (-1: the raw socket sends) */
+	int pkt;		/* send-only packet socket (-1: none) */
+	bool vnet;		/* the TUN device has IFF_VNET_HDR (offloads switched on) */
+	unsigned gro_flags;	/* what may be written coalesced */
 };
 
 /*
- * Set up buffers for the TUN device tun_fd and the raw socket raw_fd.  If the
- * device was opened with IFF_VNET_HDR, its offloads are switched on here.
+ * The parent, with its privileges: the send sockets for the TUN device
+ * tun_fd and raw socket raw_fd (a packet socket too where direct), and the
+ * device's offloads.  0 or -errno.
  */
-int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int raw_fd);
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct);
+
+/*
+ * The datapath process: buffers for the descriptors f (now the datapath's,
+ * closed by dp_free).  lim: the soft state's limits (lim->mtu is the device
+ * MTU); ids: the outer ID counter to share (the fast path's), or NULL for
+ * one of the datapath's own.
+ */
+int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fds *f,
+	    const struct ss_limits *lim, _Atomic uint32_t *ids);
+
+/* The settings now (one acquire load: a batch reads them once). */
+static inline const struct ipip_params *dp_params(struct datapath *dp)
+{
+	return atomic_load_explicit(&dp->p, memory_order_acquire);
+}
+
+/*
+ * A reload: new settings p (kept by the caller until dp_free, as the threads
+ * may still read the old ones for a batch), a new Remote (the raw socket is
+ * connected to it again) and device MTU.  From the owner thread.
+ */
+int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu);
+
+/*
+ * New descriptors (a new Local needs a new raw socket): the threads stop,
+ * the old descriptors are closed (the TUN device's if f->tun is another),
+ * the threads start again; counters and soft state stay.  0 or -errno.
+ */
+int dp_replace_fds(struct datapath *dp, const struct dp_fds *f);
 
 /*
  * The next hop towards Remote for the packet socket: ifindex 0 sends through
@@ -191,8 +210,28 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, int tun_fd, int ra
 void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6]);
 bool dp_hop_failed(struct datapath *dp);
 
-/* The device MTU: the path MTU soft state starts there and never exceeds it. */
-void dp_set_mtu(struct datapath *dp, unsigned mtu);
+/*
+ * The owner of the soft state (the thread that also publishes it to the fast
+ * path), every SS_TICK_MS and whenever dp->event_fd is readable: reads the
+ * event, moves the soft state on (ss_tick: expiry, recent IDs; a raised
+ * path MTU is lowered to the route's again).  Returns the SS_* flags of what
+ * moved; SS_ROUTE: a send was too big for the route, the caller should ask
+ * for its MTU (dp_route_mtu).
+ */
+unsigned dp_tick(struct datapath *dp, bool timer);
+
+/*
+ * The owner: the MTU of the route to Remote (configured or its device's,
+ * never learned from ICMP) is outer: the path MTU never exceeds it.  True
+ * if that lowered it.
+ */
+bool dp_route_mtu(struct datapath *dp, unsigned outer);
+/*
+ * Encapsulate the inner packet inner[0..len) (at most ICMP_ECHO_MAX bytes:
+ * a keepalive) and send it to Remote, from any thread.  0 or -errno.
+ */
+int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len);
+
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_arp.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -67,8 +69,25 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 	}
 }
 
+int fp_underlay_l2(unsigned short type)
+{
+	switch (type) {
+	case ARPHRD_ETHER:
+		return 14;
+	case ARPHRD_NONE:	/* TUN, WireGuard */
+	case ARPHRD_TUNNEL:	/* ipip */
+	case ARPHRD_IPGRE:
+	case ARPHRD_SIT:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* A clsact filter handle that stays the same across restarts of one tunnel. */
-static uint32_t name_handle(const char *name)
+uint32_t fp_name_handle(const char *name)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 
@@ -83,8 +102,13 @@ static int tc_attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 			    .attach_point = hook == FP_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = fp->handle, .priority = FP_TC_PRIORITY,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int rc = bpf_tc_hook_create(&th);
+	int rc;
 
+	/* recorded before it exists: a crash right after leaves nothing unknown */
+	if (hook == FP_INGRESS && fp->record &&
+	    (rc = fp->record(fp->record_arg, fp->ifindex[hook], fp->handle, FP_TC_PRIORITY)) != 0)
+		return rc < 0 ? rc : -EIO;
+	rc = bpf_tc_hook_create(&th);
 	if (rc < 0 && rc != -EEXIST)
 		return rc;
 	rc = bpf_tc_attach(&th, &to);
@@ -135,13 +159,48 @@ static int attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 
 void fp_init(struct fastpath *fp)
 {
+	fp_record_fn record = fp->record;
+	void *arg = fp->record_arg;
+
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
-	fp->state_fd = fp->counters_fd = fp->own_fd = -1;
+	fp->own_fd = -1;
+	fp->record = record;
+	fp->record_arg = arg;
+}
+
+/* Map the counters map (mmapable: one entry per possible CPU). */
+static size_t page_round(size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + page - 1) / page * page;
+}
+
+static int map_counters(struct fastpath *fp)
+{
+	size_t len = page_round((size_t)fp->ncpus * sizeof(struct fp_counters));
+	void *m;
+
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(fp->skel->maps.counters), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	fp->ctr = m;
+	fp->ctr_len = len;
+	return 0;
+}
+
+static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
+{
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	__atomic_store_n(&bss->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
 }
 
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
-	     enum fp_attach_mode mode, char *why, size_t why_len)
+	     enum fp_attach_mode mode, const uint32_t *own, unsigned n_own, int rx_l2,
+	     char *why, size_t why_len)
 {
 	const char *step = "open";
 	uint32_t seed = 0;
@@ -153,26 +212,32 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	libbpf_set_print(libbpf_log);
 	fp->ifindex[FP_EGRESS] = (int)cfg->tun_ifindex;
 	fp->ifindex[FP_INGRESS] = (int)cfg->underlay_ifindex;
-	atomic_store(&fp->underlay, cfg->underlay_ifindex);
-	fp->handle = name_handle(name);
+	fp->handle = fp_name_handle(name);
+	if (rx_l2 < 0) {
+		snprintf(why, why_len, "the underlay (ifindex %u) is neither an Ethernet device nor "
+			 "one without a link-layer header", cfg->underlay_ifindex);
+		return -EPFNOSUPPORT;
+	}
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
 		rc = fp->ncpus ? fp->ncpus : -EINVAL;
 		step = "count the CPUs for";
 		goto fail;
 	}
-	fp->percpu = calloc((size_t)fp->ncpus, sizeof(*fp->percpu));	/* one value per CPU */
 	fp->skel = ipip_bpf__open();
-	if (!fp->percpu || !fp->skel) {
+	if (!fp->skel) {
 		rc = errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	fp->skel->rodata->cfg = *cfg;
+	fp->skel->bss->cfg = *cfg;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint32_t)getpid();
 	fp->skel->bss->ip_id = seed;
+	fp->skel->bss->state.pmtu = cfg->dev_mtu;
+	rc = bpf_map__set_max_entries(fp->skel->maps.counters, (uint32_t)fp->ncpus);
 	step = "load";
-	rc = ipip_bpf__load(fp->skel);
+	if (rc == 0)
+		rc = ipip_bpf__load(fp->skel);
 	if (rc < 0)
 		goto fail;
 	for (int h = 0; h < FP_HOOKS; h++) {
@@ -185,11 +250,17 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
 			fp->prog_id[h] = info.id;
 	}
-	fp->state_fd = bpf_map__fd(fp->skel->maps.state);
-	fp->counters_fd = bpf_map__fd(fp->skel->maps.counters);
 	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
-	step = "initialise the state map of";
-	rc = fp_set_state(fp, cfg->dev_mtu, false);
+	fp->bss = fp->skel->bss;	/* the skeleton maps it at load */
+	fp->bss_len = page_round(bpf_map__value_size(fp->skel->maps.bss));
+	step = "map the counters of";
+	rc = map_counters(fp);
+	if (rc < 0)
+		goto fail;
+	set_underlay(fp, (int)cfg->underlay_ifindex, rx_l2);
+	/* Before the programs see a packet: inner packets from the host's addresses go slow. */
+	step = "fill the address map of";
+	rc = fp_set_own(fp, own, n_own);
 	if (rc < 0)
 		goto fail;
 	/* Ingress first: the peer's packets are taken before ours are sent. */
@@ -217,17 +288,22 @@ void fp_stop(struct fastpath *fp)
 		fp->link_fd[h] = -1;
 		tc_detach(fp, (enum fp_hook)h);
 	}
+	if (fp->ctr)
+		munmap((void *)fp->ctr, fp->ctr_len);
+	if (fp->bss_mapped)
+		munmap(fp->bss, fp->bss_len);
 	if (fp->skel)
 		ipip_bpf__destroy(fp->skel);
-	free(fp->percpu);
 	fp_init(fp);
 }
 
-int fp_move_underlay(struct fastpath *fp, int ifindex)
+int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 {
 	int old_fd = fp->link_fd[FP_INGRESS], old = fp->ifindex[FP_INGRESS], rc;
 	bool old_filter = fp->filter[FP_INGRESS];
 
+	if (rx_l2 < 0)
+		return -EPFNOSUPPORT;
 	fp->link_fd[FP_INGRESS] = -1;
 	fp->filter[FP_INGRESS] = false;
 	fp->ifindex[FP_INGRESS] = ifindex;
@@ -238,22 +314,89 @@ int fp_move_underlay(struct fastpath *fp, int ifindex)
 		fp->ifindex[FP_INGRESS] = old;
 		return rc;
 	}
+	set_underlay(fp, ifindex, rx_l2);
 	if (old_fd >= 0)
 		close(old_fd);
 	if (old_filter && fp_tc_detach(old, true, fp->handle, FP_TC_PRIORITY) < 0)
 		log_debug("eBPF fast path: no filter to remove on ifindex %d", old);
-	atomic_store(&fp->underlay, (uint32_t)ifindex);
 	return 0;
 }
 
-int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow)
+void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach)
 {
-	struct fp_state st = { .pmtu = pmtu, .slow = slow, .underlay_ifindex = atomic_load(&fp->underlay) };
-	uint32_t key = 0;
+	struct ipip_bpf__bss *bss = fp->bss;
 
-	if (fp->state_fd < 0)
-		return 0;
-	return bpf_map_update_elem(fp->state_fd, &key, &st, BPF_ANY) < 0 ? -errno : 0;
+	if (!bss)
+		return;
+	__atomic_store_n(&bss->state.pmtu, pmtu, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.path_ttl, path_ttl, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->state.unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
+{
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	/* a packet in flight may see some fields old, some new: for one packet only */
+	if (bss)
+		memcpy(&bss->cfg, cfg, sizeof(*cfg));
+}
+
+_Atomic uint32_t *fp_ids(struct fastpath *fp)
+{
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	return bss ? (_Atomic uint32_t *)&bss->ip_id : NULL;
+}
+
+int fp_underlay(const struct fastpath *fp)
+{
+	const struct ipip_bpf__bss *bss = fp->bss;
+
+	return bss ? (int)__atomic_load_n(&bss->state.underlay_ifindex, __ATOMIC_RELAXED) : 0;
+}
+
+void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
+	       size_t *ctr_len)
+{
+	*bss_fd = bpf_map__fd(fp->skel->maps.bss);
+	*bss_len = fp->bss_len;
+	*ctr_fd = bpf_map__fd(fp->skel->maps.counters);
+	*ctr_len = fp->ctr_len;
+}
+
+int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+	   int ncpus)
+{
+	void *b = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bss_fd, 0), *c;
+
+	if (b == MAP_FAILED)
+		return -errno;
+	c = mmap(NULL, ctr_len, PROT_READ, MAP_SHARED, ctr_fd, 0);
+	if (c == MAP_FAILED) {
+		int e = errno;
+
+		munmap(b, bss_len);
+		return -e;
+	}
+	fp->bss = b;
+	fp->bss_len = bss_len;
+	fp->bss_mapped = true;
+	fp->ctr = c;
+	fp->ctr_len = ctr_len;
+	fp->ncpus = ncpus;
+	return 0;
+}
+
+void fp_unmap(struct fastpath *fp)
+{
+	if (fp->ctr)
+		munmap((void *)fp->ctr, fp->ctr_len);
+	if (fp->bss_mapped)
+		munmap(fp->bss, fp->bss_len);
+	fp->ctr = NULL;
+	fp->bss = NULL;
+	fp->bss_mapped = false;
 }
 
 static bool listed(const uint32_t *addr, unsigned n, uint32_t a)
@@ -292,12 +435,10 @@ int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
 
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX])
 {
-	uint32_t zero = 0;
-
 	memset(out, 0, FP_COUNTER_MAX * sizeof(out[0]));
-	if (fp->counters_fd < 0 || bpf_map_lookup_elem(fp->counters_fd, &zero, fp->percpu) < 0)
+	if (!fp->ctr)
 		return;
 	for (int c = 0; c < fp->ncpus; c++)
 		for (int k = 0; k < FP_COUNTER_MAX; k++)
-			out[k] += fp->percpu[c].c[k];
+			out[k] += __atomic_load_n(&fp->ctr[c].c[k], __ATOMIC_RELAXED);
 }

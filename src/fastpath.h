@@ -9,6 +9,12 @@
  * left if it dies; on older kernels clsact filters with a handle fixed per
  * tunnel name, replaced on start and removed on stop (the qdisc stays: other
  * tools' filters live there too).
+ *
+ * While the programs run, the daemon talks to them through memory: their
+ * .bss (soft state, underlay, outer ID counter) and the counters map are
+ * mapped, so that the unprivileged datapath process reads and writes them
+ * without bpf(2).  Only the host's own addresses (a hash map) and
+ * attachments need bpf(2) and stay with the privileged process.
  */
 #ifndef IPIPD_FASTPATH_H
 #define IPIPD_FASTPATH_H
@@ -24,18 +30,30 @@ struct ipip_bpf;
 
 enum fp_hook { FP_EGRESS, FP_INGRESS, FP_HOOKS };
 
+/*
+ * Called before a clsact filter is attached (it would outlive a crash): the
+ * caller records it so that a restart or `ipipctl cleanup` removes it.
+ * Non-zero: do not attach.
+ */
+typedef int (*fp_record_fn)(void *arg, int ifindex, uint32_t handle, uint32_t prio);
+
 struct fastpath {
 	struct ipip_bpf *skel;
 	int link_fd[FP_HOOKS];		/* tcx links, -1 if none */
 	bool filter[FP_HOOKS];		/* clsact filters attached */
-	int ifindex[FP_HOOKS];		/* TUN device, underlay (main thread only) */
-	_Atomic uint32_t underlay;	/* = ifindex[FP_INGRESS], for fp_set_state from any thread */
+	int ifindex[FP_HOOKS];		/* TUN device, underlay */
 	uint32_t prog_id[FP_HOOKS];	/* for bpftool prog show id N */
 	uint32_t handle;		/* clsact filter handle (from the tunnel name) */
 	const char *attach;		/* "tcx" or "clsact" */
-	int state_fd, counters_fd, own_fd;
+	int own_fd;
 	int ncpus;
-	struct fp_counters *percpu;	/* ncpus values: one counter read */
+	void *bss;			/* the programs' .bss, mapped (struct ipip_bpf__bss) */
+	size_t bss_len;
+	bool bss_mapped;		/* ... by fp_map(), not by the skeleton */
+	const struct fp_counters *ctr;	/* the counters map, mapped: ncpus entries */
+	size_t ctr_len;
+	fp_record_fn record;		/* before an ingress clsact filter is attached */
+	void *record_arg;
 };
 
 /* Nothing loaded or attached (what fp_stop() leaves): before fp_start() or fp_stop(). */
@@ -47,15 +65,27 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 		    int tun_ifindex, int underlay_ifindex, unsigned dev_mtu);
 
 /*
- * Load the programs with cfg and attach them.  name (the tunnel's) fixes the
- * clsact handle.  On failure returns -errno, with the reason in why, and
- * leaves nothing attached.
+ * The link-layer header length the ingress program expects on an underlay
+ * of ARPHRD type: 14 (Ethernet) or 0 (no link layer: a TUN device, another
+ * tunnel, PPP, WireGuard); -1 where the fast path cannot work.
+ */
+int fp_underlay_l2(unsigned short type);
+
+/*
+ * Load the programs with cfg, fill the map of the host's own addresses
+ * (own[0..n_own)), then attach them; rx_l2: fp_underlay_l2() of the
+ * underlay.  name (the tunnel's) fixes the clsact handle.  On failure
+ * returns -errno, with the reason in why, and leaves nothing attached.
  */
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
-	     enum fp_attach_mode mode, char *why, size_t why_len);
+	     enum fp_attach_mode mode, const uint32_t *own, unsigned n_own, int rx_l2,
+	     char *why, size_t why_len);
 
 /* Remove the clsact filter of this handle and priority (ingress or egress) on ifindex. */
 int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio);
+
+/* The clsact filter handle of a tunnel name (the same across restarts). */
+uint32_t fp_name_handle(const char *name);
 
 /* The clsact filter priority of every ipipd tunnel. */
 #define FP_TC_PRIORITY 0x1ee
@@ -64,19 +94,48 @@ int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio);
 void fp_stop(struct fastpath *fp);
 
 /*
- * The route to Remote now leaves through ifindex: attach the ingress program
- * there, detach it from the old device, send outer packets there.  Returns 0
- * or -errno (the old attachment then stays).  The caller then sets the state.
+ * The route to Remote now leaves through ifindex (rx_l2 as for fp_start):
+ * attach the ingress program there, detach it from the old device, send
+ * outer packets there.  Returns 0 or -errno (the old attachment then stays).
  */
-int fp_move_underlay(struct fastpath *fp, int ifindex);
+int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2);
 
-/* The soft state the programs obey: inner path MTU; slow: send everything slow. */
-int fp_set_state(struct fastpath *fp, unsigned pmtu, bool slow);
+/*
+ * The soft state the programs obey (stores into their mapped .bss: any
+ * process that has it mapped may call this; one writer at a time).
+ */
+void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach);
+
+/*
+ * The descriptors and sizes another process needs to map what the programs
+ * share (fp_map): their .bss and the counters.
+ */
+void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
+	       size_t *ctr_len);
+
+/*
+ * In the datapath process: map the programs' .bss and counters from the
+ * descriptors fp_shared() gave (closed by the caller after).  0 or -errno.
+ */
+int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+	   int ncpus);
+
+/* Unmap what fp_map() mapped. */
+void fp_unmap(struct fastpath *fp);
+
+/* New settings for the running programs (a reload): stored into their .bss. */
+void fp_set_config(struct fastpath *fp, const struct fp_config *cfg);
+
+/* The outer ID counter the programs take IDs from (in their mapped .bss). */
+_Atomic uint32_t *fp_ids(struct fastpath *fp);
+
+/* The underlay outer packets go to now. */
+int fp_underlay(const struct fastpath *fp);
 
 /* The host's own addresses (network order): inner packets from them go to the slow path. */
 int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n);
 
-/* The per-CPU counters, summed. */
+/* The counters, summed over the CPUs (from the mapped map: no system call). */
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX]);
 
 #endif

@@ -22,6 +22,7 @@ struct fp_config {
 	__u32 underlay_ifindex;		/* outer packets leave and arrive here at start */
 	__u32 tun_ifindex;		/* inner packets leave and arrive here */
 	__u32 dev_mtu;			/* the tunnel device's MTU */
+	__u32 tun_l2;			/* link-layer header length at the TUN device: 0 (14 in tests) */
 	__u8 ttl;			/* 0: inherit the inner TTL */
 	__u8 tos;			/* fixed DSCP when !tos_inherit */
 	__u8 tos_inherit;
@@ -36,16 +37,23 @@ struct fp_config {
 };
 
 /*
- * The daemon's soft state the programs obey (array map "state", one entry),
- * written by the daemon when it changes.
+ * What the daemon tells the programs while they run: a global of the
+ * programs' .bss (struct ipip_bpf__bss), mapped into the daemon, which
+ * stores single fields; the programs read them per packet.
  */
 struct fp_state {
-	__u32 pmtu;	/* inner MTU that fits the path now: larger packets go slow */
-	__u32 slow;	/* non-zero: every packet takes the slow path (RFC 2003 5 soft state) */
+	__u32 pmtu;		/* inner MTU that fits the path now: larger packets go slow */
+	__u32 path_ttl;		/* packets sent with a lower outer TTL go slow (0: none) */
+	__u32 unreach;		/* non-zero: every packet goes slow (RFC 2003 5 soft state) */
 	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
+	__u32 rx_l2;		/* link-layer header length at the underlay's ingress: 14 or 0 */
+	__u32 pad;
 };
 
-/* Per-CPU counters (array map "counters", one entry of struct fp_counters). */
+/*
+ * Counters, one entry of struct fp_counters per CPU (array map "counters"
+ * indexed by the CPU's number, mapped into the daemon: one cache line each).
+ */
 enum fp_counter {
 	FP_RX_PACKETS,		/* decapsulated and redirected into the TUN device */
 	FP_RX_BYTES,		/* inner bytes */

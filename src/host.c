@@ -15,9 +15,11 @@
 #include "control.h"
 #include "fastpath.h"
 #include "firewall.h"
+#include "journal.h"
+#include "ledger.h"
 
 #define RT_TABLES "/etc/iproute2/rt_tables"
-#define RT_TABLES_D "/etc/iproute2/rt_tables.d"
+#define RT_TABLES_D JR_RT_TABLES_D
 #define MAX_STATE 512
 
 static const char *ip4(uint32_t a, char *buf)
@@ -30,7 +32,7 @@ struct run {
 	const struct config *c;
 	struct nl *nl;
 	int ifindex;
-	FILE *state;
+	const char *state;	/* the state file */
 	FILE *err;
 };
 
@@ -48,82 +50,151 @@ static void fail(struct run *r, unsigned line, const char *step, const char *fmt
 	fputc('\n', r->err);
 }
 
-static void record(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void record(struct run *r, const char *fmt, ...)
+/* Open the state file to append; its first line, written as it is made, says whose it is. */
+static int state_open(const char *path)
 {
-	va_list ap;
+	struct jr_entry ns = { .kind = JR_NETNS };
+	struct netns_id id;
+	char line[JR_LINE_MAX];
+	int fd, rc;
 
-	va_start(ap, fmt);
-	vfprintf(r->state, fmt, ap);
-	va_end(ap);
-	fputc('\n', r->state);
-	fflush(r->state);
-}
-
-/* sysctl files: read the current value (trimmed), write a new one. */
-static int sysctl_read(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "re");
-	size_t len;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)n, f)) {
-		fclose(f);
-		return -EIO;
+	for (;;) {
+		fd = run_open(path, O_WRONLY | O_APPEND, 0);
+		if (fd != -ENOENT)
+			return fd;
+		rc = netns_self(&id);
+		if (rc < 0)
+			return rc;
+		fd = run_open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0600);
+		if (fd == -EEXIST)
+			continue;
+		if (fd < 0)
+			return fd;
+		ns.inode = id.inode;
+		ns.cookie = id.cookie;
+		jr_format(&ns, line, sizeof(line) - 1);
+		strcat(line, "\n");
+		errno = 0;
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+			rc = errno ? -errno : -EIO;
+			close(fd);
+			unlink(path);
+			return rc;
+		}
+		return fd;
 	}
-	fclose(f);
-	len = strcspn(buf, "\n");
-	buf[len] = '\0';
-	return 0;
 }
 
-int host_sysctl_write(const char *path, const char *val)
+/*
+ * Append e to the state file, as one write(2), before the change it records
+ * is made.  *at (if not NULL): the file's length before it (for unrecord()).
+ */
+static int state_append(const char *path, const struct jr_entry *e, off_t *at)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+	char line[JR_LINE_MAX + 1];
+	int fd, rc = jr_format(e, line, sizeof(line) - 1);
+	off_t end;
+
+	if (rc < 0)
+		return rc;
+	strcat(line, "\n");
+	fd = state_open(path);
+	if (fd < 0)
+		return fd;
+	errno = 0;
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		rc = errno ? -errno : -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (at)
+		*at = end;
+	return rc;
+}
+
+/* Take back the last record (at: the length before it): the change it announced was not made. */
+static int truncate_state(const char *path, off_t at)
+{
+	int fd = run_open(path, O_WRONLY, 0), rc = 0;
 
 	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
+		return fd;
+	if (ftruncate(fd, at) < 0)
 		rc = -errno;
 	close(fd);
 	return rc;
 }
 
-/* Set a sysctl, recording its value first so that it can be put back. */
+static void unrecord(struct run *r, off_t at)
+{
+	int rc = truncate_state(r->state, at);
+
+	if (rc < 0)
+		fprintf(r->err, "%s: cannot take back its last line: %s\n", r->state,
+			strerror(-rc));
+}
+
+static int record(struct run *r, unsigned line, const char *step, const struct jr_entry *e,
+		  off_t *at)
+{
+	int rc = state_append(r->state, e, at);
+
+	if (rc < 0)
+		fail(r, line, step, "cannot record in %s: %s", r->state, strerror(-rc));
+	return rc;
+}
+
+int host_sysctl_write(const char *path, const char *val)
+{
+	return sysctl_write(path, val);
+}
+
+/*
+ * Set a shared sysctl (ledger.h): recorded as held here first, then held in
+ * the namespace's ledger, which puts the original value back when its last
+ * holder lets go.
+ */
 static int set_sysctl(struct run *r, unsigned line, const char *step, const char *path,
 		      const char *val)
 {
-	char old[64];
-	int rc = sysctl_read(path, old, sizeof(old));
+	struct jr_entry e = { .kind = JR_SYSCTL };
+	struct ledger_conflict c;
+	char why[512];
+	int rc;
 
-	if (rc == 0 && strchr(old, ' '))
-		rc = -EINVAL;
-	if (rc < 0) {
-		fail(r, line, step, "cannot read %s: %s", path, strerror(-rc));
+	if (!jr_sysctl_path_ok(path) || strlen(path) >= sizeof(e.path)) {
+		fail(r, line, step, "%s: only letters, digits, '.', '_' and '-' can be recorded",
+		     path);
 		return -1;
 	}
-	if (!strcmp(old, val))
-		return 0;	/* already so: nothing to undo */
-	record(r, "sysctl %s %s", path, old);
-	rc = host_sysctl_write(path, val);
+	strcpy(e.path, path);
+	if (record(r, line, step, &e, NULL) < 0)
+		return -1;
+	rc = ledger_hold(path, val, r->c->name, &c, why, sizeof(why));
+	if (rc == -EBUSY) {
+		fail(r, line, step, "%s is held at %s by tunnel '%s' (this one wants %s)", path,
+		     c.value, c.holder, val);
+		return -1;
+	}
 	if (rc < 0) {
-		fail(r, line, step, "cannot write %s: %s", path, strerror(-rc));
+		fail(r, line, step, "%s", why);
 		return -1;
 	}
 	return 0;
 }
 
-int host_rt_tables_path(const struct config *c, char *buf, size_t n)
+int host_rt_tables_path(const char *name, char *buf, size_t n)
 {
-	char ns[200];
-	int len;
+	struct netns_id ns;
+	int len, rc = netns_self(&ns);
 
-	if (netns_name(ns, sizeof(ns)))
-		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s-%s.conf", ns, c->name);
+	if (rc < 0)
+		return rc;
+	/* ':' is in no tunnel name: the files of PID 1's namespace and the others' never meet */
+	if (ns.init)
+		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s.conf", name);
 	else
-		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%s.conf", c->name);
+		len = snprintf(buf, n, RT_TABLES_D "/ipipd-%llu:%s.conf", ns.inode, name);
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -152,21 +223,32 @@ static int rt_conflict(const char *file, const struct config *c, char *why, size
 	return found;
 }
 
-static int step_table_name(struct run *r)
+/* /etc/iproute2/rt_tables.d, recorded (removed if empty) when ipipd makes it. */
+static int make_rt_tables_d(struct run *r)
 {
-	const struct config *c = r->c;
-	char path[512], why[768], other[768];
-	struct dirent *e;
-	DIR *d;
-	FILE *f;
-	int conflict;
+	struct jr_entry e = { .kind = JR_RMDIR, .path = RT_TABLES_D };
+	struct stat st;
 
-	if (host_rt_tables_path(c, path, sizeof(path)) < 0) {
-		fail(r, c->line.table, "Table", "path too long");
+	if (stat(RT_TABLES_D, &st) == 0)
+		return 0;
+	if (record(r, r->c->line.table, "Table", &e, NULL) < 0)
+		return -1;
+	if (mkdir(RT_TABLES_D, 0755) < 0 && errno != EEXIST) {
+		fail(r, r->c->line.table, "Table", "cannot create %s: %s", RT_TABLES_D,
+		     strerror(errno));
 		return -1;
 	}
-	conflict = rt_conflict(RT_TABLES, c, why, sizeof(why));
-	d = opendir(RT_TABLES_D);
+	return 0;
+}
+
+/* Does rt_tables or another file of rt_tables.d than ours (path) disagree? */
+static int rt_conflict_any(const struct config *c, const char *path, char *why, size_t n)
+{
+	char other[768];
+	struct dirent *e;
+	int conflict = rt_conflict(RT_TABLES, c, why, n);
+	DIR *d = opendir(RT_TABLES_D);
+
 	while (!conflict && d && (e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 
@@ -174,21 +256,43 @@ static int step_table_name(struct run *r)
 			continue;
 		snprintf(other, sizeof(other), RT_TABLES_D "/%s", e->d_name);
 		if (strcmp(other, path))
-			conflict = rt_conflict(other, c, why, sizeof(why));
+			conflict = rt_conflict(other, c, why, n);
 	}
 	if (d)
 		closedir(d);
-	if (conflict) {
+	return conflict;
+}
+
+static int step_table_name(struct run *r)
+{
+	const struct config *c = r->c;
+	char path[512], why[768], text[128];
+	struct jr_entry je = { .kind = JR_RTFILE };
+	int fd, len;
+
+	if (host_rt_tables_path(c->name, path, sizeof(path)) < 0 || strlen(path) >= sizeof(je.path)) {
+		fail(r, c->line.table, "Table", "path too long");
+		return -1;
+	}
+	if (rt_conflict_any(c, path, why, sizeof(why))) {
 		fail(r, c->line.table, "Table", "%s", why);
 		return -1;
 	}
-	if (mkdir(RT_TABLES_D, 0755) == 0)
-		record(r, "rmdir %s", RT_TABLES_D);
-	record(r, "rtfile %s", path);
-	f = fopen(path, "we");
-	if (!f || fprintf(f, "# tunnel %s (ipipd); removed when it stops\n%u %s\n", c->name,
-			  c->table, c->table_name) < 0 || fclose(f) != 0) {
-		fail(r, c->line.table, "Table", "cannot write %s: %s", path, strerror(errno));
+	if (make_rt_tables_d(r) < 0)
+		return -1;
+	strcpy(je.path, path);
+	if (record(r, c->line.table, "Table", &je, NULL) < 0)
+		return -1;
+	len = snprintf(text, sizeof(text), "# tunnel %s (ipipd); removed when it stops\n%u %s\n",
+		       c->name, c->table, c->table_name);
+	fd = run_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0 && write(fd, text, (size_t)len) != len) {
+		close(fd);
+		fd = -(errno ? errno : EIO);
+	}
+	if (fd < 0 || close(fd) < 0) {
+		fail(r, c->line.table, "Table", "cannot write %s: %s", path,
+		     strerror(fd < 0 ? -fd : errno));
 		return -1;
 	}
 	return 0;
@@ -208,23 +312,50 @@ static int step_default_route(struct run *r)
 	return 0;
 }
 
+/*
+ * One policy rule, recorded first with the priority it gets: the configured
+ * one, or the one the kernel would give it, which it is then given.
+ */
+static int add_rule(struct run *r, unsigned line, const struct prefix *p)
+{
+	const struct config *c = r->c;
+	struct jr_entry e = { .kind = JR_RULE, .addr = p->addr, .len = p->len, .table = c->table,
+			      .prio = c->rule_priority };
+	char a[INET_ADDRSTRLEN];
+	off_t at;
+	int rc = 0;
+
+	if (!e.prio)
+		rc = nl_rule_default_pref(r->nl, &e.prio);
+	if (rc == 0 && !e.prio)
+		rc = -ERANGE;
+	if (rc < 0) {
+		fail(r, line, "RuleFrom", "cannot tell which priority the rule would get (%s): "
+		     "set RulePriority", rc == -ERANGE ? "the second rule has priority 0" :
+		     strerror(-rc));
+		return -1;
+	}
+	if (record(r, line, "RuleFrom", &e, &at) < 0)
+		return -1;
+	rc = nl_rule(r->nl, true, p->addr, p->len, c->table, e.prio);
+	if (rc < 0) {
+		unrecord(r, at);	/* not ours to delete: an identical rule was there */
+		fail(r, line, "RuleFrom", "rule from %s/%u table %u priority %u: %s",
+		     ip4(p->addr, a), p->len, c->table, e.prio,
+		     rc == -EEXIST ? "an identical rule already exists" : strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static int step_rules(struct run *r)
 {
 	const struct config *c = r->c;
-	char a[INET_ADDRSTRLEN];
 
-	for (unsigned i = 0; i < c->n_rule_from; i++) {
-		const struct prefix *p = &c->rule_from[i];
-		int rc = nl_rule(r->nl, true, p->addr, p->len, c->table, c->rule_priority);
-
-		if (rc < 0) {
-			fail(r, c->line.rule_from ? c->line.rule_from : c->line.table, "RuleFrom",
-			     "rule from %s/%u table %u: %s", ip4(p->addr, a), p->len, c->table,
-			     rc == -EEXIST ? "an identical rule already exists" : strerror(-rc));
+	for (unsigned i = 0; i < c->n_rule_from; i++)
+		if (add_rule(r, c->line.rule_from ? c->line.rule_from : c->line.table,
+			     &c->rule_from[i]) < 0)
 			return -1;
-		}
-		record(r, "rule %s %u %u %u", ip4(p->addr, a), p->len, c->table, c->rule_priority);
-	}
 	return 0;
 }
 
@@ -268,18 +399,24 @@ static int step_ip_forward(struct run *r)
 
 static int step_firewall(struct run *r)
 {
-	static char cmds[32768];
+	static struct fw_plan plan;
 	const struct config *c = r->c;
+	struct jr_entry e = { .kind = JR_NFT };
+	/* named for the first of the keys that asked for it */
+	bool fwd = c->fw_forward && (!c->fw_input || c->line.forward < c->line.input);
+	unsigned line = fwd ? c->line.forward : c->line.input;
+	const char *key = fwd ? "Forward" : "Input";
 	char err[1024];
 
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, cmds, sizeof(cmds), err,
-		    sizeof(err)) < 0) {
-		fail(r, c->line.forward, "Forward", "nft: %s", err);
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
+		fail(r, line, key, "nft: %s", err);
 		return -1;
 	}
-	record(r, "nft %s", c->name);
-	if (cmds[0] && fw_run(cmds, err, sizeof(err)) < 0) {
-		fail(r, c->line.forward, "Forward", "nft: %s", err);
+	strcpy(e.name, c->name);
+	if (record(r, line, key, &e, NULL) < 0)
+		return -1;
+	if (fw_apply(&plan, err, sizeof(err)) < 0) {
+		fail(r, line, key, "nft: %s", err);
 		return -1;
 	}
 	return 0;
@@ -288,14 +425,9 @@ static int step_firewall(struct run *r)
 int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
 	       FILE *err)
 {
-	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .err = err };
+	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .state = state_path, .err = err };
 	int rc = 0;
 
-	r.state = fopen(state_path, "ae");
-	if (!r.state) {
-		fprintf(err, "%s: %s\n", state_path, strerror(errno));
-		return -1;
-	}
 	if (c->table && c->table_name[0])
 		rc = step_table_name(&r);
 	if (rc == 0 && c->table && c->default_route)
@@ -308,112 +440,331 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 		rc = step_proxy_arp(&r);
 	if (rc == 0 && c->ip_forward != TRI_KEEP)
 		rc = step_ip_forward(&r);
-	if (rc == 0 && c->fw_forward)
+	if (rc == 0 && (c->fw_forward || c->fw_input))
 		rc = step_firewall(&r);
-	fclose(r.state);
 	if (rc < 0) {
-		host_cleanup(nl, state_path, err);
+		host_cleanup(nl, c->name, state_path, err);
 		return -1;
 	}
 	return 0;
 }
 
-int host_record_link(const char *state_path, const char *name)
+int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind,
+		     off_t *at)
 {
-	FILE *f = fopen(state_path, "ae");
+	struct jr_entry e = { .kind = JR_LINK, .ifindex = ifindex };
 
-	if (!f)
-		return -errno;
-	fprintf(f, "link %s\n", name);
-	return fclose(f) == 0 ? 0 : -errno;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	snprintf(e.link_kind, sizeof(e.link_kind), "%s", kind);
+	return state_append(state_path, &e, at);
+}
+
+int host_unrecord(const char *state_path, off_t at)
+{
+	return truncate_state(state_path, at);
 }
 
 int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio)
 {
-	char name[IF_NAMESIZE] = "";
-	FILE *f = fopen(state_path, "ae");
+	struct jr_entry e = { .kind = JR_TCFILTER, .ifindex = ifindex, .handle = handle,
+			      .prio = prio };
 
-	if (!f)
-		return -errno;
-	if_indextoname((unsigned)ifindex, name);
-	fprintf(f, "tcfilter %d %s %u %u\n", ifindex, name[0] ? name : "-", handle, prio);
-	return fclose(f) == 0 ? 0 : -errno;
+	if (!if_indextoname((unsigned)ifindex, e.name))
+		strcpy(e.name, "-");
+	return state_append(state_path, &e, NULL);
 }
 
-/* Undo one state line; 0 if done (or nothing left to undo), -1 if it failed. */
-static int undo(struct nl *nl, char *line, FILE *log)
+/* The device is deleted only while it is still the one created: same index, name and kind. */
+static int undo_link(struct nl *nl, const struct jr_entry *e, FILE *log)
 {
-	char what[16], a[64], path[512], old[64], err[512];
-	unsigned len, table, prio;
-	struct in_addr addr;
-	int ifindex, rc = 0;
+	char name[16], kind[16];
+	int rc = nl_link_info(nl, e->ifindex, name, kind);
 
-	if (sscanf(line, "%15s", what) != 1)
+	if (rc == -ENODEV)
+		return 0;	/* gone, as a TUN device goes with its descriptors */
+	if (rc < 0)
+		return rc;
+	if (strcmp(name, e->name) || strcmp(kind, e->link_kind)) {
+		fprintf(log, "ipipd: ifindex %d is now '%s' (%s), not the %s device '%s' "
+			"created: left alone\n", e->ifindex, name, kind[0] ? kind : "no kind",
+			e->link_kind, e->name);
 		return 0;
-	if (!strcmp(what, "rtfile") && sscanf(line, "%*s %511s", path) == 1) {
-		if (unlink(path) < 0 && errno != ENOENT)
+	}
+	rc = nl_link_del(nl, e->ifindex);
+	return rc == -ENODEV ? 0 : rc;
+}
+
+/* Undo one entry; 0 if done (or nothing left to undo), else -errno (reported). */
+static int undo(struct nl *nl, const char *name, const struct jr_entry *e, FILE *log)
+{
+	char ifname[IF_NAMESIZE], why[512] = "";
+	int rc = 0;
+
+	switch (e->kind) {
+	case JR_RMDIR:
+		rmdir(e->path);	/* only if nobody else put files there */
+		break;
+	case JR_RTFILE:
+		if (unlink(e->path) < 0 && errno != ENOENT)
 			rc = -errno;
-	} else if (!strcmp(what, "rmdir") && sscanf(line, "%*s %511s", path) == 1) {
-		rmdir(path);	/* only if nobody else put files there */
-	} else if (!strcmp(what, "rule") &&
-		   sscanf(line, "%*s %63s %u %u %u", a, &len, &table, &prio) == 4 &&
-		   inet_pton(AF_INET, a, &addr) == 1) {
-		rc = nl_rule(nl, false, addr.s_addr, len, table, prio);
+		break;
+	case JR_RULE:
+		rc = nl_rule(nl, false, e->addr, e->len, e->table, e->prio);
 		if (rc == -ENOENT)
 			rc = 0;
-	} else if (!strcmp(what, "sysctl") && sscanf(line, "%*s %511s %63s", path, old) == 2) {
-		rc = host_sysctl_write(path, old);
-		if (rc == -ENOENT)	/* the tunnel device's own setting went with it */
-			rc = 0;
-	} else if (!strcmp(what, "link") && sscanf(line, "%*s %63s", a) == 1) {
-		int link = (int)if_nametoindex(a);
-
-		if (link)
-			rc = nl_link_del(nl, link);
-		if (rc == -ENODEV)
-			rc = 0;
-	} else if (!strcmp(what, "tcfilter") &&
-		   sscanf(line, "%*s %d %63s %u %u", &ifindex, a, &len, &prio) == 4) {
+		break;
+	case JR_SYSCTL:
+		rc = ledger_release(e->path, name, why, sizeof(why));
+		break;
+	case JR_LINK:
+		rc = undo_link(nl, e, log);
+		break;
+	case JR_TCFILTER:
 		/* only on the same device: a new one of that name has none of ours */
-		if ((int)if_nametoindex(a) == ifindex)
-			rc = fp_tc_detach(ifindex, true, len, prio);
+		if (if_indextoname((unsigned)e->ifindex, ifname) && !strcmp(ifname, e->name))
+			rc = fp_tc_detach(e->ifindex, true, e->handle, e->prio);
 		if (rc == -ENOENT || rc == -EINVAL)
 			rc = 0;
-	} else if (!strcmp(what, "nft") && sscanf(line, "%*s %63s", a) == 1) {
-		if (fw_cleanup(a, err, sizeof(err)) < 0) {
-			fprintf(log, "ipipd: firewall cleanup for %s: %s\n", a, err);
-			return -1;
-		}
-	} else {
-		fprintf(log, "ipipd: unknown state entry '%s'\n", line);
-		return -1;
+		break;
+	case JR_NFT:
+		if (fw_cleanup(e->name, why, sizeof(why)) < 0)
+			rc = -EIO;
+		break;
+	default:
+		break;
 	}
-	if (rc < 0)
-		fprintf(log, "ipipd: undo '%s': %s\n", line, strerror(-rc));
-	return rc < 0 ? -1 : 0;
+	if (rc < 0) {
+		char line[JR_LINE_MAX];
+
+		jr_format(e, line, sizeof(line));
+		fprintf(log, "ipipd: undo '%s': %s\n", line, why[0] ? why : strerror(-rc));
+	}
+	return rc;
 }
 
-int host_cleanup(struct nl *nl, const char *state_path, FILE *log)
+/* What the state file of tunnel name in this namespace may hold. */
+static int expect(const char *name, struct jr_expect *x, char *rtfile, size_t n)
 {
-	static char lines[MAX_STATE][640];
-	unsigned n = 0;
-	int bad = 0;
-	FILE *f = fopen(state_path, "re");
+	struct netns_id ns;
+	int rc = netns_self(&ns);
 
-	if (!f)
-		return errno == ENOENT ? 0 : -1;
-	while (n < MAX_STATE && fgets(lines[n], sizeof(lines[n]), f)) {
-		lines[n][strcspn(lines[n], "\n")] = '\0';
-		n++;
+	if (rc == 0)
+		rc = host_rt_tables_path(name, rtfile, n);
+	if (rc < 0)
+		return rc;
+	memset(x, 0, sizeof(*x));
+	x->name = name;
+	x->rtfile = rtfile;
+	x->inode = ns.inode;
+	x->cookie = ns.cookie;
+	x->tc_handle = fp_name_handle(name);
+	x->tc_prio = FP_TC_PRIORITY;
+	return 0;
+}
+
+/* Check one line (number no) of a state file: -EBADMSG, reported, if it is refused. */
+static int check_line(const char *path, unsigned no, const char *line,
+		      const struct jr_expect *x, struct jr_entry *e, FILE *log)
+{
+	char why[512];
+	int rc = jr_parse(line, JR_STATE, x, e, why, sizeof(why));
+
+	if (rc == 0 && (no == 1) != (e->kind == JR_NETNS)) {
+		snprintf(why, sizeof(why), no == 1 ? "the first line must say whose file it is "
+			 "(netns INODE COOKIE)" : "a second netns line");
+		rc = -EBADMSG;
 	}
+	if (rc < 0)
+		fprintf(log, "ipipd: %s:%u: refused: %s: '%s'\n", path, no, why, line);
+	return rc < 0 ? -EBADMSG : 0;
+}
+
+/*
+ * Read and check every line of a state file into e[]: the count, or
+ * -EBADMSG if any line is refused (each reported; then none is undone).
+ */
+static int read_state(FILE *f, const char *path, const struct jr_expect *x,
+		      struct jr_entry *e, unsigned max, FILE *log)
+{
+	char line[JR_LINE_MAX + 2];
+	unsigned n = 0, no = 0;
+	int refused = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\n");
+
+		no++;
+		if (!line[len] && !feof(f)) {
+			fprintf(log, "ipipd: %s:%u: refused: line too long\n", path, no);
+			return -EBADMSG;
+		}
+		line[len] = '\0';
+		if (n == max) {
+			fprintf(log, "ipipd: %s: more than %u entries: refused\n", path, max);
+			return -EBADMSG;
+		}
+		if (check_line(path, no, line, x, &e[n], log) < 0)
+			refused = 1;
+		else
+			n++;
+	}
+	return refused ? -EBADMSG : (int)n;
+}
+
+int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *log)
+{
+	static struct jr_entry e[MAX_STATE];
+	struct jr_expect x;
+	char rtfile[512];
+	int fd, n, bad = 0;
+	FILE *f;
+
+	fd = run_open(state_path, O_RDONLY, 0);
+	if (fd == -ENOENT)
+		return 0;
+	n = fd < 0 ? fd : expect(name, &x, rtfile, sizeof(rtfile));
+	f = n < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		n = n < 0 ? n : -errno;
+		fprintf(log, "ipipd: %s: %s\n", state_path, strerror(-n));
+		if (fd >= 0)
+			close(fd);
+		return n;
+	}
+	n = read_state(f, state_path, &x, e, MAX_STATE, log);
 	fclose(f);
-	for (unsigned i = n; i-- > 0;)
-		if (undo(nl, lines[i], log) < 0)
+	if (n < 0)
+		return n;	/* kept, for a look: nothing in it is undone */
+	for (int i = n; i-- > 1;)
+		if (undo(nl, name, &e[i], log) < 0)
 			bad = 1;
 	if (bad)
-		return -1;
+		return -EIO;
 	unlink(state_path);
-	return (int)n;
+	return n > 0 ? n - 1 : 0;
+}
+
+/* ---- a reload: only the groups of settings that changed ------------------ */
+
+/* The group a state file entry belongs to (0: the device's, the fast path's: never redone). */
+static unsigned entry_group(const struct jr_entry *e)
+{
+	size_t n = strlen(e->path);
+
+	switch (e->kind) {
+	case JR_RMDIR:
+	case JR_RTFILE:
+	case JR_RULE:
+		return HG_ROUTING;
+	case JR_NFT:
+		return HG_FIREWALL;
+	case JR_SYSCTL:
+		if (n > 10 && !strcmp(e->path + n - 10, "/rp_filter"))
+			return HG_RP_FILTER;
+		if (n > 10 && !strcmp(e->path + n - 10, "/proxy_arp"))
+			return HG_PROXY_ARP;
+		if (!strcmp(e->path, "/proc/sys/net/ipv4/ip_forward"))
+			return HG_FORWARDING;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Write the state file again with the entries e[0..n) (all but the undone): 0 or -errno. */
+static int state_rewrite(const char *path, const struct jr_entry *e, int n)
+{
+	char tmp[600], line[JR_LINE_MAX + 1];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	fd = run_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	for (int i = 0; i < n && rc == 0; i++) {
+		rc = jr_format(&e[i], line, sizeof(line) - 1);
+		if (rc < 0)
+			break;
+		strcat(line, "\n");
+		errno = 0;
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+			rc = errno ? -errno : -EIO;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int host_reapply(const struct config *old, const struct config *c, unsigned groups,
+		 struct nl *nl, int ifindex, const char *state_path, FILE *err)
+{
+	static struct jr_entry e[MAX_STATE];
+	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .state = state_path, .err = err };
+	struct jr_expect x;
+	char rtfile[512];
+	int fd, n, kept = 0, rc = 0;
+	FILE *f;
+
+	if (!groups)
+		return 0;
+	/* what the old settings did, from the record: undone, newest first */
+	fd = run_open(state_path, O_RDONLY, 0);
+	n = fd < 0 ? fd : expect(c->name, &x, rtfile, sizeof(rtfile));
+	f = n < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		fprintf(err, "%s: %s\n", state_path, strerror(n < 0 ? -n : errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = read_state(f, state_path, &x, e, MAX_STATE, err);
+	fclose(f);
+	if (n < 0)
+		return -1;
+	if ((groups & HG_ROUTING) && old->table && old->default_route) {
+		rc = nl_default_route(nl, false, old->table, old->has_peer ? old->peer.s_addr : 0,
+				      ifindex);
+		if (rc < 0 && rc != -ESRCH && rc != -ENOENT)
+			fprintf(err, "%s: default route in table %u: %s\n", old->path, old->table,
+				strerror(-rc));
+	}
+	rc = 0;
+	for (int i = n; i-- > 1;)
+		if ((entry_group(&e[i]) & groups) && undo(nl, c->name, &e[i], err) < 0)
+			rc = -1;
+	for (int i = 0; i < n; i++)
+		if (!(entry_group(&e[i]) & groups))
+			e[kept++] = e[i];
+	if (state_rewrite(state_path, e, kept) < 0) {
+		fprintf(err, "%s: cannot write it again: %s\n", state_path, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0)
+		return -1;
+	/* then the new settings of those groups, recorded as at start */
+	if ((groups & HG_ROUTING) && c->table && c->table_name[0])
+		rc = step_table_name(&r);
+	if (rc == 0 && (groups & HG_ROUTING) && c->table && c->default_route)
+		rc = step_default_route(&r);
+	if (rc == 0 && (groups & HG_ROUTING) && c->table)
+		rc = step_rules(&r);
+	if (rc == 0 && (groups & HG_RP_FILTER) && c->rp_filter != RPF_KEEP)
+		rc = step_rp_filter(&r);
+	if (rc == 0 && (groups & HG_PROXY_ARP))
+		rc = step_proxy_arp(&r);
+	if (rc == 0 && (groups & HG_FORWARDING) && c->ip_forward != TRI_KEEP)
+		rc = step_ip_forward(&r);
+	if (rc == 0 && (groups & HG_FIREWALL) && (c->fw_forward || c->fw_input))
+		rc = step_firewall(&r);
+	return rc < 0 ? -1 : 0;
 }
 
 /* sysctl -w takes dots as separators: interface names with dots need slashes. */
@@ -427,8 +778,10 @@ static void explain_sysctl(FILE *out, const char *ifname, const char *key, const
 
 void host_explain(const struct config *c, unsigned mtu, FILE *out)
 {
-	static char cmds[32768];
+	static char cmds[65536];
+	static struct fw_plan plan;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[1024], table[48];
+	unsigned inputs = 0;
 
 	fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name, ip4(c->ip.remote, a),
 		ip4(c->ip.local, b));
@@ -455,7 +808,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		char path[512];
 
 		snprintf(table, sizeof(table), "%u", c->table);
-		if (c->table_name[0] && host_rt_tables_path(c, path, sizeof(path)) == 0) {
+		if (c->table_name[0] && host_rt_tables_path(c->name, path, sizeof(path)) == 0) {
 			fprintf(out, "echo \"%u %s\" > %s\n", c->table, c->table_name, path);
 			snprintf(table, sizeof(table), "%s", c->table_name);
 		}
@@ -480,15 +833,19 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 		explain_sysctl(out, c->proxy_arp[i], "proxy_arp", "1");
 	if (c->ip_forward != TRI_KEEP)
 		fprintf(out, "sysctl -w net.ipv4.ip_forward=%d\n", c->ip_forward == TRI_YES);
-	if (!c->fw_forward)
+	if (!c->fw_forward && !c->fw_input)
 		return;
-	if (fw_plan(c->name, c->forward_from, c->n_forward_from, cmds, sizeof(cmds), err,
-		    sizeof(err)) < 0) {
+	if (fw_plan(c, &plan, err, sizeof(err)) < 0) {
 		fprintf(out, "# nft: cannot read this host's ruleset (%s)\n", err);
 		return;
 	}
-	if (!cmds[0])
+	fw_plan_text(&plan, cmds, sizeof(cmds));
+	for (unsigned i = 0; i < plan.n_chains; i++)
+		inputs += plan.chains[i].input;
+	if (c->fw_forward && plan.n_chains == inputs)
 		fprintf(out, "# nft: no forward chain on this host: forwarding is not filtered\n");
+	if (c->fw_input && !inputs)
+		fprintf(out, "# nft: no input chain on this host: input is not filtered\n");
 	for (char *l = cmds; *l;) {
 		size_t n = strcspn(l, "\n");
 
@@ -497,7 +854,7 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	}
 }
 
-void host_describe(const struct config *c, struct strbuf *sb)
+void host_describe(const struct config *c, int fw_rules, struct strbuf *sb)
 {
 	char a[INET_ADDRSTRLEN];
 
@@ -523,7 +880,7 @@ void host_describe(const struct config *c, struct strbuf *sb)
 	for (unsigned i = 0; i < c->n_forward_from; i++)
 		sb_printf(sb, "%s%s/%u", i ? ", " : " from ", ip4(c->forward_from[i].addr, a),
 			  c->forward_from[i].len);
-	sb_printf(sb, "\n");
-	if (c->fw_forward)
-		sb_printf(sb, "firewall_rules=%d\n", fw_count(c->name));
+	sb_printf(sb, "\nfirewall_input=%s\n", c->fw_input ? "accept" : "none");
+	if (c->fw_forward || c->fw_input)
+		sb_printf(sb, "firewall_rules=%d\n", fw_rules);
 }

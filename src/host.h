@@ -3,13 +3,15 @@
  * Host setup around the tunnel (the HOWTO's steps 5-9): the routing table's
  * name, a default route in it, policy rules, rp_filter, proxy ARP, IPv4
  * forwarding and the firewall.  Every change that would outlive the tunnel
- * device is recorded in a state file as it is made, so that it can be
- * undone exactly, also after a crash (host_cleanup).
+ * device is recorded in a state file before it is made (journal.h), so that
+ * it can be undone exactly, also after a crash (host_cleanup); the sysctls
+ * shared with other tunnels are held in the namespace's ledger (ledger.h).
  */
 #ifndef IPIPD_HOST_H
 #define IPIPD_HOST_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "netlink.h"
@@ -23,16 +25,46 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
 	       FILE *err);
 
 /*
- * Undo everything recorded in state_path, newest first, then remove it.
- * Returns the number of entries undone (0: no file), or -1 if some could not be.
+ * Undo everything recorded in state_path by tunnel name, newest first, then
+ * remove it.  Returns the number of entries undone (0: no file); -EBADMSG if
+ * some line is not one ipipd writes for this tunnel in this namespace (each
+ * reported to log; nothing is undone and the file is kept); -EIO if some
+ * could not be undone (the file is kept); or -errno.
  */
-int host_cleanup(struct nl *nl, const char *state_path, FILE *log);
+int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *log);
+
+/* The groups of host settings a reload changes by difference. */
+enum host_group {
+	HG_ROUTING = 1,		/* Table's name, DefaultRoute, RuleFrom, RulePriority */
+	HG_RP_FILTER = 2,
+	HG_PROXY_ARP = 4,
+	HG_FORWARDING = 8,
+	HG_FIREWALL = 16,
+};
+
+/*
+ * A reload: undo what the record says the groups did under the old
+ * settings (and old's default route), take it out of the record, then
+ * apply the groups' new settings c, recorded as at start.  What is not in
+ * groups is not touched.  -1 with "FILE:LINE: Step: reason" lines in err
+ * if some step failed (the others stay as they are).
+ */
+int host_reapply(const struct config *old, const struct config *c, unsigned groups,
+		 struct nl *nl, int ifindex, const char *state_path, FILE *err);
 
 /* Write a sysctl file (/proc/sys/...): 0 or -errno. */
 int host_sysctl_write(const char *path, const char *val);
 
-/* Record that the kernel tunnel device name was created (deleted on cleanup). */
-int host_record_link(const char *state_path, const char *name);
+/*
+ * Record, before it is created, that the tunnel's device name of kind
+ * ("ipip", "tun") gets interface index ifindex (deleted on cleanup while that
+ * index still has that name and kind).
+ */
+int host_record_link(const char *state_path, int ifindex, const char *name, const char *kind,
+		     off_t *at);
+
+/* Take back the last record (at: the state file's length before it): 0 or -errno. */
+int host_unrecord(const char *state_path, off_t at);
 
 /* Record a clsact filter of the eBPF fast path on the underlay (ingress). */
 int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, uint32_t prio);
@@ -40,11 +72,18 @@ int host_record_tc_filter(const char *state_path, int ifindex, uint32_t handle, 
 /* The ip/sysctl/nft commands equivalent to what ipipd does for c, in order. */
 void host_explain(const struct config *c, unsigned mtu, FILE *out);
 
-/* Append key=value lines describing the host setup (for ipipctl show). */
+/*
+ * Append key=value lines describing the host setup (for ipipctl show);
+ * fw_rules: ipipd's nft rules for the tunnel now (fw_count()).
+ */
 struct strbuf;
-void host_describe(const struct config *c, struct strbuf *sb);
+void host_describe(const struct config *c, int fw_rules, struct strbuf *sb);
 
-/* Path of the iproute2 table-name file ipipd writes for this tunnel. */
-int host_rt_tables_path(const struct config *c, char *buf, size_t n);
+/*
+ * Path of the iproute2 table-name file ipipd writes for tunnel name in this
+ * network namespace: rt_tables.d/ipipd-NAME.conf in PID 1's, else
+ * rt_tables.d/ipipd-INODE:NAME.conf (the directory is shared by all).
+ */
+int host_rt_tables_path(const char *name, char *buf, size_t n);
 
 #endif

@@ -2,15 +2,18 @@
 /* ipipctl: show and stop running ipipd tunnels. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "control.h"
 #include "host.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "packet.h"
 
@@ -21,8 +24,12 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ipipctl COMMAND [ARGS]\n"
 		   "  show [--json] [NAME]   show running tunnels (all, or NAME)\n"
 		   "  down NAME              stop tunnel NAME and remove what it set up\n"
+		   "  reload NAME            read NAME's configuration again, apply what changed\n"
 		   "  explain CONFIG         print the ip/sysctl/nft commands equivalent to CONFIG\n"
 		   "  cleanup NAME           undo what a killed ipipd left behind for NAME\n"
+		   "  metrics [--textfile DIR] [NAME]\n"
+		   "                         counters in Prometheus's text format (to DIR/ipipd.prom\n"
+		   "                         for node_exporter's textfile collector)\n"
 		   "  -h, help               show this help\n");
 }
 
@@ -65,11 +72,27 @@ static int reply_errno(const char *reply)
 	return strcmp(v, "-") ? atoi(v) : EPROTO;
 }
 
+/* "1.234 s ago" from milliseconds, "never" from null. */
+static const char *ago(const char *ms, char *buf, size_t n)
+{
+	if (!strcmp(ms, "null") || !strcmp(ms, "-"))
+		return strcmp(ms, "-") ? "never" : "-";
+	snprintf(buf, n, "%.3f s ago", strtoull(ms, NULL, 10) / 1000.0);
+	return buf;
+}
+
 static void show_human(const char *r)
 {
 	char b[8][64], reason[256];
 	int ndrops = 0;
 
+	if (!strcmp(val(r, "state", b[0], 64), "waiting")) {	/* not up yet: at boot */
+		printf("tunnel %s: waiting for %s, pid %s\n", val(r, "name", b[0], 64),
+		       val(r, "waiting_for", reason, sizeof(reason)), val(r, "pid", b[1], 64));
+		printf("  local %s  remote %s  address %s\n", val(r, "local", b[0], 64),
+		       val(r, "remote", b[1], 64), val(r, "address", b[2], 64));
+		return;
+	}
 	printf("tunnel %s: %s datapath (%s), pid %s\n", val(r, "name", b[0], 64),
 	       val(r, "datapath", b[1], 64),
 	       val(r, "datapath_reason", reason, sizeof(reason)), val(r, "pid", b[2], 64));
@@ -113,6 +136,11 @@ static void show_human(const char *r)
 			printf(", to %s", b[0]);
 		printf(" (%s packets sent direct)\n", val(r, "tx_direct", b[1], 64));
 	}
+	printf("  last packet from Remote: %s, to Remote: %s\n",
+	       ago(val(r, "last_rx_ms", b[0], 64), b[1], 64), ago(val(r, "last_tx_ms", b[2], 64), b[3], 64));
+	if (strcmp(val(r, "alive", b[0], 64), "-") && strcmp(b[0], "null"))
+		printf("  keepalive: %s (%s sent)\n", strcmp(b[0], "true") ? "down" : "up",
+		       val(r, "keepalives_sent", b[1], 64));
 	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
 	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
 		printf("  host addresses refused as inner sources: %s\n", b[0]);
@@ -162,7 +190,10 @@ static void json_str(const char *s, size_t n)
 
 static void json_value(const char *v, size_t n)
 {
-	if (is_number(v, n))
+	if ((n == 4 && !memcmp(v, "null", 4)) || (n == 4 && !memcmp(v, "true", 4)) ||
+	    (n == 5 && !memcmp(v, "false", 5)))
+		printf("%.*s", (int)n, v);	/* JSON's own: null when never, true/false */
+	else if (is_number(v, n))
 		printf("%.*s", (int)n, v);
 	else
 		json_str(v, n);
@@ -220,6 +251,24 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The runtime directory must be what ipipd makes (run_dir_check) before
+ * anything in it is used: 0, -ENOENT (none: no tunnel), or -1 (said why).
+ */
+static int check_run_dir(void)
+{
+	char why[600];
+	int rc = run_dir_check(0, why, sizeof(why));
+
+	if (rc == -ENOENT)
+		return rc;
+	if (rc < 0) {
+		fprintf(stderr, "ipipctl: runtime directory: %s: not used\n", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Names of the tunnels with a control socket in this network namespace. */
 static int list_tunnels(char **names, int max)
 {
@@ -228,7 +277,7 @@ static int list_tunnels(char **names, int max)
 	DIR *dp;
 	int n = 0;
 
-	if (run_dir(dir, sizeof(dir), 0) < 0 || !(dp = opendir(dir)))
+	if (run_dir(dir, sizeof(dir)) < 0 || !(dp = opendir(dir)))
 		return 0;
 	while ((e = readdir(dp)) && n < max) {
 		size_t len = strlen(e->d_name);
@@ -258,16 +307,20 @@ static int cmd_show(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (only && !config_valid_ifname(only)) {
+		fprintf(stderr, "ipipctl: '%s' is not a tunnel name\n", only);
+		return 1;
+	}
+	rc = check_run_dir();
+	if (rc == -1)
+		return 1;
 	if (only) {
-		if (!config_valid_ifname(only)) {
-			fprintf(stderr, "ipipctl: '%s' is not a tunnel name\n", only);
-			return 1;
-		}
 		names[0] = strdup(only);
 		n = 1;
 	} else {
-		n = list_tunnels(names, MAX_TUNNELS);
+		n = rc == 0 ? list_tunnels(names, MAX_TUNNELS) : 0;
 	}
+	rc = 0;
 	if (json)
 		putchar('[');
 	for (int i = 0; i < n; i++) {
@@ -291,19 +344,34 @@ static int cmd_show(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_down(int argc, char **argv)
+/* `ipipctl CMD NAME`: send request req to NAME's daemon; 0, or -1 (said why). */
+static int call_named(int argc, char **argv, const char *req, struct strbuf *reply)
 {
-	static struct strbuf reply;
-	char path[512];
 	int err;
 
 	if (argc != 2 || !config_valid_ifname(argv[1])) {
 		usage(stderr);
-		return 1;
+		return -1;
 	}
-	err = ctl_call(argv[1], "down", &reply);
-	if (err == 0)
-		err = -reply_errno(reply.buf);
+	if (check_run_dir() == -1)
+		return -1;
+	err = ctl_call(argv[1], req, reply);
+	if (err < 0) {
+		call_error(argv[1], err);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_down(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char path[512];
+	int err = call_named(argc, argv, "down", &reply);
+
+	if (err < 0)
+		return 1;
+	err = -reply_errno(reply.buf);
 	if (err) {
 		call_error(argv[1], err);
 		return 1;
@@ -317,6 +385,26 @@ static int cmd_down(int argc, char **argv)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* Ask tunnel NAME's daemon to read its configuration again and apply what changed. */
+static int cmd_reload(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char text[512];
+	int err = call_named(argc, argv, "reload", &reply);
+
+	if (err < 0)
+		return 1;
+	val(reply.buf, "reload", text, sizeof(text));
+	err = reply_errno(reply.buf);
+	if (err) {
+		fprintf(stderr, "ipipctl: tunnel '%s': reload refused (%s): %s\n", argv[1],
+			strerror(err), strcmp(text, "-") ? text : "see its log");
+		return 1;
+	}
+	printf("%s: %s\n", argv[1], strcmp(text, "-") ? text : "reloaded");
 	return 0;
 }
 
@@ -345,9 +433,30 @@ static int cmd_explain(int argc, char **argv)
 	return 0;
 }
 
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* The stale socket, pid and lock files, and a namespace's directory once empty. */
+static void remove_runtime_files(const char *name, const char *lock)
+{
+	static const char *const suffix[] = { ".sock", ".pid" };
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (run_path(path, sizeof(path), name, suffix[i]) == 0)
+			unlink(path);
+	unlink(lock);
+	if (run_dir(path, sizeof(path)) == 0 && strcmp(path, RUN_BASE))
+		rmdir(path);
+}
+
 static int cmd_cleanup(int argc, char **argv)
 {
-	char lock[512], state[512], path[512];
+	char lock[512], state[512];
 	struct nl nl;
 	int fd, n, rc;
 
@@ -355,16 +464,19 @@ static int cmd_cleanup(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	rc = check_run_dir();
+	if (rc == -1)
+		return 1;
 	if (run_path(lock, sizeof(lock), argv[1], ".lock") < 0 ||
 	    run_path(state, sizeof(state), argv[1], ".state") < 0) {
 		fprintf(stderr, "ipipctl: name too long\n");
 		return 1;
 	}
-	if (access(lock, F_OK) < 0 && access(state, F_OK) < 0) {
+	if (rc == -ENOENT || (!exists(lock) && !exists(state))) {
 		printf("%s: nothing to clean up\n", argv[1]);
 		return 0;
 	}
-	fd = run_lock(lock);
+	fd = run_lock(lock, 0);
 	if (fd == -EWOULDBLOCK) {
 		fprintf(stderr, "ipipctl: tunnel '%s' is running: stop it with 'ipipctl down %s'\n",
 			argv[1], argv[1]);
@@ -372,24 +484,95 @@ static int cmd_cleanup(int argc, char **argv)
 	}
 	if (fd < 0 || (rc = nl_open(&nl)) < 0) {
 		fprintf(stderr, "ipipctl: %s: %s\n", lock, strerror(fd < 0 ? -fd : -rc));
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
-	n = host_cleanup(&nl, state, stderr);
+	n = host_cleanup(&nl, argv[1], state, stderr);
 	nl_close(&nl);
+	if (n == -EBADMSG)
+		fprintf(stderr, "ipipctl: %s: %s holds entries ipipd did not write for this tunnel "
+			"here: nothing of it was undone (look at it, undo what it lists by hand "
+			"and remove it)\n", argv[1], state);
+	else if (n == -EIO)
+		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1],
+			state);
+	else if (n < 0)
+		fprintf(stderr, "ipipctl: %s: %s was not used\n", argv[1], state);
 	if (n < 0) {
-		fprintf(stderr, "ipipctl: %s: some changes could not be undone; see %s\n", argv[1], state);
 		close(fd);
 		return 1;
 	}
-	for (const char *suffix = ".sock"; suffix; suffix = strcmp(suffix, ".sock") ? NULL : ".pid")
-		if (run_path(path, sizeof(path), argv[1], suffix) == 0)
-			unlink(path);
-	unlink(lock);
+	remove_runtime_files(argv[1], lock);
 	close(fd);
-	if (run_dir(path, sizeof(path), 0) == 0 && strcmp(path, "/run/ipipd"))
-		rmdir(path);
 	printf("%s: undid %d change%s\n", argv[1], n, n == 1 ? "" : "s");
 	return 0;
+}
+
+/* Write the metrics to DIR/ipipd.prom, atomically (a scraper never reads half a file). */
+static int write_textfile(const char *dir, const char *const *replies, int n)
+{
+	char tmp[4096], path[4096];
+	FILE *f;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/ipipd.prom", dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.ipipd.prom.%ld", dir, (long)getpid()) >= (int)sizeof(tmp)) {
+		fprintf(stderr, "ipipctl: %s: path too long\n", dir);
+		return 1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f || metrics_write(f, replies, n) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, "ipipctl: %s: %s\n", path, strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_metrics(int argc, char **argv)
+{
+	static struct strbuf reply;
+	char *names[MAX_TUNNELS], *replies[MAX_TUNNELS];
+	const char *only = NULL, *dir = NULL;
+	int n, got = 0, rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--textfile") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!only && argv[i][0] != '-' && config_valid_ifname(argv[i]))
+			only = argv[i];
+		else {
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (only) {
+		names[0] = strdup(only);
+		n = 1;
+	} else {
+		n = list_tunnels(names, MAX_TUNNELS);
+	}
+	for (int i = 0; i < n; i++) {
+		int err = ctl_call(names[i], "get", &reply);
+
+		if (err == 0 && (err = -reply_errno(reply.buf)) == 0)
+			replies[got++] = strdup(reply.buf);
+		else if (only) {
+			call_error(names[i], err);
+			rc = 1;
+		}
+		free(names[i]);
+	}
+	if (rc == 0)
+		rc = dir ? write_textfile(dir, (const char *const *)replies, got) :
+			   metrics_write(stdout, (const char *const *)replies, got) < 0;
+	for (int i = 0; i < got; i++)
+		free(replies[i]);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -400,8 +583,10 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "show", cmd_show },
 		{ "down", cmd_down },
+		{ "reload", cmd_reload },
 		{ "explain", cmd_explain },
 		{ "cleanup", cmd_cleanup },
+		{ "metrics", cmd_metrics },
 	};
 
 	if (argc < 2) {

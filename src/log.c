@@ -7,15 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 static bool use_stderr = true;
+static bool journal;	/* stderr is systemd's journal: "<PRIORITY>message" lines */
 static bool debug;
 static const char *progname = "ipipd";
+
+/* stderr is the stream systemd connected to the journal (JOURNAL_STREAM=DEV:INODE). */
+static bool stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!v || sscanf(v, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, bool foreground, bool verbose)
 {
 	progname = ident;
 	use_stderr = foreground;
+	journal = foreground && stderr_is_journal();
 	debug = verbose;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -34,7 +49,14 @@ static void vlog(int pri, const char *fmt, va_list ap, int err)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (use_stderr) {
+	if (use_stderr && journal) {
+		/* the journal names the program itself; the priority is its to filter on */
+		if (err)
+			fprintf(stderr, "<%d>%s: %s\n", pri, msg, strerror(err));
+		else
+			fprintf(stderr, "<%d>%s\n", pri, msg);
+		fflush(stderr);
+	} else if (use_stderr) {
 		if (err)
 			fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(err));
 		else

@@ -14,6 +14,7 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,8 +165,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* ip route get DST [from SRC] (src 0: none). */
-static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_reply *r)
+/* ip route get [fibmatch] DST [from SRC] (src 0: none). */
+static int route_get_flags(struct nl *nl, uint32_t dst, uint32_t src, unsigned flags,
+			   struct route_reply *r)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_ACK);
@@ -174,12 +176,18 @@ static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_rep
 	memset(r, 0, sizeof(*r));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 32;
+	rtm->rtm_flags = flags;
 	mnl_attr_put_u32(nlh, RTA_DST, dst);
 	if (src) {
 		rtm->rtm_src_len = 32;
 		mnl_attr_put_u32(nlh, RTA_SRC, src);
 	}
 	return nl_talk(nl, nlh, route_cb, r);
+}
+
+static int route_get(struct nl *nl, uint32_t dst, uint32_t src, struct route_reply *r)
+{
+	return route_get_flags(nl, dst, src, 0, r);
 }
 
 /* What RTM_GETLINK tells about an interface. */
@@ -233,7 +241,7 @@ static int link_get(struct nl *nl, int ifindex, struct link_reply *l)
 
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 {
-	struct route_reply r;
+	struct route_reply r, fib;
 	int rc = route_get(nl, dst, 0, &r);
 
 	if (rc < 0)
@@ -241,8 +249,13 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 	if (!r.oif)
 		return -ENETUNREACH;
 	*oif = r.oif;
-	if (r.mtu) {
-		*mtu = r.mtu;
+	/*
+	 * The MTU of the route as configured (the FIB entry's metric), not the
+	 * one the lookup reports: that includes what the kernel learned from
+	 * ICMP "fragmentation needed", which anyone may forge about Remote.
+	 */
+	if (route_get_flags(nl, dst, 0, RTM_F_FIB_MATCH, &fib) == 0 && fib.mtu) {
+		*mtu = fib.mtu;
 		return 0;
 	}
 	return nl_link_mtu(nl, r.oif, mtu);
@@ -258,6 +271,17 @@ int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu)
 	if (!l.mtu)
 		return -ENODEV;
 	*mtu = l.mtu;
+	return 0;
+}
+
+int nl_link_type(struct nl *nl, int ifindex, unsigned short *type)
+{
+	struct link_reply l;
+	int rc = link_get(nl, ifindex, &l);
+
+	if (rc < 0)
+		return rc;
+	*type = l.type;
 	return 0;
 }
 
@@ -414,6 +438,32 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_addr_del(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_DELADDR, NLM_F_ACK);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, peer ? peer : addr);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
 int nl_link_del(struct nl *nl, int ifindex)
 {
 	char buf[NL_BUF];
@@ -463,15 +513,20 @@ int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu)
+/* ip link add (create) or ip link set ... type ipip (change, name NULL) */
+static int ipip_link(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		     int ifindex)
 {
 	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK |
+				      (name ? NLM_F_CREATE | NLM_F_EXCL : 0));
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	struct nlattr *info, *data;
 
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ifi->ifi_index = ifindex;
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -485,4 +540,260 @@ int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, un
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		int ifindex)
+{
+	return ipip_link(nl, name, p, mtu, ifindex);
+}
+
+int nl_ipip_change(struct nl *nl, int ifindex, const struct ipip_params *p, unsigned mtu)
+{
+	return ipip_link(nl, NULL, p, mtu, ifindex);
+}
+
+/* ---- what the configuration checks read about the host -------------------- */
+
+struct link_dump {
+	struct nl_link_info *out, cur;
+	unsigned max, n;
+};
+
+static int link_info_kind_cb(const struct nlattr *a, void *data)
+{
+	struct link_dump *d = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(d->cur.kind, sizeof(d->cur.kind), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int link_dump_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_dump *d = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+			snprintf(d->cur.name, sizeof(d->cur.name), "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_MTU:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			d->cur.mtu = mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(a, link_info_kind_cb, d);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_dump *d = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	memset(&d->cur, 0, sizeof(d->cur));
+	d->cur.ifindex = ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_dump_attr_cb, d);
+	if (d->n < d->max)
+		d->out[d->n] = d->cur;
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_DUMP);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct link_dump d = { .out = out, .max = max };
+	int rc;
+
+	ifi->ifi_family = AF_UNSPEC;
+	rc = nl_talk(nl, nlh, link_dump_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
+}
+
+struct addr_info_dump {
+	struct nl_addr_info *out;
+	unsigned max, n;
+	uint32_t local, address;
+};
+
+static int addr_info_attr_cb(const struct nlattr *a, void *data)
+{
+	struct addr_info_dump *d = data;
+	int type = mnl_attr_get_type(a);
+
+	if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(type == IFA_LOCAL ? &d->local : &d->address) = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int addr_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_info_dump *d = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	d->local = d->address = 0;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_info_attr_cb, d);
+	if (!d->local)	/* IFA_ADDRESS is the peer's on point-to-point links */
+		d->local = d->address;
+	if (!d->local)
+		return MNL_CB_OK;
+	if (d->n < d->max)
+		d->out[d->n] = (struct nl_addr_info){ .addr = d->local, .prefixlen = ifa->ifa_prefixlen,
+						      .ifindex = (int)ifa->ifa_index,
+						      .scope = ifa->ifa_scope };
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct addr_info_dump d = { .out = out, .max = max };
+	int rc;
+
+	ifa->ifa_family = AF_INET;
+	rc = nl_talk(nl, nlh, addr_info_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
+}
+
+/* ---- what cleanup checks before it deletes ------------------------------- */
+
+static int max_index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	int *max = data;
+
+	if (nlh->nlmsg_type == RTM_NEWLINK && ifi->ifi_index > *max)
+		*max = ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+int nl_free_ifindex(struct nl *nl, int *ifindex)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_DUMP);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	int max = 0, rc;
+
+	ifi->ifi_family = AF_UNSPEC;
+	rc = nl_talk(nl, nlh, max_index_cb, &max);
+	if (rc < 0)
+		return rc;
+	if (max == INT32_MAX)
+		return -ENOSPC;
+	*ifindex = max + 1;
+	return 0;
+}
+
+struct link_info {
+	char *name, *kind;
+};
+
+static int info_kind_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(li->kind, 16, "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int link_info_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+			snprintf(li->name, 16, "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(a, info_kind_cb, li);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_info_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_link_info(struct nl *nl, int ifindex, char name[16], char kind[16])
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct link_info li = { name, kind };
+	int rc;
+
+	name[0] = kind[0] = '\0';
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	rc = nl_talk(nl, nlh, link_info_cb, &li);
+	if (rc == 0 && !name[0])
+		rc = -ENODEV;
+	return rc;
+}
+
+/* The priorities of the first two IPv4 rules, in the kernel's order. */
+struct rule_prefs {
+	unsigned n;
+	uint32_t pref[2];
+};
+
+static int rule_pref_attr_cb(const struct nlattr *a, void *data)
+{
+	uint32_t *pref = data;
+
+	if (mnl_attr_get_type(a) == FRA_PRIORITY && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*pref = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int rule_pref_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct rule_prefs *r = data;
+	uint32_t pref = 0;	/* the kernel leaves FRA_PRIORITY out when it is 0 */
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || frh->family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*frh), rule_pref_attr_cb, &pref);
+	if (r->n < 2)
+		r->pref[r->n] = pref;
+	r->n++;
+	return MNL_CB_OK;
+}
+
+int nl_rule_default_pref(struct nl *nl, unsigned *pref)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETRULE, NLM_F_DUMP);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	struct rule_prefs r = { 0, { 0, 0 } };
+	int rc;
+
+	frh->family = AF_INET;
+	rc = nl_talk(nl, nlh, rule_pref_cb, &r);
+	if (rc < 0)
+		return rc;
+	*pref = r.n >= 2 && r.pref[1] ? r.pref[1] - 1 : 0;
+	return 0;
 }

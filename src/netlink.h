@@ -31,7 +31,11 @@ int nl_monitor_drain(struct nl *nl);
  */
 int nl_addr_dump(struct nl *nl, uint32_t *out, unsigned max);
 
-/* MTU of the route the host would use to reach dst (network order). */
+/*
+ * MTU of the route the host would use to reach dst (network order): the
+ * route's configured MTU, else its device's, never what the kernel learned
+ * from ICMP errors (forgeable); and the device.
+ */
 int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 
 /*
@@ -52,18 +56,41 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 /* Link MTU of an interface. */
 int nl_link_mtu(struct nl *nl, int ifindex, unsigned *mtu);
 
+/* ARPHRD_* type of an interface. */
+int nl_link_type(struct nl *nl, int ifindex, unsigned short *type);
+
 /* ip addr add ADDR/PLEN [peer PEER] dev IFINDEX (peer 0: none). */
 int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer);
 
 /* ip link set IFINDEX mtu MTU up. */
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
 
+/* ip link set IFINDEX mtu MTU (its flags untouched). */
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu);
+
+/* ip addr del ADDR/PLEN [peer PEER] dev IFINDEX. */
+int nl_addr_del(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32_t peer);
+
 /*
- * ip link add NAME mtu MTU type ipip local L remote R ttl T tos T [no]pmtudisc:
- * the kernel's own ipip device (-EOPNOTSUPP where the kernel has no ipip).
+ * ip link add NAME index IFINDEX mtu MTU type ipip local L remote R ttl T tos T
+ * [no]pmtudisc: the kernel's own ipip device (-EOPNOTSUPP where the kernel has
+ * no ipip; -EBUSY: the index is taken).
  */
 struct ipip_params;
-int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu);
+int nl_ipip_add(struct nl *nl, const char *name, const struct ipip_params *p, unsigned mtu,
+		int ifindex);
+
+/* ip link set IFINDEX [mtu MTU] type ipip local L remote R ttl T tos T [no]pmtudisc (a reload). */
+int nl_ipip_change(struct nl *nl, int ifindex, const struct ipip_params *p, unsigned mtu);
+
+/* An interface index no device has now (the highest in use + 1). */
+int nl_free_ifindex(struct nl *nl, int *ifindex);
+
+/*
+ * The name and IFLA_INFO_KIND ("" if none) of the device ifindex: 0, or
+ * -ENODEV when there is none.
+ */
+int nl_link_info(struct nl *nl, int ifindex, char name[16], char kind[16]);
 
 /* ip link del IFINDEX. */
 int nl_link_del(struct nl *nl, int ifindex);
@@ -73,5 +100,37 @@ int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int i
 
 /* ip rule add|del from ADDR/LEN table TABLE [priority PRIO] (prio 0: none). */
 int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio);
+
+/* ---- what the configuration checks (lint.c) read about the host -------- */
+
+#define NL_KIND_MAX 16
+
+/* One interface: ip link show. */
+struct nl_link_info {
+	int ifindex;
+	char name[16];		/* IFNAMSIZ */
+	char kind[NL_KIND_MAX];	/* IFLA_INFO_KIND ("tun", "ipip", "veth", ...; "" for a NIC) */
+	unsigned mtu;
+};
+
+/* Every interface into out[0..max); returns how many there are (possibly more than max) or -errno. */
+int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max);
+
+/* One IPv4 address: ip -4 address show. */
+struct nl_addr_info {
+	uint32_t addr;		/* IFA_LOCAL, network order */
+	unsigned prefixlen;
+	int ifindex;
+	unsigned char scope;	/* RT_SCOPE_* */
+};
+
+/* Every IPv4 address into out[0..max); returns how many there are (possibly more than max) or -errno. */
+int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max);
+/*
+ * The priority the kernel gives an IPv4 rule added without one (net/core/
+ * fib_rules.c, fib_default_rule_pref): the second rule's minus 1, or 0 when
+ * there is no second rule or its priority is 0.
+ */
+int nl_rule_default_pref(struct nl *nl, unsigned *pref);
 
 #endif

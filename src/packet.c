@@ -254,14 +254,10 @@ static bool has_source_route(const uint8_t *h, size_t hlen)
 	return false;
 }
 
-/* Anti-spoofing on the inner packet (RFC 2003 6, RFC 6169). */
-static enum pkt_verdict check_inner_source(const struct ipip_params *p, const uint8_t *in,
-					   size_t ihlen)
+enum pkt_verdict ipip_source_check(const struct ipip_params *p, uint32_t src)
 {
-	uint32_t src;
 	bool ok;
 
-	memcpy(&src, in + 12, 4);
 	for (size_t i = 0; i < 2; i++)
 		if (p->own[i] && src == p->own[i])
 			return PKT_RX_INNER_SOURCE_OURS;
@@ -270,8 +266,20 @@ static enum pkt_verdict check_inner_source(const struct ipip_params *p, const ui
 	ok = p->n_allowed == 0;
 	for (unsigned i = 0; !ok && i < p->n_allowed; i++)
 		ok = prefix_match(&p->allowed[i], src);
-	if (!ok)
-		return PKT_RX_INNER_SOURCE_NOT_ALLOWED;
+	return ok ? PKT_OK : PKT_RX_INNER_SOURCE_NOT_ALLOWED;
+}
+
+/* Anti-spoofing on the inner packet (RFC 2003 6, RFC 6169). */
+static enum pkt_verdict check_inner_source(const struct ipip_params *p, const uint8_t *in,
+					   size_t ihlen)
+{
+	uint32_t src;
+	enum pkt_verdict v;
+
+	memcpy(&src, in + 12, 4);
+	v = ipip_source_check(p, src);
+	if (v != PKT_OK)
+		return v;
 	if (!p->allow_source_route && ihlen > IPV4_HLEN && has_source_route(in, ihlen))
 		return PKT_RX_INNER_SOURCE_ROUTE;
 	return PKT_OK;
@@ -419,6 +427,11 @@ static int relay_code(unsigned type, unsigned code)
 	}
 }
 
+bool icmp_answered(unsigned type, unsigned code)
+{
+	return relay_code(type, code) >= 0;
+}
+
 /* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
 static size_t quoted_outer(const uint8_t *quoted, size_t len)
 {
@@ -442,14 +455,31 @@ static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, 
 	return ohlen;
 }
 
+enum pkt_verdict icmp_quote_ours(const struct ipip_params *p, const uint8_t *quoted, size_t len,
+				 uint16_t *id)
+{
+	if (!quotes_tunnel(p, quoted, len))
+		return PKT_ICMP_NOT_OURS;
+	*id = get16(quoted + 4);
+	return PKT_OK;
+}
+
+bool id_recent(uint32_t newest, uint32_t oldest, uint16_t id)
+{
+	uint32_t taken = newest - oldest;
+
+	if (taken >= 0x10000u)
+		return true;
+	/* how far back from the last ID taken (newest - 1), modulo 2^16 */
+	return (uint16_t)(newest - 1u - id) < taken;
+}
+
 int icmp_sent_ttl(const struct ipip_params *p, unsigned type, const uint8_t *quoted, size_t len)
 {
 	size_t ohlen = type == 11 ? quotes_tunnel(p, quoted, len) : 0;
 
-	if (!ohlen)
+	if (!ohlen || p->ttl)
 		return -1;
-	if (p->ttl)
-		return p->ttl;
 	if (len < ohlen + 9 || (quoted[ohlen] >> 4) != 4)
 		return -1;
 	return quoted[ohlen + 8];
@@ -509,6 +539,31 @@ out:
 	if (why)
 		*why = w;
 	return n;
+}
+
+size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const void *payload, size_t plen)
+{
+	size_t tot;
+
+	if (plen > ICMP_ECHO_MAX - IPV4_HLEN - 8)
+		plen = ICMP_ECHO_MAX - IPV4_HLEN - 8;
+	tot = IPV4_HLEN + 8 + plen;
+	memset(out, 0, IPV4_HLEN + 8);
+	out[0] = 0x45;
+	put16(out + 2, (uint16_t)tot);
+	put16(out + 6, IP_DF);
+	out[8] = 64;
+	out[9] = 1;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, &dst, 4);
+	put16(out + 10, inet_csum(out, IPV4_HLEN));
+	out[20] = 8;	/* echo request */
+	put16(out + 24, id);
+	put16(out + 26, seq);
+	memcpy(out + 28, payload, plen);
+	put16(out + 22, inet_csum(out + 20, 8 + plen));
+	return tot;
 }
 
 /* The options of hdr that are copied into every fragment (RFC 791 copied flag). */

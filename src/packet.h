@@ -72,8 +72,9 @@ struct ipip_params {
 };
 
 /*
- * Why a packet was not carried.  Every drop has one; the names are stable
- * (they appear in `ipipctl show --json`).
+ * Why a packet was not carried, or an ICMP error about an outer packet not
+ * acted on.  Every drop has one; the names are stable (they appear in
+ * `ipipctl show --json`).
  */
 #define PKT_VERDICTS(X) \
 	X(PKT_OK, "ok") \
@@ -108,7 +109,11 @@ struct ipip_params {
 	X(PKT_TX_TOO_BIG, "tx_too_big") \
 	X(PKT_TX_FRAG_NEEDED, "tx_frag_needed") \
 	X(PKT_TX_NOBUFS, "tx_no_buffer") \
-	X(PKT_TX_SEND_ERROR, "tx_send_error")
+	X(PKT_TX_SEND_ERROR, "tx_send_error") \
+	X(PKT_ICMP_NOT_OURS, "icmp_not_ours") \
+	X(PKT_ICMP_ID_NOT_RECENT, "icmp_id_not_recent") \
+	X(PKT_ICMP_SOURCE_OURS, "icmp_relay_source_ours") \
+	X(PKT_ICMP_SOURCE_NOT_ALLOWED, "icmp_relay_source_not_allowed")
 
 #define PKT_ENUM_(e, s) e,
 enum pkt_verdict { PKT_VERDICTS(PKT_ENUM_) PKT_VERDICT_MAX };
@@ -177,14 +182,41 @@ size_t icmp_error_about(uint8_t *out, uint8_t type, uint8_t code, uint16_t word,
 			const uint8_t *inner, size_t len);
 
 /*
+ * An ICMP error reports about one of this tunnel's outer packets only if it
+ * quotes one: a whole IPv4 header of protocol 4 from Local to Remote
+ * (quoted[0..len) as recvmsg(MSG_ERRQUEUE) gives it, untrusted).  PKT_OK
+ * with the quoted outer ID in *id, else PKT_ICMP_NOT_OURS.  The ID must then
+ * be one this tunnel sent lately (id_recent): an off-path attacker who knows
+ * both addresses still has to guess it.
+ */
+enum pkt_verdict icmp_quote_ours(const struct ipip_params *p, const uint8_t *quoted, size_t len,
+				 uint16_t *id);
+
+/*
+ * Outer IDs come from one 32-bit counter per tunnel (the next ID to use:
+ * both datapaths take IDs with a fetch-and-add, the low 16 bits go on the
+ * wire).  Was id among the IDs taken since the counter stood at oldest, now
+ * that it stands at newest?  Every ID is, once 65536 or more were taken.
+ */
+bool id_recent(uint32_t newest, uint32_t oldest, uint16_t id);
+
+/*
+ * The inner-source checks of decapsulation (RFC 2003 6, RFC 6169: not one of
+ * our addresses, inside AllowedSources) for an address in network order:
+ * PKT_OK or the drop reason for decapsulation.
+ */
+enum pkt_verdict ipip_source_check(const struct ipip_params *p, uint32_t src);
+
+/*
  * RFC 2003 section 5 soft state, from an ICMP error about one of our outer
- * packets (quoted[0..len) as for icmp_relay(), untrusted).  Both ignore a
- * quote that is not of this tunnel's outer header (protocol 4, source Local,
- * destination Remote).
+ * packets (quoted[0..len) as for icmp_relay(), untrusted; the caller has
+ * checked it with icmp_quote_ours()).
  *
- * icmp_sent_ttl: for a time exceeded (type 11), the outer TTL the packet was
- * sent with: the configured TTL, or with TTL inherit the inner TTL from the
- * quoted inner header; -1 if not known (also when the quote stops before it).
+ * icmp_sent_ttl: for a time exceeded (type 11) with TTL = inherit, the outer
+ * TTL the packet was sent with: the inner TTL from the quoted inner header;
+ * -1 if not known (also when the quote stops before it).  With a fixed TTL
+ * nothing is learned (-1): every packet is sent with it, so a path TTL above
+ * it would condemn them all (the kernel's ipip ignores it too).
  *
  * icmp_exit_unreachable: does the error say the tunnel exit cannot be
  * reached?  The destination unreachable codes that icmp_relay() turns into
@@ -226,6 +258,14 @@ bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned 
 #define ICMP_RELAY_MAX ICMP_FRAG_NEEDED_MAX
 #define ICMP_RELAY_PMTU_FLOOR 552u	/* = DP_PMTU_FLOOR: outer; inner is 20 less */
 
+/*
+ * Does an error of this type and code about an outer packet call for an
+ * error to the inner sender (the relay table above has an entry for it)?
+ * Port unreachable, source route failed, redirects, quench and parameter
+ * problems do not.
+ */
+bool icmp_answered(unsigned type, unsigned code);
+
 enum icmp_relay_why {
 	ICMP_RELAY_OK,
 	ICMP_RELAY_NOT_RELAYED,		/* the table says no (port unreachable, redirect, ...) */
@@ -238,6 +278,15 @@ enum icmp_relay_why {
 
 size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
+
+/*
+ * An ICMP echo request src -> dst (network order) with identifier id,
+ * sequence seq and the payload payload[0..plen) (at most ICMP_ECHO_MAX - 28
+ * bytes), TTL 64: written into out, its length returned.
+ */
+#define ICMP_ECHO_MAX 128
+size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const void *payload, size_t plen);
 
 /*
  * Fragment the IPv4 packet pkt[0..len) (DF clear) so that each piece fits

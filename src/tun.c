@@ -25,7 +25,7 @@ static const char *offload_mode(void)
 	return v;
 }
 
-int tun_open(const char *name)
+int tun_open(const char *name, int ifindex)
 {
 	struct ifreq ifr;
 	int fd, e;
@@ -40,6 +40,9 @@ int tun_open(const char *name)
 	if (getenv("IPIPD_NAPI") && !strcmp(getenv("IPIPD_NAPI"), "1"))
 		ifr.ifr_flags |= IFF_NAPI;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	/* the index recorded before the device exists (0: the kernel's choice) */
+	if (ifindex && ioctl(fd, TUNSETIFINDEX, &(unsigned){ (unsigned)ifindex }) < 0)
+		goto fail;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
 	return fd;
@@ -92,9 +95,10 @@ static int setint(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val));
 }
 
-int raw_open(uint32_t local)
+int raw_open(uint32_t local, uint32_t remote)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = local };
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = remote };
 	int fd, e;
 
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_IPIP);
@@ -102,7 +106,8 @@ int raw_open(uint32_t local)
 		return -errno;
 	if (setint(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0 ||
 	    setint(fd, IPPROTO_IP, IP_RECVERR, 1) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
 		goto fail;
 	/* FORCE needs CAP_NET_ADMIN and ignores rmem_max; fall back quietly. */
 	if (setint(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF) < 0)

@@ -9,12 +9,12 @@
 #define TUN_F_USO6_ 0x40u
 
 /*
- * Create the TUN device name (IFF_TUN|IFF_NO_PI), non-blocking; returns fd or
- * -errno.  Unless IPIPD_OFFLOAD=off is in the environment, the device is
+ * Create the TUN device name (IFF_TUN|IFF_NO_PI) with interface index ifindex
+ * (0: any; -EBUSY: taken), non-blocking; returns fd or -errno.  Unless IPIPD_OFFLOAD=off is in the environment, the device is
  * opened with IFF_VNET_HDR: every read and write carries a virtio_net_hdr,
  * and tun_set_offload() can then turn on checksum and segmentation offloads.
  */
-int tun_open(const char *name);
+int tun_open(const char *name, int ifindex);
 
 /* 1 if fd was opened with IFF_VNET_HDR, 0 if not, -errno on error. */
 int tun_has_vnet_hdr(int fd);
@@ -28,10 +28,14 @@ int tun_has_vnet_hdr(int fd);
 int tun_set_offload(int fd, unsigned *got);
 
 /*
- * A raw IP protocol-4 socket bound to local (network order), with IP_HDRINCL,
- * IP_RECVERR and large buffers; returns fd or -errno.
+ * A raw IP protocol-4 socket bound to local and connected to remote (network
+ * order), with IP_HDRINCL, IP_RECVERR and large buffers; returns fd or
+ * -errno.  Bound and connected, it receives only remote's packets to local,
+ * and only the ICMP errors that quote a packet from local to remote: not
+ * those of other tunnels sharing Local, nor those about any other
+ * destination.
  */
-int raw_open(uint32_t local);
+int raw_open(uint32_t local, uint32_t remote);
 
 /*
  * A send-only raw socket (IPPROTO_RAW: IP_HDRINCL, receives nothing) for the

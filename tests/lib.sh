@@ -75,7 +75,10 @@ veth_pair() {
 	done
 }
 
-rundir() { echo "/run/ipipd/netns/$1"; }
+# nsino NS: the inode of the namespace, which keys its runtime files and table-name files.
+nsino() { ip netns exec "$1" stat -L -c %i /proc/self/ns/net; }
+# rundir NS: the runtime directory of the tunnels in NS.
+rundir() { echo "/run/ipipd/netns/$(nsino "$1")"; }
 
 # start NS CONF [NAME]: run ipipd in background mode; its PID is left in $STARTED.
 start() {
@@ -104,7 +107,7 @@ dump() {
 			grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(proxy_arp|rp_filter|forwarding)) '
 		ip netns exec "$n" nft list ruleset
 		# table-name files are shared by all namespaces: only this one's
-		ls /etc/iproute2/rt_tables.d | grep -F -- "-$n-"
+		ls /etc/iproute2/rt_tables.d | grep -F -- "-$(nsino "$n"):"
 	} 2>&1 | grep -v -E '^\s+(RX|TX|[0-9]+ +[0-9]+)'
 }
 
@@ -116,6 +119,11 @@ t = json.load(sys.stdin)[0]
 for k in sys.argv[1].split("."):
     t = t[k]
 print(t)' "$3"
+}
+
+# ipstat NS FIELD: one counter of the Ip: line of the namespace's /proc/net/snmp.
+ipstat() {
+	nsx "$1" awk -v f="$2" '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == f) c = i; h = 1 } else print $c }' /proc/net/snmp
 }
 
 # icmp_unreach NS: ICMP destination-unreachable messages the namespace has sent.

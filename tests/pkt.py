@@ -12,6 +12,7 @@
 """
 import hashlib
 import socket
+import time
 import struct
 import sys
 
@@ -102,17 +103,23 @@ def cmd_sink(addr, port):
     print(n, h.hexdigest(), flush=True)
 
 
-def cmd_send(addr, port, path):
+def cmd_send(addr, port, path, rate=None):
+    """Send a file over TCP; rate (bytes per second) paces it to last a while."""
     s = socket.create_connection((addr, int(port)), timeout=60)
     h, n = hashlib.sha256(), 0
+    t0 = time.monotonic()
     with open(path, "rb") as f:
         while True:
-            b = f.read(1 << 16)
+            b = f.read(1 << 14 if rate else 1 << 16)
             if not b:
                 break
             s.sendall(b)
             h.update(b)
             n += len(b)
+            if rate:
+                ahead = n / float(rate) - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
     s.shutdown(socket.SHUT_WR)
     s.recv(1)
     print(n, h.hexdigest())

@@ -43,17 +43,17 @@
 #define ECN_MODE_COMPAT 1
 #define ECN_MODE_KERNEL 2
 
-const volatile struct fp_config cfg = {};
-
-/* Outer IDs (RFC 6864): one counter per tunnel, seeded randomly by the daemon. */
+/*
+ * Set by the daemon while the programs run (it maps .bss): the tunnel's
+ * settings (changed in place by a reload), the soft state, the underlay;
+ * and the outer ID counter (RFC 6864), one per tunnel, shared with the
+ * daemon's userspace datapath, seeded randomly by the daemon.
+ */
+struct fp_config cfg = {};
+struct fp_state state = {};
 __u32 ip_id = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fp_state);
-} state SEC(".maps");
+#define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 
 /* The host's own addresses (kept by the daemon): never an inner source. */
 struct {
@@ -63,19 +63,20 @@ struct {
 	__type(value, __u8);
 } own SEC(".maps");
 
-/* All counters of a CPU in one entry: one lookup per packet. */
+/* All counters of a CPU in one entry (one lookup per packet), mapped by the daemon. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);		/* the number of possible CPUs, set at load */
 	__type(key, __u32);
 	__type(value, struct fp_counters);
 } counters SEC(".maps");
 
 static __always_inline struct fp_counters *ctrs(void)
 {
-	__u32 zero = 0;
+	__u32 cpu = bpf_get_smp_processor_id();
 
-	return bpf_map_lookup_elem(&counters, &zero);
+	return bpf_map_lookup_elem(&counters, &cpu);
 }
 
 static __always_inline void count(__u32 which, __u64 n)
@@ -129,15 +130,16 @@ SEC("tc")
 int ipip_egress(struct __sk_buff *skb)
 {
 	__u8 in[IPV4_HLEN], out[IPV4_HLEN];
-	__u32 len = skb->len, zero = 0, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
+	__u32 l2 = cfg.tun_l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
+	__u32 ifindex = READ_ONCE(state.underlay_ifindex);
 	struct fp_counters *c;
-	struct fp_state *st;
 	__u16 sum;
-	__u8 base;
+	__u8 base, ttl;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP) || skb->len < l2)
 		return tx_slow();
-	if (bpf_skb_load_bytes(skb, 0, in, IPV4_HLEN) < 0)
+	len = skb->len - l2;
+	if (bpf_skb_load_bytes(skb, l2, in, IPV4_HLEN) < 0)
 		return tx_slow();
 	/* options, TTL 0, loops (RFC 2003 3.2), odd lengths: the slow path decides */
 	if (in[0] != 0x45 || in[8] == 0)
@@ -150,16 +152,20 @@ int ipip_egress(struct __sk_buff *skb)
 		return tx_slow();
 	if (in[9] == IPPROTO_IPIP_ && src == cfg.local && get32(in + 16) == cfg.remote)
 		return tx_slow();
-	st = bpf_map_lookup_elem(&state, &zero);
-	if (!st || st->slow)
+	/*
+	 * RFC 2003 5 soft state: only the packets it concerns go slow (and the
+	 * daemon sets it only while an ICMP error is owed to their senders).
+	 */
+	ttl = cfg.ttl ? cfg.ttl : in[8];
+	if (READ_ONCE(state.unreach) || ttl < READ_ONCE(state.path_ttl))
 		return tx_slow();
 	/*
 	 * The packet must fit the path MTU soft state and the underlay's own MTU
 	 * now (the redirect bypasses the IP output path and its checks); the
 	 * helper reports the device MTU in umtu.
 	 */
-	bpf_check_mtu(skb, st->underlay_ifindex, &umtu, 0, 0);
-	limit = st->pmtu;
+	bpf_check_mtu(skb, ifindex, &umtu, 0, 0);
+	limit = READ_ONCE(state.pmtu);
 	if (umtu < limit + IPV4_HLEN)
 		limit = umtu > IPV4_HLEN ? umtu - IPV4_HLEN : 0;
 	if (skb->gso_size) {
@@ -172,7 +178,7 @@ int ipip_egress(struct __sk_buff *skb)
 		__u8 doff;
 
 		if (in[9] == 6) {
-			if (bpf_skb_load_bytes(skb, IPV4_HLEN + 12, &doff, 1) < 0)
+			if (bpf_skb_load_bytes(skb, l2 + IPV4_HLEN + 12, &doff, 1) < 0)
 				return tx_slow();
 			l4 = (__u32)(doff >> 4) * 4;
 		} else if (in[9] == 17) {
@@ -197,11 +203,10 @@ int ipip_egress(struct __sk_buff *skb)
 	out[5] = (__u8)id;
 	out[6] = (cfg.pmtudisc || (in[6] & IP_DF_HI)) ? IP_DF_HI : 0;
 	out[7] = 0;
-	out[8] = cfg.ttl ? cfg.ttl : in[8];
+	out[8] = ttl;
 	out[9] = IPPROTO_IPIP_;
 	out[10] = 0;
 	out[11] = 0;
-	/* through the volatile fields: the loader sets them after compilation */
 	local = cfg.local;
 	remote = cfg.remote;
 	__builtin_memcpy(out + 12, &local, 4);
@@ -215,8 +220,8 @@ int ipip_egress(struct __sk_buff *skb)
 				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO) < 0)
 		return tx_slow();
 	/* TUN packets have no link-layer header: room for the neighbour's. */
-	if (bpf_skb_store_bytes(skb, 0, out, IPV4_HLEN, 0) < 0 ||
-	    bpf_skb_change_head(skb, ETH_HLEN, 0) < 0) {
+	if (bpf_skb_store_bytes(skb, l2, out, IPV4_HLEN, 0) < 0 ||
+	    (!l2 && bpf_skb_change_head(skb, ETH_HLEN, 0) < 0)) {
 		count(FP_TX_ERROR, 1);
 		return TC_ACT_SHOT;
 	}
@@ -225,7 +230,7 @@ int ipip_egress(struct __sk_buff *skb)
 		c->c[FP_TX_PACKETS] += segs;
 		c->c[FP_TX_BYTES] += len;	/* inner bytes */
 	}
-	return bpf_redirect_neigh(st->underlay_ifindex, NULL, 0, 0);
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
 /* ---- ingress: underlay -> TUN device ------------------------------------- */
@@ -270,29 +275,25 @@ int ipip_ingress(struct __sk_buff *skb)
 {
 	__u8 h[2 * IPV4_HLEN];
 	__u8 *in = h + IPV4_HLEN;
-	__u32 otot, itot, segs, zero = 0;
+	__u32 l2 = READ_ONCE(state.rx_l2), otot, itot, segs;
 	struct fp_counters *c;
-	struct fp_state *st;
 	__u8 tos;
 	int ecn;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP) || (l2 != 0 && l2 != ETH_HLEN))
 		return TC_ACT_UNSPEC;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, h, sizeof(h)) < 0)
+	if (bpf_skb_load_bytes(skb, l2, h, sizeof(h)) < 0)
 		return TC_ACT_UNSPEC;
 	/* another tunnel's packets (or none): for the next program, not counted */
 	if (h[9] != IPPROTO_IPIP_ || get32(h + 12) != cfg.remote || get32(h + 16) != cfg.local)
 		return TC_ACT_UNSPEC;
 	/* From here on this tunnel's packet: fast or slow, it is counted. */
-	st = bpf_map_lookup_elem(&state, &zero);
-	if (!st || st->slow)
-		return rx_slow();	/* soft state: the slow path sees the exit's packets */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
 		return rx_slow();	/* options or a fragment: the stack reassembles */
 	if (csum20(h) != 0)
 		return rx_slow();
 	otot = (__u32)h[2] << 8 | h[3];
-	if (otot != skb->len - ETH_HLEN)
+	if (otot != skb->len - l2)
 		return rx_slow();
 	if (in[0] != 0x45 || in[8] == 0 || csum20(in) != 0)
 		return rx_slow();
@@ -305,6 +306,8 @@ int ipip_ingress(struct __sk_buff *skb)
 	if (ecn < 0)
 		return rx_slow();	/* CE over Not-ECT, or a combination to log */
 	tos = (__u8)(((cfg.dscp_uniform ? h[1] : in[1]) & ~3u) | (__u8)ecn);
+	/* before the adjustment, which resets gso_segs of a GRO packet */
+	segs = skb->gso_segs ? skb->gso_segs : 1;
 
 	/* DECAP_L3_IPV4 (Linux 6.3+) also clears the GSO encapsulation type */
 	if (bpf_skb_adjust_room(skb, -IPV4_HLEN, BPF_ADJ_ROOM_MAC,
@@ -318,13 +321,12 @@ int ipip_ingress(struct __sk_buff *skb)
 		__u16 from = bpf_htons((__u16)(in[0] << 8 | in[1]));
 		__u16 to = bpf_htons((__u16)(in[0] << 8 | tos));
 
-		if (bpf_l3_csum_replace(skb, ETH_HLEN + 10, from, to, 2) < 0 ||
-		    bpf_skb_store_bytes(skb, ETH_HLEN + 1, &tos, 1, 0) < 0) {
+		if (bpf_l3_csum_replace(skb, l2 + 10, from, to, 2) < 0 ||
+		    bpf_skb_store_bytes(skb, l2 + 1, &tos, 1, 0) < 0) {
 			count(FP_RX_ERROR, 1);
 			return TC_ACT_SHOT;
 		}
 	}
-	segs = skb->gso_segs ? skb->gso_segs : 1;
 	c = ctrs();
 	if (c) {
 		c->c[FP_RX_PACKETS] += segs;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz the configuration parser: any text either fails with messages or
- * gives a configuration that ipipd can use as it is.
+ * gives a configuration that ipipd can use as it is, which the checks of
+ * ipipd -n (lint.c) then take without a host and on a made-up one.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "lint.h"
 
 
 static bool unicast(uint32_t a)
@@ -17,6 +19,35 @@ static bool unicast(uint32_t a)
 	uint32_t h = ntohl(a);
 
 	return h != 0 && h != 0xffffffffu && (h >> 28) != 0xe;
+}
+
+/* A host with an address in each of a few places the checks look (network order). */
+static void check_lint(const struct config *c, FILE *out)
+{
+	static struct host_facts h;
+	static const uint32_t addrs[] = { 0x0100007f, 0x0100000a, 0x2a0200c0, 0x020064c6 };
+	unsigned warnings;
+	int errors;
+
+	errors = lint_config(c, NULL, LINT_CHECK, out, &warnings);
+	CHECK(errors >= 0 && warnings <= 64);
+	if (!h.known) {
+		h.known = true;
+		for (unsigned i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+			h.addrs[h.n_addrs++] = (struct nl_addr_info){ .addr = addrs[i], .prefixlen = 8,
+								      .ifindex = (int)i + 1,
+								      .scope = i ? 0 : 254 };
+		for (int i = 1; i <= 4; i++) {
+			h.links[h.n_links].ifindex = i;
+			snprintf(h.links[h.n_links++].name, 16, "%s", i == 1 ? "lo" : i == 2 ? "eth0" :
+				 i == 3 ? "tunl0" : "Moe");
+		}
+		h.route_mtu = 1500;
+		h.route_oif = 2;
+		h.ip_forward = 0;
+	}
+	CHECK(lint_config(c, &h, LINT_START, out, &warnings) == 0);
+	CHECK(lint_config(c, &h, LINT_CHECK, out, &warnings) >= 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,6 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strcmp(cfg.path, "fuzz.conf") == 0);
 		CHECK(unicast(cfg.ip.local) && unicast(cfg.ip.remote));
 		CHECK(cfg.ip.local != cfg.ip.remote);
+		CHECK(cfg.ip.remote != cfg.addr.s_addr);
+		CHECK(!cfg.has_peer || (cfg.peer.s_addr != cfg.ip.remote &&
+					cfg.peer.s_addr != cfg.addr.s_addr));
 		CHECK(unicast(cfg.addr.s_addr));
 		CHECK(!cfg.has_peer || unicast(cfg.peer.s_addr));
 		CHECK(cfg.prefixlen <= 32);
@@ -49,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK((cfg.ip.tos & 3) == 0);
 		CHECK(cfg.ip.ecn == ECN_MODE_NORMAL || cfg.ip.ecn == ECN_MODE_COMPAT ||
 		      cfg.ip.ecn == ECN_MODE_KERNEL);
+		check_lint(&cfg, devnull);
 	}
 	free(text);
 	return 0;

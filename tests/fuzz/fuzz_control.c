@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Fuzz the control request parser: only the two exact requests are accepted. */
+/* Fuzz the control request parser: only the three exact requests are accepted. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum ctl_request r = ctl_parse_request((const char *)data, size);
 
-	CHECK(r == CTL_BAD || r == CTL_GET || r == CTL_DOWN);
+	CHECK(r == CTL_BAD || r == CTL_GET || r == CTL_DOWN || r == CTL_RELOAD);
 	CHECK((r == CTL_GET) == is(data, size, "get=1\n\n"));
 	CHECK((r == CTL_DOWN) == is(data, size, "down=1\n\n"));
+	CHECK((r == CTL_RELOAD) == is(data, size, "reload=1\n\n"));
 	return 0;
 }

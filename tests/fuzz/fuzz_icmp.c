@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 #include "packet.h"
+#include "softstate.h"
 
 
 static unsigned get16(const uint8_t *p)
@@ -65,7 +66,7 @@ static void check_soft_state(unsigned type, unsigned code, uint32_t info, const 
 	if (type != 11 || !ours)
 		CHECK(ttl == -1);
 	else if (p.ttl)
-		CHECK(ttl == p.ttl);
+		CHECK(ttl == -1);	/* a fixed TTL teaches nothing */
 	else if (len >= ohl + 9 && (q[ohl] >> 4) == 4)
 		CHECK(ttl == q[ohl + 8]);
 	else
@@ -74,6 +75,61 @@ static void check_soft_state(unsigned type, unsigned code, uint32_t info, const 
 	CHECK(icmp_exit_unreachable(&p, type, code, q, len) ==
 	      (type == 3 && (want == 0 || want == 1) && ours));
 	CHECK(!icmp_exit_unreachable(&other, type, code, q, len));
+}
+
+/*
+ * The soft state as the datapath drives it: the error is believed only if it
+ * quotes this tunnel's outer header with an ID taken lately (the counter is
+ * placed from info so that the quoted ID is inside or outside the window);
+ * otherwise nothing moves.  Whatever is believed, the state stays in bounds.
+ */
+static void check_softstate(unsigned type, unsigned code, uint32_t info, const uint8_t *q,
+			    size_t len)
+{
+	static struct softstate ss;
+	static _Atomic uint32_t ids;
+	struct ss_limits lim = { .mtu = 1480, .floor = 552, .expire_s = 600, .ttl_max = 64 };
+	struct ipip_params p;
+	struct ss_view before, after;
+	enum pkt_verdict v;
+	unsigned changed;
+	uint16_t qid = len >= 6 ? (uint16_t)(q[4] << 8 | q[5]) : 0;
+
+	memset(&p, 0, sizeof(p));
+	if (len >= IPV4_HLEN) {
+		memcpy(&p.local, q + 12, 4);
+		memcpy(&p.remote, q + 16, 4);
+	}
+	p.ttl = (uint8_t)(info >> 8);
+	/* the quoted ID was taken (info bit 16) or not, some IDs ago (info bits 20-27) */
+	atomic_store(&ids, (uint32_t)qid + 1 + ((info >> 20) & 0xff) - (info & 0x10000 ? 0 : 0x8000));
+	ss_init(&ss, &lim, &ids);
+	if (info & 0x10000) {
+		uint16_t taken[64];
+
+		ss_take_ids(&ss, taken, 1 + ((info >> 28) & 15));
+	}
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
+	ss_read(&ss, 1000, &before);
+	v = ss_icmp(&ss, &p, type, code, info, q, len, 1000, &changed);
+	ss_read(&ss, 1000, &after);
+	if (v != PKT_OK) {
+		CHECK(v == PKT_ICMP_NOT_OURS || v == PKT_ICMP_ID_NOT_RECENT);
+		CHECK(changed == 0);
+		CHECK(!memcmp(&before, &after, sizeof(before)));
+		CHECK(ss_error_allowed(&ss, true, 1) == SS_NOT_OWED);
+		return;
+	}
+	CHECK(after.credit == (icmp_answered(type, code) ? 1 : 0));
+	CHECK(after.pmtu >= lim.floor - IPV4_HLEN && after.pmtu <= lim.mtu);
+	CHECK(after.pmtu == before.pmtu || (type == 3 && code == 4));
+	CHECK(after.path_ttl <= lim.ttl_max);
+	CHECK(after.path_ttl == 0 || (type == 11 && p.ttl == 0));
+	CHECK(!after.unreachable || type == 3);
+	if (after.credit)
+		CHECK(ss_error_allowed(&ss, true, 1) == SS_SEND);
+	CHECK(ss_error_allowed(&ss, true, 1) == SS_NOT_OWED);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(out, 0xa5, sizeof(out));
 
 	check_soft_state(type, code, info, q, len);
+	check_softstate(type, code, info, q, len);
 	n = icmp_relay(out, type, code, info, q, len, &why);
 	CHECK(memcmp(q, data + 6, len) == 0);		/* the input is not written */
 	for (size_t i = ICMP_RELAY_MAX; i < sizeof(out); i++)

@@ -421,6 +421,48 @@ def offload_seeds():
     return s
 
 
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_DELTABLE, NFT_MSG_NEWGEN = 3, 6, 2, 15
+NFTA_GEN_ID, NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME = 1, 2, 3
+SELF = 4242  # the parent's pid in fuzz_fwwatch.c
+
+
+def nlattr(kind, payload):
+    a = struct.pack("=HH", 4 + len(payload), kind) + payload
+    return a + b"\0" * (-len(a) % 4)
+
+
+def nfmsg(kind, attrs=b"", length=None):
+    """One nf_tables notification (host-order header, nfgenmsg, attributes)."""
+    body = struct.pack("!BBH", 0, 0, 7) + attrs  # family, version, res_id (big-endian)
+    n = 16 + len(body) if length is None else length
+    return struct.pack("=IHHII", n, NFNL_SUBSYS_NFTABLES << 8 | kind, 0, 0, 0) + body
+
+
+def newgen(gen, pid, name=b"nft\0"):
+    attrs = nlattr(NFTA_GEN_ID, struct.pack("!I", gen)) + nlattr(NFTA_GEN_PROC_PID, struct.pack("!I", pid))
+    if name is not None:
+        attrs += nlattr(NFTA_GEN_PROC_NAME, name)
+    return nfmsg(NFT_MSG_NEWGEN, attrs)
+
+
+def fwwatch_seeds():
+    """What the parent's NFNLGRP_NFTABLES socket reads (fuzz_fwwatch.c)."""
+    return {
+        "newgen-nft": newgen(12, 777),
+        "newgen-own": newgen(13, SELF, b"ipipd\0"),
+        "reload": nfmsg(NFT_MSG_DELTABLE) + nfmsg(NFT_MSG_NEWCHAIN) + nfmsg(NFT_MSG_NEWRULE) + newgen(14, 778),
+        "own-then-other": newgen(15, SELF) + newgen(16, 1, b"firewalld\0"),
+        "newgen-no-name": newgen(17, 779, None),
+        "newgen-long-name": newgen(18, 780, b"a\tb\x7fcdefghijklmnopqrstuvwxyz\0"),
+        "bad-short-header": nfmsg(NFT_MSG_NEWGEN, length=18)[:18],
+        "bad-gen-u16": nfmsg(NFT_MSG_NEWGEN, nlattr(NFTA_GEN_ID, b"\0\1")),
+        "bad-name-no-nul": nfmsg(NFT_MSG_NEWGEN, nlattr(NFTA_GEN_PROC_NAME, b"nftx")),
+        "bad-attr-too-long": nfmsg(NFT_MSG_NEWGEN, struct.pack("=HH", 200, NFTA_GEN_ID) + b"\0" * 4),
+        "truncated": newgen(19, 781)[:-4],
+    }
+
+
 def write(kind, seeds):
     d = os.path.join(CORPUS, kind)
     os.makedirs(d, exist_ok=True)
@@ -433,4 +475,5 @@ if __name__ == "__main__":
     write("decap", decap_seeds())
     write("config", config_seeds())
     write("control", control_seeds())
+    write("fwwatch", fwwatch_seeds())
     write("offload", offload_seeds())

@@ -17,12 +17,12 @@ Remote = 192.0.2.2
 Address = 198.51.100.1/32
 Peer = 198.51.100.2'
 
-# bad NAME EXPECTED-MESSAGE CONFIG-TEXT: ipipd and ipipd -n both refuse it.
+# bad NAME EXPECTED-MESSAGE CONFIG-TEXT: ipipd (exit status 78) and ipipd -n both refuse it.
 bad() {
 	local name=$1 want=$2 f="$WORK/$1.conf" out rc
 	printf '%s\n' "$3" >"$f"
 	out=$(nsx "$C" "$IPIPD" -f "$f" 2>&1); rc=$?
-	if [ $rc -eq 1 ] && grep -qF -- "$want" <<<"$out" && ! nsx "$C" "$IPIPD" -n "$f" >/dev/null 2>&1 &&
+	if [ $rc -eq 78 ] && grep -qF -- "$want" <<<"$out" && ! nsx "$C" "$IPIPD" -n "$f" >/dev/null 2>&1 &&
 	   diff <(echo "$BEFORE") <(dump "$C") >/dev/null; then
 		ok "config error: $name"
 	else
@@ -81,13 +81,19 @@ Remote = 192.0.2.2
 MTU = 67
 [Address]
 Address = 198.51.100.1/32"
-bad bad-address "bad-address.conf:5: Address: '198.51.100.1' is not ADDRESS/PREFIXLENGTH" \
+bad bad-address "bad-address.conf:5: Address: '198.51.100.1/33' is not ADDRESS or ADDRESS/PREFIXLENGTH" \
 "[Tunnel]
 Local = 192.0.2.1
 Remote = 192.0.2.2
 [Address]
-Address = 198.51.100.1"
-bad bad-name "bad-name.conf:2: Name: 'this-name-is-too-long'" \
+Address = 198.51.100.1/33"
+bad lower-case-section "lower-case-section.conf:1: unknown section [tunnel]: section names are case-sensitive: [Tunnel]" \
+"[tunnel]
+Local = 192.0.2.1
+Remote = 192.0.2.2
+[Address]
+Address = 198.51.100.1/32"
+bad bad-name "bad-name.conf:2: Name: 'this-name-is-too-long' is 21 bytes long: interface names are at most 15 bytes" \
 "[Tunnel]
 Name = this-name-is-too-long
 Local = 192.0.2.1
@@ -120,13 +126,33 @@ fail() { # fail NAME EXPECTED CONFIG
 		notok "start-up failure: $1 (exit $rc)"; echo "#   $out"; diff <(echo "$BEFORE") <(dump "$C") | head
 	fi
 }
-fail local-not-ours "Local 192.0.2.77" "${GOOD/Local = 192.0.2.1/Local = 192.0.2.77}"
 fail name-taken "vc: an interface with this name already exists" "[Tunnel]
 Name = vc
 ${GOOD#\[Tunnel\]}"
-fail no-route "no route to Remote 203.0.113.9" "${GOOD/Remote = 192.0.2.2/Remote = 203.0.113.9}"
+# Local not (yet) an address here, no route to Remote (yet): not errors but
+# states (at boot); ipipd returns, waits, and has changed nothing (waiting.sh
+# brings such a tunnel up).
+waits() { # waits NAME EXPECTED CONFIG
+	local f="$WORK/$1.conf" out rc pid
+	printf '%s\n' "$3" >"$f"
+	out=$(nsx "$C" "$IPIPD" "$f" 2>&1); rc=$?
+	pid=$(cat "$(rundir "$C")/$1.pid" 2>/dev/null)
+	[ -n "$pid" ] && PIDS+=("$pid")
+	if [ $rc -eq 0 ] && [[ "$(json "$C" "$1" waiting_for)" == *"$2"* ]] &&
+	   diff <(echo "$BEFORE") <(dump "$C") >/dev/null && nsx "$C" "$IPIPCTL" down "$1" &&
+	   wait_gone "$pid" && [ ! -e "$(rundir "$C")" ]; then
+		ok "not an error at start but a wait, the host untouched: $1 (waiting for $2)"
+	else
+		notok "waiting at start: $1 (exit $rc)"; echo "#   $out"; diff <(echo "$BEFORE") <(dump "$C") | head
+	fi
+}
+waits local-not-ours "Local 192.0.2.77 to be an address of this host" \
+	"${GOOD/Local = 192.0.2.1/Local = 192.0.2.77}"
+waits no-route "a route to Remote 203.0.113.9" "${GOOD/Remote = 192.0.2.2/Remote = 203.0.113.9}"
 # A late step fails (the control socket path is taken): the configured interface is rolled back.
-mkdir -p "$(rundir "$C")/late.sock"
+# (the runtime directory as ipipd makes it: root's, mode 0700, or it is refused before)
+for d in /run/ipipd /run/ipipd/netns "$(rundir "$C")"; do mkdir -p -m 0700 "$d"; done
+mkdir "$(rundir "$C")/late.sock"
 printf '%s\n' "$GOOD" >"$WORK/late.conf"
 out=$(nsx "$C" "$IPIPD" -f "$WORK/late.conf" 2>&1); rc=$?
 AFTER=$(dump "$C")
@@ -151,11 +177,68 @@ Datapath = kernel}"
 		"ip netns exec $C $IPIPCTL show dpauto | grep -Eq '(ebpf|userspace) datapath \(the kernel cannot create ipip devices'"
 	nsx "$C" "$IPIPCTL" down dpauto
 fi
-check "a missing file is an error" bash -c "! $IPIPD -n $WORK/nonexistent.conf"
-check "ipipd -h prints usage and exits 0" bash -c "$IPIPD -h | grep -q usage"
-check "ipipd with a bad option exits 1" bash -c "$IPIPD -x 2>/dev/null; test \$? -eq 1"
-check "ipipctl -h prints usage and exits 0" bash -c "$IPIPCTL -h | grep -q usage"
-check "ipipctl with an unknown command exits 1" bash -c "$IPIPCTL frob 2>/dev/null; test \$? -eq 1"
-check "ipipctl down without a daemon fails clearly" bash -c \
-	"ip netns exec $C $IPIPCTL down nosuch 2>&1 | grep -q 'no such tunnel'; ! ip netns exec $C $IPIPCTL down nosuch 2>/dev/null"
+# exits STATUS PATTERN CMD...: CMD exits with STATUS and its output (stdout
+# and stderr) has a line matching the extended regular expression PATTERN.
+exits() {
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1); rc=$?
+	echo "exit status $rc (wanted $want):"; echo "$out"
+	[ "$rc" -eq "$want" ] && grep -Eq -- "$pat" <<<"$out"
+}
+
+# ipipd -n on this host (C: vc 192.0.2.1/24, MTU 1500, forwarding off): what
+# cannot work is an error (exit 1), what may not is a warning (exit 0).
+conf() { printf '%s\n' "$2" >"$WORK/$1.conf"; echo "$WORK/$1.conf"; }
+nsx "$C" sysctl -qw net.ipv4.ip_forward=0
+check "ipipd -n: a valid configuration, no word but ok" \
+	bash -c '[ "$(ip netns exec "$1" "$2" -n "$3" 2>&1)" = "$3: configuration ok (tunnel lint-ok)" ]' \
+	_ "$C" "$IPIPD" "$(conf lint-ok "$GOOD")"
+check "ipipd -n: Name of an existing interface ipipd did not create: error, exit 1" \
+	exits 1 "lint-name.conf:2: Name: an interface named 'vc' \(veth\) already exists on this host and ipipd did not create it" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-name "[Tunnel]
+Name = vc
+${GOOD#\[Tunnel\]}")"
+check "ipipd -n: Local not an address of this host: a warning, exit 0" \
+	exits 0 "lint-local.conf:2: warning: Local: 192.0.2.77 is not an address of this host \(yet\)" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-local "${GOOD/Local = 192.0.2.1/Local = 192.0.2.77}")"
+check "ipipd -n: ... and says ok, with warnings" \
+	exits 0 "lint-local.conf: configuration ok \(tunnel lint-local\), with warnings" \
+	nsx "$C" "$IPIPD" -n "$WORK/lint-local.conf"
+check "ipipd -n: MTU over the route's MTU - 20: a warning naming the device" \
+	exits 0 "lint-mtu.conf:4: warning: MTU: 1500 is more than the underlay carries: the route to Remote 192.0.2.2 \(through vc\) has MTU 1500, which leaves 1480" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-mtu "${GOOD/Remote = 192.0.2.2/Remote = 192.0.2.2
+MTU = 1500}")"
+check "ipipd -n: ProxyARP while this host does not forward: a warning" \
+	exits 0 "lint-parp.conf:8: warning: ProxyARP: the kernel answers ARP by proxy only on an interface that forwards, and net.ipv4.ip_forward is 0 on this host" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-parp "$GOOD
+[Host]
+ProxyARP = vc")"
+ip -n "$C" addr add 10.99.0.1/24 dev lo
+check "ipipd -n: RuleFrom over another address of this host: a warning" \
+	exits 0 "lint-rule.conf:10: warning: RuleFrom: 10.99.0.0/16 covers 10.99.0.1 \(lo\), an address of this host: traffic from it, SSH sessions to it included, would go by table 4243" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-rule "$GOOD
+[Routing]
+Table = 4243
+DefaultRoute = no
+RuleFrom = 10.99.0.0/16")"
+ip -n "$C" addr del 10.99.0.1/24 dev lo
+# At start the warnings are printed too, and the tunnel starts.
+f=$(conf lint-start "${GOOD/Remote = 192.0.2.2/Remote = 192.0.2.2
+MTU = 1500}")
+out=$(nsx "$C" "$IPIPD" "$f" 2>&1); rc=$?
+[ $rc -eq 0 ] && PIDS+=("$(cat "$(rundir "$C")/lint-start.pid")")
+check "ipipd: the same warning at start, and the tunnel starts" bash -c \
+	'echo "$2"; [ "$1" -eq 0 ] && grep -q "lint-start.conf:4: warning: MTU: 1500 is more than the underlay carries" <<<"$2"' _ "$rc" "$out"
+check "... and runs with MTU 1500 as configured" bash -c "ip -n $C link show lint-start | grep -q 'mtu 1500'"
+nsx "$C" "$IPIPCTL" down lint-start >/dev/null 2>&1
+check "... and stops, leaving the namespace as it was" diff <(echo "$BEFORE") <(dump "$C")
+check "a missing file is an error naming the file (exit 1)" \
+	exits 1 "nonexistent\.conf: No such file" "$IPIPD" -n "$WORK/nonexistent.conf"
+check "ipipd -h prints usage and exits 0" exits 0 '^usage: ipipd ' "$IPIPD" -h
+check "ipipd with a bad option exits 1 (with the usage)" exits 1 '^usage: ipipd ' "$IPIPD" -x
+check "ipipctl -h prints usage and exits 0" exits 0 '^usage: ipipctl ' "$IPIPCTL" -h
+check "ipipctl with an unknown command exits 1 (with the usage)" exits 1 '^usage: ipipctl ' "$IPIPCTL" frob
+check "ipipctl down without a daemon fails clearly (exit 1, 'no such tunnel')" \
+	exits 1 "tunnel 'nosuch': no such tunnel" nsx "$C" "$IPIPCTL" down nosuch
 finish

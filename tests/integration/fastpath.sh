@@ -21,6 +21,9 @@ fi
 
 ns_new A fpA && ns_new B fpB || exit 1
 veth_pair "$A" va 192.0.2.31/24 "$B" vb 192.0.2.32/24 || exit 1
+# A's dump with what the new underlay below changes anyway (ifindexes, MAC) left out.
+norm_dump() { dump "$1" | sed -E 's/^[0-9]+: /N: /; s/@if[0-9]+:/@ifN:/; s|link/ether [0-9a-f:]+|link/ether MAC|'; }
+BEFORE_A=$(norm_dump "$A")
 
 conf() { # conf FILE LOCAL REMOTE ADDR PEER [DATAPATH]
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
@@ -43,6 +46,30 @@ none_left() {
 	return 1
 }
 tun_tx() { nsx "$1" cat "/sys/class/net/$2/statistics/tx_packets"; }
+# features NS DEV NAME on|off...: ethtool -K, then ethtool -k shows each as asked.
+features() {
+	local ns=$1 dev=$2 k
+	shift 2
+	nsx "$ns" ethtool -K "$dev" "$@" || return 1
+	nsx "$ns" ethtool -k "$dev" >"$WORK/features" || return 1
+	while [ $# -ge 2 ]; do
+		case $1 in
+		tx) k=tx-checksumming ;; tso) k=tcp-segmentation-offload ;;
+		gso) k=generic-segmentation-offload ;; gro) k=generic-receive-offload ;; *) k=$1 ;;
+		esac
+		grep -Eq "^$k: $2( |\$)" "$WORK/features" || { echo "$dev: $(grep "^$k:" "$WORK/features"), not $2"; return 1; }
+		shift 2
+	done
+}
+# wire_ok PCAP PROTO MIN: tests/wire.py finds every frame <= 1514 bytes with
+# valid checksums, and checked the TCP (6) or UDP (17) checksum of >= MIN.
+wire_ok() {
+	local out
+	out=$($PY "$TOP/tests/wire.py" "$1" "$2") || return 1
+	echo "frames, checked, biggest: $out"
+	set -- $out "$3"
+	[ "$2" -ge "$4" ]
+}
 
 head -c $((32 << 20)) /dev/urandom >"$WORK/blob"
 
@@ -62,27 +89,30 @@ check "tx/rx counters include the fast path (A tx = B rx)" bash -c \
 	"[ $(json "$A" fpa tx_packets) -eq $(json "$B" fpb rx_packets) ]"
 
 # Software segmentation on the underlay: the outer GSO packets are cut on A.
-nsx "$A" ethtool -K va tx off tso off gso off tx-ipxip4-segmentation off >/dev/null 2>&1
+check "ethtool: A's underlay checksums and segments in software (tx, tso, gso, tx-ipxip4-segmentation off)" \
+	features "$A" va tx off tso off gso off tx-ipxip4-segmentation off
 TX0=$(tun_tx "$A" fpa)
 FT0=$(json "$A" fpa fast_tx_packets)
 capture TD_WIRE "$A" va "$WORK/wire.pcap" 'ip proto 4 and src host 192.0.2.31'
 check "32 MiB TCP A -> B with software segmentation on the underlay arrives intact" \
 	transfer "$A" "$B" 198.51.100.32 5201 "$WORK/blob"
 stop_capture "$TD_WIRE"
-check "on the wire: every frame <= 1514 bytes, outer/inner IPv4 and TCP checksums valid" \
-	bash -c "set -- \$($PY '$TOP/tests/wire.py' '$WORK/wire.pcap' 6) && echo \"\$@\" && [ \"\$2\" -gt 20000 ]"
+check "on the wire: every frame <= 1514 bytes, outer/inner IPv4 and TCP checksums valid (> 20000 frames)" \
+	wire_ok "$WORK/wire.pcap" 6 20001
 FT=$(( $(json "$A" fpa fast_tx_packets) - FT0 ))
 TX=$(( $(tun_tx "$A" fpa) - TX0 ))
 check "the transfer took the fast path: $FT segments (>= 23000), $TX packets to the daemon (< 100)" \
 	test "$FT" -ge 23000 -a "$TX" -lt 100
-nsx "$A" ethtool -K va tx on tso on gso on tx-ipxip4-segmentation on >/dev/null 2>&1
+features "$A" va tx on tso on gso on tx-ipxip4-segmentation on ||
+	notok "ethtool: A's underlay offloads back on"
 
 # A "NIC-like" underlay: no TSO, GRO on: B's ingress program sees GRO packets.
-for v in "$A va" "$B vb"; do set -- $v; nsx "$1" ethtool -K "$2" tso off gro on >/dev/null; done
+nic_like() { features "$A" va tso off gro on && features "$B" vb tso off gro on; }
+check "ethtool: both underlays NIC-like (tso off, gro on)" nic_like
 check "NIC-like underlay (tso off, gro on): 32 MiB A -> B intact" \
 	transfer "$A" "$B" 198.51.100.32 5202 "$WORK/blob"
 check "NIC-like underlay: 32 MiB B -> A intact" transfer "$B" "$A" 198.51.100.31 5203 "$WORK/blob"
-for v in "$A va" "$B vb"; do set -- $v; nsx "$1" ethtool -K "$2" tso on gro off >/dev/null; done
+features "$A" va tso on gro off && features "$B" vb tso on gro off || notok "ethtool: tso on, gro off again"
 check "no drops counted on either end" bash -c \
 	"ip netns exec $A $IPIPCTL show fpa | grep -q 'drops: none' &&
 	 ip netns exec $B $IPIPCTL show fpb | grep -q 'drops: none'"
@@ -100,6 +130,38 @@ FR0=$(json "$B" fpb fast_rx_packets) FT0=$(json "$B" fpb fast_tx_packets)
 nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.32 >/dev/null
 check "... through the fast path on the new devices (both directions)" test \
 	$(( $(json "$B" fpb fast_rx_packets) - FR0 )) -ge 3 -a $(( $(json "$B" fpb fast_tx_packets) - FT0 )) -ge 3
+
+# The same with FastPathAttach = clsact (kernels without tcx), in namespaces of
+# its own: the ingress filter moves to the new underlay, through the loaded
+# program (no new program may be loaded once the daemon runs).
+ns_new C fpC && ns_new D fpD || exit 1
+veth_pair "$C" vc 192.0.2.41/24 "$D" vd 192.0.2.42/24 || notok "clsact underlay"
+CC=$(conf fpc.conf 192.0.2.41 192.0.2.42 198.51.100.41 198.51.100.42 $'ebpf\nFastPathAttach = clsact')
+CD=$(conf fpd.conf 192.0.2.42 192.0.2.41 198.51.100.42 198.51.100.41)
+start "$C" "$CC" || notok "ipipd starts on C with FastPathAttach = clsact"
+PC=$STARTED
+start "$D" "$CD" || notok "ipipd starts on D"
+PD=$STARTED
+nsx "$C" ping -c 2 -i 0.2 -W 2 198.51.100.42 >/dev/null || notok "clsact: the tunnel works before"
+nsx "$C" ip link del vc
+veth_pair "$C" vc 192.0.2.41/24 "$D" vd 192.0.2.42/24 || notok "clsact: new underlay"
+NEW_C=$(nsx "$C" cat /sys/class/net/vc/ifindex)
+check "clsact, underlay replaced: C's fast path moves to the new device within 5 s" bash -c \
+	"for i in \$(seq 50); do [ \"\$(ip netns exec $C $IPIPCTL show --json fpc 2>/dev/null | grep -o '\"fast_underlay\":[0-9]*' | cut -d: -f2)\" = $NEW_C ] && exit 0; sleep 0.1; done
+	 echo want $NEW_C; ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_underlay\":[^,]*'
+	 kill -0 $PC || { echo ipipd on C, pid $PC, is gone; tail -n 3 '$WORK/ipipd.log'; }; exit 1"
+check "clsact, underlay replaced: one filter of C's on the new device's ingress" \
+	test "$(nsx "$C" tc filter show dev vc ingress | grep -c ipip_ingress)" = 1
+FR0=$(json "$C" fpc fast_rx_packets 2>/dev/null) FT0=$(json "$C" fpc fast_tx_packets 2>/dev/null)
+check "clsact, underlay replaced: ping through the fast path on the new device (both directions)" bash -c \
+	"ip netns exec $D ping -c 3 -i 0.2 -W 2 198.51.100.41 >/dev/null &&
+	 [ \$((\$(ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) - ${FR0:-0})) -ge 3 ] &&
+	 [ \$((\$(ip netns exec $C $IPIPCTL show --json fpc | grep -o '\"fast_tx_packets\":[0-9]*' | cut -d: -f2) - ${FT0:-0})) -ge 3 ]"
+check "clsact, underlay replaced: C's daemon still runs, and ipipctl down removes its filter" bash -c \
+	"kill -0 $PC && ip netns exec $C $IPIPCTL down fpc && [ \$(ip netns exec $C tc filter show dev vc ingress | grep -c ipip_ingress) = 0 ]"
+wait_gone "$PC"
+nsx "$D" "$IPIPCTL" down fpd
+wait_gone "$PD"
 
 # The underlay's MTU lowered under the running tunnel: the fast path leaves the
 # big packets to the slow path, which learns the new MTU and says so.
@@ -158,7 +220,7 @@ PB=$STARTED
 check "restart at once after SIGKILL: the tunnel works" nsx "$A" ping -c 2 -i 0.2 -W 2 198.51.100.32
 check "... with the fast path" bash -c "[ $(json "$B" fpb fast_rx_packets) -ge 2 ]"
 nsx "$B" "$IPIPCTL" down fpb
-wait_gone "$PB"
+wait_gone "$PB" || notok "ipipctl down stops B"
 check "after ipipctl down: the other program's clsact qdisc and filter are still there" other_works
 
 # Without the privilege to load BPF programs (no CAP_BPF, CAP_SYS_ADMIN).
@@ -191,7 +253,7 @@ check "32 MiB TCP B (userspace) -> A (fast path) arrives intact" \
 check "... no drops on B, no checksum failures" bash -c \
 	"ip netns exec $B $IPIPCTL show fpb | grep -q 'drops: none'"
 nsx "$B" "$IPIPCTL" down fpb
-wait_gone "$PB"
+wait_gone "$PB" || notok "ipipctl down stops B (auto)"
 
 # FastPathAttach = clsact (what kernels without tcx get): a filter with a fixed
 # handle beside the other tool's, replaced after a crash, removed on stop or
@@ -206,24 +268,33 @@ check "clsact: the tunnel works with the fast path" bash -c \
 	"ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.32 && [ \$(ip netns exec $B $IPIPCTL show --json fpb | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) -ge 2 ]"
 check "clsact: the other TC program works beside it" other_works
 kill -KILL "$PB"
-wait_gone "$PB"
+wait_gone "$PB" || notok "B dies on SIGKILL (clsact)"
 check "clsact: after SIGKILL the filter is left (the documented caveat)" test "$(ours)" = 1
 start "$B" "$CB3" || notok "clsact: restart at once after SIGKILL"
 PB=$STARTED
 check "clsact: the restart replaced it (still one) and the tunnel works" bash -c \
 	"[ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 1 ] && ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.32"
 kill -KILL "$PB"
-wait_gone "$PB"
+wait_gone "$PB" || notok "B dies on SIGKILL (clsact)"
 check "clsact: ipipctl cleanup removes the leftover filter" bash -c \
 	"ip netns exec $B $IPIPCTL cleanup fpb && [ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 0 ]"
 check "clsact: ... and only that: the other program still works" other_works
 start "$B" "$CB3" || notok "clsact: start again"
 PB=$STARTED
 nsx "$B" "$IPIPCTL" down fpb
-wait_gone "$PB"
+wait_gone "$PB" || notok "ipipctl down stops B (clsact)"
 check "clsact: ipipctl down removes our filter, the qdisc and the other filter stay" bash -c \
 	"[ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 0 ]"
 check "clsact: ... and the other program still works" other_works
-check "the daemon on A stops cleanly" bash -c "kill -TERM $PA"
-wait_gone "$PA" || notok "A exits"
+A_PROGS=$(json "$A" fpa fast_programs)
+kill -TERM "$PA"
+a_stopped() {
+	wait_gone "$PA" || { echo "still running 10 s after SIGTERM"; return 1; }
+	! nsx "$A" ip link show fpa 2>/dev/null || { echo "fpa is still there"; return 1; }
+	! ls "$(rundir "$A")"/fpa.* 2>/dev/null || { echo "runtime files left"; return 1; }
+	[ -n "$A_PROGS" ] && none_left $A_PROGS || { echo "programs ($A_PROGS)"; return 1; }
+	diff <(echo "$BEFORE_A") <(norm_dump "$A")
+}
+check "the daemon on A stops cleanly on SIGTERM: exits, no fpa, no runtime files, programs ($A_PROGS) unloaded, A as before" \
+	a_stopped
 finish

@@ -6,9 +6,15 @@ set -u
 . "$(dirname "$0")/../seed.sh"
 
 # The demo itself, step by step, as tests.
-out=$(bash "$TOP/tests/demo.sh" 2>&1)
+out=$(bash "$TOP/tests/demo.sh" 2>&1); rc=$?
 sed -n -e 's/^PASS: /ok - seed scenario: /p' -e 's/^FAIL: /not ok - seed scenario: /p' <<<"$out"
 grep -q '^FAIL' <<<"$out" && { FAILED=1; grep '^      ' <<<"$out" | head -20; }
+# The demo ran to its end: it exits 0 after "all N steps passed" (N = its PASS lines).
+demo_complete() {
+	echo "exit status $rc"; tail -n 3 <<<"$out"
+	[ "$rc" -eq 0 ] && grep -qx "demo: all $(grep -c '^PASS: ' <<<"$out") steps passed" <<<"$out"
+}
+check "seed scenario: the demo ran every step and exits 0" demo_complete
 
 seed_topology || exit 1
 BEFORE_HOME=$(dump "$HOME_NS"); BEFORE_COLO=$(dump "$COLO")
@@ -99,8 +105,8 @@ check "ipipctl cleanup undoes what the killed ipipd left (colo)" nsx "$COLO" "$I
 check "after cleanup, colo is exactly as before" diff <(echo "$BEFORE_COLO") <(dump "$COLO")
 check "ipipctl cleanup again: nothing to do" bash -c \
 	"ip netns exec $COLO $IPIPCTL cleanup Moe | grep -q 'nothing to clean up'"
-start "$HOME_NS" "$WORK/home/Moe.conf" && PHOME=$STARTED
-check "restart after SIGKILL works at once (home)" test -n "$PHOME"
+check "restart after SIGKILL works at once (home)" start "$HOME_NS" "$WORK/home/Moe.conf"
+PHOME=$STARTED
 check "the restart undid the leftovers first: one policy rule, not two" bash -c \
 	"ip -n $HOME_NS rule | grep -c 'from 203.0.113.5' | grep -qx 1"
 check "ipipctl cleanup refuses while the tunnel runs" bash -c \
@@ -114,7 +120,7 @@ ip tunnel add Moe mode ipip remote 198.51.100.2 local 192.0.2.42 ttl 64
 ip link set Moe mtu 1480
 ip address add 203.0.113.5/32 peer 203.0.113.1 dev Moe
 ip link set Moe up
-echo \"42 Moe\" > /etc/iproute2/rt_tables.d/ipipd-$HOME_NS-Moe.conf
+echo \"42 Moe\" > /etc/iproute2/rt_tables.d/ipipd-$(nsino "$HOME_NS"):Moe.conf
 ip route add default via 203.0.113.1 dev Moe table Moe
 ip rule add from 203.0.113.5/32 table Moe
 E"

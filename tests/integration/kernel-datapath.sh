@@ -16,12 +16,13 @@ KP_EXTRA_BINS="$TOP/build/ipipd $TOP/build/ipipctl" vm_start "$H" kdtap 192.0.2.
 	{ notok "guest boots with ipipd in it"; finish; exit 1; }
 ok "guest boots with ipipd in it"
 
-guest_conf() { # guest_conf DATAPATH
+guest_conf() { # guest_conf DATAPATH [KEY LINE]
 	vm_run "mkdir -p /etc/ipipd && cat > /etc/ipipd/kd1.conf <<'E'
 [Tunnel]
 Local = 192.0.2.2
 Remote = 192.0.2.1
 Datapath = $1
+${2:-}
 [Address]
 Address = 198.51.100.2/32
 Peer = 198.51.100.1
@@ -38,8 +39,22 @@ check "guest: ipipctl show says datapath kernel" \
 	bash -c "[[ \"\$0\" == *'\"datapath\":\"kernel\"'* ]]" "$(vm_run 'ipipctl show --json kd1')"
 check "ping H -> guest (userspace -> kernel datapath)" nsx "$H" ping -c 3 -i 0.3 -W 2 198.51.100.2
 check "ping guest -> H (kernel -> userspace datapath)" vm_run 'ping -c 3 -W 2 198.51.100.1'
-check "1480-byte DF ping both ways" bash -c \
-	"ip netns exec $H ping -c 2 -W 2 -M do -s 1452 198.51.100.2 >/dev/null"
+check "1480-byte DF ping H -> guest (ping -M do)" \
+	nsx "$H" ping -c 2 -i 0.3 -W 2 -M do -s 1452 198.51.100.2
+# busybox ping has no -M: DF comes from the guest kernel's path MTU discovery
+# (its default for ping's socket), and is checked on the packets H receives.
+capture TD_DF "$H" kd0 "$WORK/df.pcap" \
+	'src host 198.51.100.2 and icmp[icmptype] == icmp-echo and ip[6] & 0x40 != 0 and ip[2:2] == 1480'
+df_from_guest() {
+	local n
+	vm_run 'ping -c 2 -W 2 -s 1452 198.51.100.1' || { stop_capture "$TD_DF"; return 1; }
+	stop_capture "$TD_DF"
+	n=$(tcpdump -nr "$WORK/df.pcap" 2>/dev/null | wc -l)
+	echo "$n echo requests of 1480 bytes with DF from the guest on kd0"
+	[ "$n" -ge 2 ]
+}
+check "1480-byte ping guest -> H with DF set (busybox ping: DF by the guest kernel's default, seen on H's kd0)" \
+	df_from_guest
 tx=$(vm_run 'ipipctl show --json kd1' | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["tx_packets"])')
 check "guest: ipipctl reports the kernel device's counters (tx_packets $tx >= 5)" test "${tx:-0}" -ge 5
 
@@ -54,6 +69,24 @@ guest_conf auto
 check "guest: Datapath = auto picks the kernel device where the kernel has ipip" vm_run '
 ipipd /etc/ipipd/kd1.conf && ipipctl show kd1 | grep -q "kernel datapath (the kernel has ipip)"'
 check "ping with the auto-chosen kernel datapath" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+check "guest: the kernel's device refuses source-routed inner packets (accept_source_route 0 on kd1), and ipipctl says the kernel enforces that" vm_run '
+[ "$(cat /proc/sys/net/ipv4/conf/kd1/accept_source_route)" = 0 ] &&
+ipipctl show --json kd1 | grep -q "\"enforcement\":\"the kernel: .*accept_source_route 0"'
 vm_run 'ipipctl down kd1' >/dev/null
+
+# Keys the kernel's device cannot enforce are never ignored: auto carries the
+# packets itself, kernel refuses to start, naming the key and its line.
+guest_conf auto "AllowedSources = 198.51.100.1/32"
+check "guest: AllowedSources with Datapath = auto: ipipd's own datapath, and ipipctl says why" vm_run '
+ipipd /etc/ipipd/kd1.conf && ipipctl show kd1 | grep -Eq "(ebpf|userspace) datapath \(AllowedSources: the kernel.s ipip device would not enforce it" &&
+[ "$(cat /sys/class/net/kd1/type)" != 768 ]'
+check "ping with AllowedSources enforced by ipipd" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+vm_run 'ipipctl down kd1' >/dev/null
+guest_conf kernel "AllowedSources = 198.51.100.1/32"
+OUT=$(vm_run 'ipipd -f /etc/ipipd/kd1.conf 2>&1; echo "status $?"')
+echo "$OUT" | sed 's/^/#   /'
+check "guest: AllowedSources with Datapath = kernel: refused with the file, line and key, exit 1" \
+	bash -c 'grep -q "kd1.conf:5: AllowedSources: the kernel.s ipip device (Datapath = kernel) cannot enforce it" <<<"$1" && grep -q "^status 1" <<<"$1"' _ "$OUT"
+check "guest: ... and nothing left behind" vm_run '[ ! -e /sys/class/net/kd1 ] && [ -z "$(ls /run/ipipd 2>/dev/null)" ]'
 vm_stop
 finish

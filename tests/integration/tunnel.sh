@@ -31,16 +31,30 @@ UNREACH_A=$(icmp_unreach "$A"); UNREACH_B=$(icmp_unreach "$B")
 check "ipipd -n accepts a valid configuration" "$IPIPD" -n "$CA"
 start "$A" "$CA" && ok "ipipd returns once the tunnel is up" || notok "ipipd start A"
 PA=$STARTED
-start "$B" "$CB" || notok "ipipd start B"
-PB=$STARTED
+# B's daemon runs in the foreground (-f), a child of this shell, so that its
+# exit status can be waited for at the end; it is up once ipipctl gets an answer.
+bg "$B" "$IPIPD" -f "$CB" 2>>"$WORK/ipipd-b.log"
+PB=$BG
+up() { for _ in $(seq 100); do nsx "$1" "$IPIPCTL" show "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+up "$B" ipb || { notok "ipipd -f start B"; sed 's/^/#   /' "$WORK/ipipd-b.log"; }
 
 check "interface is up with MTU 1480 (underlay 1500 - 20)" \
 	bash -c "ip -n $A link show ipa | grep -q 'mtu 1480' && ip -n $A link show ipa | grep -q ',UP'"
 check "address with peer as 'ip addr add A/32 peer B'" \
 	bash -c "ip -n $A addr show ipa | grep -q 'inet 198.51.100.1 peer 198.51.100.2/32'"
-check "second ipipd for the same tunnel refuses to start" \
-	bash -c "! ip netns exec $A $IPIPD -f $CA 2>&1 | tee /dev/stderr | grep -q 'already run'; \
-		 ! ip netns exec $A $IPIPD -f $CA >/dev/null 2>&1"
+# (-f and a time limit: were it not refused, it would neither daemonize nor stay.)
+second_refused() {
+	local out rc
+	out=$(nsx "$A" timeout 10 "$IPIPD" -f "$CA" 2>&1); rc=$?
+	echo "exit status $rc: $out"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q "tunnel 'ipa' is already run" <<<"$out"
+}
+check "second ipipd for the same tunnel refuses to start (exit non-zero, 'already run')" second_refused
+first_intact() {
+	kill -0 "$PA" && nsx "$A" "$IPIPCTL" show ipa >/dev/null &&
+		test "$(cat "$(rundir "$A")/ipa.pid")" = "$PA"
+}
+check "... and the first one keeps running, its control socket and pid file intact" first_intact
 check "ping A -> B through the tunnel" nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.2
 check "ping B -> A through the tunnel" nsx "$B" ping -c 3 -i 0.2 -W 2 198.51.100.1
 check "1480-byte ping with DF passes on a 1500 underlay" \
@@ -98,7 +112,7 @@ wait "$SINK"
 GOT=$(tail -n 1 "$WORK/sink.out")
 check "64 MiB TCP transfer arrives intact (sha256 matches)" test -n "$SENT" -a "$SENT" = "$GOT"
 check "no ICMP unreachable sent by either host (no protocol-unreachable leak)" \
-	test "$(icmp_unreach "$A") $(icmp_unreach "$B")" = "$UNREACH_A $UNREACH_B"
+	test -n "$UNREACH_A" -a -n "$UNREACH_B" -a "$(icmp_unreach "$A") $(icmp_unreach "$B")" = "$UNREACH_A $UNREACH_B"
 
 # Outer packets go straight to the next hop through a packet socket, to the
 # neighbour the kernel resolved, and follow it when it changes.
@@ -118,9 +132,8 @@ pings_within() { # pings_within SECONDS: a ping A -> B through the tunnel passes
 	return 1
 }
 if [ "$DATAPATH" = userspace ]; then
-	check "outer packets go straight to B's MAC (underlay_output = direct)" \
-		bash -c "test \"\$(ip netns exec $A $IPIPCTL show --json ipa | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"underlay_output\"])')\" = direct" &&
-		hop_is "$(mac_of "$B" vb)"
+	direct_to() { test "$(json "$A" ipa underlay_output)" = direct && hop_is "$1"; }
+	check "outer packets go straight to B's MAC (underlay_output = direct)" direct_to "$(mac_of "$B" vb)"
 	check "... and carried nearly all of the transfer (tx_direct > 99 % of tx_packets)" \
 		test "$(($(json "$A" ipa tx_direct) * 100))" -gt "$(($(json "$A" ipa tx_packets) * 99))"
 	MACB0=$(mac_of "$B" vb)
@@ -148,7 +161,6 @@ if [ "$DATAPATH" = userspace ]; then
 fi
 
 # Drops are counted by reason.
-nsx "$B" $PKT ipip 192.0.2.99 192.0.2.1 good 3
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ttl0 4
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-csum 5
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 ce-not-ect 6
@@ -157,9 +169,9 @@ nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 inner-version 8
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 src-ours 2
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 src-other 3
 nsx "$B" $PKT ipip 192.0.2.2 192.0.2.1 lsrr 4
-nsx "$A" python3 "$TOP/tests/pkt.py" inject6 ipa
+nsx "$A" $PKT inject6 ipa
 sleep 0.3
-for d in rx_outer_source:3 rx_inner_ttl0:4 rx_inner_checksum:5 rx_ecn_ce_over_not_ect:6 \
+for d in rx_inner_ttl0:4 rx_inner_checksum:5 rx_ecn_ce_over_not_ect:6 \
 	 rx_inner_short:7 rx_inner_version:8 rx_inner_source_ours:2 rx_inner_source_not_allowed:3 \
 	 rx_inner_source_route:4; do
 	check "drop counted: ${d%:*} = ${d#*:}" test "$(json "$A" ipa "drops.${d%:*}")" = "${d#*:}"
@@ -167,7 +179,15 @@ done
 check "non-IPv4 from the TUN device is counted, not sent" \
 	test "$(json "$A" ipa drops.tx_not_ipv4)" -ge 1
 check "no ICMP unreachable for the bad packets either" \
-	test "$(icmp_unreach "$A")" = "$UNREACH_A"
+	test -n "$UNREACH_A" -a "$(icmp_unreach "$A")" = "$UNREACH_A"
+# Another outer source: ipipd's socket is connected to Remote, so the kernel
+# refuses those as it does a protocol nobody listens for (as the kernel's
+# ipip refuses packets of no tunnel), and ipipd never sees them.
+UP0=$(ipstat "$A" InUnknownProtos)
+nsx "$B" $PKT ipip 192.0.2.99 192.0.2.1 good 3
+sleep 0.3
+check "outer source other than Remote: refused by the kernel (Ip InUnknownProtos +3), not counted by ipipd" \
+	test "$(($(ipstat "$A" InUnknownProtos) - UP0)) $(json "$A" ipa drops.rx_outer_source)" = "3 0"
 
 # A second pair of tunnels side by side on the same hosts.
 start "$A" "$CA2" && PA2=$STARTED && start "$B" "$CB2" || notok "start second tunnel pair"
@@ -186,13 +206,20 @@ check "ipipctl for an unknown tunnel fails with a clear error" bash -c \
 	"ip netns exec $A $IPIPCTL show nosuch 2>&1 | grep -q 'no such tunnel' && ! ip netns exec $A $IPIPCTL show nosuch"
 
 # Stopping: ipipctl down and SIGTERM both leave the host as it was.
-nsx "$A" "$IPIPCTL" down ipa2 && nsx "$B" "$IPIPCTL" down ipb2
-check "ipipctl down stops the daemon" wait_gone "$PA2"
+down_stops() { nsx "$A" "$IPIPCTL" down ipa2 && nsx "$B" "$IPIPCTL" down ipb2 && wait_gone "$PA2"; }
+check "ipipctl down stops the daemon" down_stops
 nsx "$A" "$IPIPCTL" down ipa
 check "after ipipctl down, links/addresses/routes as before" \
 	diff <(echo "$BEFORE_A") <(dump "$A")
+# exited_with PID STATUS: the child PID exits within 10 s with STATUS.
+exited_with() {
+	local rc
+	wait_gone "$1" || { echo "still running after 10 s"; return 1; }
+	wait "$1"; rc=$?
+	echo "exit status $rc"; sed 's/^/log: /' "$WORK/ipipd-b.log"; [ "$rc" = "$2" ]
+}
 kill -TERM "$PB"
-check "SIGTERM stops the daemon with status 0" wait_gone "$PB"
+check "SIGTERM stops the daemon with status 0" exited_with "$PB" 0
 check "after SIGTERM, links/addresses/routes as before" diff <(echo "$BEFORE_B") <(dump "$B")
 check "runtime files removed" test ! -e "$(rundir "$A")" -a ! -e "$(rundir "$B")"
 start "$A" "$CA" && ok "restart after stop works" || notok "restart after stop"

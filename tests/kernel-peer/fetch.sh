@@ -3,14 +3,18 @@
 # outlives the clone ($KP_CACHE, default /var/cache/ipipd-kernel-peer), keyed by
 # package versions.  Prints the prepared directory, which holds:
 #   vmlinux         the uncompressed ELF kernel (QEMU boots it through PVH)
-#   modules/*.ko    uncompressed modules for ipip and virtio_net, with dependencies
+#   modules/*.ko    uncompressed modules for virtio_net, ipip, tun and TC BPF
+#                   programs (clsact qdisc, bpf classifier), with dependencies
 #   modules.load    their load order (file names, one a line)
 #   busybox         busybox-static
 #   kver            the kernel release (6.1.0-NN-amd64)
 # Nothing is installed: the packages are fetched with `apt-get download` and unpacked.
 set -eu
 ROOT=${KP_CACHE:-/var/cache/ipipd-kernel-peer}
-MODULES="virtio_pci virtio_net ipip"
+MODULES="virtio_pci virtio_net ipip tun sch_ingress cls_bpf"
+# The prepared directory is keyed by the module list too: a directory made for
+# another list (another checkout may be using it) is left alone.
+MODKEY=mods_$(echo "$MODULES" | cksum | cut -d' ' -f1)
 mkdir -p "$ROOT"
 exec 9>"$ROOT/.lock"
 flock 9
@@ -23,10 +27,12 @@ kernel_pkg() {
 }
 candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)'; }
 
-# The newest directory prepared earlier: used when the archive cannot be reached.
+# The newest directory prepared earlier for these modules (else for any):
+# used when the archive cannot be reached.
 fallback() {
 	local d
-	d=$(ls -1dt "$ROOT"/*/ready 2>/dev/null | head -n 1) || true
+	d=$(ls -1dt "$ROOT"/*+"$MODKEY"/ready 2>/dev/null | head -n 1) || true
+	[ -n "$d" ] || d=$(ls -1dt "$ROOT"/*/ready 2>/dev/null | head -n 1) || true
 	[ -n "$d" ] || { log "no kernel available (archive unreachable, cache empty)"; exit 1; }
 	log "using the cached $(dirname "$d")"
 	dirname "$d"
@@ -43,7 +49,7 @@ fi
 [ -n "$pkg" ] || fallback
 kver=${pkg#linux-image-}
 kv=$(candidate "$pkg") && bv=$(candidate busybox-static) || fallback
-dir=$ROOT/$(echo "${kver}_${kv}+busybox_${bv}" | tr ':/' '__')
+dir=$ROOT/$(echo "${kver}_${kv}+busybox_${bv}+$MODKEY" | tr ':/' '__')
 if [ -f "$dir/ready" ]; then
 	echo "$dir"
 	exit 0
@@ -62,7 +68,7 @@ if ! download; then
 		pkg=$(kernel_pkg)
 		kver=${pkg#linux-image-}
 		kv=$(candidate "$pkg") && bv=$(candidate busybox-static) || fallback
-		dir=$ROOT/$(echo "${kver}_${kv}+busybox_${bv}" | tr ':/' '__')
+		dir=$ROOT/$(echo "${kver}_${kv}+busybox_${bv}+$MODKEY" | tr ':/' '__')
 		[ -f "$dir/ready" ] && { echo "$dir"; exit 0; }
 		download || { cat "$tmp/apt.err" >&2; fallback; }
 	else

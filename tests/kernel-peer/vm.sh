@@ -20,7 +20,10 @@
 # frames as from a NIC; on: QEMU's default), KP_WORK (scratch directory),
 # KP_TAP2 (a second tap device in NS for the guest's eth1; it may be moved to
 # another namespace once the guest runs), KP_EXTRA_BINS (host programs copied
-# into the guest's /bin with the shared libraries they need).
+# into the guest's /bin with the shared libraries they need), KP_NO_IPIP=1
+# (vm_start: a guest kernel without ipip, as on hosts that lack the module).
+# The guest has /etc/passwd and /etc/group with root, nobody (65534) and the
+# system user ipipd (999).
 
 KP_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KP_OWN_WORK=
@@ -58,6 +61,12 @@ kp_prepare() {
 			mkdir -p "$root$(dirname "$l")" && cp -L "$l" "$root$l" || return 1
 		done
 	done
+	# Users for programs that drop privileges (getpwnam: glibc's files NSS is in libc).
+	mkdir -p "$root/etc"
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+		'ipipd:x:999:999:ipipd:/nonexistent:/usr/sbin/nologin' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$root/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'ipipd:x:999:' 'nogroup:x:65534:' >"$root/etc/group"
 	mknod -m 600 "$root/dev/console" c 5 1
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$KP_WORK/initramfs.cpio" || return 1
 	KP_READY=1
@@ -117,6 +126,7 @@ vm_start() {
 	append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off kp_ip=$ip"
 	[ -n "$gw" ] && append="$append kp_gw=$gw"
 	[ -n "$mtu" ] && append="$append kp_mtu=$mtu"
+	[ "${KP_NO_IPIP:-}" = 1 ] && append="$append kp_noipip=1"
 	accel=$(_kp_accel)
 	tmo=${KP_BOOT_TIMEOUT:-120}
 	if [ "$accel" = kvm ]; then

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of the configuration parser (src/config.c): every field, the
- * defaults, and every error with its "PATH:LINE: " position.
+ * defaults, and every error with its "PATH:LINE: " position; and of the
+ * checks of ipipd -n (src/lint.c) against hosts made up here.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <linux/rtnetlink.h>
+
 #include "config.h"
+#include "lint.h"
 
 #define PATH "/etc/ipipd/Moe.conf"
 
@@ -181,7 +186,7 @@ static void expect_bad_address(const char *value)
 	char text[512], msg[128];
 
 	snprintf(text, sizeof(text), TUNNEL LOCAL REMOTE "[Address]\nAddress = %s\n", value);
-	snprintf(msg, sizeof(msg), "Address: '%s' is not ADDRESS/PREFIXLENGTH", value);
+	snprintf(msg, sizeof(msg), "Address: '%s' is not ADDRESS or ADDRESS/PREFIXLENGTH", value);
 	expect_error(text, 5, msg);
 }
 
@@ -302,11 +307,14 @@ static void test_name_from_bad_file_name_refused(void **state)
 
 	assert_int_equal(r.rc, -1);
 	assert_int_equal(r.nlines, 1);
-	assert_has_error(r.err, path, 1, "Name: not set");
+	assert_has_error(r.err, path, 1, "Name: not set, and the file name gives "
+			 "'abcdefghijklmnop', 16 bytes long: interface names are at most 15 bytes; "
+			 "set Name");
 
 	r = parse_path(MINIMAL, "/etc/ipipd/a:b.conf", &c);
 	assert_int_equal(r.rc, -1);
-	assert_has_error(r.err, "/etc/ipipd/a:b.conf", 1, "Name: not set");
+	assert_has_error(r.err, "/etc/ipipd/a:b.conf", 1, "Name: not set, and the file name does "
+			 "not give a valid interface name ('a:b'); set Name");
 }
 
 static void test_ttl_values(void **state)
@@ -496,22 +504,88 @@ static void test_error_unknown_empty_section(void **state)
 
 static void test_error_unknown_key(void **state)
 {
-	expect_tunnel_line_error("Keepalive = 10", "unknown key 'Keepalive' in section [Tunnel]");
+	expect_tunnel_line_error("Keepalives = 10", "unknown key 'Keepalives' in section [Tunnel]");
 	expect_error(TUNNEL LOCAL REMOTE ADDRESS "TTL = 5\n", 6,
 		     "unknown key 'TTL' in section [Address]");
 }
 
 static void test_error_names_case_sensitive(void **state)
 {
-	expect_tunnel_line_error("ttl = 5", "unknown key 'ttl' in section [Tunnel]");
+	expect_tunnel_line_error("ttl = 5", "unknown key 'ttl' in section [Tunnel]: key names are "
+				 "case-sensitive: TTL");
 	expect_error(TUNNEL LOCAL REMOTE "[address]\nAddress = 10.0.0.1/24\n", 4,
-		     "unknown section [address]");
+		     "unknown section [address]: section names are case-sensitive: [Address]");
+	expect_error("[tunnel]\n" LOCAL REMOTE ADDRESS, 1, "unknown section [tunnel]: section "
+		     "names are case-sensitive: [Tunnel]");
 }
 
-static void test_error_indented_line_continues_previous_key(void **state)
+static void test_error_unknown_section_names_the_sections(void **state)
 {
-	expect_error(TUNNEL LOCAL "  Remote = 198.51.100.1\n" ADDRESS, 3,
-		     "Local: given twice (first on line 2)");
+	expect_error(MINIMAL "[Peer]\n", 6, "unknown section [Peer] (the sections are [Tunnel], "
+		     "[Address], [Routing], [Host] and [Firewall])");
+}
+
+static void test_error_key_in_wrong_section(void **state)
+{
+	expect_error(TUNNEL LOCAL REMOTE ADDRESS "TTL = 5\n", 6,
+		     "unknown key 'TTL' in section [Address]: TTL belongs in [Tunnel]");
+	expect_error(MINIMAL "peer = 10.0.0.2\n", 6,
+		     "unknown key 'peer' in section [Address]: key names are case-sensitive: Peer");
+}
+
+static void test_indented_lines(void **state)
+{
+	struct config c;
+
+	/* indentation is not a continuation: every line is read on its own */
+	parse_ok(TUNNEL LOCAL "  Remote = 198.51.100.1\n\tTTL = 7\n"
+		 "  [Address]\n    Address = 10.0.0.1/24\n  # an indented comment\n", &c);
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 7);
+	assert_int_equal(c.prefixlen, 24);
+	/* an indented key is still checked where it is */
+	expect_error(TUNNEL LOCAL "  Remtoe = 198.51.100.1\n" REMOTE ADDRESS, 3,
+		     "unknown key 'Remtoe' in section [Tunnel]");
+}
+
+static void test_error_wrapped_list(void **state)
+{
+	/* a list cannot go on over the next line: say so where it does */
+	expect_error(TUNNEL LOCAL REMOTE "AllowedSources = 192.0.2.0/24,\n"
+		     "    198.51.100.0/24\n" ADDRESS, 5,
+		     "a value cannot go on over the next line; a list must be on its key's one line");
+	/* an unindented stray line is a plain syntax error */
+	expect_error(TUNNEL LOCAL REMOTE "198.51.100.0/24\n" ADDRESS, 4,
+		     "syntax error (expected [Section] or Key = Value)");
+}
+
+static void test_inline_comments(void **state)
+{
+	struct config c;
+
+	/* after white space, '#' and ';' start a comment, as in wg-quick's files */
+	parse_ok("[Tunnel]   # the underlay\n"
+		 "Local = 192.0.2.1 # this host\n"
+		 "Remote = 198.51.100.1\t; the other end\n"
+		 "TTL = 64 #; both\n"
+		 "[Address] ; inside\n"
+		 "Address = 10.0.0.1/24 # with ; and # in the comment\n"
+		 "[Routing]\n"
+		 "Table = Moe:42          # named for iproute2; default via Peer\n"
+		 "RuleFrom = 10.0.0.0/24 10.1.0.0/16 # a list, then a comment\r\n", &c);
+	assert_int_equal(c.ip.local, ip("192.0.2.1"));
+	assert_int_equal(c.ip.remote, ip("198.51.100.1"));
+	assert_int_equal(c.ip.ttl, 64);
+	assert_int_equal(c.prefixlen, 24);
+	assert_int_equal(c.table, 42);
+	assert_string_equal(c.table_name, "Moe");
+	assert_int_equal(c.n_rule_from, 2);
+	/* without white space before it, '#' is part of the value */
+	expect_tunnel_line_ok("Name = tun#1", &c);
+	assert_string_equal(c.name, "tun#1");
+	expect_tunnel_line_error("MTU = 1400#x", "MTU: '1400#x' is not a number");
+	/* a value that is only a comment is empty */
+	expect_tunnel_line_error("TTL = # inherit", "TTL: empty value");
 }
 
 static void test_error_key_outside_section(void **state)
@@ -700,6 +774,30 @@ static void test_error_ttl_bad(void **state)
 	expect_tunnel_line_error("TTL = 64x", msg);
 }
 
+static void test_keepalive(void **state)
+{
+	struct config c;
+	unsigned line;
+
+	parse_ok(MINIMAL, &c);
+	assert_int_equal(c.keepalive, 0);	/* off by default */
+	assert_int_equal(c.keepalive_misses, 3);
+	parse_ok(TUNNEL LOCAL REMOTE "Keepalive = 25\nKeepaliveMisses = 5\n"
+		 "[Address]\nAddress = 10.0.0.1/32\nPeer = 10.0.0.2\n", &c);
+	assert_int_equal(c.keepalive, 25);
+	assert_int_equal(c.keepalive_misses, 5);
+	/* the kernel's device cannot send them: Datapath = auto will not choose it */
+	assert_string_equal(config_kernel_gap(&c, &line), "Keepalive");
+	assert_int_equal(line, 4);
+	parse_ok(TUNNEL LOCAL REMOTE "Keepalive = off\n" ADDRESS, &c);
+	assert_int_equal(c.keepalive, 0);
+	expect_tunnel_line_error("Keepalive = 0", "Keepalive: '0' is not a number of seconds from 1 to 3600, or off");
+	expect_tunnel_line_error("Keepalive = 3601", "Keepalive: '3601' is not a number of seconds from 1 to 3600, or off");
+	expect_tunnel_line_error("KeepaliveMisses = 0", "KeepaliveMisses: '0' is not a number from 1 to 100");
+	expect_error(TUNNEL LOCAL REMOTE "Keepalive = 10\n" ADDRESS, 4,
+		     "Keepalive: needs [Address] Peer (the echo request goes to it)");
+}
+
 static void test_nice(void **state)
 {
 	struct config c;
@@ -786,7 +884,6 @@ static void test_error_remote_bad(void **state)
 
 static void test_error_address_bad(void **state)
 {
-	expect_bad_address("10.0.0.1");		/* no /LEN */
 	expect_bad_address("10.0.0.1/");
 	expect_bad_address("10.0.0.1/33");
 	expect_bad_address("10.0.0.1/x");
@@ -794,6 +891,17 @@ static void test_error_address_bad(void **state)
 	expect_bad_address("224.0.0.5/24");
 	expect_bad_address("0.0.0.0/8");
 	expect_bad_address("/24");
+	expect_bad_address("10.0.0.256");
+}
+
+static void test_address_without_prefix_length_is_32(void **state)
+{
+	struct config c;
+
+	/* as `ip address add 203.0.113.5 dev X` takes it */
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 203.0.113.5\nPeer = 203.0.113.1\n", &c);
+	assert_int_equal(c.addr.s_addr, ip("203.0.113.5"));
+	assert_int_equal(c.prefixlen, 32);
 }
 
 static void test_error_peer_bad(void **state)
@@ -819,7 +927,8 @@ static void test_error_name_bad(void **state)
 {
 	static const char msg[] = "is not a valid interface name";
 
-	expect_tunnel_line_error("Name = abcdefghijklmnop", "Name: 'abcdefghijklmnop' is not");
+	expect_tunnel_line_error("Name = abcdefghijklmnop", "Name: 'abcdefghijklmnop' is 16 bytes "
+				 "long: interface names are at most 15 bytes");
 	expect_tunnel_line_error("Name = a/b", msg);
 	expect_tunnel_line_error("Name = a:b", msg);
 	expect_tunnel_line_error("Name = ..", msg);
@@ -856,6 +965,42 @@ static void test_fixed_ttl_with_pmtudisc_or_inherit_without(void **state)
 static void test_error_local_equals_remote(void **state)
 {
 	expect_error(TUNNEL LOCAL "\nRemote = 192.0.2.1\n" ADDRESS, 4, "Remote: must differ from Local");
+}
+
+static void test_error_remote_is_peer_or_address(void **state)
+{
+	/* Remote, line 3; Address, line 5; Peer, line 6 */
+	expect_error(TUNNEL LOCAL "Remote = 10.0.0.2\n[Address]\nAddress = 10.0.0.1/32\n"
+		     "Peer = 10.0.0.2\n", 3, "Remote: 10.0.0.2 is also Peer: the route to Peer goes "
+		     "through the tunnel, so outer packets to Remote would enter the tunnel itself, "
+		     "a loop");
+	expect_error(TUNNEL LOCAL "Remote = 10.0.0.1\n[Address]\nAddress = 10.0.0.1/32\n", 3,
+		     "Remote: 10.0.0.1 is also Address, this end's address inside the tunnel: outer "
+		     "packets to Remote would be delivered to this host");
+	expect_error(MINIMAL "Peer = 10.0.0.1\n", 6, "Peer: 10.0.0.1 is also Address: Peer is the "
+		     "other end's address inside the tunnel, Address this end's");
+}
+
+static void test_error_rule_from_covers_local(void **state)
+{
+	struct config c;
+
+	/* Local is 192.0.2.1; [Routing] on line 6, Table line 7, RuleFrom line 8 */
+	expect_error(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 0.0.0.0/0\n", 8,
+		     "RuleFrom: 0.0.0.0/0 covers Local 192.0.2.1: the tunnel's own outer packets "
+		     "(from Local) would follow table 42's default route into the tunnel, a loop");
+	expect_error(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 10.0.0.0/24 192.0.2.0/24\n", 8,
+		     "RuleFrom: 192.0.2.0/24 covers Local 192.0.2.1");
+	/* the default RuleFrom is Address/32: Address = Local */
+	expect_error(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n[Routing]\n"
+		     "Table = 42\n", 5, "Address: 192.0.2.1 is Local too: the rule for traffic "
+		     "from Address (RuleFrom's default) would send the tunnel's own outer packets "
+		     "into the tunnel by table 42's default route, a loop");
+	/* without ipipd's default route the table is the user's: not an error (lint.c warns) */
+	parse_ok(MINIMAL "[Routing]\nTable = 42\nDefaultRoute = no\nRuleFrom = 0.0.0.0/0\n", &c);
+	parse_ok(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n", &c);
+	/* next to Local, not over it */
+	parse_ok(MINIMAL "[Routing]\nTable = 42\nRuleFrom = 192.0.2.2/31 192.0.2.0/32\n", &c);
 }
 
 /* ---- [Routing], [Host] and [Firewall] ------------------------------------ */
@@ -1061,7 +1206,8 @@ static void test_rule_from_list(void **state)
 {
 	struct config c;
 
-	expect_section_ok("Routing", "Table = 42\n"
+	/* (over Local, 192.0.2.1, only without the default route: see test_error_rule_from_covers_local) */
+	expect_section_ok("Routing", "Table = 42\nDefaultRoute = no\n"
 			  "RuleFrom = 203.0.113.5, 198.51.100.0/24 10.0.0.0/8,192.0.2.0/25\t0.0.0.0/0",
 			  &c);
 	assert_int_equal(c.n_rule_from, 5);
@@ -1070,7 +1216,7 @@ static void test_rule_from_list(void **state)
 	assert_prefix(&c.rule_from[2], "10.0.0.0", 8);
 	assert_prefix(&c.rule_from[3], "192.0.2.0", 25);
 	assert_prefix(&c.rule_from[4], "0.0.0.0", 0);
-	assert_int_equal(c.line.rule_from, 8);
+	assert_int_equal(c.line.rule_from, 9);
 }
 
 static void test_rule_from_default_is_address(void **state)
@@ -1083,9 +1229,9 @@ static void test_rule_from_default_is_address(void **state)
 	assert_prefix(&c.rule_from[0], "10.0.0.1", 32);
 	assert_int_equal(c.line.rule_from, 0);
 	/* given: replaces the default */
-	expect_section_ok("Routing", "Table = Moe:42\nRuleFrom = 192.0.2.0/24", &c);
+	expect_section_ok("Routing", "Table = Moe:42\nRuleFrom = 203.0.113.0/24", &c);
 	assert_int_equal(c.n_rule_from, 1);
-	assert_prefix(&c.rule_from[0], "192.0.2.0", 24);
+	assert_prefix(&c.rule_from[0], "203.0.113.0", 24);
 }
 
 static void test_rule_from_sixteen(void **state)
@@ -1282,7 +1428,8 @@ static void test_error_proxy_arp_bad_name(void **state)
 	expect_section_error("Host", "ProxyARP = eth0:1", 7,
 			     "ProxyARP: 'eth0:1' is not a valid interface name");
 	expect_section_error("Host", "ProxyARP = abcdefghijklmnop", 7,
-			     "ProxyARP: 'abcdefghijklmnop' is not a valid interface name");
+			     "ProxyARP: 'abcdefghijklmnop' is not a valid interface name: 16 bytes "
+			     "long, interface names are at most 15 bytes");
 	expect_section_error("Host", "ProxyARP = ..", 7, "ProxyARP: '..' is not");
 }
 
@@ -1340,6 +1487,25 @@ static void test_error_forward_bad(void **state)
 {
 	expect_section_error("Firewall", "Forward = drop", 7, "Forward: 'drop' is not accept or none");
 	expect_section_error("Firewall", "Forward = yes", 7, "is not accept or none");
+}
+
+static void test_input_values(void **state)
+{
+	struct config c;
+
+	expect_section_ok("Firewall", "Forward = accept", &c);
+	assert_false(c.fw_input);
+	expect_section_ok("Firewall", "Input = accept", &c);
+	assert_true(c.fw_input);
+	assert_false(c.fw_forward);	/* each without the other */
+	assert_int_equal(c.line.input, 7);
+	expect_section_ok("Firewall", "Forward = accept\nInput = Accept", &c);
+	assert_true(c.fw_input);
+	assert_true(c.fw_forward);
+	expect_section_ok("Firewall", "Input = none", &c);
+	assert_false(c.fw_input);
+	expect_section_error("Firewall", "Input = drop", 7, "Input: 'drop' is not accept or none");
+	expect_section_error("Firewall", "Input = yes", 7, "is not accept or none");
 }
 
 static void test_forward_from_list(void **state)
@@ -1572,6 +1738,366 @@ static void test_invalid_ifname(void **state)
 	assert_false(config_valid_ifname("a\x01"));
 }
 
+/* ---- the checks of ipipd -n (lint.c) ---------------------------------------- */
+
+/*
+ * A host to check against: lo (127.0.0.1/8, host scope) and eth0
+ * (192.0.2.1/24, Local of the usual lines, and 10.20.30.40/16, its
+ * management address), forwarding on, the route to Remote through eth0
+ * with MTU 1500; nothing of ipipd's.
+ */
+static struct host_facts host;
+
+static void host_link(int ifindex, const char *name, const char *kind, unsigned mtu)
+{
+	struct nl_link_info *k = &host.links[host.n_links++];
+
+	k->ifindex = ifindex;
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	k->mtu = mtu;
+}
+
+static void host_addr(const char *a, unsigned len, int ifindex, unsigned char scope)
+{
+	struct nl_addr_info *x = &host.addrs[host.n_addrs++];
+
+	x->addr = ip(a);
+	x->prefixlen = len;
+	x->ifindex = ifindex;
+	x->scope = scope;
+}
+
+static void host_default(void)
+{
+	memset(&host, 0, sizeof(host));
+	host.known = true;
+	host.ip_forward = 1;
+	host_link(1, "lo", "", 65536);
+	host_link(2, "eth0", "", 1500);
+	host_addr("127.0.0.1", 8, 1, RT_SCOPE_HOST);
+	host_addr("192.0.2.1", 24, 2, RT_SCOPE_UNIVERSE);
+	host_addr("10.20.30.40", 16, 2, RT_SCOPE_UNIVERSE);
+	host.route_mtu = 1500;
+	host.route_oif = 2;
+}
+
+/* What the checks say about text on host h (NULL: without the host). */
+struct lint_result {
+	int errors;
+	unsigned warnings, nlines;
+	const char *out;
+};
+
+static struct lint_result lint_text(const char *text, const struct host_facts *h,
+				    enum lint_when when)
+{
+	static struct config c;
+	struct lint_result r = { 0 };
+	FILE *out;
+
+	parse_ok(text, &c);
+	out = err_open();
+	r.errors = lint_config(&c, h, when, out, &r.warnings);
+	r.out = err_close(out);
+	for (const char *s = r.out; *s; s++)
+		r.nlines += *s == '\n';
+	return r;
+}
+
+/* text gets exactly one finding at ipipd -n on host: on line, containing msg. */
+static void expect_lint(const char *text, bool error, unsigned line, const char *msg)
+{
+	struct lint_result r = lint_text(text, &host, LINT_CHECK);
+	char want[512];
+
+	if (r.nlines != 1)
+		print_message("findings for:\n%s----\n%s", text, r.out);
+	assert_int_equal(r.nlines, 1);
+	assert_int_equal(r.errors, error ? 1 : 0);
+	assert_int_equal(r.warnings, error ? 0 : 1);
+	snprintf(want, sizeof(want), "%s%s", error ? "" : "warning: ", msg);
+	assert_has_error(r.out, PATH, line, want);
+}
+
+static void expect_lint_quiet(const char *text, const struct host_facts *h, enum lint_when when)
+{
+	struct lint_result r = lint_text(text, h, when);
+
+	if (r.nlines)
+		print_message("unexpected findings for:\n%s----\n%s", text, r.out);
+	assert_int_equal(r.nlines, 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 0);
+}
+
+#define LINT_GOOD MINIMAL "Peer = 10.0.0.2\n"	/* lines 1-6 */
+
+static void test_lint_quiet(void **state)
+{
+	host_default();
+	expect_lint_quiet(LINT_GOOD, &host, LINT_CHECK);
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+	expect_lint_quiet(LINT_GOOD, NULL, LINT_CHECK);
+	/* the examples' own setups */
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = Moe:42\n", &host, LINT_CHECK);
+	expect_lint_quiet(LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0\n", &host,
+			  LINT_CHECK);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = 0x28\nMTU = 1480\n" ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_local_is_address(void **state)
+{
+	host_default();
+	/* (with a Table and its default route it is an error: test_error_rule_from_covers_local) */
+	expect_lint(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n", false, 5,
+		    "Address: 192.0.2.1 is Local too, this host's address on the underlay: the "
+		    "tunnel's own outer packets then come from the tunnel's address");
+	/* with a Table whose rules leave Local out */
+	expect_lint(TUNNEL LOCAL REMOTE "[Address]\nAddress = 192.0.2.1/32\n[Routing]\nTable = 42\n"
+		    "RuleFrom = 203.0.113.0/24\n", false, 5, "Address: 192.0.2.1 is Local too");
+}
+
+static void test_lint_remote_inside_tunnel_prefix(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL "Remote = 10.0.0.200\n" ADDRESS, false, 3,
+		    "Remote: 10.0.0.200 is inside 10.0.0.0/24, the prefix the tunnel's address "
+		    "routes into the tunnel: unless a longer route to Remote leaves through the "
+		    "underlay, outer packets would enter the tunnel itself");
+	/* with Peer, the prefix is the peer's */
+	expect_lint(TUNNEL LOCAL "Remote = 198.51.100.9\n[Address]\nAddress = 203.0.113.5/16\n"
+		    "Peer = 198.51.100.1\n", false, 3, "Remote: 198.51.100.9 is inside 198.51.0.0/16");
+}
+
+static void test_lint_local_not_on_host(void **state)
+{
+	static const char text[] = TUNNEL "Local = 192.0.2.99\n" REMOTE ADDRESS;
+
+	host_default();
+	expect_lint(text, false, 2, "Local: 192.0.2.99 is not an address of this host (yet): ipipd "
+		    "receives the tunnel's packets there and will not start until it is");
+	/* start-up says it itself */
+	expect_lint_quiet(text, &host, LINT_START);
+	expect_lint_quiet(text, NULL, LINT_CHECK);
+}
+
+static void test_lint_remote_on_host(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	host_addr("198.51.100.1", 24, 2, RT_SCOPE_UNIVERSE);
+	expect_lint(LINT_GOOD, false, 3, "Remote: 198.51.100.1 is an address of this host: outer "
+		    "packets to it would not leave it; Remote is the other end's address");
+	/* Local elsewhere, Remote here: swapped */
+	r = lint_text(TUNNEL "Local = 203.0.113.7\n" REMOTE ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 2);
+	assert_has_error(r.out, PATH, 2, "warning: Local: 203.0.113.7 is not an address of this host");
+	assert_has_error(r.out, PATH, 3, "warning: Remote: 198.51.100.1 is an address of this host: "
+			 "outer packets to it would not leave it; Remote is the other end's address "
+			 "(are Local and Remote swapped?)");
+}
+
+static void test_lint_no_route_to_remote(void **state)
+{
+	host_default();
+	host.route_rc = -ENETUNREACH;
+	expect_lint(LINT_GOOD, false, 3, "Remote: no route to 198.51.100.1 on this host (yet): "
+		    "ipipd will not start without one");
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+}
+
+static void test_lint_rule_from_everything(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	/* lines 7-9: [Routing], Table, DefaultRoute; RuleFrom on line 10 */
+	r = lint_text(LINT_GOOD "[Routing]\nTable = 42\nDefaultRoute = no\nRuleFrom = 0.0.0.0/0\n",
+		      &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 2);
+	assert_has_error(r.out, PATH, 10, "warning: RuleFrom: 0.0.0.0/0 covers Local 192.0.2.1: "
+			 "the tunnel's own outer packets go by table 42, which must route Remote "
+			 "through the underlay (DefaultRoute = no: the table is yours)");
+	assert_has_error(r.out, PATH, 10, "warning: RuleFrom: 0.0.0.0/0 sends all of this host's "
+			 "traffic by table 42, SSH sessions to it included");
+}
+
+static void test_lint_rule_from_covers_host_addresses(void **state)
+{
+	host_default();
+	expect_lint(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.20.0.0/16\n", false, 9,
+		    "RuleFrom: 10.20.0.0/16 covers 10.20.30.40 (eth0), an address of this host: "
+		    "traffic from it, SSH sessions to it included, would go by table 42, into the "
+		    "tunnel");
+	host_addr("10.20.0.1", 16, 2, RT_SCOPE_UNIVERSE);
+	expect_lint(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.0.0.128/25 10.16.0.0/12\n",
+		    false, 9, "RuleFrom: 10.16.0.0/12 covers 10.20.30.40 (eth0) and more of this "
+		    "host's addresses");
+	/* the tunnel's own address, and the addresses on its interface (a running tunnel), are not the host's */
+	host_link(7, "Moe", "tun", 1480);
+	host_addr("10.0.0.1", 24, 7, RT_SCOPE_UNIVERSE);
+	host_addr("10.0.0.3", 24, 7, RT_SCOPE_UNIVERSE);
+	host.ours = true;
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.0.0.0/24\n", &host,
+			  LINT_CHECK);
+	/* nor is loopback (the local table comes first) */
+	expect_lint_quiet(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 127.0.0.0/8\n", &host,
+			  LINT_CHECK);
+	/* at start too: a warning */
+	assert_int_equal(lint_text(LINT_GOOD "[Routing]\nTable = 42\nRuleFrom = 10.20.0.0/16\n",
+				   &host, LINT_START).warnings, 1);
+}
+
+static void test_lint_proxy_arp_without_forwarding(void **state)
+{
+	host_default();
+	/* lines 7-9: [Host], IPv4Forwarding, ProxyARP */
+	expect_lint(LINT_GOOD "[Host]\nIPv4Forwarding = no\nProxyARP = eth0\n", false, 8,
+		    "IPv4Forwarding: no, and ProxyARP (line 9) is set: the kernel answers ARP by "
+		    "proxy only on an interface that forwards");
+	host.ip_forward = 0;
+	expect_lint(LINT_GOOD "[Host]\nProxyARP = eth0\n", false, 8, "ProxyARP: the kernel answers "
+		    "ARP by proxy only on an interface that forwards, and net.ipv4.ip_forward is 0 "
+		    "on this host: set [Host] IPv4Forwarding = yes");
+	expect_lint_quiet(LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0\n", &host,
+			  LINT_CHECK);
+	host.ip_forward = 1;
+	expect_lint_quiet(LINT_GOOD "[Host]\nProxyARP = eth0\n", &host, LINT_CHECK);
+}
+
+static void test_lint_proxy_arp_no_interface(void **state)
+{
+	static const char text[] = LINT_GOOD "[Host]\nIPv4Forwarding = yes\nProxyARP = eth0 eth-lan\n";
+
+	host_default();
+	expect_lint(text, false, 9, "ProxyARP: no interface 'eth-lan' on this host (yet): ipipd "
+		    "will not start until there is one");
+	expect_lint_quiet(text, &host, LINT_START);
+}
+
+static void test_lint_name_taken(void **state)
+{
+	static const char text[] = TUNNEL "Name = eth0\n" LOCAL REMOTE ADDRESS;
+	struct lint_result r;
+
+	host_default();
+	expect_lint(text, true, 2, "Name: an interface named 'eth0' (no kind: a NIC?) already "
+		    "exists on this host and ipipd did not create it: ipipd will not start; choose "
+		    "another Name");
+	expect_lint_quiet(text, &host, LINT_START);	/* start-up refuses it itself */
+	/* the name from the file name: the line of [Tunnel] */
+	host_link(3, "Moe", "veth", 1500);
+	r = lint_text(LINT_GOOD, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 1);
+	assert_has_error(r.out, PATH, 1, "Name: an interface named 'Moe' (veth) already exists");
+	/* ipipd's own (running, or left behind for the next start to undo) */
+	host.ours = true;
+	expect_lint_quiet(LINT_GOOD, &host, LINT_CHECK);
+}
+
+static void test_lint_name_of_a_fallback_device(void **state)
+{
+	static const char text[] = TUNNEL "Name = tunl0\n" LOCAL REMOTE ADDRESS;
+
+	host_default();
+	expect_lint(text, false, 2, "Name: tunl0 is the device the kernel makes in every network "
+		    "namespace when the ipip module loads (Datapath = auto or kernel loads it): "
+		    "the names would collide; choose another Name");
+	expect_lint(TUNNEL "Name = gre0\n" LOCAL REMOTE ADDRESS, false, 2, "Name: gre0 is the device "
+		    "the kernel makes in every network namespace when the ip_gre module loads: the "
+		    "names would collide");
+	assert_int_equal(lint_text(text, NULL, LINT_START).warnings, 1);
+	host_link(5, "tunl0", "ipip", 1480);
+	expect_lint(text, true, 2, "Name: an interface named 'tunl0' (ipip) already exists on this "
+		    "host and ipipd did not create it: ipipd will not start; choose another Name "
+		    "(it is the kernel's fallback device of its tunnel module)");
+}
+
+static void test_lint_mtu_over_the_underlay(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL REMOTE "MTU = 1500\n" ADDRESS, false, 4, "MTU: 1500 is more than "
+		    "the underlay carries: the route to Remote 198.51.100.1 (through eth0) has MTU "
+		    "1500, which leaves 1480 after the 20-byte outer header; larger packets would be "
+		    "refused (\"fragmentation needed\") or fragmented; leave MTU out for 1480");
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "MTU = 1480\n" ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(lint_text(TUNNEL LOCAL REMOTE "MTU = 1481\n" ADDRESS, &host,
+				   LINT_START).warnings, 1);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "MTU = 9000\n" ADDRESS, NULL, LINT_CHECK);
+}
+
+static void test_lint_tos_with_ecn_bits(void **state)
+{
+	host_default();
+	expect_lint(TUNNEL LOCAL REMOTE "TOS = 1\n" ADDRESS, false, 4, "TOS: 1 (0x01) gives the "
+		    "outer header TOS 0x00: only the DSCP bits (0xfc) are used, ECN comes from the "
+		    "ECN key; unlike iproute2's tos, an odd value does not mean inherit: for that, "
+		    "write TOS = inherit");
+	expect_lint(TUNNEL LOCAL REMOTE "TOS = 0x2a\n" ADDRESS, false, 4, "TOS: 42 (0x2a) gives the "
+		    "outer header TOS 0x28: only the DSCP bits (0xfc) are used, ECN comes from the "
+		    "ECN key");
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = 0\n" ADDRESS, &host, LINT_CHECK);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "TOS = inherit\n" ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_keys_the_kernel_device_cannot_enforce(void **state)
+{
+	static const char text[] = TUNNEL LOCAL REMOTE "Datapath = kernel\n"
+		"AllowedSources = 10.0.0.0/24\nAllowSourceRoute = yes\nLogUnusualECN = no\n" ADDRESS;
+	struct lint_result r;
+
+	host_default();
+	r = lint_text(text, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 3);
+	assert_int_equal(r.warnings, 0);
+	assert_has_error(r.out, PATH, 5, "AllowedSources: the kernel's ipip device (Datapath = "
+			 "kernel) cannot enforce it; use Datapath = auto, ebpf or userspace");
+	assert_has_error(r.out, PATH, 6, "AllowSourceRoute = yes: the kernel's ipip device");
+	assert_has_error(r.out, PATH, 7, "LogUnusualECN = no: the kernel's ipip device");
+	/* start-up refuses them itself; other datapaths carry the packets themselves */
+	expect_lint_quiet(text, &host, LINT_START);
+	expect_lint_quiet(TUNNEL LOCAL REMOTE "Datapath = auto\nAllowedSources = 10.0.0.0/24\n"
+			  ADDRESS, &host, LINT_CHECK);
+}
+
+static void test_lint_sorted_by_line(void **state)
+{
+	struct lint_result r;
+	const char *tos, *mtu, *proxy;
+
+	host_default();
+	host.ip_forward = 0;
+	/* checked in another order: TOS before MTU, [Host] last */
+	r = lint_text("[Host]\nProxyARP = eth0\n" TUNNEL LOCAL REMOTE "MTU = 1500\nTOS = 1\n"
+		      ADDRESS, &host, LINT_CHECK);
+	assert_int_equal(r.warnings, 3);
+	proxy = strstr(r.out, ":2: warning: ProxyARP");
+	mtu = strstr(r.out, ":6: warning: MTU");
+	tos = strstr(r.out, ":7: warning: TOS");
+	assert_non_null(proxy);
+	assert_non_null(mtu);
+	assert_non_null(tos);
+	assert_true(proxy < mtu && mtu < tos);
+}
+
+static void test_lint_host_unknown(void **state)
+{
+	struct lint_result r;
+
+	host_default();
+	host.known = false;
+	r = lint_text(LINT_GOOD, &host, LINT_CHECK);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 1);
+	assert_has_error(r.out, PATH, 1, "warning: cannot read this host's interfaces, addresses "
+			 "and routes: the checks against them were not made");
+	expect_lint_quiet(LINT_GOOD, &host, LINT_START);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1600,7 +2126,11 @@ int main(void)
 		cmocka_unit_test(test_error_unknown_empty_section),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_names_case_sensitive),
-		cmocka_unit_test(test_error_indented_line_continues_previous_key),
+		cmocka_unit_test(test_error_unknown_section_names_the_sections),
+		cmocka_unit_test(test_error_key_in_wrong_section),
+		cmocka_unit_test(test_indented_lines),
+		cmocka_unit_test(test_error_wrapped_list),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_error_key_outside_section),
 		cmocka_unit_test(test_error_missing_local),
 		cmocka_unit_test(test_error_missing_remote),
@@ -1627,6 +2157,7 @@ int main(void)
 		cmocka_unit_test(test_error_ttl_bad),
 		cmocka_unit_test(test_error_tos_bad),
 		cmocka_unit_test(test_nice),
+		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_error_nice_bad),
 		cmocka_unit_test(test_underlay_output),
 		cmocka_unit_test(test_error_pmtudisc_bad),
@@ -1634,6 +2165,7 @@ int main(void)
 		cmocka_unit_test(test_error_local_bad),
 		cmocka_unit_test(test_error_remote_bad),
 		cmocka_unit_test(test_error_address_bad),
+		cmocka_unit_test(test_address_without_prefix_length_is_32),
 		cmocka_unit_test(test_error_peer_bad),
 		cmocka_unit_test(test_error_ecn_bad),
 		cmocka_unit_test(test_error_dscp_bad),
@@ -1643,6 +2175,8 @@ int main(void)
 		cmocka_unit_test(test_error_fixed_ttl_without_pmtudisc),
 		cmocka_unit_test(test_fixed_ttl_with_pmtudisc_or_inherit_without),
 		cmocka_unit_test(test_error_local_equals_remote),
+		cmocka_unit_test(test_error_remote_is_peer_or_address),
+		cmocka_unit_test(test_error_rule_from_covers_local),
 
 		cmocka_unit_test(test_host_setup_defaults),
 		cmocka_unit_test(test_full_host_setup),
@@ -1675,6 +2209,7 @@ int main(void)
 		cmocka_unit_test(test_error_rp_filter_bad),
 		cmocka_unit_test(test_forward_values),
 		cmocka_unit_test(test_error_forward_bad),
+		cmocka_unit_test(test_input_values),
 		cmocka_unit_test(test_forward_from_list),
 		cmocka_unit_test(test_forward_from_sixteen),
 		cmocka_unit_test(test_error_forward_from_bad),
@@ -1692,6 +2227,23 @@ int main(void)
 						remove_tmp_dir),
 		cmocka_unit_test(test_valid_ifname),
 		cmocka_unit_test(test_invalid_ifname),
+		cmocka_unit_test(test_lint_quiet),
+		cmocka_unit_test(test_lint_local_is_address),
+		cmocka_unit_test(test_lint_remote_inside_tunnel_prefix),
+		cmocka_unit_test(test_lint_local_not_on_host),
+		cmocka_unit_test(test_lint_remote_on_host),
+		cmocka_unit_test(test_lint_no_route_to_remote),
+		cmocka_unit_test(test_lint_rule_from_everything),
+		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),
+		cmocka_unit_test(test_lint_proxy_arp_without_forwarding),
+		cmocka_unit_test(test_lint_proxy_arp_no_interface),
+		cmocka_unit_test(test_lint_name_taken),
+		cmocka_unit_test(test_lint_name_of_a_fallback_device),
+		cmocka_unit_test(test_lint_mtu_over_the_underlay),
+		cmocka_unit_test(test_lint_tos_with_ecn_bits),
+		cmocka_unit_test(test_lint_keys_the_kernel_device_cannot_enforce),
+		cmocka_unit_test(test_lint_sorted_by_line),
+		cmocka_unit_test(test_lint_host_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, free_err_buf);

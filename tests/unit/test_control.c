@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -258,13 +259,13 @@ static void test_sb_printf_single_huge_write(void **state)
 static void test_read_request_get(void **state)
 {
 	send_str(sv[1], "get=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0]), CTL_GET);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_GET);
 }
 
 static void test_read_request_down(void **state)
 {
 	send_str(sv[1], "down=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0]), CTL_DOWN);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_DOWN);
 }
 
 static void test_read_request_in_pieces(void **state)
@@ -283,7 +284,7 @@ static void test_read_request_in_pieces(void **state)
 		}
 		_exit(0);
 	}
-	assert_int_equal(ctl_read_request(sv[0]), CTL_DOWN);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_DOWN);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -291,27 +292,27 @@ static void test_read_request_in_pieces(void **state)
 static void test_read_request_bad(void **state)
 {
 	send_str(sv[1], "reboot=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
 }
 
 static void test_read_request_peer_closes_early(void **state)
 {
 	send_str(sv[1], "get=1\n");
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
 }
 
 static void test_read_request_empty(void **state)
 {
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
 }
 
 static void test_read_request_trailing_junk(void **state)
 {
 	send_str(sv[1], "get=1\n\nget=1\n");
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
 }
 
 static void test_read_request_oversized(void **state)
@@ -321,14 +322,42 @@ static void test_read_request_oversized(void **state)
 	/* 8 KiB without an empty line: refused after the 4 KiB bound */
 	memset(junk, 'a', sizeof(junk));
 	assert_int_equal(send(sv[1], junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+}
+
+/* A client that trickles its request cannot hold the daemon past one deadline. */
+static void test_read_request_one_deadline(void **state)
+{
+	struct timespec t0, t1;
+	pid_t pid = fork();
+	int status;
+	long ms;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char req[] = "get=1\n\n";
+
+		for (size_t i = 0; i < sizeof(req) - 1; i++) {
+			if (send(sv[1], req + i, 1, MSG_NOSIGNAL) < 0)
+				_exit(0);
+			usleep(300000);	/* 7 bytes: 2.1 s, each read well within 1 s */
+		}
+		_exit(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 900 && ms < 1500);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
 }
 
 static void test_read_request_times_out(void **state)
 {
 	/* a client that connects and says nothing does not block us for ever */
 	send_str(sv[1], "get=1");
-	assert_int_equal(ctl_read_request(sv[0]), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
 }
 
 /* ---- ctl_write_all --------------------------------------------------------- */
@@ -338,10 +367,10 @@ static void test_write_all_small(void **state)
 	static const char reply[] = "name=tun0\nerrno=0\n\n";
 	char buf[64];
 
-	assert_int_equal(ctl_write_all(sv[0], reply, strlen(reply)), 0);
+	assert_int_equal(ctl_write_all(sv[0], reply, strlen(reply), 10000), 0);
 	assert_int_equal(recv(sv[1], buf, sizeof(buf), 0), (ssize_t)strlen(reply));
 	assert_memory_equal(buf, reply, strlen(reply));
-	assert_int_equal(ctl_write_all(sv[0], reply, 0), 0);	/* nothing to write */
+	assert_int_equal(ctl_write_all(sv[0], reply, 0, 10000), 0);	/* nothing to write */
 }
 
 static void test_write_all_larger_than_socket_buffer(void **state)
@@ -373,7 +402,7 @@ static void test_write_all_larger_than_socket_buffer(void **state)
 	}
 	close(sv[1]);
 	sv[1] = -1;
-	assert_int_equal(ctl_write_all(sv[0], (const char *)data, SIZE), 0);
+	assert_int_equal(ctl_write_all(sv[0], (const char *)data, SIZE, 10000), 0);
 	close(sv[0]);
 	sv[0] = -1;
 	free(data);
@@ -428,7 +457,7 @@ static void test_write_all_interrupted_by_signals(void **state)
 	sa.sa_flags = 0;	/* no SA_RESTART */
 	assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
 	assert_int_equal(setitimer(ITIMER_REAL, &every_ms, NULL), 0);
-	rc = ctl_write_all(sv[0], (const char *)data, SIZE);
+	rc = ctl_write_all(sv[0], (const char *)data, SIZE, 10000);
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigaction(SIGALRM, &old_sa, NULL);
 	close(sv[0]);
@@ -447,7 +476,7 @@ static void test_write_all_peer_gone(void **state)
 	close(sv[1]);
 	sv[1] = -1;
 	/* EPIPE, and no SIGPIPE killing the daemon */
-	assert_int_equal(ctl_write_all(sv[0], reply, strlen(reply)), -EPIPE);
+	assert_int_equal(ctl_write_all(sv[0], reply, strlen(reply), 10000), -EPIPE);
 }
 
 /* ---- ctl_listen ------------------------------------------------------------ */
@@ -524,8 +553,8 @@ static void test_listen_serves_a_request(void **state)
 	send_str(c, "get=1\n\n");
 	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(s >= 0);
-	assert_int_equal(ctl_read_request(s), CTL_GET);
-	assert_int_equal(ctl_write_all(s, reply, strlen(reply)), 0);
+	assert_int_equal(ctl_read_request(s, 1000), CTL_GET);
+	assert_int_equal(ctl_write_all(s, reply, strlen(reply), 10000), 0);
 	close(s);
 	assert_int_equal(recv(c, buf, sizeof(buf), MSG_WAITALL), (ssize_t)strlen(reply));
 	assert_memory_equal(buf, reply, strlen(reply));
@@ -554,6 +583,91 @@ static void test_run_path_too_long(void **state)
 	assert_int_equal(run_path(path, sizeof(path), "tun0", ".sock"), -ENAMETOOLONG);
 }
 
+/* ---- run_dir_verify -------------------------------------------------------- */
+
+static char rd[96];
+
+static void under(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmp_dir, name);
+}
+
+static void test_run_dir_made_0700(void **state)
+{
+	char why[256] = "";
+	struct stat st;
+	mode_t old = umask(0);	/* the mode must not depend on the caller's umask */
+
+	under(rd, sizeof(rd), "made");
+	assert_int_equal(run_dir_verify(rd, 0, why, sizeof(why)), -ENOENT);
+	assert_int_equal(run_dir_verify(rd, 1, why, sizeof(why)), 0);
+	umask(old);
+	assert_int_equal(lstat(rd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(run_dir_verify(rd, 0, why, sizeof(why)), 0);
+	rmdir(rd);
+}
+
+/* refused NAME RC TEXT: the directory is refused, named, with what is wrong, and left as it was */
+static void refused_dir(const char *what, int rc, const char *text)
+{
+	char why[256] = "";
+	struct stat before, after;
+
+	assert_int_equal(lstat(rd, &before), 0);
+	assert_int_equal(run_dir_verify(rd, 1, why, sizeof(why)), rc);
+	if (!strstr(why, rd) || !strstr(why, text))
+		fail_msg("%s: '%s' does not say '%s' about %s", what, why, text, rd);
+	assert_int_equal(lstat(rd, &after), 0);
+	assert_int_equal(before.st_mode, after.st_mode);
+	assert_int_equal(before.st_uid, after.st_uid);
+}
+
+static void test_run_dir_refused(void **state)
+{
+	char target[128];
+
+	under(rd, sizeof(rd), "d");
+	assert_int_equal(mkdir(rd, 0700), 0);
+	assert_int_equal(chmod(rd, 0755), 0);
+	refused_dir("mode", -EPERM, "has mode 0755, not 0700");
+	assert_int_equal(chmod(rd, 01700), 0);
+	refused_dir("sticky", -EPERM, "has mode 1700, not 0700");
+	assert_int_equal(chmod(rd, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(rd, 65534, 65534), 0);
+		refused_dir("owner", -EPERM, "owned by uid 65534, not root");
+		assert_int_equal(chown(rd, 0, 0), 0);
+	}
+	assert_int_equal(run_dir_verify(rd, 1, (char[256]){ 0 }, 256), geteuid() == 0 ? 0 : -EPERM);
+	rmdir(rd);
+
+	under(target, sizeof(target), "target");
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(symlink(target, rd), 0);
+	refused_dir("symlink", -ELOOP, "is a symbolic link");
+	unlink(rd);
+	rmdir(target);
+
+	assert_int_equal(close(open(rd, O_WRONLY | O_CREAT, 0700)), 0);
+	refused_dir("file", -ENOTDIR, "is not a directory");
+	unlink(rd);
+}
+
+static void test_run_open_no_symlink(void **state)
+{
+	char target[128];
+
+	under(rd, sizeof(rd), "x.lock");
+	under(target, sizeof(target), "victim");
+	assert_int_equal(symlink(target, rd), 0);
+	assert_int_equal(run_open(rd, O_RDWR | O_CREAT, 0600), -ELOOP);
+	assert_int_equal(run_lock(rd, 0), -ELOOP);
+	assert_int_equal(access(target, F_OK), -1);	/* never created through the link */
+	unlink(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_request_empty, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_read_request_trailing_junk, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_read_request_oversized, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_read_request_one_deadline, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_read_request_times_out, open_pair, close_pair),
 
 		cmocka_unit_test_setup_teardown(test_write_all_small, open_pair, close_pair),
@@ -603,6 +718,10 @@ int main(void)
 
 		cmocka_unit_test(test_run_path),
 		cmocka_unit_test(test_run_path_too_long),
+		cmocka_unit_test_setup_teardown(test_run_dir_made_0700, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test_setup_teardown(test_run_dir_refused, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test_setup_teardown(test_run_open_no_symlink, make_tmp_dir,
+						remove_tmp_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

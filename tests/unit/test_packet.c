@@ -1526,10 +1526,11 @@ static void test_soft_state_sent_ttl(void **state)
 	/* the router's copy has TTL 1 in the outer header: not what we sent */
 	q[8] = 1;
 	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), 37);
-	/* fixed TTL: the configured one, quote or not */
+	/* fixed TTL: nothing to learn (a path TTL above it would condemn every packet) */
 	p.ttl = 30;
-	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN + 8), 30);
-	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), 30);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, IPV4_HLEN + 8), -1);
+	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), -1);
+	p.ttl = 0;
 	/* only time exceeded, only about this tunnel's outer packets */
 	assert_int_equal(icmp_sent_ttl(&p, 3, q, len), -1);
 	assert_int_equal(icmp_sent_ttl(&p, 11, NULL, 0), -1);
@@ -1540,6 +1541,81 @@ static void test_soft_state_sent_ttl(void **state)
 	assert_int_equal(icmp_sent_ttl(&other, 11, q, len), -1);
 	q[9] = 17;
 	assert_int_equal(icmp_sent_ttl(&p, 11, q, len), -1);
+}
+
+
+static void test_icmp_quote_ours(void **state)
+{
+	struct ipip_params p = params(), other = params();
+	uint8_t q[200];
+	size_t len = make_quote(&p, q, 64);
+	uint16_t id = 0;
+
+	(void)state;
+	q[4] = 0xab;
+	q[5] = 0xcd;
+	assert_int_equal(icmp_quote_ours(&p, q, len, &id), PKT_OK);
+	assert_int_equal(id, 0xabcd);
+	assert_int_equal(icmp_quote_ours(&p, q, IPV4_HLEN, &id), PKT_OK);
+	/* a header cut short, another protocol, another destination or source */
+	assert_int_equal(icmp_quote_ours(&p, q, IPV4_HLEN - 1, &id), PKT_ICMP_NOT_OURS);
+	assert_int_equal(icmp_quote_ours(&p, NULL, 0, &id), PKT_ICMP_NOT_OURS);
+	memcpy(&other.remote, OTHER, 4);
+	assert_int_equal(icmp_quote_ours(&other, q, len, &id), PKT_ICMP_NOT_OURS);
+	other = peer_params(&p);
+	assert_int_equal(icmp_quote_ours(&other, q, len, &id), PKT_ICMP_NOT_OURS);
+	q[0] = 0x46;	/* IHL 6: options the quote claims but a 20-byte copy lacks */
+	assert_int_equal(icmp_quote_ours(&p, q, IPV4_HLEN, &id), PKT_ICMP_NOT_OURS);
+	q[0] = 0x45;
+	q[9] = 17;
+	assert_int_equal(icmp_quote_ours(&p, q, len, &id), PKT_ICMP_NOT_OURS);
+}
+
+static void test_id_recent(void **state)
+{
+	(void)state;
+	/* the counter went from 1000 to 1010: IDs 1000..1009 were taken */
+	for (unsigned id = 990; id < 1020; id++)
+		assert_int_equal_at(id_recent(1010, 1000, (uint16_t)id), id >= 1000 && id < 1010,
+				    "id %u", id);
+	/* nothing taken: nothing recent */
+	assert_false(id_recent(1000, 1000, 999));
+	assert_false(id_recent(1000, 1000, 1000));
+	/* across the 16-bit wrap, and across the 32-bit wrap */
+	assert_true(id_recent(0x10005, 0xfffe, 0xffff));
+	assert_true(id_recent(0x10005, 0xfffe, 0x0004));
+	assert_false(id_recent(0x10005, 0xfffe, 0x0005));
+	assert_false(id_recent(0x10005, 0xfffe, 0xfffd));
+	assert_true(id_recent(3, 0xfffffffeu, 0xfffe));
+	assert_true(id_recent(3, 0xfffffffeu, 2));
+	assert_false(id_recent(3, 0xfffffffeu, 3));
+	/* 65535 taken: all but one; 65536 or more: every ID */
+	assert_false(id_recent(70000 + 65535, 70000, (uint16_t)(70000 + 65535)));
+	assert_true(id_recent(70000 + 65535, 70000, (uint16_t)(70000 + 65534)));
+	for (unsigned id = 0; id < 0x10000; id += 97)
+		assert_true(id_recent(70000 + 65536, 70000, (uint16_t)id));
+}
+
+static void test_source_check(void **state)
+{
+	struct ipip_params p = params();
+	struct prefix allowed[1] = { { 0, 24 } };
+	uint32_t a, b;
+
+	(void)state;
+	memcpy(&a, "\xcb\x00\x71\x09", 4);	/* 203.0.113.9 */
+	memcpy(&b, "\xc6\x33\x64\x07", 4);	/* 198.51.100.7 */
+	assert_int_equal(ipip_source_check(&p, a), PKT_OK);
+	p.own[0] = p.local;
+	assert_int_equal(ipip_source_check(&p, p.local), PKT_RX_INNER_SOURCE_OURS);
+	p.own[1] = a;
+	assert_int_equal(ipip_source_check(&p, a), PKT_RX_INNER_SOURCE_OURS);
+	p.own[1] = 0;
+	memcpy(&allowed[0].addr, "\xc6\x33\x64\x00", 4);	/* 198.51.100.0/24 */
+	p.allowed = allowed;
+	p.n_allowed = 1;
+	assert_int_equal(ipip_source_check(&p, b), PKT_OK);
+	assert_int_equal(ipip_source_check(&p, a), PKT_RX_INNER_SOURCE_NOT_ALLOWED);
 }
 
 static void test_soft_state_exit_unreachable(void **state)
@@ -1668,6 +1744,9 @@ int main(void)
 		cmocka_unit_test(test_encap_loops),
 		cmocka_unit_test(test_decap_inner_source_checks),
 		cmocka_unit_test(test_soft_state_sent_ttl),
+		cmocka_unit_test(test_icmp_quote_ours),
+		cmocka_unit_test(test_id_recent),
+		cmocka_unit_test(test_source_check),
 		cmocka_unit_test(test_soft_state_exit_unreachable),
 		cmocka_unit_test(test_soft_state_error_about),
 		cmocka_unit_test(test_own_addrs_set),

@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The datapath process: everything that touches untrusted bytes (packets
+ * from the TUN device and the underlay, ICMP errors about our packets,
+ * requests on the control socket), as an unprivileged user with no
+ * capability, only the descriptors it needs, Landlock and its own seccomp
+ * allow-list (sandbox.h).  It owns the soft state (RFC 2003 5) and
+ * publishes it to the fast path through memory; what needs privileges or
+ * rtnetlink it asks of the parent (msg.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "fwwatch.h"
+#include "host.h"
+#include "log.h"
+
+#define STATUS_TIMEOUT_MS 1000	/* the parent answers a status request within */
+#define CTL_TIMEOUT_MS 1000	/* a control client has to send its request, and read the reply */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Close every descriptor but keep[0..n) (and stdio): what the parent held is not ours. */
+static void close_other_fds(const int *keep, size_t n)
+{
+	int fds[256], nfds = 0, dfd;
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir) {
+		log_warn("cannot list /proc/self/fd");
+		return;
+	}
+	dfd = dirfd(dir);
+	while ((e = readdir(dir)) && nfds < (int)(sizeof(fds) / sizeof(fds[0]))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		bool kept = fd <= 2 || fd == dfd || *end;
+
+		for (size_t i = 0; i < n && !kept; i++)
+			kept = keep[i] == fd;
+		if (!kept)
+			fds[nfds++] = (int)fd;
+	}
+	closedir(dir);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/*
+ * The soft state moved: tell the fast path what it must leave to the slow
+ * path (packets over the path MTU; while an ICMP error is owed, the packets
+ * that violate the TTL or reachability state, so that their senders hear of
+ * it).  Only this thread writes it.
+ */
+static void publish_state(struct daemon *d)
+{
+	struct ss_view v;
+	struct timespec ts;
+
+	if (!d->fast)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	ss_read(&d->dp.ss, (uint64_t)ts.tv_sec, &v);
+	fp_set_state(&d->fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
+}
+
+/*
+ * The owner's turn (every SS_TICK_MS, and when a datapath thread says the
+ * soft state moved): move it on and publish it.  A packet the fast path
+ * decapsulated shows the exit is reachable, as one the slow path did.
+ */
+static void soft_state_turn(struct daemon *d, bool timer)
+{
+	uint64_t fc[FP_COUNTER_MAX];
+	struct msg m = { .type = MSG_ROUTE_CHECK };
+
+	if (dp_tick(&d->dp, timer) & SS_ROUTE)
+		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
+	if (d->fast && timer) {
+		fp_counters(&d->fp, fc);
+		/* the fast path's packets count for liveness, seen at this tick */
+		if (fc[FP_RX_PACKETS] != d->fast_rx) {
+			atomic_store(&d->dp.last_rx_ms, now_ms());
+			if ((ss_flags(&d->dp.ss) & SS_UNREACH) && ss_exit_reached(&d->dp.ss))
+				log_debug("soft state: tunnel exit reachable again (packet from Remote)");
+		}
+		if (fc[FP_TX_PACKETS] != d->fast_tx)
+			atomic_store(&d->dp.last_tx_ms, now_ms());
+		d->fast_rx = fc[FP_RX_PACKETS];
+		d->fast_tx = fc[FP_TX_PACKETS];
+	}
+	publish_state(d);
+}
+
+/*
+ * Keepalive (every tick while it is on): when nothing came from Remote for
+ * Keepalive seconds, an ICMP echo request goes through the tunnel to Peer
+ * (any Linux peer answers it, the kernel's ipip or ipipd); after
+ * KeepaliveMisses of them in a row with nothing received since, the tunnel
+ * is down, until a packet from Remote arrives.  Each change is logged once.
+ */
+static void keepalive(struct daemon *d)
+{
+	static const char payload[] = "ipipd keepalive";
+	const struct config *c = &d->cfg;
+	uint8_t echo[ICMP_ECHO_MAX];
+	uint64_t now = now_ms(), rx = atomic_load(&d->dp.last_rx_ms), quiet;
+	size_t n;
+	int rc;
+
+	if (!c->keepalive || d->kernel)
+		return;
+	if (d->ka.sent_at && rx >= d->ka.sent_at) {	/* answered (or anything else came) */
+		d->ka.unanswered = 0;
+		if (d->ka.down) {
+			d->ka.down = false;
+			log_info("%s: up again: a packet from Remote", c->name);
+		}
+	}
+	quiet = now - (rx > d->ka.sent_at ? rx : d->ka.sent_at);
+	if (quiet < (uint64_t)c->keepalive * 1000)
+		return;
+	if (d->ka.sent_at && rx < d->ka.sent_at && ++d->ka.unanswered >= c->keepalive_misses &&
+	    !d->ka.down) {
+		d->ka.down = true;
+		log_warnx("%s: down: %u keepalives to Peer unanswered", c->name, d->ka.unanswered);
+	}
+	n = icmp_echo_request(echo, c->addr.s_addr, c->peer.s_addr, 0x1b1b,
+			      (uint16_t)d->ka.sent, payload, sizeof(payload) - 1);
+	rc = dp_send_inner(&d->dp, echo, n);
+	if (rc < 0)
+		log_debug("keepalive: %s", strerror(-rc));
+	d->ka.sent_at = now;
+	d->ka.sent++;
+}
+
+/* The kernel device's own counters (read by the parent); its errors count as drops. */
+static void kernel_stats(const struct msg_status *ps, struct dp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rx_packets = ps->kernel[MK_RX_PACKETS];
+	st->rx_bytes = ps->kernel[MK_RX_BYTES];
+	st->tx_packets = ps->kernel[MK_TX_PACKETS];
+	st->tx_bytes = ps->kernel[MK_TX_BYTES];
+	st->drops[PKT_RX_ECN_CE_NOT_ECT] = ps->kernel[MK_RX_ECN_DROPS];
+	st->drops[PKT_TX_SEND_ERROR] = ps->kernel[MK_TX_ERRORS];
+}
+
+static const char *ecn_name(enum ecn_mode m)
+{
+	return m == ECN_MODE_COMPAT ? "compatibility" : m == ECN_MODE_KERNEL ? "kernel" : "normal";
+}
+
+/* The time since the last packet from and to Remote (JSON null: never, or unknown). */
+static void describe_liveness(const struct daemon *d, struct strbuf *sb)
+{
+	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
+	uint64_t rx = d->kernel ? 0 : atomic_load(&dp->last_rx_ms);
+	uint64_t tx = d->kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
+
+	if (rx)
+		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
+	else
+		sb_printf(sb, "last_rx_ms=null\n");
+	if (tx)
+		sb_printf(sb, "last_tx_ms=%llu\n", (unsigned long long)(now - tx));
+	else
+		sb_printf(sb, "last_tx_ms=null\n");
+	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
+		  !d->cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
+		  (unsigned long long)d->ka.sent);
+}
+
+static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
+{
+	const struct config *c = &d->cfg;
+	struct dp_stats snap;
+	const struct dp_stats *st = &snap;
+	char a[INET_ADDRSTRLEN];
+
+	uint64_t fc[FP_COUNTER_MAX];
+
+	if (!d->attached) {	/* waiting for the network (a route, Local) */
+		sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\n"
+			  "state=waiting\nwaiting_for=%s\nlandlock=%s\n", c->name, (long)d->parent,
+			  (long)getpid(), d->user.name, d->waiting,
+			  sandbox_landlock() > 0 ? "yes" : "no");
+		sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
+		sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+		sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
+		return;
+	}
+	if (d->kernel)
+		kernel_stats(ps, &snap);
+	else
+		dp_stats_read(&d->dp, &snap);
+	fp_counters(&d->fp, fc);
+	snap.rx_packets += fc[FP_RX_PACKETS];
+	snap.rx_bytes += fc[FP_RX_BYTES];
+	snap.tx_packets += fc[FP_TX_PACKETS];
+	snap.tx_bytes += fc[FP_TX_BYTES];
+	snap.drops[PKT_RX_TUN_WRITE] += fc[FP_RX_ERROR];
+	snap.drops[PKT_TX_SEND_ERROR] += fc[FP_TX_ERROR];
+
+	sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\ndatapath=%s\n"
+		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
+		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
+	sb_printf(sb, "state=%s\n", d->up ? "up" : "waiting");
+	if (!d->up)
+		sb_printf(sb, "waiting_for=%s\n", d->waiting);
+	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
+	/* who enforces the inner-source rules: ipipd (either datapath) or the kernel's device */
+	sb_printf(sb, "enforcement=%s\n", d->kernel ?
+		  "the kernel: sources of the host's own addresses (martian sources), source routes "
+		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
+		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
+	if (d->fast)
+		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
+			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
+			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
+			  d->attach, d->prog_id[FP_EGRESS], d->prog_id[FP_INGRESS],
+			  fp_underlay(&d->fp), (unsigned long long)fc[FP_RX_PACKETS],
+			  (unsigned long long)fc[FP_TX_PACKETS],
+			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
+	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
+	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
+	if (c->has_peer)
+		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
+	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
+	if (c->ip.ttl)
+		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
+	else
+		sb_printf(sb, "ttl=inherit\n");
+	if (c->ip.tos_inherit)
+		sb_printf(sb, "tos=inherit\n");
+	else
+		sb_printf(sb, "tos=0x%02x\n", c->ip.tos);
+	sb_printf(sb, "pmtudisc=%s\necn=%s\ndscp=%s\n", c->ip.pmtudisc ? "yes" : "no",
+		  ecn_name(c->ip.ecn), c->ip.dscp_uniform ? "uniform" : "pipe");
+	sb_printf(sb, "rx_packets=%llu\nrx_bytes=%llu\ntx_packets=%llu\ntx_bytes=%llu\n",
+		  (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
+		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
+	host_describe(c, ps->fw_rules, sb);
+	fwwatch_describe(sb);
+	if (!d->kernel) {
+		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
+			  (unsigned long long)st->frag_sent);
+		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
+			  (unsigned long long)st->path_ttl, st->reachable ? "yes" : "no",
+			  (long long)st->unreachable_age);
+		sb_printf(sb, "soft_ttl_errors=%llu\nsoft_unreach_errors=%llu\nsoft_errors_limited=%llu\n",
+			  (unsigned long long)st->soft_ttl_sent,
+			  (unsigned long long)st->soft_unreach_sent,
+			  (unsigned long long)st->soft_limited);
+		sb_printf(sb, "icmp_errors_owed=%lld\nfrag_needed_limited=%llu\n",
+			  (long long)st->errors_owed, (unsigned long long)st->frag_needed_limited);
+	}
+	if (!d->kernel) {
+		sb_printf(sb, "own_addresses=%d\n", d->n_own);
+		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
+			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
+			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
+		if (d->hop_rc == 0)
+			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
+				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
+				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
+		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
+	}
+	describe_liveness(d, sb);
+	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
+		  (unsigned long long)st->ecn_unusual);
+	sb_printf(sb, "icmp_relayed=%llu\nicmp_relay_limited=%llu\n",
+		  (unsigned long long)st->icmp_relayed, (unsigned long long)st->icmp_relay_limited);
+	for (int v = PKT_OK + 1; v < PKT_VERDICT_MAX; v++)
+		sb_printf(sb, "drop.%s=%llu\n", pkt_verdict_name((enum pkt_verdict)v),
+			  (unsigned long long)st->drops[v]);
+}
+
+
+/* Settings a reload replaced: freed once no thread can still hold them. */
+#define PARAMS_GRACE_MS 10000
+
+struct params_gen {
+	struct ipip_params p;
+	struct prefix allowed[CONFIG_MAX_LIST];
+	uint64_t retired;	/* CLOCK_MONOTONIC ms (0: current) */
+	struct params_gen *next;
+};
+
+static struct params_gen *generations;
+
+static void free_retired(bool all)
+{
+	uint64_t now = now_ms();
+
+	for (struct params_gen **g = &generations; *g;) {
+		struct params_gen *x = *g;
+
+		if (x->retired && (all || now - x->retired >= PARAMS_GRACE_MS)) {
+			*g = x->next;
+			free(x);
+		} else {
+			g = &x->next;
+		}
+	}
+}
+
+/* The settings the threads read now: the newest generation (made from the configuration at first). */
+static const struct ipip_params *params_now(struct daemon *d)
+{
+	struct params_gen *g = generations;
+
+	if (g)
+		return &g->p;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->p = d->cfg.ip;
+	memcpy(g->allowed, d->cfg.allowed, sizeof(g->allowed));
+	g->p.allowed = g->allowed;
+	generations = g;
+	return &g->p;
+}
+
+/*
+ * A reload's [Tunnel]: new settings for the datapath threads (swapped whole:
+ * a batch reads one set), the raw socket connected to the new Remote, the
+ * device MTU, the keepalive.  The fast path's settings are the parent's to
+ * store.
+ */
+static void apply_params(struct daemon *d, const struct msg_params *mp)
+{
+	struct params_gen *g = calloc(1, sizeof(*g));
+	struct ipip_params *p;
+	int rc;
+
+	if (!g) {
+		log_warn("reload: settings");
+		return;
+	}
+	p = &g->p;
+	*p = d->cfg.ip;		/* the host's addresses (own_addrs) stay */
+	p->local = mp->local;
+	p->remote = mp->remote;
+	p->ttl = mp->ttl;
+	p->tos = mp->tos;
+	p->tos_inherit = mp->tos_inherit;
+	p->pmtudisc = mp->pmtudisc;
+	p->ecn = (enum ecn_mode)mp->ecn;
+	p->dscp_uniform = mp->dscp_uniform;
+	p->allow_source_route = mp->allow_source_route;
+	p->ecn_log = mp->ecn_log;
+	for (uint32_t i = 0; i < mp->n_allowed; i++) {
+		g->allowed[i].addr = mp->allowed[i].addr;
+		g->allowed[i].len = mp->allowed[i].len;
+	}
+	p->allowed = g->allowed;
+	p->n_allowed = mp->n_allowed;
+	p->own[0] = mp->local;
+	p->own[1] = mp->address;
+	if (d->attached && !d->kernel) {
+		rc = dp_set_params(&d->dp, p, mp->mtu);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("reload: the raw socket towards the new Remote");
+		}
+	}
+	for (struct params_gen *x = generations; x; x = x->next)
+		if (!x->retired)
+			x->retired = now_ms();
+	g->next = generations;
+	generations = g;
+	free_retired(false);
+	d->cfg.ip = *p;
+	memcpy(d->cfg.allowed, g->allowed, sizeof(d->cfg.allowed));
+	d->cfg.ip.allowed = d->cfg.allowed;
+	d->cfg.addr.s_addr = mp->address;
+	d->cfg.has_peer = mp->peer != 0;
+	d->cfg.peer.s_addr = mp->peer;
+	d->cfg.keepalive = mp->keepalive;
+	d->cfg.keepalive_misses = mp->keepalive_misses;
+	d->mtu = mp->mtu;
+	if (!mp->keepalive)
+		d->ka.down = false;
+}
+
+/*
+ * The datapath to run (the tunnel is up): the kernel's device (nothing to
+ * run), or ipipd's own with the descriptors the parent made; the fast
+ * path's shared memory mapped.  Again after a reload that needed new
+ * descriptors (a new Local): those replace the old ones.
+ */
+static int attach(struct daemon *d, struct msg *m)
+{
+	const struct msg_datapath *md = &m->u.dp;
+	struct ss_limits lim = { md->mtu, md->floor, md->expire_s, md->ttl_max };
+	struct dp_fds f = { .tun = m->fds[MF_TUN], .raw = m->fds[MF_RAW], .tx = m->fds[MF_TX],
+			    .pkt = md->direct ? m->fds[MF_PACKET] : -1, .vnet = md->vnet,
+			    .gro_flags = md->gro_flags };
+	int got[MF_MAX];
+	unsigned i = 0;
+	int rc = 0;
+
+	/* the descriptors come in MF order, each present one after the other */
+	memcpy(got, m->fds, sizeof(got));
+	for (int k = 0; k < MF_MAX; k++)
+		m->fds[k] = md->fds & (1u << k) ? got[i++] : -1;
+	f.tun = m->fds[MF_TUN];
+	f.raw = m->fds[MF_RAW];
+	f.tx = m->fds[MF_TX];
+	f.pkt = m->fds[MF_PACKET];
+	if (d->attached != !!md->replace || (md->replace && (d->kernel || md->fast != d->fast))) {
+		for (int k = 0; k < MF_MAX; k++)
+			if (m->fds[k] >= 0)
+				close(m->fds[k]);
+		return -EINVAL;	/* not what the parent does */
+	}
+	if (md->replace) {
+		if (f.tun < 0)
+			f.tun = d->tun_fd;	/* the same device */
+		rc = dp_replace_fds(&d->dp, &f);
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
+		return rc;
+	}
+	d->kernel = md->kernel;
+	d->fast = md->fast;
+	d->ifindex = md->ifindex;
+	d->mtu = md->mtu;
+	snprintf(d->dp_reason, sizeof(d->dp_reason), "%s", md->reason);
+	snprintf(d->attach, sizeof(d->attach), "%s", md->attach);
+	d->prog_id[0] = md->prog_id[0];
+	d->prog_id[1] = md->prog_id[1];
+	if (d->fast) {
+		rc = fp_map(&d->fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
+			    md->counters_len, md->ncpus);
+		close(m->fds[MF_BSS]);
+		close(m->fds[MF_COUNTERS]);
+		if (rc < 0)
+			return rc;
+	}
+	if (!d->kernel) {
+		const struct ipip_params *p = params_now(d);
+
+		if (!p)
+			return -ENOMEM;
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
+		rc = dp_init(&d->dp, p, &f, &lim, d->fast ? fp_ids(&d->fp) : NULL);
+		if (rc < 0)
+			return rc;
+		d->dp.route_mtu = md->route_mtu;
+		rc = dp_start(&d->dp);	/* one thread per direction */
+		if (rc < 0)
+			return rc;
+	}
+	d->attached = true;
+	d->up = true;
+	publish_state(d);
+	return 0;
+}
+
+/* What the parent says, whenever it says it. */
+static void parent_said(struct daemon *d, struct msg *m)
+{
+	struct msg r = { .type = MSG_READY };
+	int rc;
+
+	switch (m->type) {
+	case MSG_ADDRS:
+		own_addrs_publish(&d->own, m->u.addrs.addr, m->u.addrs.n);
+		d->n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
+		break;
+	case MSG_HOP:
+		d->hop_rc = m->u.hop.rc;
+		memset(&d->hop, 0, sizeof(d->hop));
+		if (m->u.hop.rc == 0) {
+			d->hop.ifindex = m->u.hop.ifindex;
+			d->hop.via = m->u.hop.via;
+			memcpy(d->hop.mac, m->u.hop.mac, sizeof(d->hop.mac));
+		}
+		if (d->attached && !d->kernel)
+			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
+		break;
+	case MSG_ROUTE_MTU:
+		if (d->attached && !d->kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
+			publish_state(d);
+		break;
+	case MSG_STATE:
+		d->up = m->u.state.up && d->attached;
+		snprintf(d->waiting, sizeof(d->waiting), "%s", m->u.state.waiting);
+		break;
+	case MSG_DATAPATH:
+		rc = attach(d, m);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("datapath");
+			d->stop = 2;
+			break;
+		}
+		if (msg_send(d->sock_fd, &r) < 0)
+			d->stop = 2;
+		break;
+	case MSG_PARAMS:
+		apply_params(d, &m->u.params);
+		publish_state(d);
+		break;
+	case MSG_STOP:
+		d->stop = 1;
+		break;
+	default:
+		break;	/* a late reply */
+	}
+}
+
+/* Read what the parent sent; -1 when it is gone or talks nonsense (then we end). */
+static int from_parent(struct daemon *d, struct msg *m)
+{
+	int rc = msg_recv(d->sock_fd, MSG_FROM_PARENT, m);
+
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0) {
+		if (rc != -EPIPE)
+			log_warnx("datapath: bad message from the parent: %s", strerror(-rc));
+		d->stop = 2;
+		return -1;
+	}
+	if (m->type != MSG_STATUS && m->type != MSG_RELOADED)
+		parent_said(d, m);
+	return 1;
+}
+
+/* Ask the parent and wait (handling what else it says) for its reply of type want. */
+static int ask_parent(struct daemon *d, enum msg_type ask, enum msg_type want, int timeout_ms,
+		      struct msg *reply)
+{
+	struct msg m = { .type = ask };
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	if (msg_send(d->sock_fd, &m) < 0)
+		return -1;
+	while (now_ms() < deadline && !d->stop) {
+		struct pollfd p = { .fd = d->sock_fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)(deadline - now_ms()));
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n <= 0)
+			continue;
+		n = from_parent(d, &m);
+		if (n < 0)
+			return -1;
+		if (n > 0 && m.type == want) {
+			*reply = m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+#define RELOAD_TIMEOUT_MS 20000	/* the parent applies a reload within */
+
+static void serve_control(struct daemon *d)
+{
+	static struct strbuf sb;	/* 16 KiB: not on the stack */
+	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct msg m;
+
+	if (fd < 0)
+		return;
+	sb.len = 0;
+	sb.overflow = 0;
+	switch (ctl_read_request(fd, CTL_TIMEOUT_MS)) {
+	case CTL_GET:
+		if (ask_parent(d, MSG_STATUS_REQ, MSG_STATUS, STATUS_TIMEOUT_MS, &m) < 0) {
+			sb_printf(&sb, "errno=%d\n\n", EIO);
+			break;
+		}
+		describe(d, &m.u.status, &sb);
+		sb_printf(&sb, "errno=0\n\n");
+		break;
+	case CTL_DOWN:
+		m.type = MSG_DOWN;	/* the parent logs it */
+		sb_printf(&sb, "errno=%d\n\n", msg_send(d->sock_fd, &m) < 0 ? EIO : 0);
+		break;
+	case CTL_RELOAD:
+		if (ask_parent(d, MSG_RELOAD, MSG_RELOADED, RELOAD_TIMEOUT_MS, &m) < 0) {
+			sb_printf(&sb, "errno=%d\n\n", EIO);
+			break;
+		}
+		sb_printf(&sb, "reload=%s\nerrno=%d\n\n", m.u.reloaded.text, m.u.reloaded.err);
+		break;
+	default:
+		sb_printf(&sb, "errno=%d\n\n", EINVAL);
+		break;
+	}
+	ctl_write_all(fd, sb.buf, sb.len, CTL_TIMEOUT_MS);
+	close(fd);
+}
+
+/* The datapath process's own descriptors (the parent's socket, the control socket). */
+static void keep_only_ours(struct daemon *d)
+{
+	int keep[2] = { d->sock_fd, d->ctl_fd };
+
+	if (!d->foreground)
+		closelog();	/* its socket goes too: opened again below */
+	close_other_fds(keep, 2);
+	if (!d->foreground) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		log_to_syslog();
+	}
+}
+
+static void child_loop(struct daemon *d)
+{
+	uint64_t ticked = now_ms();
+	struct msg m;
+
+	while (!d->stop) {
+		bool running = d->attached && !d->kernel;
+		struct pollfd pfd[3] = {
+			{ .fd = d->sock_fd, .events = POLLIN },
+			{ .fd = d->ctl_fd, .events = POLLIN },
+			{ .fd = running ? d->dp.event_fd : -1, .events = POLLIN },
+		};
+		int n = poll(pfd, 3, running ? (int)SS_TICK_MS : -1);
+
+		if (running && now_ms() - ticked >= SS_TICK_MS) {
+			ticked = now_ms();
+			soft_state_turn(d, true);
+			keepalive(d);
+			if (dp_hop_failed(&d->dp)) {
+				m.type = MSG_HOP_FAILED;
+				msg_send(d->sock_fd, &m);
+			}
+		}
+		if (n < 0 && errno != EINTR) {
+			log_warn("datapath: poll");
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents)
+			while (from_parent(d, &m) > 0 && !d->stop)
+				;
+		if (pfd[1].revents & POLLIN)
+			serve_control(d);
+		if (pfd[2].revents & POLLIN)
+			soft_state_turn(d, false);
+	}
+}
+
+_Noreturn void child_run(struct daemon *d)
+{
+	d->parent = getppid();
+	d->attached = d->up = false;
+	keep_only_ours(d);
+	tzset();	/* syslog's time zone, before files are out of reach */
+	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
+		_exit(1);
+	child_loop(d);
+	if (d->attached && !d->kernel) {
+		dp_free(&d->dp);
+		close(d->tun_fd);
+		close(d->raw_fd);
+	}
+	fp_unmap(&d->fp);
+	free_retired(true);
+	for (struct params_gen *g = generations; g; g = generations) {
+		generations = g->next;
+		free(g);
+	}
+	exit(d->stop == 1 ? 0 : 1);
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "lint.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "packet.h"
+
+/* ---- the host's facts ---------------------------------------------------- */
+
+static int read_ip_forward(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "re");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* ipipd runs the tunnel, or left its state behind (which the next start undoes). */
+static bool runtime_files(const char *name)
+{
+	static const char *const suffix[] = { ".sock", ".pid", ".state" };
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (run_path(path, sizeof(path), name, suffix[i]) == 0 && access(path, F_OK) == 0)
+			return true;
+	return false;
+}
+
+void lint_host_facts(const struct config *c, struct host_facts *h)
+{
+	struct nl nl;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	h->ip_forward = read_ip_forward();
+	h->ours = runtime_files(c->name);
+	if (nl_open(&nl) < 0)
+		return;
+	n = nl_addr_dump_info(&nl, h->addrs, LINT_MAX_ADDRS);
+	if (n >= 0) {
+		h->n_addrs = n < LINT_MAX_ADDRS ? (unsigned)n : LINT_MAX_ADDRS;
+		n = nl_link_dump(&nl, h->links, LINT_MAX_LINKS);
+	}
+	if (n >= 0) {
+		h->n_links = n < LINT_MAX_LINKS ? (unsigned)n : LINT_MAX_LINKS;
+		h->route_rc = nl_route_mtu(&nl, c->ip.remote, &h->route_mtu, &h->route_oif);
+		h->known = true;
+	}
+	nl_close(&nl);
+}
+
+/* ---- findings, printed sorted by line --------------------------------------- */
+
+#define MAX_FINDINGS 64
+
+struct finding {
+	unsigned line, seq;
+	bool error;
+	char text[480];
+};
+
+struct lint {
+	const struct config *c;
+	const struct host_facts *h;	/* NULL: not known */
+	enum lint_when when;
+	struct finding f[MAX_FINDINGS];
+	unsigned n;
+};
+
+static void say(struct lint *l, bool error, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void say(struct lint *l, bool error, unsigned line, const char *fmt, ...)
+{
+	struct finding *f;
+	va_list ap;
+
+	if (l->n == MAX_FINDINGS)
+		return;
+	f = &l->f[l->n];
+	f->line = line ? line : l->c->line.tunnel ? l->c->line.tunnel : 1;
+	f->seq = l->n++;
+	f->error = error && l->when == LINT_CHECK;
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	va_end(ap);
+}
+
+#define lint_warn(l, line, ...) say(l, false, line, __VA_ARGS__)
+#define lint_error(l, line, ...) say(l, true, line, __VA_ARGS__)
+
+static int by_line(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const char *ip(uint32_t a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+#define IP(a) ip((a), (char[INET_ADDRSTRLEN]){ 0 })
+
+/* ---- what the host has --------------------------------------------------------- */
+
+static const struct nl_link_info *link_by_name(const struct host_facts *h, const char *name)
+{
+	for (unsigned i = 0; i < h->n_links; i++)
+		if (!strcmp(h->links[i].name, name))
+			return &h->links[i];
+	return NULL;
+}
+
+static const struct nl_link_info *link_by_index(const struct host_facts *h, int ifindex)
+{
+	for (unsigned i = 0; i < h->n_links; i++)
+		if (h->links[i].ifindex == ifindex)
+			return &h->links[i];
+	return NULL;
+}
+
+static const char *link_name(const struct host_facts *h, int ifindex)
+{
+	const struct nl_link_info *k = link_by_index(h, ifindex);
+
+	return k && k->name[0] ? k->name : "?";
+}
+
+static bool host_has(const struct host_facts *h, uint32_t a)
+{
+	for (unsigned i = 0; i < h->n_addrs; i++)
+		if (h->addrs[i].addr == a)
+			return true;
+	return false;
+}
+
+/* ---- the checks ---------------------------------------------------------------- */
+
+/* The devices the kernel makes by itself in every namespace when a tunnel module loads. */
+static const char *fallback_device(const char *name)
+{
+	static const struct { const char *name, *module; } fb[] = {
+		{ "tunl0", "ipip" }, { "gre0", "ip_gre" }, { "gretap0", "ip_gre" },
+		{ "erspan0", "ip_gre" }, { "sit0", "sit" }, { "ip_vti0", "ip_vti" },
+		{ "ip6tnl0", "ip6_tunnel" }, { "ip6gre0", "ip6_gre" }, { "ip6_vti0", "ip6_vti" },
+	};
+
+	for (size_t i = 0; i < sizeof(fb) / sizeof(fb[0]); i++)
+		if (!strcmp(name, fb[i].name))
+			return fb[i].module;
+	return NULL;
+}
+
+static void check_name(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+	const struct nl_link_info *k = h ? link_by_name(h, c->name) : NULL;
+	const char *module = fallback_device(c->name);
+
+	if (k && !h->ours) {
+		/* start-up refuses it itself */
+		if (l->when == LINT_CHECK)
+			lint_error(l, c->line.name, "Name: an interface named '%s' (%s) already exists on "
+				   "this host and ipipd did not create it: ipipd will not start; choose "
+				   "another Name%s", c->name, k->kind[0] ? k->kind : "no kind: a NIC?",
+				   module ? " (it is the kernel's fallback device of its tunnel module)" : "");
+		return;
+	}
+	if (module && !k)
+		lint_warn(l, c->line.name, "Name: %s is the device the kernel makes in every network "
+			  "namespace when the %s module loads%s: the names would collide; choose "
+			  "another Name", c->name, module,
+			  strcmp(module, "ipip") ? "" : " (Datapath = auto or kernel loads it)");
+}
+
+static void check_addresses(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+	struct prefix link;
+	uint32_t mask;
+
+	/* (with the default RuleFrom and ipipd's default route config.c refuses it) */
+	if (c->ip.local == c->addr.s_addr)
+		lint_warn(l, c->line.address, "Address: %s is Local too, this host's address on the "
+			  "underlay: the tunnel's own outer packets then come from the tunnel's address, "
+			  "and whatever matches it (RuleFrom, firewall rules) takes them too; give the "
+			  "tunnel an address of its own", IP(c->addr.s_addr));
+	/* the prefix the tunnel's address routes through the tunnel (to Peer with Peer) */
+	mask = c->prefixlen ? htonl(~0u << (32 - c->prefixlen)) : 0;
+	link.addr = (c->has_peer ? c->peer.s_addr : c->addr.s_addr) & mask;
+	link.len = c->prefixlen;
+	if (link.len < 32 && prefix_match(&link, c->ip.remote))
+		lint_warn(l, c->line.remote, "Remote: %s is inside %s/%u, the prefix the tunnel's address "
+			  "routes into the tunnel: unless a longer route to Remote leaves through the "
+			  "underlay, outer packets would enter the tunnel itself", IP(c->ip.remote),
+			  IP(link.addr), link.len);
+	if (!h || !h->known)
+		return;
+	if (host_has(h, c->ip.remote))
+		lint_warn(l, c->line.remote, "Remote: %s is an address of this host: outer packets to it "
+			  "would not leave it; Remote is the other end's address%s", IP(c->ip.remote),
+			  host_has(h, c->ip.local) ? "" : " (are Local and Remote swapped?)");
+	/* start-up says these itself: binding to Local, the route to Remote */
+	if (l->when != LINT_CHECK)
+		return;
+	if (!host_has(h, c->ip.local))
+		lint_warn(l, c->line.local, "Local: %s is not an address of this host (yet): ipipd "
+			  "receives the tunnel's packets there and will not start until it is",
+			  IP(c->ip.local));
+	if (h->route_rc < 0 && !host_has(h, c->ip.remote))
+		lint_warn(l, c->line.remote, "Remote: no route to %s on this host (yet): ipipd will not "
+			  "start without one", IP(c->ip.remote));
+}
+
+/* Every prefix of RuleFrom against Local and the host's own addresses. */
+static void check_rule_from(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+	unsigned line = c->line.rule_from ? c->line.rule_from : c->line.table;
+
+	for (unsigned i = 0; i < c->n_rule_from; i++) {
+		const struct prefix *p = &c->rule_from[i];
+		const struct nl_addr_info *first = NULL;
+		const struct nl_link_info *tun = h ? link_by_name(h, c->name) : NULL;
+		unsigned more = 0;
+
+		if (prefix_match(p, c->ip.local))	/* (with the default route config.c refuses it) */
+			lint_warn(l, line, "RuleFrom: %s/%u covers Local %s: the tunnel's own outer packets "
+				  "go by table %u, which must route Remote through the underlay "
+				  "(DefaultRoute = no: the table is yours)", IP(p->addr), p->len,
+				  IP(c->ip.local), c->table);
+		if (p->len == 0) {
+			lint_warn(l, line, "RuleFrom: 0.0.0.0/0 sends all of this host's traffic by table "
+				  "%u, SSH sessions to it included%s", c->table,
+				  c->default_route ? ", into the tunnel" : "");
+			continue;
+		}
+		for (unsigned j = 0; h && h->known && j < h->n_addrs; j++) {
+			const struct nl_addr_info *a = &h->addrs[j];
+
+			if (a->scope == RT_SCOPE_HOST || a->addr == c->ip.local ||
+			    a->addr == c->addr.s_addr || (tun && a->ifindex == tun->ifindex) ||
+			    !prefix_match(p, a->addr))
+				continue;
+			if (!first)
+				first = a;
+			else
+				more++;
+		}
+		if (first)
+			lint_warn(l, line, "RuleFrom: %s/%u covers %s (%s)%s%s, an address of this host: "
+				  "traffic from it, SSH sessions to it included, would go by table %u%s",
+				  IP(p->addr), p->len, IP(first->addr), link_name(h, first->ifindex),
+				  more ? " and more" : "", more ? " of this host's addresses" : "",
+				  c->table, c->default_route ? ", into the tunnel" : "");
+	}
+}
+
+static void check_host_section(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+
+	if (!c->n_proxy_arp)
+		return;
+	if (c->ip_forward == TRI_NO)
+		lint_warn(l, c->line.ip_forward, "IPv4Forwarding: no, and ProxyARP (line %u) is set: the "
+			  "kernel answers ARP by proxy only on an interface that forwards",
+			  c->line.proxy_arp);
+	else if (c->ip_forward == TRI_KEEP && h && h->ip_forward == 0)
+		lint_warn(l, c->line.proxy_arp, "ProxyARP: the kernel answers ARP by proxy only on an "
+			  "interface that forwards, and net.ipv4.ip_forward is 0 on this host: set "
+			  "[Host] IPv4Forwarding = yes");
+	if (!h || !h->known || l->when != LINT_CHECK)
+		return;		/* start-up refuses a missing interface itself */
+	for (unsigned i = 0; i < c->n_proxy_arp; i++)
+		if (!link_by_name(h, c->proxy_arp[i]))
+			lint_warn(l, c->line.proxy_arp, "ProxyARP: no interface '%s' on this host (yet): "
+				  "ipipd will not start until there is one", c->proxy_arp[i]);
+}
+
+static void check_mtu(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+
+	if (!c->mtu || !h || !h->known || h->route_rc < 0 || h->route_mtu < CONFIG_MTU_MIN + IPV4_HLEN)
+		return;
+	if (c->mtu + IPV4_HLEN > h->route_mtu)
+		lint_warn(l, c->line.mtu, "MTU: %u is more than the underlay carries: the route to Remote "
+			  "%s (through %s) has MTU %u, which leaves %u after the %u-byte outer header; "
+			  "larger packets would be refused (\"fragmentation needed\") or fragmented; "
+			  "leave MTU out for %u", c->mtu, IP(c->ip.remote),
+			  link_name(h, h->route_oif), h->route_mtu, h->route_mtu - IPV4_HLEN, IPV4_HLEN,
+			  h->route_mtu - IPV4_HLEN);
+}
+
+static void check_tos(struct lint *l)
+{
+	const struct config *c = l->c;
+	unsigned v = c->tos_given;
+
+	if (c->ip.tos_inherit || !(v & 3))
+		return;
+	lint_warn(l, c->line.tos, "TOS: %u (0x%02x) gives the outer header TOS 0x%02x: only the DSCP "
+		  "bits (0xfc) are used, ECN comes from the ECN key%s", v, v, v & ~3u,
+		  v & 1 ? "; unlike iproute2's tos, an odd value does not mean inherit: for that, "
+		  "write TOS = inherit" : "");
+}
+
+/* What the kernel's own device cannot enforce (ipipd refuses it at start itself). */
+static void check_datapath(struct lint *l)
+{
+	const struct config *c = l->c;
+	struct { bool on; unsigned line; const char *key; } gap[] = {
+		{ c->ip.n_allowed > 0, c->line.allowed_sources, "AllowedSources" },
+		{ c->ip.allow_source_route, c->line.allow_source_route, "AllowSourceRoute = yes" },
+		{ !c->ip.ecn_log, c->line.log_ecn, "LogUnusualECN = no" },
+	};
+
+	if (c->datapath != DPM_KERNEL || l->when != LINT_CHECK)
+		return;
+	for (size_t i = 0; i < sizeof(gap) / sizeof(gap[0]); i++)
+		if (gap[i].on)
+			lint_error(l, gap[i].line, "%s: the kernel's ipip device (Datapath = kernel) cannot "
+				   "enforce it; use Datapath = auto, ebpf or userspace", gap[i].key);
+}
+
+int lint_config(const struct config *c, const struct host_facts *h, enum lint_when when,
+		FILE *out, unsigned *warnings)
+{
+	static struct lint l;	/* 30 KiB of findings: not on the stack */
+	int errors = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.c = c;
+	l.h = h && h->known ? h : NULL;
+	l.when = when;
+	if (h && !h->known && when == LINT_CHECK)
+		lint_warn(&l, 0, "cannot read this host's interfaces, addresses and routes: the checks "
+			  "against them were not made");
+	check_name(&l);
+	check_addresses(&l);
+	check_datapath(&l);
+	check_tos(&l);
+	check_mtu(&l);
+	check_rule_from(&l);
+	check_host_section(&l);
+	qsort(l.f, l.n, sizeof(l.f[0]), by_line);
+	for (unsigned i = 0; i < l.n; i++) {
+		fprintf(out, "%s:%u: %s%s\n", c->path, l.f[i].line, l.f[i].error ? "" : "warning: ",
+			l.f[i].text);
+		errors += l.f[i].error;
+	}
+	if (warnings)
+		*warnings = l.n - (unsigned)errors;
+	return errors;
+}
+
+int lint_run(const struct config *c, enum lint_when when, FILE *out, unsigned *warnings)
+{
+	static struct host_facts h;	/* 12 KiB */
+
+	lint_host_facts(c, &h);
+	return lint_config(c, &h, when, out, warnings);
+}

@@ -94,13 +94,14 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 
 # Fuzz harnesses: libFuzzer binaries for `make fuzz`, and the same code with a
 # plain corpus-replay main under sanitizers for `make check`.
-FUZZERS := decap config control icmp msg fwwatch differential
+FUZZERS := decap config control icmp msg fwwatch offload differential
 FUZZ_SRC_decap := src/packet.c
 FUZZ_SRC_config := src/config.c src/endpoint.c src/packet.c src/lint.c src/netlink.c src/control.c
 FUZZ_SRC_control := src/control.c
 FUZZ_SRC_icmp := src/packet.c src/softstate.c
 FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
+FUZZ_SRC_offload := src/offload.c
 # The eBPF programs (the skeleton) against the C packet code: needs root.
 FUZZ_SRC_differential := src/packet.c src/fastpath.c src/log.c
 FUZZ_FLAGS_differential := -I$(B)

@@ -9,6 +9,9 @@ received from the peer 192.0.2.1 by the tunnel end 192.0.2.2.  encap inputs
 have the same format (fuzz_decap and fuzz_differential replay both corpora)
 and hold packets as routed into the tunnel device of 192.0.2.2, whose
 address is 203.0.113.5.
+offload inputs are TUN reads (a virtio_net_hdr and a TSO/USO super-packet or a
+packet with a partial checksum) and batches of received packets for GRO; the
+format is in fuzz_offload.c.
 The found-* files are inputs libFuzzer found; they are kept, not generated.
 """
 import os
@@ -327,6 +330,257 @@ def control_seeds():
     }
 
 
+# ---- offload: see fuzz_offload.c for the input format --------------------
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x80
+NEEDS_CSUM = 1
+GSO_NONE, GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_UDP_L4, GSO_ECN = 0, 1, 3, 4, 5, 0x80
+GRO_TCP, GRO_UDP = 1, 2
+# rx packet control bits
+RX_FIX_IP, RX_FIX_L4, RX_PARTIAL, RX_CONTINUE, RX_CORRUPT, RX_LONG = 1, 2, 4, 8, 16, 32
+# tx repairs (byte 0 bits 1-4)
+TX_FIX_LEN, TX_NORMALIZE, TX_KERNEL_META, TX_LONG = 1, 2, 4, 8
+APP_SRC = bytes([10, 9, 0, 1])
+APP_DST = bytes([10, 9, 0, 2])
+
+
+def fold(s):
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def pseudo_sum(src, dst, proto, l4len):
+    return fold(sum(struct.unpack("!4H", src + dst)) + proto + l4len)
+
+
+def l4_csum(src, dst, proto, l4):
+    """The complete checksum of a TCP or UDP segment l4 (checksum field zero)."""
+    data = l4 + (b"\0" if len(l4) % 2 else b"")
+    s = pseudo_sum(src, dst, proto, len(l4)) + sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    c = ~fold(s) & 0xFFFF
+    return 0xFFFF if c == 0 and proto == 17 else c
+
+
+def payload(n, seed):
+    return bytes((seed * 131 + i * 7 + (i >> 8)) & 0xFF for i in range(n))
+
+
+def tcp_seg(data, seq, flags=TCP_ACK, src=APP_SRC, dst=APP_DST, sport=40000, dport=5201,
+            ack=0x01020304, window=512, options=b"\x01\x01\x08\x0a\xaa\xbb\xcc\xdd\x11\x22\x33\x44",
+            csum="full", ip_id=1, tos=0, ip_options=b"", ipflags=0x4000):
+    """An IPv4/TCP packet (timestamps by default); csum full, partial (pseudo-header
+    sum, as CHECKSUM_PARTIAL leaves it), bad, or an int."""
+    doff = (20 + len(options)) // 4
+    t = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack, doff << 4, flags,
+                    window, 0, 0) + options + data
+    if csum == "full":
+        c = l4_csum(src, dst, 6, t)
+    elif csum == "partial":
+        c = pseudo_sum(src, dst, 6, len(t))
+    elif csum == "bad":
+        c = l4_csum(src, dst, 6, t) ^ 0x0100
+    else:
+        c = csum
+    t = t[:16] + struct.pack("!H", c) + t[18:]
+    return ipv4_id(t, src, dst, 6, ip_id, tos=tos, options=ip_options, flags=ipflags)
+
+
+def udp_seg(data, src=APP_SRC, dst=APP_DST, sport=5000, dport=5201, csum="full", ip_id=1,
+            ulen=None):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data) if ulen is None else ulen, 0) + data
+    if csum == "full":
+        c = l4_csum(src, dst, 17, u)
+    elif csum == "partial":
+        c = pseudo_sum(src, dst, 17, len(u))
+    elif csum == "bad":
+        c = l4_csum(src, dst, 17, u) ^ 0x0100
+    else:
+        c = csum
+    u = u[:6] + struct.pack("!H", c) + u[8:]
+    return ipv4_id(u, src, dst, 17, ip_id)
+
+
+def ipv4_id(payload_, src, dst, proto, ip_id, tos=0, options=b"", flags=0x4000):
+    p = ipv4(payload_, src, dst, proto, tos=tos, flags=flags, options=options)
+    p = p[:4] + struct.pack("!H", ip_id) + p[6:10] + b"\0\0" + p[12:]
+    hl = (p[0] & 15) * 4
+    return p[:10] + struct.pack("!H", csum(p[:hl])) + p[12:]
+
+
+def vnet(flags=0, gso_type=GSO_NONE, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    """struct virtio_net_hdr as the TUN device gives it (machine order: little endian here)."""
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+def tx(pkt, repair=0, **hdr):
+    return bytes([repair << 1]) + vnet(**hdr) + pkt
+
+
+def tso(pkt, gso_size, gso_type=GSO_TCPV4, l4=6):
+    hl = (pkt[0] & 15) * 4
+    return tx(pkt, flags=NEEDS_CSUM, gso_type=gso_type, hdr_len=hl + (20 if l4 == 6 else 8),
+              gso_size=gso_size, csum_start=hl, csum_offset=16 if l4 == 6 else 6)
+
+
+def rx(pkts, flags=GRO_TCP, mtu=1500):
+    """A GRO batch: pkts are bytes (ctl 0), (ctl, bytes) or (ctl, bytes, length):
+    with RX_LONG one byte and the length of the bytes the harness generates."""
+    out = bytes([1 | flags << 1]) + struct.pack("!H", mtu)
+    for p in pkts:
+        if not isinstance(p, tuple):
+            p = (0, p)
+        ctl, data = p[0], p[1]
+        out += bytes([ctl]) + struct.pack("!H", p[2] if len(p) > 2 else len(data)) + data
+    return out
+
+
+def tcp_flow(n, mss, seq=1000, last=TCP_ACK | TCP_PSH, **kw):
+    return [tcp_seg(payload(mss, i), seq + i * mss, last if i == n - 1 else TCP_ACK,
+                    ip_id=i + 1, **kw) for i in range(n)]
+
+
+def udp_csum_zero(data, at):
+    """data with the 16-bit word at offset at (even) chosen so that the UDP
+    checksum of a segment carrying data computes to 0 (stored as 0xffff)."""
+    for w in range(0x10000):
+        d = data[:at] + struct.pack("!H", w) + data[at + 2:]
+        u = struct.pack("!HHHH", 5000, 5201, 8 + len(d), 0) + d
+        if l4_csum(APP_SRC, APP_DST, 17, u) == 0xFFFF and \
+                fold(pseudo_sum(APP_SRC, APP_DST, 17, len(u)) +
+                     sum(struct.unpack("!%dH" % (len(u) // 2), u))) == 0xFFFF:
+            return d
+    raise ValueError("no word makes the checksum 0")
+
+
+def offload_seeds():
+    s = {}
+    # tx: super-packets and partial checksums as a TUN device with offloads hands them over
+    s["tx-tso-tcp"] = tso(tcp_seg(payload(4 * 1200 + 300, 1), 7, TCP_ACK | TCP_PSH,
+                                  csum="partial"), 1200)
+    s["tx-tso-tcp-ecn-fin"] = tx(tcp_seg(payload(3000, 2), 0xFFFFF000,
+                                         TCP_ACK | TCP_PSH | TCP_FIN | TCP_CWR, csum="partial",
+                                         ip_id=0xFFFE, tos=2), flags=NEEDS_CSUM,
+                                 gso_type=GSO_TCPV4 | GSO_ECN, hdr_len=9999, gso_size=536,
+                                 csum_start=20, csum_offset=16)
+    s["tx-tso-tcp-ip-options"] = tso(tcp_seg(payload(2500, 3), 1, csum="partial",
+                                             ip_options=b"\x94\x04\x00\x00"), 1000)
+    s["tx-tso-tcp-mss-8"] = tso(tcp_seg(payload(300, 4), 1, options=b"", csum="partial"), 8)
+    s["tx-tso-tcp-one-segment"] = tso(tcp_seg(payload(100, 5), 5, csum="partial"), 1400)
+    s["tx-tso-tcp-header-only"] = tso(tcp_seg(b"", 5, csum="partial"), 1400)
+    s["tx-tso-tcp-no-needs-csum"] = tx(tcp_seg(payload(2000, 6), 9, csum=0), gso_type=GSO_TCPV4,
+                                       gso_size=700)
+    s["tx-uso"] = tso(udp_seg(payload(3 * 1200 + 7, 7), csum="partial"), 1200,
+                      gso_type=GSO_UDP_L4, l4=17)
+    s["tx-uso-one-segment"] = tso(udp_seg(payload(200, 8), csum="partial"), 1200,
+                                  gso_type=GSO_UDP_L4, l4=17)
+    s["tx-uso-bad-udp-length"] = tso(udp_seg(payload(1500, 9), csum="partial", ulen=3), 1000,
+                                     gso_type=GSO_UDP_L4, l4=17)
+    # A segment whose UDP checksum computes to 0: sent as 0xffff (0 is "no checksum").
+    first = udp_csum_zero(payload(100, 17), 98)
+    s["tx-uso-csum-zero"] = tso(udp_seg(first + payload(150, 18), csum="partial"), 100,
+                                gso_type=GSO_UDP_L4, l4=17)
+    s["tx-csum-tcp"] = tx(tcp_seg(payload(700, 10), 1000, csum="partial"), flags=NEEDS_CSUM,
+                          csum_start=20, csum_offset=16)
+    s["tx-csum-udp"] = tx(udp_seg(payload(333, 11), csum="partial"), flags=NEEDS_CSUM,
+                          csum_start=20, csum_offset=6)
+    s["tx-csum-odd-length"] = tx(udp_seg(payload(33, 12), csum="partial"), flags=NEEDS_CSUM,
+                                 csum_start=20, csum_offset=6)
+    s["tx-plain"] = tx(ping())
+    good = tcp_seg(payload(3000, 13), 1, csum="partial")
+    s["tx-bad-csum-start"] = tx(good, flags=NEEDS_CSUM, csum_start=len(good), csum_offset=0)
+    s["tx-bad-csum-offset"] = tx(good, flags=NEEDS_CSUM, csum_start=20, csum_offset=len(good) - 21)
+    s["tx-bad-tcpv6"] = tso(good, 1000, gso_type=GSO_TCPV6)
+    s["tx-bad-ufo"] = tso(good, 1000, gso_type=GSO_UDP)
+    s["tx-bad-proto"] = tso(good, 1000, gso_type=GSO_UDP_L4, l4=17)
+    s["tx-bad-gso-size-0"] = tso(good, 0)
+    s["tx-bad-length"] = tso(good[:-1], 1000)
+    s["tx-bad-truncated"] = tso(good[:30], 1000)
+    s["tx-bad-fragment"] = tso(good[:6] + b"\x20\x00" + good[8:], 1000)
+    s["tx-bad-doff"] = tso(good[:32] + b"\x40" + good[33:], 1000)
+    s["tx-bad-ipv6"] = tso(bytes([0x60]) + good[1:], 1000)
+    # 64 KiB super-packets: the headers given, the payload generated by the harness.
+    big = tcp_seg(payload(40, 15), 1, TCP_ACK | TCP_PSH, csum="partial")
+    s["tx-tso-tcp-64k"] = bytes([(TX_LONG | TX_KERNEL_META) << 1]) + \
+        tso(big[:2] + b"\xff\xff" + big[4:], 1448)[1:]
+    big = udp_seg(payload(40, 16), csum="partial")
+    s["tx-uso-64k"] = bytes([(TX_LONG | TX_KERNEL_META) << 1]) + \
+        tso(big[:2] + b"\xff\xff" + big[4:], 1000, gso_type=GSO_UDP_L4, l4=17)[1:]
+    # The same bytes as random input would carry them, with the repairs asked for.
+    s["tx-repair-all"] = tx(tcp_seg(payload(1000, 14), 1, csum=0x1234)[:2] + b"\0\0" +
+                            tcp_seg(payload(1000, 14), 1, csum=0x1234)[4:],
+                            repair=TX_FIX_LEN | TX_NORMALIZE | TX_KERNEL_META,
+                            gso_type=GSO_TCPV4, gso_size=300)
+
+    # rx: batches of received inner packets
+    flow = tcp_flow(8, 512)
+    s["rx-tcp-flow"] = rx(flow)
+    s["rx-tcp-flow-gro-off"] = rx(flow, flags=0)
+    other = tcp_flow(4, 512, seq=77, sport=40001)
+    s["rx-tcp-two-flows"] = rx([p for pair in zip(flow[:4], other) for p in pair])
+    s["rx-tcp-bad-csum"] = rx(flow[:3] + [tcp_seg(payload(512, 3), 1000 + 3 * 512, csum="bad",
+                                                  ip_id=4)] + flow[4:])
+    s["rx-tcp-seq-gap"] = rx(flow[:2] + flow[3:])
+    s["rx-tcp-short-then-full"] = rx([tcp_seg(payload(512, 0), 0, ip_id=1),
+                                      tcp_seg(payload(200, 1), 512, ip_id=2),
+                                      tcp_seg(payload(512, 2), 712, ip_id=3)])
+    s["rx-tcp-control"] = rx([tcp_seg(b"", 0, TCP_SYN), tcp_seg(payload(100, 1), 1, TCP_ACK),
+                              tcp_seg(b"", 101, TCP_ACK), tcp_seg(payload(100, 2), 101, TCP_ACK),
+                              tcp_seg(payload(100, 3), 201, TCP_ACK | TCP_FIN),
+                              tcp_seg(b"", 301, TCP_RST)])
+    s["rx-tcp-differences"] = rx([tcp_seg(payload(300, 0), 0, tos=2),
+                                  tcp_seg(payload(300, 1), 300, tos=3),
+                                  tcp_seg(payload(300, 2), 600, ack=5),
+                                  tcp_seg(payload(300, 3), 900, window=7),
+                                  tcp_seg(payload(300, 4), 1200, options=b"")])
+    s["rx-udp-flow"] = rx([udp_seg(payload(64 if i < 4 else 20, i), ip_id=i) for i in range(5)],
+                          flags=GRO_TCP | GRO_UDP)
+    s["rx-udp-no-csum"] = rx([udp_seg(payload(64, i), csum=0, ip_id=i) for i in range(3)],
+                             flags=GRO_TCP | GRO_UDP)
+    s["rx-udp-gro-off"] = rx([udp_seg(payload(64, i), ip_id=i) for i in range(3)])
+    # partial checksums from a same-host sender: completed, or (longer than the MTU) a GSO write
+    s["rx-partial-small"] = rx([tcp_seg(payload(512, i), i * 512, csum="partial", ip_id=i)
+                                for i in range(3)] + [udp_seg(payload(100, 9), csum="partial")],
+                               flags=GRO_TCP | GRO_UDP)
+    s["rx-partial-udp-csum-zero"] = rx([udp_seg(udp_csum_zero(payload(100, 19), 98),
+                                                csum="partial")], flags=GRO_TCP | GRO_UDP)
+    s["rx-partial-super"] = rx([tcp_seg(payload(4000, 1), 1, csum="partial"),
+                                udp_seg(payload(3000, 2), csum="partial")],
+                               flags=GRO_TCP | GRO_UDP, mtu=1400)
+    s["rx-partial-super-gro-off"] = rx([tcp_seg(payload(4000, 1), 1, csum="partial")], flags=0,
+                                       mtu=1400)
+    frag = ipv4_id(icmp_echo(), APP_SRC, APP_DST, 1, 9, flags=0x2000)
+    s["rx-mixed"] = rx([flow[0], udp_seg(payload(50, 1), csum="bad"), ping(), flow[1],
+                        tcp_seg(payload(512, 2), 1000 + 2 * 512, ip_id=3,
+                                ip_options=b"\x01\x01\x01\x00"), frag, flow[2],
+                        bytes([0x60]) + bytes(39), flow[3]])
+    s["rx-truncated"] = rx([flow[0][:n] for n in (0, 1, 19, 20, 27, 28, 39, 40, 51)] +
+                           [flow[0][:2] + struct.pack("!H", 45) + flow[0][4:45]])
+    # Compact batches built by the harness: the first packet, then continuations.
+    first = tcp_seg(payload(100, 0), 5000, options=b"")
+    s["rx-continue-tcp"] = rx([(RX_FIX_IP | RX_FIX_L4, first)] +
+                              [(RX_FIX_IP | RX_FIX_L4 | RX_CONTINUE, payload(100, i))
+                               for i in range(1, 20)])
+    s["rx-continue-corrupt"] = rx([(RX_FIX_IP | RX_FIX_L4, first)] +
+                                  [(RX_FIX_IP | RX_FIX_L4 | RX_CONTINUE |
+                                    (RX_CORRUPT if i == 3 else 0), payload(100, i))
+                                   for i in range(1, 6)])
+    s["rx-continue-partial"] = rx([(RX_FIX_IP | RX_PARTIAL, first)] +
+                                  [(RX_FIX_IP | RX_PARTIAL | RX_CONTINUE, payload(100, i))
+                                   for i in range(1, 6)], mtu=68)
+    # Long segments generated by the harness: more than 64 KiB of one flow.
+    long = RX_FIX_IP | RX_FIX_L4 | RX_CONTINUE | RX_LONG
+    s["rx-long-tcp-over-64k"] = rx([(RX_FIX_IP | RX_FIX_L4, tcp_seg(payload(1400, 0), 1))] +
+                                   [(long, bytes([i]), 1400) for i in range(1, 50)])
+    s["rx-long-udp-over-64k"] = rx([(RX_FIX_IP | RX_FIX_L4, udp_seg(payload(1400, 0)))] +
+                                   [(long, bytes([i]), 1400) for i in range(1, 50)],
+                                   flags=GRO_TCP | GRO_UDP)
+    s["rx-continue-udp-64"] = rx([(RX_FIX_IP | RX_FIX_L4, udp_seg(payload(8, 0)))] +
+                                 [(RX_FIX_IP | RX_FIX_L4 | RX_CONTINUE, payload(8, i))
+                                  for i in range(1, 65)], flags=GRO_TCP | GRO_UDP)
+    return s
+
+
 NFNL_SUBSYS_NFTABLES = 10
 NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_DELTABLE, NFT_MSG_NEWGEN = 3, 6, 2, 15
 NFTA_GEN_ID, NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME = 1, 2, 3
@@ -384,3 +638,4 @@ if __name__ == "__main__":
     write("config", config_seeds())
     write("control", control_seeds())
     write("fwwatch", fwwatch_seeds())
+    write("offload", offload_seeds())

@@ -306,7 +306,7 @@ def config_seeds():
     s["bad-unknown-key.conf"] = MINIMAL + "Colour = blue\n"
     s["bad-duplicate-key.conf"] = MINIMAL.replace("Remote", "Remote = 10.0.0.3\nRemote", 1)
     s["bad-duplicate-section.conf"] = MINIMAL + "[Tunnel]\nMTU = 1400\n"
-    s["bad-address.conf"] = MINIMAL.replace("10.9.0.1/24", "10.9.0.1")
+    s["bad-address.conf"] = MINIMAL.replace("10.9.0.1/24", "10.9.0.1/33")  # (without a length it is /32)
     s["bad-values.conf"] = MINIMAL.replace(
         "[Address]", "TTL = 256\nTOS = -1\nMTU = 67\nECN = maybe\nDSCP = 0\n"
         "DiscoverPathMTU = perhaps\nName = a/b\n[Address]").replace("10.0.0.2", "224.0.0.1")

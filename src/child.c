@@ -92,29 +92,36 @@ static void soft_state_turn(struct daemon *d, bool timer)
 {
 	uint64_t fc[FP_COUNTER_MAX];
 	struct msg m = { .type = MSG_ROUTE_CHECK };
+	bool unreach;
 
 	if (dp_tick(&d->dp, timer) & SS_ROUTE)
 		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
 	if (d->fast && timer) {
 		fp_counters(&d->fp, fc);
-		/* the fast path's packets count for liveness, seen at this tick */
-		bool unreach = ss_flags(&d->dp.ss) & SS_UNREACH;
-
 		/*
-		 * Packets counted since the last tick show the exit reachable only
+		 * The fast path's packets count for liveness, seen at this tick.
+		 * Those counted since the last tick show the exit reachable only
 		 * if the unreachable was known then: else some may have come before
 		 * the error that said so (the slow path's own packets are in order).
 		 */
 		if (fc[FP_RX_PACKETS] != d->fast_rx) {
 			atomic_store(&d->dp.last_rx_ms, now_ms());
-			if (unreach && d->unreach_at_tick && ss_exit_reached(&d->dp.ss))
+			if ((ss_flags(&d->dp.ss) & SS_UNREACH) && d->unreach_at_tick &&
+			    ss_exit_reached(&d->dp.ss))
 				log_debug("soft state: tunnel exit reachable again (packet from Remote)");
 		}
-		d->unreach_at_tick = ss_flags(&d->dp.ss) & SS_UNREACH;
 		if (fc[FP_TX_PACKETS] != d->fast_tx)
 			atomic_store(&d->dp.last_tx_ms, now_ms());
 		d->fast_rx = fc[FP_RX_PACKETS];
 		d->fast_tx = fc[FP_TX_PACKETS];
+	}
+	if (timer) {
+		unreach = ss_flags(&d->dp.ss) & SS_UNREACH;
+		if (unreach && !d->unreach_at_tick) {	/* Remote may have moved: its name may say */
+			m.type = MSG_UNREACHABLE;
+			msg_send(d->sock_fd, &m);
+		}
+		d->unreach_at_tick = unreach;
 	}
 	publish_state(d);
 }

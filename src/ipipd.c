@@ -1316,6 +1316,9 @@ static int from_child(struct daemon *d)
 		refresh_hop(d, true);
 		ask_lookup_early(d);
 		break;
+	case MSG_UNREACHABLE:	/* a failure to reach Remote: its name may say where it went */
+		ask_lookup_early(d);
+		break;
 	case MSG_ALIVE:
 		d->peer_down = !m.u.alive.alive;
 		if (d->peer_down)	/* Remote may have moved: its name may say where */

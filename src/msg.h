@@ -8,7 +8,8 @@
  * is used: the datapath process handles packets from the network, so the
  * parent treats what it says as untrusted, and the other way round.
  *
- *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED, ROUTE_CHECK, RELOAD
+ *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED, ROUTE_CHECK, RELOAD,
+ *                       ALIVE, UNREACHABLE
  *   parent -> datapath: STATUS, ADDRS, HOP, STOP, ROUTE_MTU, STATE, DATAPATH,
  *                       PARAMS, RELOADED
  *
@@ -43,13 +44,14 @@ enum msg_type {
 	MSG_RELOAD,		/* `ipipctl reload`: read the configuration again */
 	MSG_RELOADED,		/* the reply to MSG_RELOAD */
 	MSG_ALIVE,		/* Keepalive: Peer answers again, or stopped answering */
+	MSG_UNREACHABLE,	/* an ICMP error says the tunnel's exit is unreachable */
 	MSG_TYPE_MAX
 };
 
 #define MSG_BIT(t) (1u << (t))
 #define MSG_FROM_CHILD (MSG_BIT(MSG_READY) | MSG_BIT(MSG_DOWN) | MSG_BIT(MSG_STATUS_REQ) | \
 			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK) | MSG_BIT(MSG_RELOAD) | \
-			MSG_BIT(MSG_ALIVE))
+			MSG_BIT(MSG_ALIVE) | MSG_BIT(MSG_UNREACHABLE))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
 			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED))

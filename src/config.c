@@ -1014,14 +1014,15 @@ static void check_loops(struct parser *ps)
 	struct config *c = ps->c;
 	char a[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
 
-	if (!c->ip.local || !c->ip.remote || !c->addr.s_addr)
+	if (!c->addr.s_addr)
 		return;		/* missing: reported */
 	inet_ntop(AF_INET, &c->ip.remote, a, sizeof(a));
-	if (c->ip.remote == c->addr.s_addr)
+	/* (Remote as a name, Local = auto: 0 here, their addresses not known yet) */
+	if (c->ip.remote && c->ip.remote == c->addr.s_addr)
 		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Address, this end's address "
 		     "inside the tunnel: outer packets to Remote would be delivered to this host "
 		     "(Remote is the other end's address on the underlay)", a);
-	if (c->has_peer && c->ip.remote == c->peer.s_addr)
+	if (c->has_peer && c->ip.remote && c->ip.remote == c->peer.s_addr)
 		perr(ps, key_line(ps, "Remote"), "Remote: %s is also Peer: the route to Peer goes "
 		     "through the tunnel, so outer packets to Remote would enter the tunnel itself, "
 		     "a loop (Peer is the other end's address inside the tunnel, Remote its address "
@@ -1030,7 +1031,7 @@ static void check_loops(struct parser *ps)
 		perr(ps, key_line(ps, "Peer"), "Peer: %s is also Address: Peer is the other end's "
 		     "address inside the tunnel, Address this end's",
 		     inet_ntop(AF_INET, &c->peer, p, sizeof(p)));
-	if (!c->table || !c->default_route)
+	if (!c->table || !c->default_route || !c->ip.local)
 		return;		/* the table's routes are the user's (lint.c warns) */
 	inet_ntop(AF_INET, &c->ip.local, a, sizeof(a));
 	for (unsigned i = 0; i < c->n_rule_from; i++) {

@@ -70,9 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (config_parse_string(text, "fuzz.conf", &cfg, devnull) == 0) {
 		CHECK(config_valid_ifname(cfg.name));
 		CHECK(strcmp(cfg.path, "fuzz.conf") == 0);
-		CHECK(unicast(cfg.ip.local) && unicast(cfg.ip.remote));
-		CHECK(cfg.ip.local != cfg.ip.remote);
-		CHECK(cfg.ip.remote != cfg.addr.s_addr);
+		/* Local = auto and Remote as a name stand for addresses found later */
+		CHECK(cfg.local_auto ? cfg.ip.local == 0 : unicast(cfg.ip.local));
+		CHECK(cfg.remote_name[0] ? cfg.ip.remote == 0 && endpoint_valid_name(cfg.remote_name) :
+			unicast(cfg.ip.remote));
+		CHECK(cfg.resolve_interval >= 1 && cfg.resolve_interval <= CONFIG_RESOLVE_MAX);
+		CHECK(!cfg.ip.local || cfg.ip.local != cfg.ip.remote);
+		CHECK(!cfg.ip.remote || cfg.ip.remote != cfg.addr.s_addr);
+		CHECK(cfg.n_routes <= CONFIG_MAX_ROUTES);
+		for (unsigned i = 0; i < cfg.n_routes; i++)
+			CHECK(cfg.routes[i].has_dst && cfg.routes[i].dst.len <= 32 &&
+			      cfg.routes[i].table && cfg.routes[i].table != 253 &&
+			      cfg.routes[i].table != 255);
 		CHECK(!cfg.has_peer || (cfg.peer.s_addr != cfg.ip.remote &&
 					cfg.peer.s_addr != cfg.addr.s_addr));
 		CHECK(unicast(cfg.addr.s_addr));

@@ -1955,6 +1955,9 @@ static void test_remote_name_refused(void **state)
 	}
 	expect_error(TUNNEL "Local = home.example\n" REMOTE ADDRESS, 2,
 		     "Local: 'home.example' is not a unicast IPv4 address, or auto");
+	/* the checks that need no Remote still apply with a name */
+	expect_error(TUNNEL "Local = auto\nRemote = colo.example\n[Address]\nAddress = 10.0.0.1/32\n"
+		     "Peer = 10.0.0.1\n", 6, "Peer: 10.0.0.1 is also Address");
 	expect_tunnel_line_error("ResolveInterval = 0", "ResolveInterval: '0' is not a number of "
 				 "seconds from 1 to 86400");
 	expect_tunnel_line_error("ResolveInterval = 86401", "ResolveInterval: '86401'");

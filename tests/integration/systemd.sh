@@ -184,6 +184,12 @@ inside touch /run/ipipd/.sdtest && inside rm /run/ipipd/.sdtest &&
 sd_run 'systemd-analyze security --no-pager ipipd@Moe' >"$WORK/security" 2>&1
 grep -a 'Overall exposure level' "$WORK/security" | sed 's/^/# systemd-analyze security ipipd@Moe: /'
 echo "#   not used: $(grep -a '^✗' "$WORK/security" | awk '{ print $2 }' | tr '\n' ' ')"
+# The level measured once the unit was hardened (5.7 before): a sandboxing
+# directive dropped or weakened raises it.
+EXPOSURE_MAX=3.5
+exposure=$(grep -a 'Overall exposure level' "$WORK/security" | grep -Eo ': [0-9]+\.[0-9]+' | tr -d ': ')
+check "guest: systemd-analyze security ipipd@Moe: exposure ${exposure:-?}, at most $EXPOSURE_MAX" \
+	awk -v e="${exposure:-99}" -v m="$EXPOSURE_MAX" 'BEGIN { exit !(e + 0 <= m + 0) }'
 
 # systemctl reload (ExecReload: ipipctl reload): the file read again and the
 # change applied by the same process, the tunnel kept; a file with an error is

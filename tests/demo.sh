@@ -31,14 +31,14 @@ step "2. The LAN host reaches the home machine's colo address"
 try "lan pings 203.0.113.5 (colo answers ARP by proxy and forwards it through the tunnel)" \
 	nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
 bg "$HOME_NS" $PKT serve-peer 203.0.113.5 7000 2 >"$WORK/serve.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 try "a TCP service on home bound to 203.0.113.5 sees the LAN client as 203.0.113.9" \
 	says "$LAN" 203.0.113.9
 try "... and the internet router as 198.51.100.1" says "$INET" 198.51.100.1
 
 step "3. Home's traffic from the tunnel address goes through the tunnel, the rest does not"
 bg "$INET" $PKT serve-peer 198.51.100.1 7000 2 >"$WORK/serve2.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
 try "from 203.0.113.5, a server on the internet sees 203.0.113.5 (via the tunnel)" \
 	says "$HOME_NS" 203.0.113.5 198.51.100.1 203.0.113.5
 try "ordinary traffic is seen as 192.0.2.42 (home's default route)" \

@@ -136,7 +136,7 @@ transfer() {
 	local from=$1 to=$2 addr=$3 port=$4 file=$5 sink sent got
 	nsx "$to" timeout 150 $PKT sink "$addr" "$port" >"$WORK/sink.out" &
 	sink=$!; PIDS+=("$sink")
-	for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 	sent=$(nsx "$from" timeout 120 $PKT send "$addr" "$port" "$file")
 	wait "$sink"
 	got=$(tail -n 1 "$WORK/sink.out")
@@ -148,7 +148,7 @@ capture() { # capture VAR NS IF FILE [FILTER]: start tcpdump, its PID in $VAR
 		2>"$4.err" &
 	PIDS+=($!)
 	printf -v "$1" %s $!
-	for _ in $(seq 50); do grep -q listening "$4.err" && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q listening "$4.err" && break; sleep 0.1; done
 }
 
 stop_capture() { sleep 0.3; kill "$1"; wait "$1" 2>/dev/null; }

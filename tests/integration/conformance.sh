@@ -41,7 +41,7 @@ cap() {
 	rm -f "$WORK/cap.pcap" "$WORK/td.err"
 	ip netns exec "$1" tcpdump --immediate-mode -Z root -n -i "$2" -w "$WORK/cap.pcap" -U "$3" 2>"$WORK/td.err" &
 	TD=$!; PIDS+=("$TD")
-	for _ in $(seq 50); do grep -q listening "$WORK/td.err" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q listening "$WORK/td.err" 2>/dev/null && break; sleep 0.1; done
 }
 capstop() { sleep 0.4; kill "$TD"; wait "$TD" 2>/dev/null; }
 # send SPEC... [+ SPEC...]: packets from A, one conformance.py call per group.
@@ -143,7 +143,7 @@ fn0=$(dropped_a tx_frag_needed)
 cap "$A" ipa "icmp[0] == 3 and icmp[1] == 4"
 nsx "$A" tcpdump --immediate-mode -Z root -n -i va -w "$WORK/cap2.pcap" -U "ip proto 4" 2>"$WORK/td2.err" &
 TD2=$!; PIDS+=("$TD2")
-for _ in $(seq 50); do grep -q listening "$WORK/td2.err" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/td2.err" 2>/dev/null && break; sleep 0.1; done
 # Two too-big DF packets, then a small one that must go out (the capture works).
 send size=1480 df=1 id=0x5151 n=2 + size=100 df=1 id=0x5252
 capstop; kill "$TD2"; wait "$TD2" 2>/dev/null

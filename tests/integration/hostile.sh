@@ -55,7 +55,7 @@ rawdrops() { nsx "$B" awk 'NR > 1 && $2 ~ /:0004$/ { s += $NF } END { print s + 
 head -c $((256 << 20)) /dev/urandom >"$WORK/blob"
 bg "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
 SINK=$BG
-for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 
 MAC=$(nsx "$B" cat /sys/class/net/bx/address)
 # Counters before (the transfer itself moves none of them).

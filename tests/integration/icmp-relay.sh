@@ -60,7 +60,7 @@ nsx "$A" ip route flush cache
 head -c $((4 << 20)) /dev/urandom >"$WORK/blob"
 bg "$B" $PKT sink 203.0.113.2 5001 >"$WORK/sink.out"
 SINK=$BG
-for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 SENT=$(nsx "$A" timeout 60 $PKT send 203.0.113.2 5001 "$WORK/blob")
 wait "$SINK"
 GOT=$(tail -n 1 "$WORK/sink.out")

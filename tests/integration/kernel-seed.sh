@@ -105,13 +105,13 @@ start "$HOME_NS" "$TOP/examples/home/Moe.conf" Moe || notok "ipipd starts on hom
 check "lan pings 203.0.113.5: the kernel's proxy ARP and ipip, then ipipd" \
 	nsx "$LAN2" ping -c 3 -i 0.3 -W 2 203.0.113.5
 bg "$HOME_NS" $PKT serve-peer 203.0.113.5 7000 2 >"$WORK/serve.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 check "a service on home bound to 203.0.113.5 sees the LAN client as 203.0.113.9" \
 	test "$(nsx "$LAN2" $PKT ask-peer 203.0.113.5 7000)" = 203.0.113.9
 check "... and the internet router as 198.51.100.1" \
 	test "$(nsx "$INET2" $PKT ask-peer 203.0.113.5 7000)" = 198.51.100.1
 bg "$INET2" $PKT serve-peer 198.51.100.1 7001 2 >"$WORK/serve2.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
 check "home's traffic from 203.0.113.5 goes through the tunnel (seen as 203.0.113.5)" \
 	test "$(nsx "$HOME_NS" $PKT ask-peer 198.51.100.1 7001 203.0.113.5)" = 203.0.113.5
 check "ordinary traffic keeps home's default route (seen as 192.0.2.42)" \

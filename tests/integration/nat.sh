@@ -71,11 +71,11 @@ start "$HOME_NS" "$WORK/home.conf" Moe || notok "ipipd start on home"
 check "the LAN host pings home's colo address through the NAT (an inbound first packet: the dnat rule)" \
 	nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
 bg "$HOME_NS" $PKT serve-peer 203.0.113.5 7000 3 >"$WORK/serve.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 check "an inbound TCP connection from colo's LAN reaches home, which sees 203.0.113.9" says "$LAN" 203.0.113.9
 check "... and from the internet router, seen as 198.51.100.1" says "$INET" 198.51.100.1
 bg "$INET" $PKT serve-peer 198.51.100.1 7000 2 >"$WORK/serve2.out"
-for _ in $(seq 50); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/serve2.out" 2>/dev/null && break; sleep 0.1; done
 check "from 203.0.113.5, a server on the internet sees 203.0.113.5 (through the tunnel)" \
 	says "$HOME_NS" 203.0.113.5 198.51.100.1 203.0.113.5
 check "home's other traffic is seen as the router's public address 192.0.2.42" \

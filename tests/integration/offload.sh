@@ -86,7 +86,7 @@ check "8 MiB TCP B -> A (GRO on A) arrives intact" transfer "$B" "$A" 198.51.100
 capture TD_UDP "$A" va "$WORK/udp.pcap" 'ip proto 4 and src host 192.0.2.21'
 nsx "$B" $PY "$WORK/udp.py" recv 198.51.100.22 20 >"$WORK/udp.out" &
 URX=$!; PIDS+=("$URX")
-for _ in $(seq 50); do grep -q listening "$WORK/udp.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/udp.out" 2>/dev/null && break; sleep 0.1; done
 USENT=$(nsx "$A" $PY "$WORK/udp.py" send 198.51.100.22)
 wait "$URX"
 stop_capture "$TD_UDP"
@@ -107,7 +107,7 @@ check "32 MiB TCP B (none) -> A (offloads) arrives intact" \
 	transfer "$B" "$A" 198.51.100.21 5104 "$WORK/blob"
 nsx "$B" $PY "$WORK/udp.py" recv 198.51.100.22 20 >"$WORK/udp.out" &
 URX=$!; PIDS+=("$URX")
-for _ in $(seq 50); do grep -q listening "$WORK/udp.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/udp.out" 2>/dev/null && break; sleep 0.1; done
 USENT=$(nsx "$A" $PY "$WORK/udp.py" send 198.51.100.22)
 wait "$URX"
 check "UDP_SEGMENT send to B without offloads arrives intact" \

@@ -62,7 +62,7 @@ reload() { nsx "$A" "$IPIPCTL" reload ra >>"$WORK/reload.out" 2>&1; }
 head -c 4000000 /dev/urandom >"$WORK/blob"
 nsx "$B" timeout 150 $PKT sink 198.51.100.2 5001 >"$WORK/sink.out" &
 SINK=$!; PIDS+=("$SINK")
-for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 nsx "$A" timeout 120 $PKT send 198.51.100.2 5001 "$WORK/blob" 500000 >"$WORK/send.out" 2>&1 &
 SEND=$!; PIDS+=("$SEND")
 nsx "$A" ping -q -i 0.01 -c 800 -W 1 198.51.100.2 >"$WORK/ping.out" 2>&1 &

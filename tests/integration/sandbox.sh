@@ -202,7 +202,7 @@ check "ping B -> A through the sandboxed tunnel" nsx "$B" ping -c 3 -i 0.2 -W 2 
 head -c $((8 << 20)) /dev/urandom >"$WORK/blob"
 bg "$B" timeout 90 $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
 SINK=$BG
-for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 SENT=$(nsx "$A" timeout 60 $PKT send 198.51.100.2 5001 "$WORK/blob")
 wait "$SINK"
 GOT=$(tail -n 1 "$WORK/sink.out")

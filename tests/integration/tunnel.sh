@@ -80,7 +80,7 @@ tcp_burst() {
 	head -c $(($1 << 10)) /dev/urandom >"$WORK/burst"
 	bg "$B" $PKT sink 198.51.100.2 "$2" >"$WORK/burst.out"
 	sink=$BG
-	for _ in $(seq 50); do grep -q listening "$WORK/burst.out" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q listening "$WORK/burst.out" 2>/dev/null && break; sleep 0.1; done
 	sent=$(nsx "$A" timeout 60 $PKT send 198.51.100.2 "$2" "$WORK/burst")
 	wait "$sink"
 	test -n "$sent" -a "$sent" = "$(tail -n 1 "$WORK/burst.out")"
@@ -91,7 +91,7 @@ tcp_burst() {
 # (batches, sent direct by the userspace datapath: ipipd's own outer headers).
 ip netns exec "$A" tcpdump --immediate-mode -Z root -i va -w "$WORK/cap.pcap" -U 'ip proto 4' 2>"$WORK/td.err" &
 TD=$!; PIDS+=("$TD")
-for _ in $(seq 50); do grep -q listening "$WORK/td.err" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/td.err" && break; sleep 0.1; done
 [ "$DATAPATH" = userspace ] && d0=$(json "$A" ipa tx_direct)
 nsx "$A" ping -q -c 5 -i 0.05 -s 1000 198.51.100.2 >/dev/null
 tcp_burst 256 5003 || notok "TCP burst during the capture"
@@ -106,7 +106,7 @@ fi
 head -c $((64 << 20)) /dev/urandom >"$WORK/blob"
 bg "$B" $PKT sink 198.51.100.2 5001 >"$WORK/sink.out"
 SINK=$BG
-for _ in $(seq 50); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
 SENT=$(nsx "$A" timeout 120 $PKT send 198.51.100.2 5001 "$WORK/blob")
 wait "$SINK"
 GOT=$(tail -n 1 "$WORK/sink.out")

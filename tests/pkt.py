@@ -9,6 +9,9 @@
   ask-peer ADDR PORT [SRC]    connect (from SRC) and print what the server says
   pcap-check FILE             every IPIP frame in FILE has valid outer and inner
                               IPv4 headers; print the count
+  serve-dns ADDR NAME A       a DNS server on ADDR (IPv4 or IPv6) port 53/udp:
+                              NAME's A record is A, any other name NXDOMAIN;
+                              print each query
 """
 import hashlib
 import socket
@@ -177,10 +180,37 @@ def cmd_pcap_check(path):
     print(count)
 
 
+def cmd_serve_dns(addr, name, a):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    name = name.lower().rstrip(".")
+    print("listening", flush=True)
+    while True:
+        q, peer = s.recvfrom(1500)
+        if len(q) < 17 or q[2] & 0x80:
+            continue
+        i, labels = 12, []
+        while i < len(q) and q[i]:
+            labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace").lower())
+            i += 1 + q[i]
+        if i + 5 > len(q):
+            continue
+        qtype, = struct.unpack("!H", q[i + 1:i + 3])
+        hit = ".".join(labels) == name
+        ans = b""
+        if hit and qtype == 1:	# A, IN, TTL 5, the name compressed to the question's
+            ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 5, 4) + socket.inet_aton(a)
+        flags = 0x8180 | (0 if hit else 3)	# a response, recursion desired and available
+        s.sendto(struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], flags, 1,
+                             1 if ans else 0, 0, 0) + q[12:i + 5] + ans, peer)
+        print("query %s type %d from %s" % (".".join(labels), qtype, peer[0]), flush=True)
+
+
 def main():
     cmds = {"sink": cmd_sink, "send": cmd_send, "ipip": cmd_ipip,
             "inject6": cmd_inject6, "pcap-check": cmd_pcap_check,
-            "serve-peer": cmd_serve_peer, "ask-peer": cmd_ask_peer}
+            "serve-peer": cmd_serve_peer, "ask-peer": cmd_ask_peer,
+            "serve-dns": cmd_serve_dns}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

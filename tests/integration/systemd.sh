@@ -8,11 +8,13 @@
 # journal), stop (the network as before), start, a crash (SIGKILL:
 # restarted), ipipctl down (stays down), every datapath under the same
 # sandbox, a start before the network (activating, "Waiting for", active once
-# the route comes), configuration errors (exit status 78, not restarted), a
-# reboot (the enabled unit comes back by itself), disable --now; then the
-# Debian package of `make deb` in place of make install's copy: installed
-# offline, starting nothing, a tunnel from it, purged with the tunnel
-# running, and nothing left.
+# the route comes), Local = auto with Remote as a name (the guest's
+# /etc/hosts; followed when it changes; waited for when it does not resolve;
+# from DNS, a nameserver at an IPv4 and at an IPv6 address), configuration
+# errors (exit status 78, not restarted), a reboot (the enabled unit comes
+# back by itself), disable --now; then the Debian package of `make deb` in
+# place of make install's copy: installed offline, starting nothing, a tunnel
+# from it, purged with the tunnel running, and nothing left.
 #
 #   H (namespace here)                         guest (QEMU, systemd as PID 1)
 #   ipipd (Datapath = userspace) sd0           ipipd@Moe.service: /etc/ipipd/Moe.conf
@@ -299,31 +301,44 @@ printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 192.0.2.42\nDatapath = userspac
 	>"$WORK/sd1.conf"
 start "$H" "$WORK/sd1.conf" || notok "ipipd (userspace) starts in H for ipipd@Boot"
 sd_run "printf '[Tunnel]\nLocal = 192.0.2.42\nRemote = 198.51.100.1\n[Address]\nAddress = 203.0.113.18/32\nPeer = 203.0.113.17\n' >/etc/ipipd/Boot.conf"
-check "guest: Remote without a route: systemctl start --no-block ipipd@Boot; activating, StatusText 'Waiting for a route to Remote 198.51.100.1'" sd_run -t 60 '
-systemctl start --no-block ipipd@Boot || exit 1
-for i in $(seq 60); do
-	case $(systemctl show -p StatusText --value ipipd@Boot) in "Waiting for"*) break ;; esac
+# waits UNIT TEXT: systemctl start --no-block UNIT; it stays activating, not
+# restarted, its StatusText beginning with TEXT
+waits() {
+	sd_run -t 60 "
+systemctl start --no-block $1 || exit 1
+for i in \$(seq 60); do
+	case \$(systemctl show -p StatusText --value $1) in 'Waiting for'*) break ;; esac
 	sleep 0.5
 done
 sleep 3	# past RestartSec: a failure would show
-systemctl show -p ActiveState,SubState,StatusText,NRestarts ipipd@Boot
-[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = activating ] &&
-[ "$(systemctl show -p SubState --value ipipd@Boot)" = start ] &&
-[ "$(systemctl show -p NRestarts --value ipipd@Boot)" = 0 ] &&
-systemctl show -p StatusText --value ipipd@Boot | grep -q "^Waiting for a route to Remote 198.51.100.1"'
+systemctl show -p ActiveState,SubState,StatusText,NRestarts $1
+[ \"\$(systemctl show -p ActiveState --value $1)\" = activating ] &&
+[ \"\$(systemctl show -p SubState --value $1)\" = start ] &&
+[ \"\$(systemctl show -p NRestarts --value $1)\" = 0 ] &&
+[[ \"\$(systemctl show -p StatusText --value $1)\" == '$2'* ]]"
+}
+check "guest: Remote without a route: systemctl start --no-block ipipd@Boot; activating, StatusText 'Waiting for a route to Remote 198.51.100.1'" \
+	waits ipipd@Boot 'Waiting for a route to Remote 198.51.100.1'
 check "guest: while it waits, ipipctl show Boot says what for" sd_run '
 ipipctl show Boot | tee /dev/stderr | grep -q "waiting for a route to Remote 198.51.100.1"'
-check "guest: the route added: ipipd@Boot becomes active by itself, its status names the tunnel, not restarted" sd_run -t 90 '
-ip route add 198.51.100.1/32 via 192.0.2.1 dev eth0 || exit 1
-for i in $(seq 120); do
-	[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = active ] && break
+# comes_up UNIT SCRIPT TEXT: once the guest has run SCRIPT (what UNIT waits
+# for), UNIT becomes active by itself, not restarted, its StatusText
+# beginning with TEXT
+comes_up() {
+	sd_run -t 90 "
+$2 || exit 1
+for i in \$(seq 120); do
+	[ \"\$(systemctl show -p ActiveState --value $1)\" = active ] && break
 	sleep 0.5
 done
-systemctl show -p ActiveState,SubState,StatusText,NRestarts ipipd@Boot
-[ "$(systemctl show -p ActiveState --value ipipd@Boot)" = active ] &&
-[ "$(systemctl show -p NRestarts --value ipipd@Boot)" = 0 ] &&
-systemctl show -p StatusText --value ipipd@Boot |
-	grep -q "^Tunnel Boot up: local 192.0.2.42, remote 198.51.100.1"'
+systemctl show -p ActiveState,SubState,StatusText,NRestarts $1
+[ \"\$(systemctl show -p ActiveState --value $1)\" = active ] &&
+[ \"\$(systemctl show -p NRestarts --value $1)\" = 0 ] &&
+[[ \"\$(systemctl show -p StatusText --value $1)\" == '$3'* ]]"
+}
+check "guest: the route added: ipipd@Boot becomes active by itself, its status names the tunnel, not restarted" \
+	comes_up ipipd@Boot 'ip route add 198.51.100.1/32 via 192.0.2.1 dev eth0' \
+	'Tunnel Boot up: local 192.0.2.42, remote 198.51.100.1'
 ping_boot() {
 	nsx "$H" ping -c 2 -i 0.3 -W 3 203.0.113.18 && sd_run 'ping -c 2 -i 0.3 -W 3 203.0.113.17'
 }
@@ -334,6 +349,141 @@ ip -n "$H" addr del 198.51.100.1/32 dev sdtap
 sd_run "$GDUMP" >"$WORK/after-boot"
 check "guest: ipipd@Boot stopped, the route deleted: the network is as before" \
 	diff "$WORK/before" "$WORK/after-boot"
+
+# Endpoints that follow (ipipd.conf(5)) under the unit's sandbox: Local =
+# auto (the source address of the route to Remote, through rtnetlink) and
+# Remote as a name (getaddrinfo in a thread of the privileged parent, whose
+# system calls SystemCallFilter and ipipd's own filter allow; here the
+# guest's /etc/hosts, read through ProtectSystem=strict's read-only /etc).
+# ipipd@Dyn's Remote peer.test is H's 198.51.100.1, then 198.51.100.2 (an
+# ipipd at each in turn, with the same inner addresses), reached through a
+# route via 192.0.2.1: Local = auto is 192.0.2.42.
+ip -n "$H" addr add 198.51.100.1/32 dev sdtap
+ip -n "$H" addr add 198.51.100.2/32 dev sdtap
+for n in 1 2; do
+	printf '[Tunnel]\nLocal = 198.51.100.%s\nRemote = 192.0.2.42\nDatapath = userspace\n[Address]\nAddress = 203.0.113.33/32\nPeer = 203.0.113.34\n' \
+		"$n" >"$WORK/sdfar$n.conf"
+done
+start "$H" "$WORK/sdfar1.conf" || notok "ipipd (userspace) starts in H at 198.51.100.1 for ipipd@Dyn"
+sd_run "date +%s >/root/dyn.t0; cp /etc/hosts /root/hosts.orig
+ip route add 198.51.100.0/24 via 192.0.2.1 dev eth0
+echo '198.51.100.1 peer.test' >>/etc/hosts
+printf '[Tunnel]\nLocal = auto\nRemote = peer.test\nResolveInterval = 2\n[Address]\nAddress = 203.0.113.34/32\nPeer = 203.0.113.33\n' >/etc/ipipd/Dyn.conf"
+dyn_show() { sd_run 'systemctl show -p ActiveState,SubState,StatusText,MainPID,NRestarts ipipd@Dyn'; }
+# dyn_json LOCAL REMOTE: ipipctl show --json Dyn says the tunnel is up between them
+dyn_json() {
+	local j
+	j=$(sd_run 'ipipctl show --json Dyn') || return 1
+	$PY -c 'import json, sys
+t = json.loads(sys.argv[1])[0]
+print("ipipctl: state", t["state"], "local", t["local"], "remote", t["remote"])
+sys.exit(not (t["state"] == "up" and t["local"] == sys.argv[2] and t["remote"] == sys.argv[3]))' \
+		"$j" "$1" "$2"
+}
+# dyn_up REMOTE: active, running, never restarted, the status names both ends
+dyn_up() {
+	local s
+	s=$(dyn_show) || return 1
+	echo "$s"
+	grep -qx ActiveState=active <<<"$s" && grep -qx SubState=running <<<"$s" &&
+		grep -qx NRestarts=0 <<<"$s" &&
+		grep -q "^StatusText=Tunnel Dyn up: local 192.0.2.42 (auto), remote $1 (peer.test)" <<<"$s"
+}
+ping_dyn() {
+	nsx "$H" ping -c 2 -i 0.3 -W 3 203.0.113.34 && sd_run 'ping -c 2 -i 0.3 -W 3 203.0.113.33'
+}
+check "guest: Local = auto, Remote = peer.test (/etc/hosts: 198.51.100.1): systemctl start ipipd@Dyn" \
+	sd_run -t 120 'systemctl start ipipd@Dyn'
+check "guest: ipipd@Dyn active, running, not restarted; its status: local 192.0.2.42 (auto), remote 198.51.100.1 (peer.test)" \
+	dyn_up 198.51.100.1
+check "guest: ipipctl show --json Dyn: up, local 192.0.2.42 (the route's source), remote 198.51.100.1 (the name's address)" \
+	dyn_json 192.0.2.42 198.51.100.1
+check "ping through the tunnel to a name, from Local = auto, both ways" ping_dyn
+
+# The name moves (ResolveInterval = 2): the far end is now at 198.51.100.2.
+nsx "$H" "$IPIPCTL" down sdfar1 >/dev/null
+start "$H" "$WORK/sdfar2.conf" || notok "ipipd (userspace) starts in H at 198.51.100.2 for ipipd@Dyn"
+check "guest: /etc/hosts says peer.test is 198.51.100.2: within 2 s + 3 s the running ipipd@Dyn (the same MainPID) follows" sd_run -t 60 '
+main=$(systemctl show -p MainPID --value ipipd@Dyn)
+t0=$(date +%s%N)
+sed -i "s/^198\.51\.100\.1 peer\.test\$/198.51.100.2 peer.test/" /etc/hosts
+for i in $(seq 50); do
+	ipipctl show --json Dyn | grep -q "\"remote\":\"198\.51\.100\.2\"" && break
+	sleep 0.2
+done
+echo "followed in $((($(date +%s%N) - t0) / 1000000)) ms"
+ipipctl show Dyn
+systemctl show -p ActiveState,MainPID,NRestarts ipipd@Dyn
+ipipctl show --json Dyn | grep -q "\"remote\":\"198\.51\.100\.2\"" &&
+[ $((($(date +%s%N) - t0) / 1000000)) -lt 5000 ] &&
+[ "$(systemctl show -p MainPID --value ipipd@Dyn)" = "$main" ] && [ "$main" != 0 ] &&
+[ "$(systemctl show -p NRestarts --value ipipd@Dyn)" = 0 ]'
+check "guest: journalctl -u ipipd@Dyn: 'Remote peer.test now resolves to 198.51.100.2 (was 198.51.100.1)'" sd_run '
+journalctl -u ipipd@Dyn -o cat --no-pager | tee /dev/stderr |
+	grep -q "Dyn: Remote peer.test now resolves to 198.51.100.2 (was 198.51.100.1)"'
+check "guest: ipipd@Dyn still active, not restarted; its status: remote 198.51.100.2 (peer.test)" \
+	dyn_up 198.51.100.2
+check "guest: ipipctl show --json Dyn: local 192.0.2.42, remote 198.51.100.2" \
+	dyn_json 192.0.2.42 198.51.100.2
+check "ping through the tunnel to the name's new address, both ways" ping_dyn
+check "guest: no lookup of ipipd@Dyn failed, nothing refused by the sandbox (no 'cannot look it up', no SIGSYS, no seccomp record)" sd_run '
+journalctl -u ipipd@Dyn -o cat --no-pager | grep -E "cannot look|SIGSYS|signal=SYS|Bad system call" && exit 1
+journalctl -k --since @$(cat /root/dyn.t0) --no-pager | grep -E "type=1326.*ipipd" && exit 1
+exit 0'
+
+# A name that does not resolve at start is waited for (activating, "Waiting
+# for Remote peer.test to resolve"), looked up every 5 s; once /etc/hosts
+# gives it the tunnel comes up, and the unit is active.
+sd_run 'systemctl stop ipipd@Dyn; sed -i "/ peer\.test\$/d" /etc/hosts'
+check "guest: peer.test not in /etc/hosts: systemctl start --no-block ipipd@Dyn; activating, StatusText 'Waiting for Remote peer.test to resolve (...)', not restarted" \
+	waits ipipd@Dyn 'Waiting for Remote peer.test to resolve ('
+check "guest: while it waits, ipipctl show Dyn says what for" sd_run '
+ipipctl show Dyn | tee /dev/stderr | grep -q "waiting for Remote peer.test to resolve"'
+check "guest: /etc/hosts gives peer.test (198.51.100.2): ipipd@Dyn becomes active by itself, not restarted; its status: local 192.0.2.42 (auto), remote 198.51.100.2 (peer.test)" \
+	comes_up ipipd@Dyn 'echo "198.51.100.2 peer.test" >>/etc/hosts' \
+	'Tunnel Dyn up: local 192.0.2.42 (auto), remote 198.51.100.2 (peer.test)'
+check "guest: ipipctl show --json Dyn: local 192.0.2.42, remote 198.51.100.2" \
+	dyn_json 192.0.2.42 198.51.100.2
+check "ping through the tunnel that waited for its name, both ways" ping_dyn
+
+# Remote as a name through DNS (the C library's resolver, as the guest's
+# /etc/resolv.conf says: an empty one there), answered by a nameserver in H
+# (tests/pkt.py serve-dns) at an IPv4 address, then at an IPv6 one
+# (2001:db8::1, the documentation prefix; IPv6 on sdtap and eth0 for this
+# alone).  The second one's queries need AF_INET6 sockets: without it in
+# RestrictAddressFamilies the lookup failed ("Name or service not known")
+# although getent, outside the unit, resolved the name.
+nsx "$H" sysctl -qw net.ipv6.conf.sdtap.disable_ipv6=0
+ip -n "$H" addr add 2001:db8::1/64 dev sdtap nodad
+bg "$H" $PY "$TOP/tests/pkt.py" serve-dns 192.0.2.1 dyn.test 198.51.100.2 >>"$WORK/dns.log" 2>&1
+DNS4=$BG
+bg "$H" $PY "$TOP/tests/pkt.py" serve-dns 2001:db8::1 dyn.test 198.51.100.2 >>"$WORK/dns.log" 2>&1
+DNS6=$BG
+sd_run "systemctl stop ipipd@Dyn; cp /etc/resolv.conf /root/resolv.conf.orig
+ip -6 addr add 2001:db8::42/64 dev eth0 nodad
+sed -i 's/^Remote = .*/Remote = dyn.test/' /etc/ipipd/Dyn.conf"
+for ns in 192.0.2.1 2001:db8::1; do
+	check "guest: Remote = dyn.test, from the nameserver $ns: getent resolves it; ipipd@Dyn starts with it, active, not restarted, its status says 198.51.100.2 (dyn.test)" \
+		comes_up ipipd@Dyn "echo 'nameserver $ns' >/etc/resolv.conf
+getent ahostsv4 dyn.test | grep '^198\.51\.100\.2 ' && systemctl start --no-block ipipd@Dyn" \
+		'Tunnel Dyn up: local 192.0.2.42 (auto), remote 198.51.100.2 (dyn.test)'
+	check "ping through the tunnel to a name from the nameserver $ns, both ways" ping_dyn
+	sd_run 'systemctl stop ipipd@Dyn'
+done
+grep -c '^query dyn.test type 1 from ' "$WORK/dns.log" | sed 's/^/# queries for dyn.test the nameservers answered: /'
+kill "$DNS4" "$DNS6" 2>/dev/null
+wait "$DNS4" "$DNS6" 2>/dev/null
+sd_run 'ip -6 addr del 2001:db8::42/64 dev eth0; cp /root/resolv.conf.orig /etc/resolv.conf'
+ip -n "$H" addr del 2001:db8::1/64 dev sdtap
+nsx "$H" sysctl -qw net.ipv6.conf.sdtap.disable_ipv6=1
+
+sd_run 'ip route del 198.51.100.0/24; cp /root/hosts.orig /etc/hosts; rm -f /etc/ipipd/Dyn.conf'
+nsx "$H" "$IPIPCTL" down sdfar2 >/dev/null
+ip -n "$H" addr del 198.51.100.1/32 dev sdtap
+ip -n "$H" addr del 198.51.100.2/32 dev sdtap
+sd_run "$GDUMP" >"$WORK/after-dyn"
+check "guest: ipipd@Dyn stopped, the route and the hosts entry gone: the network is as before" \
+	diff "$WORK/before" "$WORK/after-dyn"
 
 # A configuration error fails the start at once with exit status 78, which
 # systemd does not restart (RestartPreventExitStatus=78); the journal names

@@ -30,7 +30,7 @@ done
 says() { test "$(nsx "$1" $PKT ask-peer "${3:-203.0.113.5}" 7000 ${4:-})" = "$2"; }
 
 # First a router without the dnat rule (one you cannot change): only home's own
-# traffic opens a mapping.  With a short generic conntrack timeout (5 s here,
+# traffic opens a mapping.  With a short generic connection-tracking timeout (5 s here,
 # 600 s by default), home's keepalive (every 2 s without traffic) keeps it open.
 nsx "$NAT" nft -f - <<'EOF'
 table ip ipip-nat {

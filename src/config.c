@@ -831,6 +831,20 @@ static void new_route(struct parser *ps)
 	c->n_routes++;
 }
 
+bool config_route_eq(const struct config_route *x, const struct config_route *y)
+{
+	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&
+	       x->metric == y->metric;
+}
+
+bool config_has_route(const struct config *c, const struct config_route *rt)
+{
+	for (unsigned i = 0; i < c->n_routes; i++)
+		if (config_route_eq(&c->routes[i], rt))
+			return true;
+	return false;
+}
+
 /* Each [Route] has its Destination, and no two are the same route. */
 static void check_routes(struct parser *ps)
 {
@@ -847,8 +861,7 @@ static void check_routes(struct parser *ps)
 		for (unsigned j = 0; j < i; j++) {
 			const struct config_route *o = &c->routes[j];
 
-			if (o->has_dst && o->dst.addr == r->dst.addr && o->dst.len == r->dst.len &&
-			    o->table == r->table && o->metric == r->metric) {
+			if (o->has_dst && config_route_eq(o, r)) {
 				perr(ps, r->line, "[Route]: %s/%u in table %u with metric %u is also "
 				     "the route of line %u",
 				     inet_ntop(AF_INET, &r->dst.addr, a, sizeof(a)), r->dst.len,

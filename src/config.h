@@ -122,6 +122,12 @@ int config_parse_string(const char *text, const char *path, struct config *c, FI
  */
 const char *config_kernel_gap(const struct config *c, unsigned *line);
 
+/* The same route: destination, table and metric (what makes a route in the kernel). */
+bool config_route_eq(const struct config_route *x, const struct config_route *y);
+
+/* A route like rt among c's [Route] sections. */
+bool config_has_route(const struct config *c, const struct config_route *rt);
+
 /* A valid interface name: 1..15 bytes, no '/', ':' or white space, not "." or "..". */
 bool config_valid_ifname(const char *s);
 

@@ -389,20 +389,6 @@ static int step_routes(struct run *r)
 	return 0;
 }
 
-static bool same_route(const struct config_route *x, const struct config_route *y)
-{
-	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&
-	       x->metric == y->metric;
-}
-
-static bool has_route(const struct config *c, const struct config_route *rt)
-{
-	for (unsigned i = 0; i < c->n_routes; i++)
-		if (same_route(&c->routes[i], rt))
-			return true;
-	return false;
-}
-
 int host_routes_change(const struct config *old, const struct config *c, struct nl *nl,
 		       int ifindex, FILE *err)
 {
@@ -414,7 +400,7 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 		const struct config_route *rt = &old->routes[i];
 		int del;
 
-		if (has_route(c, rt))
+		if (config_has_route(c, rt))
 			continue;
 		del = nl_route(nl, false, rt->dst.addr, rt->dst.len, rt->table, 0, rt->metric, ifindex);
 		if (del < 0 && del != -ESRCH) {
@@ -424,7 +410,7 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 		}
 	}
 	for (unsigned i = 0; i < c->n_routes; i++)
-		if (!has_route(old, &c->routes[i]) && add_route(&r, &c->routes[i]) < 0)
+		if (!config_has_route(old, &c->routes[i]) && add_route(&r, &c->routes[i]) < 0)
 			rc = -1;
 	return rc;
 }

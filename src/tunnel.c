@@ -60,19 +60,12 @@ static const char *const change_names[TC_COUNT] = {
 };
 
 /* Each route of a is one of b's (in any order). */
+/* Every route of a is one of b's. */
 static bool routes_in(const struct config *a, const struct config *b)
 {
-	for (unsigned i = 0; i < a->n_routes; i++) {
-		const struct config_route *x = &a->routes[i];
-		bool found = false;
-
-		for (unsigned j = 0; j < b->n_routes && !found; j++)
-			found = x->dst.addr == b->routes[j].dst.addr &&
-				x->dst.len == b->routes[j].dst.len &&
-				x->table == b->routes[j].table && x->metric == b->routes[j].metric;
-		if (!found)
+	for (unsigned i = 0; i < a->n_routes; i++)
+		if (!config_has_route(b, &a->routes[i]))
 			return false;
-	}
 	return true;
 }
 

@@ -156,13 +156,17 @@ xfer_to_host() {
 }
 
 # xfer_to_guest NAME TIMEOUT: H -> guest (busybox nc -l); check the checksums.
+# busybox nc closes its sending half at once (its stdin is empty), so the
+# sender returns when its last byte is queued, not delivered: the guest waits
+# for nc to end (the sender's FIN after the last byte), up to TIMEOUT seconds.
 xfer_to_guest() {
 	local name=$1 tmo=$2 sent got
 	vm_run 'rm -f /tmp/rx; nc -l -p 5002 >/tmp/rx 2>/tmp/nc.err </dev/null &
 n=0; while ! netstat -ltn | grep -q ":5002 " && [ $n -lt 100 ]; do usleep 20000; n=$((n + 1)); done'
 	sent=$(nsx "$H" timeout "$tmo" $PKT send "$GIN" 5002 "$WORK/blob" 2>"$WORK/send.err")
-	got=$(vm_run -t 20 'n=0; while pidof nc >/dev/null && [ $n -lt 30 ]; do usleep 100000; n=$((n + 1)); done
-kill $(pidof nc) 2>/dev/null; echo "$(wc -c </tmp/rx) $(sha256sum </tmp/rx | cut -d" " -f1)"')
+	got=$(vm_run -t "$((tmo + 30))" 'n=0; while pidof nc >/dev/null && [ $n -lt '"$((tmo * 10))"' ]; do usleep 100000; n=$((n + 1)); done
+pidof nc >/dev/null && echo "nc still receiving after '"$tmo"' s: " && kill $(pidof nc)
+echo "$(wc -c </tmp/rx) $(sha256sum </tmp/rx | cut -d" " -f1)"')
 	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then ok "$name"; else
 		notok "$name"; echo "#   host sent: ${sent:-(sender failed or timed out after $tmo s)}"
 		echo "#   guest got: $got"; sed 's/^/#   /' "$WORK/send.err" | tail -n 2
@@ -309,7 +313,7 @@ lap "case c"
 reconfigure "PMTU, defaults" "" ""
 ip -n "$H" link set "$TAP" mtu 1400
 vm_run "ip link set eth0 mtu 1400"
-xfer_to_guest "underlay MTU lowered to 1400: 16 MiB TCP ipipd -> kernel completes intact" 20
+xfer_to_guest "underlay MTU lowered to 1400: 16 MiB TCP ipipd -> kernel completes intact" 60
 echo "# ipipd drops after that transfer: $(ipipd_drops | tr '\n' ' ')"
 R=$(HK probe "$HIN" "$GIN" 19402 1480 3000)
 check "underlay MTU lowered to 1400: ipipd answers a 1480-byte DF packet with frag-needed mtu=1380 [$R; drops: $(ipipd_drops | tr '\n' ' ')]" \

@@ -13,11 +13,13 @@
                               NAME's A record is A, any other name NXDOMAIN;
                               print each query
 """
+import fcntl
 import hashlib
 import socket
 import time
 import struct
 import sys
+import termios
 
 
 def csum(data):
@@ -124,6 +126,12 @@ def cmd_send(addr, port, path, rate=None):
                 if ahead > 0:
                     time.sleep(ahead)
     s.shutdown(socket.SHUT_WR)
+    # Delivered, not only queued: wait until the receiver has acknowledged
+    # every byte and the FIN (nothing left in the send queue, SIOCOUTQ).
+    # Closed earlier, the socket would be an orphan that the kernel gives up
+    # on (tcp_orphan_retries) while a slow receiver keeps its window shut.
+    while struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0" * 4))[0] > 0:
+        time.sleep(0.05)
     s.recv(1)
     print(n, h.hexdigest())
 

@@ -136,6 +136,22 @@ guest_sniffed() { vm_run -t 60 'while ! grep -q "^end" /tmp/sniff; do usleep 100
 vm_run -t 120 'head -c 16777216 /dev/urandom >/tmp/blob' || notok "guest makes its test data"
 head -c 16777216 /dev/urandom >"$WORK/blob"
 
+# link_state: after a failed transfer, both ends of the underlay and the
+# tunnel as each side sees them (a stalled guest NIC shows here).
+link_state() {
+	{
+		echo "host:"; ip -n "$H" -s link show "$TAP"; ip -n "$H" neigh show dev "$TAP"
+		nsx "$H" "$IPIPCTL" show kp0
+		echo "QEMU (the guest NIC's queues):"
+		/usr/bin/python3 "$KP/qmpq.py" "$KP_WORK/qmp.sock"
+		echo "guest:"
+		vm_run -t 20 'cd /sys/class/net/eth0 && for f in statistics/[rt]x_packets statistics/*errors \
+	statistics/*dropped queues/tx-0/tx_timeout; do echo "eth0 $f $(cat $f)"; done
+ip neigh show dev eth0; grep -i virtio /proc/interrupts; grep -E "^(MemFree|Shmem):" /proc/meminfo
+ps | grep -v grep | grep " nc "; dmesg | tail -n 8'
+	} 2>&1 | sed 's/^/#   /'
+}
+
 # xfer_to_host NAME TIMEOUT: guest -> H with busybox nc; check the checksums.
 xfer_to_host() {
 	local name=$1 tmo=$2 sink sent got
@@ -152,24 +168,30 @@ xfer_to_host() {
 	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then ok "$name"; else
 		notok "$name"; echo "#   guest sent: $sent"; echo "#   host got:   $got"
 		sed 's/^/#   nc: /' "$WORK/nc.out" | head -5
+		link_state
 	fi
 }
 
 # xfer_to_guest NAME TIMEOUT: H -> guest (busybox nc -l); check the checksums.
 # busybox nc closes its sending half at once (its stdin is empty), so the
 # sender returns when its last byte is queued, not delivered: the guest waits
-# for nc to end (the sender's FIN after the last byte), up to TIMEOUT seconds.
+# for nc to end (the sender's FIN after the last byte), up to TIMEOUT seconds
+# of the guest's clock (its uptime: under TCG on a busy host a loop's rounds
+# take far longer than their sleep), watching nc's PID with the shell's own
+# kill -0 (no program started per round).
 xfer_to_guest() {
 	local name=$1 tmo=$2 sent got
-	vm_run 'rm -f /tmp/rx; nc -l -p 5002 >/tmp/rx 2>/tmp/nc.err </dev/null &
+	vm_run 'rm -f /tmp/rx; nc -l -p 5002 >/tmp/rx 2>/tmp/nc.err </dev/null & echo $! >/tmp/nc.pid
 n=0; while ! netstat -ltn | grep -q ":5002 " && [ $n -lt 100 ]; do usleep 20000; n=$((n + 1)); done'
 	sent=$(nsx "$H" timeout "$tmo" $PKT send "$GIN" 5002 "$WORK/blob" 2>"$WORK/send.err")
-	got=$(vm_run -t "$((tmo + 30))" 'n=0; while pidof nc >/dev/null && [ $n -lt '"$((tmo * 10))"' ]; do usleep 100000; n=$((n + 1)); done
-pidof nc >/dev/null && echo "nc still receiving after '"$tmo"' s: " && kill $(pidof nc)
+	got=$(vm_run -t "$((tmo + 30))" 'pid=$(cat /tmp/nc.pid); read up _ </proc/uptime; end=$((${up%.*} + '"$tmo"'))
+while kill -0 $pid 2>/dev/null; do read up _ </proc/uptime; [ ${up%.*} -ge $end ] && break; usleep 100000; done
+kill -0 $pid 2>/dev/null && echo "nc still receiving after '"$tmo"' s: " && kill $pid
 echo "$(wc -c </tmp/rx) $(sha256sum </tmp/rx | cut -d" " -f1)"')
 	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then ok "$name"; else
 		notok "$name"; echo "#   host sent: ${sent:-(sender failed or timed out after $tmo s)}"
 		echo "#   guest got: $got"; sed 's/^/#   /' "$WORK/send.err" | tail -n 2
+		link_state
 	fi
 }
 

@@ -94,6 +94,7 @@ _vm_boot() {
 		-nodefaults -no-user-config -display none -vga none -monitor none -no-reboot \
 		-kernel "$KP_KDIR/vmlinux" -initrd "$KP_WORK/initramfs.cpio" -append "$append" \
 		-serial "file:$VM_CONSOLE" -serial "unix:$VM_SOCK,server=on,wait=off" \
+		-qmp "unix:$KP_WORK/qmp.sock,server=on,wait=off" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=${KP_VNET_HDR:-off}" \
 		-device "virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:c0:00:02" \
 		${KP_TAP2:+-netdev "tap,id=n1,ifname=$KP_TAP2,script=no,downscript=no,vnet_hdr=off"} \

@@ -59,31 +59,21 @@ static void close_other_fds(const int *keep, size_t n)
 }
 
 /*
- * The soft state moved: what the fast path must leave to the slow path
- * (packets over the path MTU; while an ICMP error is owed, the packets that
- * violate the TTL or reachability state, so that their senders hear of it)
- * goes to the parent, the tunnel's owner, which writes it into the programs'
- * settings (tunnel_soft_state()); told when it changes.
+ * The soft state moved: tell the fast path what it must leave to the slow
+ * path (packets over the path MTU; while an ICMP error is owed, the packets
+ * that violate the TTL or reachability state, so that their senders hear of
+ * it).  Only this thread writes it.
  */
 static void publish_state(struct daemon *d)
 {
-	struct msg m = { .type = MSG_SOFT_STATE };
 	struct ss_view v;
 	struct timespec ts;
 
-	if (!d->t.fast || !d->attached)
+	if (!d->t.fast)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	ss_read(&d->dp.ss, (uint64_t)ts.tv_sec, &v);
-	m.u.soft.pmtu = v.pmtu;
-	m.u.soft.path_ttl = v.credit > 0 ? v.path_ttl : 0;
-	m.u.soft.unreach = v.credit > 0 && v.unreachable;
-	if (d->soft_told_valid && !memcmp(&m.u.soft, &d->soft_told, sizeof(m.u.soft)))
-		return;
-	if (msg_send(d->sock_fd, &m) < 0)
-		return;		/* told again at the next tick */
-	d->soft_told = m.u.soft;
-	d->soft_told_valid = true;
+	fp_set_state(&d->t.fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
 }
 
 /*
@@ -452,7 +442,6 @@ static int attach(struct daemon *d, struct msg *m)
 	unsigned i = 0;
 	int rc = 0;
 
-	d->soft_told_valid = false;	/* the parent hears the soft state afresh */
 	/* the descriptors come in MF order, each present one after the other */
 	memcpy(got, m->fds, sizeof(got));
 	for (int k = 0; k < MF_MAX; k++)

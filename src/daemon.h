@@ -44,8 +44,6 @@ struct daemon {
 	int ctl_fd;
 	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
 	bool unreach_at_tick;	/* the soft state said unreachable at the last tick */
-	struct msg_soft soft_told;	/* the fast path's soft state, as last told the parent */
-	bool soft_told_valid;	/* ... (false: tell it again) */
 	struct {
 		uint64_t sent_at;	/* CLOCK_MONOTONIC ms of the last echo (0: none yet) */
 		uint64_t sent;		/* echoes sent */

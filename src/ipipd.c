@@ -512,9 +512,6 @@ static int from_child(struct daemon *d)
 	case MSG_ROUTE_CHECK:
 		tunnel_follow_underlay(&d->t, true);
 		break;
-	case MSG_SOFT_STATE:
-		tunnel_soft_state(&d->t, &m.u.soft);
-		break;
 	case MSG_RELOAD:
 		rc = reload(d, r.u.reloaded.text, sizeof(r.u.reloaded.text));
 		r.u.reloaded.err = rc < 0 ? -rc : 0;

@@ -178,9 +178,6 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked);
 /* The next hop towards Remote for outer packets sent direct (failed: a send there failed). */
 void tunnel_follow_hop(struct tunnel *t, bool failed);
 
-/* The datapath process's soft state, into the fast path's settings (the only writer). */
-void tunnel_soft_state(struct tunnel *t, const struct msg_soft *s);
-
 /* The host's addresses (refused as inner sources), to the datapath process and the fast path. */
 void tunnel_refresh_own(struct tunnel *t);
 

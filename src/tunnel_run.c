@@ -195,12 +195,6 @@ static int setup_kernel_device(struct tunnel *t)
 	return 0;
 }
 
-void tunnel_soft_state(struct tunnel *t, const struct msg_soft *s)
-{
-	if (t->fast)
-		fp_set_state(&t->fp, s->pmtu, s->path_ttl, s->unreach != 0);
-}
-
 /*
  * UnderlayOutput = auto: outer packets go straight to the next hop towards
  * Remote through a packet socket while the route leaves through an Ethernet

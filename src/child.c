@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "control.h"
 #include "daemon.h"
 #include "fwwatch.h"
@@ -30,6 +29,14 @@
 
 #define STATUS_TIMEOUT_MS 1000	/* the parent answers a status request within */
 #define CTL_TIMEOUT_MS 1000	/* a control client has to send its request, and read the reply */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* Close every descriptor but keep[0..n) (and stdio): what the parent held is not ours. */
 static void close_other_fds(const int *keep, size_t n)
@@ -69,11 +76,11 @@ static void publish_state(struct daemon *d)
 	struct ss_view v;
 	struct timespec ts;
 
-	if (!d->t.fast)
+	if (!d->fast)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	ss_read(&d->dp.ss, (uint64_t)ts.tv_sec, &v);
-	fp_set_state(&d->t.fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
+	fp_set_state(&d->fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
 }
 
 /*
@@ -89,8 +96,8 @@ static void soft_state_turn(struct daemon *d, bool timer)
 
 	if (dp_tick(&d->dp, timer) & SS_ROUTE)
 		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
-	if (d->t.fast && timer) {
-		fp_counters(&d->t.fp, fc);
+	if (d->fast && timer) {
+		fp_counters(&d->fp, fc);
 		/*
 		 * The fast path's packets count for liveness, seen at this tick.
 		 * Those counted since the last tick show the exit reachable only
@@ -140,13 +147,13 @@ static void tell_alive(struct daemon *d)
 static void keepalive(struct daemon *d)
 {
 	static const char payload[] = "ipipd keepalive";
-	const struct config *c = &d->t.cfg;
+	const struct config *c = &d->cfg;
 	uint8_t echo[ICMP_ECHO_MAX];
 	uint64_t now = now_ms(), rx = atomic_load(&d->dp.last_rx_ms), quiet;
 	size_t n;
 	int rc;
 
-	if (!c->keepalive || d->t.kernel)
+	if (!c->keepalive || d->kernel)
 		return;
 	if (d->ka.sent_at && rx >= d->ka.sent_at) {	/* answered (or anything else came) */
 		d->ka.unanswered = 0;
@@ -195,8 +202,8 @@ static const char *ecn_name(enum ecn_mode m)
 static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 {
 	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
-	uint64_t rx = d->t.kernel ? 0 : atomic_load(&dp->last_rx_ms);
-	uint64_t tx = d->t.kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
+	uint64_t rx = d->kernel ? 0 : atomic_load(&dp->last_rx_ms);
+	uint64_t tx = d->kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
 
 	if (rx)
 		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
@@ -207,13 +214,13 @@ static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 	else
 		sb_printf(sb, "last_tx_ms=null\n");
 	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
-		  !d->t.cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
+		  !d->cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
 		  (unsigned long long)d->ka.sent);
 }
 
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
 {
-	const struct config *c = &d->t.cfg;
+	const struct config *c = &d->cfg;
 	struct dp_stats snap;
 	const struct dp_stats *st = &snap;
 	char a[INET_ADDRSTRLEN];
@@ -223,18 +230,18 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	if (!d->attached) {	/* waiting for the network (a route, Local) */
 		sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\n"
 			  "state=waiting\nwaiting_for=%s\nlandlock=%s\n", c->name, (long)d->parent,
-			  (long)getpid(), d->user.name, d->t.waiting,
+			  (long)getpid(), d->user.name, d->waiting,
 			  sandbox_landlock() > 0 ? "yes" : "no");
 		sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
 		sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
 		sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 		return;
 	}
-	if (d->t.kernel)
+	if (d->kernel)
 		kernel_stats(ps, &snap);
 	else
 		dp_stats_read(&d->dp, &snap);
-	fp_counters(&d->t.fp, fc);
+	fp_counters(&d->fp, fc);
 	snap.rx_packets += fc[FP_RX_PACKETS];
 	snap.rx_bytes += fc[FP_RX_BYTES];
 	snap.tx_packets += fc[FP_TX_PACKETS];
@@ -244,22 +251,22 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 
 	sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\ndatapath=%s\n"
 		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
-		  d->t.kernel ? "kernel" : d->t.fast ? "ebpf" : "userspace", d->t.dp_reason);
-	sb_printf(sb, "state=%s\n", d->t.up ? "up" : "waiting");
-	if (!d->t.up)
-		sb_printf(sb, "waiting_for=%s\n", d->t.waiting);
+		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
+	sb_printf(sb, "state=%s\n", d->up ? "up" : "waiting");
+	if (!d->up)
+		sb_printf(sb, "waiting_for=%s\n", d->waiting);
 	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
 	/* who enforces the inner-source rules: ipipd (either datapath) or the kernel's device */
-	sb_printf(sb, "enforcement=%s\n", d->t.kernel ?
+	sb_printf(sb, "enforcement=%s\n", d->kernel ?
 		  "the kernel: sources of the host's own addresses (martian sources), source routes "
 		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
 		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
-	if (d->t.fast)
+	if (d->fast)
 		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
 			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
 			  d->attach, d->prog_id[FP_EGRESS], d->prog_id[FP_INGRESS],
-			  fp_underlay(&d->t.fp), (unsigned long long)fc[FP_RX_PACKETS],
+			  fp_underlay(&d->fp), (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
@@ -267,7 +274,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 	if (c->has_peer)
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
-	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->t.mtu, d->t.ifindex);
+	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
 	if (c->ip.ttl)
 		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
 	else
@@ -283,7 +290,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, ps->fw_rules, sb);
 	fwwatch_describe(sb);
-	if (!d->t.kernel) {
+	if (!d->kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);
 		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
@@ -296,15 +303,15 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		sb_printf(sb, "icmp_errors_owed=%lld\nfrag_needed_limited=%llu\n",
 			  (long long)st->errors_owed, (unsigned long long)st->frag_needed_limited);
 	}
-	if (!d->t.kernel) {
-		sb_printf(sb, "own_addresses=%d\n", d->t.n_own);
-		sb_printf(sb, "underlay_output=%s\n", d->t.cfg.underlay_output == UO_KERNEL ? "kernel" :
+	if (!d->kernel) {
+		sb_printf(sb, "own_addresses=%d\n", d->n_own);
+		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
 			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
-			  d->t.hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
-		if (d->t.hop_rc == 0)
+			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
+		if (d->hop_rc == 0)
 			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
-				  d->t.hop.mac[0], d->t.hop.mac[1], d->t.hop.mac[2], d->t.hop.mac[3],
-				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
+				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
+				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
 	}
 	describe_liveness(d, sb);
@@ -356,8 +363,8 @@ static const struct ipip_params *params_now(struct daemon *d)
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
-	g->p = d->t.cfg.ip;
-	memcpy(g->allowed, d->t.cfg.allowed, sizeof(g->allowed));
+	g->p = d->cfg.ip;
+	memcpy(g->allowed, d->cfg.allowed, sizeof(g->allowed));
 	g->p.allowed = g->allowed;
 	generations = g;
 	return &g->p;
@@ -380,7 +387,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 		return;
 	}
 	p = &g->p;
-	*p = d->t.cfg.ip;		/* the host's addresses (own_addrs) stay */
+	*p = d->cfg.ip;		/* the host's addresses (own_addrs) stay */
 	p->local = mp->local;
 	p->remote = mp->remote;
 	p->ttl = mp->ttl;
@@ -399,7 +406,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	p->n_allowed = mp->n_allowed;
 	p->own[0] = mp->local;
 	p->own[1] = mp->address;
-	if (d->attached && !d->t.kernel) {
+	if (d->attached && !d->kernel) {
 		rc = dp_set_params(&d->dp, p, mp->mtu);
 		if (rc < 0) {
 			errno = -rc;
@@ -412,15 +419,15 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	g->next = generations;
 	generations = g;
 	free_retired(false);
-	d->t.cfg.ip = *p;
-	memcpy(d->t.cfg.allowed, g->allowed, sizeof(d->t.cfg.allowed));
-	d->t.cfg.ip.allowed = d->t.cfg.allowed;
-	d->t.cfg.addr.s_addr = mp->address;
-	d->t.cfg.has_peer = mp->peer != 0;
-	d->t.cfg.peer.s_addr = mp->peer;
-	d->t.cfg.keepalive = mp->keepalive;
-	d->t.cfg.keepalive_misses = mp->keepalive_misses;
-	d->t.mtu = mp->mtu;
+	d->cfg.ip = *p;
+	memcpy(d->cfg.allowed, g->allowed, sizeof(d->cfg.allowed));
+	d->cfg.ip.allowed = d->cfg.allowed;
+	d->cfg.addr.s_addr = mp->address;
+	d->cfg.has_peer = mp->peer != 0;
+	d->cfg.peer.s_addr = mp->peer;
+	d->cfg.keepalive = mp->keepalive;
+	d->cfg.keepalive_misses = mp->keepalive_misses;
+	d->mtu = mp->mtu;
 	if (!mp->keepalive)
 		d->ka.down = false;
 }
@@ -450,7 +457,7 @@ static int attach(struct daemon *d, struct msg *m)
 	f.raw = m->fds[MF_RAW];
 	f.tx = m->fds[MF_TX];
 	f.pkt = m->fds[MF_PACKET];
-	if (d->attached != !!md->replace || (md->replace && (d->t.kernel || md->fast != d->t.fast))) {
+	if (d->attached != !!md->replace || (md->replace && (d->kernel || md->fast != d->fast))) {
 		for (int k = 0; k < MF_MAX; k++)
 			if (m->fds[k] >= 0)
 				close(m->fds[k]);
@@ -458,36 +465,36 @@ static int attach(struct daemon *d, struct msg *m)
 	}
 	if (md->replace) {
 		if (f.tun < 0)
-			f.tun = d->t.tun_fd;	/* the same device */
+			f.tun = d->tun_fd;	/* the same device */
 		rc = dp_replace_fds(&d->dp, &f);
-		d->t.tun_fd = f.tun;
-		d->t.raw_fd = f.raw;
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
 		return rc;
 	}
-	d->t.kernel = md->kernel;
-	d->t.fast = md->fast;
-	d->t.ifindex = md->ifindex;
-	d->t.mtu = md->mtu;
-	snprintf(d->t.dp_reason, sizeof(d->t.dp_reason), "%s", md->reason);
+	d->kernel = md->kernel;
+	d->fast = md->fast;
+	d->ifindex = md->ifindex;
+	d->mtu = md->mtu;
+	snprintf(d->dp_reason, sizeof(d->dp_reason), "%s", md->reason);
 	snprintf(d->attach, sizeof(d->attach), "%s", md->attach);
 	d->prog_id[0] = md->prog_id[0];
 	d->prog_id[1] = md->prog_id[1];
-	if (d->t.fast) {
-		rc = fp_map(&d->t.fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
+	if (d->fast) {
+		rc = fp_map(&d->fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
 			    md->counters_len, md->ncpus);
 		close(m->fds[MF_BSS]);
 		close(m->fds[MF_COUNTERS]);
 		if (rc < 0)
 			return rc;
 	}
-	if (!d->t.kernel) {
+	if (!d->kernel) {
 		const struct ipip_params *p = params_now(d);
 
 		if (!p)
 			return -ENOMEM;
-		d->t.tun_fd = f.tun;
-		d->t.raw_fd = f.raw;
-		rc = dp_init(&d->dp, p, &f, &lim, d->t.fast ? fp_ids(&d->t.fp) : NULL);
+		d->tun_fd = f.tun;
+		d->raw_fd = f.raw;
+		rc = dp_init(&d->dp, p, &f, &lim, d->fast ? fp_ids(&d->fp) : NULL);
 		if (rc < 0)
 			return rc;
 		d->dp.route_mtu = md->route_mtu;
@@ -496,7 +503,7 @@ static int attach(struct daemon *d, struct msg *m)
 			return rc;
 	}
 	d->attached = true;
-	d->t.up = true;
+	d->up = true;
 	publish_state(d);
 	return 0;
 }
@@ -509,27 +516,27 @@ static void parent_said(struct daemon *d, struct msg *m)
 
 	switch (m->type) {
 	case MSG_ADDRS:
-		own_addrs_publish(&d->t.own, m->u.addrs.addr, m->u.addrs.n);
-		d->t.n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
+		own_addrs_publish(&d->own, m->u.addrs.addr, m->u.addrs.n);
+		d->n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
 		break;
 	case MSG_HOP:
-		d->t.hop_rc = m->u.hop.rc;
-		memset(&d->t.hop, 0, sizeof(d->t.hop));
+		d->hop_rc = m->u.hop.rc;
+		memset(&d->hop, 0, sizeof(d->hop));
 		if (m->u.hop.rc == 0) {
-			d->t.hop.ifindex = m->u.hop.ifindex;
-			d->t.hop.via = m->u.hop.via;
-			memcpy(d->t.hop.mac, m->u.hop.mac, sizeof(d->t.hop.mac));
+			d->hop.ifindex = m->u.hop.ifindex;
+			d->hop.via = m->u.hop.via;
+			memcpy(d->hop.mac, m->u.hop.mac, sizeof(d->hop.mac));
 		}
-		if (d->attached && !d->t.kernel)
-			dp_set_hop(&d->dp, d->t.hop.ifindex, d->t.hop.mac);
+		if (d->attached && !d->kernel)
+			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
 		break;
 	case MSG_ROUTE_MTU:
-		if (d->attached && !d->t.kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
+		if (d->attached && !d->kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
 			publish_state(d);
 		break;
 	case MSG_STATE:
-		d->t.up = m->u.state.up && d->attached;
-		snprintf(d->t.waiting, sizeof(d->t.waiting), "%s", m->u.state.waiting);
+		d->up = m->u.state.up && d->attached;
+		snprintf(d->waiting, sizeof(d->waiting), "%s", m->u.state.waiting);
 		break;
 	case MSG_DATAPATH:
 		rc = attach(d, m);
@@ -668,7 +675,7 @@ static void child_loop(struct daemon *d)
 	struct msg m;
 
 	while (!d->stop) {
-		bool running = d->attached && !d->t.kernel;
+		bool running = d->attached && !d->kernel;
 		struct pollfd pfd[3] = {
 			{ .fd = d->sock_fd, .events = POLLIN },
 			{ .fd = d->ctl_fd, .events = POLLIN },
@@ -704,18 +711,18 @@ static void child_loop(struct daemon *d)
 _Noreturn void child_run(struct daemon *d)
 {
 	d->parent = getppid();
-	d->attached = d->t.up = false;
+	d->attached = d->up = false;
 	keep_only_ours(d);
 	tzset();	/* syslog's time zone, before files are out of reach */
 	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
 		_exit(1);
 	child_loop(d);
-	if (d->attached && !d->t.kernel) {
+	if (d->attached && !d->kernel) {
 		dp_free(&d->dp);
-		close(d->t.tun_fd);
-		close(d->t.raw_fd);
+		close(d->tun_fd);
+		close(d->raw_fd);
 	}
-	fp_unmap(&d->t.fp);
+	fp_unmap(&d->fp);
 	free_retired(true);
 	for (struct params_gen *g = generations; g; g = generations) {
 		generations = g->next;

@@ -69,6 +69,16 @@
 #else
 #define NO_COVERAGE
 #endif
+/*
+ * ... nor does ASan checking every byte of the harness's own buffers: the
+ * reference checksum reads only what the harness allocated, at lengths it
+ * worked out.  offload.c keeps every check.
+ */
+#if defined(__clang__) || defined(__SANITIZE_ADDRESS__)
+#define UNCHECKED __attribute__((no_sanitize("address")))
+#else
+#define UNCHECKED
+#endif
 
 /* ---- bytes and a reference checksum (RFC 1071, big-endian words) --------- */
 
@@ -94,10 +104,10 @@ static void wr32(uint8_t *p, uint32_t v)
 	wr16(p + 2, v & 0xffff);
 }
 
-NO_COVERAGE static uint64_t ref_sum(uint64_t s, const uint8_t *p, size_t n)
+NO_COVERAGE UNCHECKED static uint64_t ref_sum(uint64_t s, const uint8_t *p, size_t n)
 {
 	for (; n >= 2; p += 2, n -= 2)
-		s += rd16(p);
+		s += (unsigned)p[0] << 8 | p[1];	/* rd16(), which is instrumented */
 	if (n)
 		s += (unsigned)p[0] << 8;
 	return s;
@@ -151,11 +161,23 @@ static void set_l4_csum(uint8_t *p, size_t l3len, size_t len, unsigned proto, bo
 	wr16(f, c == 0 && proto == 17 ? 0xffff : c);
 }
 
-/* Bytes no one typed: a pattern from a seed byte. */
+/*
+ * Bytes no one typed: a pattern, from where the seed byte says in a table
+ * made once (a copy costs far less than making the bytes each time).
+ */
+#define PATTERN_LEN (0x10000 + 256 * 61)
 NO_COVERAGE static void fill(uint8_t *p, size_t n, uint8_t seed)
 {
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(seed + i * 7 + (i >> 8));
+	static uint8_t pattern[PATTERN_LEN];
+	static bool made;
+
+	if (!made) {
+		for (size_t i = 0; i < sizeof(pattern); i++)
+			pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+		made = true;
+	}
+	CHECK(n <= 0x10000);
+	memcpy(p, pattern + (size_t)seed * 61, n);
 }
 
 static void *xmalloc(size_t n)
@@ -180,15 +202,36 @@ static void *dup(const void *src, size_t n)
 /* a[i] == b[i] for every i < n outside the 2-byte fields at the offsets in skip. */
 NO_COVERAGE static bool same_except(const uint8_t *a, const uint8_t *b, size_t n, const long *skip)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool skipped = false;
+	size_t from = 0;
 
-		for (const long *s = skip; *s >= 0; s++)
-			skipped |= (long)i == *s || (long)i == *s + 1;
-		if (!skipped && a[i] != b[i])
+	for (;;) {
+		size_t next = n;	/* the first skipped byte at or after from */
+
+		for (const long *s = skip; *s >= 0; s++) {
+			size_t lo = (size_t)*s, hi = lo + 2;
+
+			if (hi > from && lo < next)
+				next = lo > from ? lo : from;
+		}
+		if (next > n)
+			next = n;
+		if (memcmp(a + from, b + from, next - from) != 0)
 			return false;
+		if (next >= n)
+			return true;
+		from = next;
+		/* step over every field that covers from */
+		for (bool moved = true; moved && from < n;) {
+			moved = false;
+			for (const long *s = skip; *s >= 0; s++)
+				if ((size_t)*s <= from && from < (size_t)*s + 2) {
+					from = (size_t)*s + 2;
+					moved = true;
+				}
+		}
+		if (from >= n)
+			return true;
 	}
-	return true;
 }
 
 static struct gro gro;

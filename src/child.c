@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 #include "daemon.h"
 #include "fwwatch.h"
@@ -29,14 +30,6 @@
 
 #define STATUS_TIMEOUT_MS 1000	/* the parent answers a status request within */
 #define CTL_TIMEOUT_MS 1000	/* a control client has to send its request, and read the reply */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Close every descriptor but keep[0..n) (and stdio): what the parent held is not ours. */
 static void close_other_fds(const int *keep, size_t n)
@@ -66,21 +59,31 @@ static void close_other_fds(const int *keep, size_t n)
 }
 
 /*
- * The soft state moved: tell the fast path what it must leave to the slow
- * path (packets over the path MTU; while an ICMP error is owed, the packets
- * that violate the TTL or reachability state, so that their senders hear of
- * it).  Only this thread writes it.
+ * The soft state moved: what the fast path must leave to the slow path
+ * (packets over the path MTU; while an ICMP error is owed, the packets that
+ * violate the TTL or reachability state, so that their senders hear of it)
+ * goes to the parent, the tunnel's owner, which writes it into the programs'
+ * settings (tunnel_soft_state()); told when it changes.
  */
 static void publish_state(struct daemon *d)
 {
+	struct msg m = { .type = MSG_SOFT_STATE };
 	struct ss_view v;
 	struct timespec ts;
 
-	if (!d->fast)
+	if (!d->t.fast || !d->attached)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	ss_read(&d->dp.ss, (uint64_t)ts.tv_sec, &v);
-	fp_set_state(&d->fp, v.pmtu, v.credit > 0 ? v.path_ttl : 0, v.credit > 0 && v.unreachable);
+	m.u.soft.pmtu = v.pmtu;
+	m.u.soft.path_ttl = v.credit > 0 ? v.path_ttl : 0;
+	m.u.soft.unreach = v.credit > 0 && v.unreachable;
+	if (d->soft_told_valid && !memcmp(&m.u.soft, &d->soft_told, sizeof(m.u.soft)))
+		return;
+	if (msg_send(d->sock_fd, &m) < 0)
+		return;		/* told again at the next tick */
+	d->soft_told = m.u.soft;
+	d->soft_told_valid = true;
 }
 
 /*
@@ -96,8 +99,8 @@ static void soft_state_turn(struct daemon *d, bool timer)
 
 	if (dp_tick(&d->dp, timer) & SS_ROUTE)
 		msg_send(d->sock_fd, &m);	/* answered with MSG_ROUTE_MTU */
-	if (d->fast && timer) {
-		fp_counters(&d->fp, fc);
+	if (d->t.fast && timer) {
+		fp_counters(&d->t.fp, fc);
 		/*
 		 * The fast path's packets count for liveness, seen at this tick.
 		 * Those counted since the last tick show the exit reachable only
@@ -147,13 +150,13 @@ static void tell_alive(struct daemon *d)
 static void keepalive(struct daemon *d)
 {
 	static const char payload[] = "ipipd keepalive";
-	const struct config *c = &d->cfg;
+	const struct config *c = &d->t.cfg;
 	uint8_t echo[ICMP_ECHO_MAX];
 	uint64_t now = now_ms(), rx = atomic_load(&d->dp.last_rx_ms), quiet;
 	size_t n;
 	int rc;
 
-	if (!c->keepalive || d->kernel)
+	if (!c->keepalive || d->t.kernel)
 		return;
 	if (d->ka.sent_at && rx >= d->ka.sent_at) {	/* answered (or anything else came) */
 		d->ka.unanswered = 0;
@@ -202,8 +205,8 @@ static const char *ecn_name(enum ecn_mode m)
 static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 {
 	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
-	uint64_t rx = d->kernel ? 0 : atomic_load(&dp->last_rx_ms);
-	uint64_t tx = d->kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
+	uint64_t rx = d->t.kernel ? 0 : atomic_load(&dp->last_rx_ms);
+	uint64_t tx = d->t.kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
 
 	if (rx)
 		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
@@ -214,13 +217,13 @@ static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 	else
 		sb_printf(sb, "last_tx_ms=null\n");
 	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
-		  !d->cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
+		  !d->t.cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
 		  (unsigned long long)d->ka.sent);
 }
 
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
 {
-	const struct config *c = &d->cfg;
+	const struct config *c = &d->t.cfg;
 	struct dp_stats snap;
 	const struct dp_stats *st = &snap;
 	char a[INET_ADDRSTRLEN];
@@ -230,18 +233,18 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	if (!d->attached) {	/* waiting for the network (a route, Local) */
 		sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\n"
 			  "state=waiting\nwaiting_for=%s\nlandlock=%s\n", c->name, (long)d->parent,
-			  (long)getpid(), d->user.name, d->waiting,
+			  (long)getpid(), d->user.name, d->t.waiting,
 			  sandbox_landlock() > 0 ? "yes" : "no");
 		sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
 		sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
 		sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 		return;
 	}
-	if (d->kernel)
+	if (d->t.kernel)
 		kernel_stats(ps, &snap);
 	else
 		dp_stats_read(&d->dp, &snap);
-	fp_counters(&d->fp, fc);
+	fp_counters(&d->t.fp, fc);
 	snap.rx_packets += fc[FP_RX_PACKETS];
 	snap.rx_bytes += fc[FP_RX_BYTES];
 	snap.tx_packets += fc[FP_TX_PACKETS];
@@ -251,22 +254,22 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 
 	sb_printf(sb, "name=%s\npid=%ld\ndatapath_pid=%ld\ndatapath_user=%s\ndatapath=%s\n"
 		  "datapath_reason=%s\n", c->name, (long)d->parent, (long)getpid(), d->user.name,
-		  d->kernel ? "kernel" : d->fast ? "ebpf" : "userspace", d->dp_reason);
-	sb_printf(sb, "state=%s\n", d->up ? "up" : "waiting");
-	if (!d->up)
-		sb_printf(sb, "waiting_for=%s\n", d->waiting);
+		  d->t.kernel ? "kernel" : d->t.fast ? "ebpf" : "userspace", d->t.dp_reason);
+	sb_printf(sb, "state=%s\n", d->t.up ? "up" : "waiting");
+	if (!d->t.up)
+		sb_printf(sb, "waiting_for=%s\n", d->t.waiting);
 	sb_printf(sb, "landlock=%s\n", sandbox_landlock() > 0 ? "yes" : "no");
 	/* who enforces the inner-source rules: ipipd (either datapath) or the kernel's device */
-	sb_printf(sb, "enforcement=%s\n", d->kernel ?
+	sb_printf(sb, "enforcement=%s\n", d->t.kernel ?
 		  "the kernel: sources of the host's own addresses (martian sources), source routes "
 		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
 		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
-	if (d->fast)
+	if (d->t.fast)
 		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
 			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
 			  d->attach, d->prog_id[FP_EGRESS], d->prog_id[FP_INGRESS],
-			  fp_underlay(&d->fp), (unsigned long long)fc[FP_RX_PACKETS],
+			  fp_underlay(&d->t.fp), (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
@@ -274,7 +277,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 	if (c->has_peer)
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
-	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->mtu, d->ifindex);
+	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->t.mtu, d->t.ifindex);
 	if (c->ip.ttl)
 		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
 	else
@@ -290,7 +293,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes);
 	host_describe(c, ps->fw_rules, sb);
 	fwwatch_describe(sb);
-	if (!d->kernel) {
+	if (!d->t.kernel) {
 		sb_printf(sb, "path_mtu=%llu\nfragmented=%llu\n", (unsigned long long)st->path_mtu,
 			  (unsigned long long)st->frag_sent);
 		sb_printf(sb, "path_ttl=%llu\nreachable=%s\nunreachable_age=%lld\n",
@@ -303,15 +306,15 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		sb_printf(sb, "icmp_errors_owed=%lld\nfrag_needed_limited=%llu\n",
 			  (long long)st->errors_owed, (unsigned long long)st->frag_needed_limited);
 	}
-	if (!d->kernel) {
-		sb_printf(sb, "own_addresses=%d\n", d->n_own);
-		sb_printf(sb, "underlay_output=%s\n", d->cfg.underlay_output == UO_KERNEL ? "kernel" :
+	if (!d->t.kernel) {
+		sb_printf(sb, "own_addresses=%d\n", d->t.n_own);
+		sb_printf(sb, "underlay_output=%s\n", d->t.cfg.underlay_output == UO_KERNEL ? "kernel" :
 			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
-			  d->hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
-		if (d->hop_rc == 0)
+			  d->t.hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
+		if (d->t.hop_rc == 0)
 			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
-				  d->hop.mac[0], d->hop.mac[1], d->hop.mac[2], d->hop.mac[3],
-				  d->hop.mac[4], d->hop.mac[5], d->hop.ifindex);
+				  d->t.hop.mac[0], d->t.hop.mac[1], d->t.hop.mac[2], d->t.hop.mac[3],
+				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
 	}
 	describe_liveness(d, sb);
@@ -363,8 +366,8 @@ static const struct ipip_params *params_now(struct daemon *d)
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
-	g->p = d->cfg.ip;
-	memcpy(g->allowed, d->cfg.allowed, sizeof(g->allowed));
+	g->p = d->t.cfg.ip;
+	memcpy(g->allowed, d->t.cfg.allowed, sizeof(g->allowed));
 	g->p.allowed = g->allowed;
 	generations = g;
 	return &g->p;
@@ -387,7 +390,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 		return;
 	}
 	p = &g->p;
-	*p = d->cfg.ip;		/* the host's addresses (own_addrs) stay */
+	*p = d->t.cfg.ip;		/* the host's addresses (own_addrs) stay */
 	p->local = mp->local;
 	p->remote = mp->remote;
 	p->ttl = mp->ttl;
@@ -406,7 +409,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	p->n_allowed = mp->n_allowed;
 	p->own[0] = mp->local;
 	p->own[1] = mp->address;
-	if (d->attached && !d->kernel) {
+	if (d->attached && !d->t.kernel) {
 		rc = dp_set_params(&d->dp, p, mp->mtu);
 		if (rc < 0) {
 			errno = -rc;
@@ -419,15 +422,15 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	g->next = generations;
 	generations = g;
 	free_retired(false);
-	d->cfg.ip = *p;
-	memcpy(d->cfg.allowed, g->allowed, sizeof(d->cfg.allowed));
-	d->cfg.ip.allowed = d->cfg.allowed;
-	d->cfg.addr.s_addr = mp->address;
-	d->cfg.has_peer = mp->peer != 0;
-	d->cfg.peer.s_addr = mp->peer;
-	d->cfg.keepalive = mp->keepalive;
-	d->cfg.keepalive_misses = mp->keepalive_misses;
-	d->mtu = mp->mtu;
+	d->t.cfg.ip = *p;
+	memcpy(d->t.cfg.allowed, g->allowed, sizeof(d->t.cfg.allowed));
+	d->t.cfg.ip.allowed = d->t.cfg.allowed;
+	d->t.cfg.addr.s_addr = mp->address;
+	d->t.cfg.has_peer = mp->peer != 0;
+	d->t.cfg.peer.s_addr = mp->peer;
+	d->t.cfg.keepalive = mp->keepalive;
+	d->t.cfg.keepalive_misses = mp->keepalive_misses;
+	d->t.mtu = mp->mtu;
 	if (!mp->keepalive)
 		d->ka.down = false;
 }
@@ -449,6 +452,7 @@ static int attach(struct daemon *d, struct msg *m)
 	unsigned i = 0;
 	int rc = 0;
 
+	d->soft_told_valid = false;	/* the parent hears the soft state afresh */
 	/* the descriptors come in MF order, each present one after the other */
 	memcpy(got, m->fds, sizeof(got));
 	for (int k = 0; k < MF_MAX; k++)
@@ -457,7 +461,7 @@ static int attach(struct daemon *d, struct msg *m)
 	f.raw = m->fds[MF_RAW];
 	f.tx = m->fds[MF_TX];
 	f.pkt = m->fds[MF_PACKET];
-	if (d->attached != !!md->replace || (md->replace && (d->kernel || md->fast != d->fast))) {
+	if (d->attached != !!md->replace || (md->replace && (d->t.kernel || md->fast != d->t.fast))) {
 		for (int k = 0; k < MF_MAX; k++)
 			if (m->fds[k] >= 0)
 				close(m->fds[k]);
@@ -465,36 +469,36 @@ static int attach(struct daemon *d, struct msg *m)
 	}
 	if (md->replace) {
 		if (f.tun < 0)
-			f.tun = d->tun_fd;	/* the same device */
+			f.tun = d->t.tun_fd;	/* the same device */
 		rc = dp_replace_fds(&d->dp, &f);
-		d->tun_fd = f.tun;
-		d->raw_fd = f.raw;
+		d->t.tun_fd = f.tun;
+		d->t.raw_fd = f.raw;
 		return rc;
 	}
-	d->kernel = md->kernel;
-	d->fast = md->fast;
-	d->ifindex = md->ifindex;
-	d->mtu = md->mtu;
-	snprintf(d->dp_reason, sizeof(d->dp_reason), "%s", md->reason);
+	d->t.kernel = md->kernel;
+	d->t.fast = md->fast;
+	d->t.ifindex = md->ifindex;
+	d->t.mtu = md->mtu;
+	snprintf(d->t.dp_reason, sizeof(d->t.dp_reason), "%s", md->reason);
 	snprintf(d->attach, sizeof(d->attach), "%s", md->attach);
 	d->prog_id[0] = md->prog_id[0];
 	d->prog_id[1] = md->prog_id[1];
-	if (d->fast) {
-		rc = fp_map(&d->fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
+	if (d->t.fast) {
+		rc = fp_map(&d->t.fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
 			    md->counters_len, md->ncpus);
 		close(m->fds[MF_BSS]);
 		close(m->fds[MF_COUNTERS]);
 		if (rc < 0)
 			return rc;
 	}
-	if (!d->kernel) {
+	if (!d->t.kernel) {
 		const struct ipip_params *p = params_now(d);
 
 		if (!p)
 			return -ENOMEM;
-		d->tun_fd = f.tun;
-		d->raw_fd = f.raw;
-		rc = dp_init(&d->dp, p, &f, &lim, d->fast ? fp_ids(&d->fp) : NULL);
+		d->t.tun_fd = f.tun;
+		d->t.raw_fd = f.raw;
+		rc = dp_init(&d->dp, p, &f, &lim, d->t.fast ? fp_ids(&d->t.fp) : NULL);
 		if (rc < 0)
 			return rc;
 		d->dp.route_mtu = md->route_mtu;
@@ -503,7 +507,7 @@ static int attach(struct daemon *d, struct msg *m)
 			return rc;
 	}
 	d->attached = true;
-	d->up = true;
+	d->t.up = true;
 	publish_state(d);
 	return 0;
 }
@@ -516,27 +520,27 @@ static void parent_said(struct daemon *d, struct msg *m)
 
 	switch (m->type) {
 	case MSG_ADDRS:
-		own_addrs_publish(&d->own, m->u.addrs.addr, m->u.addrs.n);
-		d->n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
+		own_addrs_publish(&d->t.own, m->u.addrs.addr, m->u.addrs.n);
+		d->t.n_own = m->u.addrs.total == UINT32_MAX ? -1 : (int)m->u.addrs.total;
 		break;
 	case MSG_HOP:
-		d->hop_rc = m->u.hop.rc;
-		memset(&d->hop, 0, sizeof(d->hop));
+		d->t.hop_rc = m->u.hop.rc;
+		memset(&d->t.hop, 0, sizeof(d->t.hop));
 		if (m->u.hop.rc == 0) {
-			d->hop.ifindex = m->u.hop.ifindex;
-			d->hop.via = m->u.hop.via;
-			memcpy(d->hop.mac, m->u.hop.mac, sizeof(d->hop.mac));
+			d->t.hop.ifindex = m->u.hop.ifindex;
+			d->t.hop.via = m->u.hop.via;
+			memcpy(d->t.hop.mac, m->u.hop.mac, sizeof(d->t.hop.mac));
 		}
-		if (d->attached && !d->kernel)
-			dp_set_hop(&d->dp, d->hop.ifindex, d->hop.mac);
+		if (d->attached && !d->t.kernel)
+			dp_set_hop(&d->dp, d->t.hop.ifindex, d->t.hop.mac);
 		break;
 	case MSG_ROUTE_MTU:
-		if (d->attached && !d->kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
+		if (d->attached && !d->t.kernel && dp_route_mtu(&d->dp, m->u.route.mtu))
 			publish_state(d);
 		break;
 	case MSG_STATE:
-		d->up = m->u.state.up && d->attached;
-		snprintf(d->waiting, sizeof(d->waiting), "%s", m->u.state.waiting);
+		d->t.up = m->u.state.up && d->attached;
+		snprintf(d->t.waiting, sizeof(d->t.waiting), "%s", m->u.state.waiting);
 		break;
 	case MSG_DATAPATH:
 		rc = attach(d, m);
@@ -675,7 +679,7 @@ static void child_loop(struct daemon *d)
 	struct msg m;
 
 	while (!d->stop) {
-		bool running = d->attached && !d->kernel;
+		bool running = d->attached && !d->t.kernel;
 		struct pollfd pfd[3] = {
 			{ .fd = d->sock_fd, .events = POLLIN },
 			{ .fd = d->ctl_fd, .events = POLLIN },
@@ -711,18 +715,18 @@ static void child_loop(struct daemon *d)
 _Noreturn void child_run(struct daemon *d)
 {
 	d->parent = getppid();
-	d->attached = d->up = false;
+	d->attached = d->t.up = false;
 	keep_only_ours(d);
 	tzset();	/* syslog's time zone, before files are out of reach */
 	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
 		_exit(1);
 	child_loop(d);
-	if (d->attached && !d->kernel) {
+	if (d->attached && !d->t.kernel) {
 		dp_free(&d->dp);
-		close(d->tun_fd);
-		close(d->raw_fd);
+		close(d->t.tun_fd);
+		close(d->t.raw_fd);
 	}
-	fp_unmap(&d->fp);
+	fp_unmap(&d->t.fp);
 	free_retired(true);
 	for (struct params_gen *g = generations; g; g = generations) {
 		generations = g->next;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 #include "firewall.h"
 #include "log.h"
@@ -51,14 +52,6 @@ static struct {
 	uint32_t restored;	/* times rules were put back */
 	uint64_t restored_at;
 } w = { .fd = -1, .tfd = -1, .ep = -1 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the notifications ---------------------------------------------------- */
 

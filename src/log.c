@@ -115,3 +115,19 @@ void fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/* Every line of text to the log (prefix: what they are about). */
+void log_lines(const char *prefix, char *text)
+{
+	char *nl_at;
+
+	for (char *l = text; *l; l = nl_at ? nl_at + 1 : l + strlen(l)) {
+		nl_at = strchr(l, '\n');
+		if (nl_at)
+			*nl_at = '\0';
+		if (*l)
+			log_warnx("%s: %s", prefix, l);
+		if (!nl_at)
+			break;
+	}
+}

@@ -9,6 +9,8 @@ void log_init(const char *ident, bool foreground, bool verbose);
 void log_to_syslog(void);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Every line of text as a warning (prefix: what they are about); text is cut into lines. */
+void log_lines(const char *prefix, char *text);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,6 +29,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_reloaded);
 	case MSG_ALIVE:
 		return sizeof(struct msg_alive);
+	case MSG_SOFT_STATE:
+		return sizeof(struct msg_soft);
 	default:
 		return 0;
 	}
@@ -108,6 +110,9 @@ static int check(const struct msg *m)
 			       0 : -EBADMSG;
 	case MSG_ALIVE:
 		return m->u.alive.alive <= 1 ? 0 : -EBADMSG;
+	case MSG_SOFT_STATE:
+		return (m->u.soft.pmtu == 0 || (m->u.soft.pmtu >= 68 && m->u.soft.pmtu <= 0xffff)) &&
+		       m->u.soft.path_ttl <= 255 && m->u.soft.unreach <= 1 ? 0 : -EBADMSG;
 	case MSG_STATUS:
 		return s->fw_rules >= -1 && s->underlay >= 0 ? 0 : -EBADMSG;
 	case MSG_ADDRS:

@@ -9,7 +9,7 @@
  * parent treats what it says as untrusted, and the other way round.
  *
  *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED, ROUTE_CHECK, RELOAD,
- *                       ALIVE, UNREACHABLE
+ *                       ALIVE, UNREACHABLE, SOFT_STATE
  *   parent -> datapath: STATUS, ADDRS, HOP, STOP, ROUTE_MTU, STATE, DATAPATH,
  *                       PARAMS, RELOADED
  *
@@ -45,13 +45,14 @@ enum msg_type {
 	MSG_RELOADED,		/* the reply to MSG_RELOAD */
 	MSG_ALIVE,		/* Keepalive: Peer answers again, or stopped answering */
 	MSG_UNREACHABLE,	/* an ICMP error says the tunnel's exit is unreachable */
+	MSG_SOFT_STATE,		/* what the fast path must leave to the slow path, changed */
 	MSG_TYPE_MAX
 };
 
 #define MSG_BIT(t) (1u << (t))
 #define MSG_FROM_CHILD (MSG_BIT(MSG_READY) | MSG_BIT(MSG_DOWN) | MSG_BIT(MSG_STATUS_REQ) | \
 			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK) | MSG_BIT(MSG_RELOAD) | \
-			MSG_BIT(MSG_ALIVE) | MSG_BIT(MSG_UNREACHABLE))
+			MSG_BIT(MSG_ALIVE) | MSG_BIT(MSG_UNREACHABLE) | MSG_BIT(MSG_SOFT_STATE))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
 			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED))
@@ -131,6 +132,16 @@ struct msg_alive {
 	uint32_t alive;		/* 1: up (a packet from Remote), 0: down (KeepaliveMisses unanswered) */
 };
 
+/*
+ * The soft state as the eBPF fast path must follow it (fp_set_state): the
+ * parent, the tunnel's owner, writes it into the programs' settings.
+ */
+struct msg_soft {
+	uint32_t pmtu;		/* the path MTU soft state (0: none; else 68..65535) */
+	uint32_t path_ttl;	/* the learned path TTL while an error is owed (0: none) */
+	uint32_t unreach;	/* 1: the exit is unreachable and an error is owed */
+};
+
 struct msg_reloaded {
 	int32_t err;		/* 0, or the errno of a failed reload (the tunnel runs as before) */
 	char text[MSG_TEXT_MAX];	/* what changed, or what is wrong (NUL-terminated) */
@@ -148,6 +159,7 @@ struct msg {
 		struct msg_params params;
 		struct msg_reloaded reloaded;
 		struct msg_alive alive;
+		struct msg_soft soft;
 	} u;
 	int fds[MF_MAX];	/* MSG_DATAPATH's descriptors, as received (-1: none) */
 	unsigned nfds;

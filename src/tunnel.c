@@ -57,6 +57,7 @@ const char *host_group_names(unsigned groups, char *buf, size_t n)
 static const char *const change_names[TC_COUNT] = {
 	"Local", "Remote", "TTL", "TOS", "DiscoverPathMTU", "ECN", "DSCP", "AllowedSources",
 	"AllowSourceRoute", "LogUnusualECN", "MTU", "Keepalive", "Address", "Route",
+	"Remote's name", "Local = auto", "ResolveInterval",
 };
 
 /* Each route of a is one of b's (in any order). */
@@ -108,6 +109,12 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 		d->live |= TC_LOCAL;
 	if (x->remote != y->remote)
 		d->live |= TC_REMOTE;
+	if (strcmp(a->remote_name, b->remote_name))
+		d->live |= TC_REMOTE_NAME;
+	if (a->local_auto != b->local_auto)
+		d->live |= TC_LOCAL_AUTO;
+	if (a->resolve_interval != b->resolve_interval)
+		d->live |= TC_RESOLVE;
 	if (x->ttl != y->ttl)
 		d->live |= TC_TTL;
 	if (x->tos_inherit != y->tos_inherit || x->tos != y->tos || a->tos_given != b->tos_given)

@@ -39,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(m.u.hop.rc <= 0 && (m.u.hop.rc < 0 || m.u.hop.ifindex > 0));
 		if (m.type == MSG_ALIVE)
 			CHECK(m.u.alive.alive <= 1);
+		if (m.type == MSG_SOFT_STATE)
+			CHECK((m.u.soft.pmtu == 0 || (m.u.soft.pmtu >= 68 && m.u.soft.pmtu <= 0xffff)) &&
+			      m.u.soft.path_ttl <= 255 && m.u.soft.unreach <= 1);
 		if (m.type == MSG_STATUS)
 			CHECK(m.u.status.fw_rules >= -1 && m.u.status.underlay >= 0);
 		/* the descriptors a datapath comes with: none for the kernel's device;

@@ -117,6 +117,11 @@ for _ in $(seq 100); do [ "$(json "$COLO" Moe state)" = up ] && break; sleep 0.1
 check "the name resolves: the tunnel comes up (retried every 5 s while waiting)" \
 	test "$(json "$COLO" Moe state)" = up
 check "... and carries the LAN's pings" nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
+# A reload that changes only how the name is followed says so (and keeps the daemon).
+sed -i 's/^ResolveInterval = 3$/ResolveInterval = 4/' "$WORK/c/Moe.conf"
+R=$(nsx "$COLO" "$IPIPCTL" reload Moe 2>&1)
+check "a reload of ResolveInterval alone says what changed, the same daemon runs [$R]" \
+	bash -c "[ '$R' = 'Moe: changed: ResolveInterval' ] && ps -p $PC"
 
 check "ipipctl down on home" nsx "$HOME_NS" "$IPIPCTL" down Moe
 check "ipipctl down on colo" nsx "$COLO" "$IPIPCTL" down Moe

@@ -105,6 +105,35 @@ static void test_routes_compared_as_a_set(void **state)
 	assert_int_equal(d.host, 0);
 }
 
+/*
+ * Remote's name, Local = auto and ResolveInterval are said when they change,
+ * even when the addresses they stand for stay the same.
+ */
+static void test_endpoint_names(void **state)
+{
+#define N(remote, local) "[Tunnel]\nName = t0\nLocal = " local "\nRemote = " remote "\n" \
+	"[Address]\nAddress = 203.0.113.1/32\nPeer = 203.0.113.2\n"
+	struct tunnel_diff d;
+	char text[128];
+
+	(void)state;
+	diff(N("a.example", "192.0.2.1"), N("a.example", "192.0.2.1\nResolveInterval = 30"), false, &d);
+	assert_null(d.restart);
+	assert_int_equal(d.live, TC_RESOLVE);
+	assert_string_equal(tunnel_diff_text(&d, text, sizeof(text)), "ResolveInterval");
+	/* the addresses are filled in by the owner: here both names stand for none */
+	diff(N("a.example", "192.0.2.1"), N("b.example", "192.0.2.1"), false, &d);
+	assert_int_equal(d.live, TC_REMOTE_NAME);
+	assert_string_equal(tunnel_diff_text(&d, text, sizeof(text)), "Remote's name");
+	diff(N("198.51.100.1", "192.0.2.1"), N("a.example", "192.0.2.1"), false, &d);
+	assert_int_equal(d.live & TC_REMOTE_NAME, TC_REMOTE_NAME);
+	diff(N("a.example", "192.0.2.1"), N("a.example", "auto"), false, &d);
+	assert_int_equal(d.live & (TC_LOCAL_AUTO | TC_REMOTE_NAME), TC_LOCAL_AUTO);
+	diff(N("a.example", "auto"), N("a.example", "auto"), false, &d);
+	assert_int_equal(d.live, 0);
+#undef N
+}
+
 static void test_host_groups(void **state)
 {
 	struct tunnel_diff d;
@@ -194,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_live_settings),
 		cmocka_unit_test(test_allowed_sources_compared_by_value),
 		cmocka_unit_test(test_routes_compared_as_a_set),
+		cmocka_unit_test(test_endpoint_names),
 		cmocka_unit_test(test_host_groups),
 		cmocka_unit_test(test_restart_only),
 		cmocka_unit_test(test_mtu),

@@ -673,8 +673,8 @@ int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *
 {
 	static struct jr_entry e[MAX_STATE];
 	struct jr_expect x;
-	char rtfile[512];
-	int fd, n, bad = 0;
+	char rtfile[512], line[JR_LINE_MAX + 2];
+	int fd, n, bad = 0, gone = 0;
 	FILE *f;
 
 	fd = run_open(state_path, O_RDONLY, 0);
@@ -689,17 +689,94 @@ int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *
 			close(fd);
 		return n;
 	}
+	/*
+	 * Written in a namespace that has died since (its inode is ours now):
+	 * what it changed in that namespace went with it, only the files remain.
+	 */
+	if (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		gone = jr_netns_gone(line, &x, &x.cookie);
+	}
+	rewind(f);
 	n = read_state(f, state_path, &x, e, MAX_STATE, log);
 	fclose(f);
 	if (n < 0)
 		return n;	/* kept, for a look: nothing in it is undone */
+	if (gone)
+		fprintf(log, "ipipd: %s: written in a network namespace that is gone (cookie %llu; "
+			"this one has its inode again): only its files are removed\n", state_path,
+			x.cookie);
 	for (int i = n; i-- > 1;)
-		if (undo(nl, name, &e[i], log) < 0)
+		if ((!gone || e[i].kind == JR_RTFILE || e[i].kind == JR_RMDIR) &&
+		    undo(nl, name, &e[i], log) < 0)
 			bad = 1;
 	if (bad)
 		return -EIO;
 	unlink(state_path);
 	return n > 0 ? n - 1 : 0;
+}
+
+int host_state_gone(const char *path)
+{
+	struct netns_id ns;
+	struct jr_expect x = { 0 };
+	char line[JR_LINE_MAX + 2];
+	unsigned long long c;
+	int fd = run_open(path, O_RDONLY, 0), gone = 0;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (netns_self(&ns) == 0 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		x.inode = ns.inode;
+		x.cookie = ns.cookie;
+		gone = jr_netns_gone(line, &x, &c);
+	}
+	fclose(f);
+	return gone;
+}
+
+int host_sweep_gone(struct nl *nl, FILE *log)
+{
+	char dir[512], path[600], lock[600], name[JR_NAME_MAX];
+	struct dirent *e;
+	DIR *d;
+	int swept = 0;
+
+	if (run_dir(dir, sizeof(dir)) < 0 || !strcmp(dir, RUN_BASE) || !(d = opendir(dir)))
+		return 0;
+	ledger_sweep_gone();
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		int fd;
+
+		if (len <= 6 || len - 6 >= sizeof(name) || strcmp(e->d_name + len - 6, ".state"))
+			continue;
+		memcpy(name, e->d_name, len - 6);
+		name[len - 6] = '\0';
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+		    run_path(lock, sizeof(lock), name, ".lock") < 0 || !host_state_gone(path))
+			continue;
+		fd = run_lock(lock, 0);	/* nobody holds it: its daemon died with the namespace */
+		if (fd < 0)
+			continue;
+		if (host_cleanup(nl, name, path, log) >= 0) {
+			static const char *const other[] = { ".sock", ".pid" };
+
+			for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+				if (run_path(path, sizeof(path), name, other[i]) == 0)
+					unlink(path);
+			unlink(lock);
+			swept++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return swept;
 }
 
 /* ---- a reload: only the groups of settings that changed ------------------ */

@@ -33,6 +33,18 @@ int host_apply(const struct config *c, struct nl *nl, int ifindex, const char *s
  */
 int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *log);
 
+/*
+ * In a namespace other than PID 1's: the runtime files of every tunnel whose
+ * state file a namespace that is gone wrote (one that had this namespace's
+ * inode; its daemon was killed, then the namespace died), removed as
+ * host_cleanup() would (only the files of its setup are left to undo).
+ * Returns how many tunnels' files were removed.
+ */
+int host_sweep_gone(struct nl *nl, FILE *log);
+
+/* Did a namespace that is gone write the state file at path (jr_netns_gone())? */
+int host_state_gone(const char *path);
+
 /* The groups of host settings a reload changes by difference. */
 enum host_group {
 	HG_ROUTING = 1,		/* Table's name, DefaultRoute, RuleFrom, RulePriority */

@@ -283,8 +283,15 @@ static int list_tunnels(char **names, int max)
 	while ((e = readdir(dp)) && n < max) {
 		size_t len = strlen(e->d_name);
 
-		if (len > 5 && !strcmp(e->d_name + len - 5, ".sock"))
-			names[n++] = strndup(e->d_name, len - 5);
+		char state[600];
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock"))
+			continue;
+		/* not the files a killed ipipd left in a namespace gone since */
+		if (snprintf(state, sizeof(state), "%s/%.*s.state", dir, (int)(len - 5),
+			     e->d_name) < (int)sizeof(state) && host_state_gone(state))
+			continue;
+		names[n++] = strndup(e->d_name, len - 5);
 	}
 	closedir(dp);
 	qsort(names, (size_t)n, sizeof(*names), name_cmp);

@@ -185,6 +185,10 @@ static int base_setup(struct daemon *d)
 		log_warn("netlink");
 		return -1;
 	}
+	rc = host_sweep_gone(&d->nl, stderr);
+	if (rc > 0)
+		log_info("removed the runtime files of %d tunnel%s of a network namespace that is "
+			 "gone", rc, rc == 1 ? "" : "s");
 	rc = host_cleanup(&d->nl, c->name, d->t.state_path, stderr);
 	if (rc > 0)
 		log_info("%s: undid %d changes left by an earlier ipipd that did not stop cleanly",

@@ -327,6 +327,24 @@ int jr_parse(const char *line, enum jr_file where, const struct jr_expect *x,
 	return 0;
 }
 
+int jr_netns_gone(const char *line, const struct jr_expect *x, unsigned long long *cookie)
+{
+	struct jr_expect any = *x;
+	struct jr_entry e;
+	char why[256];
+	unsigned long long c;
+	char more;
+
+	/* cookies count up as namespaces are made: the dead one's is smaller */
+	if (!x->cookie || sscanf(line, "netns %*u %llu%c", &c, &more) != 1 || !c || c >= x->cookie)
+		return 0;
+	any.cookie = c;	/* the rest exactly as ipipd writes it */
+	if (jr_parse(line, JR_STATE, &any, &e, why, sizeof(why)) < 0 || e.kind != JR_NETNS)
+		return 0;
+	*cookie = c;
+	return 1;
+}
+
 int jr_format(const struct jr_entry *e, char *buf, size_t n)
 {
 	char a[INET_ADDRSTRLEN];

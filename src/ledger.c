@@ -88,9 +88,15 @@ static int read_lines(FILE *f, char *why, size_t n)
 	unsigned no = 0;
 
 	while (fgets(line, sizeof(line), f)) {
+		unsigned long long gone;
 		int rc;
 
 		line[strcspn(line, "\n")] = '\0';
+		/* a dead namespace's (its inode is ours now): what it held went with it */
+		if (no == 0 && jr_netns_gone(line, &t.x, &gone)) {
+			unlink(t.file);	/* under the lock */
+			return 0;
+		}
 		rc = take_line(line, ++no, msg, sizeof(msg));
 		if (rc < 0) {
 			snprintf(why, n, "%s:%u: refused: %s", t.file, no, msg);
@@ -290,6 +296,14 @@ int ledger_hold(const char *path, const char *want, const char *name,
 		rc = set_value(path, want, why, n);
 	end();
 	return rc;
+}
+
+void ledger_sweep_gone(void)
+{
+	char why[512];
+
+	if (begin(why, sizeof(why)) == 0)	/* it removes a dead namespace's ledger */
+		end();
 }
 
 int ledger_release(const char *path, const char *name, char *why, size_t n)

@@ -39,6 +39,12 @@ int ledger_hold(const char *path, const char *want, const char *name,
  */
 int ledger_release(const char *path, const char *name, char *why, size_t n);
 
+/*
+ * Remove the ledger if a namespace that is gone wrote it (jr_netns_gone():
+ * what it held went with that namespace).
+ */
+void ledger_sweep_gone(void);
+
 /* Read a sysctl file's value (the first line, without its newline): 0 or -errno. */
 int sysctl_read(const char *path, char *buf, size_t n);
 

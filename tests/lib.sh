@@ -46,6 +46,9 @@ ns_new() {
 	NAMESPACES+=("$n")
 	printf -v "$1" '%s' "$n"
 	ip -n "$n" link set lo up
+	# Files under this namespace's inode are a dead namespace's (one whose
+	# ipipd was killed, outside the tests too): the tests start from none.
+	rm -rf "/run/ipipd/netns/$(nsino "$n")"
 	# No IPv6 on the test hosts: link-local addresses appearing late would make
 	# dumps taken now differ from dumps taken later.
 	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1

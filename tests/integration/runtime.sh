@@ -322,6 +322,67 @@ second_stops() {
 }
 check "the second stops cleanly: no runtime files, no table-name file" second_stops
 
+# ---- a namespace that is gone, and its inode used again ---------------------
+# Two tunnels SIGKILLed in a namespace that is then deleted leave their files
+# in /run/ipipd/netns/INODE (with a table name and a held sysctl: a table-name
+# file and the ledger).  The kernel gives that inode to a later namespace
+# (the lowest free one), whose cookie differs: there ipipctl does not list
+# them, and the first ipipd removes them and starts (it refused before:
+# "written in another network namespace").
+ns_new G rtG || exit 1
+ip -n "$G" link add g0 type veth peer g1
+ip -n "$G" addr add 192.0.2.1/24 dev g0
+ip -n "$G" link set g0 up && ip -n "$G" link set g1 up
+GINO=$(nsino "$G")
+CGA=$(conf ga.conf ga 192.0.2.1 192.0.2.2 198.51.100.1 198.51.100.2 "[Routing]" "Table = ga:4251" \
+	"[Host]" "IPv4Forwarding = yes")
+CGB=$(conf gb.conf gb 192.0.2.1 192.0.2.3 198.51.100.3 198.51.100.4 "[Routing]" "Table = gb:4252")
+GAP= GBP=
+start "$G" "$CGA" ga && GAP=$STARTED
+start "$G" "$CGB" gb && GBP=$STARTED
+GDIR=$(rundir "$G")
+ghosts_left() {
+	[ -n "$GAP" ] && [ -n "$GBP" ] && killed "$GAP" "$G" ga && killed "$GBP" "$G" gb &&
+		[ -s "$GDIR/ga.state" ] && [ -S "$GDIR/gb.sock" ] && [ -s "$GDIR/host:shared" ] &&
+		[ -f "/etc/iproute2/rt_tables.d/ipipd-$GINO:ga.conf" ]
+}
+check "two tunnels SIGKILLed in a namespace leave their files (state, socket, ledger, table name)" \
+	ghosts_left
+ip netns del "$G"
+# Namespaces until one has G's inode again (each kept: the lower free ones go
+# first); not ns_new's, which would remove what G left.
+N=
+for i in $(seq 60); do
+	R=rtR$i-$SUFFIX
+	ip netns add "$R" || break
+	NAMESPACES+=("$R")
+	if [ "$(nsino "$R")" = "$GINO" ]; then N=$R; break; fi
+	sleep 0.1
+done
+if [ -z "$N" ]; then
+	notok "a new namespace gets the inode $GINO of the one deleted (60 tried)"
+else
+	ok "a new namespace gets the inode of the one deleted ($GINO), with another cookie"
+	ip -n "$N" link set lo up
+	ip -n "$N" link add g0 type veth peer g1
+	ip -n "$N" addr add 192.0.2.1/24 dev g0
+	ip -n "$N" link set g0 up && ip -n "$N" link set g1 up
+	check "... where ipipctl show lists none of the dead namespace's tunnels" \
+		bash -c "[ \"\$(ip netns exec $N $IPIPCTL show --json)\" = '[]' ]"
+	NAP=
+	start "$N" "$CGA" ga && NAP=$STARTED
+	check "... and a tunnel of the same name starts there" test -n "$NAP"
+	check "... after removing the other tunnel's files, and the dead ledger" \
+		bash -c "[ ! -e '$GDIR/gb.state' ] && [ ! -e '$GDIR/gb.sock' ] && [ ! -e '$GDIR/gb.pid' ] &&
+			[ ! -e '$GDIR/gb.lock' ] && [ ! -e /etc/iproute2/rt_tables.d/ipipd-$GINO:gb.conf ] &&
+			grep -qx 'netns $GINO $(cookie_of "$N")' '$GDIR/host:shared'"
+	gone_down() {
+		nsx "$N" "$IPIPCTL" down ga && wait_gone "$NAP" && [ ! -e "$GDIR" ] &&
+			! ls /etc/iproute2/rt_tables.d | grep -q "^ipipd-$GINO:"
+	}
+	check "... and when it stops, nothing of either namespace is left" gone_down
+fi
+
 # ---- host settings shared by tunnels ----------------------------------------
 
 ns_new L rtL && ns_new M rtM || exit 1

@@ -114,6 +114,30 @@ static void test_other_namespace(void **state)
 	refused("netns 4026532000 -1", JR_STATE);
 }
 
+/* A dead namespace's file: this inode, a smaller cookie (cookies count up). */
+static void test_gone_namespace(void **state)
+{
+	struct jr_expect unknown = X;
+	unsigned long long c = 0;
+
+	assert_int_equal(jr_netns_gone("netns 4026532000 4241", &X, &c), 1);
+	assert_int_equal(c, 4241);
+	assert_int_equal(jr_netns_gone("netns 4026532000 1", &X, &c), 1);
+	c = 7;
+	assert_int_equal(jr_netns_gone("netns 4026532000 4242", &X, &c), 0);	/* ours */
+	assert_int_equal(jr_netns_gone("netns 4026532000 4243", &X, &c), 0);	/* made after us */
+	assert_int_equal(jr_netns_gone("netns 4026532001 4241", &X, &c), 0);	/* another inode */
+	assert_int_equal(jr_netns_gone("netns 4026532000 0", &X, &c), 0);	/* cookie unknown */
+	assert_int_equal(jr_netns_gone("netns 4026532000 04241", &X, &c), 0);	/* not as written */
+	assert_int_equal(jr_netns_gone("netns 4026532000 4241 ", &X, &c), 0);
+	assert_int_equal(jr_netns_gone("netns  4026532000 4241", &X, &c), 0);
+	assert_int_equal(jr_netns_gone("netns 4026532000 4241x", &X, &c), 0);
+	assert_int_equal(jr_netns_gone("rtfile " RTFILE, &X, &c), 0);
+	assert_int_equal(c, 7);
+	unknown.cookie = 0;	/* before Linux 5.14: no telling */
+	assert_int_equal(jr_netns_gone("netns 4026532000 4241", &unknown, &c), 0);
+}
+
 static void test_sysctl_paths(void **state)
 {
 	static const char *const bad[] = {
@@ -255,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_every_kind_reads_back),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_other_namespace),
+		cmocka_unit_test(test_gone_namespace),
 		cmocka_unit_test(test_sysctl_paths),
 		cmocka_unit_test(test_hold_lines),
 		cmocka_unit_test(test_other_tunnels_and_paths),

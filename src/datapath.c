@@ -201,7 +201,10 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
-	rc = ring_init(&dp->rx.ring);
+	rc = -pthread_mutex_init(&dp->tx_lock, NULL);
+	dp->tx_lock_made = rc == 0;
+	if (rc == 0)
+		rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
 		rc = ring_init(&dp->tx.ring);
 	if (rc == 0) {
@@ -244,6 +247,9 @@ void dp_free(struct datapath *dp)
 		close(dp->pkt_fd);
 	dp->pkt_fd = -1;
 	dp->tx_fd = -1;
+	if (dp->tx_lock_made)
+		pthread_mutex_destroy(&dp->tx_lock);
+	dp->tx_lock_made = false;
 	dp->inited = false;
 }
 
@@ -998,6 +1004,17 @@ static void linger(struct datapath *dp, int (*round)(struct datapath *), int got
 	}
 }
 
+/* A round of tx: by the tx thread, or by the rx thread in reply_round(). */
+static int tx_round(struct datapath *dp)
+{
+	int got;
+
+	pthread_mutex_lock(&dp->tx_lock);
+	got = dp_tun_to_net(dp);
+	pthread_mutex_unlock(&dp->tx_lock);
+	return got;
+}
+
 static void *tx_main(void *arg)
 {
 	struct datapath *dp = arg;
@@ -1007,12 +1024,31 @@ static void *tx_main(void *arg)
 	while (wait_fd(dp, dp->tun_fd) >= 0) {
 		bool busy = now_ns() - idle < DP_BUSY_GAP_NS;
 
-		got = dp_tun_to_net(dp);
+		got = tx_round(dp);
 		if (got >= DP_LINGER_MIN || (busy && got > 0))
-			linger(dp, dp_tun_to_net, got);
+			linger(dp, tx_round, got);
 		idle = now_ns();
 	}
 	return NULL;
+}
+
+/*
+ * After a lone packet was written to the TUN device, the rx thread sends what
+ * the device has for the underlay by then.  A packet for this host is taken
+ * in by the kernel within the write(), and its answer (an echo reply, a
+ * request-response protocol's response) is queued on the device before the
+ * write returns: sent from here, it does not wait for the tx thread to be
+ * woken, which on an idle machine (and in a VM above all) is the larger part
+ * of the round trip.  Nothing there: one read() that finds the device empty.
+ * Not while the tx thread is in a round (the device is being drained), nor
+ * after a batch (bulk traffic: the rx thread goes back to its socket).
+ */
+static void reply_round(struct datapath *dp)
+{
+	if (pthread_mutex_trylock(&dp->tx_lock) != 0)
+		return;
+	dp_tun_to_net(dp);
+	pthread_mutex_unlock(&dp->tx_lock);
 }
 
 static int rx_rounds(struct datapath *dp)
@@ -1044,6 +1080,8 @@ static void *rx_main(void *arg)
 		got = rx_rounds(dp);
 		if (got >= DP_LINGER_MIN || (busy && got > 0))
 			linger(dp, rx_rounds, got);
+		else if (got > 0)
+			reply_round(dp);
 		idle = now_ns();
 	}
 	return NULL;

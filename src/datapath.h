@@ -8,9 +8,12 @@
  *   rx: recvmmsg on the raw socket -> ipip_decap -> GRO coalescing -> TUN writes,
  *       and the socket's ICMP error queue.
  * After a busy round a thread sleeps DP_LINGER_US and looks again before it
- * polls (wakeup coalescing: see linger() in datapath.c).
+ * polls (wakeup coalescing: see linger() in datapath.c).  After a lone
+ * packet the rx thread also sends what the TUN device has by then (the
+ * local answer to it: see reply_round()), under the lock of the tx round.
  * Each direction has its own buffers and counters; other threads read the
- * counters with dp_stats_read() (relaxed atomics, single writer each).
+ * counters with dp_stats_read() (relaxed atomics, one writer at a time each:
+ * tx's are written under tx_lock).
  * The soft state (softstate.h) is learned by the threads and moved on by
  * the owner (dp_tick), whom they wake through event_fd.
  */
@@ -149,6 +152,8 @@ struct datapath {
 	unsigned gro_flags;		/* GRO_TCP, GRO_UDP: what we may write */
 	struct sockaddr_in remote;
 	struct dp_tx tx;
+	pthread_mutex_t tx_lock;	/* held for a round of tx (see reply_round()) */
+	bool tx_lock_made;
 	struct dp_rx rx;
 	int stop_fd;			/* eventfd: the threads end when it is readable */
 	pthread_t tx_thread, rx_thread;

@@ -213,8 +213,6 @@ NO_COVERAGE static bool same_except(const uint8_t *a, const uint8_t *b, size_t n
 			if (hi > from && lo < next)
 				next = lo > from ? lo : from;
 		}
-		if (next > n)
-			next = n;
 		if (memcmp(a + from, b + from, next - from) != 0)
 			return false;
 		if (next >= n)

@@ -13,6 +13,9 @@ def cmd(c, **a):
     while True:
         r = json.loads(f.readline())
         if "return" in r or "error" in r: return r
+def u16(addr):  # a 16-bit word of guest memory, through the human monitor
+    out = cmd("human-monitor-command", **{"command-line": "xp /1hx %d" % addr}).get("return", "")
+    return int(out.split(":")[1].split()[0], 16) if ":" in out else None
 json.loads(f.readline()); cmd("qmp_capabilities")
 for d in cmd("x-query-virtio").get("return", []):
     if d.get("name") != "virtio-net": continue
@@ -22,9 +25,6 @@ for d in cmd("x-query-virtio").get("return", []):
               " ".join("%s=%s" % (k, v) for k, v in sorted(r.items()) if k not in ("name", "queue-index"))))
         if not all(k in r for k in ("vring-avail", "vring-used", "vring-num")):
             continue
-        def u16(addr):
-            out = cmd("human-monitor-command", **{"command-line": "xp /1hx %d" % addr}).get("return", "")
-            return int(out.split(":")[1].split()[0], 16) if ":" in out else None
         av, us, num = r["vring-avail"], r["vring-used"], r["vring-num"]
         print("  in guest memory: avail.flags=%s avail.idx=%s used_event=%s used.flags=%s used.idx=%s avail_event=%s" % (
               u16(av), u16(av + 2), u16(av + 4 + 2 * num), u16(us), u16(us + 2), u16(us + 4 + 8 * num)))

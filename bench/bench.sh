@@ -59,9 +59,10 @@
 # tunnels and the eBPF fast path included; of which the tunnel processes'
 # (utime+stime of every process in the namespaces but the tools, all their
 # threads: for ipipd the parent and the datapath process) per GB; and ipipd's
-# peak RSS (VmHWM after any run's load: the sum of the parent's and the
-# datapath process's at one end, the larger end's, the largest of the runs;
-# and the largest single process's).
+# resident memory after any run's load, the larger end's, the largest of the
+# runs: of the parent and the datapath process together, each page once
+# (bench/rss_pair.py, where both are at their peak, VmRSS = VmHWM); their
+# VmHWM summed (the pages they share counted twice); the largest process's.
 #
 # Failed runs are kept and shown: a run fails when its tunnel does not come up
 # (not started, no ping through it), when a DF ping of the overlay MTU does not
@@ -642,19 +643,31 @@ run_system() {
 	if [ -z "$only" ] && [[ $s == ipipd-* ]]; then
 		# Peak RSS: at each end the sum of its two processes' (the parent and
 		# the datapath process), the larger end's; and the largest process.
-		local ns p sum one=0 most=0
+		# And the pair's resident memory with each page once (they share
+		# the pages of the fork: bench/rss_pair.py), taken where both are
+		# at their peak (VmRSS = VmHWM), else failed.
+		local ns p sum one=0 most=0 pids pair pairmost=0 pairbad=
 		for ns in "$A" "$B"; do
-			sum=0
+			sum=0 pids=()
 			for p in $(ip netns pids "$ns"); do
 				[ "$(cat /proc/$p/comm 2>/dev/null)" = ipipd ] || continue
+				pids+=("$p")
 				v=$(awk '/^VmHWM:/ { print $2 }' /proc/$p/status 2>/dev/null)
 				sum=$((sum + ${v:-0}))
 				[ "${v:-0}" -gt "$one" ] && one=$v
 			done
 			[ "$sum" -gt "$most" ] && most=$sum
+			pair=$(python3 "$TOP/bench/rss_pair.py" "${pids[@]}" 2>&1)
+			case $pair in
+			*" 1") [ "${pair% 1}" -gt "$pairmost" ] && pairmost=${pair% 1} ;;
+			*" 0") pairbad="a process was not at its peak (VmRSS < VmHWM) when sampled" ;;
+			*) pairbad="rss_pair.py: $pair" ;;
+			esac
 		done
 		record "$s" rss "$r" "$(python3 -c "print($most / 1024)")"
 		record "$s" rss1 "$r" "$(python3 -c "print($one / 1024)")"
+		if [ -n "$pairbad" ]; then record "$s" rsspair "$r" - "$pairbad"
+		else record "$s" rsspair "$r" "$(python3 -c "print($pairmost / 1024)")"; fi
 	fi
 	down_any
 }

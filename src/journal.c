@@ -335,8 +335,7 @@ int jr_netns_gone(const char *line, const struct jr_expect *x, unsigned long lon
 	unsigned long long c;
 	char more;
 
-	/* cookies count up as namespaces are made: the dead one's is smaller */
-	if (!x->cookie || sscanf(line, "netns %*u %llu%c", &c, &more) != 1 || !c || c >= x->cookie)
+	if (!x->cookie || sscanf(line, "netns %*u %llu%c", &c, &more) != 1 || !c || c == x->cookie)
 		return 0;
 	any.cookie = c;	/* the rest exactly as ipipd writes it */
 	if (jr_parse(line, JR_STATE, &any, &e, why, sizeof(why)) < 0 || e.kind != JR_NETNS)

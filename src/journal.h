@@ -73,13 +73,13 @@ int jr_parse(const char *line, enum jr_file where, const struct jr_expect *x,
 
 /*
  * Is line the netns line of a namespace that is gone?  1 if it names this
- * namespace's inode with a smaller cookie (both known, from kernels 5.14 on):
- * live namespaces have distinct inodes, and cookies count up as namespaces
- * are made, so the writer's namespace was made before this one and has died,
- * and this one has its inode again; then its cookie is put in *cookie.  0
- * otherwise: ours, a larger cookie (no namespace made before this one has
- * it: the file is not what ipipd wrote), or not a netns line (jr_parse says
- * what is wrong with it).
+ * namespace's inode with another cookie (both known, from Linux 5.14 on):
+ * live namespaces have distinct inodes (one is given again only once its
+ * namespace is freed) and no two namespaces of a boot have the same cookie,
+ * so the writer's namespace has died and this one has its inode again; then
+ * its cookie is put in *cookie.  (Cookies are not in the order namespaces
+ * are made: each CPU hands them out from a batch of its own.)  0 otherwise:
+ * ours, or not a netns line (jr_parse says what is wrong with it).
  */
 int jr_netns_gone(const char *line, const struct jr_expect *x, unsigned long long *cookie);
 

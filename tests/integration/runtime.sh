@@ -165,15 +165,16 @@ IDX=$(ifindex "$A" rta)
 killed "$PA" "$A" rta
 cp "$D/rta.state" "$WORK/good.state"
 COOKIE=$(cookie_of "$A")
-sed -i "1s/ $COOKIE\$/ $((COOKIE + 1))/" "$D/rta.state"
+# (A file with this inode and another cookie is a dead namespace's: see below.)
+sed -i "1s/^netns $INO_A $COOKIE\$/netns $((INO_A + 1)) $COOKIE/" "$D/rta.state"
 other_ns_refused() {
 	local out rc
 	out=$(nsx "$A" "$IPIPCTL" cleanup rta 2>&1); rc=$?
 	echo "exit status $rc: $out"
-	[ "$rc" -eq 1 ] && grep -q "another network namespace (inode $INO_A, cookie $((COOKIE + 1))" <<<"$out" &&
+	[ "$rc" -eq 1 ] && grep -q "another network namespace (inode $((INO_A + 1)), cookie $COOKIE" <<<"$out" &&
 		has_rule "$A" 198.51.100.1 && [ -e "$D/rta.state" ]
 }
-check "a state file of another namespace with this inode (another cookie): cleanup refuses, undoes nothing" \
+check "a state file of another namespace (another inode): cleanup refuses, undoes nothing" \
 	other_ns_refused
 check "... and ipipd does not start on it" refused_start "$A" "$CA" "another network namespace"
 # tampered LINE: cleanup refuses the state file with LINE added, names it, and undoes nothing.
@@ -371,7 +372,8 @@ else
 		bash -c "[ \"\$(ip netns exec $N $IPIPCTL show --json)\" = '[]' ]"
 	NAP=
 	start "$N" "$CGA" ga && NAP=$STARTED
-	check "... and a tunnel of the same name starts there" test -n "$NAP"
+	if [ -n "$NAP" ]; then ok "... and a tunnel of the same name starts there"
+	else notok "... and a tunnel of the same name starts there"; tail -5 "$WORK/ipipd.log" | sed 's/^/#   /'; fi
 	check "... after removing the other tunnel's files, and the dead ledger" \
 		bash -c "[ ! -e '$GDIR/gb.state' ] && [ ! -e '$GDIR/gb.sock' ] && [ ! -e '$GDIR/gb.pid' ] &&
 			[ ! -e '$GDIR/gb.lock' ] && [ ! -e /etc/iproute2/rt_tables.d/ipipd-$GINO:gb.conf ] &&

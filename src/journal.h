@@ -77,9 +77,11 @@ int jr_parse(const char *line, enum jr_file where, const struct jr_expect *x,
  * live namespaces have distinct inodes (one is given again only once its
  * namespace is freed) and no two namespaces of a boot have the same cookie,
  * so the writer's namespace has died and this one has its inode again; then
- * its cookie is put in *cookie.  (Cookies are not in the order namespaces
- * are made: each CPU hands them out from a batch of its own.)  0 otherwise:
- * ours, or not a netns line (jr_parse says what is wrong with it).
+ * its cookie is put in *cookie.  (Not by comparing cookies: they are not
+ * always in the order namespaces are made; kernels that take them from
+ * per-CPU batches give a later namespace a smaller one, as was seen here.)
+ * 0 otherwise: ours, or not a netns line (jr_parse says what is wrong with
+ * it).
  */
 int jr_netns_gone(const char *line, const struct jr_expect *x, unsigned long long *cookie);
 

@@ -669,12 +669,26 @@ static int read_state(FILE *f, const char *path, const struct jr_expect *x,
 	return refused ? -EBADMSG : (int)n;
 }
 
+/* Is f's first line the netns line of a namespace that is gone (jr_netns_gone())?  f is rewound. */
+static int first_line_gone(FILE *f, const struct jr_expect *x, unsigned long long *cookie)
+{
+	char line[JR_LINE_MAX + 2];
+	int gone = 0;
+
+	if (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		gone = jr_netns_gone(line, x, cookie);
+	}
+	rewind(f);
+	return gone;
+}
+
 int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *log)
 {
 	static struct jr_entry e[MAX_STATE];
 	struct jr_expect x;
-	char rtfile[512], line[JR_LINE_MAX + 2];
-	int fd, n, bad = 0, gone = 0;
+	char rtfile[512];
+	int fd, n, bad = 0, gone;
 	FILE *f;
 
 	fd = run_open(state_path, O_RDONLY, 0);
@@ -693,11 +707,7 @@ int host_cleanup(struct nl *nl, const char *name, const char *state_path, FILE *
 	 * Written in a namespace that has died since (its inode is ours now):
 	 * what it changed in that namespace went with it, only the files remain.
 	 */
-	if (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		gone = jr_netns_gone(line, &x, &x.cookie);
-	}
-	rewind(f);
+	gone = first_line_gone(f, &x, &x.cookie);
 	n = read_state(f, state_path, &x, e, MAX_STATE, log);
 	fclose(f);
 	if (n < 0)
@@ -720,7 +730,6 @@ int host_state_gone(const char *path)
 {
 	struct netns_id ns;
 	struct jr_expect x = { 0 };
-	char line[JR_LINE_MAX + 2];
 	unsigned long long c;
 	int fd = run_open(path, O_RDONLY, 0), gone = 0;
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
@@ -730,11 +739,10 @@ int host_state_gone(const char *path)
 			close(fd);
 		return 0;
 	}
-	if (netns_self(&ns) == 0 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
+	if (netns_self(&ns) == 0) {
 		x.inode = ns.inode;
 		x.cookie = ns.cookie;
-		gone = jr_netns_gone(line, &x, &c);
+		gone = first_line_gone(f, &x, &c);
 	}
 	fclose(f);
 	return gone;

@@ -282,7 +282,6 @@ static int list_tunnels(char **names, int max)
 		return 0;
 	while ((e = readdir(dp)) && n < max) {
 		size_t len = strlen(e->d_name);
-
 		char state[600];
 
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock"))

@@ -278,6 +278,16 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	if (c->has_peer)
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
 	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->t.mtu, d->t.ifindex);
+	sb_printf(sb, "encapsulation=%s\n", c->ip.encap == ENCAP_FOU ? "fou" :
+		  c->ip.encap == ENCAP_GUE ? "gue" : "ipip");
+	if (c->ip.encap != ENCAP_IPIP) {
+		sb_printf(sb, "port=%u\nremote_port=%u\n", c->ip.port, c->ip.remote_port);
+		if (c->ip.sport)
+			sb_printf(sb, "source_port=%u\n", c->ip.sport);
+		else
+			sb_printf(sb, "source_port=auto %u-%u\n", c->ip.sport_min, c->ip.sport_max - 1);
+		sb_printf(sb, "udp_checksum=%s\n", c->ip.udp_csum ? "yes" : "no");
+	}
 	if (c->ip.ttl)
 		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
 	else
@@ -447,7 +457,7 @@ static int attach(struct daemon *d, struct msg *m)
 	struct ss_limits lim = { md->mtu, md->floor, md->expire_s, md->ttl_max };
 	struct dp_fds f = { .tun = m->fds[MF_TUN], .raw = m->fds[MF_RAW], .tx = m->fds[MF_TX],
 			    .pkt = md->direct ? m->fds[MF_PACKET] : -1, .vnet = md->vnet,
-			    .gro_flags = md->gro_flags };
+			    .udp = -1, .gro_flags = md->gro_flags };
 	int got[MF_MAX];
 	unsigned i = 0;
 	int rc = 0;
@@ -461,6 +471,7 @@ static int attach(struct daemon *d, struct msg *m)
 	f.raw = m->fds[MF_RAW];
 	f.tx = m->fds[MF_TX];
 	f.pkt = m->fds[MF_PACKET];
+	f.udp = m->fds[MF_UDP];
 	if (d->attached != !!md->replace || (md->replace && (d->t.kernel || md->fast != d->t.fast))) {
 		for (int k = 0; k < MF_MAX; k++)
 			if (m->fds[k] >= 0)
@@ -468,6 +479,12 @@ static int attach(struct daemon *d, struct msg *m)
 		return -EINVAL;	/* not what the parent does */
 	}
 	if (md->replace) {
+		if ((dp_params(&d->dp)->encap != ENCAP_IPIP) != (f.udp >= 0)) {
+			for (int k = 0; k < MF_MAX; k++)
+				if (m->fds[k] >= 0)
+					close(m->fds[k]);
+			return -EINVAL;	/* UDP encapsulation's socket, and only then */
+		}
 		if (f.tun < 0)
 			f.tun = d->t.tun_fd;	/* the same device */
 		rc = dp_replace_fds(&d->dp, &f);
@@ -496,6 +513,8 @@ static int attach(struct daemon *d, struct msg *m)
 
 		if (!p)
 			return -ENOMEM;
+		if ((p->encap != ENCAP_IPIP) != (f.udp >= 0))
+			return -EINVAL;	/* UDP encapsulation's socket, and only then */
 		d->t.tun_fd = f.tun;
 		d->t.raw_fd = f.raw;
 		rc = dp_init(&d->dp, p, &f, &lim, d->t.fast ? fp_ids(&d->t.fp) : NULL);

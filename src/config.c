@@ -363,6 +363,66 @@ static int k_datapath(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_encapsulation(struct parser *ps, const char *v)
+{
+	static const char *const w[] = { "ipip", "fou", "gue", NULL };	/* enum order */
+	int i = k_word(ps, "Encapsulation", v, w, "ipip, fou or gue");
+
+	if (i < 0)
+		return -1;
+	ps->c->ip.encap = (enum encap)i;
+	return 0;
+}
+
+/* A UDP port, 1-65535, into *port. */
+static int port_value(struct parser *ps, const char *key, const char *v, uint16_t *port)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 1, 65535, &n) < 0) {
+		perr(ps, LINE, "%s: '%s' is not a UDP port (1-65535)", key, v);
+		return -1;
+	}
+	*port = (uint16_t)n;
+	return 0;
+}
+
+static int k_port(struct parser *ps, const char *v)
+{
+	return port_value(ps, "Port", v, &ps->c->ip.port);
+}
+
+static int k_remote_port(struct parser *ps, const char *v)
+{
+	return port_value(ps, "RemotePort", v, &ps->c->ip.remote_port);
+}
+
+static int k_source_port(struct parser *ps, const char *v)
+{
+	if (!strcmp(v, "auto")) {
+		ps->c->ip.sport = 0;
+		return 0;
+	}
+	unsigned long n;
+
+	if (parse_uint(v, 1, 65535, &n) < 0) {
+		perr(ps, LINE, "SourcePort: '%s' is not a UDP port (1-65535) or auto (a hash of "
+		     "each inner flow, as the kernel's encap-sport auto)", v);
+		return -1;
+	}
+	ps->c->ip.sport = (uint16_t)n;
+	return 0;
+}
+
+static int k_udp_checksum(struct parser *ps, const char *v)
+{
+	if (parse_bool(v, &ps->c->ip.udp_csum) < 0) {
+		perr(ps, LINE, "UDPChecksum: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
+}
+
 /* ADDRESS[/PREFIXLENGTH]: without a length, /32, as `ip address add` takes it. */
 static int k_address(struct parser *ps, const char *v)
 {
@@ -707,6 +767,11 @@ static const struct key keys[] = {
 	{ "Tunnel", "ECN", k_ecn, false },
 	{ "Tunnel", "DSCP", k_dscp, false },
 	{ "Tunnel", "Datapath", k_datapath, false },
+	{ "Tunnel", "Encapsulation", k_encapsulation, false },
+	{ "Tunnel", "Port", k_port, false },
+	{ "Tunnel", "RemotePort", k_remote_port, false },
+	{ "Tunnel", "SourcePort", k_source_port, false },
+	{ "Tunnel", "UDPChecksum", k_udp_checksum, false },
 	{ "Tunnel", "FastPathAttach", k_fp_attach, false },
 	{ "Tunnel", "Nice", k_nice, false },
 	{ "Tunnel", "UnderlayOutput", k_underlay_output, false },
@@ -1066,6 +1131,34 @@ static void check_loops(struct parser *ps)
 	}
 }
 
+/* UDP encapsulation's keys: all or nothing, and what carries it. */
+static void check_encap(struct parser *ps)
+{
+	static const char *const udp_keys[] = { "Port", "RemotePort", "SourcePort", "UDPChecksum" };
+	struct config *c = ps->c;
+
+	c->line.encap = key_line(ps, "Encapsulation");
+	if (c->ip.encap == ENCAP_IPIP) {
+		for (size_t i = 0; i < 4; i++)
+			if (key_line(ps, udp_keys[i]))
+				perr(ps, key_line(ps, udp_keys[i]), "%s: needs Encapsulation = fou or "
+				     "gue (UDP encapsulation)", udp_keys[i]);
+		return;
+	}
+	if (!c->ip.port)
+		perr(ps, c->line.encap, "Encapsulation = %s: needs Port (the local UDP port the far "
+		     "end sends to, as `ip fou add port`)", c->ip.encap == ENCAP_FOU ? "fou" : "gue");
+	if (!c->ip.remote_port)
+		c->ip.remote_port = c->ip.port;
+	if (c->datapath == DPM_EBPF || c->datapath == DPM_KERNEL)
+		perr(ps, c->line.datapath, "Datapath = %s: carries protocol 4 only; Encapsulation = "
+		     "%s needs Datapath = userspace or auto", c->datapath == DPM_EBPF ? "ebpf" : "kernel",
+		     c->ip.encap == ENCAP_FOU ? "fou" : "gue");
+	/* the kernel's default, until ipipd reads the host's (ip_local_port_range) */
+	c->ip.sport_min = 32768;
+	c->ip.sport_max = 60999;
+}
+
 static void check_whole(struct parser *ps)
 {
 	struct config *c = ps->c;
@@ -1125,6 +1218,7 @@ static void check_whole(struct parser *ps)
 	if (c->keepalive && !c->has_peer)
 		perr(ps, key_line(ps, "Keepalive"), "Keepalive: needs [Address] Peer (the echo request goes to it)");
 	c->line.keepalive = key_line(ps, "Keepalive");
+	check_encap(ps);
 	check_loops(ps);
 	check_routes(ps);
 	c->line.tunnel = ps->section_line[0];

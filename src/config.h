@@ -52,6 +52,7 @@ struct config_lines {
 	unsigned tunnel;	/* the [Tunnel] header */
 	unsigned name, local, remote, resolve_interval, tos, mtu;
 	unsigned datapath, fp_attach, nice, underlay_output;
+	unsigned encap;		/* Encapsulation */
 };
 
 struct config {

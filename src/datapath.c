@@ -144,6 +144,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
 	memset(f, 0, sizeof(*f));
 	f->tun = tun_fd;
 	f->raw = raw_fd;
+	f->udp = -1;
 	f->pkt = -1;
 	f->tx = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (f->tx < 0)
@@ -181,6 +182,7 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	atomic_store(&dp->p, p);
 	dp->tun_fd = f->tun;
 	dp->raw_fd = f->raw;
+	dp->udp_fd = f->udp;
 	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
 	dp->pkt_fd = f->pkt;
 	dp->vnet = f->vnet;
@@ -245,7 +247,9 @@ void dp_free(struct datapath *dp)
 		close(dp->tx_fd);
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
-	dp->pkt_fd = -1;
+	if (dp->udp_fd >= 0)
+		close(dp->udp_fd);
+	dp->pkt_fd = dp->udp_fd = -1;
 	dp->tx_fd = -1;
 	if (dp->tx_lock_made)
 		pthread_mutex_destroy(&dp->tx_lock);
@@ -289,19 +293,21 @@ unsigned dp_tick(struct datapath *dp, bool timer)
 
 int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
 {
-	uint8_t pkt[IPV4_HLEN + ICMP_ECHO_MAX];
+	uint8_t pkt[OUTER_MAX + ICMP_ECHO_MAX];
+	const struct ipip_params *p = dp_params(dp);
+	size_t olen = ipip_outer_len(p);
 	enum pkt_verdict v;
 	uint16_t id;
 
 	if (len > ICMP_ECHO_MAX)
 		return -EMSGSIZE;
-	memcpy(pkt + IPV4_HLEN, inner, len);
-	v = ipip_encap(dp_params(dp), pkt, pkt + IPV4_HLEN, len);
+	memcpy(pkt + olen, inner, len);
+	v = ipip_encap(p, pkt, pkt + olen, len);
 	if (v != PKT_OK)
 		return -EINVAL;
 	ss_take_ids(&dp->ss, &id, 1);
 	ipv4_set_id(pkt, id);
-	if (sendto(dp->tx_fd, pkt, IPV4_HLEN + len, 0, (struct sockaddr *)&dp->remote,
+	if (sendto(dp->tx_fd, pkt, olen + len, 0, (struct sockaddr *)&dp->remote,
 		   sizeof(dp->remote)) < 0)
 		return -errno;
 	atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
@@ -338,10 +344,13 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 		close(dp->pkt_fd);
 	if (dp->raw_fd >= 0)
 		close(dp->raw_fd);
+	if (dp->udp_fd >= 0)
+		close(dp->udp_fd);
 	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
 		close(dp->tun_fd);
 	dp->tun_fd = f->tun;
 	dp->raw_fd = f->raw;
+	dp->udp_fd = f->udp;
 	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
 	dp->pkt_fd = f->pkt;
 	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
@@ -372,13 +381,14 @@ static void tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len)
 }
 
 /*
- * RFC 2003 5: the inner packet at slot+IPV4_HLEN, encapsulated with outer TTL
- * slot[8], violates the tunnel's soft state: its sender gets host unreachable
+ * RFC 2003 5: the inner packet inner[0..len), encapsulated with outer TTL
+ * outer[8], violates the tunnel's soft state: its sender gets host unreachable
  * (exit unreachable) or else time exceeded (outer TTL below the path's), if
  * an error is owed (one per error received) and the rate limit allows.  The
  * packet is sent all the same.
  */
-static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len, unsigned soft)
+static void tx_soft_check(struct datapath *dp, const uint8_t *outer, const uint8_t *inner,
+			  size_t len, unsigned soft)
 {
 	struct dp_tx *t = &dp->tx;
 	uint8_t icmp[ICMP_FRAG_NEEDED_MAX], type;
@@ -390,7 +400,7 @@ static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len, 
 		type = 3;
 		sent = &t->soft_unreach_sent;
 	} else if ((soft & SS_TTL) &&
-		   slot[8] < atomic_load_explicit(&dp->ss.path_ttl, memory_order_relaxed)) {
+		   outer[8] < atomic_load_explicit(&dp->ss.path_ttl, memory_order_relaxed)) {
 		type = 11;
 		sent = &t->soft_ttl_sent;
 	} else {
@@ -399,7 +409,7 @@ static void tx_soft_check(struct datapath *dp, const uint8_t *slot, size_t len, 
 	if (atomic_load_explicit(&dp->ss.credit, memory_order_relaxed) <= 0)
 		return;
 	/* 3/1 host unreachable, 11/0 time exceeded in transit */
-	n = icmp_error_about(icmp, type, type == 3, 0, slot + IPV4_HLEN, len);
+	n = icmp_error_about(icmp, type, type == 3, 0, inner, len);
 	if (!n)
 		return;
 	ok = ss_error_allowed(&dp->ss, true, now_ns());
@@ -531,6 +541,7 @@ static void tx_flush(struct datapath *dp)
 	uint64_t pkts = 0, bytes = 0, direct = 0;
 	bool retried = false;
 	int fd = dp->tx_fd;
+	size_t olen = ipip_outer_len(dp_params(dp));
 
 	t->n = 0;
 	tx_set_ids(dp, n);
@@ -550,7 +561,7 @@ static void tx_flush(struct datapath *dp)
 		rc = sendmmsg(fd, msg + done, (fd == dp->pkt_fd ? n : direct_from) - done, 0);
 		if (rc > 0) {
 			for (int i = 0; i < rc; i++)
-				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - IPV4_HLEN;
+				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - olen;
 			pkts += (unsigned)rc;
 			if (fd == dp->pkt_fd)
 				direct += (unsigned)rc;
@@ -586,7 +597,7 @@ static void tx_flush(struct datapath *dp)
 		ctr_add(&t->direct, direct);
 }
 
-/* The next free slot (flushing a full ring first): inner packet at +IPV4_HLEN. */
+/* The next free slot (flushing a full ring first): inner packet at +DP_HEAD. */
 static uint8_t *tx_slot(struct datapath *dp)
 {
 	if (dp->tx.n == DP_BATCH)
@@ -622,38 +633,41 @@ static void tx_too_big(struct datapath *dp, const uint8_t *pkt, size_t len, unsi
 	for (;;) {
 		uint8_t *slot = tx_slot(dp);
 
-		n = ipv4_fragment(copy, len, mtu, &off, slot + IPV4_HLEN);
+		n = ipv4_fragment(copy, len, mtu, &off, slot + DP_HEAD);
 		if (!n)
 			break;
 		tx_queue(dp, slot, n);
 	}
 }
 
-/* Encapsulate the inner packet at slot+IPV4_HLEN and queue it. */
+/* Encapsulate the inner packet at slot+DP_HEAD and queue it. */
 static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 {
 	struct dp_tx *t = &dp->tx;
+	const struct ipip_params *p = dp_params(dp);
 	unsigned pmtu = ss_pmtu(&dp->ss), soft;
+	uint8_t *inner = slot + DP_HEAD, *outer = inner - ipip_outer_len(p);
 	enum pkt_verdict v;
 	struct msghdr *m;
 
-	if (len > pmtu && len >= IPV4_HLEN && (slot[IPV4_HLEN] >> 4) == 4 &&
-	    ((size_t)slot[IPV4_HLEN + 2] << 8 | slot[IPV4_HLEN + 3]) == len) {
-		tx_too_big(dp, slot + IPV4_HLEN, len, pmtu);
+	if (len > pmtu && len >= IPV4_HLEN && (inner[0] >> 4) == 4 &&
+	    ((size_t)inner[2] << 8 | inner[3]) == len) {
+		tx_too_big(dp, inner, len, pmtu);
 		return;
 	}
-	v = ipip_encap(dp_params(dp), slot, slot + IPV4_HLEN, len);
+	v = ipip_encap(p, outer, inner, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
 		return;
 	}
 	soft = ss_flags(&dp->ss);
 	if (soft)
-		tx_soft_check(dp, slot, len, soft);
+		tx_soft_check(dp, outer, inner, len, soft);
 	m = &t->ring.msg[t->n].msg_hdr;
 	m->msg_name = &dp->remote;
 	m->msg_namelen = sizeof(dp->remote);
-	t->ring.iov[t->n].iov_len = len + IPV4_HLEN;
+	t->ring.iov[t->n].iov_base = outer;
+	t->ring.iov[t->n].iov_len = len + (size_t)(inner - outer);
 	t->n++;
 }
 
@@ -687,7 +701,7 @@ static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 			}
 		}
 		slot = tx_slot(dp);
-		memcpy(slot + IPV4_HLEN, pkt, len);
+		memcpy(slot + DP_HEAD, pkt, len);
 		tx_queue(dp, slot, len);
 		return;
 	}
@@ -699,7 +713,7 @@ static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 	ctr_add(&dp->tx.c.offload, 1);
 	for (;;) {
 		slot = tx_slot(dp);
-		seg = gso_next(&g, slot + IPV4_HLEN, DP_SLOT - IPV4_HLEN);
+		seg = gso_next(&g, slot + DP_HEAD, DP_SLOT - DP_HEAD);
 		if (seg == 0)
 			break;
 		tx_queue(dp, slot, seg);
@@ -713,8 +727,8 @@ int dp_tun_to_net(struct datapath *dp)
 	int got = 0;
 
 	for (;;) {
-		uint8_t *dst = dp->vnet ? t->in : tx_slot(dp) + IPV4_HLEN;
-		size_t cap = dp->vnet ? TX_IN_SIZE : DP_SLOT - IPV4_HLEN;
+		uint8_t *dst = dp->vnet ? t->in : tx_slot(dp) + DP_HEAD;
+		size_t cap = dp->vnet ? TX_IN_SIZE : DP_SLOT - DP_HEAD;
 		ssize_t len = read(dp->tun_fd, dst, cap);
 
 		reads++;
@@ -725,7 +739,7 @@ int dp_tun_to_net(struct datapath *dp)
 		}
 		got++;
 		if (!dp->vnet)
-			tx_queue(dp, dst - IPV4_HLEN, (size_t)len);
+			tx_queue(dp, dst - DP_HEAD, (size_t)len);
 		else if ((size_t)len < VNET_HLEN)
 			ctr_add(&t->c.drops[PKT_TX_SHORT], 1);
 		else
@@ -796,6 +810,16 @@ static void rx_flush(struct datapath *dp, uint64_t *pkts, uint64_t *bytes)
 	}
 }
 
+/* The outer TOS byte of a datagram received with IP_RECVTOS (0 if missing). */
+static uint8_t udp_tos(struct msghdr *m)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS &&
+		    cm->cmsg_len >= CMSG_LEN(1))
+			return *(const uint8_t *)CMSG_DATA(cm);
+	return 0;
+}
+
 int dp_net_to_tun(struct datapath *dp)
 {
 	struct dp_rx *r = &dp->rx;
@@ -805,9 +829,17 @@ int dp_net_to_tun(struct datapath *dp)
 	const struct ipip_params *p;
 	int n;
 
-	for (int i = 0; i < DP_BATCH; i++)
+	for (int i = 0; i < DP_BATCH; i++) {
 		ring->iov[i].iov_len = DP_SLOT;
-	n = recvmmsg(dp->raw_fd, ring->msg, DP_BATCH, MSG_DONTWAIT, NULL);
+		if (dp->udp_fd >= 0) {
+			ring->msg[i].msg_hdr.msg_name = &r->from[i];
+			ring->msg[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
+			ring->msg[i].msg_hdr.msg_control = r->ctl[i].buf;
+			ring->msg[i].msg_hdr.msg_controllen = sizeof(r->ctl[i].buf);
+		}
+	}
+	n = recvmmsg(dp->udp_fd >= 0 ? dp->udp_fd : dp->raw_fd, ring->msg, DP_BATCH, MSG_DONTWAIT,
+		     NULL);
 	if (n <= 0)
 		return 0;
 	p = dp_params(dp);	/* one set of settings for the batch */
@@ -821,7 +853,11 @@ int dp_net_to_tun(struct datapath *dp)
 			ctr_add(&r->c.drops[PKT_RX_TRUNCATED], 1);
 			continue;
 		}
-		v = ipip_decap(p, pkt, ring->msg[i].msg_len, &rx);
+		if (dp->udp_fd >= 0)
+			v = udp_decap(p, pkt, ring->msg[i].msg_len, r->from[i].sin_addr.s_addr,
+				      udp_tos(&ring->msg[i].msg_hdr), &rx);
+		else
+			v = ipip_decap(p, pkt, ring->msg[i].msg_len, &rx);
 		if (rx.ecn_unusual)
 			log_ecn(dp, r, &rx);
 		if (v != PKT_OK) {
@@ -873,7 +909,8 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 	enum pkt_verdict v;
 	enum ss_send ok;
 	uint32_t info = ee->ee_info < dp->ss.lim.floor ? dp->ss.lim.floor : ee->ee_info, src;
-	size_t n = icmp_relay(icmp, ee->ee_type, ee->ee_code, info, quoted, len, &why);
+	size_t n = icmp_relay_encap(dp_params(dp), icmp, ee->ee_type, ee->ee_code, info, quoted, len,
+				    &why);
 
 	if (!n) {
 		log_debug("ICMP error %u/%u not relayed (%d)", ee->ee_type, ee->ee_code, (int)why);
@@ -952,25 +989,34 @@ void dp_read_errors(struct datapath *dp)
 
 /* ---- threads ------------------------------------------------------------- */
 
-/* Wait until fd has events (or stop); returns revents of fd, -1 on stop. */
-static int wait_fd(struct datapath *dp, int fd)
+/*
+ * Wait until fd has events, or err_fd (if not -1) an error (or stop);
+ * returns the revents of both (POLLERR for err_fd's error), -1 on stop.
+ */
+static int wait_fds(struct datapath *dp, int fd, int err_fd)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = fd, .events = POLLIN },
+	struct pollfd pfd[3] = {
 		{ .fd = dp->stop_fd, .events = POLLIN },
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = err_fd, .events = 0 },
 	};
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, err_fd >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("datapath poll");
 			return -1;
 		}
-		if (pfd[1].revents)
+		if (pfd[0].revents)
 			return -1;
-		return pfd[0].revents;
+		return pfd[1].revents | (pfd[2].revents & POLLERR);
 	}
+}
+
+static int wait_fd(struct datapath *dp, int fd)
+{
+	return wait_fds(dp, fd, -1);
 }
 
 /*
@@ -1070,7 +1116,9 @@ static void *rx_main(void *arg)
 	uint64_t idle = 0;
 	int ev, got;
 
-	while ((ev = wait_fd(dp, dp->raw_fd)) >= 0) {
+	/* UDP encapsulation: datagrams on the UDP socket, errors on the raw one */
+	while ((ev = dp->udp_fd >= 0 ? wait_fds(dp, dp->udp_fd, dp->raw_fd) :
+		     wait_fd(dp, dp->raw_fd)) >= 0) {
 		bool busy = now_ns() - idle < DP_BUSY_GAP_NS;
 
 		if (ev & POLLERR)

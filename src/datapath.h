@@ -5,8 +5,9 @@
  * Two directions, each owned by one thread once dp_start() has run:
  *   tx: TUN reads (super-packets split into MTU-sized segments when the device
  *       has offloads on) -> ipip_encap per segment -> sendmmsg on the raw socket;
- *   rx: recvmmsg on the raw socket -> ipip_decap -> GRO coalescing -> TUN writes,
- *       and the socket's ICMP error queue.
+ *   rx: recvmmsg on the raw socket (with UDP encapsulation: on the UDP socket)
+ *       -> ipip_decap (udp_decap) -> GRO coalescing -> TUN writes, and the raw
+ *       socket's ICMP error queue.
  * After a busy round a thread sleeps DP_LINGER_US and looks again before it
  * polls (wakeup coalescing: see linger() in datapath.c).  After a lone
  * packet the rx thread also sends what the TUN device has by then (the
@@ -34,7 +35,8 @@
 #include "softstate.h"
 
 #define DP_BATCH 64			/* packets per recvmmsg/sendmmsg */
-#define DP_SLOT (IPV4_HLEN + 0xffff)	/* one outer packet, at most */
+#define DP_HEAD OUTER_MAX		/* a tx slot's inner packet starts here, its outer header before */
+#define DP_SLOT (DP_HEAD + 0xffff)	/* one outer packet, at most */
 #define DP_LINGER_US 50			/* sleep after a busy round before looking again */
 #define DP_LINGER_ROUNDS 64		/* ... at most this often before poll() (stop_fd) */
 
@@ -98,6 +100,12 @@ struct dp_tx {
 
 struct dp_rx {
 	struct dp_ring ring;
+	/* UDP encapsulation: each datagram's source and outer TOS (IP_RECVTOS) */
+	struct sockaddr_in from[DP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[DP_BATCH];
 	struct gro gro;
 	struct iovec gro_iov[2 * GRO_MAX];
 	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log this minute */
@@ -144,6 +152,7 @@ struct datapath {
 	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */
 	int tun_fd, raw_fd;
+	int udp_fd;			/* UDP encapsulation: the socket on Port (-1: none) */
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	int pkt_fd;			/* send-only packet socket (-1: none) */
 	struct dp_hop hop;
@@ -164,6 +173,8 @@ struct datapath {
 /* The datapath's descriptors, made by the privileged parent (dp_prepare). */
 struct dp_fds {
 	int tun, raw;		/* the TUN device; the raw socket (bound to Local, connected to Remote) */
+	int udp;		/* UDP encapsulation: the UDP socket bound to Local and Port (else -1);
+				 * the raw socket (of protocol UDP) then takes the ICMP errors only */
 	int tx;			/* send-only raw socket (-1: the raw socket sends) */
 	int pkt;		/* send-only packet socket (-1: none) */
 	bool vnet;		/* the TUN device has IFF_VNET_HDR (offloads switched on) */

@@ -104,6 +104,10 @@ static void show_human(const char *r)
 		       val(r, "slow_rx_packets", b[5], 64), val(r, "slow_tx_packets", b[6], 64));
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
+	if (strcmp(val(r, "port", b[0], 64), "-"))
+		printf("  encapsulation %s: port %s, remote port %s, source port %s, UDP checksum %s\n",
+		       val(r, "encapsulation", b[1], 64), b[0], val(r, "remote_port", b[2], 64),
+		       val(r, "source_port", b[3], 64), val(r, "udp_checksum", b[4], 64));
 	printf("  ttl %s  tos %s  pmtudisc %s  ecn %s  dscp %s\n", val(r, "ttl", b[0], 64),
 	       val(r, "tos", b[1], 64), val(r, "pmtudisc", b[2], 64), val(r, "ecn", b[3], 64),
 	       val(r, "dscp", b[4], 64));
@@ -453,12 +457,15 @@ static int cmd_explain(int argc, char **argv)
 			printf("# Local = auto: no route to Remote with a source address here now: "
 			       "0.0.0.0 below\n");
 		if (!mtu && c.ip.remote && nl_route_mtu(&nl, c.ip.remote, &umtu, &oif) == 0 &&
-		    umtu > CONFIG_MTU_MIN + IPV4_HLEN)
-			mtu = umtu - IPV4_HLEN > CONFIG_MTU_MAX ? CONFIG_MTU_MAX : umtu - IPV4_HLEN;
+		    umtu > CONFIG_MTU_MIN + ipip_outer_len(&c.ip)) {
+			umtu -= (unsigned)ipip_outer_len(&c.ip);
+			mtu = umtu > CONFIG_MTU_MAX ? CONFIG_MTU_MAX : umtu;
+		}
 		nl_close(&nl);
 	}
 	if (!mtu)
-		printf("# MTU: the MTU of the route to Remote - 20 (no route to it here)\n");
+		printf("# MTU: the MTU of the route to Remote - %zu (no route to it here)\n",
+		       ipip_outer_len(&c.ip));
 	host_explain(&c, mtu, stdout);
 	return 0;
 }

@@ -708,6 +708,25 @@ static void release_start(struct daemon *d)
 	d->ready_fd = -1;
 }
 
+/*
+ * SourcePort = auto takes ports from the host's ephemeral range, as the
+ * kernel's encap-sport auto does (net.ipv4.ip_local_port_range): read
+ * before the datapath process, which cannot, is made.
+ */
+static void local_port_range(struct ipip_params *p)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned lo, hi;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && lo >= 1 && lo < hi && hi <= 65535) {
+		p->sport_min = (uint16_t)lo;
+		p->sport_max = (uint16_t)hi;
+	}
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -767,6 +786,7 @@ int main(int argc, char **argv)
 	/* Before the fork: the datapath process and its threads inherit it
 	 * (CAP_SYS_NICE is still held here). */
 	set_priority(&d.t.cfg);
+	local_port_range(&d.t.cfg.ip);
 	rc = spawn_child(&d);
 	if (rc == 0) {
 		tunnel_resolve_first(&d.t);

@@ -337,15 +337,17 @@ static void check_mtu(struct lint *l)
 	const struct config *c = l->c;
 	const struct host_facts *h = l->h;
 
-	if (!c->mtu || !h || !h->known || h->route_rc < 0 || h->route_mtu < CONFIG_MTU_MIN + IPV4_HLEN)
+	unsigned olen = (unsigned)ipip_outer_len(&c->ip);
+
+	if (!c->mtu || !h || !h->known || h->route_rc < 0 || h->route_mtu < CONFIG_MTU_MIN + olen)
 		return;
-	if (c->mtu + IPV4_HLEN > h->route_mtu)
+	if (c->mtu + olen > h->route_mtu)
 		lint_warn(l, c->line.mtu, "MTU: %u is more than the underlay carries: the route to Remote "
 			  "%s (through %s) has MTU %u, which leaves %u after the %u-byte outer header; "
 			  "larger packets would be refused (\"fragmentation needed\") or fragmented; "
 			  "leave MTU out for %u", c->mtu, IP(c->ip.remote),
-			  link_name(h, h->route_oif), h->route_mtu, h->route_mtu - IPV4_HLEN, IPV4_HLEN,
-			  h->route_mtu - IPV4_HLEN);
+			  link_name(h, h->route_oif), h->route_mtu, h->route_mtu - olen, olen,
+			  h->route_mtu - olen);
 }
 
 static void check_tos(struct lint *l)

@@ -65,6 +65,8 @@ static int check_datapath(const struct msg_datapath *d)
 	if (!(d->fds & (1u << MF_RAW)) || !!(d->fds & (1u << MF_TUN)) == !!d->replace ||
 	    !!(d->fds & (1u << MF_PACKET)) != d->direct)
 		return -EBADMSG;
+	if (d->fast && (d->fds & (1u << MF_UDP)))
+		return -EBADMSG;	/* the fast path carries protocol 4 only */
 	if ((d->fast && !d->replace) != !!(d->fds & (1u << MF_BSS)) ||
 	    (d->fast && !d->replace) != !!(d->fds & (1u << MF_COUNTERS)))
 		return -EBADMSG;

@@ -93,7 +93,7 @@ struct msg_state {
 };
 
 /* The descriptors MSG_DATAPATH carries, in this order, each if its bit is set. */
-enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_MAX };
+enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_UDP, MF_MAX };
 
 struct msg_datapath {
 	uint8_t kernel;		/* the kernel's device carries the packets: no descriptor */

@@ -161,10 +161,79 @@ static const struct hdr_errors tx_errors = {
 	PKT_TX_NOT_IPV4, PKT_TX_IHL, PKT_TX_LENGTH, PKT_OK,
 };
 
-enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN],
+/* A 32-bit mix (the murmur3 finaliser) of h and the 32 bits at b. */
+static uint32_t mix32(uint32_t h, const uint8_t *b)
+{
+	h ^= (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+uint16_t ipip_flow_port(const struct ipip_params *p, const uint8_t *inner, size_t len)
+{
+	uint32_t h = 0x9e3779b9u ^ inner[9], lo = p->sport_min, span;
+	size_t hlen = (size_t)(inner[0] & 0x0f) * 4;
+
+	h = mix32(h, inner + 12);
+	h = mix32(h, inner + 16);
+	/* ports: TCP, UDP, SCTP, UDP-Lite, DCCP, of a first fragment or none */
+	if ((inner[9] == 6 || inner[9] == 17 || inner[9] == 33 || inner[9] == 132 ||
+	     inner[9] == 136) && !(get16(inner + 6) & IP_OFFMASK) && hlen >= IPV4_HLEN &&
+	    len >= hlen + 4)
+		h = mix32(h, inner + hlen);
+	if (p->sport_max <= lo)
+		return p->sport_min ? p->sport_min : 32768;
+	span = p->sport_max - lo;
+	h ^= h << 16;	/* as udp_flow_src_port(): the high bits choose */
+	return (uint16_t)(lo + (uint32_t)(((uint64_t)h * span) >> 32));
+}
+
+/* Sum of 16-bit words of b[0..n) (not folded, not complemented). */
+static uint32_t sum16(uint32_t sum, const uint8_t *b, size_t n)
+{
+	for (; n >= 2; b += 2, n -= 2)
+		sum += (uint32_t)b[0] << 8 | b[1];
+	if (n)
+		sum += (uint32_t)b[0] << 8;
+	return sum;
+}
+
+/* The UDP (and GUE) header after the outer IPv4 header of outer. */
+static void udp_header(const struct ipip_params *p, uint8_t *outer, const uint8_t *inner,
+		       size_t len)
+{
+	uint8_t *u = outer + IPV4_HLEN;
+	size_t ulen = ipip_outer_len(p) - IPV4_HLEN + len;
+	uint32_t sum;
+
+	put16(u, p->sport ? p->sport : ipip_flow_port(p, inner, len));
+	put16(u + 2, p->remote_port);
+	put16(u + 4, (uint16_t)ulen);
+	put16(u + 6, 0);
+	if (p->encap == ENCAP_GUE) {
+		u[8] = 0;		/* version 0, C = 0, hlen 0 */
+		u[9] = IPPROTO_IPIP_;	/* proto/ctype */
+		put16(u + 10, 0);	/* flags */
+	}
+	if (!p->udp_csum)
+		return;
+	/* RFC 768: pseudo-header, UDP header, data; 0 is sent as 0xffff */
+	sum = sum16(0, outer + 12, 8) + IPPROTO_UDP_ + (uint32_t)ulen;
+	sum = sum16(sum, u, ulen - len);
+	sum = sum16(sum, inner, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(u + 6, (uint16_t)~sum ? (uint16_t)~sum : 0xffff);
+}
+
+enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 			    const uint8_t *inner, size_t len)
 {
-	size_t hlen, tot;
+	size_t hlen, tot, olen = ipip_outer_len(p);
 	enum pkt_verdict v;
 	uint8_t base;
 
@@ -183,24 +252,28 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN
 	if (!memcmp(inner + 12, &p->remote, 4))
 		return PKT_TX_LOOP;
 	/* our own outer packet routed back into the tunnel (Linux: "DeadLoop") */
-	if (inner[9] == IPPROTO_IPIP_ && !memcmp(inner + 12, &p->local, 4) &&
-	    !memcmp(inner + 16, &p->remote, 4))
+	if (inner[9] == (p->encap == ENCAP_IPIP ? IPPROTO_IPIP_ : IPPROTO_UDP_) &&
+	    !memcmp(inner + 12, &p->local, 4) && !memcmp(inner + 16, &p->remote, 4) &&
+	    (p->encap == ENCAP_IPIP ||
+	     (len >= hlen + UDP_HLEN && get16(inner + hlen + 2) == p->remote_port)))
 		return PKT_TX_DEAD_LOOP;
-	if (len > 0xffff - IPV4_HLEN)
+	if (len > 0xffff - olen)
 		return PKT_TX_TOO_BIG;
 
 	base = p->tos_inherit ? inner[1] : p->tos;
 	outer[0] = 0x45;
 	outer[1] = (uint8_t)((base & ~3u) | ecn_encap(p->ecn, inner[1] & 3));
-	put16(outer + 2, (uint16_t)(len + IPV4_HLEN));
+	put16(outer + 2, (uint16_t)(len + olen));
 	put16(outer + 4, 0);
 	put16(outer + 6, (p->pmtudisc || (get16(inner + 6) & IP_DF)) ? IP_DF : 0);
 	outer[8] = p->ttl ? p->ttl : inner[8];
-	outer[9] = IPPROTO_IPIP_;
+	outer[9] = p->encap == ENCAP_IPIP ? IPPROTO_IPIP_ : IPPROTO_UDP_;
 	put16(outer + 10, 0);
 	memcpy(outer + 12, &p->local, 4);
 	memcpy(outer + 16, &p->remote, 4);
 	put16(outer + 10, inet_csum(outer, IPV4_HLEN));
+	if (p->encap != ENCAP_IPIP)
+		udp_header(p, outer, inner, len);
 	return PKT_OK;
 }
 
@@ -285,21 +358,19 @@ static enum pkt_verdict check_inner_source(const struct ipip_params *p, const ui
 	return PKT_OK;
 }
 
-enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t len,
-			    struct ipip_rx *rx)
+/*
+ * The inner packet in[0..ilen) of an outer packet with TOS byte otos:
+ * checked and decapsulated in place; rx->inner_off is from in.
+ */
+static enum pkt_verdict decap_inner(const struct ipip_params *p, uint8_t *in, size_t ilen,
+				    uint8_t otos, struct ipip_rx *rx)
 {
-	size_t ohlen, otot, ihlen, itot, ilen;
+	size_t ihlen, itot;
 	enum pkt_verdict v;
-	uint8_t *in, tos;
+	uint8_t tos;
 	bool unusual;
 	int ecn;
 
-	memset(rx, 0, sizeof(*rx));
-	v = check_outer(p, pkt, len, &ohlen, &otot);
-	if (v != PKT_OK)
-		return v;
-	in = pkt + ohlen;
-	ilen = otot - ohlen;
 	if (ilen >= 1 && (in[0] >> 4) != 4)
 		return PKT_RX_INNER_VERSION;
 	if (ilen < IPV4_HLEN)
@@ -313,22 +384,68 @@ enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t le
 	if (v != PKT_OK)
 		return v;
 
-	rx->outer_ecn = pkt[1] & 3;
+	rx->outer_ecn = otos & 3;
 	rx->inner_ecn = in[1] & 3;
 	ecn = ecn_decap(rx->inner_ecn, rx->outer_ecn, &unusual);
 	rx->ecn_unusual = unusual;
 	if (ecn < 0)
 		return PKT_RX_ECN_CE_NOT_ECT;
-	tos = (uint8_t)(((p->dscp_uniform ? pkt[1] : in[1]) & ~3u) | (unsigned)ecn);
+	tos = (uint8_t)(((p->dscp_uniform ? otos : in[1]) & ~3u) | (unsigned)ecn);
 	if (tos != in[1]) {
 		in[1] = tos;
 		put16(in + 10, 0);
 		put16(in + 10, inet_csum(in, ihlen));
 	}
-	rx->inner_off = ohlen;
+	rx->inner_off = 0;
 	rx->inner_len = itot;
 	return PKT_OK;
 }
+
+enum pkt_verdict ipip_decap(const struct ipip_params *p, uint8_t *pkt, size_t len,
+			    struct ipip_rx *rx)
+{
+	size_t ohlen, otot;
+	enum pkt_verdict v;
+
+	memset(rx, 0, sizeof(*rx));
+	v = check_outer(p, pkt, len, &ohlen, &otot);
+	if (v != PKT_OK)
+		return v;
+	v = decap_inner(p, pkt + ohlen, otot - ohlen, pkt[1], rx);
+	rx->inner_off += ohlen;
+	return v;
+}
+
+enum pkt_verdict udp_decap(const struct ipip_params *p, uint8_t *pay, size_t len, uint32_t src,
+			   uint8_t tos, struct ipip_rx *rx)
+{
+	size_t off = 0;
+	enum pkt_verdict v;
+
+	memset(rx, 0, sizeof(*rx));
+	if (src != p->remote)
+		return PKT_RX_OUTER_SOURCE;
+	if (p->encap == ENCAP_GUE) {
+		/*
+		 * Variant 0 with no optional fields and protocol 4, or variant 1
+		 * (the inner IPv4 header at once), as the kernel's gue_udp_recv()
+		 * takes them; control messages and options are not ours.
+		 */
+		if (len >= 1 && (pay[0] >> 6) == 1) {
+			if ((pay[0] >> 4) != 4)
+				return PKT_RX_GUE_HEADER;
+		} else if (len < GUE_HLEN || pay[0] != 0 || pay[1] != IPPROTO_IPIP_ ||
+			   get16(pay + 2) != 0) {
+			return PKT_RX_GUE_HEADER;
+		} else {
+			off = GUE_HLEN;
+		}
+	}
+	v = decap_inner(p, pay + off, len - off, tos, rx);
+	rx->inner_off += off;
+	return v;
+}
+
 
 static bool unicast_source(const uint8_t *a)
 {
@@ -432,27 +549,43 @@ bool icmp_answered(unsigned type, unsigned code)
 	return relay_code(type, code) >= 0;
 }
 
-/* The quoted outer header's length if it is a whole IPv4 header of protocol 4, else 0. */
-static size_t quoted_outer(const uint8_t *quoted, size_t len)
+/*
+ * Where the inner packet starts in quoted[0..len) if it quotes a whole IPv4
+ * header of p's encapsulation (protocol 4; or UDP to p->remote_port, its UDP
+ * header quoted whole), else 0.  The inner packet itself may be cut off.
+ */
+static size_t quoted_outer(const struct ipip_params *p, const uint8_t *quoted, size_t len)
 {
 	size_t ohlen;
 
 	if (!quoted || len < IPV4_HLEN || (quoted[0] >> 4) != 4 ||
-	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len ||
-	    quoted[9] != IPPROTO_IPIP_)
+	    (ohlen = (size_t)(quoted[0] & 0x0f) * 4) < IPV4_HLEN || ohlen > len)
 		return 0;
-	return ohlen;
+	if (p->encap == ENCAP_IPIP)
+		return quoted[9] == IPPROTO_IPIP_ ? ohlen : 0;
+	if (quoted[9] != IPPROTO_UDP_ || len < ohlen + UDP_HLEN ||
+	    get16(quoted + ohlen + 2) != p->remote_port)
+		return 0;
+	return ohlen + ipip_outer_len(p) - IPV4_HLEN;
 }
 
-/* ... and one of this tunnel's (Local to Remote). */
+/* ... and one of this tunnel's (Local to Remote, from our source port). */
 static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, size_t len)
 {
-	size_t ohlen = quoted_outer(quoted, len);
+	size_t off = quoted_outer(p, quoted, len), ohlen;
+	uint16_t sport;
 
-	if (!ohlen || memcmp(quoted + 12, &p->local, 4) != 0 ||
+	if (!off || memcmp(quoted + 12, &p->local, 4) != 0 ||
 	    memcmp(quoted + 16, &p->remote, 4) != 0)
 		return 0;
-	return ohlen;
+	if (p->encap != ENCAP_IPIP) {
+		ohlen = (size_t)(quoted[0] & 0x0f) * 4;
+		sport = get16(quoted + ohlen);
+		if (p->sport ? sport != p->sport :
+		    sport < p->sport_min || (p->sport_max > p->sport_min && sport >= p->sport_max))
+			return 0;
+	}
+	return off;
 }
 
 enum pkt_verdict icmp_quote_ours(const struct ipip_params *p, const uint8_t *quoted, size_t len,
@@ -476,13 +609,13 @@ bool id_recent(uint32_t newest, uint32_t oldest, uint16_t id)
 
 int icmp_sent_ttl(const struct ipip_params *p, unsigned type, const uint8_t *quoted, size_t len)
 {
-	size_t ohlen = type == 11 ? quotes_tunnel(p, quoted, len) : 0;
+	size_t off = type == 11 ? quotes_tunnel(p, quoted, len) : 0;
 
-	if (!ohlen || p->ttl)
+	if (!off || p->ttl)
 		return -1;
-	if (len < ohlen + 9 || (quoted[ohlen] >> 4) != 4)
+	if (len < off + 9 || (quoted[off] >> 4) != 4)
 		return -1;
-	return quoted[ohlen + 8];
+	return quoted[off + 8];
 }
 
 bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned code,
@@ -493,11 +626,11 @@ bool icmp_exit_unreachable(const struct ipip_params *p, unsigned type, unsigned 
 	return (rc == 0 || rc == 1) && quotes_tunnel(p, quoted, len);
 }
 
-size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
-		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why)
+size_t icmp_relay_encap(const struct ipip_params *p, uint8_t *out, unsigned type, unsigned code,
+			uint32_t info, const uint8_t *quoted, size_t len, enum icmp_relay_why *why)
 {
 	enum icmp_relay_why w = ICMP_RELAY_OK;
-	size_t ohlen = 0, hlen = 0, n = 0;
+	size_t off = 0, hlen = 0, n = 0;
 	const uint8_t *inner;
 	uint16_t word = 0;
 	int rc = relay_code(type, code);
@@ -506,13 +639,17 @@ size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		w = ICMP_RELAY_NOT_RELAYED;
 		goto out;
 	}
-	ohlen = quoted_outer(quoted, len);
-	if (!ohlen) {
+	off = quoted_outer(p, quoted, len);
+	if (!off) {
 		w = ICMP_RELAY_BAD_OUTER;
 		goto out;
 	}
-	inner = quoted + ohlen;
-	len -= ohlen;
+	if (off > len) {	/* the inner packet not quoted at all */
+		w = ICMP_RELAY_BAD_INNER;
+		goto out;
+	}
+	inner = quoted + off;
+	len -= off;
 	/* a router quotes what it got: trim to the inner packet's own length */
 	if (len >= IPV4_HLEN && get16(inner + 2) >= IPV4_HLEN && get16(inner + 2) < len)
 		len = get16(inner + 2);
@@ -532,13 +669,21 @@ size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 
 		if (mtu > 0xffff)
 			mtu = 0xffff;
-		word = (uint16_t)(mtu - IPV4_HLEN);
+		word = (uint16_t)(mtu - ipip_outer_len(p));
 	}
 	n = icmp_error_build(out, 3, (uint8_t)rc, word, inner, len, hlen);
 out:
 	if (why)
 		*why = w;
 	return n;
+}
+
+size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
+		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why)
+{
+	static const struct ipip_params ipip = { .encap = ENCAP_IPIP };
+
+	return icmp_relay_encap(&ipip, out, type, code, info, quoted, len, why);
 }
 
 size_t icmp_echo_request(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,

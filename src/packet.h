@@ -13,6 +13,18 @@
 
 #define IPV4_HLEN 20u		/* outer header length: ipipd adds no options */
 #define IPPROTO_IPIP_ 4u
+#define IPPROTO_UDP_ 17u
+#define UDP_HLEN 8u
+#define GUE_HLEN 4u		/* GUE variant 0 without optional fields */
+#define OUTER_MAX (IPV4_HLEN + UDP_HLEN + GUE_HLEN)	/* the longest outer header we write */
+
+/*
+ * What carries the inner packet: IP protocol 4 (RFC 2003), or UDP around it
+ * as the kernel's FOU (the inner packet right after the UDP header) or GUE
+ * (draft-ietf-intarea-gue variant 0: a 4-byte header, protocol 4, no
+ * optional fields).
+ */
+enum encap { ENCAP_IPIP, ENCAP_FOU, ENCAP_GUE };
 
 #define ECN_NOT_ECT 0u
 #define ECN_ECT1 1u
@@ -69,7 +81,21 @@ struct ipip_params {
 	const struct own_addrs *host;	/* and every address of the host (NULL: none) */
 	bool allow_source_route;	/* accept inner LSRR/SSRR options */
 	bool ecn_log;		/* log unusual ECN combinations (rate-limited) */
+	/* UDP encapsulation (encap FOU or GUE); ports in host order */
+	enum encap encap;
+	uint16_t port;		/* ours: where the far end sends (the socket's) */
+	uint16_t remote_port;	/* the far end's: where we send */
+	uint16_t sport;		/* our source port; 0: from a hash of the inner flow */
+	uint16_t sport_min, sport_max;	/* ... within [min, max) (ip_local_port_range) */
+	bool udp_csum;		/* fill the UDP checksum (else 0, as the kernel for IPv4) */
 };
+
+/* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */
+static inline size_t ipip_outer_len(const struct ipip_params *p)
+{
+	return IPV4_HLEN + (p->encap == ENCAP_IPIP ? 0 : UDP_HLEN) +
+	       (p->encap == ENCAP_GUE ? GUE_HLEN : 0);
+}
 
 /*
  * Why a packet was not carried, or an ICMP error about an outer packet not
@@ -88,6 +114,7 @@ struct ipip_params {
 	X(PKT_RX_OUTER_FRAGMENT, "rx_outer_fragment") \
 	X(PKT_RX_OUTER_SOURCE, "rx_outer_source") \
 	X(PKT_RX_OUTER_DEST, "rx_outer_destination") \
+	X(PKT_RX_GUE_HEADER, "rx_gue_header") \
 	X(PKT_RX_INNER_SHORT, "rx_inner_short") \
 	X(PKT_RX_INNER_VERSION, "rx_inner_version") \
 	X(PKT_RX_INNER_IHL, "rx_inner_ihl") \
@@ -146,11 +173,33 @@ int ecn_decap(uint8_t inner_ecn, uint8_t outer_ecn, bool *unusual);
 
 /*
  * Validate the inner IPv4 packet inner[0..len) read from the tunnel device
- * and write the 20-byte outer header into outer[0..20).  The outer ID is
- * left 0 for the kernel to choose (RFC 6864), the checksum is filled.
+ * and write the outer header (ipip_outer_len(p) bytes: IPv4, then UDP and
+ * GUE for UDP encapsulation) into outer[0..).  The outer ID is left 0 for
+ * the kernel to choose (RFC 6864), the IPv4 checksum is filled; the UDP
+ * checksum is 0 unless p->udp_csum, when it covers inner, which must then
+ * follow the outer header in the same buffer or not: it is read from inner.
  */
-enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t outer[IPV4_HLEN],
+enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 			    const uint8_t *inner, size_t len);
+
+/*
+ * The UDP source port for the inner packet inner[0..len) with SourcePort =
+ * auto: a hash of its flow (addresses, protocol, and ports where the packet
+ * has them) in [p->sport_min, p->sport_max), as the kernel's
+ * udp_flow_src_port(): one flow keeps one port, flows spread over ECMP and
+ * RSS.  Host order.
+ */
+uint16_t ipip_flow_port(const struct ipip_params *p, const uint8_t *inner, size_t len);
+
+/*
+ * UDP encapsulation: validate what the UDP socket bound to p->port received,
+ * the payload pay[0..len) from src (network order) with the outer TOS byte
+ * tos, and decapsulate it in place as ipip_decap() does (rx->inner_off is
+ * from pay).  The UDP checksum, reassembly and the destination (Local) are
+ * the socket's.
+ */
+enum pkt_verdict udp_decap(const struct ipip_params *p, uint8_t *pay, size_t len, uint32_t src,
+			   uint8_t tos, struct ipip_rx *rx);
 
 /*
  * Validate the received outer+inner datagram pkt[0..len) and decapsulate it
@@ -278,6 +327,15 @@ enum icmp_relay_why {
 
 size_t icmp_relay(uint8_t *out, unsigned type, unsigned code, uint32_t info,
 		  const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
+
+/*
+ * icmp_relay() for p's encapsulation: a quoted outer packet of UDP
+ * encapsulation is recognised by its destination port (p->remote_port),
+ * the inner packet follows its UDP (and GUE) header, and the next-hop MTU
+ * relayed is the reported one less the whole outer header.
+ */
+size_t icmp_relay_encap(const struct ipip_params *p, uint8_t *out, unsigned type, unsigned code,
+			uint32_t info, const uint8_t *quoted, size_t len, enum icmp_relay_why *why);
 
 /*
  * An ICMP echo request src -> dst (network order) with identifier id,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
@@ -95,13 +96,13 @@ static int setint(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val));
 }
 
-int raw_open(uint32_t local, uint32_t remote)
+static int raw_open_proto(uint32_t local, uint32_t remote, int proto)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = local };
 	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = remote };
 	int fd, e;
 
-	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_IPIP);
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
 	if (fd < 0)
 		return -errno;
 	if (setint(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0 ||
@@ -119,6 +120,47 @@ fail:
 	e = errno;
 	close(fd);
 	return -e;
+}
+
+int raw_open(uint32_t local, uint32_t remote)
+{
+	return raw_open_proto(local, remote, IPPROTO_IPIP);
+}
+
+int raw_open_udp(uint32_t local, uint32_t remote)
+{
+	static struct sock_filter none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { 1, none };
+	int fd = raw_open_proto(local, remote, IPPROTO_UDP), e;
+
+	if (fd < 0)
+		return fd;
+	/* the error queue keeps the receive buffer: it holds the ICMP errors */
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int udp_open(uint32_t local, uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = local,
+				   .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP), e;
+
+	if (fd < 0)
+		return -errno;
+	if (setint(fd, IPPROTO_IP, IP_RECVTOS, 1) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	if (setint(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF) < 0)
+		setint(fd, SOL_SOCKET, SO_RCVBUF, SOCK_BUF);
+	return fd;
 }
 
 /* A non-blocking socket that only sends, with a large send buffer. */

@@ -38,6 +38,18 @@ int tun_set_offload(int fd, unsigned *got);
 int raw_open(uint32_t local, uint32_t remote);
 
 /*
+ * UDP encapsulation's sockets.  raw_open_udp(): as raw_open(), of protocol
+ * UDP, for the ICMP errors that quote our UDP packets (the kernel gives
+ * them to raw sockets of the quoted protocol whatever the ports); a filter
+ * keeps every datagram out of its receive queue.  udp_open(): the UDP
+ * socket bound to local and port (host order) that receives the far end's
+ * packets, with IP_RECVTOS (the outer ECN) and a large receive buffer; it
+ * also keeps the port from answering port unreachable.  fd or -errno.
+ */
+int raw_open_udp(uint32_t local, uint32_t remote);
+int udp_open(uint32_t local, uint16_t port);
+
+/*
  * A send-only raw socket (IPPROTO_RAW: IP_HDRINCL, receives nothing) for the
  * tx thread, so that sending never wakes the rx thread polling the
  * protocol-4 socket; returns fd or -errno.

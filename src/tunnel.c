@@ -102,6 +102,11 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 	} else if (a->underlay_output != b->underlay_output) {
 		d->restart = "UnderlayOutput";
 		d->restart_line = b->line.underlay_output ? b->line.underlay_output : a->line.underlay_output ? b->line.tunnel : 0;
+	} else if (x->encap != y->encap || x->port != y->port || x->remote_port != y->remote_port ||
+		   x->sport != y->sport || x->udp_csum != y->udp_csum) {
+		/* the sockets and what the far end expects: simpler whole */
+		d->restart = "UDP encapsulation (Encapsulation, Port, RemotePort, SourcePort or UDPChecksum)";
+		d->restart_line = b->line.encap ? b->line.encap : a->line.encap ? b->line.tunnel : 0;
 	} else if (kernel && (d->restart = config_kernel_gap(b, &gap_line)) != NULL) {
 		d->restart_line = gap_line;	/* the kernel's device would not enforce it */
 	}
@@ -167,7 +172,8 @@ const char *tunnel_diff_text(const struct tunnel_diff *d, char *buf, size_t n)
 
 unsigned tunnel_mtu(const struct config *c, unsigned route_mtu)
 {
-	unsigned mtu = c->mtu ? c->mtu : route_mtu > IPV4_HLEN ? route_mtu - IPV4_HLEN : 0;
+	unsigned olen = (unsigned)ipip_outer_len(&c->ip);
+	unsigned mtu = c->mtu ? c->mtu : route_mtu > olen ? route_mtu - olen : 0;
 
 	if (mtu < CONFIG_MTU_MIN)
 		mtu = CONFIG_MTU_MIN;

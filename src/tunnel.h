@@ -43,6 +43,7 @@ struct tunnel {
 	int ifindex;		/* its device */
 	unsigned mtu;		/* ... and the device's MTU */
 	int tun_fd, raw_fd;	/* the TUN device, the raw socket until handed over */
+	int udp_fd;		/* UDP encapsulation's socket on Port, until handed over */
 	/* up, or waiting */
 	bool up;
 	char waiting[MSG_TEXT_MAX];	/* what for */

@@ -31,7 +31,7 @@ const char *ip4(uint32_t a, char *buf)
 void tunnel_init(struct tunnel *t, struct nl *nl)
 {
 	t->nl = nl;
-	t->dp_fd = t->tun_fd = t->raw_fd = -1;
+	t->dp_fd = t->tun_fd = t->raw_fd = t->udp_fd = -1;
 	resolver_init(&t->res);
 	fp_init(&t->fp);
 }
@@ -157,6 +157,12 @@ static int setup_kernel_device(struct tunnel *t)
 		snprintf(t->dp_reason, sizeof(t->dp_reason), "configured");
 		return 0;
 	}
+	if (c->ip.encap != ENCAP_IPIP) {	/* the config refuses Datapath = kernel with it */
+		snprintf(t->dp_reason, sizeof(t->dp_reason), "Encapsulation = %s: the eBPF fast path "
+			 "and the kernel's device (as ipipd sets it up) carry protocol 4 only",
+			 c->ip.encap == ENCAP_FOU ? "fou" : "gue");
+		return 0;
+	}
 	/* never ignore a key: where the kernel's device cannot enforce one, ipipd carries the packets */
 	gap = config_kernel_gap(c, &line);
 	if (gap && c->datapath == DPM_KERNEL) {
@@ -270,6 +276,10 @@ static int setup_fast_path(struct tunnel *t)
 
 	if (t->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
+	if (c->ip.encap != ENCAP_IPIP) {	/* the config refuses Datapath = ebpf with it */
+		log_info("%s: userspace datapath (%s)", c->name, t->dp_reason);
+		return 0;
+	}
 	fp_config_init(&fc, &c->ip, c->addr.s_addr, t->ifindex, t->underlay_ifindex, t->mtu);
 	t->fp.record = record_tc_filter;
 	t->fp.record_arg = t;
@@ -323,6 +333,34 @@ static bool local_assigned(uint32_t local)
 	rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
 	close(fd);
 	return rc == 0 || errno != EADDRNOTAVAIL;
+}
+
+/*
+ * The datapath's sockets for c, made with the parent's privileges: the raw
+ * socket (of protocol 4, or UDP for UDP encapsulation: its ICMP errors), and
+ * for UDP encapsulation the UDP socket on Local and Port (else *udp = -1).
+ * 0, or -errno with what failed in *what.
+ */
+static int open_sockets(const struct config *c, int *raw, int *udp, const char **what)
+{
+	*udp = -1;
+	if (c->ip.encap == ENCAP_IPIP) {
+		*what = "raw protocol-4 socket";
+		*raw = raw_open(c->ip.local, c->ip.remote);
+		return *raw < 0 ? *raw : 0;
+	}
+	*what = "raw UDP socket (for ICMP errors)";
+	*raw = raw_open_udp(c->ip.local, c->ip.remote);
+	if (*raw < 0)
+		return *raw;
+	*what = "UDP socket on Port";
+	*udp = udp_open(c->ip.local, c->ip.port);
+	if (*udp < 0) {
+		close(*raw);
+		*raw = -1;
+		return *udp;
+	}
+	return 0;
 }
 
 /*
@@ -390,6 +428,10 @@ static int send_datapath(struct tunnel *t, bool replace)
 		md->prog_id[1] = t->fp.prog_id[FP_INGRESS];
 		snprintf(md->attach, sizeof(md->attach), "%s", t->fp.attach);
 	}
+	if (!t->kernel && t->udp_fd >= 0) {	/* MF order: after the fast path's */
+		md->fds |= 1u << MF_UDP;
+		fds[n++] = t->udp_fd;
+	}
 	rc = msg_send_fds(t->dp_fd, &m, fds, n);
 	if (rc < 0) {
 		errno = -rc;
@@ -402,7 +444,9 @@ static int send_datapath(struct tunnel *t, bool replace)
 		close(f.pkt);
 	if (t->raw_fd >= 0)
 		close(t->raw_fd);
-	t->raw_fd = -1;
+	if (t->udp_fd >= 0)
+		close(t->udp_fd);
+	t->raw_fd = t->udp_fd = -1;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -419,6 +463,7 @@ int tunnel_bring_up(struct tunnel *t)
 	char a[INET_ADDRSTRLEN];
 	unsigned umtu;
 	uint32_t src;
+	const char *what;
 	int oif, rc;
 
 	if (c->remote_name[0] && !c->ip.remote) {
@@ -453,10 +498,10 @@ int tunnel_bring_up(struct tunnel *t)
 	if (setup_kernel_device(t) < 0)
 		return -1;
 	if (!t->kernel) {
-		t->raw_fd = raw_open(c->ip.local, c->ip.remote);
-		if (t->raw_fd < 0) {
-			errno = -t->raw_fd;
-			log_warn("raw protocol-4 socket on Local %s", ip4(c->ip.local, a));
+		rc = open_sockets(c, &t->raw_fd, &t->udp_fd, &what);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("%s on Local %s", what, ip4(c->ip.local, a));
 			return -1;
 		}
 		rc = create_link(t, "tun");
@@ -576,7 +621,8 @@ int tunnel_apply(struct tunnel *t, struct config *nc, const struct tunnel_diff *
 	char a[INET_ADDRSTRLEN];
 	struct msg m = { .type = MSG_PARAMS };
 	unsigned umtu = t->route_mtu, mtu;
-	int oif, rc, raw = -1;
+	int oif, rc, raw = -1, udp = -1;
+	const char *what;
 
 	if (td->live & TC_REMOTE) {
 		rc = nl_route_mtu(t->nl, nc->ip.remote, &umtu, &oif);
@@ -592,11 +638,11 @@ int tunnel_apply(struct tunnel *t, struct config *nc, const struct tunnel_diff *
 		return -EADDRNOTAVAIL;
 	}
 	if ((td->live & (TC_LOCAL | TC_REMOTE)) && !t->kernel) {
-		raw = raw_open(nc->ip.local, nc->ip.remote);
-		if (raw < 0) {
-			fprintf(err, "raw protocol-4 socket on Local %s: %s; nothing was changed\n",
-				 ip4(nc->ip.local, a), strerror(-raw));
-			return raw;
+		rc = open_sockets(nc, &raw, &udp, &what);
+		if (rc < 0) {
+			fprintf(err, "%s on Local %s: %s; nothing was changed\n", what,
+				 ip4(nc->ip.local, a), strerror(-rc));
+			return rc;
 		}
 	}
 	mtu = tunnel_mtu(nc, umtu);
@@ -624,6 +670,7 @@ int tunnel_apply(struct tunnel *t, struct config *nc, const struct tunnel_diff *
 	}
 	if (raw >= 0) {	/* a new raw socket first, then the settings that go with it */
 		t->raw_fd = raw;
+		t->udp_fd = udp;
 		if (send_datapath(t, true) < 0)
 			fprintf(err, "%s: the datapath's new sockets could not be handed over\n",
 				c->name);
@@ -849,5 +896,7 @@ void tunnel_close(struct tunnel *t)
 	}
 	if (t->raw_fd >= 0)
 		close(t->raw_fd);
-	t->raw_fd = -1;
+	if (t->udp_fd >= 0)
+		close(t->udp_fd);
+	t->raw_fd = t->udp_fd = -1;
 }

@@ -107,6 +107,7 @@ static int raw_open_proto(uint32_t local, uint32_t remote, int proto)
 		return -errno;
 	if (setint(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0 ||
 	    setint(fd, IPPROTO_IP, IP_RECVERR, 1) < 0 ||
+	    setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE) < 0 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
 		goto fail;
@@ -175,10 +176,28 @@ static int open_tx(int domain, int type, int protocol)
 	return fd;
 }
 
+/*
+ * The sockets that send outer packets through the kernel's IP output do not
+ * follow the path MTU the kernel learned for Remote (IP_PMTUDISC_PROBE: the
+ * device's MTU bounds them; DF is ours, in the header).  The kernel takes
+ * any "fragmentation needed" that names Local and Remote, forged or not,
+ * into its route to Remote; a socket that followed it would have the kernel
+ * refuse our larger packets with a frag-needed of its own, about a packet
+ * we did send, which the datapath would believe.  The tunnel's path MTU is
+ * the soft state's, learned only from errors that quote an outer packet
+ * this tunnel sent lately.
+ */
 int raw_open_tx(void)
 {
 	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing. */
-	return open_tx(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	int fd = open_tx(AF_INET, SOCK_RAW, IPPROTO_RAW), e;
+
+	if (fd >= 0 && setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
 }
 
 int packet_open_tx(void)

@@ -107,6 +107,14 @@ check "off path, right addresses but an outer ID A did not send lately: counted 
 	test $(($(ctr drops.icmp_id_not_recent) - N0)) -eq 3
 check "... path MTU, path TTL, reachability, errors owed unchanged; nothing written to the TUN device" \
 	test "$(state)" = "$S0"
+# The kernel does take such an error into its route to Remote (it checks no
+# ID): that must not reach the tunnel through the kernel's own frag-needed
+# about a packet A did send (the outer packets do not follow it).
+check "... the kernel's route to Remote took the forged MTU 600 (so the next check means something)" \
+	bash -c "ip -n $A route get 198.51.100.2 | tee /dev/stderr | grep -q 'mtu 600'"
+OUT=$(nsx "$A" ping -c 2 -i 0.2 -W 2 -M do -s 1452 203.0.113.2 2>&1)
+check "... yet full-size packets (DF, 1480) still pass the tunnel, the path MTU stays 1480" \
+	bash -c "grep -q ' 0% packet loss' <<<'$OUT' && [ $(ctr path_mtu) = 1480 ]"
 
 # A flood of valid-looking errors (every type, right addresses, 2000 IDs none of
 # which A sent lately).

@@ -454,7 +454,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 static int attach(struct daemon *d, struct msg *m)
 {
 	const struct msg_datapath *md = &m->u.dp;
-	struct ss_limits lim = { md->mtu, md->floor, md->expire_s, md->ttl_max };
+	struct ss_limits lim = { md->mtu, md->floor, md->expire_s, md->ttl_max, 0 };
 	struct dp_fds f = { .tun = m->fds[MF_TUN], .raw = m->fds[MF_RAW], .tx = m->fds[MF_TX],
 			    .pkt = md->direct ? m->fds[MF_PACKET] : -1, .vnet = md->vnet,
 			    .udp = -1, .gro_flags = md->gro_flags };
@@ -515,6 +515,7 @@ static int attach(struct daemon *d, struct msg *m)
 			return -ENOMEM;
 		if ((p->encap != ENCAP_IPIP) != (f.udp >= 0))
 			return -EINVAL;	/* UDP encapsulation's socket, and only then */
+		lim.overhead = (unsigned)ipip_outer_len(p);
 		d->t.tun_fd = f.tun;
 		d->t.raw_fd = f.raw;
 		rc = dp_init(&d->dp, p, &f, &lim, d->t.fast ? fp_ids(&d->t.fp) : NULL);

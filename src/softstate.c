@@ -40,7 +40,7 @@ bool ss_pmtu_lower(struct softstate *s, unsigned outer, uint64_t now_s)
 
 	if (outer < s->lim.floor)
 		outer = s->lim.floor;
-	inner = outer - IPV4_HLEN;
+	inner = outer - (s->lim.overhead ? s->lim.overhead : IPV4_HLEN);
 	if (inner > s->lim.mtu)
 		inner = s->lim.mtu;
 	do {

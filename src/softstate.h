@@ -37,6 +37,7 @@ struct ss_limits {
 	unsigned floor;		/* outer path MTU floor: smaller reports are raised to it */
 	unsigned expire_s;	/* a lowered path MTU, a learned path TTL: forgotten after */
 	unsigned ttl_max;	/* the highest path TTL an error can teach */
+	unsigned overhead;	/* outer header bytes (0: IPV4_HLEN; UDP encapsulation's more) */
 };
 
 /* Flags of ss.flags and of ss_tick()'s and ss_icmp()'s *changed. */

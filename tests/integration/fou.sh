@@ -1,33 +1,39 @@
 #!/bin/bash
 # UDP encapsulation (Encapsulation = fou, gue) between two ipipd ends, over
-# an underlay that drops IP protocol 4 (what the encapsulation is for):
-# pings and TCP both ways, the outer headers on the wire (UDP to the
-# configured port from a port of the flow-hash range or the fixed one, no
-# UDP checksum unless asked, GUE's 4-byte header), the tunnel MTU, what is
-# refused (another source, a malformed GUE header) and counted, no port
-# unreachable from the port, a reload that changes the encapsulation
-# refused, and nothing left once stopped.
+# a path that drops IP protocol 4 (what the encapsulation is for): pings
+# and TCP both ways, the outer headers on the wire (UDP to the configured
+# port from a port of the flow-hash range or the fixed one, no UDP checksum
+# unless asked, GUE's 4-byte header), the tunnel MTU, ICMP errors from the
+# path (frag-needed relayed with the MTU less the whole outer header; forged
+# ones that quote another port, a source port not ours or an ID not sent
+# lately: counted, not believed), what is refused (another source, a
+# malformed GUE header) and counted, no port unreachable from the port, a
+# reload that changes the encapsulation refused, and nothing left once
+# stopped.
 #
-#   A va 198.51.100.1/24 ---- B vb 198.51.100.2/24 ---- C 192.0.2.2/30 (off path)
-#     tunnel fa 203.0.113.1 <-> fb 203.0.113.2
+#   A va 192.0.2.1/24 --- ra 192.0.2.254/24  R  rb 198.51.100.254/24 --- vb 198.51.100.2/24 B
+#                                           rc 203.0.113.129/30 --- C 203.0.113.130/30 (off path)
+#   tunnel fa 203.0.113.1 <-> fb 203.0.113.2
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-ns_new A fouA && ns_new B fouB && ns_new C fouC || exit 1
-veth_pair "$A" va 198.51.100.1/24 "$B" vb 198.51.100.2/24 &&
-veth_pair "$C" eth0 192.0.2.2/30 "$B" vc 192.0.2.1/30 || exit 1
-ip -n "$C" route add default via 192.0.2.1
+ns_new A fouA && ns_new R fouR && ns_new B fouB && ns_new C fouC || exit 1
+veth_pair "$A" va 192.0.2.1/24 "$R" ra 192.0.2.254/24 &&
+veth_pair "$R" rb 198.51.100.254/24 "$B" vb 198.51.100.2/24 &&
+veth_pair "$C" eth0 203.0.113.130/30 "$R" rc 203.0.113.129/30 || exit 1
+ip -n "$A" route add default via 192.0.2.254
+ip -n "$B" route add default via 198.51.100.254
+ip -n "$C" route add default via 203.0.113.129
+nsx "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0
 # the point of UDP encapsulation: a path that drops protocol 4
-for ns in "$A" "$B"; do
-	nsx "$ns" nft -f - <<'EOF'
+nsx "$R" nft -f - <<'EOF'
 table inet nofour {
-	chain input {
-		type filter hook input priority -10; policy accept;
-		ip protocol 4 drop
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		ip protocol 4 counter drop
 	}
 }
 EOF
-done
 BEFORE_A=$(dump "$A"); BEFORE_B=$(dump "$B")
 read -r PMIN PMAX < <(nsx "$A" cat /proc/sys/net/ipv4/ip_local_port_range)
 
@@ -35,13 +41,13 @@ conf() { # conf FILE NAME LOCAL REMOTE ADDR PEER EXTRA
 	printf '[Tunnel]\nName = %s\nLocal = %s\nRemote = %s\nDatapath = %s\n%b[Address]\nAddress = %s/32\nPeer = %s\n' \
 		"$2" "$3" "$4" "$DATAPATH" "$7" "$5" "$6" >"$WORK/$1"
 }
-# udp_fields PCAP: "sport dport udplen csum proto-after" of each UDP packet A -> B
+# udp_fields PCAP: "sport dport udplen csum gue-bytes iplen-less-header" of each UDP packet A -> B
 udp_fields() {
 	$PY - "$1" <<'EOF'
 import sys
-from scapy.all import rdpcap, IP, UDP
+from scapy.all import rdpcap, IP
 for p in rdpcap(sys.argv[1]):
-    if IP in p and p[IP].src == "198.51.100.1" and p[IP].proto == 17:
+    if IP in p and p[IP].src == "192.0.2.1" and p[IP].proto == 17:
         raw = bytes(p[IP])
         ihl = (raw[0] & 15) * 4
         u = raw[ihl:ihl + 12]
@@ -50,13 +56,36 @@ for p in rdpcap(sys.argv[1]):
               p[IP].len - ihl)
 EOF
 }
+# forge QUOTE-HEX WHAT: from R to A, a frag-needed (MTU 1300) quoting the
+# captured outer packet QUOTE, changed as WHAT says: dport, sport or id
+forge() {
+	nsx "$R" $PY - "$1" "$2" <<'EOF'
+import sys
+from scapy.all import IP, ICMP, UDP, send, conf
+conf.verb = 0
+q = IP(bytes.fromhex(sys.argv[1]))
+if sys.argv[2] == "dport":
+    q[UDP].dport += 1
+elif sys.argv[2] == "sport":
+    q[UDP].sport = 1000
+elif sys.argv[2] == "id":
+    q.id = (q.id + 30000) & 0xffff
+q.chksum = None
+quote = bytes(IP(bytes(q)))[:68]
+send(IP(src="192.0.2.254", dst="192.0.2.1") / ICMP(type=3, code=4, nexthopmtu=1300) / quote)
+EOF
+}
+# val NS NAME KEY: as json, read inside a check's bash -c
+val='ip netns exec $0 '"$IPIPCTL"' show --json $1 | '"$PY"' -c "import json,sys; t=json.load(sys.stdin)[0]
+for k in sys.argv[1].split(\".\"): t = t[k]
+print(t)" $2'
 dd if=/dev/urandom of="$WORK/blob" bs=1M count=4 status=none
 
 for ENC in fou gue; do
 	# A sends to B's Port 5555 with SourcePort = auto; B to A's 6666 from 4000, checksummed
-	conf fa.conf fa 198.51.100.1 198.51.100.2 203.0.113.1 203.0.113.2 \
+	conf fa.conf fa 192.0.2.1 198.51.100.2 203.0.113.1 203.0.113.2 \
 		"Encapsulation = $ENC\nPort = 6666\nRemotePort = 5555\n"
-	conf fb.conf fb 198.51.100.2 198.51.100.1 203.0.113.2 203.0.113.1 \
+	conf fb.conf fb 198.51.100.2 192.0.2.1 203.0.113.2 203.0.113.1 \
 		"Encapsulation = $ENC\nPort = 5555\nRemotePort = 6666\nSourcePort = 4000\nUDPChecksum = yes\n"
 	OH=$([ $ENC = fou ] && echo 28 || echo 32)
 	check "$ENC: ipipd -n accepts it" "$IPIPD" -n "$WORK/fa.conf"
@@ -64,8 +93,9 @@ for ENC in fou gue; do
 	PA=$STARTED
 	start "$B" "$WORK/fb.conf" || notok "$ENC: ipipd start B"
 	PB=$STARTED
-	check "$ENC: the userspace datapath carries it" bash -c "
-		ip netns exec $A $IPIPCTL show fa | grep -q 'userspace datapath (Encapsulation = $ENC'"
+	check "$ENC: the userspace datapath carries it, ipipctl show says how" bash -c "
+		ip netns exec $A $IPIPCTL show fa | tee /dev/stderr | grep -q 'userspace datapath (Encapsulation = $ENC' &&
+		ip netns exec $A $IPIPCTL show fa | grep -q 'encapsulation $ENC: port 6666, remote port 5555, source port auto $PMIN-$((PMAX - 1)), UDP checksum no'"
 	check "$ENC: tunnel MTU is the underlay's less $OH" \
 		test "$(ip -n "$A" -o link show fa | grep -o 'mtu [0-9]*')" = "mtu $((1500 - OH))"
 	check "$ENC: full-size packets pass whole (DF, $((1500 - OH)) bytes)" \
@@ -103,8 +133,35 @@ for p in rdpcap(sys.argv[1]):
 assert n > 100, n
 EOF
 	check "$ENC: no port unreachable from B's port while it ran" test "$(icmp_unreach "$B")" -eq "$unr0"
-	check "$ENC: no protocol-4 packet on the wire" bash -c "
-		! tcpdump -nr $WORK/$ENC.pcap 'ip proto 4' 2>/dev/null | grep -q ."
+
+	# ICMP errors about A's outer packets: forged ones first, then R's own
+	Q=$($PY -c "
+from scapy.all import rdpcap, IP
+for p in rdpcap('$WORK/$ENC.pcap'):
+    if IP in p and p[IP].src == '192.0.2.1' and p[IP].proto == 17 and p[IP].len < 200:
+        print(bytes(p[IP]).hex()); break")
+	pm0=$(json "$A" fa path_mtu)
+	for what in dport sport id; do
+		why=icmp_not_ours; [ $what = id ] && why=icmp_id_not_recent
+		d0=$(json "$A" fa drops.$why)
+		forge "$Q" $what
+		sleep 0.3
+		check "$ENC: a forged frag-needed quoting our packet with another $what: counted $why, not believed" \
+			bash -c "[ \$($val drops.$why) -eq $((d0 + 1)) ] && [ \$($val path_mtu) = $pm0 ]" "$A" fa
+	done
+	ip -n "$R" link set rb mtu 1400
+	ip -n "$B" link set vb mtu 1400
+	r0=$(json "$A" fa icmp_relayed)
+	OUT=$(nsx "$A" ping -c 1 -W 2 -M do -s $((1500 - OH - 28)) 203.0.113.2 2>&1)
+	echo "$OUT" | sed 's/^/#   /'
+	check "$ENC: R's frag-needed (MTU 1400) is relayed from B's tunnel address with MTU $((1400 - OH))" \
+		grep -q "From 203.0.113.2 .*mtu = $((1400 - OH))" <<<"$OUT"
+	check "$ENC: ... counted, and the path MTU soft state is $((1400 - OH))" \
+		bash -c "echo relayed \$($val icmp_relayed) was $r0, path MTU \$($val path_mtu)
+			[ \$($val icmp_relayed) -gt $r0 ] && [ \$($val path_mtu) = $((1400 - OH)) ]" "$A" fa
+	check "$ENC: 4 MiB TCP A -> B across the smaller MTU" transfer "$A" "$B" 203.0.113.2 7003 "$WORK/blob"
+	ip -n "$R" link set rb mtu 1500
+	ip -n "$B" link set vb mtu 1500
 
 	# off-path source: a datagram to the port from C is dropped and counted
 	src0=$(json "$B" fb drops.rx_outer_source)
@@ -121,7 +178,7 @@ for _ in range(5): s.sendto(inner, ('198.51.100.2', 5555))"
 		nsx "$A" $PY -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('198.51.100.1', 0))
+s.bind(('192.0.2.1', 0))
 for h in ('20040000', '01040000', '002f0000', '00040100'):   # control, hlen, GRE, flags
     s.sendto(bytes.fromhex(h) + bytes(28), ('198.51.100.2', 5555))"
 		sleep 0.3
@@ -139,19 +196,21 @@ for h in ('20040000', '01040000', '002f0000', '00040100'):   # control, hlen, GR
 	wait_gone "$PA"; wait_gone "$PB"
 	check "$ENC: A as before" diff <(echo "$BEFORE_A") <(dump "$A")
 	check "$ENC: B as before" diff <(echo "$BEFORE_B") <(dump "$B")
+	check "$ENC: R forwarded no protocol-4 packet" bash -c "
+		ip netns exec $R nft list table inet nofour | grep -q 'counter packets 0 '"
 done
 
 # the configuration's own errors, with their lines
-printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 198.51.100.2\nEncapsulation = gue\nSourcePort = 0\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\nSourcePort = 0\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: SourcePort 0, with its line" bash -c "
 	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:5: SourcePort: .0. is not a UDP port (1-65535) or auto'"
-printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 198.51.100.2\nEncapsulation = gue\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: GUE without Port, with its line" bash -c "
 	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:4: Encapsulation = gue: needs Port'"
-printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 198.51.100.2\nEncapsulation = gue\nPort = 9\nDatapath = ebpf\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\nPort = 9\nDatapath = ebpf\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: Datapath = ebpf with UDP encapsulation" bash -c "
-	! $IPIPD -n $WORK/bad.conf 2>&1 | tee /dev/stderr | grep -q 'bad.conf:5: Datapath = ebpf: carries protocol 4 only'"
-printf '[Tunnel]\nLocal = 198.51.100.1\nRemote = 198.51.100.2\nRemotePort = 9\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:6: Datapath = ebpf: carries protocol 4 only'"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nRemotePort = 9\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: RemotePort without UDP encapsulation" bash -c "
 	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:4: RemotePort: needs Encapsulation = fou or gue'"
 finish

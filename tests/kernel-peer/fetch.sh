@@ -5,16 +5,23 @@
 #   vmlinux         the uncompressed ELF kernel (QEMU boots it through PVH)
 #   modules/*.ko    uncompressed modules for virtio_net, ipip, tun and TC BPF
 #                   programs (clsact qdisc, bpf classifier), with dependencies
-#   modules.load    their load order (file names, one a line)
+#   modules.load    their load order (file names, one a line): the guest's
+#                   /init loads them at boot
+#   modules.ondemand the load order of the modules a test loads itself once the
+#                   guest runs (fou for UDP encapsulation, and what it needs
+#                   beyond modules.load): fou needs ip_tunnel, which a guest
+#                   booted with kp_noipip=1 must not have
 #   busybox         busybox-static
 #   kver            the kernel release (6.1.0-NN-amd64)
 # Nothing is installed: the packages are fetched with `apt-get download` and unpacked.
 set -eu
 ROOT=${KP_CACHE:-/var/cache/ipipd-kernel-peer}
 MODULES="virtio_pci virtio_net ipip tun sch_ingress cls_bpf"
-# The prepared directory is keyed by the module list too: a directory made for
-# another list (another checkout may be using it) is left alone.
-MODKEY=mods_$(echo "$MODULES" | cksum | cut -d' ' -f1)
+# Unpacked into modules/ too, but not loaded at boot (modules.ondemand).
+ONDEMAND="fou"
+# The prepared directory is keyed by the module lists too: a directory made for
+# other lists (another checkout may be using it) is left alone.
+MODKEY=mods_$(echo "$MODULES${ONDEMAND:+ / $ONDEMAND}" | cksum | cut -d' ' -f1)
 mkdir -p "$ROOT"
 exec 9>"$ROOT/.lock"
 flock 9
@@ -93,23 +100,40 @@ done
 
 # The package ships no modules.dep: make one, then ask modprobe for the load order.
 depmod -b "$tmp/k" "$kver"
-for m in $MODULES; do
-	modprobe -d "$tmp/k" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
-done | awk '!seen[$0]++' >"$tmp/paths"
+show_depends() {
+	local m
+	for m in "$@"; do
+		modprobe -d "$tmp/k" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++'
+}
+show_depends $MODULES >"$tmp/paths"
 [ -s "$tmp/paths" ] || { log "modprobe found none of: $MODULES"; exit 1; }
-while read -r p; do
-	b=$(basename "$p")
-	case $b in
-	*.ko) cp "$p" "$tmp/out/modules/$b" ;;
-	*.ko.xz) b=${b%.xz}; xz -dc "$p" >"$tmp/out/modules/$b" ;;
-	*) log "cannot unpack module $p (busybox insmod needs it uncompressed)"; exit 1 ;;
-	esac
-	echo "$b"
-done <"$tmp/paths" >"$tmp/out/modules.load"
+# The on-demand modules and their dependencies, less those loaded at boot.
+: >"$tmp/paths.ondemand"
+if [ -n "$ONDEMAND" ]; then
+	show_depends $ONDEMAND | grep -vxF -f "$tmp/paths" >"$tmp/paths.ondemand" || true
+	for m in $ONDEMAND; do
+		grep -q "/$m\.ko" "$tmp/paths.ondemand" || { log "modprobe did not find $m"; exit 1; }
+	done
+fi
+unpack() { # unpack PATHS-FILE: uncompressed into out/modules/, print the file names
+	local p b
+	while read -r p; do
+		b=$(basename "$p")
+		case $b in
+		*.ko) cp "$p" "$tmp/out/modules/$b" ;;
+		*.ko.xz) b=${b%.xz}; xz -dc "$p" >"$tmp/out/modules/$b" ;;
+		*) log "cannot unpack module $p (busybox insmod needs it uncompressed)"; exit 1 ;;
+		esac
+		echo "$b"
+	done <"$1"
+}
+unpack "$tmp/paths" >"$tmp/out/modules.load"
+unpack "$tmp/paths.ondemand" >"$tmp/out/modules.ondemand"
 echo "$kver" >"$tmp/out/kver"
 echo "$pkg $kv busybox-static $bv" >"$tmp/out/ready"
 
 rm -rf "$dir"
 mv "$tmp/out" "$dir"
-log "ready: $(tr '\n' ' ' <"$dir/modules.load")"
+log "ready: $(tr '\n' ' ' <"$dir/modules.load")(on demand: $(tr '\n' ' ' <"$dir/modules.ondemand"))"
 echo "$dir"

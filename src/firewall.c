@@ -518,7 +518,10 @@ static void jrule_end(struct out *o, const char *verdict)
 	add(o, ",{\"%s\":null}]}}}", verdict);
 }
 
-/* ip saddr REMOTE ip daddr LOCAL ip protocol 4 accept, at the top of an input chain. */
+/*
+ * ip saddr REMOTE ip daddr LOCAL ip protocol 4 accept (udp dport PORT with UDP
+ * encapsulation), at the top of an input chain.
+ */
 static void jinput(struct out *o, const struct fw_plan *p, const struct fw_chain *c)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
@@ -528,9 +531,10 @@ static void jinput(struct out *o, const struct fw_plan *p, const struct fw_chain
 	    "\"field\":\"saddr\"}},\"right\":\"%s\"}},"
 	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
 	    "\"field\":\"daddr\"}},\"right\":\"%s\"}},"
-	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
-	    "\"field\":\"protocol\"}},\"right\":4}}",
-	    inet_ntop(AF_INET, &p->remote, a, sizeof(a)), inet_ntop(AF_INET, &p->local, b, sizeof(b)));
+	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"%s\","
+	    "\"field\":\"%s\"}},\"right\":%u}}",
+	    inet_ntop(AF_INET, &p->remote, a, sizeof(a)), inet_ntop(AF_INET, &p->local, b, sizeof(b)),
+	    p->port ? "udp" : "ip", p->port ? "dport" : "protocol", p->port ? p->port : 4u);
 	jrule_end(o, "accept");
 }
 
@@ -575,6 +579,7 @@ void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct
 	fw_own_chain(c->name, p->own, sizeof(p->own));
 	p->local = c->ip.local;
 	p->remote = c->ip.remote;
+	p->port = c->ip.encap == ENCAP_IPIP ? 0 : c->ip.port;
 	for (unsigned i = 0; i < rs->nchains; i++) {
 		const struct fw_chain *ch = &rs->chains[i];
 
@@ -675,8 +680,12 @@ int fw_plan_text(const struct fw_plan *p, char *buf, size_t len)
 			add(&o, " ");
 			tname(&o, p->chains[i].chain);
 			add(&o, " ip saddr %s", inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
-			add(&o, " ip daddr %s ip protocol 4 accept comment \"ipipd:%s\"\n",
-			    inet_ntop(AF_INET, &p->local, a, sizeof(a)), p->ifname);
+			add(&o, " ip daddr %s", inet_ntop(AF_INET, &p->local, a, sizeof(a)));
+			if (p->port)
+				add(&o, " udp dport %u", p->port);
+			else
+				add(&o, " ip protocol 4");
+			add(&o, " accept comment \"ipipd:%s\"\n", p->ifname);
 			continue;
 		}
 		for (int k = 0; k < 2; k++) {

@@ -54,6 +54,7 @@ struct fw_plan {
 	unsigned char have[FW_MAX_CHAINS];	/* FW_IIF, FW_OIF, FW_IN: the rules each holds already */
 	unsigned n_chains;
 	uint32_t local, remote;	/* Input: the outer addresses (network order) */
+	uint16_t port;		/* ... and UDP encapsulation's Port (0: protocol 4) */
 	const struct prefix *from;	/* ForwardFrom (n_from 0: no chain of our own) */
 	unsigned n_from;
 	char own[FW_OWN_CHAIN_MAX];

@@ -34,12 +34,24 @@ table inet nofour {
 	}
 }
 EOF
+# B's host firewall takes only what it knows ([Firewall] Input = accept adds
+# the tunnel's outer packets: UDP from Remote to Local and Port)
+nsx "$B" nft -f - <<'EOF'
+table inet hostfw {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		ct state established,related accept
+		iifname { "lo", "fb" } accept
+		ip saddr 203.0.113.130 accept	# C: to show ipipd's own source check
+	}
+}
+EOF
 BEFORE_A=$(dump "$A"); BEFORE_B=$(dump "$B")
 read -r PMIN PMAX < <(nsx "$A" cat /proc/sys/net/ipv4/ip_local_port_range)
 
-conf() { # conf FILE NAME LOCAL REMOTE ADDR PEER EXTRA
-	printf '[Tunnel]\nName = %s\nLocal = %s\nRemote = %s\nDatapath = %s\n%b[Address]\nAddress = %s/32\nPeer = %s\n' \
-		"$2" "$3" "$4" "$DATAPATH" "$7" "$5" "$6" >"$WORK/$1"
+conf() { # conf FILE NAME LOCAL REMOTE ADDR PEER TUNNEL-KEYS [SECTIONS]
+	printf '[Tunnel]\nName = %s\nLocal = %s\nRemote = %s\nDatapath = %s\n%b[Address]\nAddress = %s/32\nPeer = %s\n%b' \
+		"$2" "$3" "$4" "$DATAPATH" "$7" "$5" "$6" "${8:-}" >"$WORK/$1"
 }
 # udp_fields PCAP: "sport dport udplen csum gue-bytes iplen-less-header" of each UDP packet A -> B
 udp_fields() {
@@ -86,7 +98,8 @@ for ENC in fou gue; do
 	conf fa.conf fa 192.0.2.1 198.51.100.2 203.0.113.1 203.0.113.2 \
 		"Encapsulation = $ENC\nPort = 6666\nRemotePort = 5555\n"
 	conf fb.conf fb 198.51.100.2 192.0.2.1 203.0.113.2 203.0.113.1 \
-		"Encapsulation = $ENC\nPort = 5555\nRemotePort = 6666\nSourcePort = 4000\nUDPChecksum = yes\n"
+		"Encapsulation = $ENC\nPort = 5555\nRemotePort = 6666\nSourcePort = 4000\nUDPChecksum = yes\n" \
+		"[Firewall]\nInput = accept\n"
 	OH=$([ $ENC = fou ] && echo 28 || echo 32)
 	check "$ENC: ipipd -n accepts it" "$IPIPD" -n "$WORK/fa.conf"
 	start "$A" "$WORK/fa.conf" || notok "$ENC: ipipd start A"
@@ -96,6 +109,11 @@ for ENC in fou gue; do
 	check "$ENC: the userspace datapath carries it, ipipctl show says how" bash -c "
 		ip netns exec $A $IPIPCTL show fa | tee /dev/stderr | grep -q 'userspace datapath (Encapsulation = $ENC' &&
 		ip netns exec $A $IPIPCTL show fa | grep -q 'encapsulation $ENC: port 6666, remote port 5555, source port auto $PMIN-$((PMAX - 1)), UDP checksum no'"
+	check "$ENC: B's input chain takes A's outer packets to Port: Input = accept's rule" bash -c "
+		ip netns exec $B nft list chain inet hostfw input | tee /dev/stderr |
+		grep -q 'ip saddr 192.0.2.1 ip daddr 198.51.100.2 udp dport 5555 accept comment \"ipipd:fb\"'"
+	check "$ENC: ipipctl explain says that rule" bash -c "
+		ip netns exec $B $IPIPCTL explain $WORK/fb.conf | grep -q 'insert rule inet hostfw input ip saddr 192.0.2.1 ip daddr 198.51.100.2 udp dport 5555 accept'"
 	check "$ENC: tunnel MTU is the underlay's less $OH" \
 		test "$(ip -n "$A" -o link show fa | grep -o 'mtu [0-9]*')" = "mtu $((1500 - OH))"
 	check "$ENC: full-size packets pass whole (DF, $((1500 - OH)) bytes)" \

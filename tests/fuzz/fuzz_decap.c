@@ -12,6 +12,10 @@
  * The packet is decapsulated as received from the peer (local 192.0.2.2,
  * remote 192.0.2.1), once as given and once with its outer and inner header
  * checksums repaired, and encapsulated as if read from the TUN device.
+ * With UDP encapsulation (FOU, then GUE; the same settings, DiscoverPathMTU
+ * also choosing the UDP checksum and TOS inherit a fixed source port), the
+ * bytes are also a received UDP payload for udp_decap(), and the inner
+ * packet of a round trip through ipip_encap() and udp_decap().
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -228,6 +232,101 @@ static void check_round_trip(const struct ipip_params *p, const uint8_t *data, s
 	free(buf);
 }
 
+/* The UDP (and GUE) header ipip_encap() wrote after the outer header of buf. */
+static void check_udp_header(const struct ipip_params *p, const uint8_t *buf, size_t size)
+{
+	size_t olen = ipip_outer_len(p), ulen = olen - IPV4_HLEN + size;
+	const uint8_t *u = buf + IPV4_HLEN;
+	unsigned sport = get16(u);
+	uint32_t sum = 0;
+
+	CHECK(buf[9] == IPPROTO_UDP_ && get16(buf + 2) == olen + size);
+	CHECK(p->sport ? sport == p->sport : sport >= p->sport_min && sport < p->sport_max);
+	CHECK(sport == (p->sport ? p->sport : ipip_flow_port(p, buf + olen, size)));
+	CHECK(get16(u + 2) == p->remote_port && get16(u + 4) == ulen);
+	if (p->encap == ENCAP_GUE)
+		CHECK(u[8] == 0 && u[9] == IPPROTO_IPIP_ && u[10] == 0 && u[11] == 0);
+	if (!p->udp_csum) {
+		CHECK(get16(u + 6) == 0);
+		return;
+	}
+	/* RFC 768: the sum over the pseudo-header, header and data is 0xffff */
+	CHECK(get16(u + 6) != 0);
+	for (size_t i = 12; i < 20; i += 2)
+		sum += get16(buf + i);
+	sum += IPPROTO_UDP_ + (uint32_t)ulen;
+	for (size_t i = 0; i + 1 < ulen; i += 2)
+		sum += get16(u + i);
+	if (ulen & 1)
+		sum += (uint32_t)u[ulen - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	CHECK(sum == 0xffff);
+}
+
+/*
+ * UDP encapsulation: data as a payload received from src for udp_decap()
+ * (dropped: untouched; taken: a well-formed inner packet within it), and
+ * data as an inner packet through ipip_encap() and the peer's udp_decap().
+ */
+static void check_udp(const struct ipip_params *base, enum encap e, const uint8_t *data,
+		      size_t size)
+{
+	struct ipip_params p = *base, peer;
+	size_t olen, ihl;
+	struct ipip_rx rx;
+	enum pkt_verdict v;
+	uint8_t *buf;
+
+	p.encap = e;
+	p.port = 5555;
+	p.remote_port = 6666;
+	p.sport = p.tos_inherit ? 0 : 4000;
+	p.sport_min = 32768;
+	p.sport_max = 61000;
+	p.udp_csum = p.pmtudisc;
+	olen = ipip_outer_len(&p);
+	buf = malloc(size + olen);
+	CHECK(buf);
+
+	memcpy(buf, data, size);
+	CHECK(udp_decap(&p, buf, size, p.local, 0, &rx) == PKT_RX_OUTER_SOURCE);
+	v = udp_decap(&p, buf, size, p.remote, data[0] & 0xfc, &rx);
+	CHECK(v == PKT_OK || (v >= PKT_RX_GUE_HEADER && v <= PKT_RX_INNER_SOURCE_ROUTE));
+	if (v != PKT_OK) {
+		CHECK(memcmp(buf, data, size) == 0);
+	} else {
+		CHECK(rx.inner_off == (e == ENCAP_GUE && (data[0] >> 6) == 0 ? GUE_HLEN : 0));
+		CHECK(rx.inner_len >= IPV4_HLEN && rx.inner_off + rx.inner_len <= size);
+		CHECK(get16(buf + rx.inner_off + 2) == rx.inner_len);
+		CHECK(inet_csum(buf + rx.inner_off, (size_t)(buf[rx.inner_off] & 0x0f) * 4) == 0);
+	}
+
+	memcpy(buf + olen, data, size);
+	v = ipip_encap(&p, buf, buf + olen, size);
+	if (v != PKT_OK) {
+		free(buf);
+		return;
+	}
+	check_udp_header(&p, buf, size);
+	peer = p;
+	peer.local = p.remote;
+	peer.remote = p.local;
+	peer.allow_source_route = true;
+	ihl = (size_t)(data[0] & 0x0f) * 4;
+	v = udp_decap(&peer, buf + IPV4_HLEN + UDP_HLEN, size + olen - IPV4_HLEN - UDP_HLEN,
+		      p.local, buf[1], &rx);
+	if (inet_csum(data, ihl) != 0) {
+		CHECK(v == PKT_RX_INNER_CSUM);
+	} else {
+		CHECK(v == PKT_OK);
+		CHECK(rx.inner_off == olen - IPV4_HLEN - UDP_HLEN && rx.inner_len == size);
+		if (!p.dscp_uniform || p.tos_inherit)
+			CHECK(memcmp(buf + olen, data, size) == 0);
+	}
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ipip_params p;
@@ -243,6 +342,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_decap(&p, data, size);
 	check_encap(&p, outer, data, size);
 	check_round_trip(&p, data, size);
+	if (size) {
+		check_udp(&p, ENCAP_FOU, data, size);
+		check_udp(&p, ENCAP_GUE, data, size);
+	}
 
 	/* The same with valid checksums, which random bytes rarely have. */
 	fixed = malloc(size ? size : 1);
@@ -256,6 +359,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(fixed, data, size);
 		fix_csum(fixed, size);
 		check_round_trip(&p, fixed, size);
+		check_udp(&p, ENCAP_FOU, fixed, size);
+		check_udp(&p, ENCAP_GUE, fixed, size);
 	}
 	free(fixed);
 	return 0;

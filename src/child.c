@@ -281,7 +281,14 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	sb_printf(sb, "encapsulation=%s\n", c->ip.encap == ENCAP_FOU ? "fou" :
 		  c->ip.encap == ENCAP_GUE ? "gue" : "ipip");
 	if (c->ip.encap != ENCAP_IPIP) {
-		sb_printf(sb, "port=%u\nremote_port=%u\n", c->ip.port, c->ip.remote_port);
+		sb_printf(sb, "port=%u\n", c->ip.port);
+		if (c->ip.learn_port && d->attached)
+			sb_printf(sb, "remote_port=learn %u\nremote_port_changes=%llu\n",
+				  dp_remote_port(&d->dp), (unsigned long long)atomic_load_explicit(
+					  &d->dp.port_changes, memory_order_relaxed));
+		else
+			sb_printf(sb, "remote_port=%s%u\n", c->ip.learn_port ? "learn " : "",
+				  c->ip.remote_port);
 		if (c->ip.sport)
 			sb_printf(sb, "source_port=%u\n", c->ip.sport);
 		else

@@ -394,7 +394,18 @@ static int k_port(struct parser *ps, const char *v)
 
 static int k_remote_port(struct parser *ps, const char *v)
 {
-	return port_value(ps, "RemotePort", v, &ps->c->ip.remote_port);
+	unsigned long n;
+
+	ps->c->ip.learn_port = !strcmp(v, "learn");
+	if (ps->c->ip.learn_port)
+		return 0;
+	if (parse_uint(v, 1, 65535, &n) < 0) {
+		perr(ps, LINE, "RemotePort: '%s' is not a UDP port (1-65535) or learn (the source "
+		     "port of the far end's packets)", v);
+		return -1;
+	}
+	ps->c->ip.remote_port = (uint16_t)n;
+	return 0;
 }
 
 static int k_source_port(struct parser *ps, const char *v)
@@ -1150,6 +1161,9 @@ static void check_encap(struct parser *ps)
 		     "end sends to, as `ip fou add port`)", c->ip.encap == ENCAP_FOU ? "fou" : "gue");
 	if (!c->ip.remote_port)
 		c->ip.remote_port = c->ip.port;
+	/* a NAT's mapping answers only the 4-tuple it saw: send from our own Port */
+	if (c->ip.learn_port && !key_line(ps, "SourcePort"))
+		c->ip.sport = c->ip.port;
 	if (c->datapath == DPM_EBPF || c->datapath == DPM_KERNEL)
 		perr(ps, c->line.datapath, "Datapath = %s: carries protocol 4 only; Encapsulation = "
 		     "%s needs Datapath = userspace or auto", c->datapath == DPM_EBPF ? "ebpf" : "kernel",

@@ -6,6 +6,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
@@ -259,6 +260,30 @@ void dp_free(struct datapath *dp)
 
 /* ---- tx: TUN device -> underlay ------------------------------------------ */
 
+uint16_t dp_remote_port(const struct datapath *dp)
+{
+	struct datapath *w = (struct datapath *)dp;	/* atomic loads want non-const */
+	const struct ipip_params *p = dp_params(w);
+	uint32_t l = p->learn_port ? atomic_load_explicit(&w->learned_port, memory_order_relaxed) : 0;
+
+	return l ? (uint16_t)l : p->remote_port;
+}
+
+/*
+ * The settings now, with RemotePort = learn the port learned in *tmp's copy:
+ * what encapsulation and the checks of ICMP errors about our packets use.
+ */
+static const struct ipip_params *tx_params(struct datapath *dp, struct ipip_params *tmp)
+{
+	const struct ipip_params *p = dp_params(dp);
+
+	if (!p->learn_port)
+		return p;
+	*tmp = *p;
+	tmp->remote_port = dp_remote_port(dp);
+	return tmp;
+}
+
 /* Wake the owner: the soft state moved (a datapath thread, rarely). */
 static void dp_event(struct datapath *dp)
 {
@@ -294,7 +319,8 @@ unsigned dp_tick(struct datapath *dp, bool timer)
 int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
 {
 	uint8_t pkt[OUTER_MAX + ICMP_ECHO_MAX];
-	const struct ipip_params *p = dp_params(dp);
+	struct ipip_params tmp;
+	const struct ipip_params *p = tx_params(dp, &tmp);
 	size_t olen = ipip_outer_len(p);
 	enum pkt_verdict v;
 	uint16_t id;
@@ -644,7 +670,8 @@ static void tx_too_big(struct datapath *dp, const uint8_t *pkt, size_t len, unsi
 static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 {
 	struct dp_tx *t = &dp->tx;
-	const struct ipip_params *p = dp_params(dp);
+	struct ipip_params tmp;
+	const struct ipip_params *p = tx_params(dp, &tmp);
 	unsigned pmtu = ss_pmtu(&dp->ss), soft;
 	uint8_t *inner = slot + DP_HEAD, *outer = inner - ipip_outer_len(p);
 	enum pkt_verdict v;
@@ -810,6 +837,26 @@ static void rx_flush(struct datapath *dp, uint64_t *pkts, uint64_t *bytes)
 	}
 }
 
+/*
+ * RemotePort = learn: the source port of a datagram from Remote that passed
+ * every check is where the far end (behind a NAT that rewrites ports) takes
+ * packets now.  Logged at most once a second (an attacker who can send from
+ * Remote's address can move it as often as he likes: documented).
+ */
+static void learn_port(struct datapath *dp, uint16_t port)
+{
+	uint64_t now;
+
+	if (atomic_exchange_explicit(&dp->learned_port, port, memory_order_relaxed) == port)
+		return;
+	atomic_fetch_add_explicit(&dp->port_changes, 1, memory_order_relaxed);
+	now = now_seconds();
+	if (now != dp->port_log_s) {
+		dp->port_log_s = now;
+		log_info("RemotePort = learn: the far end sends from port %u now", port);
+	}
+}
+
 /* The outer TOS byte of a datagram received with IP_RECVTOS (0 if missing). */
 static uint8_t udp_tos(struct msghdr *m)
 {
@@ -865,6 +912,8 @@ int dp_net_to_tun(struct datapath *dp)
 			continue;
 		}
 		decapped = true;
+		if (p->learn_port)
+			learn_port(dp, ntohs(r->from[i].sin_port));
 		if (dp->vnet) {
 			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
 			continue;
@@ -909,8 +958,9 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 	enum pkt_verdict v;
 	enum ss_send ok;
 	uint32_t info = ee->ee_info < dp->ss.lim.floor ? dp->ss.lim.floor : ee->ee_info, src;
-	size_t n = icmp_relay_encap(dp_params(dp), icmp, ee->ee_type, ee->ee_code, info, quoted, len,
-				    &why);
+	struct ipip_params tmp;
+	size_t n = icmp_relay_encap(tx_params(dp, &tmp), icmp, ee->ee_type, ee->ee_code, info,
+				    quoted, len, &why);
 
 	if (!n) {
 		log_debug("ICMP error %u/%u not relayed (%d)", ee->ee_type, ee->ee_code, (int)why);
@@ -941,6 +991,7 @@ static void relay_icmp(struct datapath *dp, const struct sock_extended_err *ee,
 void dp_read_errors(struct datapath *dp)
 {
 	struct dp_counters *c = &dp->rx.c;
+	struct ipip_params tmp;
 
 	for (int i = 0; i < 64; i++) {
 		uint8_t data[576];	/* the quoted datagram: outer header and inner start */
@@ -966,7 +1017,7 @@ void dp_read_errors(struct datapath *dp)
 			ee = (const void *)CMSG_DATA(cm);
 			if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
 				continue;
-			v = ss_icmp(&dp->ss, dp_params(dp), ee->ee_type, ee->ee_code, ee->ee_info, data,
+			v = ss_icmp(&dp->ss, tx_params(dp, &tmp), ee->ee_type, ee->ee_code, ee->ee_info, data,
 				    (size_t)got, now_seconds(), &changed);
 			if (v != PKT_OK) {
 				ctr_add(&c->drops[v], 1);

@@ -149,6 +149,10 @@ struct datapath {
 	/* liveness: CLOCK_MONOTONIC ms of the last packet from and to Remote (0: never) */
 	_Atomic uint64_t last_rx_ms, last_tx_ms;
 	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
+	/* RemotePort = learn: the far end's source port, as last seen (0: none yet) */
+	_Atomic uint32_t learned_port;
+	_Atomic uint64_t port_changes;	/* ... how often it changed */
+	uint64_t port_log_s;		/* rx: when a change was last logged */
 	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */
 	int tun_fd, raw_fd;
@@ -255,6 +259,9 @@ void dp_free(struct datapath *dp);
 int dp_start(struct datapath *dp);
 /* Stop and join the threads (idempotent). */
 void dp_stop(struct datapath *dp);
+
+/* Where UDP packets go now: RemotePort, or the port learned (RemotePort = learn). */
+uint16_t dp_remote_port(const struct datapath *dp);
 
 /* A consistent-enough copy of the counters, from any thread. */
 void dp_stats_read(const struct datapath *dp, struct dp_stats *out);

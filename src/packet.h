@@ -88,6 +88,8 @@ struct ipip_params {
 	uint16_t sport;		/* our source port; 0: from a hash of the inner flow */
 	uint16_t sport_min, sport_max;	/* ... within [min, max) (ip_local_port_range) */
 	bool udp_csum;		/* fill the UDP checksum (else 0, as the kernel for IPv4) */
+	bool learn_port;	/* follow the source port of the far end's packets (the
+				 * datapath's; remote_port until one arrives) */
 };
 
 /* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */

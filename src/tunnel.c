@@ -103,7 +103,7 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 		d->restart = "UnderlayOutput";
 		d->restart_line = b->line.underlay_output ? b->line.underlay_output : a->line.underlay_output ? b->line.tunnel : 0;
 	} else if (x->encap != y->encap || x->port != y->port || x->remote_port != y->remote_port ||
-		   x->sport != y->sport || x->udp_csum != y->udp_csum) {
+		   x->sport != y->sport || x->udp_csum != y->udp_csum || x->learn_port != y->learn_port) {
 		/* the sockets and what the far end expects: simpler whole */
 		d->restart = "UDP encapsulation (Encapsulation, Port, RemotePort, SourcePort or UDPChecksum)";
 		d->restart_line = b->line.encap ? b->line.encap : a->line.encap ? b->line.tunnel : 0;

@@ -78,6 +78,29 @@ veth_pair() {
 	done
 }
 
+# nat_net PREFIX: the HOWTO's NAT case, namespaces PREFIX{home,colo,inet,nat,lan}
+# in HOME_NS, COLO, INET, NAT, LAN (the router has no rules yet):
+#   lan 203.0.113.9 -- colo 203.0.113.1 | 198.51.100.2 -- inet 198.51.100.1 | 192.0.2.1/25
+#     -- router wan 192.0.2.42/25 | 192.0.2.129/25 -- home 192.0.2.130/25
+# says NS ANSWER [ADDR [SRC]]: NS asks a `pkt.py serve-peer` on ADDR (home's
+# tunnel address) port 7000 who it is; ANSWER is what it must say.
+nat_net() {
+	ns_new HOME_NS "$1home" && ns_new COLO "$1colo" && ns_new INET "$1inet" &&
+		ns_new NAT "$1nat" && ns_new LAN "$1lan" || return 1
+	veth_pair "$LAN" eth0 203.0.113.9/24 "$COLO" eth-lan 203.0.113.1/24 &&
+	veth_pair "$COLO" eth-wan 198.51.100.2/24 "$INET" eth-colo 198.51.100.1/24 &&
+	veth_pair "$INET" eth-nat 192.0.2.1/25 "$NAT" wan 192.0.2.42/25 &&
+	veth_pair "$NAT" home 192.0.2.129/25 "$HOME_NS" eth0 192.0.2.130/25 || return 1
+	ip -n "$LAN" route add default via 203.0.113.1
+	ip -n "$COLO" route add default via 198.51.100.1
+	ip -n "$NAT" route add default via 192.0.2.1
+	ip -n "$HOME_NS" route add default via 192.0.2.129
+	ip -n "$INET" route add 203.0.113.0/24 via 198.51.100.2
+	nsx "$INET" sysctl -qw net.ipv4.ip_forward=1
+	nsx "$NAT" sysctl -qw net.ipv4.ip_forward=1
+}
+says() { test "$(nsx "$1" $PKT ask-peer "${3:-203.0.113.5}" 7000 ${4:-})" = "$2"; }
+
 # nsino NS: the inode of the namespace, which keys its runtime files and table-name files.
 nsino() { ip netns exec "$1" stat -L -c %i /proc/self/ns/net; }
 # rundir NS: the runtime directory of the tunnels in NS.

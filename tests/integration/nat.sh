@@ -10,24 +10,11 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-ns_new HOME_NS nhome && ns_new COLO ncolo && ns_new INET ninet && ns_new NAT nnat &&
-	ns_new LAN nlan || exit 1
-veth_pair "$LAN" eth0 203.0.113.9/24 "$COLO" eth-lan 203.0.113.1/24 &&
-veth_pair "$COLO" eth-wan 198.51.100.2/24 "$INET" eth-colo 198.51.100.1/24 &&
-veth_pair "$INET" eth-nat 192.0.2.1/25 "$NAT" wan 192.0.2.42/25 &&
-veth_pair "$NAT" home 192.0.2.129/25 "$HOME_NS" eth0 192.0.2.130/25 || exit 1
-ip -n "$LAN" route add default via 203.0.113.1
-ip -n "$COLO" route add default via 198.51.100.1
-ip -n "$NAT" route add default via 192.0.2.1
-ip -n "$HOME_NS" route add default via 192.0.2.129
-ip -n "$INET" route add 203.0.113.0/24 via 198.51.100.2
-nsx "$INET" sysctl -qw net.ipv4.ip_forward=1
-nsx "$NAT" sysctl -qw net.ipv4.ip_forward=1
+nat_net n || exit 1
 nsx "$COLO" iptables -P FORWARD DROP
 for end in home colo; do
 	sed "s/^TTL = 64/TTL = 64\nDatapath = $DATAPATH/" "$TOP/examples/nat/$end-Moe.conf" >"$WORK/$end.conf"
 done
-says() { test "$(nsx "$1" $PKT ask-peer "${3:-203.0.113.5}" 7000 ${4:-})" = "$2"; }
 
 # First a router without the dnat rule (one you cannot change): only home's own
 # traffic opens a mapping.  With a short generic connection-tracking timeout (5 s here,

@@ -1149,6 +1149,10 @@ static void check_encap(struct parser *ps)
 	struct config *c = ps->c;
 
 	c->line.encap = key_line(ps, "Encapsulation");
+	c->line.port = key_line(ps, "Port");
+	c->line.remote_port = key_line(ps, "RemotePort");
+	c->line.source_port = key_line(ps, "SourcePort");
+	c->line.udp_checksum = key_line(ps, "UDPChecksum");
 	if (c->ip.encap == ENCAP_IPIP) {
 		for (size_t i = 0; i < 4; i++)
 			if (key_line(ps, udp_keys[i]))

@@ -53,6 +53,7 @@ struct config_lines {
 	unsigned name, local, remote, resolve_interval, tos, mtu;
 	unsigned datapath, fp_attach, nice, underlay_output;
 	unsigned encap;		/* Encapsulation */
+	unsigned port, remote_port, source_port, udp_checksum;
 };
 
 struct config {

@@ -926,15 +926,35 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[1024], table[48];
 	unsigned inputs = 0;
 
-	fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name, ip4(c->ip.remote, a),
-		ip4(c->ip.local, b));
+	if (c->ip.encap == ENCAP_IPIP) {
+		fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name,
+			ip4(c->ip.remote, a), ip4(c->ip.local, b));
+	} else {
+		/* only `ip link` takes the encap options */
+		fprintf(out, "modprobe fou\nip fou add port %u %s\n", c->ip.port,
+			c->ip.encap == ENCAP_GUE ? "gue" : "ipproto 4");
+		if (c->ip.learn_port)
+			fprintf(out, "# RemotePort = learn: the kernel's device sends to encap-dport only\n");
+		fprintf(out, "ip link add %s type ipip remote %s local %s", c->name,
+			ip4(c->ip.remote, a), ip4(c->ip.local, b));
+	}
 	if (c->ip.ttl)
 		fprintf(out, " ttl %u", c->ip.ttl);
 	if (c->ip.tos_inherit)
 		fprintf(out, " tos inherit");
 	else if (c->ip.tos)
 		fprintf(out, " tos 0x%02x", c->ip.tos);
-	fprintf(out, "%s\n", c->ip.pmtudisc ? "" : " nopmtudisc");
+	fprintf(out, "%s", c->ip.pmtudisc ? "" : " nopmtudisc");
+	if (c->ip.encap != ENCAP_IPIP) {
+		fprintf(out, " encap %s encap-sport ", c->ip.encap == ENCAP_GUE ? "gue" : "fou");
+		if (c->ip.sport)
+			fprintf(out, "%u", c->ip.sport);
+		else
+			fprintf(out, "auto");
+		fprintf(out, " encap-dport %u %sencap-csum", c->ip.remote_port,
+			c->ip.udp_csum ? "" : "no");
+	}
+	fputc('\n', out);
 	if (mtu)
 		fprintf(out, "ip link set %s mtu %u\n", c->name, mtu);
 	/* iproute2 puts the length on the peer when there is one: A peer P/LEN */

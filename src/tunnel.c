@@ -79,6 +79,12 @@ static bool allowed_eq(const struct config *a, const struct config *b)
 	return true;
 }
 
+/* Where a changed key is said: its new line, else (it went) the [Tunnel] header. */
+static unsigned key_or_section(unsigned was, unsigned now, unsigned section)
+{
+	return now ? now : was ? section : 0;
+}
+
 void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 		 struct tunnel_diff *d)
 {
@@ -102,11 +108,25 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 	} else if (a->underlay_output != b->underlay_output) {
 		d->restart = "UnderlayOutput";
 		d->restart_line = b->line.underlay_output ? b->line.underlay_output : a->line.underlay_output ? b->line.tunnel : 0;
-	} else if (x->encap != y->encap || x->port != y->port || x->remote_port != y->remote_port ||
-		   x->sport != y->sport || x->udp_csum != y->udp_csum || x->learn_port != y->learn_port) {
+	} else if (x->encap != y->encap) {
+		d->restart = "Encapsulation";
+		d->restart_line = key_or_section(a->line.encap, b->line.encap, b->line.tunnel);
+	} else if (x->port != y->port) {
 		/* the sockets and what the far end expects: simpler whole */
-		d->restart = "UDP encapsulation (Encapsulation, Port, RemotePort, SourcePort or UDPChecksum)";
-		d->restart_line = b->line.encap ? b->line.encap : a->line.encap ? b->line.tunnel : 0;
+		d->restart = "Port";
+		d->restart_line = key_or_section(a->line.port, b->line.port, b->line.tunnel);
+	} else if (x->remote_port != y->remote_port || x->learn_port != y->learn_port) {
+		d->restart = "RemotePort";
+		d->restart_line = key_or_section(a->line.remote_port, b->line.remote_port,
+						 b->line.tunnel);
+	} else if (x->sport != y->sport) {
+		d->restart = "SourcePort";
+		d->restart_line = key_or_section(a->line.source_port, b->line.source_port,
+						 b->line.tunnel);
+	} else if (x->udp_csum != y->udp_csum) {
+		d->restart = "UDPChecksum";
+		d->restart_line = key_or_section(a->line.udp_checksum, b->line.udp_checksum,
+						 b->line.tunnel);
 	} else if (kernel && (d->restart = config_kernel_gap(b, &gap_line)) != NULL) {
 		d->restart_line = gap_line;	/* the kernel's device would not enforce it */
 	}

@@ -114,6 +114,10 @@ for ENC in fou gue; do
 		grep -q 'ip saddr 192.0.2.1 ip daddr 198.51.100.2 udp dport 5555 accept comment \"ipipd:fb\"'"
 	check "$ENC: ipipctl explain says that rule" bash -c "
 		ip netns exec $B $IPIPCTL explain $WORK/fb.conf | grep -q 'insert rule inet hostfw input ip saddr 192.0.2.1 ip daddr 198.51.100.2 udp dport 5555 accept'"
+	check "$ENC: ipipctl explain gives the kernel's commands for it" bash -c "
+		out=\$(ip netns exec $A $IPIPCTL explain $WORK/fa.conf)
+		grep -qx 'ip fou add port 6666 $([ $ENC = fou ] && echo 'ipproto 4' || echo gue)' <<<\"\$out\" &&
+		grep -qx 'ip link add fa type ipip remote 198.51.100.2 local 192.0.2.1 encap $ENC encap-sport auto encap-dport 5555 noencap-csum' <<<\"\$out\""
 	check "$ENC: tunnel MTU is the underlay's less $OH" \
 		test "$(ip -n "$A" -o link show fa | grep -o 'mtu [0-9]*')" = "mtu $((1500 - OH))"
 	check "$ENC: full-size packets pass whole (DF, $((1500 - OH)) bytes)" \
@@ -207,7 +211,7 @@ for h in ('20040000', '01040000', '002f0000', '00040100'):   # control, hlen, GR
 	sed -i 's/^Port = 5555/Port = 5556/' "$WORK/fb.conf"
 	check "$ENC: a reload that changes Port is refused with its line, the tunnel kept" bash -c "
 		! ip netns exec $B $IPIPCTL reload fb 2>$WORK/r.err; cat $WORK/r.err $WORK/ipipd.log | tail -3
-		grep -q 'fb.conf:[0-9]*: UDP encapsulation (Encapsulation, Port, RemotePort, SourcePort or UDPChecksum) changed: only a restart' $WORK/r.err $WORK/ipipd.log &&
+		grep -q 'fb.conf:7: Port changed: only a restart' $WORK/r.err $WORK/ipipd.log &&
 		ip netns exec $A ping -c 2 -i 0.2 -W 2 203.0.113.2"
 	check "$ENC: ipipctl down A" nsx "$A" "$IPIPCTL" down fa
 	check "$ENC: ipipctl down B" nsx "$B" "$IPIPCTL" down fb

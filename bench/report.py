@@ -206,7 +206,8 @@ def mem_gib():
 
 NICE10 = "ipipd-userspace-nice-10"
 LABEL = {"wireguard-go": "wireguard-go (encrypts)",
-         NICE10: NICE10 + " (ipipd's default priority)"}
+         NICE10: NICE10 + " (ipipd's default priority)",
+         "ipipd-fou": "ipipd-fou (userspace, Encapsulation = fou)"}
 
 
 def sysctl(name):  # as the bench found it in its namespaces, else here

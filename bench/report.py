@@ -207,7 +207,8 @@ def mem_gib():
 NICE10 = "ipipd-userspace-nice-10"
 LABEL = {"wireguard-go": "wireguard-go (encrypts)",
          NICE10: NICE10 + " (ipipd's default priority)",
-         "ipipd-fou": "ipipd-fou (userspace, Encapsulation = fou)"}
+         "ipipd-fou": "ipipd-fou (userspace, Encapsulation = fou)",
+         "ipipd-ebpf-fou": "ipipd-ebpf-fou (eBPF, Encapsulation = fou)"}
 
 
 def sysctl(name):  # as the bench found it in its namespaces, else here

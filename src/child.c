@@ -95,6 +95,7 @@ static void soft_state_turn(struct daemon *d, bool timer)
 {
 	uint64_t fc[FP_COUNTER_MAX];
 	struct msg m = { .type = MSG_ROUTE_CHECK };
+	uint32_t moved;
 	bool unreach;
 
 	if (dp_tick(&d->dp, timer) & SS_ROUTE)
@@ -117,6 +118,15 @@ static void soft_state_turn(struct daemon *d, bool timer)
 			atomic_store(&d->dp.last_tx_ms, now_ms());
 		d->fast_rx = fc[FP_RX_PACKETS];
 		d->fast_tx = fc[FP_TX_PACKETS];
+	}
+	moved = d->attached && !d->t.kernel ? dp_remote_moved(&d->dp) : 0;
+	if (moved && (moved != d->moved_told || now_ms() - d->moved_told_ms >= 1000)) {
+		/* RemotePort = learn: the parent moves Remote (again, if it did not yet) */
+		m.type = MSG_REMOTE_SEEN;
+		m.u.remote.addr = moved;
+		msg_send(d->sock_fd, &m);
+		d->moved_told = moved;
+		d->moved_told_ms = now_ms();
 	}
 	if (timer) {
 		unreach = ss_flags(&d->dp.ss) & SS_UNREACH;
@@ -486,11 +496,11 @@ static int attach(struct daemon *d, struct msg *m)
 		return -EINVAL;	/* not what the parent does */
 	}
 	if (md->replace) {
-		if ((dp_params(&d->dp)->encap != ENCAP_IPIP) != (f.udp >= 0)) {
+		if (dp_params(&d->dp)->encap == ENCAP_IPIP && f.udp >= 0) {
 			for (int k = 0; k < MF_MAX; k++)
 				if (m->fds[k] >= 0)
 					close(m->fds[k]);
-			return -EINVAL;	/* UDP encapsulation's socket, and only then */
+			return -EINVAL;	/* UDP encapsulation's socket, and only then (none: the same) */
 		}
 		if (f.tun < 0)
 			f.tun = d->t.tun_fd;	/* the same device */

@@ -1168,10 +1168,16 @@ static void check_encap(struct parser *ps)
 	/* a NAT's mapping answers only the 4-tuple it saw: send from our own Port */
 	if (c->ip.learn_port && !key_line(ps, "SourcePort"))
 		c->ip.sport = c->ip.port;
-	if (c->datapath == DPM_EBPF || c->datapath == DPM_KERNEL)
-		perr(ps, c->line.datapath, "Datapath = %s: carries protocol 4 only; Encapsulation = "
-		     "%s needs Datapath = userspace or auto", c->datapath == DPM_EBPF ? "ebpf" : "kernel",
+	if (c->datapath == DPM_KERNEL)
+		perr(ps, c->line.datapath, "Datapath = kernel: ipipd sets up the kernel's device for "
+		     "protocol 4 only; Encapsulation = %s needs Datapath = auto, ebpf or userspace",
 		     c->ip.encap == ENCAP_FOU ? "fou" : "gue");
+	if (c->datapath == DPM_EBPF && c->ip.learn_port)
+		perr(ps, c->line.remote_port, "RemotePort = learn: the eBPF fast path does not follow "
+		     "ports; use Datapath = auto or userspace");
+	if (c->datapath == DPM_EBPF && c->ip.udp_csum)
+		perr(ps, c->line.udp_checksum, "UDPChecksum = yes: the eBPF fast path sends no UDP "
+		     "checksum; use Datapath = auto or userspace");
 	/* the kernel's default, until ipipd reads the host's (ip_local_port_range) */
 	c->ip.sport_min = 32768;
 	c->ip.sport_max = 60999;

@@ -44,6 +44,8 @@ struct daemon {
 	int ctl_fd;
 	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
 	bool unreach_at_tick;	/* the soft state said unreachable at the last tick */
+	uint32_t moved_told;	/* RemotePort = learn: the address last told the parent ... */
+	uint64_t moved_told_ms;	/* ... and when */
 	struct msg_soft soft_told;	/* the fast path's soft state, as last told the parent */
 	bool soft_told_valid;	/* ... (false: tell it again) */
 	struct {

@@ -260,6 +260,13 @@ void dp_free(struct datapath *dp)
 
 /* ---- tx: TUN device -> underlay ------------------------------------------ */
 
+uint32_t dp_remote_moved(struct datapath *dp)
+{
+	uint32_t a = atomic_load_explicit(&dp->learned_addr, memory_order_relaxed);
+
+	return a && a != dp_params(dp)->remote ? a : 0;
+}
+
 uint16_t dp_remote_port(const struct datapath *dp)
 {
 	struct datapath *w = (struct datapath *)dp;	/* atomic loads want non-const */
@@ -370,13 +377,14 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 		close(dp->pkt_fd);
 	if (dp->raw_fd >= 0)
 		close(dp->raw_fd);
-	if (dp->udp_fd >= 0)
+	if (dp->udp_fd >= 0 && f->udp >= 0)	/* none: the same (a new Remote only) */
 		close(dp->udp_fd);
 	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
 		close(dp->tun_fd);
 	dp->tun_fd = f->tun;
 	dp->raw_fd = f->raw;
-	dp->udp_fd = f->udp;
+	if (f->udp >= 0)
+		dp->udp_fd = f->udp;
 	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
 	dp->pkt_fd = f->pkt;
 	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
@@ -843,10 +851,15 @@ static void rx_flush(struct datapath *dp, uint64_t *pkts, uint64_t *bytes)
  * packets now.  Logged at most once a second (an attacker who can send from
  * Remote's address can move it as often as he likes: documented).
  */
-static void learn_port(struct datapath *dp, uint16_t port)
+static void learn_port(struct datapath *dp, const struct ipip_params *p, uint32_t addr,
+		       uint16_t port)
 {
 	uint64_t now;
 
+	/* another address: the owner has the parent move Remote there */
+	if (addr != p->remote &&
+	    atomic_exchange_explicit(&dp->learned_addr, addr, memory_order_relaxed) != addr)
+		dp_event(dp);
 	if (atomic_exchange_explicit(&dp->learned_port, port, memory_order_relaxed) == port)
 		return;
 	atomic_fetch_add_explicit(&dp->port_changes, 1, memory_order_relaxed);
@@ -913,7 +926,7 @@ int dp_net_to_tun(struct datapath *dp)
 		}
 		decapped = true;
 		if (p->learn_port)
-			learn_port(dp, ntohs(r->from[i].sin_port));
+			learn_port(dp, p, r->from[i].sin_addr.s_addr, ntohs(r->from[i].sin_port));
 		if (dp->vnet) {
 			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
 			continue;
@@ -1061,7 +1074,11 @@ static int wait_fds(struct datapath *dp, int fd, int err_fd)
 		}
 		if (pfd[0].revents)
 			return -1;
-		return pfd[1].revents | (pfd[2].revents & POLLERR);
+		if (err_fd < 0)
+			return pfd[1].revents;
+		/* a pending error on fd itself: the next receive returns (and clears) it */
+		return (pfd[1].revents & POLLERR ? POLLIN : 0) | (pfd[1].revents & ~POLLERR) |
+		       (pfd[2].revents & POLLERR);
 	}
 }
 

@@ -149,8 +149,8 @@ struct datapath {
 	/* liveness: CLOCK_MONOTONIC ms of the last packet from and to Remote (0: never) */
 	_Atomic uint64_t last_rx_ms, last_tx_ms;
 	_Atomic bool route_check;	/* tx: the route's MTU went down (EMSGSIZE) */
-	/* RemotePort = learn: the far end's source port, as last seen (0: none yet) */
-	_Atomic uint32_t learned_port;
+	/* RemotePort = learn: the far end's source port and address, as last seen (0: none yet) */
+	_Atomic uint32_t learned_port, learned_addr;
 	_Atomic uint64_t port_changes;	/* ... how often it changed */
 	uint64_t port_log_s;		/* rx: when a change was last logged */
 	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
@@ -259,6 +259,13 @@ void dp_free(struct datapath *dp);
 int dp_start(struct datapath *dp);
 /* Stop and join the threads (idempotent). */
 void dp_stop(struct datapath *dp);
+
+/*
+ * RemotePort = learn: the address the far end's packets come from now, when
+ * it is not Remote (the owner tells the parent, which moves Remote there);
+ * else 0.
+ */
+uint32_t dp_remote_moved(struct datapath *dp);
 
 /* Where UDP packets go now: RemotePort, or the port learned (RemotePort = learn). */
 uint16_t dp_remote_port(const struct datapath *dp);

@@ -67,6 +67,14 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 		cfg->allowed[i].addr = p->allowed[i].addr & cfg->allowed[i].mask;
 		cfg->n_allowed = (uint8_t)(i + 1);
 	}
+	cfg->encap = (uint8_t)p->encap;
+	if (p->encap != ENCAP_IPIP) {
+		cfg->port = htons(p->port);
+		cfg->remote_port = htons(p->remote_port);
+		cfg->sport = htons(p->sport);
+		cfg->sport_min = p->sport_min;
+		cfg->sport_span = p->sport_max > p->sport_min ? p->sport_max - p->sport_min : 0;
+	}
 }
 
 int fp_underlay_l2(unsigned short type)

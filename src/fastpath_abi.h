@@ -30,10 +30,15 @@ struct fp_config {
 	__u8 ecn_mode;			/* enum ecn_mode */
 	__u8 dscp_uniform;
 	__u8 n_allowed;			/* 0: any inner source */
-	__u8 pad;
+	__u8 encap;			/* enum encap: protocol 4, FOU or GUE */
 	struct {
 		__u32 addr, mask;	/* network order */
 	} allowed[FP_MAX_ALLOWED];
+	/* UDP encapsulation (no UDP checksum sent; RemotePort = learn not here) */
+	__u16 port, remote_port;	/* network order */
+	__u16 sport;			/* network order; 0: from the inner flow's hash */
+	__u16 sport_min;		/* ... in [sport_min, sport_min + sport_span) */
+	__u32 sport_span;
 };
 
 /*

@@ -527,13 +527,15 @@ static void jinput(struct out *o, const struct fw_plan *p, const struct fw_chain
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
 	jrule_tagged(o, "insert", c, p->ifname);
+	if (!p->any_source)
+		add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
+		    "\"field\":\"saddr\"}},\"right\":\"%s\"}},",
+		    inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
 	add(o, "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
-	    "\"field\":\"saddr\"}},\"right\":\"%s\"}},"
-	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\","
 	    "\"field\":\"daddr\"}},\"right\":\"%s\"}},"
 	    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"%s\","
 	    "\"field\":\"%s\"}},\"right\":%u}}",
-	    inet_ntop(AF_INET, &p->remote, a, sizeof(a)), inet_ntop(AF_INET, &p->local, b, sizeof(b)),
+	    inet_ntop(AF_INET, &p->local, b, sizeof(b)),
 	    p->port ? "udp" : "ip", p->port ? "dport" : "protocol", p->port ? p->port : 4u);
 	jrule_end(o, "accept");
 }
@@ -580,6 +582,7 @@ void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct
 	p->local = c->ip.local;
 	p->remote = c->ip.remote;
 	p->port = c->ip.encap == ENCAP_IPIP ? 0 : c->ip.port;
+	p->any_source = c->ip.learn_port;
 	for (unsigned i = 0; i < rs->nchains; i++) {
 		const struct fw_chain *ch = &rs->chains[i];
 
@@ -679,7 +682,8 @@ int fw_plan_text(const struct fw_plan *p, char *buf, size_t len)
 			tname(&o, p->chains[i].table);
 			add(&o, " ");
 			tname(&o, p->chains[i].chain);
-			add(&o, " ip saddr %s", inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
+			if (!p->any_source)
+				add(&o, " ip saddr %s", inet_ntop(AF_INET, &p->remote, a, sizeof(a)));
 			add(&o, " ip daddr %s", inet_ntop(AF_INET, &p->local, a, sizeof(a)));
 			if (p->port)
 				add(&o, " udp dport %u", p->port);

@@ -55,6 +55,7 @@ struct fw_plan {
 	unsigned n_chains;
 	uint32_t local, remote;	/* Input: the outer addresses (network order) */
 	uint16_t port;		/* ... and UDP encapsulation's Port (0: protocol 4) */
+	bool any_source;	/* RemotePort = learn: from any address (Remote follows it) */
 	const struct prefix *from;	/* ForwardFrom (n_from 0: no chain of our own) */
 	unsigned n_from;
 	char own[FW_OWN_CHAIN_MAX];

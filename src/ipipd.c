@@ -519,6 +519,9 @@ static int from_child(struct daemon *d)
 	case MSG_SOFT_STATE:
 		tunnel_soft_state(&d->t, &m.u.soft);
 		break;
+	case MSG_REMOTE_SEEN:
+		tunnel_remote_seen(&d->t, m.u.remote.addr);
+		break;
 	case MSG_RELOAD:
 		rc = reload(d, r.u.reloaded.text, sizeof(r.u.reloaded.text));
 		r.u.reloaded.err = rc < 0 ? -rc : 0;

@@ -31,6 +31,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_alive);
 	case MSG_SOFT_STATE:
 		return sizeof(struct msg_soft);
+	case MSG_REMOTE_SEEN:
+		return sizeof(struct msg_remote);
 	default:
 		return 0;
 	}
@@ -65,8 +67,6 @@ static int check_datapath(const struct msg_datapath *d)
 	if (!(d->fds & (1u << MF_RAW)) || !!(d->fds & (1u << MF_TUN)) == !!d->replace ||
 	    !!(d->fds & (1u << MF_PACKET)) != d->direct)
 		return -EBADMSG;
-	if (d->fast && (d->fds & (1u << MF_UDP)))
-		return -EBADMSG;	/* the fast path carries protocol 4 only */
 	if ((d->fast && !d->replace) != !!(d->fds & (1u << MF_BSS)) ||
 	    (d->fast && !d->replace) != !!(d->fds & (1u << MF_COUNTERS)))
 		return -EBADMSG;
@@ -115,6 +115,8 @@ static int check(const struct msg *m)
 	case MSG_SOFT_STATE:
 		return (m->u.soft.pmtu == 0 || (m->u.soft.pmtu >= 68 && m->u.soft.pmtu <= 0xffff)) &&
 		       m->u.soft.path_ttl <= 255 && m->u.soft.unreach <= 1 ? 0 : -EBADMSG;
+	case MSG_REMOTE_SEEN:
+		return m->u.remote.addr ? 0 : -EBADMSG;
 	case MSG_STATUS:
 		return s->fw_rules >= -1 && s->underlay >= 0 ? 0 : -EBADMSG;
 	case MSG_ADDRS:

@@ -46,13 +46,15 @@ enum msg_type {
 	MSG_ALIVE,		/* Keepalive: Peer answers again, or stopped answering */
 	MSG_UNREACHABLE,	/* an ICMP error says the tunnel's exit is unreachable */
 	MSG_SOFT_STATE,		/* what the fast path must leave to the slow path, changed */
+	MSG_REMOTE_SEEN,	/* RemotePort = learn: Remote's packets come from another address */
 	MSG_TYPE_MAX
 };
 
 #define MSG_BIT(t) (1u << (t))
 #define MSG_FROM_CHILD (MSG_BIT(MSG_READY) | MSG_BIT(MSG_DOWN) | MSG_BIT(MSG_STATUS_REQ) | \
 			MSG_BIT(MSG_HOP_FAILED) | MSG_BIT(MSG_ROUTE_CHECK) | MSG_BIT(MSG_RELOAD) | \
-			MSG_BIT(MSG_ALIVE) | MSG_BIT(MSG_UNREACHABLE) | MSG_BIT(MSG_SOFT_STATE))
+			MSG_BIT(MSG_ALIVE) | MSG_BIT(MSG_UNREACHABLE) | MSG_BIT(MSG_SOFT_STATE) | \
+			MSG_BIT(MSG_REMOTE_SEEN))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
 			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED))
@@ -142,6 +144,10 @@ struct msg_soft {
 	uint32_t unreach;	/* 1: the exit is unreachable and an error is owed */
 };
 
+struct msg_remote {
+	uint32_t addr;		/* network order; never 0 */
+};
+
 struct msg_reloaded {
 	int32_t err;		/* 0, or the errno of a failed reload (the tunnel runs as before) */
 	char text[MSG_TEXT_MAX];	/* what changed, or what is wrong (NUL-terminated) */
@@ -160,6 +166,7 @@ struct msg {
 		struct msg_reloaded reloaded;
 		struct msg_alive alive;
 		struct msg_soft soft;
+		struct msg_remote remote;
 	} u;
 	int fds[MF_MAX];	/* MSG_DATAPATH's descriptors, as received (-1: none) */
 	unsigned nfds;

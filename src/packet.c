@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "flowhash.h"
+
 #define IP_DF 0x4000u
 
 /* Network to host order without <arpa/inet.h>: the packet code stays pure. */
@@ -161,30 +163,18 @@ static const struct hdr_errors tx_errors = {
 	PKT_TX_NOT_IPV4, PKT_TX_IHL, PKT_TX_LENGTH, PKT_OK,
 };
 
-/* A 32-bit mix (the murmur3 finaliser) of h and the 32 bits at b. */
-static uint32_t mix32(uint32_t h, const uint8_t *b)
-{
-	h ^= (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
 uint16_t ipip_flow_port(const struct ipip_params *p, const uint8_t *inner, size_t len)
 {
-	uint32_t h = 0x9e3779b9u ^ inner[9], lo = p->sport_min, span;
+	uint32_t h = FLOWHASH_SEED ^ inner[9], lo = p->sport_min, span;
 	size_t hlen = (size_t)(inner[0] & 0x0f) * 4;
 
-	h = mix32(h, inner + 12);
-	h = mix32(h, inner + 16);
+	h = flowhash_mix(h, inner + 12);
+	h = flowhash_mix(h, inner + 16);
 	/* ports: TCP, UDP, SCTP, UDP-Lite, DCCP, of a first fragment or none */
 	if ((inner[9] == 6 || inner[9] == 17 || inner[9] == 33 || inner[9] == 132 ||
 	     inner[9] == 136) && !(get16(inner + 6) & IP_OFFMASK) && hlen >= IPV4_HLEN &&
 	    len >= hlen + 4)
-		h = mix32(h, inner + hlen);
+		h = flowhash_mix(h, inner + hlen);
 	if (p->sport_max <= lo)
 		return p->sport_min ? p->sport_min : 32768;
 	span = p->sport_max - lo;
@@ -423,7 +413,7 @@ enum pkt_verdict udp_decap(const struct ipip_params *p, uint8_t *pay, size_t len
 	enum pkt_verdict v;
 
 	memset(rx, 0, sizeof(*rx));
-	if (src != p->remote)
+	if (src != p->remote && !p->learn_port)
 		return PKT_RX_OUTER_SOURCE;
 	if (p->encap == ENCAP_GUE) {
 		/*

@@ -88,8 +88,9 @@ struct ipip_params {
 	uint16_t sport;		/* our source port; 0: from a hash of the inner flow */
 	uint16_t sport_min, sport_max;	/* ... within [min, max) (ip_local_port_range) */
 	bool udp_csum;		/* fill the UDP checksum (else 0, as the kernel for IPv4) */
-	bool learn_port;	/* follow the source port of the far end's packets (the
-				 * datapath's; remote_port until one arrives) */
+	bool learn_port;	/* RemotePort = learn: take packets from any source and
+				 * follow the address and port of the far end's (the
+				 * datapath's port; remote_port until one arrives) */
 };
 
 /* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */
@@ -198,7 +199,7 @@ uint16_t ipip_flow_port(const struct ipip_params *p, const uint8_t *inner, size_
  * the payload pay[0..len) from src (network order) with the outer TOS byte
  * tos, and decapsulate it in place as ipip_decap() does (rx->inner_off is
  * from pay).  The UDP checksum, reassembly and the destination (Local) are
- * the socket's.
+ * the socket's.  Only from Remote, unless p->learn_port.
  */
 enum pkt_verdict udp_decap(const struct ipip_params *p, uint8_t *pay, size_t len, uint32_t src,
 			   uint8_t tos, struct ipip_rx *rx);

@@ -58,6 +58,7 @@ struct tunnel {
 	struct resolver res;
 	uint64_t resolve_at;	/* the next lookup (CLOCK_MONOTONIC ms; 0: none due, or one runs) */
 	uint64_t resolve_asked;	/* the last lookup asked for early (a failure to reach Remote) */
+	uint64_t moved_ms;	/* RemotePort = learn: when Remote was last moved */
 	char resolve_err[ENDPOINT_ERR_MAX];	/* the last lookup's failure ("": it worked) */
 	/* the host's addresses, refused as inner sources */
 	struct own_addrs own;	/* as the datapath's rx thread reads them */
@@ -158,6 +159,12 @@ int tunnel_fill_endpoints(struct tunnel *t, struct config *nc, FILE *err);
  * or Remote.  1 if the endpoints changed, else 0.
  */
 int tunnel_follow_endpoints(struct tunnel *t, uint32_t remote);
+
+/*
+ * RemotePort = learn: the datapath process says Remote's packets come from
+ * addr now (network order); Remote follows, at most once a second.
+ */
+void tunnel_remote_seen(struct tunnel *t, uint32_t addr);
 
 /* Remote as a name: the first lookup, in line, before the first bring-up (logged if it fails). */
 void tunnel_resolve_first(struct tunnel *t);

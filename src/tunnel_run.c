@@ -158,9 +158,8 @@ static int setup_kernel_device(struct tunnel *t)
 		return 0;
 	}
 	if (c->ip.encap != ENCAP_IPIP) {	/* the config refuses Datapath = kernel with it */
-		snprintf(t->dp_reason, sizeof(t->dp_reason), "Encapsulation = %s: the eBPF fast path "
-			 "and the kernel's device (as ipipd sets it up) carry protocol 4 only",
-			 c->ip.encap == ENCAP_FOU ? "fou" : "gue");
+		snprintf(t->dp_reason, sizeof(t->dp_reason), "Encapsulation = %s: ipipd sets up the "
+			 "kernel's device for protocol 4 only", c->ip.encap == ENCAP_FOU ? "fou" : "gue");
 		return 0;
 	}
 	/* never ignore a key: where the kernel's device cannot enforce one, ipipd carries the packets */
@@ -276,7 +275,11 @@ static int setup_fast_path(struct tunnel *t)
 
 	if (t->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
-	if (c->ip.encap != ENCAP_IPIP) {	/* the config refuses Datapath = ebpf with it */
+	if (c->ip.learn_port || c->ip.udp_csum) {	/* the config refuses Datapath = ebpf with them */
+		n = strlen(t->dp_reason);
+		snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "; eBPF: %s",
+			 c->ip.learn_port ? "RemotePort = learn: the fast path does not follow ports" :
+			 "UDPChecksum = yes: the fast path sends no UDP checksum");
 		log_info("%s: userspace datapath (%s)", c->name, t->dp_reason);
 		return 0;
 	}
@@ -338,10 +341,12 @@ static bool local_assigned(uint32_t local)
 /*
  * The datapath's sockets for c, made with the parent's privileges: the raw
  * socket (of protocol 4, or UDP for UDP encapsulation: its ICMP errors), and
- * for UDP encapsulation the UDP socket on Local and Port (else *udp = -1).
- * 0, or -errno with what failed in *what.
+ * for UDP encapsulation the UDP socket on Local and Port, if need_udp (else
+ * *udp = -1: a new Remote keeps the socket the datapath has, bound to Local
+ * and Port and not connected).  0, or -errno with what failed in *what.
  */
-static int open_sockets(const struct config *c, int *raw, int *udp, const char **what)
+static int open_sockets(const struct config *c, int *raw, int *udp, const char **what,
+			bool need_udp)
 {
 	*udp = -1;
 	if (c->ip.encap == ENCAP_IPIP) {
@@ -351,8 +356,8 @@ static int open_sockets(const struct config *c, int *raw, int *udp, const char *
 	}
 	*what = "raw UDP socket (for ICMP errors)";
 	*raw = raw_open_udp(c->ip.local, c->ip.remote);
-	if (*raw < 0)
-		return *raw;
+	if (*raw < 0 || !need_udp)
+		return *raw < 0 ? *raw : 0;
 	*what = "UDP socket on Port";
 	*udp = udp_open(c->ip.local, c->ip.port);
 	if (*udp < 0) {
@@ -498,7 +503,7 @@ int tunnel_bring_up(struct tunnel *t)
 	if (setup_kernel_device(t) < 0)
 		return -1;
 	if (!t->kernel) {
-		rc = open_sockets(c, &t->raw_fd, &t->udp_fd, &what);
+		rc = open_sockets(c, &t->raw_fd, &t->udp_fd, &what, true);
 		if (rc < 0) {
 			errno = -rc;
 			log_warn("%s on Local %s", what, ip4(c->ip.local, a));
@@ -638,7 +643,7 @@ int tunnel_apply(struct tunnel *t, struct config *nc, const struct tunnel_diff *
 		return -EADDRNOTAVAIL;
 	}
 	if ((td->live & (TC_LOCAL | TC_REMOTE)) && !t->kernel) {
-		rc = open_sockets(nc, &raw, &udp, &what);
+		rc = open_sockets(nc, &raw, &udp, &what, td->live & TC_LOCAL);
 		if (rc < 0) {
 			fprintf(err, "%s on Local %s: %s; nothing was changed\n", what,
 				 ip4(nc->ip.local, a), strerror(-rc));
@@ -782,7 +787,9 @@ int tunnel_follow_endpoints(struct tunnel *t, uint32_t remote)
 	log_info("%s: now local %s%s, remote %s%s%s%s", c->name, ip4(local, a),
 		 local != c->ip.local ? " (Local = auto: the route's source address changed)" : "",
 		 ip4(remote, b), remote != c->ip.remote ? " (" : "",
-		 remote != c->ip.remote ? c->remote_name : "", remote != c->ip.remote ? " resolves to it)" : "");
+		 remote == c->ip.remote ? "" : c->remote_name[0] ? c->remote_name :
+		 "RemotePort = learn: its packets come from there",
+		 remote == c->ip.remote ? "" : c->remote_name[0] ? " resolves to it)" : ")");
 	tunnel_adopt(t, &nc);
 	if (td.host & HG_FIREWALL) {	/* Input = accept: the rules name Local and Remote */
 		fwwatch_close();
@@ -837,6 +844,25 @@ void tunnel_lookup_early(struct tunnel *t)
 {
 	if (t->cfg.remote_name[0] && now_ms() - t->resolve_asked >= TUNNEL_RETRY_MS)
 		tunnel_lookup(t);
+}
+
+void tunnel_remote_seen(struct tunnel *t, uint32_t addr)
+{
+	const uint8_t *b = (const uint8_t *)&addr;
+	char a[INET_ADDRSTRLEN];
+
+	/* the datapath process handles untrusted packets: it gets what learn allows, no more */
+	if (!t->cfg.ip.learn_port || t->kernel || t->fast) {
+		log_warnx("%s: the datapath process says Remote moved to %s; without RemotePort = "
+			  "learn (on the userspace datapath) that is not followed", t->cfg.name,
+			  ip4(addr, a));
+		return;
+	}
+	if (addr == t->cfg.ip.remote || b[0] == 0 || b[0] == 127 || b[0] >= 224 ||
+	    now_ms() - t->moved_ms < 1000 || local_assigned(addr))
+		return;
+	t->moved_ms = now_ms();
+	tunnel_follow_endpoints(t, addr);
 }
 
 /*

@@ -9,6 +9,11 @@
  *   ipip_ingress  TC ingress on the underlay: validate the outer and inner
  *                 headers, decapsulate (RFC 6040), redirect into the TUN device
  *                 as if received there.
+ * With UDP encapsulation (cfg.encap FOU or GUE) the outer header has a UDP
+ * (and GUE) header after the IPv4 one: sent with checksum 0, the source port
+ * from the same flow hash as src/packet.c's ipip_flow_port(); received only
+ * with checksum 0 (anything else goes to the daemon's UDP socket, where the
+ * kernel checks it).
  *
  * Anything unusual returns TC_ACT_UNSPEC (the next program or filter on the
  * hook, if any, then the default): on egress the packet then reaches the
@@ -26,6 +31,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "../fastpath_abi.h"
+#include "../flowhash.h"
 
 /* Linux 6.3+; the uapi headers of older distributions lack it. */
 #ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
@@ -33,7 +39,14 @@
 #endif
 
 #define IPV4_HLEN 20
+#define UDP_HLEN 8
+#define GUE_HLEN 4
+#define OUTER_MAX (IPV4_HLEN + UDP_HLEN + GUE_HLEN)
+#define ENCAP_IPIP 0
+#define ENCAP_FOU 1
+#define ENCAP_GUE 2
 #define IPPROTO_IPIP_ 4
+#define IPPROTO_UDP_ 17
 #define IP_DF_HI 0x40	/* DF in the high byte of frag_off */
 #define ECN_NOT_ECT 0
 #define ECN_ECT1 1
@@ -108,6 +121,40 @@ static __always_inline __u16 csum20(const __u8 *h)
 	return (__u16)~s;
 }
 
+/* The outer header's length: 20, 28 (FOU) or 32 (GUE). */
+static __always_inline __u32 outer_len(void)
+{
+	__u8 e = cfg.encap;
+
+	return e == ENCAP_GUE ? OUTER_MAX : e == ENCAP_FOU ? IPV4_HLEN + UDP_HLEN : IPV4_HLEN;
+}
+
+/*
+ * src/packet.c's ipip_flow_port() for an inner header without options
+ * (in[0..20)): the UDP source port of SourcePort = auto, host order; its
+ * ports (TCP, UDP, UDP-Lite, DCCP, SCTP; not of a later fragment) read at
+ * l4.  0 if they cannot be read.
+ */
+static __always_inline __u32 flow_port(struct __sk_buff *skb, const __u8 *in, __u32 l4)
+{
+	__u32 h = FLOWHASH_SEED ^ in[9];
+	__u8 ports[4];
+	__u8 p = in[9];
+
+	h = flowhash_mix(h, in + 12);
+	h = flowhash_mix(h, in + 16);
+	if ((p == 6 || p == 17 || p == 33 || p == 132 || p == 136) &&
+	    !(((in[6] & 0x1f) << 8) | in[7])) {
+		if (bpf_skb_load_bytes(skb, l4, ports, 4) < 0)
+			return 0;
+		h = flowhash_mix(h, ports);
+	}
+	if (!cfg.sport_span)
+		return cfg.sport_min;
+	h ^= h << 16;
+	return cfg.sport_min + (__u32)(((__u64)h * cfg.sport_span) >> 32);
+}
+
 /* ---- egress: TUN device -> underlay -------------------------------------- */
 
 static __always_inline int tx_slow(void)
@@ -129,8 +176,10 @@ static __always_inline __u8 ecn_encap(__u8 inner)
 SEC("tc")
 int ipip_egress(struct __sk_buff *skb)
 {
-	__u8 in[IPV4_HLEN], out[IPV4_HLEN];
+	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {};
 	__u32 l2 = cfg.tun_l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
+	__u32 olen = outer_len(), sport = 0;
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
 	__u32 ifindex = READ_ONCE(state.underlay_ifindex);
 	struct fp_counters *c;
 	__u16 sum;
@@ -145,12 +194,14 @@ int ipip_egress(struct __sk_buff *skb)
 	if (in[0] != 0x45 || in[8] == 0)
 		return tx_slow();
 	tot = (__u32)in[2] << 8 | in[3];
-	if (tot != len || len > 0xffff - IPV4_HLEN)
+	if (tot != len || len > 0xffff - olen)
 		return tx_slow();
 	src = get32(in + 12);
 	if (src == cfg.remote)
 		return tx_slow();
-	if (in[9] == IPPROTO_IPIP_ && src == cfg.local && get32(in + 16) == cfg.remote)
+	/* our own outer packets, back again (a UDP one: the slow path looks at its port) */
+	if (in[9] == (olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_) && src == cfg.local &&
+	    get32(in + 16) == cfg.remote)
 		return tx_slow();
 	/*
 	 * RFC 2003 5 soft state: only the packets it concerns go slow (and the
@@ -166,8 +217,8 @@ int ipip_egress(struct __sk_buff *skb)
 	 */
 	bpf_check_mtu(skb, ifindex, &umtu, 0, 0);
 	limit = READ_ONCE(state.pmtu);
-	if (umtu < limit + IPV4_HLEN)
-		limit = umtu > IPV4_HLEN ? umtu - IPV4_HLEN : 0;
+	if (umtu < limit + olen)
+		limit = umtu > olen ? umtu - olen : 0;
 	if (skb->gso_size) {
 		/*
 		 * A super-packet: its segments must fit.  (After a "fragmentation
@@ -197,14 +248,14 @@ int ipip_egress(struct __sk_buff *skb)
 	id = __sync_fetch_and_add(&ip_id, segs);
 	out[0] = 0x45;
 	out[1] = (__u8)((base & ~3u) | ecn_encap(in[1]));
-	out[2] = (__u8)((len + IPV4_HLEN) >> 8);
-	out[3] = (__u8)(len + IPV4_HLEN);
+	out[2] = (__u8)((len + olen) >> 8);
+	out[3] = (__u8)(len + olen);
 	out[4] = (__u8)(id >> 8);
 	out[5] = (__u8)id;
 	out[6] = (cfg.pmtudisc || (in[6] & IP_DF_HI)) ? IP_DF_HI : 0;
 	out[7] = 0;
 	out[8] = ttl;
-	out[9] = IPPROTO_IPIP_;
+	out[9] = olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_;
 	out[10] = 0;
 	out[11] = 0;
 	local = cfg.local;
@@ -214,13 +265,33 @@ int ipip_egress(struct __sk_buff *skb)
 	sum = csum20(out);
 	out[10] = (__u8)(sum >> 8);
 	out[11] = (__u8)sum;
+	if (olen != IPV4_HLEN) {
+		/* UDP (length per segment fixed by the GSO layer), checksum 0 */
+		__u16 dport = cfg.remote_port;
+
+		sport = cfg.sport ? bpf_ntohs(cfg.sport) : flow_port(skb, in, l2 + IPV4_HLEN);
+		if (!sport)
+			return tx_slow();
+		out[20] = (__u8)(sport >> 8);
+		out[21] = (__u8)sport;
+		__builtin_memcpy(out + 22, &dport, 2);
+		out[24] = (__u8)((len + olen - IPV4_HLEN) >> 8);
+		out[25] = (__u8)(len + olen - IPV4_HLEN);
+		out[26] = 0;
+		out[27] = 0;
+		/* GUE variant 0: no control, no options, protocol 4, no flags */
+		out[28] = 0;
+		out[29] = IPPROTO_IPIP_;
+		out[30] = 0;
+		out[31] = 0;
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
+	}
 
 	/* Nothing changed yet: a refusal here still leaves the slow path. */
-	if (bpf_skb_adjust_room(skb, IPV4_HLEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO) < 0)
+	if (bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, flags) < 0)
 		return tx_slow();
 	/* TUN packets have no link-layer header: room for the neighbour's. */
-	if (bpf_skb_store_bytes(skb, l2, out, IPV4_HLEN, 0) < 0 ||
+	if (bpf_skb_store_bytes(skb, l2, out, olen, 0) < 0 ||
 	    (!l2 && bpf_skb_change_head(skb, ETH_HLEN, 0) < 0)) {
 		count(FP_TX_ERROR, 1);
 		return TC_ACT_SHOT;
@@ -270,23 +341,63 @@ static __always_inline int source_allowed(__u32 src)
 	return 0;
 }
 
+/*
+ * UDP encapsulation: is the outer packet h[0..) one of ours (UDP to Local and
+ * Port from Remote, checksum 0, and for GUE variant 0 with protocol 4 and
+ * nothing else)?  0: yes; 1: to our port but for the slow path; -1: not to
+ * our port at all (another program's, or the stack's).
+ */
+static __always_inline int udp_ours(const __u8 *h, __u32 otot)
+{
+	__u16 dport;
+
+	__builtin_memcpy(&dport, h + 22, 2);
+	if (h[9] != IPPROTO_UDP_ || get32(h + 16) != cfg.local || dport != cfg.port)
+		return -1;
+	if (get32(h + 12) != cfg.remote)
+		return 1;	/* the daemon's socket counts it */
+	if (((__u32)h[24] << 8 | h[25]) != otot - IPV4_HLEN || h[26] || h[27])
+		return 1;	/* a checksum to check, a length to trim */
+	if (cfg.encap == ENCAP_GUE && (h[28] || h[29] != IPPROTO_IPIP_ || h[30] || h[31]))
+		return 1;
+	return 0;
+}
+
 SEC("tc")
 int ipip_ingress(struct __sk_buff *skb)
 {
-	__u8 h[2 * IPV4_HLEN];
-	__u8 *in = h + IPV4_HLEN;
-	__u32 l2 = READ_ONCE(state.rx_l2), otot, itot, segs;
+	__u8 h[OUTER_MAX + IPV4_HLEN];
+	__u8 *in;
+	__u32 l2 = READ_ONCE(state.rx_l2), olen = outer_len(), otot, itot, segs;
+	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET;
 	struct fp_counters *c;
 	__u8 tos;
 	int ecn;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP) || (l2 != 0 && l2 != ETH_HLEN))
 		return TC_ACT_UNSPEC;
-	if (bpf_skb_load_bytes(skb, l2, h, sizeof(h)) < 0)
-		return TC_ACT_UNSPEC;
-	/* another tunnel's packets (or none): for the next program, not counted */
-	if (h[9] != IPPROTO_IPIP_ || get32(h + 12) != cfg.remote || get32(h + 16) != cfg.local)
-		return TC_ACT_UNSPEC;
+	if (olen == IPV4_HLEN) {
+		if (bpf_skb_load_bytes(skb, l2, h, 2 * IPV4_HLEN) < 0)
+			return TC_ACT_UNSPEC;
+		/* another tunnel's packets (or none): for the next program, not counted */
+		if (h[9] != IPPROTO_IPIP_ || get32(h + 12) != cfg.remote ||
+		    get32(h + 16) != cfg.local)
+			return TC_ACT_UNSPEC;
+		in = h + IPV4_HLEN;
+	} else {
+		if (bpf_skb_load_bytes(skb, l2, h, olen + IPV4_HLEN) < 0)
+			return TC_ACT_UNSPEC;
+		/* with IP options (rare): the stack, and the daemon's socket if ours */
+		if (h[0] != 0x45)
+			return TC_ACT_UNSPEC;
+		otot = (__u32)h[2] << 8 | h[3];
+		ecn = udp_ours(h, otot);
+		if (ecn < 0)
+			return TC_ACT_UNSPEC;
+		if (ecn > 0)
+			return rx_slow();
+		in = olen == OUTER_MAX ? h + OUTER_MAX : h + IPV4_HLEN + UDP_HLEN;
+	}
 	/* From here on this tunnel's packet: fast or slow, it is counted. */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
 		return rx_slow();	/* options or a fragment: the stack reassembles */
@@ -298,7 +409,7 @@ int ipip_ingress(struct __sk_buff *skb)
 	if (in[0] != 0x45 || in[8] == 0 || csum20(in) != 0)
 		return rx_slow();
 	itot = (__u32)in[2] << 8 | in[3];
-	if (itot != otot - IPV4_HLEN)
+	if (itot != otot - olen)
 		return rx_slow();
 	if (!source_allowed(get32(in + 12)))
 		return rx_slow();
@@ -310,11 +421,9 @@ int ipip_ingress(struct __sk_buff *skb)
 	segs = skb->gso_segs ? skb->gso_segs : 1;
 
 	/* DECAP_L3_IPV4 (Linux 6.3+) also clears the GSO encapsulation type */
-	if (bpf_skb_adjust_room(skb, -IPV4_HLEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET |
-				BPF_F_ADJ_ROOM_DECAP_L3_IPV4) < 0 &&
-	    bpf_skb_adjust_room(skb, -IPV4_HLEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET) < 0)
+	if (bpf_skb_adjust_room(skb, -(__s32)olen, BPF_ADJ_ROOM_MAC,
+				flags | BPF_F_ADJ_ROOM_DECAP_L3_IPV4) < 0 &&
+	    bpf_skb_adjust_room(skb, -(__s32)olen, BPF_ADJ_ROOM_MAC, flags) < 0)
 		return rx_slow();
 	if (tos != in[1]) {
 		/* the TOS byte is the low half of the header's first word */

@@ -25,7 +25,9 @@
  * device of the harness's own network namespace is the underlay: what
  * bpf_check_mtu() reports).  In every environment the host's own addresses
  * are HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map),
- * the tunnel address is TUN_ADDR.  The programs are loaded once and set
+ * the tunnel address is TUN_ADDR.  Two environments encapsulate with UDP
+ * (Encapsulation = fou, gue; SourcePort = auto: the programs' flow hash
+ * must give C's port).  The programs are loaded once and set
  * before every run as the daemon sets them while they run (src/fastpath.c,
  * through their .bss and counters mapped with fp_map(), as the datapath
  * process has them): their configuration by fp_set_config() (what a reload
@@ -63,11 +65,14 @@
  *            under outer ECT(1) logged: the slow path's ecn_unusual);
  *        encapsulation:
  *          - the inner header has options;
+ *          - UDP encapsulation: the inner packet is UDP from Local to Remote
+ *            (the slow path decides on its port), or it is too short to hold
+ *            the ports the flow hash takes;
  *          - state.unreach is set (RFC 2003 5 soft state);
  *          - the outer TTL (fixed, or the inner one) is below state.path_ttl;
  *          - the inner packet is longer than state.pmtu or than the
- *            underlay's MTU less 20 (fragmentation or "fragmentation
- *            needed" in the slow path).
+ *            underlay's MTU less the outer header (20 bytes; 28, 32 with
+ *            UDP) (fragmentation or "fragmentation needed" in the slow path).
  *   3. OTHER (ingress only) exactly when the frame does not hold 40 bytes of
  *      IPv4 from Remote to Local with protocol 4 after the Ethernet header;
  *      C then drops it (it is not this tunnel's).
@@ -137,7 +142,8 @@ static const struct { uint32_t addr; unsigned len; } ALLOWED[] = {
 /* Where a packet is tested: the programs' configuration variant and their soft state. */
 struct env {
 	const char *name;
-	unsigned variant;	/* 1: AllowedSources and AllowSourceRoute = yes */
+	unsigned variant;	/* 1: AllowedSources and AllowSourceRoute = yes;
+				 * 2, 3: Encapsulation = fou, gue (SourcePort = auto) */
 	bool rx, tx;		/* decapsulate, encapsulate here */
 	uint32_t pmtu, path_ttl, unreach;	/* struct fp_state */
 	int underlay_mtu;	/* of lo, state.underlay_ifindex */
@@ -149,6 +155,8 @@ static const struct env ENVS[] = {
 	{ "pmtu-1275,underlay-mtu-1280", 0, false, true, 1275, 0, 0, 1280 },
 	{ "pmtu-3000,underlay-mtu-9000", 0, false, true, 3000, 0, 0, 9000 },
 	{ "unreachable", 0, false, true, DEV_MTU, 0, 1, 1500 },
+	{ "fou", 2, false, true, DEV_MTU, 0, 0, 1500 },
+	{ "gue,pmtu-1275,underlay-mtu-1280", 3, false, true, 1275, 0, 0, 1280 },
 };
 #define N_ENVS (sizeof(ENVS) / sizeof(ENVS[0]))
 
@@ -248,6 +256,13 @@ static void set_params(struct ipip_params *p, uint8_t s, unsigned variant)
 		p->allowed = allowed;
 		p->n_allowed = N_ALLOWED;
 		p->allow_source_route = true;
+	}
+	if (variant == 2 || variant == 3) {
+		p->encap = variant == 2 ? ENCAP_FOU : ENCAP_GUE;
+		p->port = 5555;
+		p->remote_port = 6666;
+		p->sport_min = 32768;
+		p->sport_max = 61000;
 	}
 }
 
@@ -581,11 +596,18 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 static const char *tx_slow_reason(const struct ipip_params *p, const struct env *e,
 				  const uint8_t *pkt, size_t len)
 {
-	uint32_t umtu = (uint32_t)e->underlay_mtu - IPV4_HLEN;
+	uint32_t umtu = (uint32_t)e->underlay_mtu - (uint32_t)ipip_outer_len(p);
 	uint32_t limit = e->pmtu < umtu ? e->pmtu : umtu;
+	uint8_t proto = pkt[9];
 
 	if ((pkt[0] & 0x0f) != 5)
 		return "inner options";
+	if (p->encap != ENCAP_IPIP && proto == 17 && !memcmp(pkt + 12, &p->local, 4) &&
+	    !memcmp(pkt + 16, &p->remote, 4))
+		return "UDP from Local to Remote (the slow path looks at its port)";
+	if (p->encap != ENCAP_IPIP && !p->sport && len < 24 && !(get16(pkt + 6) & 0x1fff) &&
+	    (proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136))
+		return "the flow hash's ports cut off";
 	if (e->unreach)
 		return "unreachable soft state";
 	if ((p->ttl ? p->ttl : pkt[8]) < e->path_ttl)
@@ -600,14 +622,16 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	static uint8_t frame[65536 + ETH_HLEN];
 	static struct bpf_result r;
 	struct ipip_params p;
-	uint8_t outer[IPV4_HLEN];
+	uint8_t outer[OUTER_MAX];
 	enum pkt_verdict v;
 	const char *why = NULL;
 	uint8_t *c = malloc(len ? len : 1);
+	size_t olen;
 
 	CHECK(c);
 	memcpy(c, pkt, len);
 	set_params(&p, settings, e->variant);
+	olen = ipip_outer_len(&p);
 	v = ipip_encap(&p, outer, c, len);
 	configure(settings, e);
 	run(FP_EGRESS, frame, make_frame(frame, pkt, len), &r);
@@ -623,10 +647,10 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 		if (why)
 			disagree("fast, but it must go slow: %s", why);
 		ipv4_set_id(outer, (uint16_t)r.id);
-		if (r.out_len != ETH_HLEN + IPV4_HLEN + len || memcmp(r.out, frame, ETH_HLEN) ||
-		    memcmp(r.out + ETH_HLEN, outer, IPV4_HLEN) ||
-		    memcmp(r.out + ETH_HLEN + IPV4_HLEN, pkt, len)) {
-			hexdump("C's outer header", outer, IPV4_HLEN);
+		if (r.out_len != ETH_HLEN + olen + len || memcmp(r.out, frame, ETH_HLEN) ||
+		    memcmp(r.out + ETH_HLEN, outer, olen) ||
+		    memcmp(r.out + ETH_HLEN + olen, pkt, len)) {
+			hexdump("C's outer header", outer, olen);
 			hexdump("the program's frame", r.out, r.out_len);
 			disagree("fast, but not the bytes C produces");
 		}

@@ -44,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      m.u.soft.path_ttl <= 255 && m.u.soft.unreach <= 1);
 		if (m.type == MSG_STATUS)
 			CHECK(m.u.status.fw_rules >= -1 && m.u.status.underlay >= 0);
+		if (m.type == MSG_REMOTE_SEEN)
+			CHECK(m.u.remote.addr != 0);
 		/* the descriptors a datapath comes with: none for the kernel's device;
 		 * the raw socket always, the TUN device and the fast path's memory
 		 * only the first time (not on a reload's replace) */

@@ -100,14 +100,17 @@ for ENC in fou gue; do
 	conf fb.conf fb 198.51.100.2 192.0.2.1 203.0.113.2 203.0.113.1 \
 		"Encapsulation = $ENC\nPort = 5555\nRemotePort = 6666\nSourcePort = 4000\nUDPChecksum = yes\n" \
 		"[Firewall]\nInput = accept\n"
+	# UDPChecksum = yes: not on the eBPF fast path (with ebpf, B takes auto: userspace)
+	sed -i 's/^Datapath = ebpf$/Datapath = auto/' "$WORK/fb.conf"
 	OH=$([ $ENC = fou ] && echo 28 || echo 32)
 	check "$ENC: ipipd -n accepts it" "$IPIPD" -n "$WORK/fa.conf"
 	start "$A" "$WORK/fa.conf" || notok "$ENC: ipipd start A"
 	PA=$STARTED
 	start "$B" "$WORK/fb.conf" || notok "$ENC: ipipd start B"
 	PB=$STARTED
-	check "$ENC: the userspace datapath carries it, ipipctl show says how" bash -c "
-		ip netns exec $A $IPIPCTL show fa | tee /dev/stderr | grep -q 'userspace datapath (Encapsulation = $ENC' &&
+	DP=$([ "$DATAPATH" = userspace ] && echo userspace || echo ebpf)
+	check "$ENC: the $DP datapath carries it, ipipctl show says how" bash -c "
+		ip netns exec $A $IPIPCTL show fa | tee /dev/stderr | grep -q 'tunnel fa: $DP datapath' &&
 		ip netns exec $A $IPIPCTL show fa | grep -q 'encapsulation $ENC: port 6666, remote port 5555, source port auto $PMIN-$((PMAX - 1)), UDP checksum no'"
 	check "$ENC: B's input chain takes A's outer packets to Port: Input = accept's rule" bash -c "
 		ip netns exec $B nft list chain inet hostfw input | tee /dev/stderr |
@@ -129,6 +132,11 @@ for ENC in fou gue; do
 	check "$ENC: 4 MiB TCP A -> B arrives intact" transfer "$A" "$B" 203.0.113.2 7001 "$WORK/blob"
 	check "$ENC: 4 MiB TCP B -> A arrives intact" transfer "$B" "$A" 203.0.113.1 7002 "$WORK/blob"
 	stop_capture "$CAP"
+	if [ "$DP" = ebpf ]; then
+		check "$ENC: A's fast path sent the transfer (fast tx $(json "$A" fa fast_tx_packets), slow tx $(json "$A" fa slow_tx_packets)); B's checksummed packets went to A's socket (slow rx $(json "$A" fa slow_rx_packets), fast rx $(json "$A" fa fast_rx_packets))" \
+			bash -c "[ $(json "$A" fa fast_tx_packets) -gt 2000 ] && [ $(json "$A" fa slow_rx_packets) -gt 1000 ] &&
+				[ $(json "$A" fa fast_rx_packets) -eq 0 ]"
+	fi
 	udp_fields "$WORK/$ENC.pcap" >"$WORK/$ENC.fields"
 	check "$ENC: A's outer packets: UDP to 5555 from the flow-hash range [$PMIN, $PMAX), checksum 0, length right" \
 		awk -v lo="$PMIN" -v hi="$PMAX" -v enc=$ENC '
@@ -229,9 +237,14 @@ check "config errors: SourcePort 0, with its line" bash -c "
 printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: GUE without Port, with its line" bash -c "
 	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:4: Encapsulation = gue: needs Port'"
-printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\nPort = 9\nDatapath = ebpf\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
-check "config errors: Datapath = ebpf with UDP encapsulation" bash -c "
-	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:6: Datapath = ebpf: carries protocol 4 only'"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = gue\nPort = 9\nDatapath = kernel\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+check "config errors: Datapath = kernel with UDP encapsulation" bash -c "
+	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:6: Datapath = kernel: ipipd sets up the kernel.s device for protocol 4 only'"
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nEncapsulation = fou\nPort = 9\nDatapath = ebpf\nRemotePort = learn\nUDPChecksum = yes\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
+check "config errors: Datapath = ebpf with RemotePort = learn, with UDPChecksum = yes" bash -c "
+	out=\$($IPIPD -n $WORK/bad.conf 2>&1)
+	grep -q 'bad.conf:7: RemotePort = learn: the eBPF fast path does not follow ports' <<<\"\$out\" &&
+	grep -q 'bad.conf:8: UDPChecksum = yes: the eBPF fast path sends no UDP checksum' <<<\"\$out\""
 printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 198.51.100.2\nRemotePort = 9\n[Address]\nAddress = 203.0.113.1\n' >"$WORK/bad.conf"
 check "config errors: RemotePort without UDP encapsulation" bash -c "
 	$IPIPD -n $WORK/bad.conf 2>&1 | grep -q 'bad.conf:4: RemotePort: needs Encapsulation = fou or gue'"

@@ -24,7 +24,8 @@
 # c. pings both ways (and at the full tunnel MTU), 16 MiB over TCP each way
 # d. no errors: t0's counters, ICMP errors in the guest, ICMP unreachable from
 #    H, UDP errors on either side, ipipd's drops
-# ipipd runs with Datapath = userspace (the datapath that carries FOU/GUE).
+# ipipd runs with Datapath = $DATAPATH (run-all.sh: userspace and ebpf); with
+# UDPChecksum = yes, which the eBPF fast path does not send, with auto.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/kernel-peer/vm.sh"
@@ -89,7 +90,7 @@ ipipd_start() {
 [Tunnel]
 Local = $HOST
 Remote = $GUEST
-Datapath = userspace
+Datapath = $(if [ "$6" = yes ] && [ "$DATAPATH" = ebpf ]; then echo auto; else echo "$DATAPATH"; fi)
 Encapsulation = $2
 Port = $3
 RemotePort = $4
@@ -356,7 +357,7 @@ run_encap() {
 		notok "$l: guest: ip link add t0 type ipip ... $gopts"
 		sed 's/^/#   /' "$WORK/guest.out"; return 1
 	fi
-	ipipd_start "$l: Encapsulation = $e, Port = $hp, RemotePort = $gp, SourcePort = $isp, UDPChecksum = $csum, Datapath = userspace" \
+	ipipd_start "$l: Encapsulation = $e, Port = $hp, RemotePort = $gp, SourcePort = $isp, UDPChecksum = $csum, Datapath = $DATAPATH" \
 		"$e" "$hp" "$gp" "$isp" "$csum" || return 1
 	gmtu=$(vm_run 'cat /sys/class/net/t0/mtu')
 	hmtu=$(nsx "$H" cat /sys/class/net/kf0/mtu)

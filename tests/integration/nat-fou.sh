@@ -10,6 +10,7 @@
 # 2. A router that rewrites source ports (masquerade to :20000-20099, as a
 #    carrier-grade NAT does): a fixed RemotePort no longer reaches home;
 #    RemotePort = learn follows the port home's packets come from.
+# 3. The router's public address changes: RemotePort = learn follows it.
 #
 #   lan 203.0.113.9 -- colo 203.0.113.1 | 198.51.100.2 -- inet 198.51.100.1 | 192.0.2.1/25
 #     -- router wan 192.0.2.42/25 | 192.0.2.129/25 -- home 192.0.2.130/25
@@ -91,6 +92,8 @@ check "port-rewriting router: with RemotePort = 5555 colo's packets miss home's 
 	bash -c "! ip netns exec $LAN ping -c 2 -i 0.2 -W 1 203.0.113.5"
 nsx "$COLO" "$IPIPCTL" down Moe
 conf colo.conf colo learn	# SourcePort = Port by default with learn
+# (the eBPF fast path does not follow ports: with ebpf, auto, which takes userspace)
+sed -i 's/^Datapath = ebpf$/Datapath = auto/' "$WORK/colo.conf"
 start "$COLO" "$WORK/colo.conf" Moe || notok "ipipd start on colo (RemotePort = learn)"
 sleep 3
 check "with RemotePort = learn the LAN host reaches home again" nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
@@ -101,6 +104,17 @@ check "colo's ipipctl show names the port learned, one of the router's" bash -c 
 	grep -qE 'encapsulation fou: port 5555, remote port learn 200[0-9][0-9],'"
 check "on the internet colo sends to that port" \
 	outer_on_internet '198.51.100.2.5555 > 192.0.2.42.200[0-9][0-9]: UDP'
+# 3. home's public address changes (the router gets another from its ISP):
+#    with RemotePort = learn, colo's Remote follows home's packets there
+ip -n "$NAT" addr del 192.0.2.42/25 dev wan
+ip -n "$NAT" addr add 192.0.2.43/25 dev wan
+ip -n "$NAT" route add default via 192.0.2.1 2>/dev/null	# gone with the address
+sleep 4	# home's next keepalive comes from the new address
+check "the router's address changed: colo's Remote follows home's packets to 192.0.2.43" bash -c "
+	ip netns exec $COLO $IPIPCTL show Moe | tee /dev/stderr | grep -q 'remote 192.0.2.43 '"
+check "... and the LAN host reaches home at its new address" nsx "$LAN" ping -c 3 -i 0.2 -W 2 203.0.113.5
+check "on the internet colo sends to the new address" \
+	outer_on_internet '198.51.100.2.5555 > 192.0.2.43.200[0-9][0-9]: UDP'
 nsx "$HOME_NS" "$IPIPCTL" down Moe
 nsx "$COLO" "$IPIPCTL" down Moe
 finish

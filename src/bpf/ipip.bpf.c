@@ -244,6 +244,12 @@ int ipip_egress(struct __sk_buff *skb)
 		return tx_slow();	/* fragment or "fragmentation needed" */
 	}
 
+	/* the UDP source port before the ID: nothing may be taken for a packet that goes slow */
+	if (olen != IPV4_HLEN) {
+		sport = cfg.sport ? bpf_ntohs(cfg.sport) : flow_port(skb, in, l2 + IPV4_HLEN);
+		if (!sport)
+			return tx_slow();	/* its ports cut off: the slow path hashes without */
+	}
 	base = cfg.tos_inherit ? in[1] : cfg.tos;
 	id = __sync_fetch_and_add(&ip_id, segs);
 	out[0] = 0x45;
@@ -269,9 +275,6 @@ int ipip_egress(struct __sk_buff *skb)
 		/* UDP (length per segment fixed by the GSO layer), checksum 0 */
 		__u16 dport = cfg.remote_port;
 
-		sport = cfg.sport ? bpf_ntohs(cfg.sport) : flow_port(skb, in, l2 + IPV4_HLEN);
-		if (!sport)
-			return tx_slow();
 		out[20] = (__u8)(sport >> 8);
 		out[21] = (__u8)sport;
 		__builtin_memcpy(out + 22, &dport, 2);

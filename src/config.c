@@ -374,13 +374,14 @@ static int k_encapsulation(struct parser *ps, const char *v)
 	return 0;
 }
 
-/* A UDP port, 1-65535, into *port. */
-static int port_value(struct parser *ps, const char *key, const char *v, uint16_t *port)
+/* A UDP port, 1-65535, into *port; or_word: what else the key takes, for the message. */
+static int port_value(struct parser *ps, const char *key, const char *v, uint16_t *port,
+		      const char *or_word)
 {
 	unsigned long n;
 
 	if (parse_uint(v, 1, 65535, &n) < 0) {
-		perr(ps, LINE, "%s: '%s' is not a UDP port (1-65535)", key, v);
+		perr(ps, LINE, "%s: '%s' is not a UDP port (1-65535)%s", key, v, or_word);
 		return -1;
 	}
 	*port = (uint16_t)n;
@@ -389,23 +390,16 @@ static int port_value(struct parser *ps, const char *key, const char *v, uint16_
 
 static int k_port(struct parser *ps, const char *v)
 {
-	return port_value(ps, "Port", v, &ps->c->ip.port);
+	return port_value(ps, "Port", v, &ps->c->ip.port, "");
 }
 
 static int k_remote_port(struct parser *ps, const char *v)
 {
-	unsigned long n;
-
 	ps->c->ip.learn_port = !strcmp(v, "learn");
 	if (ps->c->ip.learn_port)
 		return 0;
-	if (parse_uint(v, 1, 65535, &n) < 0) {
-		perr(ps, LINE, "RemotePort: '%s' is not a UDP port (1-65535) or learn (the source "
-		     "port of the far end's packets)", v);
-		return -1;
-	}
-	ps->c->ip.remote_port = (uint16_t)n;
-	return 0;
+	return port_value(ps, "RemotePort", v, &ps->c->ip.remote_port,
+			  " or learn (the source port of the far end's packets)");
 }
 
 static int k_source_port(struct parser *ps, const char *v)
@@ -414,15 +408,8 @@ static int k_source_port(struct parser *ps, const char *v)
 		ps->c->ip.sport = 0;
 		return 0;
 	}
-	unsigned long n;
-
-	if (parse_uint(v, 1, 65535, &n) < 0) {
-		perr(ps, LINE, "SourcePort: '%s' is not a UDP port (1-65535) or auto (a hash of "
-		     "each inner flow, as the kernel's encap-sport auto)", v);
-		return -1;
-	}
-	ps->c->ip.sport = (uint16_t)n;
-	return 0;
+	return port_value(ps, "SourcePort", v, &ps->c->ip.sport,
+			  " or auto (a hash of each inner flow, as the kernel's encap-sport auto)");
 }
 
 static int k_udp_checksum(struct parser *ps, const char *v)

@@ -856,12 +856,15 @@ static void learn_port(struct datapath *dp, const struct ipip_params *p, uint32_
 {
 	uint64_t now;
 
-	/* another address: the owner has the parent move Remote there */
+	/* plain loads first: on the packet path, a change is rare (one writer: this thread) */
 	if (addr != p->remote &&
-	    atomic_exchange_explicit(&dp->learned_addr, addr, memory_order_relaxed) != addr)
-		dp_event(dp);
-	if (atomic_exchange_explicit(&dp->learned_port, port, memory_order_relaxed) == port)
+	    atomic_load_explicit(&dp->learned_addr, memory_order_relaxed) != addr) {
+		atomic_store_explicit(&dp->learned_addr, addr, memory_order_relaxed);
+		dp_event(dp);	/* another address: the owner has the parent move Remote there */
+	}
+	if (atomic_load_explicit(&dp->learned_port, memory_order_relaxed) == port)
 		return;
+	atomic_store_explicit(&dp->learned_port, port, memory_order_relaxed);
 	atomic_fetch_add_explicit(&dp->port_changes, 1, memory_order_relaxed);
 	now = now_seconds();
 	if (now != dp->port_log_s) {

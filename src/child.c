@@ -304,6 +304,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		else
 			sb_printf(sb, "source_port=auto %u-%u\n", c->ip.sport_min, c->ip.sport_max - 1);
 		sb_printf(sb, "udp_checksum=%s\n", c->ip.udp_csum ? "yes" : "no");
+		if (!d->t.kernel)
+			sb_printf(sb, "udp_coalesced=%llu\n", (unsigned long long)st->udp_coalesced);
 	}
 	if (c->ip.ttl)
 		sb_printf(sb, "ttl=%u\n", c->ip.ttl);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->gso_packets = ctr_get(&t->offload);
 	out->gro_writes = ctr_get(&r->offload);
 	out->gro_csum_bad = ctr_get(&r->csum_bad);
+	out->udp_coalesced = ctr_get(&r->udp_coalesced);
 	out->frag_sent = ctr_get(&dp->frag_sent);
 	out->icmp_relayed = ctr_get(&dp->rx.icmp_relayed);
 	out->icmp_relay_limited = ctr_get(&dp->rx.icmp_relay_limited);
@@ -873,22 +875,80 @@ static void learn_port(struct datapath *dp, const struct ipip_params *p, uint32_
 	}
 }
 
-/* The outer TOS byte of a datagram received with IP_RECVTOS (0 if missing). */
-static uint8_t udp_tos(struct msghdr *m)
+/*
+ * A datagram's control messages: the outer TOS byte (IP_RECVTOS; 0 if
+ * missing) and, where the kernel coalesced datagrams of one flow (UDP_GRO),
+ * the length of each but the last (0: one datagram).  The kernel coalesces
+ * only datagrams with the same addresses, ports, TOS and TTL.
+ */
+static void udp_cmsgs(struct msghdr *m, uint8_t *tos, size_t *seg)
 {
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+	*tos = 0;
+	*seg = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS &&
 		    cm->cmsg_len >= CMSG_LEN(1))
-			return *(const uint8_t *)CMSG_DATA(cm);
-	return 0;
+			*tos = *(const uint8_t *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+			 cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			*seg = v > 0 ? (size_t)v : 0;
+		}
+	}
+}
+
+/* What one receive batch did, for the counters. */
+struct rx_batch {
+	uint64_t pkts, bytes, writes;
+	bool decapped;
+};
+
+/* One received packet (with UDP encapsulation: one datagram's payload): decapsulate and deliver. */
+static void rx_one(struct datapath *dp, const struct ipip_params *p, uint8_t *pkt, size_t len,
+		   const struct sockaddr_in *from, uint8_t tos, struct rx_batch *b)
+{
+	struct dp_rx *r = &dp->rx;
+	struct ipip_rx rx;
+	enum pkt_verdict v;
+
+	if (dp->udp_fd >= 0)
+		v = udp_decap(p, pkt, len, from->sin_addr.s_addr, tos, &rx);
+	else
+		v = ipip_decap(p, pkt, len, &rx);
+	if (rx.ecn_unusual)
+		log_ecn(dp, r, &rx);
+	if (v != PKT_OK) {
+		ctr_add(&r->c.drops[v], 1);
+		return;
+	}
+	b->decapped = true;
+	if (p->learn_port)
+		learn_port(dp, p, from->sin_addr.s_addr, ntohs(from->sin_port));
+	if (dp->vnet) {
+		if (!gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len)) {
+			/* full (datagrams the kernel coalesced): write what is queued */
+			rx_flush(dp, &b->pkts, &b->bytes);
+			gro_reset(&r->gro, dp->gro_flags);
+			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
+		}
+		return;
+	}
+	b->writes++;
+	if (write(dp->tun_fd, pkt + rx.inner_off, rx.inner_len) < 0) {
+		ctr_add(&r->c.drops[PKT_RX_TUN_WRITE], 1);
+		return;
+	}
+	b->pkts++;
+	b->bytes += rx.inner_len;
 }
 
 int dp_net_to_tun(struct datapath *dp)
 {
 	struct dp_rx *r = &dp->rx;
 	struct dp_ring *ring = &r->ring;
-	uint64_t pkts = 0, bytes = 0, writes = 0;
-	bool decapped = false;
+	struct rx_batch b = { 0 };
 	const struct ipip_params *p;
 	int n;
 
@@ -908,50 +968,36 @@ int dp_net_to_tun(struct datapath *dp)
 	p = dp_params(dp);	/* one set of settings for the batch */
 	gro_reset(&r->gro, dp->gro_flags);
 	for (int i = 0; i < n; i++) {
-		uint8_t *pkt = ring->iov[i].iov_base;
-		struct ipip_rx rx;
-		enum pkt_verdict v;
+		uint8_t *pkt = ring->iov[i].iov_base, tos;
+		size_t len = ring->msg[i].msg_len, seg;
 
 		if (ring->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			ctr_add(&r->c.drops[PKT_RX_TRUNCATED], 1);
 			continue;
 		}
-		if (dp->udp_fd >= 0)
-			v = udp_decap(p, pkt, ring->msg[i].msg_len, r->from[i].sin_addr.s_addr,
-				      udp_tos(&ring->msg[i].msg_hdr), &rx);
-		else
-			v = ipip_decap(p, pkt, ring->msg[i].msg_len, &rx);
-		if (rx.ecn_unusual)
-			log_ecn(dp, r, &rx);
-		if (v != PKT_OK) {
-			ctr_add(&r->c.drops[v], 1);
+		if (dp->udp_fd < 0) {
+			rx_one(dp, p, pkt, len, NULL, 0, &b);
 			continue;
 		}
-		decapped = true;
-		if (p->learn_port)
-			learn_port(dp, p, r->from[i].sin_addr.s_addr, ntohs(r->from[i].sin_port));
-		if (dp->vnet) {
-			gro_add(&r->gro, pkt + rx.inner_off, rx.inner_len);
-			continue;
-		}
-		writes++;
-		if (write(dp->tun_fd, pkt + rx.inner_off, rx.inner_len) < 0) {
-			ctr_add(&r->c.drops[PKT_RX_TUN_WRITE], 1);
-			continue;
-		}
-		pkts++;
-		bytes += rx.inner_len;
+		udp_cmsgs(&ring->msg[i].msg_hdr, &tos, &seg);
+		if (!seg || seg > len)
+			seg = len;
+		/* coalesced datagrams: each seg bytes long, the last one shorter or as long */
+		if (seg < len)
+			ctr_add(&r->c.udp_coalesced, (len - 1) / seg);
+		for (size_t off = 0; off < len; off += seg)
+			rx_one(dp, p, pkt + off, len - off < seg ? len - off : seg, &r->from[i], tos, &b);
 	}
 	if (dp->vnet)
-		rx_flush(dp, &pkts, &bytes);
+		rx_flush(dp, &b.pkts, &b.bytes);
 	else
-		ctr_add(&r->c.syscalls, writes);
-	ctr_add(&r->c.packets, pkts);
-	if (decapped)	/* liveness: once a batch */
+		ctr_add(&r->c.syscalls, b.writes);
+	ctr_add(&r->c.packets, b.pkts);
+	if (b.decapped)	/* liveness: once a batch */
 		atomic_store_explicit(&dp->last_rx_ms, now_ns() / 1000000u, memory_order_relaxed);
-	ctr_add(&r->c.bytes, bytes);
+	ctr_add(&r->c.bytes, b.bytes);
 	/* RFC 2003 5: a packet from Remote shows the exit is reachable again */
-	if (decapped && (ss_flags(&dp->ss) & SS_UNREACH) && ss_exit_reached(&dp->ss)) {
+	if (b.decapped && (ss_flags(&dp->ss) & SS_UNREACH) && ss_exit_reached(&dp->ss)) {
 		log_debug("soft state: tunnel exit reachable again (packet from Remote)");
 		dp_event(dp);
 	}

@@ -53,6 +53,7 @@ struct dp_stats {
 	uint64_t gso_packets;		/* super-packets read and split */
 	uint64_t gro_writes;		/* coalesced super-packets written */
 	uint64_t gro_csum_bad;		/* segments not merged: checksum wrong */
+	uint64_t udp_coalesced;		/* datagrams the kernel coalesced with an earlier one (UDP_GRO) */
 	uint64_t path_mtu;		/* tunnel MTU now (soft state, RFC 2003 5.1) */
 	uint64_t frag_sent;		/* inner packets fragmented to fit it */
 	uint64_t icmp_relayed;		/* ICMP errors relayed to inner senders (RFC 2003 4) */
@@ -76,6 +77,7 @@ struct dp_counters {
 	_Atomic uint64_t offload;		/* gso_packets (tx) or gro_writes (rx) */
 	_Atomic uint64_t csum_bad;		/* rx only */
 	_Atomic uint64_t ecn_unusual, icmp_errors; /* rx only */
+	_Atomic uint64_t udp_coalesced;		/* rx only: datagrams after the first of a UDP_GRO read */
 	_Atomic uint64_t last_icmp_type, last_icmp_code, last_icmp_info;
 };
 
@@ -103,7 +105,7 @@ struct dp_rx {
 	/* UDP encapsulation: each datagram's source and outer TOS (IP_RECVTOS) */
 	struct sockaddr_in from[DP_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[2 * CMSG_SPACE(sizeof(int))];	/* IP_TOS and UDP_GRO */
 		struct cmsghdr align;
 	} ctl[DP_BATCH];
 	struct gro gro;

@@ -43,8 +43,9 @@ int raw_open(uint32_t local, uint32_t remote);
  * them to raw sockets of the quoted protocol whatever the ports); a filter
  * keeps every datagram out of its receive queue.  udp_open(): the UDP
  * socket bound to local and port (host order) that receives the far end's
- * packets, with IP_RECVTOS (the outer ECN) and a large receive buffer; it
- * also keeps the port from answering port unreachable.  fd or -errno.
+ * packets, with IP_RECVTOS (the outer ECN), UDP_GRO (coalesced datagrams
+ * in one read) and a large receive buffer; it also keeps the port from
+ * answering port unreachable.  fd or -errno.
  */
 int raw_open_udp(uint32_t local, uint32_t remote);
 int udp_open(uint32_t local, uint16_t port);

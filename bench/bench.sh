@@ -15,10 +15,12 @@
 #                        runs is reported, with their number)
 #   BENCH_TIME=S         seconds per throughput measurement (default 10)
 #   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-userspace-nice-10
-#                        ipipd-fou ipipd-ebpf ipipd-ebpf-fou vxlan fastd
-#                        quicktun vtun tinc openvpn wireguard-go (ipipd-fou,
-#                        ipipd-ebpf-fou: Encapsulation = fou on the userspace
-#                        datapath, the eBPF fast path)
+#                        ipipd-fou ipipd-fou-csum ipipd-ebpf ipipd-ebpf-fou
+#                        vxlan fastd quicktun vtun tinc openvpn wireguard-go
+#                        (ipipd-fou, ipipd-ebpf-fou: Encapsulation = fou on
+#                        the userspace datapath, the eBPF fast path;
+#                        ipipd-fou-csum: the userspace one with UDPChecksum =
+#                        yes, so with UDP GSO and GRO)
 #   BENCH_NICE=N         the priority (nice) of every userspace tunnel: ipipd's
 #                        `Nice = N`, the peers started under `nice -n N`
 #                        (default 0, where the peers run by default); the row
@@ -87,7 +89,7 @@ if ! [[ $NICE =~ ^-?[0-9]+$ ]] || [ "$NICE" -lt -20 ] || [ "$NICE" -gt 19 ]; the
 fi
 NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is BENCH_NICE
 [ "$NICE" = -10 ] && NICE10=
-SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-fou ipipd-ebpf ipipd-ebpf-fou vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
+SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-fou ipipd-fou-csum ipipd-ebpf ipipd-ebpf-fou vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
 NIC=${BENCH_NIC-"direct ipipd-userspace ipipd-ebpf vxlan"}
 if [ "$QUICK" = 1 ]; then NIC_RUNS=${BENCH_NIC_RUNS:-$RUNS}; else NIC_RUNS=${BENCH_NIC_RUNS:-5}; fi
 [[ $NIC_RUNS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_NIC_RUNS must be a number" >&2; exit 1; }
@@ -224,6 +226,9 @@ up_ipipd-userspace-nice-10() { start_ipipd userspace -10; }
 up_ipipd-ebpf() { start_ipipd ebpf "$NICE"; }
 # UDP encapsulation (FOU: 8 bytes more), on each of ipipd's datapaths
 up_ipipd-fou() { start_ipipd userspace "$NICE" 'Encapsulation = fou\nPort = 5555\n' 28; }
+# ... with UDP checksums, which let the userspace datapath send UDP GSO
+# frames and read coalesced datagrams (UDP_GRO)
+up_ipipd-fou-csum() { start_ipipd userspace "$NICE" 'Encapsulation = fou\nPort = 5555\nUDPChecksum = yes\n' 28; }
 up_ipipd-ebpf-fou() { start_ipipd ebpf "$NICE" 'Encapsulation = fou\nPort = 5555\n' 28; }
 
 # Kernel VXLAN: 50 bytes of overhead (outer IP, UDP, VXLAN, inner Ethernet).

@@ -208,6 +208,7 @@ NICE10 = "ipipd-userspace-nice-10"
 LABEL = {"wireguard-go": "wireguard-go (encrypts)",
          NICE10: NICE10 + " (ipipd's default priority)",
          "ipipd-fou": "ipipd-fou (userspace, Encapsulation = fou)",
+         "ipipd-fou-csum": "ipipd-fou-csum (userspace, fou, UDPChecksum = yes: UDP GSO/GRO)",
          "ipipd-ebpf-fou": "ipipd-ebpf-fou (eBPF, Encapsulation = fou)"}
 
 

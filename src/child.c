@@ -305,7 +305,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 			sb_printf(sb, "source_port=auto %u-%u\n", c->ip.sport_min, c->ip.sport_max - 1);
 		sb_printf(sb, "udp_checksum=%s\n", c->ip.udp_csum ? "yes" : "no");
 		if (!d->t.kernel)
-			sb_printf(sb, "udp_coalesced=%llu\n", (unsigned long long)st->udp_coalesced);
+			sb_printf(sb, "udp_coalesced=%llu\nudp_gso_sent=%llu\n",
+				  (unsigned long long)st->udp_coalesced, (unsigned long long)st->udp_gso);
 	}
 	if (c->ip.ttl)
 		sb_printf(sb, "ttl=%u\n", c->ip.ttl);
@@ -491,6 +492,7 @@ static int attach(struct daemon *d, struct msg *m)
 	f.tx = m->fds[MF_TX];
 	f.pkt = m->fds[MF_PACKET];
 	f.udp = m->fds[MF_UDP];
+	f.gso = m->fds[MF_GSO];
 	if (d->attached != !!md->replace || (md->replace && (d->t.kernel || md->fast != d->t.fast))) {
 		for (int k = 0; k < MF_MAX; k++)
 			if (m->fds[k] >= 0)
@@ -569,9 +571,10 @@ static void parent_said(struct daemon *d, struct msg *m)
 			d->t.hop.ifindex = m->u.hop.ifindex;
 			d->t.hop.via = m->u.hop.via;
 			memcpy(d->t.hop.mac, m->u.hop.mac, sizeof(d->t.hop.mac));
+			memcpy(d->t.hop.src_mac, m->u.hop.src_mac, sizeof(d->t.hop.src_mac));
 		}
 		if (d->attached && !d->t.kernel)
-			dp_set_hop(&d->dp, d->t.hop.ifindex, d->t.hop.mac);
+			dp_set_hop(&d->dp, d->t.hop.ifindex, d->t.hop.mac, d->t.hop.src_mac);
 		break;
 	case MSG_ROUTE_MTU:
 		if (d->attached && !d->t.kernel && dp_route_mtu(&d->dp, m->u.route.mtu))

@@ -26,6 +26,8 @@
 
 #define ECN_LOG_BUDGET 16
 #define TX_IN_SIZE (VNET_HLEN + 0x10000)	/* one TUN read, super-packets included */
+#define GSO_FRAME (VNET_HLEN + ETH_HLEN + 0x10000)	/* one UDP GSO frame */
+#define GSO_SEGS_MAX 64		/* datagrams in one UDP GSO frame (the kernel's UDP_MAX_SEGMENTS) */
 #define DP_ROUNDS 8				/* batches per wakeup before polling again */
 
 _Static_assert(DP_BATCH <= GRO_MAX, "one received batch must fit the GRO table");
@@ -88,6 +90,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->gro_writes = ctr_get(&r->offload);
 	out->gro_csum_bad = ctr_get(&r->csum_bad);
 	out->udp_coalesced = ctr_get(&r->udp_coalesced);
+	out->udp_gso = ctr_get(&dp->tx.udp_gso);
 	out->frag_sent = ctr_get(&dp->frag_sent);
 	out->icmp_relayed = ctr_get(&dp->rx.icmp_relayed);
 	out->icmp_relay_limited = ctr_get(&dp->rx.icmp_relay_limited);
@@ -139,7 +142,7 @@ static bool env_off(const char *name)
 	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"));
 }
 
-int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 {
 	unsigned feats = 0;
 	int rc;
@@ -148,7 +151,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
 	f->tun = tun_fd;
 	f->raw = raw_fd;
 	f->udp = -1;
-	f->pkt = -1;
+	f->pkt = f->gso = -1;
 	f->tx = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (f->tx < 0)
 		f->tx = -1;	/* the raw socket sends */
@@ -172,6 +175,28 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct)
 			f->pkt = -1;
 		}
 	}
+	/* UDP GSO: where the TUN device gives super-packets and they go direct */
+	if (f->pkt >= 0 && f->vnet && gso && !env_off("IPIPD_UDP_GSO")) {
+		f->gso = packet_open_gso();
+		if (f->gso < 0) {
+			errno = -f->gso;
+			log_warn("no packet socket for UDP GSO: each datagram is sent on its own");
+			f->gso = -1;
+		}
+	}
+	return 0;
+}
+
+/* A buffer of len bytes, resident only as far as it is written; 0 or -errno. */
+static int buf_map(uint8_t **buf, size_t len)
+{
+	void *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (b == MAP_FAILED) {
+		*buf = NULL;
+		return -errno;
+	}
+	*buf = b;
 	return 0;
 }
 
@@ -188,6 +213,7 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	dp->udp_fd = f->udp;
 	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
 	dp->pkt_fd = f->pkt;
+	dp->gso_fd = f->gso;
 	dp->vnet = f->vnet;
 	dp->gro_flags = f->gro_flags;
 	dp->stop_fd = dp->event_fd = -1;
@@ -212,14 +238,10 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 		rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
 		rc = ring_init(&dp->tx.ring);
-	if (rc == 0) {
-		dp->tx.in = mmap(NULL, TX_IN_SIZE, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (dp->tx.in == MAP_FAILED) {
-			dp->tx.in = NULL;
-			rc = -errno;
-		}
-	}
+	if (rc == 0)
+		rc = buf_map(&dp->tx.in, TX_IN_SIZE);
+	if (rc == 0)
+		rc = buf_map(&dp->tx.gso, GSO_FRAME);
 	if (rc == 0) {
 		dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -241,6 +263,9 @@ void dp_free(struct datapath *dp)
 	if (dp->tx.in)
 		munmap(dp->tx.in, TX_IN_SIZE);
 	dp->tx.in = NULL;
+	if (dp->tx.gso)
+		munmap(dp->tx.gso, GSO_FRAME);
+	dp->tx.gso = NULL;
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
 	if (dp->event_fd >= 0)
@@ -250,9 +275,11 @@ void dp_free(struct datapath *dp)
 		close(dp->tx_fd);
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
+	if (dp->gso_fd >= 0)
+		close(dp->gso_fd);
 	if (dp->udp_fd >= 0)
 		close(dp->udp_fd);
-	dp->pkt_fd = dp->udp_fd = -1;
+	dp->pkt_fd = dp->gso_fd = dp->udp_fd = -1;
 	dp->tx_fd = -1;
 	if (dp->tx_lock_made)
 		pthread_mutex_destroy(&dp->tx_lock);
@@ -377,6 +404,8 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 		close(dp->tx_fd);
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
+	if (dp->gso_fd >= 0)
+		close(dp->gso_fd);
 	if (dp->raw_fd >= 0)
 		close(dp->raw_fd);
 	if (dp->udp_fd >= 0 && f->udp >= 0)	/* none: the same (a new Remote only) */
@@ -389,6 +418,7 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 		dp->udp_fd = f->udp;
 	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
 	dp->pkt_fd = f->pkt;
+	dp->gso_fd = f->gso;
 	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
 	if (running)
 		rc = dp_start(dp);
@@ -479,7 +509,7 @@ static bool transient_icmp_error(int err)
 	       err == ENOPROTOOPT || err == EPROTO;
 }
 
-void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6])
+void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6], const uint8_t src_mac[6])
 {
 	struct dp_hop *h = &dp->hop;
 	uint32_t seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
@@ -487,8 +517,10 @@ void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6])
 	atomic_store_explicit(&h->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&h->ifindex, dp->pkt_fd >= 0 ? ifindex : 0, memory_order_relaxed);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		atomic_store_explicit(&h->mac[i], mac ? mac[i] : 0, memory_order_relaxed);
+		atomic_store_explicit(&h->src_mac[i], src_mac ? src_mac[i] : 0, memory_order_relaxed);
+	}
 	atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
 	atomic_store_explicit(&h->kick, true, memory_order_relaxed);
 }
@@ -513,13 +545,18 @@ static bool tx_hop(struct datapath *dp)
 			continue;	/* the writer is at it: a few stores */
 		}
 		ll->sll_ifindex = atomic_load_explicit(&h->ifindex, memory_order_relaxed);
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 6; i++) {
 			ll->sll_addr[i] = atomic_load_explicit(&h->mac[i], memory_order_relaxed);
+			dp->tx.eth[i] = ll->sll_addr[i];
+			dp->tx.eth[6 + i] = atomic_load_explicit(&h->src_mac[i], memory_order_relaxed);
+		}
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&h->seq, memory_order_relaxed) == seq)
 			break;
 		seq = atomic_load_explicit(&h->seq, memory_order_acquire);
 	}
+	dp->tx.eth[12] = ETH_P_IP >> 8;
+	dp->tx.eth[13] = ETH_P_IP & 0xff;
 	ll->sll_family = AF_PACKET;
 	ll->sll_protocol = htons(ETH_P_IP);
 	ll->sll_halen = 6;
@@ -718,6 +755,104 @@ static enum pkt_verdict off_verdict(enum off_error e)
 	}
 }
 
+/*
+ * UDP encapsulation with UDP checksums, a super-packet from the TUN device
+ * and the next hop known: its datagrams leave as UDP GSO frames on the
+ * packet socket, up to GSO_SEGS_MAX in one send.  The kernel (or the NIC)
+ * cuts each frame into the datagrams this datapath would have sent one by
+ * one: the outer header copied, the IDs consecutive from the frame's (taken
+ * from the tunnel's counter as for any outer packet), lengths and checksums
+ * completed; a veth or a receiver with GRO may keep them whole.  false: not
+ * here (soft state to apply, a segment beyond the path MTU, the next hop
+ * unknown or due through the kernel): the caller sends them one by one.
+ */
+static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
+{
+	struct dp_tx *t = &dp->tx;
+	struct ipip_params tmp;
+	const struct ipip_params *p = tx_params(dp, &tmp);
+	const size_t hl = p->encap == ENCAP_GUE ? GUE_HLEN : 0, olen = ipip_outer_len(p);
+	const size_t max = gso_seg_max(g), room = 0xffff - IPV4_HLEN - UDP_HLEN;
+	uint8_t *frame = t->gso + VNET_HLEN, *outer = frame + ETH_HLEN;
+	uint8_t *pay = outer + IPV4_HLEN + UDP_HLEN;
+	uint64_t pkts = 0, bytes = 0;
+
+	if (dp->gso_fd < 0 || !p->udp_csum || p->encap == ENCAP_IPIP || ss_flags(&dp->ss) ||
+	    max > ss_pmtu(&dp->ss) || hl + max > room || !tx_hop(dp) ||
+	    atomic_load_explicit(&dp->hop.kick, memory_order_relaxed))
+		return false;
+	if (t->n)
+		tx_flush(dp);	/* what is queued leaves first */
+	memcpy(frame, t->eth, ETH_HLEN);
+	for (;;) {
+		struct virtio_net_hdr h = { 0 };
+		struct iovec iov;
+		struct msghdr m = { .msg_name = &t->ll, .msg_namelen = sizeof(t->ll),
+				    .msg_iov = &iov, .msg_iovlen = 1 };
+		size_t total = 0, seg = 0, n = 0, inner = 0;
+		unsigned nseg = 0;
+		ssize_t rc;
+
+		/* equal datagrams, but the last one shorter: the segmenter's rule */
+		while (nseg < GSO_SEGS_MAX && n == seg && total + hl + max <= room) {
+			uint8_t *in = pay + total + hl;
+			enum pkt_verdict v;
+
+			n = gso_next(g, in, max);
+			if (!n)
+				break;
+			if (!nseg) {
+				v = ipip_encap(p, in - olen, in, n);
+				if (v != PKT_OK) {
+					ctr_add(&t->c.drops[v], 1);
+					n = seg;	/* so the next one is a first too */
+					continue;
+				}
+				seg = n;
+			} else if (hl) {
+				memcpy(in - hl, pay, hl);
+			}
+			total += hl + n;
+			inner += n;
+			nseg++;
+		}
+		if (!nseg)
+			break;
+		udp_gso_outer(outer, total);
+		ipv4_set_id(outer, ss_take_id_run(&dp->ss, nseg));
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = ETH_HLEN + IPV4_HLEN;
+		h.csum_offset = 6;	/* the UDP checksum */
+		if (nseg > 1) {
+			h.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+			h.gso_size = (uint16_t)(hl + seg);
+			h.hdr_len = ETH_HLEN + IPV4_HLEN + UDP_HLEN;
+		}
+		memcpy(t->gso, &h, sizeof(h));
+		iov.iov_base = t->gso;
+		iov.iov_len = VNET_HLEN + ETH_HLEN + IPV4_HLEN + UDP_HLEN + total;
+		do
+			rc = sendmsg(dp->gso_fd, &m, 0);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0) {
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EMSGSIZE)
+				atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+			ctr_add(&t->c.drops[send_error(errno)], nseg);
+			continue;
+		}
+		pkts += nseg;
+		bytes += inner;
+	}
+	if (pkts) {
+		ctr_add(&t->c.packets, pkts);
+		ctr_add(&t->c.bytes, bytes);
+		ctr_add(&t->direct, pkts);
+		ctr_add(&t->udp_gso, pkts);
+		atomic_store_explicit(&dp->last_tx_ms, now_ns() / 1000000u, memory_order_relaxed);
+	}
+	return true;
+}
+
 /* One packet read with a virtio_net_hdr in front: split or checksum, then queue. */
 static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 {
@@ -748,6 +883,8 @@ static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 		return;
 	}
 	ctr_add(&dp->tx.c.offload, 1);
+	if (tx_udp_gso(dp, &g))
+		return;
 	for (;;) {
 		slot = tx_slot(dp);
 		seg = gso_next(&g, slot + DP_HEAD, DP_SLOT - DP_HEAD);

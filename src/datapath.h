@@ -54,6 +54,7 @@ struct dp_stats {
 	uint64_t gro_writes;		/* coalesced super-packets written */
 	uint64_t gro_csum_bad;		/* segments not merged: checksum wrong */
 	uint64_t udp_coalesced;		/* datagrams the kernel coalesced with an earlier one (UDP_GRO) */
+	uint64_t udp_gso;		/* datagrams sent in UDP GSO frames */
 	uint64_t path_mtu;		/* tunnel MTU now (soft state, RFC 2003 5.1) */
 	uint64_t frag_sent;		/* inner packets fragmented to fit it */
 	uint64_t icmp_relayed;		/* ICMP errors relayed to inner senders (RFC 2003 4) */
@@ -94,6 +95,9 @@ struct dp_tx {
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
 	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
+	uint8_t eth[14];		/* the next hop's Ethernet header (UDP GSO frames) */
+	uint8_t *gso;			/* one UDP GSO frame: virtio_net_hdr, Ethernet, IPv4, UDP, datagrams */
+	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
 	struct dp_counters c;
 	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
@@ -137,6 +141,7 @@ struct dp_hop {
 	_Atomic uint32_t seq;		/* odd while being written */
 	_Atomic int ifindex;		/* 0: none, the kernel's IP output */
 	_Atomic uint8_t mac[6];
+	_Atomic uint8_t src_mac[6];	/* the interface's own (UDP GSO frames carry it) */
 	_Atomic bool kick;		/* send the next packet through the kernel */
 	_Atomic bool failed;		/* a send on the packet socket failed */
 };
@@ -158,6 +163,7 @@ struct datapath {
 	unsigned route_mtu;		/* the owner's: the route's MTU as last told (0: not yet) */
 	int event_fd;			/* eventfd: the soft state moved, for the owner */
 	int tun_fd, raw_fd;
+	int gso_fd;			/* UDP GSO frames: packet socket with virtio_net_hdr (-1: none) */
 	int udp_fd;			/* UDP encapsulation: the socket on Port (-1: none) */
 	int tx_fd;			/* send-only raw socket (or raw_fd) */
 	int pkt_fd;			/* send-only packet socket (-1: none) */
@@ -183,6 +189,7 @@ struct dp_fds {
 				 * the raw socket (of protocol UDP) then takes the ICMP errors only */
 	int tx;			/* send-only raw socket (-1: the raw socket sends) */
 	int pkt;		/* send-only packet socket (-1: none) */
+	int gso;		/* ... for UDP GSO frames (-1: none) */
 	bool vnet;		/* the TUN device has IFF_VNET_HDR (offloads switched on) */
 	unsigned gro_flags;	/* what may be written coalesced */
 };
@@ -192,7 +199,7 @@ struct dp_fds {
  * tun_fd and raw socket raw_fd (a packet socket too where direct), and the
  * device's offloads.  0 or -errno.
  */
-int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct);
+int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso);
 
 /*
  * The datapath process: buffers for the descriptors f (now the datapath's,
@@ -229,7 +236,7 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f);
  * call sends one packet through the kernel).  dp_hop_failed() tells whether a
  * send on the packet socket failed since the last call.
  */
-void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6]);
+void dp_set_hop(struct datapath *dp, int ifindex, const uint8_t mac[6], const uint8_t src_mac[6]);
 bool dp_hop_failed(struct datapath *dp);
 
 /*

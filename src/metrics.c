@@ -23,6 +23,7 @@ static const struct metric {
 	{ "slow_rx_packets", "ipipd_slow_rx_packets_total", COUNTER, "This tunnel's outer packets the fast path left to the userspace datapath." },
 	{ "slow_tx_packets", "ipipd_slow_tx_packets_total", COUNTER, "Packets the fast path left to the userspace datapath to encapsulate." },
 	{ "udp_coalesced", "ipipd_udp_coalesced_datagrams_total", COUNTER, "UDP encapsulation: datagrams the kernel coalesced with an earlier one (UDP_GRO), split again by ipipd." },
+	{ "udp_gso_sent", "ipipd_udp_gso_sent_datagrams_total", COUNTER, "UDP encapsulation: datagrams sent in UDP GSO frames (cut by the kernel or the NIC)." },
 	{ "fragmented", "ipipd_fragmented_packets_total", COUNTER, "Inner packets fragmented to fit the path MTU." },
 	{ "icmp_errors", "ipipd_icmp_errors_total", COUNTER, "ICMP errors about outer packets believed (they quote a recent outer packet)." },
 	{ "icmp_relayed", "ipipd_icmp_relayed_total", COUNTER, "ICMP errors relayed to inner senders (RFC 2003 section 4)." },

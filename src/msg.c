@@ -126,7 +126,7 @@ static int check(const struct msg *m)
 	case MSG_ROUTE_MTU:
 		return m->u.route.mtu >= 68 && m->u.route.mtu <= 0xffff ? 0 : -EBADMSG;
 	case MSG_HOP:
-		if (h->rc > 0 || h->failed > 1 || h->pad || h->ifindex < 0)
+		if (h->rc > 0 || h->failed > 1 || h->pad[0] || h->pad[1] || h->pad[2] || h->ifindex < 0)
 			return -EBADMSG;
 		return h->rc == 0 ? (h->ifindex > 0 ? 0 : -EBADMSG) : 0;
 	default:

@@ -79,8 +79,9 @@ struct msg_hop {
 	int32_t ifindex;	/* > 0 when rc is 0 */
 	uint32_t via;		/* the neighbour (network order) */
 	uint8_t mac[6];
+	uint8_t src_mac[6];	/* the interface's own */
 	uint8_t failed;		/* a send there had failed before this lookup */
-	uint8_t pad;
+	uint8_t pad[3];
 };
 
 struct msg_route {
@@ -95,7 +96,7 @@ struct msg_state {
 };
 
 /* The descriptors MSG_DATAPATH carries, in this order, each if its bit is set. */
-enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_UDP, MF_MAX };
+enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_UDP, MF_GSO, MF_MAX };
 
 struct msg_datapath {
 	uint8_t kernel;		/* the kernel's device carries the packets: no descriptor */

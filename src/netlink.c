@@ -200,7 +200,8 @@ struct link_reply {
 	unsigned mtu;		/* 0: none reported */
 	unsigned short type;	/* ARPHRD_* */
 	unsigned flags;		/* IFF_* */
-	bool ether_addr;	/* an IFLA_ADDRESS of Ethernet length */
+	bool ether_addr;	/* an IFLA_ADDRESS of Ethernet length ... */
+	uint8_t mac[NL_ETH_ALEN];	/* ... this one */
 };
 
 static int link_attr_cb(const struct nlattr *a, void *data)
@@ -214,6 +215,8 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 		break;
 	case IFLA_ADDRESS:
 		l->ether_addr = mnl_attr_get_payload_len(a) == NL_ETH_ALEN;
+		if (l->ether_addr)
+			memcpy(l->mac, mnl_attr_get_payload(a), NL_ETH_ALEN);
 		break;
 	}
 	return MNL_CB_OK;
@@ -376,6 +379,7 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 				     NUD_PERMANENT)))
 		return -EHOSTUNREACH;
 	memcpy(hop->mac, n.mac, NL_ETH_ALEN);
+	memcpy(hop->src_mac, l.mac, NL_ETH_ALEN);
 	return 0;
 }
 

@@ -53,6 +53,7 @@ struct nl_ether_hop {
 	int ifindex;
 	uint32_t via;			/* network order */
 	uint8_t mac[NL_ETH_ALEN];
+	uint8_t src_mac[NL_ETH_ALEN];	/* the interface's own */
 };
 int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop);
 

@@ -267,6 +267,21 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 	return PKT_OK;
 }
 
+void udp_gso_outer(uint8_t *outer, size_t pay)
+{
+	uint8_t *u = outer + IPV4_HLEN;
+	uint32_t sum;
+
+	put16(outer + 2, (uint16_t)(IPV4_HLEN + UDP_HLEN + pay));
+	put16(outer + 10, 0);
+	put16(outer + 10, inet_csum(outer, IPV4_HLEN));
+	put16(u + 4, (uint16_t)(UDP_HLEN + pay));
+	sum = sum16(0, outer + 12, 8) + IPPROTO_UDP_ + (uint32_t)(UDP_HLEN + pay);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(u + 6, (uint16_t)sum);
+}
+
 static const struct hdr_errors rx_outer_errors = {
 	PKT_RX_OUTER_VERSION, PKT_RX_OUTER_IHL, PKT_RX_OUTER_LENGTH, PKT_RX_OUTER_CSUM,
 };

@@ -94,6 +94,16 @@ struct ipip_params {
 };
 
 /* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */
+/*
+ * UDP GSO: make the outer header ipip_encap() wrote for the first of several
+ * datagrams the header of a super-packet of pay bytes of UDP payload, for
+ * the kernel to cut into those datagrams (VIRTIO_NET_HDR_GSO_UDP_L4): IPv4
+ * total length and checksum, UDP length, and as the UDP checksum the
+ * pseudo-header's sum (the partial checksum completed for each datagram).
+ * pay <= 0xffff - IPV4_HLEN - UDP_HLEN.
+ */
+void udp_gso_outer(uint8_t *outer, size_t pay);
+
 static inline size_t ipip_outer_len(const struct ipip_params *p)
 {
 	return IPV4_HLEN + (p->encap == ENCAP_IPIP ? 0 : UDP_HLEN) +

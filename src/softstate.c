@@ -205,6 +205,11 @@ void ss_read(struct softstate *s, uint64_t now_s, struct ss_view *v)
 	v->credit = atomic_load(&s->credit);
 }
 
+uint16_t ss_take_id_run(struct softstate *s, unsigned n)
+{
+	return (uint16_t)atomic_fetch_add_explicit(s->ids, n, RELAXED);
+}
+
 void ss_take_ids(struct softstate *s, uint16_t *ids, unsigned n)
 {
 	/* one spare: at most one ID in a run of n + 1 has low bits 0 */

@@ -138,4 +138,10 @@ void ss_read(struct softstate *s, uint64_t now_s, struct ss_view *v);
  */
 void ss_take_ids(struct softstate *s, uint16_t *ids, unsigned n);
 
+/*
+ * Take a run of n consecutive outer IDs, 0 among them maybe (for packets
+ * that no IP output rewrites: UDP GSO frames); returns the first.
+ */
+uint16_t ss_take_id_run(struct softstate *s, unsigned n);
+
 #endif

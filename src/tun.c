@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/if.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -211,4 +212,16 @@ int packet_open_tx(void)
 {
 	/* Protocol 0: the socket receives nothing. */
 	return open_tx(AF_PACKET, SOCK_DGRAM, 0);
+}
+
+int packet_open_gso(void)
+{
+	int fd = open_tx(AF_PACKET, SOCK_RAW, 0), e;
+
+	if (fd >= 0 && setint(fd, SOL_PACKET, PACKET_VNET_HDR, 1) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
 }

@@ -63,4 +63,11 @@ int raw_open_tx(void);
  */
 int packet_open_tx(void);
 
+/*
+ * A send-only packet socket for UDP GSO frames (SOCK_RAW with
+ * PACKET_VNET_HDR: each message is a virtio_net_hdr and a whole Ethernet
+ * frame); fd or -errno.
+ */
+int packet_open_gso(void);
+
 #endif

@@ -227,11 +227,13 @@ void tunnel_follow_hop(struct tunnel *t, bool failed)
 	m.u.hop.ifindex = hop.ifindex;
 	m.u.hop.via = hop.via;
 	memcpy(m.u.hop.mac, hop.mac, sizeof(hop.mac));
+	memcpy(m.u.hop.src_mac, hop.src_mac, sizeof(hop.src_mac));
 	m.u.hop.failed = failed;
 	if (msg_send(t->dp_fd, &m) < 0)
 		log_warn("datapath process: cannot send the next hop");
 	if (rc == t->hop_rc && hop.ifindex == t->hop.ifindex &&
-	    !memcmp(hop.mac, t->hop.mac, sizeof(hop.mac)) && !failed)
+	    !memcmp(hop.mac, t->hop.mac, sizeof(hop.mac)) &&
+	    !memcmp(hop.src_mac, t->hop.src_mac, sizeof(hop.src_mac)) && !failed)
 		return;
 	if (rc == 0)
 		log_info("%s: outer packets go straight to %02x:%02x:%02x:%02x:%02x:%02x (%s) on ifindex %d%s",
@@ -380,7 +382,7 @@ static int send_datapath(struct tunnel *t, bool replace)
 {
 	struct msg m = { .type = MSG_DATAPATH };
 	struct msg_datapath *md = &m.u.dp;
-	struct dp_fds f = { .tun = -1, .raw = -1, .tx = -1, .pkt = -1 };
+	struct dp_fds f = { .tun = -1, .raw = -1, .tx = -1, .pkt = -1, .udp = -1, .gso = -1 };
 	int fds[MF_MAX], ctr_fd = -1, bss_fd = -1, rc = 0;
 	size_t bss_len = 0, ctr_len = 0;
 	unsigned n = 0;
@@ -396,7 +398,8 @@ static int send_datapath(struct tunnel *t, bool replace)
 	md->ttl_max = sysctl_uint("/proc/sys/net/ipv4/ip_default_ttl", SS_TTL_MAX);
 	snprintf(md->reason, sizeof(md->reason), "%s", t->dp_reason);
 	if (!t->kernel) {
-		rc = dp_prepare(&f, t->tun_fd, t->raw_fd, t->cfg.underlay_output != UO_KERNEL);
+		rc = dp_prepare(&f, t->tun_fd, t->raw_fd, t->cfg.underlay_output != UO_KERNEL,
+				t->cfg.ip.encap != ENCAP_IPIP && t->cfg.ip.udp_csum);
 		if (rc < 0) {
 			errno = -rc;
 			log_warn("datapath sockets");
@@ -437,6 +440,10 @@ static int send_datapath(struct tunnel *t, bool replace)
 		md->fds |= 1u << MF_UDP;
 		fds[n++] = t->udp_fd;
 	}
+	if (f.gso >= 0) {
+		md->fds |= 1u << MF_GSO;
+		fds[n++] = f.gso;
+	}
 	rc = msg_send_fds(t->dp_fd, &m, fds, n);
 	if (rc < 0) {
 		errno = -rc;
@@ -447,6 +454,8 @@ static int send_datapath(struct tunnel *t, bool replace)
 		close(f.tx);
 	if (f.pkt >= 0)
 		close(f.pkt);
+	if (f.gso >= 0)
+		close(f.gso);
 	if (t->raw_fd >= 0)
 		close(t->raw_fd);
 	if (t->udp_fd >= 0)

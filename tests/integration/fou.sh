@@ -126,12 +126,24 @@ for ENC in fou gue; do
 	check "$ENC: full-size packets pass whole (DF, $((1500 - OH)) bytes)" \
 		nsx "$A" ping -c 2 -i 0.2 -W 2 -M do -s $((1500 - OH - 28)) 203.0.113.2
 	unr0=$(icmp_unreach "$B")
+	# B sends checksummed datagrams of TCP super-packets as UDP GSO frames:
+	# here cut and checksummed by the kernel before vb (no offloads), so
+	# that the capture shows what a wire would carry
+	nsx "$B" ethtool -K vb tx off >/dev/null
 	capture CAP "$B" vb "$WORK/$ENC.pcap" udp
 	check "$ENC: A pings B through the tunnel" nsx "$A" ping -c 3 -i 0.2 -W 2 203.0.113.2
 	check "$ENC: B pings A" nsx "$B" ping -c 3 -i 0.2 -W 2 203.0.113.1
 	check "$ENC: 4 MiB TCP A -> B arrives intact" transfer "$A" "$B" 203.0.113.2 7001 "$WORK/blob"
 	check "$ENC: 4 MiB TCP B -> A arrives intact" transfer "$B" "$A" 203.0.113.1 7002 "$WORK/blob"
 	stop_capture "$CAP"
+	nsx "$B" ethtool -K vb tx on tx-udp-segmentation on >/dev/null
+	check "$ENC: B sent the transfer's datagrams in UDP GSO frames (udp_gso_sent $(json "$B" fb udp_gso_sent))" \
+		test "$(json "$B" fb udp_gso_sent)" -gt 1000
+	co0=$(json "$A" fa udp_coalesced)
+	check "$ENC: 4 MiB TCP B -> A arrives intact with B's UDP GSO frames kept whole up to A's socket" \
+		transfer "$B" "$A" 203.0.113.1 7004 "$WORK/blob"
+	co1=$(json "$A" fa udp_coalesced)
+	check "$ENC: ... which read them so (udp_coalesced $co0 -> $co1)" test "$co1" -gt $((co0 + 1000))
 	if [ "$DP" = ebpf ]; then
 		check "$ENC: A's fast path sent the transfer (fast tx $(json "$A" fa fast_tx_packets), slow tx $(json "$A" fa slow_tx_packets)); B's checksummed packets went to A's socket (slow rx $(json "$A" fa slow_rx_packets), fast rx $(json "$A" fa fast_rx_packets))" \
 			bash -c "[ $(json "$A" fa fast_tx_packets) -gt 2000 ] && [ $(json "$A" fa slow_rx_packets) -gt 1000 ] &&
@@ -145,20 +157,25 @@ for ENC in fou gue; do
 			END { exit !(n > 100 && !bad) }' "$WORK/$ENC.fields"
 	check "$ENC: one TCP flow's data packets keep one source port" bash -c "
 		[ \$(awk '\$6 > 1000 { print \$1 }' $WORK/$ENC.fields | sort -u | wc -l) -eq 1 ]"
-	check "$ENC: B's outer packets: UDP from the fixed SourcePort 4000 to 6666, checksummed (and valid)" \
+	check "$ENC: B's outer packets: UDP from the fixed SourcePort 4000 to 6666, checksummed (and valid), IPv4 header valid, DF, no ID twice" \
 		$PY - "$WORK/$ENC.pcap" <<'EOF'
 import sys
 from scapy.all import rdpcap, IP, UDP
-n = 0
+n, ids = 0, set()
 for p in rdpcap(sys.argv[1]):
     if IP in p and p[IP].src == "198.51.100.2" and UDP in p:
         u = p[UDP]
         assert u.sport == 4000 and u.dport == 6666, (u.sport, u.dport)
         assert u.chksum != 0
+        assert p[IP].len <= 1500 and p[IP].flags == "DF", (p[IP].len, p[IP].flags)
+        assert p[IP].id not in ids, p[IP].id
+        ids.add(p[IP].id)
         q = IP(bytes(p[IP]))
-        c = q[UDP].chksum
+        c, ic = q[UDP].chksum, q.chksum
         del q[UDP].chksum
+        del q.chksum
         assert IP(bytes(q))[UDP].chksum == c, (hex(c), hex(IP(bytes(q))[UDP].chksum))
+        assert IP(bytes(q)).chksum == ic, (hex(ic), hex(IP(bytes(q)).chksum))
         n += 1
 assert n > 100, n
 EOF

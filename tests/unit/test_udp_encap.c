@@ -130,6 +130,70 @@ static void test_gue_header(void **state)
 	assert_int_equal(udp_verify(pkt), 0);
 }
 
+/*
+ * UDP GSO: the kernel cuts a frame into datagrams as __udp_gso_segment()
+ * does (the header copied, each datagram's UDP length patched into the
+ * checksum field udp_gso_outer() left, then the data summed in).  Each
+ * datagram must be what ipip_encap() writes for it alone.
+ */
+static void test_udp_gso_outer(void **state)
+{
+	static const enum encap encs[] = { ENCAP_FOU, ENCAP_GUE };
+
+	(void)state;
+	for (size_t e = 0; e < 2; e++) {
+		struct ipip_params p = params(encs[e]);
+		size_t olen = ipip_outer_len(&p), hl = olen - 28, seg, total = 0;
+		static uint8_t frame[8192], alone[2048], cut[2048];
+		uint8_t *pay = frame + 28;
+		size_t lens[3];
+
+		p.udp_csum = true;
+		/* three datagrams: two of one length, the last shorter (and odd) */
+		for (int i = 0; i < 3; i++) {
+			uint8_t *in = pay + total + hl;
+
+			lens[i] = make_inner(in, 6, 1234, 0x02, i < 2 ? 1000 : 333);
+			in[27] = (uint8_t)i;	/* they differ */
+			if (i == 0)
+				assert_int_equal(ipip_encap(&p, in - olen, in, lens[i]), PKT_OK);
+			else
+				memcpy(in - hl, pay, hl);
+			total += hl + lens[i];
+		}
+		seg = hl + lens[0];
+		udp_gso_outer(frame, total);
+		assert_int_equal(rd16(frame + 2), 28 + total);
+		assert_int_equal(inet_csum(frame, 20), 0);
+		assert_int_equal(rd16(frame + 24), 8 + total);
+		for (size_t off = 0; off < total; off += seg) {
+			size_t n = total - off < seg ? total - off : seg;
+			uint16_t check = rd16(frame + 26), oldlen = rd16(frame + 24);
+			uint32_t sum;
+
+			/* the kernel: the length's change into the pseudo-header sum ... */
+			sum = (uint16_t)check + (uint32_t)(uint16_t)~oldlen + (uint32_t)(8 + n);
+			sum = (sum & 0xffff) + (sum >> 16);
+			sum = (sum & 0xffff) + (sum >> 16);
+			memcpy(cut, frame, 28);
+			memcpy(cut + 28, pay + off, n);
+			wr16(cut + 2, (uint16_t)(28 + n));
+			wr16(cut + 24, (uint16_t)(8 + n));
+			/* ... which the checksum over the header and data then takes in */
+			wr16(cut + 26, (uint16_t)sum);
+			wr16(cut + 26, inet_csum(cut + 20, 8 + n) ? inet_csum(cut + 20, 8 + n) : 0xffff);
+			assert_int_equal(udp_verify(cut), 0);
+			/* the same bytes as the datagram encapsulated alone (but the IPv4 ID and checksum) */
+			memcpy(alone + olen, pay + off + hl, n - hl);
+			assert_int_equal(ipip_encap(&p, alone, alone + olen, n - hl), PKT_OK);
+			assert_memory_equal(alone + 20, cut + 20, 8 + n);
+			assert_memory_equal(alone, cut, 4);
+			assert_memory_equal(alone + 6, cut + 6, 4);
+			assert_memory_equal(alone + 12, cut + 12, 8);
+		}
+	}
+}
+
 /* One flow keeps one port; flows spread over the range; fragments and portless protocols too. */
 static void test_flow_port(void **state)
 {
@@ -321,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fou_header),
 		cmocka_unit_test(test_gue_header),
+		cmocka_unit_test(test_udp_gso_outer),
 		cmocka_unit_test(test_flow_port),
 		cmocka_unit_test(test_udp_decap),
 		cmocka_unit_test(test_icmp_about_udp),

@@ -108,6 +108,9 @@ static void show_human(const char *r)
 		printf("  encapsulation %s: port %s, remote port %s, source port %s, UDP checksum %s\n",
 		       val(r, "encapsulation", b[1], 64), b[0], val(r, "remote_port", b[2], 64),
 		       val(r, "source_port", b[3], 64), val(r, "udp_checksum", b[4], 64));
+	if (strcmp(val(r, "udp_coalesced", b[0], 64), "-"))
+		printf("  UDP: %s datagrams read coalesced, %s sent in GSO frames\n", b[0],
+		       val(r, "udp_gso_sent", b[1], 64));
 	printf("  ttl %s  tos %s  pmtudisc %s  ecn %s  dscp %s\n", val(r, "ttl", b[0], 64),
 	       val(r, "tos", b[1], 64), val(r, "pmtudisc", b[2], 64), val(r, "ecn", b[3], 64),
 	       val(r, "dscp", b[4], 64));

@@ -154,7 +154,7 @@ vm_run() {
 	local tmo=60
 	if [ "${1:-}" = -t ]; then tmo=$2; shift 2; fi
 	[ -n "$VM_PID" ] || { echo "vm_run: no guest running" >&2; return 126; }
-	/usr/bin/python3 "$KP_HOME/vmrun.py" "$VM_SOCK" "$tmo" "$1"
+	/usr/bin/python3 "$KP_HOME/vmrun.py" --ack "$VM_SOCK" "$tmo" "$1"
 }
 
 vm_stop() {

@@ -773,6 +773,7 @@ static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
 	const struct ipip_params *p = tx_params(dp, &tmp);
 	const size_t hl = p->encap == ENCAP_GUE ? GUE_HLEN : 0, olen = ipip_outer_len(p);
 	const size_t max = gso_seg_max(g), room = 0xffff - IPV4_HLEN - UDP_HLEN;
+	struct ipip_params nosum;	/* the frame's checksum is udp_gso_outer()'s, not summed here */
 	uint8_t *frame = t->gso + VNET_HLEN, *outer = frame + ETH_HLEN;
 	uint8_t *pay = outer + IPV4_HLEN + UDP_HLEN;
 	uint64_t pkts = 0, bytes = 0;
@@ -781,6 +782,8 @@ static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
 	    max > ss_pmtu(&dp->ss) || hl + max > room || !tx_hop(dp) ||
 	    atomic_load_explicit(&dp->hop.kick, memory_order_relaxed))
 		return false;
+	nosum = *p;
+	nosum.udp_csum = false;
 	if (t->n)
 		tx_flush(dp);	/* what is queued leaves first */
 	memcpy(frame, t->eth, ETH_HLEN);
@@ -802,7 +805,7 @@ static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
 			if (!n)
 				break;
 			if (!nseg) {
-				v = ipip_encap(p, in - olen, in, n);
+				v = ipip_encap(&nosum, in - olen, in, n);
 				if (v != PKT_OK) {
 					ctr_add(&t->c.drops[v], 1);
 					n = seg;	/* so the next one is a first too */

@@ -93,7 +93,6 @@ struct ipip_params {
 				 * datapath's port; remote_port until one arrives) */
 };
 
-/* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */
 /*
  * UDP GSO: make the outer header ipip_encap() wrote for the first of several
  * datagrams the header of a super-packet of pay bytes of UDP payload, for
@@ -104,6 +103,7 @@ struct ipip_params {
  */
 void udp_gso_outer(uint8_t *outer, size_t pay);
 
+/* The outer header's length: IPv4, and UDP (and GUE) for UDP encapsulation. */
 static inline size_t ipip_outer_len(const struct ipip_params *p)
 {
 	return IPV4_HLEN + (p->encap == ENCAP_IPIP ? 0 : UDP_HLEN) +

@@ -34,7 +34,7 @@ Q := @
 endif
 
 B := build
-CORE := packet softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
+CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -84,7 +84,7 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 # Unit tests (cmocka) of the pure code, with sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
+$(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/hub.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
 		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
 		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o $(B)/asan/endpoint.o
 	@echo "  CC+SAN  $@"

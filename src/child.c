@@ -246,7 +246,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 			  (long)getpid(), d->user.name, d->t.waiting,
 			  sandbox_landlock() > 0 ? "yes" : "no");
 		sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
-		sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+		sb_printf(sb, "remote=%s\n", c->ip.remote_any ? "any" : ip4(c->ip.remote, a));
 		sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 		return;
 	}
@@ -283,7 +283,15 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));
-	sb_printf(sb, "remote=%s\n", ip4(c->ip.remote, a));
+	sb_printf(sb, "remote=%s\n", c->ip.remote_any ? "any" : ip4(c->ip.remote, a));
+	if (c->ip.remote_any) {
+		sb_printf(sb, "allowed_remotes=");
+		for (unsigned i = 0; i < c->ip.n_allowed_remotes; i++)
+			sb_printf(sb, "%s%s/%u", i ? " " : "", ip4(c->allowed_remotes[i].addr, a),
+				  c->allowed_remotes[i].len);
+		sb_printf(sb, "\npeer_source_check=%s\nhub_routes=%u\n", c->ip.peer_check ? "yes" : "no",
+			  d->dp.hub ? d->dp.hub->n : 0);
+	}
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 	if (c->has_peer)
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
@@ -364,6 +372,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 struct params_gen {
 	struct ipip_params p;
 	struct prefix allowed[CONFIG_MAX_LIST];
+	struct prefix allowed_remotes[CONFIG_MAX_LIST];
 	uint64_t retired;	/* CLOCK_MONOTONIC ms (0: current) */
 	struct params_gen *next;
 };
@@ -398,7 +407,9 @@ static const struct ipip_params *params_now(struct daemon *d)
 		return NULL;
 	g->p = d->t.cfg.ip;
 	memcpy(g->allowed, d->t.cfg.allowed, sizeof(g->allowed));
+	memcpy(g->allowed_remotes, d->t.cfg.allowed_remotes, sizeof(g->allowed_remotes));
 	g->p.allowed = g->allowed;
+	g->p.allowed_remotes = g->allowed_remotes;
 	generations = g;
 	return &g->p;
 }
@@ -437,6 +448,14 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	}
 	p->allowed = g->allowed;
 	p->n_allowed = mp->n_allowed;
+	for (uint32_t i = 0; i < mp->n_allowed_remotes; i++) {
+		g->allowed_remotes[i].addr = mp->allowed_remotes[i].addr;
+		g->allowed_remotes[i].len = mp->allowed_remotes[i].len;
+	}
+	p->allowed_remotes = g->allowed_remotes;
+	p->n_allowed_remotes = mp->n_allowed_remotes;
+	p->remote_any = mp->remote_any;
+	p->peer_check = mp->peer_check;
 	p->own[0] = mp->local;
 	p->own[1] = mp->address;
 	if (d->attached && !d->t.kernel) {
@@ -454,7 +473,8 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	free_retired(false);
 	d->t.cfg.ip = *p;
 	memcpy(d->t.cfg.allowed, g->allowed, sizeof(d->t.cfg.allowed));
-	d->t.cfg.ip.allowed = d->t.cfg.allowed;
+	memcpy(d->t.cfg.allowed_remotes, g->allowed_remotes, sizeof(d->t.cfg.allowed_remotes));
+	config_own_lists(&d->t.cfg);
 	d->t.cfg.addr.s_addr = mp->address;
 	d->t.cfg.has_peer = mp->peer != 0;
 	d->t.cfg.peer.s_addr = mp->peer;
@@ -553,6 +573,50 @@ static int attach(struct daemon *d, struct msg *m)
 	return 0;
 }
 
+/*
+ * Remote = any: a part of the routes into the device.  The last part of a
+ * table builds it, and the datapath takes it in place of the one it had.
+ */
+static void hub_part(struct daemon *d, const struct msg_hub *h)
+{
+	static struct hub_route *parts;
+	static uint32_t have, total;
+	struct hub_table *t;
+
+	_Static_assert(MSG_HUB_MAX == HUB_ROUTES_MAX, "one limit of a hub's routes");
+	if (h->first == 0) {
+		struct hub_route *p = realloc(parts, ((size_t)h->total + 1) * sizeof(*p));
+
+		if (!p) {
+			log_warn("the routes into the device");
+			have = total = 0;
+			return;
+		}
+		parts = p;
+		have = 0;
+		total = h->total;
+	}
+	if (h->first != have || h->total != total)
+		return;		/* a part of a table not begun: cannot happen in order */
+	for (uint32_t i = 0; i < h->n; i++)
+		parts[have + i] = (struct hub_route){ .dst = h->r[i].dst, .len = (uint8_t)h->r[i].len,
+						      .gw = h->r[i].gw };
+	have += h->n;
+	if (have < total)
+		return;
+	t = hub_build(parts, total);
+	if (!t) {
+		log_warnx("the routes into the device: no memory for %u; the last ones kept", total);
+		return;
+	}
+	if (!d->attached || d->t.kernel) {
+		hub_free(t);
+		return;
+	}
+	dp_set_hub(&d->dp, t);
+	log_debug("%s: %u routes into the device", d->t.cfg.name, t->n);
+}
+
 /* What the parent says, whenever it says it. */
 static void parent_said(struct daemon *d, struct msg *m)
 {
@@ -601,6 +665,9 @@ static void parent_said(struct daemon *d, struct msg *m)
 		break;
 	case MSG_STOP:
 		d->stop = 1;
+		break;
+	case MSG_HUB_ROUTES:
+		hub_part(d, &m->u.hub);
 		break;
 	default:
 		break;	/* a late reply */

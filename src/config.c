@@ -22,7 +22,7 @@ struct key {
 	bool required;
 };
 
-#define MAX_KEYS 40
+#define MAX_KEYS 48
 
 struct parser {
 	struct config *c;
@@ -168,6 +168,12 @@ static int k_remote(struct parser *ps, const char *v)
 {
 	struct in_addr a;
 
+	ps->c->ip.remote_any = !strcmp(v, "any");
+	if (ps->c->ip.remote_any) {
+		ps->c->remote_name[0] = '\0';
+		ps->c->ip.remote = 0;	/* each route's gateway (hub.h) */
+		return 0;
+	}
 	if (parse_unicast(v, &a) == 0) {
 		ps->c->remote_name[0] = '\0';
 		ps->c->ip.remote = a.s_addr;
@@ -496,9 +502,11 @@ static int add_prefix(struct parser *ps, const char *key, const char *w)
 {
 	struct config *c = ps->c;
 	struct prefix *list = !strcmp(key, "RuleFrom") ? c->rule_from :
-			      !strcmp(key, "AllowedSources") ? c->allowed : c->forward_from;
+			      !strcmp(key, "AllowedSources") ? c->allowed :
+			      !strcmp(key, "AllowedRemotes") ? c->allowed_remotes : c->forward_from;
 	unsigned *n = list == c->rule_from ? &c->n_rule_from :
-		      list == c->allowed ? &c->ip.n_allowed : &c->n_forward_from;
+		      list == c->allowed ? &c->ip.n_allowed :
+		      list == c->allowed_remotes ? &c->ip.n_allowed_remotes : &c->n_forward_from;
 
 	if (*n == CONFIG_MAX_LIST) {
 		perr(ps, LINE, "%s: more than %u prefixes", key, CONFIG_MAX_LIST);
@@ -517,6 +525,22 @@ static int k_allowed_sources(struct parser *ps, const char *v)
 {
 	ps->c->line.allowed_sources = LINE;
 	return each_word(ps, v, "AllowedSources", add_prefix);
+}
+
+static int k_allowed_remotes(struct parser *ps, const char *v)
+{
+	ps->c->line.allowed_remotes = LINE;
+	return each_word(ps, v, "AllowedRemotes", add_prefix);
+}
+
+static int k_peer_check(struct parser *ps, const char *v)
+{
+	ps->c->line.peer_check = LINE;
+	if (parse_bool(v, &ps->c->ip.peer_check) < 0) {
+		perr(ps, LINE, "PeerSourceCheck: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
 }
 
 static int k_allow_source_route(struct parser *ps, const char *v)
@@ -733,6 +757,21 @@ static int k_route_table(struct parser *ps, const char *v)
 	return 0;
 }
 
+static int k_route_gateway(struct parser *ps, const char *v)
+{
+	struct config_route *r = route_here(ps);
+	struct in_addr a;
+
+	if (!r)
+		return 0;
+	if (parse_unicast(v, &a) < 0) {
+		perr(ps, LINE, "Gateway: '%s' is not a unicast IPv4 address", v);
+		return -1;
+	}
+	r->gw = a.s_addr;
+	return 0;
+}
+
 static int k_route_metric(struct parser *ps, const char *v)
 {
 	struct config_route *r = route_here(ps);
@@ -774,6 +813,8 @@ static const struct key keys[] = {
 	{ "Tunnel", "Nice", k_nice, false },
 	{ "Tunnel", "UnderlayOutput", k_underlay_output, false },
 	{ "Tunnel", "AllowedSources", k_allowed_sources, false },
+	{ "Tunnel", "AllowedRemotes", k_allowed_remotes, false },
+	{ "Tunnel", "PeerSourceCheck", k_peer_check, false },
 	{ "Tunnel", "AllowSourceRoute", k_allow_source_route, false },
 	{ "Tunnel", "LogUnusualECN", k_log_ecn, false },
 	{ "Tunnel", "Keepalive", k_keepalive, false },
@@ -790,6 +831,7 @@ static const struct key keys[] = {
 	{ "Route", "Destination", k_route_dst, false },
 	{ "Route", "Table", k_route_table, false },
 	{ "Route", "Metric", k_route_metric, false },
+	{ "Route", "Gateway", k_route_gateway, false },
 	{ "Firewall", "Forward", k_forward, false },
 	{ "Firewall", "ForwardFrom", k_forward_from, false },
 	{ "Firewall", "Input", k_input, false },
@@ -897,7 +939,13 @@ static void new_route(struct parser *ps)
 bool config_route_eq(const struct config_route *x, const struct config_route *y)
 {
 	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&
-	       x->metric == y->metric;
+	       x->metric == y->metric && x->gw == y->gw;
+}
+
+void config_own_lists(struct config *c)
+{
+	c->ip.allowed = c->allowed;
+	c->ip.allowed_remotes = c->allowed_remotes;
 }
 
 bool config_has_route(const struct config *c, const struct config_route *rt)
@@ -1170,6 +1218,51 @@ static void check_encap(struct parser *ps)
 	c->ip.sport_max = 60999;
 }
 
+/* Remote = any (a hub): what it needs, and what it cannot have. */
+static void check_hub(struct parser *ps)
+{
+	struct config *c = ps->c;
+	char a[INET_ADDRSTRLEN];
+
+	c->line.allowed_remotes = key_line(ps, "AllowedRemotes");
+	c->line.peer_check = key_line(ps, "PeerSourceCheck");
+	if (!c->ip.remote_any) {
+		if (c->line.allowed_remotes)
+			perr(ps, c->line.allowed_remotes, "AllowedRemotes: needs Remote = any (with "
+			     "one Remote, only Remote may send)");
+		if (c->line.peer_check)
+			perr(ps, c->line.peer_check, "PeerSourceCheck: needs Remote = any");
+		for (unsigned i = 0; i < c->n_routes; i++)
+			if (c->routes[i].gw)
+				perr(ps, c->routes[i].line, "Route: Gateway needs Remote = any (a "
+				     "point-to-point tunnel sends everything to Remote)");
+		return;
+	}
+	if (!key_line(ps, "PeerSourceCheck"))
+		c->ip.peer_check = true;
+	if (!c->ip.n_allowed_remotes)
+		perr(ps, key_line(ps, "Remote"), "Remote = any: needs AllowedRemotes (the underlay "
+		     "prefixes the peers' packets may come from)");
+	if (c->ip.encap != ENCAP_IPIP)
+		perr(ps, c->line.encap, "Encapsulation: Remote = any carries protocol 4 only");
+	if (c->keepalive)
+		perr(ps, key_line(ps, "Keepalive"), "Keepalive: needs one Remote (Remote = any has "
+		     "many peers)");
+	if (c->local_auto)
+		perr(ps, key_line(ps, "Local"), "Local = auto: looks at the route to Remote; "
+		     "Remote = any needs Local given");
+	if (c->datapath == DPM_KERNEL || c->datapath == DPM_EBPF)
+		perr(ps, c->line.datapath, "Datapath = %s: Remote = any runs on the userspace "
+		     "datapath (auto or userspace)", c->datapath == DPM_KERNEL ? "kernel" : "ebpf");
+	for (unsigned i = 0; i < c->n_routes; i++) {
+		const struct config_route *r = &c->routes[i];
+
+		if (r->gw && !ipip_remote_ok(&c->ip, r->gw))
+			perr(ps, r->line, "Route: Gateway %s is not in AllowedRemotes: its packets "
+			     "would be dropped", inet_ntop(AF_INET, &r->gw, a, sizeof(a)));
+	}
+}
+
 static void check_whole(struct parser *ps)
 {
 	struct config *c = ps->c;
@@ -1219,7 +1312,7 @@ static void check_whole(struct parser *ps)
 			c->n_rule_from = 1;
 		}
 	}
-	c->ip.allowed = c->allowed;
+	config_own_lists(c);
 	c->ip.own[0] = c->ip.local;
 	c->ip.own[1] = c->addr.s_addr;
 	if (c->n_forward_from && !c->fw_forward)
@@ -1232,6 +1325,7 @@ static void check_whole(struct parser *ps)
 	check_encap(ps);
 	check_loops(ps);
 	check_routes(ps);
+	check_hub(ps);
 	c->line.tunnel = ps->section_line[0];
 	c->line.name = key_line(ps, "Name");
 	c->line.local = key_line(ps, "Local");

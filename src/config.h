@@ -34,6 +34,7 @@ struct config_route {
 	struct prefix dst;
 	unsigned table;		/* RT_TABLE_MAIN (254) unless given */
 	unsigned metric;	/* 0: none given (the kernel's default) */
+	uint32_t gw;		/* Gateway (Remote = any: the peer; onlink), 0: none */
 	unsigned line;		/* its [Route] header */
 	bool has_dst;
 };
@@ -54,6 +55,7 @@ struct config_lines {
 	unsigned datapath, fp_attach, nice, underlay_output;
 	unsigned encap;		/* Encapsulation */
 	unsigned port, remote_port, source_port, udp_checksum;
+	unsigned allowed_remotes, peer_check;
 };
 
 struct config {
@@ -74,6 +76,8 @@ struct config {
 	unsigned keepalive;	/* seconds without a packet from Remote before an echo to Peer (0: off) */
 	unsigned keepalive_misses;	/* unanswered echoes before the tunnel is declared down */
 	struct prefix allowed[CONFIG_MAX_LIST];	/* AllowedSources (ip.allowed points here) */
+	/* Remote = any: AllowedRemotes (ip.allowed_remotes points here) */
+	struct prefix allowed_remotes[CONFIG_MAX_LIST];
 	struct in_addr addr;
 	unsigned prefixlen;
 	bool has_peer;
@@ -124,7 +128,10 @@ int config_parse_string(const char *text, const char *path, struct config *c, FI
  */
 const char *config_kernel_gap(const struct config *c, unsigned *line);
 
-/* The same route: destination, table and metric (what makes a route in the kernel). */
+/* Point c's parameters (c->ip) at c's own lists again, after c was copied. */
+void config_own_lists(struct config *c);
+
+/* The same route: destination, table and metric (what makes a route in the kernel), and gateway. */
 bool config_route_eq(const struct config_route *x, const struct config_route *y);
 
 /* A route like rt among c's [Route] sections. */

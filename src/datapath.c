@@ -234,6 +234,10 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	dp->remote.sin_addr.s_addr = p->remote;
 	rc = -pthread_mutex_init(&dp->tx_lock, NULL);
 	dp->tx_lock_made = rc == 0;
+	if (rc == 0) {
+		rc = -pthread_mutex_init(&dp->rx_lock, NULL);
+		dp->rx_lock_made = rc == 0;
+	}
 	if (rc == 0)
 		rc = ring_init(&dp->rx.ring);
 	if (rc == 0)
@@ -284,6 +288,11 @@ void dp_free(struct datapath *dp)
 	if (dp->tx_lock_made)
 		pthread_mutex_destroy(&dp->tx_lock);
 	dp->tx_lock_made = false;
+	if (dp->rx_lock_made)
+		pthread_mutex_destroy(&dp->rx_lock);
+	dp->rx_lock_made = false;
+	hub_free(dp->hub);
+	dp->hub = NULL;
 	dp->inited = false;
 }
 
@@ -363,6 +372,8 @@ int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len)
 
 	if (len > ICMP_ECHO_MAX)
 		return -EMSGSIZE;
+	if (p->remote_any)
+		return -EDESTADDRREQ;	/* a hub has no one Remote */
 	memcpy(pkt + olen, inner, len);
 	v = ipip_encap(p, pkt, pkt + olen, len);
 	if (v != PKT_OK)
@@ -380,7 +391,7 @@ int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu
 {
 	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = p->remote };
 
-	if (p->remote != dp_params(dp)->remote) {
+	if (p->remote != dp_params(dp)->remote && !p->remote_any) {
 		/* the raw socket takes the new Remote's packets and errors only */
 		if (connect(dp->raw_fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
 			return -errno;
@@ -599,6 +610,8 @@ static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
 /* Back to the kernel's IP output for msg[from..n). */
 static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
 {
+	if (dp_params(dp)->remote_any)
+		return;	/* each slot names its own peer */
 	for (unsigned i = from; i < n; i++) {
 		dp->tx.ring.msg[i].msg_hdr.msg_name = &dp->remote;
 		dp->tx.ring.msg[i].msg_hdr.msg_namelen = sizeof(dp->remote);
@@ -729,6 +742,24 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 		tx_too_big(dp, inner, len, pmtu);
 		return;
 	}
+	if (p->remote_any && len >= IPV4_HLEN) {
+		/* a hub: to the gateway of the route the packet came by (hub.h) */
+		uint32_t peer;
+
+		memcpy(&peer, inner + 16, 4);
+		hub_lookup(dp->hub, peer, &peer);
+		if (!ipip_remote_ok(p, peer)) {
+			ctr_add(&t->c.drops[PKT_TX_NO_PEER], 1);
+			return;
+		}
+		if (p != &tmp) {
+			tmp = *p;
+			p = &tmp;
+		}
+		tmp.remote = peer;
+		t->to[t->n] = (struct sockaddr_in){ .sin_family = AF_INET,
+						    .sin_addr.s_addr = peer };
+	}
 	v = ipip_encap(p, outer, inner, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
@@ -738,7 +769,7 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 	if (soft)
 		tx_soft_check(dp, outer, inner, len, soft);
 	m = &t->ring.msg[t->n].msg_hdr;
-	m->msg_name = &dp->remote;
+	m->msg_name = p->remote_any ? &t->to[t->n] : &dp->remote;
 	m->msg_namelen = sizeof(dp->remote);
 	t->ring.iov[t->n].iov_base = outer;
 	t->ring.iov[t->n].iov_len = len + (size_t)(inner - outer);
@@ -1059,6 +1090,18 @@ static void rx_one(struct datapath *dp, const struct ipip_params *p, uint8_t *pk
 		v = ipip_decap(p, pkt, len, &rx);
 	if (rx.ecn_unusual)
 		log_ecn(dp, r, &rx);
+	if (v == PKT_OK && p->remote_any && p->peer_check) {
+		/* the inner source must be routed back through the tunnel to this peer */
+		uint32_t src, peer, outer_src;
+
+		memcpy(&src, pkt + rx.inner_off + 12, 4);
+		if (from)
+			outer_src = from->sin_addr.s_addr;
+		else
+			memcpy(&outer_src, pkt + 12, 4);
+		if (!hub_lookup(dp->hub, src, &peer) || peer != outer_src)
+			v = PKT_RX_PEER_SOURCE;
+	}
 	if (v != PKT_OK) {
 		ctr_add(&r->c.drops[v], 1);
 		return;
@@ -1358,13 +1401,29 @@ static int rx_rounds(struct datapath *dp)
 {
 	int got = 0, n;
 
+	pthread_mutex_lock(&dp->rx_lock);
 	for (int i = 0; i < DP_ROUNDS; i++) {
 		n = dp_net_to_tun(dp);
 		got += n;
 		if (n < DP_BATCH)
 			break;
 	}
+	pthread_mutex_unlock(&dp->rx_lock);
 	return got;
+}
+
+void dp_set_hub(struct datapath *dp, struct hub_table *t)
+{
+	struct hub_table *old;
+
+	/* no round of either direction holds the old table past this */
+	pthread_mutex_lock(&dp->tx_lock);
+	pthread_mutex_lock(&dp->rx_lock);
+	old = dp->hub;
+	dp->hub = t;
+	pthread_mutex_unlock(&dp->rx_lock);
+	pthread_mutex_unlock(&dp->tx_lock);
+	hub_free(old);
 }
 
 static void *rx_main(void *arg)

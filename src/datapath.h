@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "hub.h"
 #include "offload.h"
 #include "packet.h"
 #include "softstate.h"
@@ -95,6 +96,7 @@ struct dp_tx {
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
 	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
+	struct sockaddr_in to[DP_BATCH];	/* Remote = any: each slot's peer */
 	uint8_t eth[14];		/* the next hop's Ethernet header (UDP GSO frames) */
 	uint8_t *gso;			/* one UDP GSO frame: virtio_net_hdr, Ethernet, IPv4, UDP, datagrams */
 	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
@@ -175,6 +177,11 @@ struct datapath {
 	struct dp_tx tx;
 	pthread_mutex_t tx_lock;	/* held for a round of tx (see reply_round()) */
 	bool tx_lock_made;
+	/* Remote = any: the routes into the device (hub.h), replaced whole by
+	 * dp_set_hub() under tx_lock and rx_lock (held for a round of rx) */
+	struct hub_table *hub;
+	pthread_mutex_t rx_lock;
+	bool rx_lock_made;
 	struct dp_rx rx;
 	int stop_fd;			/* eventfd: the threads end when it is readable */
 	pthread_t tx_thread, rx_thread;
@@ -260,6 +267,14 @@ bool dp_route_mtu(struct datapath *dp, unsigned outer);
  * a keepalive) and send it to Remote, from any thread.  0 or -errno.
  */
 int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len);
+
+/*
+ * Remote = any: the routes into the device now (the datapath's, freed by the
+ * next call or dp_free), from the owner.  Packets of routes it does not hold
+ * go to their inner destination, as the kernel's remote any device sends
+ * those of a route without a gateway.
+ */
+void dp_set_hub(struct datapath *dp, struct hub_table *t);
 
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);

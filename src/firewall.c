@@ -582,7 +582,7 @@ void fw_plan_ruleset(const struct fw_ruleset *rs, const struct config *c, struct
 	p->local = c->ip.local;
 	p->remote = c->ip.remote;
 	p->port = c->ip.encap == ENCAP_IPIP ? 0 : c->ip.port;
-	p->any_source = c->ip.learn_port;
+	p->any_source = c->ip.learn_port || c->ip.remote_any;	/* Remote = any: ipipd checks AllowedRemotes itself, and counts */
 	for (unsigned i = 0; i < rs->nchains; i++) {
 		const struct fw_chain *ch = &rs->chains[i];
 

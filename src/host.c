@@ -369,8 +369,8 @@ static int step_rules(struct run *r)
 static int add_route(struct run *r, const struct config_route *rt)
 {
 	char a[INET_ADDRSTRLEN];
-	int rc = nl_route(r->nl, true, rt->dst.addr, rt->dst.len, rt->table, 0, rt->metric,
-			  r->ifindex);
+	int rc = nl_route_onlink(r->nl, true, rt->dst.addr, rt->dst.len, rt->table, rt->gw,
+				 rt->metric, r->ifindex, true);
 
 	if (rc < 0) {
 		fail(r, rt->line, "Route", "route %s/%u dev %s table %u%s: %s", ip4(rt->dst.addr, a),
@@ -926,9 +926,13 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[1024], table[48];
 	unsigned inputs = 0;
 
+	if (c->ip.remote_any)
+		fprintf(out, "# Remote = any: ipipd takes packets only from AllowedRemotes%s; the "
+			"kernel's device takes them from any peer\n",
+			c->ip.peer_check ? ", and each inner source only from the peer its route leads to" : "");
 	if (c->ip.encap == ENCAP_IPIP) {
 		fprintf(out, "ip tunnel add %s mode ipip remote %s local %s", c->name,
-			ip4(c->ip.remote, a), ip4(c->ip.local, b));
+			c->ip.remote_any ? "any" : ip4(c->ip.remote, a), ip4(c->ip.local, b));
 	} else {
 		/* only `ip link` takes the encap options */
 		fprintf(out, "modprobe fou\nip fou add port %u %s\n", c->ip.port,
@@ -992,7 +996,10 @@ void host_explain(const struct config *c, unsigned mtu, FILE *out)
 	for (unsigned i = 0; i < c->n_routes; i++) {
 		const struct config_route *rt = &c->routes[i];
 
-		fprintf(out, "ip route add %s/%u dev %s", ip4(rt->dst.addr, a), rt->dst.len, c->name);
+		fprintf(out, "ip route add %s/%u", ip4(rt->dst.addr, a), rt->dst.len);
+		if (rt->gw)
+			fprintf(out, " via %s", ip4(rt->gw, a));
+		fprintf(out, " dev %s%s", c->name, rt->gw ? " onlink" : "");
 		if (rt->table != RT_TABLE_MAIN)
 			fprintf(out, " table %u", rt->table);
 		if (rt->metric)

@@ -248,7 +248,7 @@ static int try_up(struct daemon *d)
 	d->t.tried = now_ms();
 	if (rc == 0) {
 		d->ready_by = now_ms() + CHILD_READY_MS;
-		watch_routes(d, d->t.cfg.local_auto);	/* Local = auto follows the routes */
+		watch_routes(d, d->t.cfg.local_auto || d->t.cfg.ip.remote_any);	/* Local = auto, Remote = any follow the routes */
 		tell_state(d);
 	}
 	if (rc == 1 && strcmp(was, d->t.waiting)) {
@@ -371,7 +371,7 @@ static void notify_up(struct daemon *d, bool ready)
 	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s",
 		   ready ? "READY=1\n" : "", c->name,
 		   ip4(c->ip.local, (char[INET_ADDRSTRLEN]){ 0 }), c->local_auto ? " (auto)" : "",
-		   ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
+		   c->ip.remote_any ? "any" : ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
 		   c->remote_name[0] ? " (" : "", c->remote_name, c->remote_name[0] ? ")" : "",
 		   d->t.kernel ? "kernel" : d->t.fast ? "eBPF" : "userspace",
 		   d->t.peer_down ? "; down: Peer does not answer keepalives" : "");
@@ -463,7 +463,7 @@ static int reload(struct daemon *d, char *text, size_t n)
 		else
 			tunnel_follow_underlay(&d->t, true);	/* a new Remote may leave elsewhere */
 		if (d->t.up)	/* Local = auto follows the routes */
-			watch_routes(d, d->t.cfg.local_auto);
+			watch_routes(d, d->t.cfg.local_auto || d->t.cfg.ip.remote_any);
 		tunnel_follow_hop(&d->t, false);
 	}
 	if (d->ready)
@@ -608,8 +608,10 @@ static int run(struct daemon *d)
 			tunnel_refresh_own(&d->t);
 			look = moved = true;
 		}
-		if (n > 0 && pfd[3].revents && nl_monitor_drain(&d->mon_route) > 0)
+		if (n > 0 && pfd[3].revents && nl_monitor_drain(&d->mon_route) > 0) {
 			look = moved = true;
+			tunnel_follow_routes(&d->t);	/* Remote = any: the routes into the device */
+		}
 		if (look && !d->t.up && !d->stop) {
 			int rc;
 

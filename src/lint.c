@@ -393,7 +393,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 	memset(&l, 0, sizeof(l));
 	if (c->remote_name[0] || c->local_auto) {
 		dyn = *c;
-		dyn.ip.allowed = dyn.allowed;
+		config_own_lists(&dyn);
 		if (c->remote_name[0])
 			dyn.ip.remote = h && h->known ? h->remote : 0;
 		if (c->local_auto)

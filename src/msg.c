@@ -33,6 +33,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_soft);
 	case MSG_REMOTE_SEEN:
 		return sizeof(struct msg_remote);
+	case MSG_HUB_ROUTES:
+		return sizeof(struct msg_hub);
 	default:
 		return 0;
 	}
@@ -81,10 +83,15 @@ static int check_params(const struct msg_params *p)
 	if (p->tos_inherit > 1 || p->pmtudisc > 1 || p->ecn > 2 || p->dscp_uniform > 1 ||
 	    p->allow_source_route > 1 || p->ecn_log > 1 || p->n_allowed > CONFIG_LIST_MAX_ ||
 	    p->mtu < 68 || p->mtu > 0xffff - 20 || p->keepalive > 3600 ||
-	    p->keepalive_misses < 1 || p->keepalive_misses > 100 || !p->local || !p->remote)
+	    p->keepalive_misses < 1 || p->keepalive_misses > 100 || !p->local ||
+	    p->remote_any > 1 || p->peer_check > 1 || (p->remote == 0) != (p->remote_any == 1) ||
+	    p->n_allowed_remotes > CONFIG_LIST_MAX_ || (p->remote_any && !p->n_allowed_remotes))
 		return -EBADMSG;
 	for (uint32_t i = 0; i < p->n_allowed; i++)
 		if (p->allowed[i].len > 32)
+			return -EBADMSG;
+	for (uint32_t i = 0; i < p->n_allowed_remotes; i++)
+		if (p->allowed_remotes[i].len > 32)
 			return -EBADMSG;
 	return 0;
 }
@@ -92,6 +99,17 @@ static int check_params(const struct msg_params *p)
 unsigned msg_fds_wanted(const struct msg *m)
 {
 	return m->type == MSG_DATAPATH ? (unsigned)__builtin_popcount(m->u.dp.fds) : 0;
+}
+
+static int check_hub(const struct msg_hub *h)
+{
+	if (h->total > MSG_HUB_MAX || h->n > MSG_HUB_CHUNK || h->first > h->total ||
+	    h->n > h->total - h->first || h->pad || (!h->n && h->total))
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (h->r[i].len > 32)
+			return -EBADMSG;
+	return 0;
 }
 
 static int check(const struct msg *m)
@@ -117,6 +135,8 @@ static int check(const struct msg *m)
 		       m->u.soft.path_ttl <= 255 && m->u.soft.unreach <= 1 ? 0 : -EBADMSG;
 	case MSG_REMOTE_SEEN:
 		return m->u.remote.addr ? 0 : -EBADMSG;
+	case MSG_HUB_ROUTES:
+		return check_hub(&m->u.hub);
 	case MSG_STATUS:
 		return s->fw_rules >= -1 && s->underlay >= 0 ? 0 : -EBADMSG;
 	case MSG_ADDRS:

@@ -47,6 +47,7 @@ enum msg_type {
 	MSG_UNREACHABLE,	/* an ICMP error says the tunnel's exit is unreachable */
 	MSG_SOFT_STATE,		/* what the fast path must leave to the slow path, changed */
 	MSG_REMOTE_SEEN,	/* RemotePort = learn: Remote's packets come from another address */
+	MSG_HUB_ROUTES,		/* Remote = any: (a part of) the routes into the device now */
 	MSG_TYPE_MAX
 };
 
@@ -57,7 +58,8 @@ enum msg_type {
 			MSG_BIT(MSG_REMOTE_SEEN))
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
-			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED))
+			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED) | \
+			 MSG_BIT(MSG_HUB_ROUTES))
 
 /* The parent's part of `ipipctl show`. */
 enum msg_kstat { MK_RX_PACKETS, MK_RX_BYTES, MK_TX_PACKETS, MK_TX_BYTES, MK_RX_ECN_DROPS,
@@ -129,6 +131,29 @@ struct msg_params {
 	} allowed[CONFIG_LIST_MAX_];
 	uint32_t mtu;		/* the device's */
 	uint32_t keepalive, keepalive_misses;
+	uint8_t remote_any, peer_check;	/* Remote = any (remote 0), PeerSourceCheck */
+	uint8_t pad[2];
+	uint32_t n_allowed_remotes;
+	struct {
+		uint32_t addr, len;
+	} allowed_remotes[CONFIG_LIST_MAX_];
+};
+
+/*
+ * Remote = any: the routes into the device, MSG_HUB_CHUNK at a time; a part
+ * with first 0 starts a new table, the part that ends at total completes it.
+ */
+#define MSG_HUB_CHUNK 64
+#define MSG_HUB_MAX 65536u	/* = HUB_ROUTES_MAX (hub.h) */
+struct msg_hub {
+	uint32_t total;		/* routes in the table (<= MSG_HUB_MAX) */
+	uint32_t first;		/* where this part's go */
+	uint32_t n;		/* routes in this part */
+	uint32_t pad;
+	struct {
+		uint32_t dst, gw;	/* network order; gw 0: none */
+		uint32_t len;		/* 0..32 */
+	} r[MSG_HUB_CHUNK];
 };
 
 struct msg_alive {
@@ -168,6 +193,7 @@ struct msg {
 		struct msg_alive alive;
 		struct msg_soft soft;
 		struct msg_remote remote;
+		struct msg_hub hub;
 	} u;
 	int fds[MF_MAX];	/* MSG_DATAPATH's descriptors, as received (-1: none) */
 	unsigned nfds;

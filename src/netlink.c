@@ -502,6 +502,12 @@ int nl_link_del(struct nl *nl, int ifindex)
 int nl_route(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table, uint32_t gw,
 	     unsigned metric, int ifindex)
 {
+	return nl_route_onlink(nl, add, dst, len, table, gw, metric, ifindex, false);
+}
+
+int nl_route_onlink(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table,
+		    uint32_t gw, unsigned metric, int ifindex, bool onlink)
+{
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
 				      NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
@@ -513,6 +519,8 @@ int nl_route(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
+	if (onlink && gw)
+		rtm->rtm_flags |= RTNH_F_ONLINK;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (len)
 		mnl_attr_put_u32(nlh, RTA_DST, dst);
@@ -701,6 +709,60 @@ int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
 
 	ifa->ifa_family = AF_INET;
 	rc = nl_talk(nl, nlh, addr_info_cb, &d);
+	return rc < 0 ? rc : (int)d.n;
+}
+
+/* ---- the routes into a device (Remote = any) ------------------------------ */
+
+struct route_dump {
+	int ifindex;
+	struct nl_route_info *out;
+	unsigned n, max;
+};
+
+static int route_dump_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= RTA_MAX && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
+	struct route_dump *d = data;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET ||
+	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len > 32)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_dump_attr_cb, tb);
+	if (!tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->ifindex)
+		return MNL_CB_OK;
+	if (d->n < d->max)
+		d->out[d->n] = (struct nl_route_info){
+			.dst = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0,
+			.len = rtm->rtm_dst_len,
+			.gw = tb[RTA_GATEWAY] ? mnl_attr_get_u32(tb[RTA_GATEWAY]) : 0,
+		};
+	d->n++;
+	return MNL_CB_OK;
+}
+
+int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_DUMP);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_dump d = { .ifindex = ifindex, .out = out, .max = max };
+	int rc;
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_UNSPEC;	/* every table */
+	rc = nl_talk(nl, nlh, route_dump_cb, &d);
 	return rc < 0 ? rc : (int)d.n;
 }
 

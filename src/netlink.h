@@ -105,6 +105,9 @@ int nl_default_route(struct nl *nl, bool add, unsigned table, uint32_t gw, int i
 /* ip route add|del DST/LEN [via GW] dev IFINDEX table TABLE [metric METRIC] (0: none). */
 int nl_route(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table, uint32_t gw,
 	     unsigned metric, int ifindex);
+/* ... with `onlink` where gw is given (a gateway the device reaches without a route to it). */
+int nl_route_onlink(struct nl *nl, bool add, uint32_t dst, unsigned len, unsigned table,
+		    uint32_t gw, unsigned metric, int ifindex, bool onlink);
 
 /* ip rule add|del from ADDR/LEN table TABLE [priority PRIO] (prio 0: none). */
 int nl_rule(struct nl *nl, bool add, uint32_t addr, unsigned len, unsigned table, unsigned prio);
@@ -123,6 +126,20 @@ struct nl_link_info {
 
 /* Every interface into out[0..max); returns how many there are (possibly more than max) or -errno. */
 int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max);
+
+/* One IPv4 unicast route (any table): dst/len via gw (0: none), network order. */
+struct nl_route_info {
+	uint32_t dst;
+	unsigned len;
+	uint32_t gw;
+};
+
+/*
+ * The IPv4 unicast routes of every table whose output device is ifindex
+ * (multipath routes left out) into out[0..max); returns how many there are
+ * (possibly more than max) or -errno.
+ */
+int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max);
 
 /* One IPv4 address: ip -4 address show. */
 struct nl_addr_info {

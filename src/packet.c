@@ -33,6 +33,24 @@ bool prefix_match(const struct prefix *p, uint32_t addr)
 	return ((ntohl_(addr) ^ ntohl_(p->addr)) & mask) == 0;
 }
 
+static uint32_t get32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return v;
+}
+
+bool ipip_remote_ok(const struct ipip_params *p, uint32_t addr)
+{
+	if (!p->remote_any)
+		return addr == p->remote;
+	for (unsigned i = 0; i < p->n_allowed_remotes; i++)
+		if (prefix_match(&p->allowed_remotes[i], addr))
+			return true;
+	return false;
+}
+
 void own_addrs_publish(struct own_addrs *s, const uint32_t *addr, unsigned n)
 {
 	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -304,7 +322,7 @@ static enum pkt_verdict check_outer(const struct ipip_params *p, const uint8_t *
 		return PKT_RX_OUTER_PROTO;
 	if (get16(pkt + 6) & (IP_MF | IP_OFFMASK))
 		return PKT_RX_OUTER_FRAGMENT;
-	if (memcmp(pkt + 12, &p->remote, 4) != 0)
+	if (!ipip_remote_ok(p, get32(pkt + 12)))
 		return PKT_RX_OUTER_SOURCE;
 	if (memcmp(pkt + 16, &p->local, 4) != 0)
 		return PKT_RX_OUTER_DEST;
@@ -428,7 +446,7 @@ enum pkt_verdict udp_decap(const struct ipip_params *p, uint8_t *pay, size_t len
 	enum pkt_verdict v;
 
 	memset(rx, 0, sizeof(*rx));
-	if (src != p->remote && !p->learn_port)
+	if (!p->learn_port && !ipip_remote_ok(p, src))
 		return PKT_RX_OUTER_SOURCE;
 	if (p->encap == ENCAP_GUE) {
 		/*
@@ -580,8 +598,7 @@ static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, 
 	size_t off = quoted_outer(p, quoted, len), ohlen;
 	uint16_t sport;
 
-	if (!off || memcmp(quoted + 12, &p->local, 4) != 0 ||
-	    memcmp(quoted + 16, &p->remote, 4) != 0)
+	if (!off || memcmp(quoted + 12, &p->local, 4) != 0 || !ipip_remote_ok(p, get32(quoted + 16)))
 		return 0;
 	if (p->encap != ENCAP_IPIP) {
 		ohlen = (size_t)(quoted[0] & 0x0f) * 4;

@@ -91,7 +91,16 @@ struct ipip_params {
 	bool learn_port;	/* RemotePort = learn: take packets from any source and
 				 * follow the address and port of the far end's (the
 				 * datapath's port; remote_port until one arrives) */
+	/* Remote = any (a hub): remote is 0; each packet goes to its route's
+	 * gateway (hub.h), and comes only from a peer in allowed_remotes */
+	bool remote_any;
+	const struct prefix *allowed_remotes;
+	unsigned n_allowed_remotes;
+	bool peer_check;	/* an inner source must be routed back to the peer it came from */
 };
+
+/* An outer address Remote stands for: Remote itself, or with Remote = any one in AllowedRemotes. */
+bool ipip_remote_ok(const struct ipip_params *p, uint32_t addr);
 
 /*
  * UDP GSO: make the outer header ipip_encap() wrote for the first of several
@@ -139,6 +148,7 @@ static inline size_t ipip_outer_len(const struct ipip_params *p)
 	X(PKT_RX_INNER_SOURCE_NOT_ALLOWED, "rx_inner_source_not_allowed") \
 	X(PKT_RX_INNER_SOURCE_ROUTE, "rx_inner_source_route") \
 	X(PKT_RX_TUN_WRITE, "rx_tun_write_error") \
+	X(PKT_RX_PEER_SOURCE, "rx_peer_source") \
 	X(PKT_TX_NOT_IPV4, "tx_not_ipv4") \
 	X(PKT_TX_SHORT, "tx_short") \
 	X(PKT_TX_IHL, "tx_bad_ihl") \
@@ -150,6 +160,7 @@ static inline size_t ipip_outer_len(const struct ipip_params *p)
 	X(PKT_TX_FRAG_NEEDED, "tx_frag_needed") \
 	X(PKT_TX_NOBUFS, "tx_no_buffer") \
 	X(PKT_TX_SEND_ERROR, "tx_send_error") \
+	X(PKT_TX_NO_PEER, "tx_no_peer") \
 	X(PKT_ICMP_NOT_OURS, "icmp_not_ours") \
 	X(PKT_ICMP_ID_NOT_RECENT, "icmp_id_not_recent") \
 	X(PKT_ICMP_SOURCE_OURS, "icmp_relay_source_ours") \

@@ -103,6 +103,13 @@ enum pkt_verdict ss_icmp(struct softstate *s, const struct ipip_params *p, unsig
 	}
 	if (type == 3 && code == 4 && ss_pmtu_lower(s, info, now_s))
 		*changed |= SS_PMTU;
+	/*
+	 * A hub's errors are about one of its peers: the path MTU is the
+	 * tunnel's (the lowest of theirs), but one peer's TTL or
+	 * reachability says nothing of the others'.
+	 */
+	if (p->remote_any)
+		return PKT_OK;
 	learn_ttl(s, icmp_sent_ttl(p, type, quoted, len), now_s, changed);
 	if (icmp_exit_unreachable(p, type, code, quoted, len)) {
 		atomic_store(&s->unreach_at, now_s ? now_s : 1);

@@ -111,8 +111,8 @@ static int raw_open_proto(uint32_t local, uint32_t remote, int proto)
 	    setint(fd, IPPROTO_IP, IP_RECVERR, 1) < 0 ||
 	    setint(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE) < 0 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0)
-		goto fail;
+	    (remote && connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0))
+		goto fail;	/* (remote 0: Remote = any, a hub's peers) */
 	/* FORCE needs CAP_NET_ADMIN and ignores rmem_max; fall back quietly. */
 	if (setint(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF) < 0)
 		setint(fd, SOL_SOCKET, SO_RCVBUF, SOCK_BUF);

@@ -76,6 +76,13 @@ static bool allowed_eq(const struct config *a, const struct config *b)
 	for (unsigned i = 0; i < a->ip.n_allowed; i++)
 		if (a->allowed[i].addr != b->allowed[i].addr || a->allowed[i].len != b->allowed[i].len)
 			return false;
+	/* Remote = any's: which peers, and whether their sources are checked */
+	if (a->ip.n_allowed_remotes != b->ip.n_allowed_remotes || a->ip.peer_check != b->ip.peer_check)
+		return false;
+	for (unsigned i = 0; i < a->ip.n_allowed_remotes; i++)
+		if (a->allowed_remotes[i].addr != b->allowed_remotes[i].addr ||
+		    a->allowed_remotes[i].len != b->allowed_remotes[i].len)
+			return false;
 	return true;
 }
 
@@ -99,6 +106,10 @@ void tunnel_diff(const struct config *a, const struct config *b, bool kernel,
 	} else if (a->datapath != b->datapath) {
 		d->restart = "Datapath";
 		d->restart_line = b->line.datapath ? b->line.datapath : a->line.datapath ? b->line.tunnel : 0;
+	} else if (x->remote_any != y->remote_any) {
+		/* one peer or many: another raw socket, another datapath */
+		d->restart = "Remote";
+		d->restart_line = b->line.remote;
 	} else if (a->fp_attach != b->fp_attach) {
 		d->restart = "FastPathAttach";
 		d->restart_line = b->line.fp_attach ? b->line.fp_attach : a->line.fp_attach ? b->line.tunnel : 0;
@@ -221,6 +232,13 @@ void tunnel_params(const struct config *c, unsigned mtu, struct msg_params *mp)
 	for (unsigned i = 0; i < c->ip.n_allowed && i < CONFIG_LIST_MAX_; i++) {
 		mp->allowed[i].addr = c->allowed[i].addr;
 		mp->allowed[i].len = c->allowed[i].len;
+	}
+	mp->remote_any = c->ip.remote_any;
+	mp->peer_check = c->ip.peer_check;
+	mp->n_allowed_remotes = c->ip.n_allowed_remotes;
+	for (unsigned i = 0; i < c->ip.n_allowed_remotes && i < CONFIG_LIST_MAX_; i++) {
+		mp->allowed_remotes[i].addr = c->allowed_remotes[i].addr;
+		mp->allowed_remotes[i].len = c->allowed_remotes[i].len;
 	}
 	mp->mtu = mtu;
 	mp->keepalive = c->keepalive;

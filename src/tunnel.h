@@ -54,6 +54,9 @@ struct tunnel {
 	struct nl_ether_hop hop;	/* where outer packets go direct (ifindex 0: none) */
 	int hop_rc;		/* why not (-errno), as last looked up */
 	bool peer_down;		/* Keepalive: the datapath process said Peer stopped answering */
+	/* Remote = any: the routes into the device, as last sent to the datapath process */
+	uint64_t hub_sum;	/* a hash of them */
+	int hub_routes;		/* how many (-1: none sent yet) */
 	/* Remote as a name: its lookups */
 	struct resolver res;
 	uint64_t resolve_at;	/* the next lookup (CLOCK_MONOTONIC ms; 0: none due, or one runs) */
@@ -179,6 +182,15 @@ void tunnel_lookup_early(struct tunnel *t);
  * for Remote now (try to bring it up).
  */
 int tunnel_lookup_done(struct tunnel *t);
+
+/*
+ * Remote = any: the routes into the device now, for the datapath process
+ * (on the way up, and when routes changed).
+ */
+void tunnel_follow_routes(struct tunnel *t);
+
+/* Where the underlay's route is looked at: Remote, or with Remote = any AllowedRemotes' first. */
+uint32_t tunnel_towards(const struct config *c);
 
 /* The route to Remote (its MTU, the device it leaves through), every second and when asked. */
 void tunnel_follow_underlay(struct tunnel *t, bool asked);

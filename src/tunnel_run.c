@@ -157,6 +157,12 @@ static int setup_kernel_device(struct tunnel *t)
 		snprintf(t->dp_reason, sizeof(t->dp_reason), "configured");
 		return 0;
 	}
+	if (c->ip.remote_any) {	/* the config refuses Datapath = kernel with it */
+		snprintf(t->dp_reason, sizeof(t->dp_reason), "Remote = any: the kernel's device "
+			 "would take packets from any peer (ipipd checks AllowedRemotes and each "
+			 "peer's inner sources)");
+		return 0;
+	}
 	if (c->ip.encap != ENCAP_IPIP) {	/* the config refuses Datapath = kernel with it */
 		snprintf(t->dp_reason, sizeof(t->dp_reason), "Encapsulation = %s: ipipd sets up the "
 			 "kernel's device for protocol 4 only", c->ip.encap == ENCAP_FOU ? "fou" : "gue");
@@ -211,6 +217,66 @@ void tunnel_soft_state(struct tunnel *t, const struct msg_soft *s)
  * Remote through a packet socket while the route leaves through an Ethernet
  * and the kernel has resolved the neighbour; looked up again every second.
  */
+uint32_t tunnel_towards(const struct config *c)
+{
+	if (c->ip.remote_any && c->ip.n_allowed_remotes)
+		return c->allowed_remotes[0].addr;
+	return c->ip.remote;
+}
+
+void tunnel_follow_routes(struct tunnel *t)
+{
+	static struct nl_route_info r[MSG_HUB_MAX];
+	struct msg m = { .type = MSG_HUB_ROUTES };
+	struct msg_hub *h = &m.u.hub;
+	uint64_t sum = 1469598103934665603ull;
+	int n;
+
+	if (!t->up || t->kernel || !t->cfg.ip.remote_any)
+		return;
+	n = nl_route_dump_dev(t->nl, t->ifindex, r, MSG_HUB_MAX);
+	if (n < 0) {
+		errno = -n;
+		log_warn("%s: the routes into the device", t->cfg.name);
+		return;
+	}
+	if (n > (int)MSG_HUB_MAX) {
+		log_warnx("%s: %d routes into the device: the datapath takes the first %u", t->cfg.name,
+			  n, MSG_HUB_MAX);
+		n = (int)MSG_HUB_MAX;
+	}
+	for (int i = 0; i < n; i++) {	/* FNV-1a over what the datapath gets */
+		uint32_t w[3] = { r[i].dst, r[i].gw, r[i].len };
+		const uint8_t *b = (const uint8_t *)w;
+
+		for (size_t j = 0; j < sizeof(w); j++)
+			sum = (sum ^ b[j]) * 1099511628211ull;
+	}
+	if (n == t->hub_routes && sum == t->hub_sum)
+		return;		/* another device's routes changed */
+	h->total = (uint32_t)n;
+	for (uint32_t first = 0; first == 0 || first < (uint32_t)n; first += MSG_HUB_CHUNK) {
+		h->first = first;
+		h->n = (uint32_t)n - first < MSG_HUB_CHUNK ? (uint32_t)n - first : MSG_HUB_CHUNK;
+		for (uint32_t i = 0; i < h->n; i++) {
+			h->r[i].dst = r[first + i].dst;
+			h->r[i].gw = r[first + i].gw;
+			h->r[i].len = r[first + i].len;
+		}
+		if (msg_send(t->dp_fd, &m) < 0) {
+			log_warn("%s: the routes into the device", t->cfg.name);
+			t->hub_routes = -1;
+			return;
+		}
+		if (!n)
+			break;
+	}
+	if (t->hub_routes != n)
+		log_debug("%s: %d routes into the device", t->cfg.name, n);
+	t->hub_routes = n;
+	t->hub_sum = sum;
+}
+
 void tunnel_follow_hop(struct tunnel *t, bool failed)
 {
 	struct nl_ether_hop hop;
@@ -277,9 +343,10 @@ static int setup_fast_path(struct tunnel *t)
 
 	if (t->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
-	if (c->ip.learn_port || c->ip.udp_csum) {	/* the config refuses Datapath = ebpf with them */
+	if (c->ip.learn_port || c->ip.udp_csum || c->ip.remote_any) {	/* the config refuses Datapath = ebpf with them */
 		n = strlen(t->dp_reason);
 		snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "; eBPF: %s",
+			 c->ip.remote_any ? "Remote = any: the fast path has one Remote" :
 			 c->ip.learn_port ? "RemotePort = learn: the fast path does not follow ports" :
 			 "UDPChecksum = yes: the fast path sends no UDP checksum");
 		log_info("%s: userspace datapath (%s)", c->name, t->dp_reason);
@@ -398,7 +465,9 @@ static int send_datapath(struct tunnel *t, bool replace)
 	md->ttl_max = sysctl_uint("/proc/sys/net/ipv4/ip_default_ttl", SS_TTL_MAX);
 	snprintf(md->reason, sizeof(md->reason), "%s", t->dp_reason);
 	if (!t->kernel) {
-		rc = dp_prepare(&f, t->tun_fd, t->raw_fd, t->cfg.underlay_output != UO_KERNEL,
+		/* a hub's peers have next hops of their own: its packets go through the kernel */
+		rc = dp_prepare(&f, t->tun_fd, t->raw_fd,
+				t->cfg.underlay_output != UO_KERNEL && !t->cfg.ip.remote_any,
 				t->cfg.ip.encap != ENCAP_IPIP && t->cfg.ip.udp_csum);
 		if (rc < 0) {
 			errno = -rc;
@@ -500,10 +569,11 @@ int tunnel_bring_up(struct tunnel *t)
 			 ip4(c->ip.local, a));
 		return 1;
 	}
-	rc = nl_route_mtu(t->nl, c->ip.remote, &umtu, &oif);
+	rc = nl_route_mtu(t->nl, tunnel_towards(c), &umtu, &oif);
 	if (rc < 0) {
-		snprintf(t->waiting, sizeof(t->waiting), "a route to Remote %s (%s)",
-			 ip4(c->ip.remote, a), strerror(-rc));
+		snprintf(t->waiting, sizeof(t->waiting), "a route to %s %s (%s)",
+			 c->ip.remote_any ? "AllowedRemotes" : "Remote", ip4(tunnel_towards(c), a),
+			 strerror(-rc));
 		return 1;
 	}
 	t->underlay_ifindex = oif;
@@ -540,8 +610,10 @@ int tunnel_bring_up(struct tunnel *t)
 	t->up = true;
 	t->hop_rc = 1;	/* log the first lookup */
 	tunnel_follow_hop(t, false);
+	t->hub_routes = -1;
+	tunnel_follow_routes(t);
 	log_info("tunnel %s up: local %s remote %s mtu %u", c->name, ip4(c->ip.local, a),
-		 ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }), t->mtu);
+		 c->ip.remote_any ? "any" : ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }), t->mtu);
 	return 0;
 }
 
@@ -595,7 +667,7 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked)
 	unsigned umtu;
 	int oif, rc;
 
-	if (!t->up || t->kernel || nl_route_mtu(t->nl, t->cfg.ip.remote, &umtu, &oif) < 0)
+	if (!t->up || t->kernel || nl_route_mtu(t->nl, tunnel_towards(&t->cfg), &umtu, &oif) < 0)
 		return;
 	/* the datapath process keeps the path MTU within the route's */
 	if (umtu != t->route_mtu || asked) {
@@ -709,7 +781,7 @@ int tunnel_apply(struct tunnel *t, struct config *nc, const struct tunnel_diff *
 void tunnel_adopt(struct tunnel *t, const struct config *nc)
 {
 	t->cfg = *nc;
-	t->cfg.ip.allowed = t->cfg.allowed;
+	config_own_lists(&t->cfg);
 	t->cfg.ip.host = &t->own;
 }
 
@@ -779,7 +851,7 @@ int tunnel_follow_endpoints(struct tunnel *t, uint32_t remote)
 	nc = *c;
 	nc.ip.local = nc.ip.own[0] = local;
 	nc.ip.remote = remote;
-	nc.ip.allowed = nc.allowed;
+	config_own_lists(&nc);
 	tunnel_diff(c, &nc, t->kernel, &td);
 	err = open_memstream(&errs, &errs_len);
 	if (!err) {

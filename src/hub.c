@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Remote = any: the routes into the device, longest prefix first (hub.h). */
+#include "hub.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+
+static uint32_t mask_of(unsigned len)
+{
+	return len ? htonl(~0u << (32 - len)) : 0;
+}
+
+static unsigned hash(uint32_t key, unsigned len)
+{
+	uint32_t h = (key ^ (len * 0x9e3779b9u)) * 0x85ebca6bu;
+
+	return h ^ (h >> 15);
+}
+
+static struct hub_slot *find(struct hub_table *t, uint32_t key, unsigned len)
+{
+	for (unsigned i = hash(key, len) & t->mask;; i = (i + 1) & t->mask) {
+		struct hub_slot *s = &t->slot[i];
+
+		if (!s->used || (s->key == key && s->len == len))
+			return s;
+	}
+}
+
+struct hub_table *hub_build(const struct hub_route *r, size_t n)
+{
+	struct hub_table *t;
+	bool have[33] = { false };
+	size_t slots = 8;
+
+	if (n > HUB_ROUTES_MAX)
+		return NULL;
+	while (slots < 2 * n)	/* at most half full */
+		slots <<= 1;
+	t = calloc(1, sizeof(*t) + slots * sizeof(t->slot[0]));
+	if (!t)
+		return NULL;
+	t->mask = (unsigned)slots - 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned len = r[i].len > 32 ? 32 : r[i].len;
+		uint32_t key = r[i].dst & mask_of(len);
+		struct hub_slot *s = find(t, key, len);
+
+		if (!s->used)
+			t->n++;
+		*s = (struct hub_slot){ .key = key, .gw = r[i].gw, .len = (uint8_t)len, .used = true };
+		have[len] = true;
+	}
+	for (int len = 32; len >= 0; len--)
+		if (have[len])
+			t->lens[t->nlens++] = (uint8_t)len;
+	return t;
+}
+
+void hub_free(struct hub_table *t)
+{
+	free(t);
+}
+
+bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer)
+{
+	if (!t)
+		return false;
+	for (unsigned i = 0; i < t->nlens; i++) {
+		unsigned len = t->lens[i];
+		uint32_t key = addr & mask_of(len);
+
+		for (unsigned j = hash(key, len) & t->mask;; j = (j + 1) & t->mask) {
+			const struct hub_slot *s = &t->slot[j];
+
+			if (!s->used)
+				break;
+			if (s->key == key && s->len == len) {
+				*peer = s->gw ? s->gw : addr;
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Remote = any: the routes into the tunnel device, as the kernel has them,
+ * and the peer each one leads to.
+ *
+ * The kernel's own `remote any` ipip device sends each packet to the gateway
+ * of the route that took it into the device, or to the inner destination
+ * itself where the route has none.  A TUN device is not told which route that
+ * was, so the owner mirrors the routes whose output device is the tunnel's
+ * (rtnetlink) into a hub_table, and the datapath looks the inner destination
+ * up in it: longest prefix first.  The same lookup of an inner source tells
+ * which peer may send it (the per-peer reverse-path check).
+ *
+ * A table is built once and not changed: a new one replaces it whole.
+ */
+#ifndef IPIPD_HUB_H
+#define IPIPD_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HUB_ROUTES_MAX 65536u	/* routes into one hub device */
+
+/* One route: dst/len (network order) via gw (0: none, the destination itself). */
+struct hub_route {
+	uint32_t dst;
+	uint8_t len;
+	uint32_t gw;
+};
+
+struct hub_slot {
+	uint32_t key;		/* dst & mask(len) */
+	uint32_t gw;
+	uint8_t len;		/* 0..32 */
+	bool used;
+};
+
+struct hub_table {
+	unsigned n;		/* routes */
+	unsigned nlens;		/* distinct prefix lengths, longest first */
+	uint8_t lens[33];
+	unsigned mask;		/* slots - 1 (a power of two) */
+	struct hub_slot slot[];
+};
+
+/*
+ * A table of the n routes r (a later route of the same prefix replaces an
+ * earlier one), or NULL (no memory, or more than HUB_ROUTES_MAX).  hub_free()s.
+ */
+struct hub_table *hub_build(const struct hub_route *r, size_t n);
+void hub_free(struct hub_table *t);
+
+/*
+ * The longest-prefix route of addr (network order): true and its peer in
+ * *peer (the gateway, or addr itself for a route without one); false when
+ * no route covers addr.
+ */
+bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer);
+
+#endif

@@ -1,0 +1,152 @@
+#!/bin/bash
+# Remote = any: one hub device for many peers.  Each packet goes to the
+# gateway of the route that took it into the device (onlink routes, from
+# [Route] Gateway or from anyone who adds them), or to its inner destination
+# for a route without one; packets come only from AllowedRemotes, and each
+# inner source only from the peer its route leads to.
+#
+#   S1 192.0.2.11  LAN 203.0.113.16/28 (.17)     tunnel 198.51.100.11 peer .1
+#   S2 192.0.2.12  LAN 203.0.113.32/28 (.33)     tunnel 198.51.100.12 peer .1
+#   S3 192.0.2.13  LAN 203.0.113.48/28 (.49)     tunnel 198.51.100.13 peer .1
+#   X  192.0.2.99  (outside AllowedRemotes 192.0.2.0/28)
+#   H  192.0.2.1   hub: Remote = any, 198.51.100.1/24
+# all on one bridge (namespace SW).
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+ns_new SW huSW && ns_new H huH && ns_new S1 huS1 && ns_new S2 huS2 && ns_new S3 huS3 &&
+	ns_new X huX || exit 1
+nsx "$SW" ip link add br0 type bridge && nsx "$SW" ip link set br0 up || exit 1
+join() { # join NS ADDR
+	ip link add eth0 netns "$1" type veth peer "p-$2" netns "$SW" || return 1
+	ip -n "$SW" link set "p-$2" master br0 up
+	ip -n "$1" addr add "192.0.2.$2/24" dev eth0
+	ip -n "$1" link set eth0 up
+}
+join "$H" 1 && join "$S1" 11 && join "$S2" 12 && join "$S3" 13 && join "$X" 99 || exit 1
+# each spoke's LAN: an address on its loopback
+ip -n "$S1" addr add 203.0.113.17/28 dev lo
+ip -n "$S2" addr add 203.0.113.33/28 dev lo
+ip -n "$S3" addr add 203.0.113.49/28 dev lo
+for _ in $(seq 50); do nsx "$H" ping -c 1 -W 0.2 192.0.2.13 >/dev/null 2>&1 && break; done
+
+hub_conf() { # hub_conf EXTRA-TUNNEL-KEYS
+	printf '[Tunnel]\nName = hub\nLocal = 192.0.2.1\nRemote = any\nAllowedRemotes = 192.0.2.0/28\nDatapath = %s\n%b' \
+		"$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" "${1:-}"
+	printf '[Address]\nAddress = 198.51.100.1/24\n[Host]\nIPv4Forwarding = yes\n'
+	for i in 1 2 3; do
+		printf '[Route]\nDestination = 198.51.100.1%u/32\nGateway = 192.0.2.1%u\n' $i $i
+		printf '[Route]\nDestination = 203.0.113.%u/28\nGateway = 192.0.2.1%u\n' $((i * 16)) $i
+	done
+}
+hub_conf >"$WORK/hub.conf"
+spoke_conf() { # spoke_conf NAME LOCAL ADDR
+	printf '[Tunnel]\nName = %s\nLocal = %s\nRemote = 192.0.2.1\nDatapath = %s\n[Address]\nAddress = %s/32\nPeer = 198.51.100.1\n[Route]\nDestination = 203.0.113.0/24\n[Route]\nDestination = 198.51.100.0/24\n' \
+		"$1" "$2" "$DATAPATH" "$3" >"$WORK/$1.conf"
+}
+spoke_conf s1 192.0.2.11 198.51.100.11
+spoke_conf s2 192.0.2.12 198.51.100.12
+spoke_conf s3 192.0.2.13 198.51.100.13
+spoke_conf x 192.0.2.99 198.51.100.99
+
+# ---- the configuration ----
+bad() { # bad NAME EXPECTED-TEXT CONFIG-TEXT
+	printf '%b' "$3" >"$WORK/bad.conf"
+	check "refused: $1" bash -c "! $IPIPD -n $WORK/bad.conf 2>$WORK/bad.err; cat $WORK/bad.err;
+		grep -qF -- '$2' $WORK/bad.err"
+}
+T='[Tunnel]\nLocal = 192.0.2.1\n'
+A='[Address]\nAddress = 198.51.100.1/24\n'
+bad "Remote = any without AllowedRemotes" "bad.conf:3: Remote = any: needs AllowedRemotes" \
+	"${T}Remote = any\n$A"
+bad "AllowedRemotes with one Remote" "bad.conf:4: AllowedRemotes: needs Remote = any" \
+	"${T}Remote = 192.0.2.11\nAllowedRemotes = 192.0.2.0/28\n$A"
+bad "a Gateway outside AllowedRemotes" "bad.conf:7: Route: Gateway 192.0.2.99 is not in AllowedRemotes" \
+	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\n$A[Route]\nDestination = 203.0.113.0/28\nGateway = 192.0.2.99\n"
+bad "a Gateway with one Remote" "bad.conf:6: Route: Gateway needs Remote = any" \
+	"${T}Remote = 192.0.2.11\n$A[Route]\nDestination = 203.0.113.0/28\nGateway = 192.0.2.11\n"
+bad "Remote = any on the eBPF path" "bad.conf:5: Datapath = ebpf: Remote = any runs on the userspace datapath" \
+	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\nDatapath = ebpf\n$A"
+bad "Remote = any with Keepalive" "Keepalive: needs one Remote" \
+	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\nKeepalive = 10\n[Address]\nAddress = 198.51.100.1/24\nPeer = 198.51.100.11\n"
+nsx "$H" "$IPIPCTL" explain "$WORK/hub.conf" >"$WORK/explain.out" 2>&1
+check "ipipctl explain: the kernel's remote any device and onlink routes" bash -c "
+	cat $WORK/explain.out
+	grep -qx 'ip tunnel add hub mode ipip remote any local 192.0.2.1' $WORK/explain.out &&
+	grep -qx 'ip route add 203.0.113.32/28 via 192.0.2.12 dev hub onlink' $WORK/explain.out"
+
+BEFORE_H=$(dump "$H")
+start "$H" "$WORK/hub.conf" || notok "ipipd start hub"
+PH=$STARTED
+start "$S1" "$WORK/s1.conf" || notok "ipipd start s1"
+start "$S2" "$WORK/s2.conf" || notok "ipipd start s2"
+start "$S3" "$WORK/s3.conf" || notok "ipipd start s3"
+start "$X" "$WORK/x.conf" || notok "ipipd start x"
+
+check "the hub's routes go via each peer, onlink" bash -c "
+	ip -n $H route show 203.0.113.16/28 | grep -q 'via 192.0.2.11 dev hub .*onlink'"
+shown="$(json "$H" hub remote) $(json "$H" hub allowed_remotes) $(json "$H" hub peer_source_check)"
+check "ipipctl show: remote any, AllowedRemotes, PeerSourceCheck ($shown)" \
+	test "$shown" = "any 192.0.2.0/28 yes"
+check "... and the routes the datapath holds: the 6 [Route]s and the device's /24 ($(json "$H" hub hub_routes))" \
+	test "$(json "$H" hub hub_routes)" = 7
+for i in 1 2 3; do
+	check "hub -> S$i's tunnel address" nsx "$H" ping -c 2 -i 0.2 -W 2 198.51.100.1$i
+	check "hub -> S$i's LAN" nsx "$H" ping -c 2 -i 0.2 -W 2 203.0.113.$((i * 16 + 1))
+done
+check "S1's LAN -> S2's LAN through the hub" nsx "$S1" ping -c 3 -i 0.2 -W 2 -I 203.0.113.17 203.0.113.33
+check "S3's LAN -> S1's LAN through the hub" nsx "$S3" ping -c 3 -i 0.2 -W 2 -I 203.0.113.49 203.0.113.17
+dd if=/dev/urandom of="$WORK/blob" bs=1M count=2 status=none
+check "2 MiB TCP S1 -> S2 through the hub arrives intact" \
+	transfer "$S1" "$S2" 203.0.113.33 7001 "$WORK/blob"
+
+# On the wire: the hub's packets to S2's LAN go to S2, and only there.
+capture CAP "$H" eth0 "$WORK/h.pcap" "ip proto 4"
+nsx "$H" ping -c 3 -i 0.2 -W 2 203.0.113.33 >/dev/null
+stop_capture "$CAP"
+tcpdump -nr "$WORK/h.pcap" 2>/dev/null | grep '> 203.0.113.33: ICMP echo request' >"$WORK/h.txt"
+check "on the wire: the hub's 3 packets for S2's LAN are outer 192.0.2.1 -> 192.0.2.12, none elsewhere" \
+	bash -c "cat $WORK/h.txt; [ \$(grep -c '^[0-9:.]* IP 192.0.2.1 > 192.0.2.12: IP ' $WORK/h.txt) = 3 ] &&
+		[ \$(wc -l <$WORK/h.txt) = 3 ]"
+
+# S3 speaks for S1: an inner source routed to another peer.
+ip -n "$S3" addr add 203.0.113.18/32 dev lo
+d0=$(json "$H" hub drops.rx_peer_source)
+check "S3 sending from S1's LAN gets nothing through" \
+	bash -c "! ip netns exec $S3 ping -c 3 -i 0.2 -W 1 -I 203.0.113.18 198.51.100.1"
+check "... dropped and counted as rx_peer_source (3)" \
+	test $(($(json "$H" hub drops.rx_peer_source) - d0)) -ge 3
+# X is outside AllowedRemotes.
+s0=$(json "$H" hub drops.rx_outer_source)
+check "X (outside AllowedRemotes) gets nothing through" \
+	bash -c "! ip netns exec $X ping -c 3 -i 0.2 -W 1 198.51.100.1"
+check "... dropped and counted as rx_outer_source (3)" \
+	test $(($(json "$H" hub drops.rx_outer_source) - s0)) -ge 3
+
+# Routes are followed as anyone changes them.
+ip -n "$S3" addr add 203.0.113.65/28 dev lo
+ip -n "$H" route add 203.0.113.0/24 dev hub	# a route without gateway behind it
+ip -n "$H" route add 203.0.113.64/28 via 192.0.2.13 dev hub onlink
+check "a route added by hand is followed: hub -> 203.0.113.65 via S3" \
+	nsx "$H" ping -c 2 -i 0.2 -W 2 203.0.113.65
+n0=$(json "$H" hub drops.tx_no_peer)
+ip -n "$H" route del 203.0.113.64/28 via 192.0.2.13 dev hub
+sleep 0.1
+nsx "$H" ping -c 1 -W 1 203.0.113.65 >/dev/null 2>&1
+check "withdrawn: 100 ms later the packet goes to its inner destination, not in AllowedRemotes: tx_no_peer" \
+	test $(($(json "$H" hub drops.tx_no_peer) - n0)) -ge 1
+ip -n "$H" route del 203.0.113.0/24 dev hub
+
+# A reload turns the per-peer check off: S3's packets from S1's LAN come in.
+hub_conf 'PeerSourceCheck = no\n' >"$WORK/hub.conf"
+check "ipipctl reload: PeerSourceCheck = no" nsx "$H" "$IPIPCTL" reload hub
+r0=$(json "$H" hub rx_packets); d0=$(json "$H" hub drops.rx_peer_source)
+nsx "$S3" ping -c 3 -i 0.2 -W 1 -I 203.0.113.18 198.51.100.1 >/dev/null 2>&1
+check "... S3's packets from S1's LAN are taken in now (and not counted as dropped)" \
+	test $(($(json "$H" hub rx_packets) - r0)) -ge 3 -a "$(json "$H" hub drops.rx_peer_source)" = "$d0"
+
+check "ipipctl down hub" nsx "$H" "$IPIPCTL" down hub
+wait_gone "$PH" || notok "hub exits"
+check "the hub's namespace is as it was (routes, device, forwarding)" \
+	diff <(echo "$BEFORE_H") <(dump "$H")
+finish

@@ -2039,8 +2039,11 @@ static void test_routes_refused(void **state)
 		     "Table: '255' is not main or a table number");
 	expect_error(MINIMAL "[Route]\nDestination = 192.0.2.0/24\nMetric = -1\n", 8,
 		     "Metric: '-1' is not a number from 0 to 4294967295");
-	expect_error(MINIMAL "[Route]\nGateway = 192.0.2.1\nDestination = 192.0.2.0/24\n", 7,
-		     "unknown key 'Gateway' in section [Route]");
+	/* Gateway: Remote = any's (hub.sh covers the rest) */
+	expect_error(MINIMAL "[Route]\nGateway = 192.0.2.1\nDestination = 192.0.2.0/24\n", 6,
+		     "Route: Gateway needs Remote = any");
+	expect_error(MINIMAL "[Route]\nGateway = 192.0.2.300\nDestination = 192.0.2.0/24\n", 7,
+		     "Gateway: '192.0.2.300' is not a unicast IPv4 address");
 }
 
 /* The tunnel's own outer packets must not be routed into it. */

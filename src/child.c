@@ -231,6 +231,68 @@ static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 		  (unsigned long long)d->ka.sent);
 }
 
+/* The routes into the device that lead to peer addr, as "PREFIX,PREFIX,..." (at most n bytes). */
+static void peer_routes(const struct hub_table *t, uint32_t addr, char *out, size_t n)
+{
+	char a[INET_ADDRSTRLEN];
+	size_t len = 0;
+	unsigned more = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; t && i <= t->mask; i++) {
+		const struct hub_slot *s = &t->slot[i];
+		int w;
+
+		if (!s->used || s->gw != addr)
+			continue;
+		w = snprintf(out + len, n - len, "%s%s/%u", len ? "," : "", ip4(s->key, a), s->len);
+		if (w < 0 || (size_t)w >= n - len - 16) {	/* room for ",+N more" */
+			out[len] = '\0';
+			more++;
+			continue;
+		}
+		len += (size_t)w;
+	}
+	if (more)
+		snprintf(out + len, n - len, "%s+%u more", len ? "," : "", more);
+}
+
+/*
+ * Remote = any: each peer with its counters, as "hub_peer.ADDR=routes=...
+ * rx_packets=N ..." lines (ipipctl makes them the "peers" list), the first
+ * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes.
+ */
+#define HUB_PEERS_SHOWN 48
+static void describe_peers(const struct daemon *d, struct strbuf *sb)
+{
+	struct hub_peers *ps = d->dp.peers;
+	uint64_t now = now_ms();
+	char a[INET_ADDRSTRLEN], routes[160];
+
+	sb_printf(sb, "hub_peers=%u\n", ps ? ps->n : 0);
+	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN; i++) {
+		struct hub_peer *p = &ps->peer[i];
+		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
+		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);
+
+		peer_routes(d->dp.hub, p->addr, routes, sizeof(routes));
+		sb_printf(sb, "hub_peer.%s=routes=%s rx_packets=%llu rx_bytes=%llu tx_packets=%llu "
+			  "tx_bytes=%llu", ip4(p->addr, a), routes[0] ? routes : "-",
+			  (unsigned long long)atomic_load_explicit(&p->rx_packets, memory_order_relaxed),
+			  (unsigned long long)atomic_load_explicit(&p->rx_bytes, memory_order_relaxed),
+			  (unsigned long long)atomic_load_explicit(&p->tx_packets, memory_order_relaxed),
+			  (unsigned long long)atomic_load_explicit(&p->tx_bytes, memory_order_relaxed));
+		if (lr)
+			sb_printf(sb, " last_rx_ms=%llu", (unsigned long long)(now - lr));
+		else
+			sb_printf(sb, " last_rx_ms=null");
+		if (lt)
+			sb_printf(sb, " last_tx_ms=%llu\n", (unsigned long long)(now - lt));
+		else
+			sb_printf(sb, " last_tx_ms=null\n");
+	}
+}
+
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
 {
 	const struct config *c = &d->t.cfg;
@@ -291,6 +353,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 				  c->allowed_remotes[i].len);
 		sb_printf(sb, "\npeer_source_check=%s\nhub_routes=%u\n", c->ip.peer_check ? "yes" : "no",
 			  d->dp.hub ? d->dp.hub->n : 0);
+		describe_peers(d, sb);
 	}
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 	if (c->has_peer)
@@ -599,8 +662,12 @@ static void hub_part(struct daemon *d, const struct msg_hub *h)
 	if (h->first != have || h->total != total)
 		return;		/* a part of a table not begun: cannot happen in order */
 	for (uint32_t i = 0; i < h->n; i++)
-		parts[have + i] = (struct hub_route){ .dst = h->r[i].dst, .len = (uint8_t)h->r[i].len,
-						      .gw = h->r[i].gw };
+		parts[have + i] = (struct hub_route){
+			.dst = h->r[i].dst, .len = (uint8_t)h->r[i].len, .gw = h->r[i].gw,
+			/* counters of each gateway, kept when its routes go */
+			.peer = h->r[i].gw && d->attached && d->dp.peers ?
+				hub_peer_index(d->dp.peers, h->r[i].gw) : HUB_NO_PEER,
+		};
 	have += h->n;
 	if (have < total)
 		return;

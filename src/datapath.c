@@ -246,6 +246,8 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 		rc = buf_map(&dp->tx.in, TX_IN_SIZE);
 	if (rc == 0)
 		rc = buf_map(&dp->tx.gso, GSO_FRAME);
+	if (rc == 0 && p->remote_any)
+		rc = buf_map((uint8_t **)&dp->peers, sizeof(*dp->peers));
 	if (rc == 0) {
 		dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -270,6 +272,9 @@ void dp_free(struct datapath *dp)
 	if (dp->tx.gso)
 		munmap(dp->tx.gso, GSO_FRAME);
 	dp->tx.gso = NULL;
+	if (dp->peers)
+		munmap(dp->peers, sizeof(*dp->peers));
+	dp->peers = NULL;
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
 	if (dp->event_fd >= 0)
@@ -618,6 +623,24 @@ static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
 	}
 }
 
+/* Remote = any: the counters of the peers slots [from, from + n) went to. */
+static void tx_count_peers(struct datapath *dp, unsigned from, unsigned n, size_t olen)
+{
+	uint64_t now = now_ns() / 1000000u;
+
+	for (unsigned i = from; i < from + n; i++) {
+		uint32_t idx = dp->tx.to_peer[i];
+		struct hub_peer *hp;
+
+		if (idx == HUB_NO_PEER)
+			continue;
+		hp = &dp->peers->peer[idx];
+		ctr_add(&hp->tx_packets, 1);
+		ctr_add(&hp->tx_bytes, dp->tx.ring.msg[i].msg_hdr.msg_iov->iov_len - olen);
+		ctr_set(&hp->last_tx_ms, now);
+	}
+}
+
 /* Send the tx.n filled slots. */
 static void tx_flush(struct datapath *dp)
 {
@@ -648,6 +671,8 @@ static void tx_flush(struct datapath *dp)
 		if (rc > 0) {
 			for (int i = 0; i < rc; i++)
 				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - olen;
+			if (dp->peers)	/* Remote = any: each peer's */
+				tx_count_peers(dp, done, (unsigned)rc, olen);
 			pkts += (unsigned)rc;
 			if (fd == dp->pkt_fd)
 				direct += (unsigned)rc;
@@ -744,10 +769,11 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 	}
 	if (p->remote_any && len >= IPV4_HLEN) {
 		/* a hub: to the gateway of the route the packet came by (hub.h) */
-		uint32_t peer;
+		uint32_t peer, idx = HUB_NO_PEER;
 
 		memcpy(&peer, inner + 16, 4);
-		hub_lookup(dp->hub, peer, &peer);
+		hub_lookup(dp->hub, peer, &peer, &idx);
+		t->to_peer[t->n] = idx;
 		if (!ipip_remote_ok(p, peer)) {
 			ctr_add(&t->c.drops[PKT_TX_NO_PEER], 1);
 			return;
@@ -1090,17 +1116,26 @@ static void rx_one(struct datapath *dp, const struct ipip_params *p, uint8_t *pk
 		v = ipip_decap(p, pkt, len, &rx);
 	if (rx.ecn_unusual)
 		log_ecn(dp, r, &rx);
-	if (v == PKT_OK && p->remote_any && p->peer_check) {
+	if (v == PKT_OK && p->remote_any) {
 		/* the inner source must be routed back through the tunnel to this peer */
-		uint32_t src, peer, outer_src;
+		uint32_t src, peer = 0, outer_src, idx = HUB_NO_PEER;
+		bool found;
 
 		memcpy(&src, pkt + rx.inner_off + 12, 4);
 		if (from)
 			outer_src = from->sin_addr.s_addr;
 		else
 			memcpy(&outer_src, pkt + 12, 4);
-		if (!hub_lookup(dp->hub, src, &peer) || peer != outer_src)
+		found = hub_lookup(dp->hub, src, &peer, &idx);
+		if (p->peer_check && (!found || peer != outer_src)) {
 			v = PKT_RX_PEER_SOURCE;
+		} else if (found && peer == outer_src && idx != HUB_NO_PEER) {
+			struct hub_peer *hp = &dp->peers->peer[idx];
+
+			ctr_add(&hp->rx_packets, 1);
+			ctr_add(&hp->rx_bytes, rx.inner_len);
+			ctr_set(&hp->last_rx_ms, now_ns() / 1000000u);
+		}
 	}
 	if (v != PKT_OK) {
 		ctr_add(&r->c.drops[v], 1);

@@ -96,7 +96,8 @@ struct dp_tx {
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
 	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
-	struct sockaddr_in to[DP_BATCH];	/* Remote = any: each slot's peer */
+	struct sockaddr_in to[DP_BATCH];	/* Remote = any: each slot's peer ... */
+	uint32_t to_peer[DP_BATCH];		/* ... and its counters (hub_peers) */
 	uint8_t eth[14];		/* the next hop's Ethernet header (UDP GSO frames) */
 	uint8_t *gso;			/* one UDP GSO frame: virtio_net_hdr, Ethernet, IPv4, UDP, datagrams */
 	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
@@ -180,6 +181,7 @@ struct datapath {
 	/* Remote = any: the routes into the device (hub.h), replaced whole by
 	 * dp_set_hub() under tx_lock and rx_lock (held for a round of rx) */
 	struct hub_table *hub;
+	struct hub_peers *peers;	/* ... and the peers' counters (the owner adds peers) */
 	pthread_mutex_t rx_lock;
 	bool rx_lock_made;
 	struct dp_rx rx;

@@ -48,7 +48,8 @@ struct hub_table *hub_build(const struct hub_route *r, size_t n)
 
 		if (!s->used)
 			t->n++;
-		*s = (struct hub_slot){ .key = key, .gw = r[i].gw, .len = (uint8_t)len, .used = true };
+		*s = (struct hub_slot){ .key = key, .gw = r[i].gw, .peer = r[i].peer,
+					.len = (uint8_t)len, .used = true };
 		have[len] = true;
 	}
 	for (int len = 32; len >= 0; len--)
@@ -62,7 +63,18 @@ void hub_free(struct hub_table *t)
 	free(t);
 }
 
-bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer)
+uint32_t hub_peer_index(struct hub_peers *ps, uint32_t addr)
+{
+	for (unsigned i = 0; i < ps->n; i++)
+		if (ps->peer[i].addr == addr)
+			return i;
+	if (!addr || ps->n == HUB_PEERS_MAX)
+		return HUB_NO_PEER;
+	ps->peer[ps->n].addr = addr;
+	return ps->n++;
+}
+
+bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer, uint32_t *idx)
 {
 	if (!t)
 		return false;
@@ -77,6 +89,8 @@ bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer)
 				break;
 			if (s->key == key && s->len == len) {
 				*peer = s->gw ? s->gw : addr;
+				if (idx)
+					*idx = s->peer;
 				return true;
 			}
 		}

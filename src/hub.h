@@ -16,22 +16,28 @@
 #ifndef IPIPD_HUB_H
 #define IPIPD_HUB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define HUB_ROUTES_MAX 65536u	/* routes into one hub device */
 
+#define HUB_PEERS_MAX 4096u	/* peers counted one by one (the rest only in the totals) */
+#define HUB_NO_PEER UINT32_MAX
+
 /* One route: dst/len (network order) via gw (0: none, the destination itself). */
 struct hub_route {
 	uint32_t dst;
 	uint8_t len;
 	uint32_t gw;
+	uint32_t peer;		/* the gateway's counters (hub_peers), or HUB_NO_PEER */
 };
 
 struct hub_slot {
 	uint32_t key;		/* dst & mask(len) */
 	uint32_t gw;
+	uint32_t peer;
 	uint8_t len;		/* 0..32 */
 	bool used;
 };
@@ -53,9 +59,33 @@ void hub_free(struct hub_table *t);
 
 /*
  * The longest-prefix route of addr (network order): true and its peer in
- * *peer (the gateway, or addr itself for a route without one); false when
- * no route covers addr.
+ * *peer (the gateway, or addr itself for a route without one) and the
+ * gateway's counters in *idx (HUB_NO_PEER: none; idx may be NULL); false
+ * when no route covers addr.
  */
-bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer);
+bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer, uint32_t *idx);
+
+/*
+ * A peer's counters: written by one datapath thread each direction (rx_*,
+ * tx_*), read by anyone.  last_*_ms: CLOCK_MONOTONIC ms (0: never).
+ */
+struct hub_peer {
+	uint32_t addr;		/* 0: a free entry */
+	_Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	_Atomic uint64_t last_rx_ms, last_tx_ms;
+};
+
+/*
+ * The peers a hub has counted, by gateway address: entries are made by the
+ * owner (hub_peer_index, as routes name new gateways) and kept while the
+ * tunnel runs, so that a peer's counters survive its routes going and coming.
+ */
+struct hub_peers {
+	unsigned n;
+	struct hub_peer peer[HUB_PEERS_MAX];
+};
+
+/* The entry of gateway addr, made if need be: its index, or HUB_NO_PEER when full. */
+uint32_t hub_peer_index(struct hub_peers *ps, uint32_t addr);
 
 #endif

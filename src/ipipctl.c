@@ -82,6 +82,48 @@ static const char *ago(const char *ms, char *buf, size_t n)
 	return buf;
 }
 
+/* Remote = any: the peers, a line each ("hub_peer.ADDR=..." lines). */
+static void show_peers(const char *r, const char *allowed)
+{
+	char b[4][64];
+
+	printf("  allowed remotes %s, per-peer source check %s, %s routes into the device, "
+	       "%s peers\n", allowed, val(r, "peer_source_check", b[0], 64),
+	       val(r, "hub_routes", b[1], 64), val(r, "hub_peers", b[2], 64));
+	for (const char *l = r; *l && *l != '\n'; ) {
+		const char *eol = strchr(l, '\n'), *eq;
+
+		if (!eol)
+			break;
+		eq = memchr(l, '=', (size_t)(eol - l));
+		if (eq && !strncmp(l, "hub_peer.", 9)) {
+			char line[512], *f, *save = NULL;
+
+			snprintf(line, sizeof(line), "%.*s", (int)(eol - eq - 1), eq + 1);
+			printf("  peer %.*s:", (int)(eq - l - 9), l + 9);
+			for (f = strtok_r(line, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+				char *v = strchr(f, '=');
+
+				if (!v)
+					continue;
+				*v++ = '\0';
+				if (!strcmp(f, "routes"))
+					printf(" routes %s;", v);
+				else if (!strcmp(f, "rx_packets") || !strcmp(f, "tx_packets"))
+					printf(" %.2s %s packets", f, v);
+				else if (!strcmp(f, "rx_bytes") || !strcmp(f, "tx_bytes"))
+					printf(" %s bytes;", v);
+				else if (!strcmp(f, "last_rx_ms"))
+					printf(" last rx %s;", ago(v, b[3], 64));
+				else if (!strcmp(f, "last_tx_ms"))
+					printf(" last tx %s", ago(v, b[3], 64));
+			}
+			putchar('\n');
+		}
+		l = eol + 1;
+	}
+}
+
 static void show_human(const char *r)
 {
 	char b[8][64], reason[256];
@@ -104,6 +146,8 @@ static void show_human(const char *r)
 		       val(r, "slow_rx_packets", b[5], 64), val(r, "slow_tx_packets", b[6], 64));
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
+	if (strcmp(val(r, "allowed_remotes", reason, sizeof(reason)), "-"))
+		show_peers(r, reason);
 	if (strcmp(val(r, "port", b[0], 64), "-"))
 		printf("  encapsulation %s: port %s, remote port %s, source port %s, UDP checksum %s\n",
 		       val(r, "encapsulation", b[1], 64), b[0], val(r, "remote_port", b[2], 64),
@@ -207,6 +251,48 @@ static void json_value(const char *v, size_t n)
 		json_str(v, n);
 }
 
+/*
+ * Remote = any: "hub_peer.ADDR=K=V K=V ..." lines as
+ * "peers":[{"address":ADDR,"K":V,...},...].
+ */
+static void show_json_peers(const char *r, int *first)
+{
+	int n = 0;
+
+	for (const char *l = r; *l && *l != '\n'; ) {
+		const char *eol = strchr(l, '\n'), *eq;
+
+		if (!eol)
+			break;
+		eq = memchr(l, '=', (size_t)(eol - l));
+		if (eq && !strncmp(l, "hub_peer.", 9)) {
+			printf("%s%s{\"address\":", *first && !n ? "" : ",", n ? "" : "\"peers\":[");
+			json_str(l + 9, (size_t)(eq - l - 9));
+			for (const char *f = eq + 1; f < eol;) {
+				const char *end = memchr(f, ' ', (size_t)(eol - f)), *e;
+
+				if (!end)
+					end = eol;
+				e = memchr(f, '=', (size_t)(end - f));
+				if (e) {
+					putchar(',');
+					json_str(f, (size_t)(e - f));
+					putchar(':');
+					json_value(e + 1, (size_t)(end - e - 1));
+				}
+				f = end + 1;
+			}
+			putchar('}');
+			n++;
+		}
+		l = eol + 1;
+	}
+	if (n) {
+		putchar(']');
+		*first = 0;
+	}
+}
+
 static void show_json(const char *r)
 {
 	int first = 1, first_drop = 1;
@@ -218,7 +304,8 @@ static void show_json(const char *r)
 		if (!eol)
 			break;
 		eq = memchr(l, '=', (size_t)(eol - l));
-		if (eq && strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6)) {
+		if (eq && strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6) &&
+		    strncmp(l, "hub_peer.", 9)) {
 			printf("%s", first ? "" : ",");
 			json_str(l, (size_t)(eq - l));
 			putchar(':');
@@ -227,6 +314,7 @@ static void show_json(const char *r)
 		}
 		l = eol + 1;
 	}
+	show_json_peers(r, &first);
 	printf("%s\"drops\":{", first ? "" : ",");
 	for (const char *l = r; *l && *l != '\n'; ) {
 		const char *eol = strchr(l, '\n'), *eq;

@@ -100,6 +100,24 @@ dd if=/dev/urandom of="$WORK/blob" bs=1M count=2 status=none
 check "2 MiB TCP S1 -> S2 through the hub arrives intact" \
 	transfer "$S1" "$S2" 203.0.113.33 7001 "$WORK/blob"
 
+# Each peer in ipipctl show: its routes and counters.
+nsx "$H" "$IPIPCTL" show --json hub >"$WORK/show.json"
+check "ipipctl show --json: peers, each with its routes, packets both ways, time since the last" \
+	$PY -c '
+import json, sys
+t = json.load(open(sys.argv[1]))[0]
+print(t["peers"])
+p = {x["address"]: x for x in t["peers"]}
+assert t["hub_peers"] == 3 and sorted(p) == ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+s1 = p["192.0.2.11"]
+assert sorted(s1["routes"].split(",")) == ["198.51.100.11/32", "203.0.113.16/28"], s1
+assert s1["rx_packets"] > 0 and s1["tx_packets"] > 0 and s1["rx_bytes"] > 2000000 > s1["tx_bytes"] > 0, s1
+assert isinstance(s1["last_rx_ms"], int) and isinstance(s1["last_tx_ms"], int), s1
+' "$WORK/show.json"
+check "ipipctl show: a line per peer" bash -c "
+	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr |
+	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago'"
+
 # On the wire: the hub's packets to S2's LAN go to S2, and only there.
 capture CAP "$H" eth0 "$WORK/h.pcap" "ip proto 4"
 nsx "$H" ping -c 3 -i 0.2 -W 2 203.0.113.33 >/dev/null

@@ -44,13 +44,13 @@ static void test_longest_prefix(void **state)
 	(void)state;
 	assert_non_null(t);
 	assert_int_equal(t->n, 4);
-	assert_true(hub_lookup(t, A("203.0.113.200"), &peer));
+	assert_true(hub_lookup(t, A("203.0.113.200"), &peer, NULL));
 	assert_int_equal(peer, A("192.0.2.7"));
-	assert_true(hub_lookup(t, A("203.0.113.30"), &peer));
+	assert_true(hub_lookup(t, A("203.0.113.30"), &peer, NULL));
 	assert_int_equal(peer, A("192.0.2.8"));
-	assert_true(hub_lookup(t, A("203.0.113.17"), &peer));
+	assert_true(hub_lookup(t, A("203.0.113.17"), &peer, NULL));
 	assert_int_equal(peer, A("203.0.113.17"));
-	assert_true(hub_lookup(t, A("198.51.100.1"), &peer));
+	assert_true(hub_lookup(t, A("198.51.100.1"), &peer, NULL));
 	assert_int_equal(peer, A("192.0.2.9"));
 	hub_free(t);
 }
@@ -62,14 +62,14 @@ static void test_no_route(void **state)
 	uint32_t peer = 42;
 
 	(void)state;
-	assert_false(hub_lookup(t, A("203.0.114.1"), &peer));
-	assert_false(hub_lookup(empty, A("203.0.113.1"), &peer));
-	assert_false(hub_lookup(NULL, A("203.0.113.1"), &peer));
+	assert_false(hub_lookup(t, A("203.0.114.1"), &peer, NULL));
+	assert_false(hub_lookup(empty, A("203.0.113.1"), &peer, NULL));
+	assert_false(hub_lookup(NULL, A("203.0.113.1"), &peer, NULL));
 	assert_int_equal(peer, 42);	/* untouched */
 	/* host bits of a route are not part of its key */
 	hub_free(t);
 	t = hub_build((struct hub_route[]){ R("203.0.113.77", 24, "192.0.2.7") }, 1);
-	assert_true(hub_lookup(t, A("203.0.113.1"), &peer));
+	assert_true(hub_lookup(t, A("203.0.113.1"), &peer, NULL));
 	assert_int_equal(peer, A("192.0.2.7"));
 	hub_free(t);
 	hub_free(empty);
@@ -85,10 +85,37 @@ static void test_same_prefix_twice(void **state)
 	(void)state;
 	assert_int_equal(t->n, 1);
 	assert_int_equal(t->nlens, 1);
-	assert_true(hub_lookup(t, A("203.0.113.5"), &peer));
+	assert_true(hub_lookup(t, A("203.0.113.5"), &peer, NULL));
 	assert_int_equal(peer, A("192.0.2.8"));
 	hub_free(t);
 	assert_null(hub_build(r, HUB_ROUTES_MAX + 1));
+}
+
+/* Each gateway's counters: one entry per address, kept; none past HUB_PEERS_MAX. */
+static void test_peers(void **state)
+{
+	static struct hub_peers ps;
+	struct hub_route r[2] = { R("203.0.113.0", 24, "192.0.2.7"), R("203.0.113.64", 26, NULL) };
+	struct hub_table *t;
+	uint32_t peer, idx = 0;
+
+	(void)state;
+	assert_int_equal(hub_peer_index(&ps, A("192.0.2.7")), 0);
+	assert_int_equal(hub_peer_index(&ps, A("192.0.2.8")), 1);
+	assert_int_equal(hub_peer_index(&ps, A("192.0.2.7")), 0);
+	assert_int_equal(hub_peer_index(&ps, 0), HUB_NO_PEER);
+	r[0].peer = 0;
+	r[1].peer = HUB_NO_PEER;
+	t = hub_build(r, 2);
+	assert_true(hub_lookup(t, A("203.0.113.1"), &peer, &idx));
+	assert_int_equal(idx, 0);
+	assert_true(hub_lookup(t, A("203.0.113.65"), &peer, &idx));
+	assert_int_equal(idx, HUB_NO_PEER);
+	hub_free(t);
+	while (ps.n < HUB_PEERS_MAX)
+		assert_int_equal(hub_peer_index(&ps, htonl(0xc6000000u + ps.n)), ps.n);
+	assert_int_equal(hub_peer_index(&ps, A("203.0.113.1")), HUB_NO_PEER);
+	assert_int_equal(hub_peer_index(&ps, A("192.0.2.8")), 1);
 }
 
 /* The longest matching route by looking at all of them (the later of equal ones). */
@@ -127,7 +154,7 @@ static void test_against_scan(void **state)
 	assert_non_null(t);
 	for (int k = 0; k < 100000; k++) {
 		uint32_t a = htonl(0xcb000000u | ((uint32_t)rand() & 0x1ffff)), p1 = 0, p2 = 0;
-		bool f1 = hub_lookup(t, a, &p1), f2 = scan(r, 3000, a, &p2);
+		bool f1 = hub_lookup(t, a, &p1, NULL), f2 = scan(r, 3000, a, &p2);
 
 		assert_int_equal(f1, f2);
 		assert_int_equal(p1, p2);
@@ -197,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_no_route),
 		cmocka_unit_test(test_same_prefix_twice),
 		cmocka_unit_test(test_against_scan),
+		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_allowed_remotes),
 	};
 

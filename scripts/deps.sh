@@ -25,8 +25,9 @@ kernel_peer="qemu-system-x86 kmod cpio xz-utils gcc libc6-dev util-linux"
 systemd_guest="$kernel_peer debootstrap e2fsprogs qemu-utils"
 # What the tests run besides: cmocka (unit tests), tcpdump (captures), ethtool
 # (the underlay's offloads in fastpath.sh), scapy (crafted and forged packets),
-# prometheus (promtool checks ipipctl metrics).
-tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus mount"
+# prometheus (promtool checks ipipctl metrics), bird2 (routes from BGP into
+# a hub: tests/integration/bird.sh).
+tests="libcmocka-dev tcpdump ethtool python3-scapy prometheus mount bird2"
 bench="iperf3 fastd quicktun vtun tinc openvpn wireguard-go wireguard-tools util-linux ethtool"
 # The Debian package (make deb): debhelper builds it, lintian judges it
 # (tests/integration/systemd.sh installs it in the systemd guest).
@@ -84,6 +85,7 @@ provides() {
 	xz-utils) echo "cmd:xz" ;;
 	util-linux) echo "cmd:setpriv" ;;
 	vtun) echo "cmd:vtund" ;;
+	bird2) echo "cmd:bird" ;;
 	tinc) echo "cmd:tincd" ;;
 	wireguard-tools) echo "cmd:wg" ;;
 	libclang-rt-*-dev) echo "fuzzer" ;;

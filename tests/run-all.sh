@@ -64,6 +64,8 @@ dh                  debhelper
 fakeroot            fakeroot
 lintian             lintian
 python3:scapy       python3-scapy
+bird                bird2
+birdc               bird2
 '
 section "preflight: the commands the tests run"
 checklist=$(sh scripts/deps.sh --list check)

@@ -520,6 +520,7 @@ static int cmd_explain(int argc, char **argv)
 	static struct config c;
 	unsigned mtu = 0, umtu;
 	struct nl nl;
+	uint32_t towards;
 	int oif;
 
 	if (argc != 2) {
@@ -540,6 +541,8 @@ static int cmd_explain(int argc, char **argv)
 			       c.remote_name, err);
 	}
 	mtu = c.mtu;
+	/* where the daemon looks (tunnel_towards): Remote, or AllowedRemotes' first prefix */
+	towards = c.ip.remote_any && c.ip.n_allowed_remotes ? c.allowed_remotes[0].addr : c.ip.remote;
 	if (nl_open(&nl) == 0) {
 		if (c.local_auto && c.ip.remote && nl_route_src(&nl, c.ip.remote, &c.ip.local) == 0)
 			printf("# Local = auto: %s now, the source address of the route to Remote "
@@ -547,7 +550,7 @@ static int cmd_explain(int argc, char **argv)
 		else if (c.local_auto)
 			printf("# Local = auto: no route to Remote with a source address here now: "
 			       "0.0.0.0 below\n");
-		if (!mtu && c.ip.remote && nl_route_mtu(&nl, c.ip.remote, &umtu, &oif) == 0 &&
+		if (!mtu && towards && nl_route_mtu(&nl, towards, &umtu, &oif) == 0 &&
 		    umtu > CONFIG_MTU_MIN + ipip_outer_len(&c.ip)) {
 			umtu -= (unsigned)ipip_outer_len(&c.ip);
 			mtu = umtu > CONFIG_MTU_MAX ? CONFIG_MTU_MAX : umtu;
@@ -555,8 +558,8 @@ static int cmd_explain(int argc, char **argv)
 		nl_close(&nl);
 	}
 	if (!mtu)
-		printf("# MTU: the MTU of the route to Remote - %zu (no route to it here)\n",
-		       ipip_outer_len(&c.ip));
+		printf("# MTU: the MTU of the route to %s - %zu (no route to it here)\n",
+		       c.ip.remote_any ? "AllowedRemotes' first prefix" : "Remote", ipip_outer_len(&c.ip));
 	host_explain(&c, mtu, stdout);
 	return 0;
 }

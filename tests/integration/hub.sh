@@ -163,6 +163,19 @@ nsx "$S3" ping -c 3 -i 0.2 -W 1 -I 203.0.113.18 198.51.100.1 >/dev/null 2>&1
 check "... S3's packets from S1's LAN are taken in now (and not counted as dropped)" \
 	test $(($(json "$H" hub rx_packets) - r0)) -ge 3 -a "$(json "$H" hub drops.rx_peer_source)" = "$d0"
 
+# A reload adds a route by difference: followed like any other.
+{ cat "$WORK/hub.conf"; printf '[Route]\nDestination = 203.0.113.64/28\nGateway = 192.0.2.13\n'; } >"$WORK/hub2.conf"
+mv "$WORK/hub2.conf" "$WORK/hub.conf"
+check "ipipctl reload: a [Route] with a Gateway added" bash -c "
+	ip netns exec $H $IPIPCTL reload hub | grep -q 'changed: Route'"
+check "... installed onlink, and 203.0.113.65 on S3 answers through it" bash -c "
+	ip -n $H route show 203.0.113.64/28 | grep -q 'via 192.0.2.13 dev hub .*onlink' &&
+	ip netns exec $H ping -c 2 -i 0.2 -W 2 203.0.113.65"
+sed -i 's/^Remote = any$/Remote = 192.0.2.11/; /^AllowedRemotes/d; /^PeerSourceCheck/d; /^Gateway/d' "$WORK/hub.conf"
+check "a reload from Remote = any to one Remote is refused: only a restart applies it" bash -c "
+	! ip netns exec $H $IPIPCTL reload hub >$WORK/r.out 2>&1; cat $WORK/r.out
+	grep -q 'Remote changed: only a restart applies it' $WORK/r.out"
+
 check "ipipctl down hub" nsx "$H" "$IPIPCTL" down hub
 wait_gone "$PH" || notok "hub exits"
 check "the hub's namespace is as it was (routes, device, forwarding)" \

@@ -246,6 +246,23 @@ static void check_addresses(struct lint *l)
 				  "longer route to Remote leaves through the underlay, outer packets "
 				  "would enter the tunnel itself", IP(c->routes[i].dst.addr),
 				  c->routes[i].dst.len, IP(c->ip.remote));
+	/* Remote = any: the peers' underlay addresses, the same way */
+	for (unsigned i = 0; i < c->ip.n_allowed_remotes; i++) {
+		const struct prefix *ar = &c->allowed_remotes[i];
+
+		if (link.len < 32 && link.len <= ar->len && prefix_match(&link, ar->addr))
+			lint_warn(l, c->line.allowed_remotes, "AllowedRemotes: %s/%u is inside %s/%u, "
+				  "the prefix the tunnel's address routes into the tunnel: unless longer "
+				  "routes to the peers leave through the underlay, outer packets would "
+				  "enter the tunnel itself", IP(ar->addr), ar->len, IP(link.addr), link.len);
+		for (unsigned j = 0; j < c->n_routes; j++)
+			if (c->routes[j].dst.len <= ar->len && prefix_match(&c->routes[j].dst, ar->addr))
+				lint_warn(l, c->routes[j].line, "Destination: %s/%u covers AllowedRemotes "
+					  "%s/%u: unless longer routes to the peers leave through the "
+					  "underlay, outer packets would enter the tunnel itself",
+					  IP(c->routes[j].dst.addr), c->routes[j].dst.len, IP(ar->addr),
+					  ar->len);
+	}
 	if (!h || !h->known)
 		return;
 	if (c->ip.remote && host_has(h, c->ip.remote))

@@ -2055,6 +2055,20 @@ static void test_lint_route_covers_remote(void **state)
 		    "to Remote leaves through the underlay, outer packets would enter the tunnel itself");
 }
 
+/* Remote = any: a route into the tunnel must not take the peers' own addresses. */
+static void test_lint_route_covers_peers(void **state)
+{
+#define HUB TUNNEL LOCAL "Remote = any\nAllowedRemotes = 192.0.2.0/28\n" ADDRESS	/* lines 1-6 */
+	host_default();
+	expect_lint_quiet(HUB "[Route]\nDestination = 203.0.113.0/24\nGateway = 192.0.2.7\n", &host,
+			  LINT_CHECK);
+	expect_lint(HUB "[Route]\nDestination = 192.0.2.0/24\n", false, 7,
+		    "Destination: 192.0.2.0/24 covers AllowedRemotes 192.0.2.0/28: unless longer "
+		    "routes to the peers leave through the underlay, outer packets would enter the "
+		    "tunnel itself");
+#undef HUB
+}
+
 static void test_lint_rule_from_everything(void **state)
 {
 	struct lint_result r;
@@ -2387,6 +2401,7 @@ int main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_routes_refused),
 		cmocka_unit_test(test_lint_route_covers_remote),
+		cmocka_unit_test(test_lint_route_covers_peers),
 		cmocka_unit_test(test_lint_rule_from_everything),
 		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),
 		cmocka_unit_test(test_lint_proxy_arp_without_forwarding),

@@ -134,6 +134,12 @@ def check(ipipd, conf, text, label, as_root):
     return True, said
 
 
+def ipipd_examples():
+    """examples/**/*.conf but other programs' (examples/bird/: BIRD's)."""
+    return [ex for ex in sorted(glob.glob('examples/**/*.conf', recursive=True))
+            if not ex.startswith('examples/bird/')]
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -142,12 +148,12 @@ def main():
     as_root = os.geteuid() == 0 and subprocess.run(
         ['unshare', '--net', 'true'], stderr=subprocess.DEVNULL).returncode == 0
     sources = sys.argv[2:] or (['README.md'] + sorted(glob.glob('man/*.[0-9]')) +
-                               sorted(glob.glob('examples/**/*.conf', recursive=True)))
+                               ipipd_examples())
     # the documents that must show configurations: a broken extractor finds none
     expected = {'README.md', 'man/ipipd.conf.5'} if not sys.argv[2:] else set()
     # a document's copy of an example (the same first line) must be the file itself
     shipped = {}
-    for ex in sorted(glob.glob('examples/**/*.conf', recursive=True)):
+    for ex in ipipd_examples():
         text = open(ex, encoding='utf-8').read()
         shipped.setdefault(text.split('\n')[0], []).append((ex, text))
     failed = 0

@@ -202,7 +202,8 @@ struct msg {
 #define MSG_HDR_LEN 4u		/* uint16 type, uint16 body length (host order: same host) */
 #define MSG_MAX_LEN (MSG_HDR_LEN + 1100u)	/* >= the largest body (msg_addrs) */
 _Static_assert(sizeof(struct msg_addrs) <= 1100 && sizeof(struct msg_params) <= 1100 &&
-	       sizeof(struct msg_datapath) <= 1100, "MSG_MAX_LEN holds every body");
+	       sizeof(struct msg_datapath) <= 1100 && sizeof(struct msg_hub) <= 1100,
+	       "MSG_MAX_LEN holds every body");
 
 /* How many descriptors m must come with (MSG_DATAPATH: one per bit of fds). */
 unsigned msg_fds_wanted(const struct msg *m);

@@ -73,7 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Local = auto and Remote as a name stand for addresses found later */
 		CHECK(cfg.local_auto ? cfg.ip.local == 0 : unicast(cfg.ip.local));
 		CHECK(cfg.remote_name[0] ? cfg.ip.remote == 0 && endpoint_valid_name(cfg.remote_name) :
+			cfg.ip.remote_any ? cfg.ip.remote == 0 && cfg.ip.n_allowed_remotes > 0 :
 			unicast(cfg.ip.remote));
+		/* Remote = any: every Gateway is one of AllowedRemotes'; without it, none */
+		for (unsigned i = 0; i < cfg.n_routes; i++)
+			CHECK(cfg.ip.remote_any ? !cfg.routes[i].gw || ipip_remote_ok(&cfg.ip, cfg.routes[i].gw) :
+			      !cfg.routes[i].gw);
 		CHECK(cfg.resolve_interval >= 1 && cfg.resolve_interval <= CONFIG_RESOLVE_MAX);
 		CHECK(!cfg.ip.local || cfg.ip.local != cfg.ip.remote);
 		CHECK(!cfg.ip.remote || cfg.ip.remote != cfg.addr.s_addr);

@@ -60,7 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      memchr(m.u.dp.attach, 0, sizeof(m.u.dp.attach)) && m.u.dp.ifindex > 0);
 		if (m.type == MSG_PARAMS)
 			CHECK(m.u.params.n_allowed <= CONFIG_LIST_MAX_ && m.u.params.mtu >= 68 &&
-			      m.u.params.local && m.u.params.remote);
+			      m.u.params.local && (m.u.params.remote == 0) == (m.u.params.remote_any == 1) &&
+			      m.u.params.n_allowed_remotes <= CONFIG_LIST_MAX_ &&
+			      (!m.u.params.remote_any || m.u.params.n_allowed_remotes));
+		if (m.type == MSG_HUB_ROUTES)	/* parts fit in the table they are of */
+			CHECK(m.u.hub.n <= MSG_HUB_CHUNK && m.u.hub.total <= MSG_HUB_MAX &&
+			      m.u.hub.first + m.u.hub.n <= m.u.hub.total);
 		if (m.type == MSG_STATE)
 			CHECK(memchr(m.u.state.waiting, 0, sizeof(m.u.state.waiting)) != NULL);
 		if (m.type == MSG_RELOADED)

@@ -34,6 +34,8 @@ static const struct metric {
 	{ "frag_needed_limited", "ipipd_frag_needed_limited_total", COUNTER, "Fragmentation needed to inner senders suppressed by the rate limit." },
 	{ "ecn_unusual", "ipipd_ecn_unusual_total", COUNTER, "Unusual RFC 6040 ECN combinations received." },
 	{ "keepalives_sent", "ipipd_keepalives_sent_total", COUNTER, "Keepalive echo requests sent to Peer." },
+	{ "hub_routes", "ipipd_hub_routes", GAUGE, "Remote = any: routes into the device the datapath holds." },
+	{ "hub_peers", "ipipd_hub_peers", GAUGE, "Remote = any: peers counted one by one." },
 	{ "mtu", "ipipd_mtu_bytes", GAUGE, "The tunnel device's MTU." },
 	{ "path_mtu", "ipipd_path_mtu_bytes", GAUGE, "Inner MTU that fits the path now (RFC 2003 section 5.1 soft state)." },
 	{ "path_ttl", "ipipd_path_ttl", GAUGE, "Outer TTL the path needs (0: none known)." },
@@ -148,6 +150,65 @@ static void drops(FILE *out, const char *const *replies, int n)
 	}
 }
 
+/*
+ * Remote = any: each peer's counters, from the "hub_peer.ADDR=K=V K=V ..."
+ * lines, as FAMILY{tunnel, peer}.
+ */
+static void peers(FILE *out, const char *const *replies, int n)
+{
+	static const struct metric fields[] = {
+		{ "rx_packets", "ipipd_peer_rx_packets_total", COUNTER, "Remote = any: packets from the peer decapsulated." },
+		{ "rx_bytes", "ipipd_peer_rx_bytes_total", COUNTER, "Remote = any: inner bytes from the peer decapsulated." },
+		{ "tx_packets", "ipipd_peer_tx_packets_total", COUNTER, "Remote = any: packets encapsulated to the peer." },
+		{ "tx_bytes", "ipipd_peer_tx_bytes_total", COUNTER, "Remote = any: inner bytes encapsulated to the peer." },
+		{ "last_rx_ms", "ipipd_peer_last_rx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet from the peer (absent: never)." },
+		{ "last_tx_ms", "ipipd_peer_last_tx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet to the peer (absent: never)." },
+	};
+	char name[64];
+
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		const struct metric *m = &fields[f];
+		size_t klen = strlen(m->key);
+		bool header = false;
+
+		for (int i = 0; i < n; i++) {
+			if (!value(replies[i], "name", name, sizeof(name)))
+				continue;
+			for (const char *l = replies[i]; *l;) {
+				const char *eol = l + strcspn(l, "\n"), *eq = memchr(l, '=', (size_t)(eol - l));
+				const char *v = NULL;
+
+				/* " KEY=" in the line after its first '=' (routes=... comes first) */
+				for (const char *p = eq; eq && !strncmp(l, "hub_peer.", 9) && p && p < eol;
+				     p = memchr(p + 1, ' ', (size_t)(eol - p - 1))) {
+					if ((size_t)(eol - p) > klen + 1 && !strncmp(p + 1, m->key, klen) &&
+					    p[1 + klen] == '=') {
+						v = p + 2 + klen;
+						break;
+					}
+				}
+				if (v && (*v >= '0' && *v <= '9')) {
+					size_t vlen = strcspn(v, " \n");
+
+					if (!header) {
+						fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+							m->name, m->kind == COUNTER ? "counter" : "gauge");
+						header = true;
+					}
+					fprintf(out, "%s{tunnel=\"", m->name);
+					label(out, name);
+					fprintf(out, "\",peer=\"%.*s\"} ", (int)(eq - l - 9), l + 9);
+					if (m->kind == SECONDS_AGO)
+						fprintf(out, "%.3f\n", strtod(v, NULL) / 1000.0);
+					else
+						fprintf(out, "%.*s\n", (int)vlen, v);
+				}
+				l = *eol ? eol + 1 : eol;
+			}
+		}
+	}
+}
+
 /* ipipd_tunnel_info: 1, with what the tunnel is as labels. */
 static void info(FILE *out, const char *const *replies, int n)
 {
@@ -172,6 +233,7 @@ int metrics_write(FILE *out, const char *const *replies, int n)
 	info(out, replies, n);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		family(out, &table[i], replies, n);
+	peers(out, replies, n);
 	drops(out, replies, n);
 	return ferror(out) ? -1 : 0;
 }

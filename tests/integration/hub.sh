@@ -118,6 +118,16 @@ check "ipipctl show: a line per peer" bash -c "
 	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr |
 	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago'"
 
+nsx "$H" "$IPIPCTL" metrics hub >"$WORK/metrics.prom"
+check "ipipctl metrics: each peer's counters and ages, the hub's routes and peers; promtool passes" bash -c "
+	grep '^ipipd_peer\|^ipipd_hub' $WORK/metrics.prom
+	grep -q '^ipipd_peer_rx_packets_total{tunnel=\"hub\",peer=\"192.0.2.11\"} [1-9][0-9]*\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_peer_tx_bytes_total{tunnel=\"hub\",peer=\"192.0.2.13\"} [1-9][0-9]*\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_peer_last_rx_age_seconds{tunnel=\"hub\",peer=\"192.0.2.12\"} [0-9.]*\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_hub_routes{tunnel=\"hub\"} 7\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_hub_peers{tunnel=\"hub\"} 3\$' $WORK/metrics.prom &&
+	promtool check metrics <$WORK/metrics.prom"
+
 # On the wire: the hub's packets to S2's LAN go to S2, and only there.
 capture CAP "$H" eth0 "$WORK/h.pcap" "ip proto 4"
 nsx "$H" ping -c 3 -i 0.2 -W 2 203.0.113.33 >/dev/null

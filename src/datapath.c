@@ -207,6 +207,7 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 
 	memset(dp, 0, sizeof(*dp));
 	dp->inited = true;
+	dp->hub_gen = 1;	/* (an empty memo has generation 0) */
 	atomic_store(&dp->p, p);
 	dp->tun_fd = f->tun;
 	dp->raw_fd = f->raw;
@@ -772,7 +773,7 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 		uint32_t peer, idx = HUB_NO_PEER;
 
 		memcpy(&peer, inner + 16, 4);
-		hub_lookup(dp->hub, peer, &peer, &idx);
+		hub_lookup_memo(dp->hub, dp->hub_gen, &t->memo, peer, &peer, &idx);
 		t->to_peer[t->n] = idx;
 		if (!ipip_remote_ok(p, peer)) {
 			ctr_add(&t->c.drops[PKT_TX_NO_PEER], 1);
@@ -1126,7 +1127,7 @@ static void rx_one(struct datapath *dp, const struct ipip_params *p, uint8_t *pk
 			outer_src = from->sin_addr.s_addr;
 		else
 			memcpy(&outer_src, pkt + 12, 4);
-		found = hub_lookup(dp->hub, src, &peer, &idx);
+		found = hub_lookup_memo(dp->hub, dp->hub_gen, &r->memo, src, &peer, &idx);
 		if (p->peer_check && (!found || peer != outer_src)) {
 			v = PKT_RX_PEER_SOURCE;
 		} else if (found && peer == outer_src && idx != HUB_NO_PEER) {
@@ -1456,6 +1457,7 @@ void dp_set_hub(struct datapath *dp, struct hub_table *t)
 	pthread_mutex_lock(&dp->rx_lock);
 	old = dp->hub;
 	dp->hub = t;
+	dp->hub_gen++;	/* the threads' memos are of the old table */
 	pthread_mutex_unlock(&dp->rx_lock);
 	pthread_mutex_unlock(&dp->tx_lock);
 	hub_free(old);

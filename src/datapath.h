@@ -98,6 +98,7 @@ struct dp_tx {
 	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
 	struct sockaddr_in to[DP_BATCH];	/* Remote = any: each slot's peer ... */
 	uint32_t to_peer[DP_BATCH];		/* ... and its counters (hub_peers) */
+	struct hub_memo memo;			/* the last lookup of an inner destination */
 	uint8_t eth[14];		/* the next hop's Ethernet header (UDP GSO frames) */
 	uint8_t *gso;			/* one UDP GSO frame: virtio_net_hdr, Ethernet, IPv4, UDP, datagrams */
 	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
@@ -117,6 +118,7 @@ struct dp_rx {
 	} ctl[DP_BATCH];
 	struct gro gro;
 	struct iovec gro_iov[2 * GRO_MAX];
+	struct hub_memo memo;		/* Remote = any: the last lookup of an inner source */
 	uint64_t ecn_log_budget;	/* unusual ECN combinations still to log this minute */
 	uint64_t ecn_log_minute;
 	struct dp_counters c;
@@ -181,6 +183,7 @@ struct datapath {
 	/* Remote = any: the routes into the device (hub.h), replaced whole by
 	 * dp_set_hub() under tx_lock and rx_lock (held for a round of rx) */
 	struct hub_table *hub;
+	uint64_t hub_gen;		/* ... counted from 1: which table a memo is of */
 	struct hub_peers *peers;	/* ... and the peers' counters (the owner adds peers) */
 	pthread_mutex_t rx_lock;
 	bool rx_lock_made;

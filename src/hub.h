@@ -66,6 +66,34 @@ void hub_free(struct hub_table *t);
 bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer, uint32_t *idx);
 
 /*
+ * One thread's last lookup, for packets of one flow in a row (a TCP burst:
+ * every segment has the same address): valid while the table is the same
+ * one, told by its generation (a new table may sit where an old one was).
+ */
+struct hub_memo {
+	uint64_t gen;		/* 0: empty */
+	uint32_t addr, peer, idx;
+	bool found;
+};
+
+/* hub_lookup() in table t of generation gen (> 0), through the memo m. */
+static inline bool hub_lookup_memo(const struct hub_table *t, uint64_t gen, struct hub_memo *m,
+				   uint32_t addr, uint32_t *peer, uint32_t *idx)
+{
+	if (m->gen != gen || m->addr != addr) {
+		m->idx = HUB_NO_PEER;
+		m->found = hub_lookup(t, addr, &m->peer, &m->idx);
+		m->gen = gen;
+		m->addr = addr;
+	}
+	if (m->found) {
+		*peer = m->peer;
+		*idx = m->idx;
+	}
+	return m->found;
+}
+
+/*
  * A peer's counters: written by one datapath thread each direction (rx_*,
  * tx_*), read by anyone.  last_*_ms: CLOCK_MONOTONIC ms (0: never).
  */

@@ -118,6 +118,29 @@ static void test_peers(void **state)
 	assert_int_equal(hub_peer_index(&ps, A("192.0.2.8")), 1);
 }
 
+/* A memo answers for its table's generation only. */
+static void test_memo(void **state)
+{
+	struct hub_route r1[] = { R("203.0.113.0", 24, "192.0.2.7") };
+	struct hub_route r2[] = { R("203.0.113.0", 24, "192.0.2.8") };
+	struct hub_table *t1 = hub_build(r1, 1), *t2 = hub_build(r2, 1);
+	struct hub_memo m = { 0 };
+	uint32_t peer = 0, idx = 0;
+
+	(void)state;
+	assert_true(hub_lookup_memo(t1, 1, &m, A("203.0.113.9"), &peer, &idx));
+	assert_int_equal(peer, A("192.0.2.7"));
+	assert_true(hub_lookup_memo(t1, 1, &m, A("203.0.113.9"), &peer, &idx));
+	assert_int_equal(peer, A("192.0.2.7"));
+	/* the next table, even at the same address, is looked up anew */
+	assert_true(hub_lookup_memo(t2, 2, &m, A("203.0.113.9"), &peer, &idx));
+	assert_int_equal(peer, A("192.0.2.8"));
+	assert_false(hub_lookup_memo(t2, 2, &m, A("198.51.100.1"), &peer, &idx));
+	assert_false(hub_lookup_memo(NULL, 3, &m, A("203.0.113.9"), &peer, &idx));
+	hub_free(t1);
+	hub_free(t2);
+}
+
 /* The longest matching route by looking at all of them (the later of equal ones). */
 static bool scan(const struct hub_route *r, size_t n, uint32_t addr, uint32_t *peer)
 {
@@ -225,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_same_prefix_twice),
 		cmocka_unit_test(test_against_scan),
 		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_allowed_remotes),
 	};
 

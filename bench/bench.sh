@@ -15,8 +15,10 @@
 #                        runs is reported, with their number)
 #   BENCH_TIME=S         seconds per throughput measurement (default 10)
 #   BENCH_SYSTEMS="..."  subset of: direct ipipd-userspace ipipd-userspace-nice-10
-#                        ipipd-fou ipipd-fou-csum ipipd-ebpf ipipd-ebpf-fou
-#                        vxlan fastd quicktun vtun tinc openvpn wireguard-go
+#                        ipipd-fou ipipd-fou-csum ipipd-hub ipipd-ebpf
+#                        ipipd-ebpf-fou vxlan fastd quicktun vtun tinc openvpn
+#                        wireguard-go (ipipd-hub: A a hub, Remote = any, with
+#                        B as the gateway of its route to B's tunnel address)
 #                        (ipipd-fou, ipipd-ebpf-fou: Encapsulation = fou on
 #                        the userspace datapath, the eBPF fast path;
 #                        ipipd-fou-csum: the userspace one with UDPChecksum =
@@ -89,7 +91,7 @@ if ! [[ $NICE =~ ^-?[0-9]+$ ]] || [ "$NICE" -lt -20 ] || [ "$NICE" -gt 19 ]; the
 fi
 NICE10=ipipd-userspace-nice-10	# ipipd at its default priority, unless that is BENCH_NICE
 [ "$NICE" = -10 ] && NICE10=
-SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-fou ipipd-fou-csum ipipd-ebpf ipipd-ebpf-fou vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
+SYSTEMS=${BENCH_SYSTEMS:-"direct ipipd-userspace $NICE10 ipipd-fou ipipd-fou-csum ipipd-hub ipipd-ebpf ipipd-ebpf-fou vxlan fastd quicktun vtun tinc openvpn wireguard-go"}
 NIC=${BENCH_NIC-"direct ipipd-userspace ipipd-ebpf vxlan"}
 if [ "$QUICK" = 1 ]; then NIC_RUNS=${BENCH_NIC_RUNS:-$RUNS}; else NIC_RUNS=${BENCH_NIC_RUNS:-5}; fi
 [[ $NIC_RUNS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_NIC_RUNS must be a number" >&2; exit 1; }
@@ -229,6 +231,18 @@ up_ipipd-fou() { start_ipipd userspace "$NICE" 'Encapsulation = fou\nPort = 5555
 # ... with UDP checksums, which let the userspace datapath send UDP GSO
 # frames and read coalesced datagrams (UDP_GRO)
 up_ipipd-fou-csum() { start_ipipd userspace "$NICE" 'Encapsulation = fou\nPort = 5555\nUDPChecksum = yes\n' 28; }
+# Remote = any: A a hub (its route to B's tunnel address via B, onlink), B a
+# point-to-point end; the hub's outer packets go through the kernel's IP output.
+up_ipipd-hub() {
+	printf '[Tunnel]\nLocal = %s\nRemote = any\nAllowedRemotes = %s/32\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
+		$UA $UB "$NICE" $OA $OB $UB >"$WORK/bipa.conf"
+	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UB $UA "$NICE" $OB $OA >"$WORK/bipb.conf"
+	bga "$IPIPD" -f "$WORK/bipa.conf"
+	bgb "$IPIPD" -f "$WORK/bipb.conf"
+	wait_link "$A" bipa && wait_link "$B" bipb || return 1
+	DST=$OB; MTU=1480
+}
 up_ipipd-ebpf-fou() { start_ipipd ebpf "$NICE" 'Encapsulation = fou\nPort = 5555\n' 28; }
 
 # Kernel VXLAN: 50 bytes of overhead (outer IP, UDP, VXLAN, inner Ethernet).

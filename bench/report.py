@@ -209,7 +209,8 @@ LABEL = {"wireguard-go": "wireguard-go (encrypts)",
          NICE10: NICE10 + " (ipipd's default priority)",
          "ipipd-fou": "ipipd-fou (userspace, Encapsulation = fou)",
          "ipipd-fou-csum": "ipipd-fou-csum (userspace, fou, UDPChecksum = yes: UDP GSO/GRO)",
-         "ipipd-ebpf-fou": "ipipd-ebpf-fou (eBPF, Encapsulation = fou)"}
+         "ipipd-ebpf-fou": "ipipd-ebpf-fou (eBPF, Encapsulation = fou)",
+         "ipipd-hub": "ipipd-hub (userspace, A a hub: Remote = any, outer packets through the kernel's IP output)"}
 
 
 def sysctl(name):  # as the bench found it in its namespaces, else here

@@ -212,20 +212,23 @@ static const char *ecn_name(enum ecn_mode m)
 }
 
 /* The time since the last packet from and to Remote (JSON null: never, or unknown). */
+/* "KEY=N" (ms since last) or "KEY=null" (never: last 0), then end. */
+static void sb_age(struct strbuf *sb, const char *key, uint64_t last, uint64_t now, const char *end)
+{
+	if (last)
+		sb_printf(sb, "%s%llu%s", key, (unsigned long long)(now - last), end);
+	else
+		sb_printf(sb, "%snull%s", key, end);
+}
+
 static void describe_liveness(const struct daemon *d, struct strbuf *sb)
 {
 	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
 	uint64_t rx = d->t.kernel ? 0 : atomic_load(&dp->last_rx_ms);
 	uint64_t tx = d->t.kernel ? 0 : atomic_load(&dp->last_tx_ms), now = now_ms();
 
-	if (rx)
-		sb_printf(sb, "last_rx_ms=%llu\n", (unsigned long long)(now - rx));
-	else
-		sb_printf(sb, "last_rx_ms=null\n");
-	if (tx)
-		sb_printf(sb, "last_tx_ms=%llu\n", (unsigned long long)(now - tx));
-	else
-		sb_printf(sb, "last_tx_ms=null\n");
+	sb_age(sb, "last_rx_ms=", rx, now, "\n");
+	sb_age(sb, "last_tx_ms=", tx, now, "\n");
 	sb_printf(sb, "alive=%s\nkeepalives_sent=%llu\n",
 		  !d->t.cfg.keepalive ? "null" : d->ka.down ? "false" : "true",
 		  (unsigned long long)d->ka.sent);
@@ -282,14 +285,8 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 			  (unsigned long long)atomic_load_explicit(&p->rx_bytes, memory_order_relaxed),
 			  (unsigned long long)atomic_load_explicit(&p->tx_packets, memory_order_relaxed),
 			  (unsigned long long)atomic_load_explicit(&p->tx_bytes, memory_order_relaxed));
-		if (lr)
-			sb_printf(sb, " last_rx_ms=%llu", (unsigned long long)(now - lr));
-		else
-			sb_printf(sb, " last_rx_ms=null");
-		if (lt)
-			sb_printf(sb, " last_tx_ms=%llu\n", (unsigned long long)(now - lt));
-		else
-			sb_printf(sb, " last_tx_ms=null\n");
+		sb_age(sb, " last_rx_ms=", lr, now, "");
+		sb_age(sb, " last_tx_ms=", lt, now, "\n");
 	}
 }
 
@@ -477,6 +474,13 @@ static const struct ipip_params *params_now(struct daemon *d)
 	return &g->p;
 }
 
+/* A message's list of prefixes (n checked by msg_recv). */
+static void take_prefixes(struct prefix *out, const struct msg_prefix *in, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = (struct prefix){ .addr = in[i].addr, .len = in[i].len };
+}
+
 /*
  * A reload's [Tunnel]: new settings for the datapath threads (swapped whole:
  * a batch reads one set), the raw socket connected to the new Remote, the
@@ -505,16 +509,10 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	p->dscp_uniform = mp->dscp_uniform;
 	p->allow_source_route = mp->allow_source_route;
 	p->ecn_log = mp->ecn_log;
-	for (uint32_t i = 0; i < mp->n_allowed; i++) {
-		g->allowed[i].addr = mp->allowed[i].addr;
-		g->allowed[i].len = mp->allowed[i].len;
-	}
+	take_prefixes(g->allowed, mp->allowed, mp->n_allowed);
 	p->allowed = g->allowed;
 	p->n_allowed = mp->n_allowed;
-	for (uint32_t i = 0; i < mp->n_allowed_remotes; i++) {
-		g->allowed_remotes[i].addr = mp->allowed_remotes[i].addr;
-		g->allowed_remotes[i].len = mp->allowed_remotes[i].len;
-	}
+	take_prefixes(g->allowed_remotes, mp->allowed_remotes, mp->n_allowed_remotes);
 	p->allowed_remotes = g->allowed_remotes;
 	p->n_allowed_remotes = mp->n_allowed_remotes;
 	p->remote_any = mp->remote_any;

@@ -760,6 +760,7 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 	const struct ipip_params *p = tx_params(dp, &tmp);
 	unsigned pmtu = ss_pmtu(&dp->ss), soft;
 	uint8_t *inner = slot + DP_HEAD, *outer = inner - ipip_outer_len(p);
+	uint32_t peer = p->remote;	/* Remote = any: each packet's */
 	enum pkt_verdict v;
 	struct msghdr *m;
 
@@ -770,7 +771,7 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 	}
 	if (p->remote_any && len >= IPV4_HLEN) {
 		/* a hub: to the gateway of the route the packet came by (hub.h) */
-		uint32_t peer, idx = HUB_NO_PEER;
+		uint32_t idx = HUB_NO_PEER;
 
 		memcpy(&peer, inner + 16, 4);
 		hub_lookup_memo(dp->hub, dp->hub_gen, &t->memo, peer, &peer, &idx);
@@ -779,15 +780,10 @@ static void tx_queue(struct datapath *dp, uint8_t *slot, size_t len)
 			ctr_add(&t->c.drops[PKT_TX_NO_PEER], 1);
 			return;
 		}
-		if (p != &tmp) {
-			tmp = *p;
-			p = &tmp;
-		}
-		tmp.remote = peer;
 		t->to[t->n] = (struct sockaddr_in){ .sin_family = AF_INET,
 						    .sin_addr.s_addr = peer };
 	}
-	v = ipip_encap(p, outer, inner, len);
+	v = ipip_encap_to(p, peer, outer, inner, len);
 	if (v != PKT_OK) {
 		ctr_add(&t->c.drops[v], 1);
 		return;

@@ -120,23 +120,23 @@ struct msg_datapath {
 };
 
 /* The settings of [Tunnel] a reload may change while the tunnel runs. */
+struct msg_prefix {
+	uint32_t addr, len;	/* network order; 0..32 */
+};
+
 struct msg_params {
 	uint32_t local, remote;	/* network order */
 	uint32_t address, peer;	/* [Address]: the keepalive's source and destination */
 	uint8_t ttl, tos, tos_inherit, pmtudisc;
 	uint8_t ecn, dscp_uniform, allow_source_route, ecn_log;
 	uint32_t n_allowed;
-	struct {
-		uint32_t addr, len;
-	} allowed[CONFIG_LIST_MAX_];
+	struct msg_prefix allowed[CONFIG_LIST_MAX_];
 	uint32_t mtu;		/* the device's */
 	uint32_t keepalive, keepalive_misses;
 	uint8_t remote_any, peer_check;	/* Remote = any (remote 0), PeerSourceCheck */
 	uint8_t pad[2];
 	uint32_t n_allowed_remotes;
-	struct {
-		uint32_t addr, len;
-	} allowed_remotes[CONFIG_LIST_MAX_];
+	struct msg_prefix allowed_remotes[CONFIG_LIST_MAX_];
 };
 
 /*

@@ -241,6 +241,12 @@ static void udp_header(const struct ipip_params *p, uint8_t *outer, const uint8_
 enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 			    const uint8_t *inner, size_t len)
 {
+	return ipip_encap_to(p, p->remote, outer, inner, len);
+}
+
+enum pkt_verdict ipip_encap_to(const struct ipip_params *p, uint32_t remote, uint8_t *outer,
+			       const uint8_t *inner, size_t len)
+{
 	size_t hlen, tot, olen = ipip_outer_len(p);
 	enum pkt_verdict v;
 	uint8_t base;
@@ -257,11 +263,11 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 	if (inner[8] == 0)
 		return PKT_TX_TTL0;
 	/* RFC 2003 3.2: never tunnel what comes from the tunnel's exit point */
-	if (!memcmp(inner + 12, &p->remote, 4))
+	if (!memcmp(inner + 12, &remote, 4))
 		return PKT_TX_LOOP;
 	/* our own outer packet routed back into the tunnel (Linux: "DeadLoop") */
 	if (inner[9] == (p->encap == ENCAP_IPIP ? IPPROTO_IPIP_ : IPPROTO_UDP_) &&
-	    !memcmp(inner + 12, &p->local, 4) && !memcmp(inner + 16, &p->remote, 4) &&
+	    !memcmp(inner + 12, &p->local, 4) && !memcmp(inner + 16, &remote, 4) &&
 	    (p->encap == ENCAP_IPIP ||
 	     (len >= hlen + UDP_HLEN && get16(inner + hlen + 2) == p->remote_port)))
 		return PKT_TX_DEAD_LOOP;
@@ -278,7 +284,7 @@ enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 	outer[9] = p->encap == ENCAP_IPIP ? IPPROTO_IPIP_ : IPPROTO_UDP_;
 	put16(outer + 10, 0);
 	memcpy(outer + 12, &p->local, 4);
-	memcpy(outer + 16, &p->remote, 4);
+	memcpy(outer + 16, &remote, 4);
 	put16(outer + 10, inet_csum(outer, IPV4_HLEN));
 	if (p->encap != ENCAP_IPIP)
 		udp_header(p, outer, inner, len);

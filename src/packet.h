@@ -205,6 +205,9 @@ int ecn_decap(uint8_t inner_ecn, uint8_t outer_ecn, bool *unusual);
  */
 enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
 			    const uint8_t *inner, size_t len);
+/* ... to the peer remote instead of p->remote (Remote = any: the route's gateway). */
+enum pkt_verdict ipip_encap_to(const struct ipip_params *p, uint32_t remote, uint8_t *outer,
+			       const uint8_t *inner, size_t len);
 
 /*
  * The UDP source port for the inner packet inner[0..len) with SourcePort =

@@ -213,6 +213,15 @@ unsigned tunnel_mtu(const struct config *c, unsigned route_mtu)
 	return mtu;
 }
 
+/* A list of prefixes into a message's (at most CONFIG_LIST_MAX_): how many. */
+static uint32_t put_prefixes(struct msg_prefix *out, const struct prefix *in, unsigned n)
+{
+	n = n < CONFIG_LIST_MAX_ ? n : CONFIG_LIST_MAX_;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (struct msg_prefix){ .addr = in[i].addr, .len = in[i].len };
+	return n;
+}
+
 void tunnel_params(const struct config *c, unsigned mtu, struct msg_params *mp)
 {
 	memset(mp, 0, sizeof(*mp));
@@ -228,18 +237,11 @@ void tunnel_params(const struct config *c, unsigned mtu, struct msg_params *mp)
 	mp->dscp_uniform = c->ip.dscp_uniform;
 	mp->allow_source_route = c->ip.allow_source_route;
 	mp->ecn_log = c->ip.ecn_log;
-	mp->n_allowed = c->ip.n_allowed;
-	for (unsigned i = 0; i < c->ip.n_allowed && i < CONFIG_LIST_MAX_; i++) {
-		mp->allowed[i].addr = c->allowed[i].addr;
-		mp->allowed[i].len = c->allowed[i].len;
-	}
+	mp->n_allowed = put_prefixes(mp->allowed, c->allowed, c->ip.n_allowed);
 	mp->remote_any = c->ip.remote_any;
 	mp->peer_check = c->ip.peer_check;
-	mp->n_allowed_remotes = c->ip.n_allowed_remotes;
-	for (unsigned i = 0; i < c->ip.n_allowed_remotes && i < CONFIG_LIST_MAX_; i++) {
-		mp->allowed_remotes[i].addr = c->allowed_remotes[i].addr;
-		mp->allowed_remotes[i].len = c->allowed_remotes[i].len;
-	}
+	mp->n_allowed_remotes = put_prefixes(mp->allowed_remotes, c->allowed_remotes,
+					     c->ip.n_allowed_remotes);
 	mp->mtu = mtu;
 	mp->keepalive = c->keepalive;
 	mp->keepalive_misses = c->keepalive_misses;

@@ -82,6 +82,28 @@ static const char *ago(const char *ms, char *buf, size_t n)
 	return buf;
 }
 
+/*
+ * The next "key=value" line of a status reply from *at, which ends at its
+ * first empty line (or an unterminated one): true, with the line in
+ * [*l, *eol) and its first '=' at *eq, and *at past it; false at the end.
+ * Lines without '=' are passed over.
+ */
+static bool next_kv(const char **at, const char **l, const char **eq, const char **eol)
+{
+	for (const char *s = *at, *e; *s && *s != '\n' && (e = strchr(s, '\n')); s = e + 1) {
+		const char *q = memchr(s, '=', (size_t)(e - s));
+
+		if (q) {
+			*l = s;
+			*eq = q;
+			*eol = e;
+			*at = e + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Remote = any: the peers, a line each ("hub_peer.ADDR=..." lines). */
 static void show_peers(const char *r, const char *allowed)
 {
@@ -90,13 +112,8 @@ static void show_peers(const char *r, const char *allowed)
 	printf("  allowed remotes %s, per-peer source check %s, %s routes into the device, "
 	       "%s peers\n", allowed, val(r, "peer_source_check", b[0], 64),
 	       val(r, "hub_routes", b[1], 64), val(r, "hub_peers", b[2], 64));
-	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq;
-
-		if (!eol)
-			break;
-		eq = memchr(l, '=', (size_t)(eol - l));
-		if (eq && !strncmp(l, "hub_peer.", 9)) {
+	for (const char *at = r, *l, *eq, *eol; next_kv(&at, &l, &eq, &eol);) {
+		if (!strncmp(l, "hub_peer.", 9)) {
 			char line[512], *f, *save = NULL;
 
 			snprintf(line, sizeof(line), "%.*s", (int)(eol - eq - 1), eq + 1);
@@ -120,7 +137,6 @@ static void show_peers(const char *r, const char *allowed)
 			}
 			putchar('\n');
 		}
-		l = eol + 1;
 	}
 }
 
@@ -259,13 +275,8 @@ static void show_json_peers(const char *r, int *first)
 {
 	int n = 0;
 
-	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq;
-
-		if (!eol)
-			break;
-		eq = memchr(l, '=', (size_t)(eol - l));
-		if (eq && !strncmp(l, "hub_peer.", 9)) {
+	for (const char *at = r, *l, *eq, *eol; next_kv(&at, &l, &eq, &eol);) {
+		if (!strncmp(l, "hub_peer.", 9)) {
 			printf("%s%s{\"address\":", *first && !n ? "" : ",", n ? "" : "\"peers\":[");
 			json_str(l + 9, (size_t)(eq - l - 9));
 			for (const char *f = eq + 1; f < eol;) {
@@ -285,7 +296,6 @@ static void show_json_peers(const char *r, int *first)
 			putchar('}');
 			n++;
 		}
-		l = eol + 1;
 	}
 	if (n) {
 		putchar(']');
@@ -298,38 +308,25 @@ static void show_json(const char *r)
 	int first = 1, first_drop = 1;
 
 	putchar('{');
-	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq;
-
-		if (!eol)
-			break;
-		eq = memchr(l, '=', (size_t)(eol - l));
-		if (eq && strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6) &&
-		    strncmp(l, "hub_peer.", 9)) {
+	for (const char *at = r, *l, *eq, *eol; next_kv(&at, &l, &eq, &eol);) {
+		if (strncmp(l, "drop.", 5) && strncmp(l, "errno=", 6) && strncmp(l, "hub_peer.", 9)) {
 			printf("%s", first ? "" : ",");
 			json_str(l, (size_t)(eq - l));
 			putchar(':');
 			json_value(eq + 1, (size_t)(eol - eq - 1));
 			first = 0;
 		}
-		l = eol + 1;
 	}
 	show_json_peers(r, &first);
 	printf("%s\"drops\":{", first ? "" : ",");
-	for (const char *l = r; *l && *l != '\n'; ) {
-		const char *eol = strchr(l, '\n'), *eq;
-
-		if (!eol)
-			break;
-		eq = memchr(l, '=', (size_t)(eol - l));
-		if (eq && !strncmp(l, "drop.", 5)) {
+	for (const char *at = r, *l, *eq, *eol; next_kv(&at, &l, &eq, &eol);) {
+		if (!strncmp(l, "drop.", 5)) {
 			printf("%s", first_drop ? "" : ",");
 			json_str(l + 5, (size_t)(eq - l - 5));
 			putchar(':');
 			json_value(eq + 1, (size_t)(eol - eq - 1));
 			first_drop = 0;
 		}
-		l = eol + 1;
 	}
 	printf("}}");
 }

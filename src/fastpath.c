@@ -157,9 +157,14 @@ static int attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 			fp->attach = "tcx";
 			return 0;
 		}
-		if (fp->attach || (fd != -EINVAL && fd != -EOPNOTSUPP))
+		if (fp->attach || (fd != -EINVAL && fd != -EOPNOTSUPP && fd != -ERANGE))
 			return fd;
-		/* no tcx in this kernel: classic clsact filters */
+		/*
+		 * No tcx in this kernel, or (ERANGE) the hook already holds
+		 * the most programs tcx takes (63: BPF_MPROG_MAX less one): classic
+		 * clsact filters, which run after the tcx programs.
+		 */
+		fp->tcx_full = fd == -ERANGE;
 	}
 	fp->attach = "clsact";
 	return tc_attach(fp, hook, prog_fd);
@@ -283,7 +288,10 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	return 0;
 fail:
 	snprintf(why, why_len, "cannot %s%s: %s", step,
-		 strncmp(step, "attach", 6) ? " the eBPF programs" : "", strerror(-rc));
+		 strncmp(step, "attach", 6) ? " the eBPF programs" : "",
+		 rc == -ERANGE && !strncmp(step, "attach", 6) ?
+		 "it holds the most tcx programs the kernel takes (63): FastPathAttach = auto "
+		 "or clsact adds a clsact filter instead" : strerror(-rc));
 	fp_stop(fp);
 	return rc;
 }

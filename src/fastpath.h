@@ -45,6 +45,7 @@ struct fastpath {
 	uint32_t prog_id[FP_HOOKS];	/* for bpftool prog show id N */
 	uint32_t handle;		/* clsact filter handle (from the tunnel name) */
 	const char *attach;		/* "tcx" or "clsact" */
+	bool tcx_full;			/* auto took clsact: the underlay's tcx hook was full */
 	int own_fd;
 	int ncpus;
 	void *bss;			/* the programs' .bss, mapped (struct ipip_bpf__bss) */

@@ -369,8 +369,9 @@ static int setup_fast_path(struct tunnel *t)
 		return 0;
 	}
 	t->fast = true;
-	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs", n ? "; " : "",
-		 t->fp.attach);
+	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s", n ? "; " : "",
+		 t->fp.attach, t->fp.tcx_full ?
+		 " (the underlay's tcx ingress holds the most programs the kernel takes, 63)" : "");
 	log_info("%s: eBPF fast path (%s)", c->name, t->dp_reason);
 	return 0;
 }

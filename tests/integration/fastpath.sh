@@ -10,7 +10,8 @@
 # needed" at the new size; SIGKILL leaves no program behind and another tool's
 # TC program on the underlay keeps working before, during and after; without
 # the privilege to load programs, Datapath = ebpf refuses to start and auto
-# falls back to the userspace datapath, saying why.
+# falls back to the userspace datapath, saying why; with the underlay's tcx hook
+# full (63 programs), auto takes a clsact filter instead.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -286,6 +287,39 @@ wait_gone "$PB" || notok "ipipctl down stops B (clsact)"
 check "clsact: ipipctl down removes our filter, the qdisc and the other filter stay" bash -c \
 	"[ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 0 ]"
 check "clsact: ... and the other program still works" other_works
+# The underlay's tcx ingress full (the kernel takes 64 programs a hook,
+# BPF_MPROG_MAX: many tunnels on one underlay): FastPathAttach = auto takes a
+# clsact filter instead, which runs after them; tcx alone refuses, saying why.
+gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$WORK/tcxfill" "$TOP/tests/tools/tcxfill.c" -lbpf ||
+	notok "build tests/tools/tcxfill.c"
+ns_new E fpE && ns_new F fpF || exit 1
+veth_pair "$E" ue 192.0.2.51/24 "$F" uf 192.0.2.52/24 || notok "tcx: underlay"
+nsx "$F" "$WORK/tcxfill" "$(nsx "$F" cat /sys/class/net/uf/ifindex)" 100 >"$WORK/tcxfill.out" 2>&1 &
+FILL=$!
+PIDS+=("$FILL")
+for _ in $(seq 100); do [ -s "$WORK/tcxfill.out" ] && break; sleep 0.1; done
+check "tcx: the underlay's ingress takes no more programs ($(head -c 80 "$WORK/tcxfill.out" | tr '\n' ' '))" \
+	grep -q '^tcxfill: link [0-9]*: Numerical result out of range' "$WORK/tcxfill.out"
+CE=$(conf fpe.conf 192.0.2.51 192.0.2.52 198.51.100.51 198.51.100.52)
+CF=$(conf fpf.conf 192.0.2.52 192.0.2.51 198.51.100.52 198.51.100.51)
+start "$E" "$CE" || notok "tcx: ipipd starts on E"
+start "$F" "$CF" || notok "tcx: ipipd starts on F, its underlay's tcx ingress full"
+PF=$STARTED
+check "tcx full: F takes clsact programs and ipipctl says why" bash -c \
+	"ip netns exec $F $IPIPCTL show fpf | grep -q \"^tunnel fpf: ebpf datapath (configured; clsact programs (the underlay's tcx ingress holds the most programs the kernel takes, 63))\""
+check "tcx full: E <-> F through F's fast path, behind the other programs" bash -c \
+	"ip netns exec $E ping -c 2 -i 0.2 -W 2 198.51.100.52 >/dev/null && [ \$(ip netns exec $F $IPIPCTL show --json fpf | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) -ge 2 ]"
+nsx "$F" "$IPIPCTL" down fpf
+wait_gone "$PF" || notok "tcx full: ipipctl down stops F"
+check "tcx full: ipipctl down removes F's clsact filter" \
+	test "$(nsx "$F" tc filter show dev uf ingress | grep -c ipip_ingress)" = 0
+CF2=$(conf fpf.conf 192.0.2.52 192.0.2.51 198.51.100.52 198.51.100.51 $'ebpf\nFastPathAttach = tcx')
+OUT=$(nsx "$F" "$IPIPD" -f "$CF2" 2>&1)
+RC=$?
+tcx_refused() { echo "$2"; [ "$1" -eq 1 ] && grep -q 'fpf: Datapath = ebpf: cannot attach to the underlay.s ingress: it holds the most tcx programs the kernel takes (63)' <<<"$2"; }
+check "tcx full, FastPathAttach = tcx: exit 1 and the reason" tcx_refused "$RC" "$OUT"
+kill "$FILL"
+
 A_PROGS=$(json "$A" fpa fast_programs)
 kill -TERM "$PA"
 a_stopped() {

@@ -38,6 +38,9 @@
 #                        build/bench-DATE.md), every run's values next to it
 #                        in FILE.runs.tsv and FILE.runs.json
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
+#   BENCH_SCALE=0        leave out the scale section (bench/scale.sh, run
+#                        after the rest with the same BENCH_QUICK, BENCH_RUNS,
+#                        BENCH_TIME and BENCH_NICE; its own settings there)
 #
 # Socket buffers like ipipd's (16 MiB receive and send, SO_*BUFFORCE) for the
 # peers that have an option for them: OpenVPN --sndbuf/--rcvbuf, tinc
@@ -738,3 +741,9 @@ python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RU
 	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" --sockbuf "$SOCKBUF" \
 	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"
 log "report in $OUT, every run's values in $OUT.runs.tsv and $OUT.runs.json"
+# The scale section (many peers, many tunnels), appended to the same report.
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	BENCH_OUT=$OUT IPIPD=$IPIPD bash "$TOP/bench/scale.sh" ||
+		log "the scale section failed"
+	log "scale section appended to $OUT"
+fi

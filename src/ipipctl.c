@@ -134,6 +134,10 @@ static void show_peers(const char *r, const char *allowed)
 					printf(" last rx %s;", ago(v, b[3], 64));
 				else if (!strcmp(f, "last_tx_ms"))
 					printf(" last tx %s", ago(v, b[3], 64));
+				else if (!strcmp(f, "direct"))
+					printf("; %s", strcmp(v, "true") ? "through the kernel" : "direct");
+				else if (!strcmp(f, "tx_direct"))
+					printf(" (%s sent direct)", v);
 			}
 			putchar('\n');
 		}

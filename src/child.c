@@ -446,7 +446,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
 				  d->t.hop.mac[0], d->t.hop.mac[1], d->t.hop.mac[2], d->t.hop.mac[3],
 				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
-		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
+		sb_printf(sb, "tx_direct=%llu\ntx_direct_failed=%llu\n", (unsigned long long)st->tx_direct,
+			  (unsigned long long)st->tx_direct_failed);
 	}
 	describe_liveness(d, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,

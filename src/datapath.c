@@ -77,6 +77,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->tx_packets = ctr_get(&t->packets);
 	out->tx_bytes = ctr_get(&t->bytes);
 	out->tx_direct = ctr_get(&dp->tx.direct);
+	out->tx_direct_failed = ctr_get(&dp->tx.direct_failed);
 	for (int v = 0; v < PKT_VERDICT_MAX; v++)
 		out->drops[v] = ctr_get(&t->drops[v]) + ctr_get(&r->drops[v]);
 	out->ecn_unusual = ctr_get(&r->ecn_unusual);
@@ -680,6 +681,7 @@ static void tx_count_peers(struct datapath *dp, unsigned from, unsigned n, size_
 static void tx_direct_failed(struct datapath *dp, unsigned i, unsigned n)
 {
 	atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+	ctr_add(&dp->tx.direct_failed, 1);
 	if (dp->peers && dp->peer_hops)	/* that peer's until the next table */
 		atomic_store_explicit(&dp->peer_hops[dp->tx.to_peer[i]].failed, true,
 				      memory_order_relaxed);
@@ -936,8 +938,10 @@ static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
 			rc = sendmsg(dp->gso_fd, &m, 0);
 		while (rc < 0 && errno == EINTR);
 		if (rc < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN && errno != EMSGSIZE)
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EMSGSIZE) {
 				atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+				ctr_add(&t->direct_failed, 1);
+			}
 			ctr_add(&t->c.drops[send_error(errno)], nseg);
 			continue;
 		}

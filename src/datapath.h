@@ -46,6 +46,7 @@ struct dp_stats {
 	uint64_t rx_packets, rx_bytes;	/* decapsulated into the TUN device */
 	uint64_t tx_packets, tx_bytes;	/* encapsulated onto the underlay */
 	uint64_t tx_direct;		/* ... of them sent straight to the next hop */
+	uint64_t tx_direct_failed;	/* sends there that failed (then through the kernel) */
 	uint64_t drops[PKT_VERDICT_MAX];
 	uint64_t ecn_unusual;		/* RFC 6040 (!!!) combinations passed or dropped */
 	uint64_t icmp_errors;		/* ICMP errors about our outer packets */
@@ -105,6 +106,7 @@ struct dp_tx {
 	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
 	struct dp_counters c;
 	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
+	_Atomic uint64_t direct_failed;	/* sends on the packet socket that failed */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
 	_Atomic uint64_t frag_needed_limited;	/* frag needed not sent: rate limit */
 };

@@ -18,6 +18,7 @@ static const struct metric {
 	{ "tx_packets", "ipipd_tx_packets_total", COUNTER, "Packets encapsulated onto the underlay." },
 	{ "tx_bytes", "ipipd_tx_bytes_total", COUNTER, "Inner bytes encapsulated onto the underlay." },
 	{ "tx_direct", "ipipd_tx_direct_packets_total", COUNTER, "Outer packets sent straight to the next hop (packet socket)." },
+	{ "tx_direct_failed", "ipipd_tx_direct_failed_total", COUNTER, "Sends straight to the next hop that failed (those packets then went through the kernel's IP output)." },
 	{ "fast_rx_packets", "ipipd_fast_rx_packets_total", COUNTER, "Packets the eBPF fast path decapsulated." },
 	{ "fast_tx_packets", "ipipd_fast_tx_packets_total", COUNTER, "Packets the eBPF fast path encapsulated." },
 	{ "slow_rx_packets", "ipipd_slow_rx_packets_total", COUNTER, "This tunnel's outer packets the fast path left to the userspace datapath." },

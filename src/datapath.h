@@ -304,8 +304,8 @@ void dp_set_hub(struct datapath *dp, struct hub_table *t);
 /*
  * Remote = any: the peers' next hops now, hops[HUB_PEERS_MAX] by index in
  * dp->peers (the datapath's, freed by the next call or dp_free; NULL: all
- * through the kernel), from the owner.  dp_kick_peers(), every second or
- * so: each peer's next packet goes through the kernel (its neighbour entry
+ * through the kernel), from the owner.  dp_kick_peers(), every half second
+ * or so: each peer's next packet goes through the kernel (its neighbour entry
  * stays in use).  dp_peer_direct(): whether peer idx goes direct now (the
  * owner's view).
  */

@@ -236,7 +236,36 @@ static uint64_t fnv1a(uint64_t sum, const void *p, size_t n)
 	return sum;
 }
 
-static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsigned n);
+/*
+ * The peers: the gateways of the routes r[0..n), each once, sorted (at
+ * most HUB_PEERS_MAX; sorted by hand: the sandbox refuses what glibc's
+ * qsort() asks of the kernel).
+ */
+static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsigned n)
+{
+	uint32_t *gw = t->hub_gw;
+
+	t->hub_ngw = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned lo = 0, hi = t->hub_ngw;
+
+		if (!r[i].gw)
+			continue;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+
+			if (gw[mid] < r[i].gw)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if ((lo < t->hub_ngw && gw[lo] == r[i].gw) || t->hub_ngw == HUB_PEERS_MAX)
+			continue;
+		memmove(gw + lo + 1, gw + lo, (t->hub_ngw - lo) * sizeof(gw[0]));
+		gw[lo] = r[i].gw;
+		t->hub_ngw++;
+	}
+}
 
 void tunnel_follow_routes(struct tunnel *t)
 {
@@ -289,37 +318,6 @@ void tunnel_follow_routes(struct tunnel *t)
 	t->hub_sum = sum;
 	hub_gateways(t, r, (unsigned)n);
 	tunnel_follow_hop(t, false);	/* new peers' next hops */
-}
-
-/*
- * The peers: the gateways of the routes r[0..n), each once, in order (at
- * most HUB_PEERS_MAX; kept sorted by hand: the sandbox refuses what glibc's
- * qsort() asks of the kernel).
- */
-static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsigned n)
-{
-	uint32_t *gw = t->hub_gw;
-
-	t->hub_ngw = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned lo = 0, hi = t->hub_ngw;
-
-		if (!r[i].gw)
-			continue;
-		while (lo < hi) {
-			unsigned mid = (lo + hi) / 2;
-
-			if (gw[mid] < r[i].gw)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if ((lo < t->hub_ngw && gw[lo] == r[i].gw) || t->hub_ngw == HUB_PEERS_MAX)
-			continue;
-		memmove(gw + lo + 1, gw + lo, (t->hub_ngw - lo) * sizeof(gw[0]));
-		gw[lo] = r[i].gw;
-		t->hub_ngw++;
-	}
 }
 
 /*

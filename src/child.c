@@ -264,9 +264,12 @@ static void peer_routes(const struct hub_table *t, uint32_t addr, char *out, siz
 /*
  * Remote = any: each peer with its counters, as "hub_peer.ADDR=routes=...
  * rx_packets=N ..." lines (ipipctl makes them the "peers" list), the first
- * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes.
+ * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes, and
+ * HUB_PEERS_ROOM bytes of it are kept for what follows (the drops, the
+ * errno line), should the routes make the lines long.
  */
 #define HUB_PEERS_SHOWN 48
+#define HUB_PEERS_ROOM 4096
 /* Remote = any: how many peers' outer packets go straight to their next hop now. */
 static unsigned peers_direct(const struct daemon *d)
 {
@@ -286,7 +289,8 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 	char a[INET_ADDRSTRLEN], routes[160];
 
 	sb_printf(sb, "hub_peers=%u\nhub_peers_direct=%u\n", ps ? ps->n : 0, peers_direct(d));
-	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN; i++) {
+	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN &&
+			     sb->len < CTL_MAX_REPLY - HUB_PEERS_ROOM; i++) {
 		struct hub_peer *p = &ps->peer[i];
 		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
 		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -263,17 +264,33 @@ static void peer_routes(const struct hub_table *t, uint32_t addr, char *out, siz
 /*
  * Remote = any: each peer with its counters, as "hub_peer.ADDR=routes=...
  * rx_packets=N ..." lines (ipipctl makes them the "peers" list), the first
- * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes.
+ * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes, and
+ * HUB_PEERS_ROOM bytes of it are kept for what follows (the drops, the
+ * errno line), should the routes make the lines long.
  */
 #define HUB_PEERS_SHOWN 48
+#define HUB_PEERS_ROOM 4096
+/* Remote = any: how many peers' outer packets go straight to their next hop now. */
+static unsigned peers_direct(const struct daemon *d)
+{
+	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
+	unsigned n = 0;
+
+	for (unsigned i = 0; dp->peers && i < dp->peers->n; i++)
+		n += dp_peer_direct(dp, i);
+	return n;
+}
+
 static void describe_peers(const struct daemon *d, struct strbuf *sb)
 {
+	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
 	struct hub_peers *ps = d->dp.peers;
 	uint64_t now = now_ms();
 	char a[INET_ADDRSTRLEN], routes[160];
 
-	sb_printf(sb, "hub_peers=%u\n", ps ? ps->n : 0);
-	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN; i++) {
+	sb_printf(sb, "hub_peers=%u\nhub_peers_direct=%u\n", ps ? ps->n : 0, peers_direct(d));
+	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN &&
+			     sb->len < CTL_MAX_REPLY - HUB_PEERS_ROOM; i++) {
 		struct hub_peer *p = &ps->peer[i];
 		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
 		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);
@@ -286,8 +303,30 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 			  (unsigned long long)atomic_load_explicit(&p->tx_packets, memory_order_relaxed),
 			  (unsigned long long)atomic_load_explicit(&p->tx_bytes, memory_order_relaxed));
 		sb_age(sb, " last_rx_ms=", lr, now, "");
-		sb_age(sb, " last_tx_ms=", lt, now, "\n");
+		sb_age(sb, " last_tx_ms=", lt, now, "");
+		sb_printf(sb, " direct=%s tx_direct=%llu\n", dp_peer_direct(dp, i) ? "true" : "false",
+			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed));
 	}
+}
+
+/* Where outer packets go: the kernel's IP output, or straight to the next hop (a hub's: each peer's). */
+static const char *underlay_output(const struct daemon *d, char *buf, size_t n)
+{
+	unsigned peers = d->dp.peers ? d->dp.peers->n : 0, direct;
+
+	if (d->t.cfg.underlay_output == UO_KERNEL)
+		return "kernel";
+	if (d->dp.pkt_fd < 0)
+		return "kernel (no packet socket)";
+	if (!d->t.cfg.ip.remote_any)
+		return d->t.hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)";
+	direct = peers_direct(d);
+	if (direct && direct == peers)
+		return "direct";
+	if (!direct)
+		return "kernel (no peer's next hop is a resolved Ethernet neighbour now)";
+	snprintf(buf, n, "direct for %u of %u peers (the others through the kernel)", direct, peers);
+	return buf;
 }
 
 static void describe(const struct daemon *d, const struct msg_status *ps, struct strbuf *sb)
@@ -295,7 +334,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	const struct config *c = &d->t.cfg;
 	struct dp_stats snap;
 	const struct dp_stats *st = &snap;
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], out[96];
 
 	uint64_t fc[FP_COUNTER_MAX];
 
@@ -406,14 +445,13 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	}
 	if (!d->t.kernel) {
 		sb_printf(sb, "own_addresses=%d\n", d->t.n_own);
-		sb_printf(sb, "underlay_output=%s\n", d->t.cfg.underlay_output == UO_KERNEL ? "kernel" :
-			  d->dp.pkt_fd < 0 ? "kernel (no packet socket)" :
-			  d->t.hop_rc == 0 ? "direct" : "kernel (next hop not an Ethernet neighbour now)");
-		if (d->t.hop_rc == 0)
+		sb_printf(sb, "underlay_output=%s\n", underlay_output(d, out, sizeof(out)));
+		if (d->t.hop_rc == 0 && !c->ip.remote_any)
 			sb_printf(sb, "underlay_hop=%02x:%02x:%02x:%02x:%02x:%02x ifindex %d\n",
 				  d->t.hop.mac[0], d->t.hop.mac[1], d->t.hop.mac[2], d->t.hop.mac[3],
 				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
-		sb_printf(sb, "tx_direct=%llu\n", (unsigned long long)st->tx_direct);
+		sb_printf(sb, "tx_direct=%llu\ntx_direct_failed=%llu\n", (unsigned long long)st->tx_direct,
+			  (unsigned long long)st->tx_direct_failed);
 	}
 	describe_liveness(d, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,
@@ -682,6 +720,51 @@ static void hub_part(struct daemon *d, const struct msg_hub *h)
 	log_debug("%s: %u routes into the device", d->t.cfg.name, t->n);
 }
 
+/*
+ * Remote = any: a part of the peers' next hops.  The last part of a table
+ * makes the datapath's, by peer index, in place of the one it had (a peer
+ * not in it goes through the kernel's IP output).
+ */
+static void hops_part(struct daemon *d, const struct msg_hub_hops *h)
+{
+	static struct dp_peer_hop *hops;
+	static uint32_t have, total;
+
+	_Static_assert(MSG_HOPS_MAX == HUB_PEERS_MAX, "one limit of a hub's peers");
+	if (!d->attached || d->t.kernel || !d->dp.peers)
+		return;
+	if (h->first == 0) {
+		free(hops);
+		hops = calloc(HUB_PEERS_MAX, sizeof(*hops));
+		if (!hops) {
+			log_warn("the peers' next hops");
+			return;
+		}
+		have = 0;
+		total = h->total;
+	}
+	if (!hops || h->first != have || h->total != total)
+		return;		/* a part of a table not begun: cannot happen in order */
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint32_t idx = hub_peer_index(d->dp.peers, h->h[i].addr);
+		struct sockaddr_ll *ll;
+
+		if (idx == HUB_NO_PEER)
+			continue;
+		ll = &hops[idx].ll;
+		ll->sll_family = AF_PACKET;
+		ll->sll_protocol = htons(ETH_P_IP);
+		ll->sll_ifindex = h->h[i].ifindex;
+		ll->sll_halen = 6;
+		memcpy(ll->sll_addr, h->h[i].mac, 6);
+	}
+	have += h->n;
+	if (have < total)
+		return;
+	dp_set_peer_hops(&d->dp, hops);
+	hops = NULL;
+}
+
 /* What the parent says, whenever it says it. */
 static void parent_said(struct daemon *d, struct msg *m)
 {
@@ -733,6 +816,9 @@ static void parent_said(struct daemon *d, struct msg *m)
 		break;
 	case MSG_HUB_ROUTES:
 		hub_part(d, &m->u.hub);
+		break;
+	case MSG_HUB_HOPS:
+		hops_part(d, &m->u.hops);
 		break;
 	default:
 		break;	/* a late reply */
@@ -865,6 +951,8 @@ static void child_loop(struct daemon *d)
 			ticked = now_ms();
 			soft_state_turn(d, true);
 			keepalive(d);
+			if (d->dp.peers)	/* Remote = any: each peer's neighbour entry kept in use */
+				dp_kick_peers(&d->dp);
 			if (dp_hop_failed(&d->dp)) {
 				m.type = MSG_HOP_FAILED;
 				msg_send(d->sock_fd, &m);

@@ -77,6 +77,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out)
 	out->tx_packets = ctr_get(&t->packets);
 	out->tx_bytes = ctr_get(&t->bytes);
 	out->tx_direct = ctr_get(&dp->tx.direct);
+	out->tx_direct_failed = ctr_get(&dp->tx.direct_failed);
 	for (int v = 0; v < PKT_VERDICT_MAX; v++)
 		out->drops[v] = ctr_get(&t->drops[v]) + ctr_get(&r->drops[v]);
 	out->ecn_unusual = ctr_get(&r->ecn_unusual);
@@ -299,6 +300,8 @@ void dp_free(struct datapath *dp)
 	dp->rx_lock_made = false;
 	hub_free(dp->hub);
 	dp->hub = NULL;
+	free(dp->peer_hops);
+	dp->peer_hops = NULL;
 	dp->inited = false;
 }
 
@@ -610,17 +613,47 @@ static void tx_direct(struct datapath *dp, unsigned from, unsigned n)
 
 		m->msg_name = &t->ll;
 		m->msg_namelen = sizeof(t->ll);
+		t->on_pkt[i] = true;
 	}
 }
 
-/* Back to the kernel's IP output for msg[from..n). */
+/* Remote = any: each of msg[0..n) whose peer has a next hop, addressed to it. */
+static void tx_direct_peers(struct datapath *dp, unsigned n)
+{
+	struct dp_tx *t = &dp->tx;
+	uint32_t kick = atomic_load_explicit(&dp->peer_kick, memory_order_relaxed);
+
+	for (unsigned i = 0; i < n && dp->peer_hops; i++) {
+		struct msghdr *m = &t->ring.msg[i].msg_hdr;
+		struct dp_peer_hop *h;
+
+		if (t->to_peer[i] == HUB_NO_PEER)
+			continue;
+		h = &dp->peer_hops[t->to_peer[i]];
+		if (!h->ll.sll_ifindex || atomic_load_explicit(&h->failed, memory_order_relaxed))
+			continue;
+		if (h->kicked != kick) {
+			h->kicked = kick;	/* this one through the kernel */
+			continue;
+		}
+		m->msg_name = &h->ll;
+		m->msg_namelen = sizeof(h->ll);
+		t->on_pkt[i] = true;
+	}
+}
+
+/* Back to the kernel's IP output for those of msg[from..n) that were to go direct. */
 static void tx_via_kernel(struct datapath *dp, unsigned from, unsigned n)
 {
-	if (dp_params(dp)->remote_any)
-		return;	/* each slot names its own peer */
+	struct dp_tx *t = &dp->tx;
+
 	for (unsigned i = from; i < n; i++) {
-		dp->tx.ring.msg[i].msg_hdr.msg_name = &dp->remote;
-		dp->tx.ring.msg[i].msg_hdr.msg_namelen = sizeof(dp->remote);
+		if (!t->on_pkt[i])
+			continue;
+		t->on_pkt[i] = false;
+		/* Remote = any: each slot names its own peer */
+		t->ring.msg[i].msg_hdr.msg_name = dp->peers ? (void *)&t->to[i] : (void *)&dp->remote;
+		t->ring.msg[i].msg_hdr.msg_namelen = sizeof(dp->remote);
 	}
 }
 
@@ -638,8 +671,21 @@ static void tx_count_peers(struct datapath *dp, unsigned from, unsigned n, size_
 		hp = &dp->peers->peer[idx];
 		ctr_add(&hp->tx_packets, 1);
 		ctr_add(&hp->tx_bytes, dp->tx.ring.msg[i].msg_hdr.msg_iov->iov_len - olen);
+		if (dp->tx.on_pkt[i])
+			ctr_add(&hp->tx_direct, 1);
 		ctr_set(&hp->last_tx_ms, now);
 	}
+}
+
+/* A send on the packet socket failed at slot i: the rest through the kernel, the parent told. */
+static void tx_direct_failed(struct datapath *dp, unsigned i, unsigned n)
+{
+	atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+	ctr_add(&dp->tx.direct_failed, 1);
+	if (dp->peers && dp->peer_hops)	/* that peer's until the next table */
+		atomic_store_explicit(&dp->peer_hops[dp->tx.to_peer[i]].failed, true,
+				      memory_order_relaxed);
+	tx_via_kernel(dp, i, n);
 }
 
 /* Send the tx.n filled slots. */
@@ -647,35 +693,38 @@ static void tx_flush(struct datapath *dp)
 {
 	struct dp_tx *t = &dp->tx;
 	struct mmsghdr *msg = t->ring.msg;
-	unsigned n = t->n, done = 0, direct_from = n;
+	unsigned n = t->n, done = 0;
 	uint64_t pkts = 0, bytes = 0, direct = 0;
 	bool retried = false;
-	int fd = dp->tx_fd;
 	size_t olen = ipip_outer_len(dp_params(dp));
 
 	t->n = 0;
 	tx_set_ids(dp, n);
-	if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && tx_hop(dp)) {
+	memset(t->on_pkt, 0, sizeof(t->on_pkt));
+	if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && dp->peers) {
+		tx_direct_peers(dp, n);	/* Remote = any: each peer's next hop */
+	} else if (dp->pkt_fd >= 0 && n >= DP_DIRECT_MIN && tx_hop(dp)) {
 		/* one packet through the kernel after each dp_set_hop() */
-		direct_from = atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed);
-		tx_direct(dp, direct_from, n);
+		tx_direct(dp, atomic_exchange_explicit(&dp->hop.kick, false, memory_order_relaxed), n);
 	} else if (n) {
 		/* through the kernel: that keeps the neighbour entry in use too */
 		atomic_store_explicit(&dp->hop.kick, false, memory_order_relaxed);
 	}
 	while (done < n) {
+		bool on_pkt = t->on_pkt[done];
+		unsigned end = done + 1;
 		int rc;
 
-		if (done == direct_from)
-			fd = dp->pkt_fd;
-		rc = sendmmsg(fd, msg + done, (fd == dp->pkt_fd ? n : direct_from) - done, 0);
+		while (end < n && t->on_pkt[end] == on_pkt)	/* a run of one way out */
+			end++;
+		rc = sendmmsg(on_pkt ? dp->pkt_fd : dp->tx_fd, msg + done, end - done, 0);
 		if (rc > 0) {
 			for (int i = 0; i < rc; i++)
 				bytes += msg[done + i].msg_hdr.msg_iov->iov_len - olen;
 			if (dp->peers)	/* Remote = any: each peer's */
 				tx_count_peers(dp, done, (unsigned)rc, olen);
 			pkts += (unsigned)rc;
-			if (fd == dp->pkt_fd)
+			if (on_pkt)
 				direct += (unsigned)rc;
 			done += (unsigned)rc;
 			retried = false;
@@ -683,12 +732,9 @@ static void tx_flush(struct datapath *dp)
 		}
 		if (errno == EINTR)
 			continue;
-		if (fd == dp->pkt_fd && errno != EMSGSIZE && errno != ENOBUFS && errno != EAGAIN) {
-			/* the device went away or down: the rest through the kernel */
-			atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
-			tx_via_kernel(dp, done, n);
-			fd = dp->tx_fd;
-			direct_from = n;
+		if (on_pkt && errno != EMSGSIZE && errno != ENOBUFS && errno != EAGAIN) {
+			/* the device went away or down */
+			tx_direct_failed(dp, done, n);
 			continue;
 		}
 		if (!retried && transient_icmp_error(errno)) {
@@ -892,8 +938,10 @@ static bool tx_udp_gso(struct datapath *dp, struct gso_iter *g)
 			rc = sendmsg(dp->gso_fd, &m, 0);
 		while (rc < 0 && errno == EINTR);
 		if (rc < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN && errno != EMSGSIZE)
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EMSGSIZE) {
 				atomic_store_explicit(&dp->hop.failed, true, memory_order_relaxed);
+				ctr_add(&t->direct_failed, 1);
+			}
 			ctr_add(&t->c.drops[send_error(errno)], nseg);
 			continue;
 		}
@@ -1457,6 +1505,32 @@ void dp_set_hub(struct datapath *dp, struct hub_table *t)
 	pthread_mutex_unlock(&dp->rx_lock);
 	pthread_mutex_unlock(&dp->tx_lock);
 	hub_free(old);
+}
+
+void dp_set_peer_hops(struct datapath *dp, struct dp_peer_hop *hops)
+{
+	struct dp_peer_hop *old;
+
+	/* no round of tx holds the old table past this */
+	pthread_mutex_lock(&dp->tx_lock);
+	old = dp->peer_hops;
+	dp->peer_hops = hops;
+	pthread_mutex_unlock(&dp->tx_lock);
+	free(old);
+	dp_kick_peers(dp);	/* each peer's first packet through the kernel */
+}
+
+void dp_kick_peers(struct datapath *dp)
+{
+	atomic_fetch_add_explicit(&dp->peer_kick, 1, memory_order_relaxed);
+}
+
+bool dp_peer_direct(struct datapath *dp, uint32_t idx)
+{
+	const struct dp_peer_hop *h = dp->peer_hops && idx < HUB_PEERS_MAX ? &dp->peer_hops[idx] : NULL;
+
+	return h && dp->pkt_fd >= 0 && h->ll.sll_ifindex &&
+	       !atomic_load_explicit(&h->failed, memory_order_relaxed);
 }
 
 static void *rx_main(void *arg)

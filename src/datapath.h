@@ -46,6 +46,7 @@ struct dp_stats {
 	uint64_t rx_packets, rx_bytes;	/* decapsulated into the TUN device */
 	uint64_t tx_packets, tx_bytes;	/* encapsulated onto the underlay */
 	uint64_t tx_direct;		/* ... of them sent straight to the next hop */
+	uint64_t tx_direct_failed;	/* sends there that failed (then through the kernel) */
 	uint64_t drops[PKT_VERDICT_MAX];
 	uint64_t ecn_unusual;		/* RFC 6040 (!!!) combinations passed or dropped */
 	uint64_t icmp_errors;		/* ICMP errors about our outer packets */
@@ -96,6 +97,7 @@ struct dp_tx {
 	struct sockaddr_ll ll;		/* the next hop (sll_ifindex 0: none) ... */
 	uint32_t ll_seq;		/* ... as of this dp_hop.seq */
 	uint16_t ids[DP_BATCH];		/* outer IDs of a flush (ss_take_ids) */
+	bool on_pkt[DP_BATCH];		/* each slot goes on the packet socket */
 	struct sockaddr_in to[DP_BATCH];	/* Remote = any: each slot's peer ... */
 	uint32_t to_peer[DP_BATCH];		/* ... and its counters (hub_peers) */
 	struct hub_memo memo;			/* the last lookup of an inner destination */
@@ -104,6 +106,7 @@ struct dp_tx {
 	_Atomic uint64_t udp_gso;	/* datagrams sent in UDP GSO frames */
 	struct dp_counters c;
 	_Atomic uint64_t direct;	/* outer packets sent straight to the next hop */
+	_Atomic uint64_t direct_failed;	/* sends on the packet socket that failed */
 	_Atomic uint64_t soft_ttl_sent, soft_unreach_sent, soft_limited;
 	_Atomic uint64_t frag_needed_limited;	/* frag needed not sent: rate limit */
 };
@@ -151,6 +154,19 @@ struct dp_hop {
 	_Atomic bool failed;		/* a send on the packet socket failed */
 };
 
+/*
+ * Remote = any: a peer's next hop (dp_set_peer_hops), by its index in
+ * hub_peers.  The tx thread sends a peer's outer packets through the packet
+ * socket while ll names a next hop and no send there failed; as for one
+ * Remote, rounds of fewer than DP_DIRECT_MIN packets and a peer's first
+ * packet after each dp_kick_peers() go through the kernel's IP output.
+ */
+struct dp_peer_hop {
+	struct sockaddr_ll ll;		/* sll_ifindex 0: through the kernel */
+	uint32_t kicked;		/* tx: the dp->peer_kick it honoured */
+	_Atomic bool failed;		/* tx: a send there failed (until the next table) */
+};
+
 struct datapath {
 	/* the settings, swapped whole by a reload (dp_set_params): read once a batch */
 	const struct ipip_params *_Atomic p;
@@ -185,6 +201,10 @@ struct datapath {
 	struct hub_table *hub;
 	uint64_t hub_gen;		/* ... counted from 1: which table a memo is of */
 	struct hub_peers *peers;	/* ... and the peers' counters (the owner adds peers) */
+	/* ... and their next hops (HUB_PEERS_MAX, by peers' index; NULL: none), replaced
+	 * whole by dp_set_peer_hops() under tx_lock */
+	struct dp_peer_hop *peer_hops;
+	_Atomic uint32_t peer_kick;	/* bumped by dp_kick_peers() */
 	pthread_mutex_t rx_lock;
 	bool rx_lock_made;
 	struct dp_rx rx;
@@ -280,6 +300,18 @@ int dp_send_inner(struct datapath *dp, const uint8_t *inner, size_t len);
  * those of a route without a gateway.
  */
 void dp_set_hub(struct datapath *dp, struct hub_table *t);
+
+/*
+ * Remote = any: the peers' next hops now, hops[HUB_PEERS_MAX] by index in
+ * dp->peers (the datapath's, freed by the next call or dp_free; NULL: all
+ * through the kernel), from the owner.  dp_kick_peers(), every half second
+ * or so: each peer's next packet goes through the kernel (its neighbour entry
+ * stays in use).  dp_peer_direct(): whether peer idx goes direct now (the
+ * owner's view).
+ */
+void dp_set_peer_hops(struct datapath *dp, struct dp_peer_hop *hops);
+void dp_kick_peers(struct datapath *dp);
+bool dp_peer_direct(struct datapath *dp, uint32_t idx);
 
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);

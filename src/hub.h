@@ -100,6 +100,7 @@ static inline bool hub_lookup_memo(const struct hub_table *t, uint64_t gen, stru
 struct hub_peer {
 	uint32_t addr;		/* 0: a free entry */
 	_Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	_Atomic uint64_t tx_direct;	/* ... of tx_packets sent straight to the next hop */
 	_Atomic uint64_t last_rx_ms, last_tx_ms;
 };
 

@@ -134,6 +134,10 @@ static void show_peers(const char *r, const char *allowed)
 					printf(" last rx %s;", ago(v, b[3], 64));
 				else if (!strcmp(f, "last_tx_ms"))
 					printf(" last tx %s", ago(v, b[3], 64));
+				else if (!strcmp(f, "direct"))
+					printf("; %s", strcmp(v, "true") ? "through the kernel" : "direct");
+				else if (!strcmp(f, "tx_direct"))
+					printf(" (%s sent direct)", v);
 			}
 			putchar('\n');
 		}
@@ -202,7 +206,8 @@ static void show_human(const char *r)
 		printf("  underlay output: %s", reason);
 		if (strcmp(val(r, "underlay_hop", b[0], 64), "-"))
 			printf(", to %s", b[0]);
-		printf(" (%s packets sent direct)\n", val(r, "tx_direct", b[1], 64));
+		printf(" (%s packets sent direct, %s failed sends there)\n", val(r, "tx_direct", b[1], 64),
+		       val(r, "tx_direct_failed", b[2], 64));
 	}
 	printf("  last packet from Remote: %s, to Remote: %s\n",
 	       ago(val(r, "last_rx_ms", b[0], 64), b[1], 64), ago(val(r, "last_tx_ms", b[2], 64), b[3], 64));

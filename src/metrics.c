@@ -18,6 +18,7 @@ static const struct metric {
 	{ "tx_packets", "ipipd_tx_packets_total", COUNTER, "Packets encapsulated onto the underlay." },
 	{ "tx_bytes", "ipipd_tx_bytes_total", COUNTER, "Inner bytes encapsulated onto the underlay." },
 	{ "tx_direct", "ipipd_tx_direct_packets_total", COUNTER, "Outer packets sent straight to the next hop (packet socket)." },
+	{ "tx_direct_failed", "ipipd_tx_direct_failed_total", COUNTER, "Sends straight to the next hop that failed (those packets then went through the kernel's IP output)." },
 	{ "fast_rx_packets", "ipipd_fast_rx_packets_total", COUNTER, "Packets the eBPF fast path decapsulated." },
 	{ "fast_tx_packets", "ipipd_fast_tx_packets_total", COUNTER, "Packets the eBPF fast path encapsulated." },
 	{ "slow_rx_packets", "ipipd_slow_rx_packets_total", COUNTER, "This tunnel's outer packets the fast path left to the userspace datapath." },
@@ -36,6 +37,7 @@ static const struct metric {
 	{ "keepalives_sent", "ipipd_keepalives_sent_total", COUNTER, "Keepalive echo requests sent to Peer." },
 	{ "hub_routes", "ipipd_hub_routes", GAUGE, "Remote = any: routes into the device the datapath holds." },
 	{ "hub_peers", "ipipd_hub_peers", GAUGE, "Remote = any: peers counted one by one." },
+	{ "hub_peers_direct", "ipipd_hub_peers_direct", GAUGE, "Remote = any: peers whose outer packets go straight to their next hop now." },
 	{ "mtu", "ipipd_mtu_bytes", GAUGE, "The tunnel device's MTU." },
 	{ "path_mtu", "ipipd_path_mtu_bytes", GAUGE, "Inner MTU that fits the path now (RFC 2003 section 5.1 soft state)." },
 	{ "path_ttl", "ipipd_path_ttl", GAUGE, "Outer TTL the path needs (0: none known)." },
@@ -161,6 +163,7 @@ static void peers(FILE *out, const char *const *replies, int n)
 		{ "rx_bytes", "ipipd_peer_rx_bytes_total", COUNTER, "Remote = any: inner bytes from the peer decapsulated." },
 		{ "tx_packets", "ipipd_peer_tx_packets_total", COUNTER, "Remote = any: packets encapsulated to the peer." },
 		{ "tx_bytes", "ipipd_peer_tx_bytes_total", COUNTER, "Remote = any: inner bytes encapsulated to the peer." },
+		{ "tx_direct", "ipipd_peer_tx_direct_packets_total", COUNTER, "Remote = any: outer packets to the peer sent straight to its next hop (packet socket)." },
 		{ "last_rx_ms", "ipipd_peer_last_rx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet from the peer (absent: never)." },
 		{ "last_tx_ms", "ipipd_peer_last_tx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet to the peer (absent: never)." },
 	};

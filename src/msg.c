@@ -35,6 +35,8 @@ static size_t body_len(enum msg_type t)
 		return sizeof(struct msg_remote);
 	case MSG_HUB_ROUTES:
 		return sizeof(struct msg_hub);
+	case MSG_HUB_HOPS:
+		return sizeof(struct msg_hub_hops);
 	default:
 		return 0;
 	}
@@ -112,6 +114,17 @@ static int check_hub(const struct msg_hub *h)
 	return 0;
 }
 
+static int check_hops(const struct msg_hub_hops *h)
+{
+	if (h->total > MSG_HOPS_MAX || h->n > MSG_HOPS_CHUNK || h->first > h->total ||
+	    h->n > h->total - h->first || h->pad || (!h->n && h->total))
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (!h->h[i].addr || h->h[i].ifindex <= 0 || h->h[i].pad[0] || h->h[i].pad[1])
+			return -EBADMSG;
+	return 0;
+}
+
 static int check(const struct msg *m)
 {
 	const struct msg_hop *h = &m->u.hop;
@@ -137,6 +150,8 @@ static int check(const struct msg *m)
 		return m->u.remote.addr ? 0 : -EBADMSG;
 	case MSG_HUB_ROUTES:
 		return check_hub(&m->u.hub);
+	case MSG_HUB_HOPS:
+		return check_hops(&m->u.hops);
 	case MSG_STATUS:
 		return s->fw_rules >= -1 && s->underlay >= 0 ? 0 : -EBADMSG;
 	case MSG_ADDRS:

@@ -11,7 +11,7 @@
  *   datapath -> parent: READY, DOWN, STATUS_REQ, HOP_FAILED, ROUTE_CHECK, RELOAD,
  *                       ALIVE, UNREACHABLE, SOFT_STATE
  *   parent -> datapath: STATUS, ADDRS, HOP, STOP, ROUTE_MTU, STATE, DATAPATH,
- *                       PARAMS, RELOADED
+ *                       PARAMS, RELOADED, HUB_ROUTES, HUB_HOPS
  *
  * The datapath process is forked before the tunnel is up (it may wait for
  * a route or an address at boot): MSG_DATAPATH then hands it the datapath's
@@ -48,6 +48,7 @@ enum msg_type {
 	MSG_SOFT_STATE,		/* what the fast path must leave to the slow path, changed */
 	MSG_REMOTE_SEEN,	/* RemotePort = learn: Remote's packets come from another address */
 	MSG_HUB_ROUTES,		/* Remote = any: (a part of) the routes into the device now */
+	MSG_HUB_HOPS,		/* Remote = any: (a part of) the peers' next hops now */
 	MSG_TYPE_MAX
 };
 
@@ -59,7 +60,7 @@ enum msg_type {
 #define MSG_FROM_PARENT (MSG_BIT(MSG_STATUS) | MSG_BIT(MSG_ADDRS) | MSG_BIT(MSG_HOP) | \
 			 MSG_BIT(MSG_STOP) | MSG_BIT(MSG_ROUTE_MTU) | MSG_BIT(MSG_STATE) | \
 			 MSG_BIT(MSG_DATAPATH) | MSG_BIT(MSG_PARAMS) | MSG_BIT(MSG_RELOADED) | \
-			 MSG_BIT(MSG_HUB_ROUTES))
+			 MSG_BIT(MSG_HUB_ROUTES) | MSG_BIT(MSG_HUB_HOPS))
 
 /* The parent's part of `ipipctl show`. */
 enum msg_kstat { MK_RX_PACKETS, MK_RX_BYTES, MK_TX_PACKETS, MK_TX_BYTES, MK_RX_ECN_DROPS,
@@ -156,6 +157,28 @@ struct msg_hub {
 	} r[MSG_HUB_CHUNK];
 };
 
+/*
+ * Remote = any: the next hop of each peer (a gateway of the routes) whose
+ * outer packets may go straight to it, MSG_HOPS_CHUNK at a time, as
+ * MSG_HUB_ROUTES; a peer not in the table goes through the kernel's IP output.
+ */
+#define MSG_HOPS_CHUNK 48
+#define MSG_HOPS_MAX 4096u	/* = HUB_PEERS_MAX (hub.h) */
+struct msg_hub_hop {
+	uint32_t addr;		/* the peer (network order; never 0) */
+	int32_t ifindex;	/* > 0 */
+	uint8_t mac[6];
+	uint8_t pad[2];
+};
+
+struct msg_hub_hops {
+	uint32_t total;		/* peers in the table (<= MSG_HOPS_MAX) */
+	uint32_t first;		/* where this part's go */
+	uint32_t n;		/* peers in this part */
+	uint32_t pad;
+	struct msg_hub_hop h[MSG_HOPS_CHUNK];
+};
+
 struct msg_alive {
 	uint32_t alive;		/* 1: up (a packet from Remote), 0: down (KeepaliveMisses unanswered) */
 };
@@ -194,6 +217,7 @@ struct msg {
 		struct msg_soft soft;
 		struct msg_remote remote;
 		struct msg_hub hub;
+		struct msg_hub_hops hops;
 	} u;
 	int fds[MF_MAX];	/* MSG_DATAPATH's descriptors, as received (-1: none) */
 	unsigned nfds;
@@ -202,7 +226,8 @@ struct msg {
 #define MSG_HDR_LEN 4u		/* uint16 type, uint16 body length (host order: same host) */
 #define MSG_MAX_LEN (MSG_HDR_LEN + 1100u)	/* >= the largest body (msg_addrs) */
 _Static_assert(sizeof(struct msg_addrs) <= 1100 && sizeof(struct msg_params) <= 1100 &&
-	       sizeof(struct msg_datapath) <= 1100 && sizeof(struct msg_hub) <= 1100,
+	       sizeof(struct msg_datapath) <= 1100 && sizeof(struct msg_hub) <= 1100 &&
+	       sizeof(struct msg_hub_hops) <= 1100,
 	       "MSG_MAX_LEN holds every body");
 
 /* How many descriptors m must come with (MSG_DATAPATH: one per bit of fds). */

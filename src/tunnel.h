@@ -23,6 +23,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "fastpath.h"
+#include "hub.h"
 #include "msg.h"
 #include "netlink.h"
 #include "packet.h"
@@ -57,6 +58,10 @@ struct tunnel {
 	/* Remote = any: the routes into the device, as last sent to the datapath process */
 	uint64_t hub_sum;	/* a hash of them */
 	int hub_routes;		/* how many (-1: none sent yet) */
+	uint32_t hub_gw[HUB_PEERS_MAX];	/* ... their gateways (the peers), each once */
+	unsigned hub_ngw;
+	uint64_t hops_sum;	/* the peers' next hops as last sent: a hash of them */
+	int hub_hops;		/* how many (-1: none sent yet) */
 	/* Remote as a name: its lookups */
 	struct resolver res;
 	uint64_t resolve_at;	/* the next lookup (CLOCK_MONOTONIC ms; 0: none due, or one runs) */
@@ -195,7 +200,10 @@ uint32_t tunnel_towards(const struct config *c);
 /* The route to Remote (its MTU, the device it leaves through), every second and when asked. */
 void tunnel_follow_underlay(struct tunnel *t, bool asked);
 
-/* The next hop towards Remote for outer packets sent direct (failed: a send there failed). */
+/*
+ * The next hop towards Remote for outer packets sent direct (failed: a send
+ * there failed); with Remote = any each peer's, sent when they changed.
+ */
 void tunnel_follow_hop(struct tunnel *t, bool failed);
 
 /* The datapath process's soft state, into the fast path's settings (the only writer). */

@@ -224,12 +224,55 @@ uint32_t tunnel_towards(const struct config *c)
 	return c->ip.remote;
 }
 
+#define FNV1A_BASIS 1469598103934665603ull
+
+/* FNV-1a of p[0..n) on from sum. */
+static uint64_t fnv1a(uint64_t sum, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		sum = (sum ^ b[i]) * 1099511628211ull;
+	return sum;
+}
+
+/*
+ * The peers: the gateways of the routes r[0..n), each once, sorted (at
+ * most HUB_PEERS_MAX; sorted by hand: the sandbox refuses what glibc's
+ * qsort() asks of the kernel).
+ */
+static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsigned n)
+{
+	uint32_t *gw = t->hub_gw;
+
+	t->hub_ngw = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned lo = 0, hi = t->hub_ngw;
+
+		if (!r[i].gw)
+			continue;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+
+			if (gw[mid] < r[i].gw)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if ((lo < t->hub_ngw && gw[lo] == r[i].gw) || t->hub_ngw == HUB_PEERS_MAX)
+			continue;
+		memmove(gw + lo + 1, gw + lo, (t->hub_ngw - lo) * sizeof(gw[0]));
+		gw[lo] = r[i].gw;
+		t->hub_ngw++;
+	}
+}
+
 void tunnel_follow_routes(struct tunnel *t)
 {
 	static struct nl_route_info r[MSG_HUB_MAX];
 	struct msg m = { .type = MSG_HUB_ROUTES };
 	struct msg_hub *h = &m.u.hub;
-	uint64_t sum = 1469598103934665603ull;
+	uint64_t sum = FNV1A_BASIS;
 	int n;
 
 	if (!t->up || t->kernel || !t->cfg.ip.remote_any)
@@ -245,12 +288,10 @@ void tunnel_follow_routes(struct tunnel *t)
 			  n, MSG_HUB_MAX);
 		n = (int)MSG_HUB_MAX;
 	}
-	for (int i = 0; i < n; i++) {	/* FNV-1a over what the datapath gets */
+	for (int i = 0; i < n; i++) {	/* a hash of what the datapath gets */
 		uint32_t w[3] = { r[i].dst, r[i].gw, r[i].len };
-		const uint8_t *b = (const uint8_t *)w;
 
-		for (size_t j = 0; j < sizeof(w); j++)
-			sum = (sum ^ b[j]) * 1099511628211ull;
+		sum = fnv1a(sum, w, sizeof(w));
 	}
 	if (n == t->hub_routes && sum == t->hub_sum)
 		return;		/* another device's routes changed */
@@ -275,6 +316,58 @@ void tunnel_follow_routes(struct tunnel *t)
 		log_debug("%s: %d routes into the device", t->cfg.name, n);
 	t->hub_routes = n;
 	t->hub_sum = sum;
+	hub_gateways(t, r, (unsigned)n);
+	tunnel_follow_hop(t, false);	/* new peers' next hops */
+}
+
+/*
+ * Remote = any: the next hop of each peer, looked up as the point-to-point
+ * one (nl_ether_hop: the underlay's route to the peer's address, not the
+ * onlink route into the device), for the peers whose outer packets may go
+ * straight to it; the others go through the kernel's IP output.  Sent to
+ * the datapath process, MSG_HOPS_CHUNK at a time, when it changed (or a
+ * send there failed: the datapath process keeps that peer off the packet
+ * socket until the next table).
+ */
+static void follow_peer_hops(struct tunnel *t, bool failed)
+{
+	static struct msg_hub_hop all[MSG_HOPS_MAX];
+	struct msg m = { .type = MSG_HUB_HOPS };
+	struct msg_hub_hops *h = &m.u.hops;
+	uint64_t sum = FNV1A_BASIS;
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < t->hub_ngw; i++) {
+		struct nl_ether_hop hop;
+
+		if (nl_ether_hop(t->nl, t->hub_gw[i], t->cfg.ip.local, &hop) < 0)
+			continue;	/* not a resolved Ethernet neighbour: through the kernel */
+		all[n].addr = t->hub_gw[i];
+		all[n].ifindex = hop.ifindex;
+		memcpy(all[n].mac, hop.mac, sizeof(hop.mac));
+		sum = fnv1a(sum, &all[n], sizeof(all[n]));
+		n++;
+	}
+	if ((int)n == t->hub_hops && sum == t->hops_sum && !failed)
+		return;
+	h->total = n;
+	for (uint32_t first = 0; first == 0 || first < n; first += MSG_HOPS_CHUNK) {
+		h->first = first;
+		h->n = n - first < MSG_HOPS_CHUNK ? n - first : MSG_HOPS_CHUNK;
+		memcpy(h->h, &all[first], h->n * sizeof(h->h[0]));
+		if (msg_send(t->dp_fd, &m) < 0) {
+			log_warn("%s: the peers' next hops", t->cfg.name);
+			t->hub_hops = -1;
+			return;
+		}
+		if (!n)
+			break;
+	}
+	if ((int)n != t->hub_hops || failed)
+		log_info("%s: outer packets to %u of %u peers go straight to their next hop%s",
+			 t->cfg.name, n, t->hub_ngw, failed ? " (a send there had failed)" : "");
+	t->hub_hops = (int)n;
+	t->hops_sum = sum;
 }
 
 void tunnel_follow_hop(struct tunnel *t, bool failed)
@@ -286,6 +379,10 @@ void tunnel_follow_hop(struct tunnel *t, bool failed)
 
 	if (!t->up || t->kernel || !t->direct)
 		return;
+	if (t->cfg.ip.remote_any) {
+		follow_peer_hops(t, failed);
+		return;
+	}
 	rc = nl_ether_hop(t->nl, t->cfg.ip.remote, t->cfg.ip.local, &hop);
 	if (rc < 0)
 		memset(&hop, 0, sizeof(hop));
@@ -466,9 +563,7 @@ static int send_datapath(struct tunnel *t, bool replace)
 	md->ttl_max = sysctl_uint("/proc/sys/net/ipv4/ip_default_ttl", SS_TTL_MAX);
 	snprintf(md->reason, sizeof(md->reason), "%s", t->dp_reason);
 	if (!t->kernel) {
-		/* a hub's peers have next hops of their own: its packets go through the kernel */
-		rc = dp_prepare(&f, t->tun_fd, t->raw_fd,
-				t->cfg.underlay_output != UO_KERNEL && !t->cfg.ip.remote_any,
+		rc = dp_prepare(&f, t->tun_fd, t->raw_fd, t->cfg.underlay_output != UO_KERNEL,
 				t->cfg.ip.encap != ENCAP_IPIP && t->cfg.ip.udp_csum);
 		if (rc < 0) {
 			errno = -rc;
@@ -610,6 +705,8 @@ int tunnel_bring_up(struct tunnel *t)
 		return -1;
 	t->up = true;
 	t->hop_rc = 1;	/* log the first lookup */
+	t->hub_hops = -1;
+	t->hub_ngw = 0;
 	tunnel_follow_hop(t, false);
 	t->hub_routes = -1;
 	tunnel_follow_routes(t);

@@ -169,6 +169,16 @@ transfer() {
 	[ -n "$sent" ] && [ "$sent" = "$got" ]
 }
 
+# transfer_start FROM TO ADDR PORT FILE RATE: a paced transfer, in the background
+# (its PIDs in SINK and SEND; what each says in $WORK/sink.out and $WORK/send.out).
+transfer_start() {
+	nsx "$2" timeout 150 $PKT sink "$3" "$4" >"$WORK/sink.out" &
+	SINK=$!; PIDS+=("$SINK")
+	for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+	nsx "$1" timeout 120 $PKT send "$3" "$4" "$5" "$6" >"$WORK/send.out" 2>&1 &
+	SEND=$!; PIDS+=("$SEND")
+}
+
 capture() { # capture VAR NS IF FILE [FILTER]: start tcpdump, its PID in $VAR
 	ip netns exec "$2" tcpdump --immediate-mode -Z root -B 65536 -i "$3" -w "$4" -U ${5:-} \
 		2>"$4.err" &

@@ -66,6 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.type == MSG_HUB_ROUTES)	/* parts fit in the table they are of */
 			CHECK(m.u.hub.n <= MSG_HUB_CHUNK && m.u.hub.total <= MSG_HUB_MAX &&
 			      m.u.hub.first + m.u.hub.n <= m.u.hub.total);
+		if (m.type == MSG_HUB_HOPS)	/* parts fit in the table; each a peer with a device */
+			CHECK(m.u.hops.n <= MSG_HOPS_CHUNK && m.u.hops.total <= MSG_HOPS_MAX &&
+			      m.u.hops.first + m.u.hops.n <= m.u.hops.total &&
+			      (!m.u.hops.n || (m.u.hops.h[0].addr && m.u.hops.h[0].ifindex > 0)));
 		if (m.type == MSG_STATE)
 			CHECK(memchr(m.u.state.waiting, 0, sizeof(m.u.state.waiting)) != NULL);
 		if (m.type == MSG_RELOADED)

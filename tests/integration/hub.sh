@@ -10,12 +10,20 @@
 #   S3 192.0.2.13  LAN 203.0.113.48/28 (.49)     tunnel 198.51.100.13 peer .1
 #   X  192.0.2.99  (outside AllowedRemotes 192.0.2.0/28)
 #   H  192.0.2.1   hub: Remote = any, 198.51.100.1/24
-# all on one bridge (namespace SW).
+#   S5 192.0.2.9   tunnel 198.51.100.9, also on a link of its own to H (H's
+#                  route to 192.0.2.9 takes it, until that link goes down)
+# all on one bridge (namespace SW), and
+#   S4 192.0.2.10  tunnel 198.51.100.10, on a link of its own to H without ARP
+# The hub's outer packets go straight to each peer's next hop (a packet
+# socket) where the kernel has resolved it as an Ethernet neighbour: S1-S3;
+# S4's next hop is none, so its packets go through the kernel's IP output;
+# S5's go direct until a send there fails (its link went down), then through
+# the kernel until its next hop is looked up again.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
 ns_new SW huSW && ns_new H huH && ns_new S1 huS1 && ns_new S2 huS2 && ns_new S3 huS3 &&
-	ns_new X huX || exit 1
+	ns_new X huX && ns_new S4 huS4 && ns_new S5 huS5 || exit 1
 nsx "$SW" ip link add br0 type bridge && nsx "$SW" ip link set br0 up || exit 1
 join() { # join NS ADDR
 	ip link add eth0 netns "$1" type veth peer "p-$2" netns "$SW" || return 1
@@ -23,7 +31,24 @@ join() { # join NS ADDR
 	ip -n "$1" addr add "192.0.2.$2/24" dev eth0
 	ip -n "$1" link set eth0 up
 }
-join "$H" 1 && join "$S1" 11 && join "$S2" 12 && join "$S3" 13 && join "$X" 99 || exit 1
+join "$H" 1 && join "$S1" 11 && join "$S2" 12 && join "$S3" 13 && join "$X" 99 &&
+	join "$S5" 9 || exit 1
+# S4: a link without ARP (the kernel sends to the device's own address: both ends have it)
+ip link add eth1 netns "$H" type veth peer eth0 netns "$S4" || exit 1
+ip -n "$H" link set eth1 address 02:00:00:00:00:0a arp off up
+ip -n "$S4" link set eth0 address 02:00:00:00:00:0a arp off up
+ip -n "$S4" addr add 192.0.2.10/32 dev eth0
+ip -n "$S4" route add 192.0.2.1/32 dev eth0
+ip -n "$H" route add 192.0.2.10/32 dev eth1
+# S5: its own link, no addresses on it; S5 answers through the bridge (loose source checks)
+ip link add eth2 netns "$H" type veth peer eth1 netns "$S5" || exit 1
+ip -n "$H" link set eth2 up
+ip -n "$S5" link set eth1 up
+ip -n "$H" route add 192.0.2.9/32 dev eth2
+for n in "$H" "$S5"; do
+	nsx "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	for i in eth0 eth1 eth2; do nsx "$n" sysctl -qw "net.ipv4.conf.$i.rp_filter=0" 2>/dev/null; done
+done
 # each spoke's LAN: an address on its loopback
 ip -n "$S1" addr add 203.0.113.17/28 dev lo
 ip -n "$S2" addr add 203.0.113.33/28 dev lo
@@ -48,6 +73,8 @@ spoke_conf s1 192.0.2.11 198.51.100.11
 spoke_conf s2 192.0.2.12 198.51.100.12
 spoke_conf s3 192.0.2.13 198.51.100.13
 spoke_conf x 192.0.2.99 198.51.100.99
+spoke_conf s4 192.0.2.10 198.51.100.10
+spoke_conf s5 192.0.2.9 198.51.100.9
 
 # ---- the configuration ----
 bad() { # bad NAME EXPECTED-TEXT CONFIG-TEXT
@@ -82,6 +109,8 @@ start "$S1" "$WORK/s1.conf" || notok "ipipd start s1"
 start "$S2" "$WORK/s2.conf" || notok "ipipd start s2"
 start "$S3" "$WORK/s3.conf" || notok "ipipd start s3"
 start "$X" "$WORK/x.conf" || notok "ipipd start x"
+start "$S4" "$WORK/s4.conf" || notok "ipipd start s4"
+start "$S5" "$WORK/s5.conf" || notok "ipipd start s5"
 
 check "the hub's routes go via each peer, onlink" bash -c "
 	ip -n $H route show 203.0.113.16/28 | grep -q 'via 192.0.2.11 dev hub .*onlink'"
@@ -96,6 +125,10 @@ for i in 1 2 3; do
 done
 check "S1's LAN -> S2's LAN through the hub" nsx "$S1" ping -c 3 -i 0.2 -W 2 -I 203.0.113.17 203.0.113.33
 check "S3's LAN -> S1's LAN through the hub" nsx "$S3" ping -c 3 -i 0.2 -W 2 -I 203.0.113.49 203.0.113.17
+# The pings had the kernel resolve each peer: within a second (the next look) they go direct.
+for _ in $(seq 30); do [ "$(json "$H" hub hub_peers_direct)" = 3 ] && break; sleep 0.1; done
+check "each peer's next hop is known: underlay_output direct, hub_peers_direct 3 ($(json "$H" hub underlay_output))" \
+	test "$(json "$H" hub underlay_output)" = direct -a "$(json "$H" hub hub_peers_direct)" = 3
 dd if=/dev/urandom of="$WORK/blob" bs=1M count=2 status=none
 check "2 MiB TCP S1 -> S2 through the hub arrives intact" \
 	transfer "$S1" "$S2" 203.0.113.33 7001 "$WORK/blob"
@@ -114,9 +147,19 @@ assert sorted(s1["routes"].split(",")) == ["198.51.100.11/32", "203.0.113.16/28"
 assert s1["rx_packets"] > 0 and s1["tx_packets"] > 0 and s1["rx_bytes"] > 2000000 > s1["tx_bytes"] > 0, s1
 assert isinstance(s1["last_rx_ms"], int) and isinstance(s1["last_tx_ms"], int), s1
 ' "$WORK/show.json"
+check "... each peer goes direct, and the transfer's packets to S2 went on the packet socket (over half)" \
+	$PY -c '
+import json, sys
+t = json.load(open(sys.argv[1]))[0]
+p = {x["address"]: x for x in t["peers"]}
+assert all(x["direct"] is True for x in p.values()), p
+s2 = p["192.0.2.12"]
+assert s2["tx_packets"] > 1000 and s2["tx_direct"] * 2 > s2["tx_packets"], s2
+assert t["tx_direct"] >= s2["tx_direct"], t["tx_direct"]
+' "$WORK/show.json"
 check "ipipctl show: a line per peer" bash -c "
 	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr |
-	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago'"
+	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago; direct ([1-9][0-9]* sent direct)\$'"
 
 nsx "$H" "$IPIPCTL" metrics hub >"$WORK/metrics.prom"
 check "ipipctl metrics: each peer's counters and ages, the hub's routes and peers; promtool passes" bash -c "
@@ -126,6 +169,8 @@ check "ipipctl metrics: each peer's counters and ages, the hub's routes and peer
 	grep -q '^ipipd_peer_last_rx_age_seconds{tunnel=\"hub\",peer=\"192.0.2.12\"} [0-9.]*\$' $WORK/metrics.prom &&
 	grep -q '^ipipd_hub_routes{tunnel=\"hub\"} 7\$' $WORK/metrics.prom &&
 	grep -q '^ipipd_hub_peers{tunnel=\"hub\"} 3\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_hub_peers_direct{tunnel=\"hub\"} 3\$' $WORK/metrics.prom &&
+	grep -q '^ipipd_peer_tx_direct_packets_total{tunnel=\"hub\",peer=\"192.0.2.12\"} [1-9][0-9]*\$' $WORK/metrics.prom &&
 	promtool check metrics <$WORK/metrics.prom"
 
 # On the wire: the hub's packets to S2's LAN go to S2, and only there.
@@ -136,6 +181,51 @@ tcpdump -nr "$WORK/h.pcap" 2>/dev/null | grep '> 203.0.113.33: ICMP echo request
 check "on the wire: the hub's 3 packets for S2's LAN are outer 192.0.2.1 -> 192.0.2.12, none elsewhere" \
 	bash -c "cat $WORK/h.txt; [ \$(grep -c '^[0-9:.]* IP 192.0.2.1 > 192.0.2.12: IP ' $WORK/h.txt) = 3 ] &&
 		[ \$(wc -l <$WORK/h.txt) = 3 ]"
+
+# S4's next hop is not an Ethernet neighbour: its packets go through the kernel's IP output.
+peer() { # peer ADDR KEY: a peer's value in ipipctl show --json hub
+	nsx "$H" "$IPIPCTL" show --json hub |
+		$PY -c 'import json, sys; print({x["address"]: x for x in json.load(sys.stdin)[0]["peers"]}[sys.argv[1]][sys.argv[2]])' "$1" "$2"
+}
+ip -n "$H" route add 198.51.100.10/32 via 192.0.2.10 dev hub onlink
+check "2 MiB TCP hub -> S4 (a link without ARP) arrives intact" \
+	transfer "$H" "$S4" 198.51.100.10 7002 "$WORK/blob"
+check "... S4's packets went through the kernel: direct false, tx_direct 0 of $(peer 192.0.2.10 tx_packets)" \
+	test "$(peer 192.0.2.10 direct)" = False -a "$(peer 192.0.2.10 tx_direct)" = 0 -a \
+	"$(peer 192.0.2.10 tx_packets)" -gt 1000
+check "... while the others still go direct ($(json "$H" hub underlay_output))" bash -c "
+	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr | grep -q '^  peer 192.0.2.10: .*; through the kernel (0 sent direct)\$' &&
+	test \"\$(ip netns exec $H $IPIPCTL show hub | grep -c '; direct (')\" = 3 &&
+	test '$(json "$H" hub underlay_output)' = 'direct for 3 of 4 peers (the others through the kernel)'"
+ip -n "$H" route del 198.51.100.10/32 via 192.0.2.10 dev hub
+
+# S5: direct on its own link; that link goes down in the middle of a paced
+# transfer: the send on the packet socket fails, the rest of the round and
+# S5's next packets go through the kernel (by the bridge), the next hop is
+# looked up again (on the bridge now) and S5's packets go direct again.
+ip -n "$H" route add 198.51.100.9/32 via 192.0.2.9 dev hub onlink
+nsx "$H" ping -c 2 -i 0.2 -W 2 198.51.100.9 >/dev/null
+for _ in $(seq 30); do [ "$(peer 192.0.2.9 direct)" = True ] && break; sleep 0.1; done
+check "S5's next hop, on its own link, is known: direct" test "$(peer 192.0.2.9 direct)" = True
+head -c 3000000 /dev/urandom >"$WORK/blob3"
+transfer_start "$H" "$S5" 198.51.100.9 7004 "$WORK/blob3" 1000000
+for _ in $(seq 50); do [ "$(peer 192.0.2.9 tx_direct)" -gt 100 ] && break; sleep 0.1; done
+d0=$(peer 192.0.2.9 tx_direct) f0=$(json "$H" hub tx_direct_failed)
+ip -n "$H" link set eth2 down
+wait "$SEND"; wait "$SINK"
+check "a paced 3 MB transfer hub -> S5 went direct ($d0 packets), then on with S5's link down, intact" \
+	bash -c "[ $d0 -gt 100 ] && [ -n \"\$(cat $WORK/send.out)\" ] &&
+		[ \"\$(cat $WORK/send.out)\" = \"\$(tail -n 1 $WORK/sink.out)\" ]"
+check "... a send on the packet socket failed there and was counted (tx_direct_failed $f0 -> $(json "$H" hub tx_direct_failed))" \
+	test "$(json "$H" hub tx_direct_failed)" -gt "$f0"
+for _ in $(seq 30); do [ "$(peer 192.0.2.9 direct)" = True ] && break; sleep 0.1; done
+d1=$(peer 192.0.2.9 tx_direct)
+nsx "$H" ping -c 3 -l 3 -i 0.2 -W 2 198.51.100.9 >/dev/null
+check "... and S5's packets go direct again, by the bridge now ($d0 -> $d1 packets sent direct)" \
+	test "$(peer 192.0.2.9 direct)" = True -a "$d1" -gt "$d0"
+ip -n "$H" route del 198.51.100.9/32 via 192.0.2.9 dev hub
+ip -n "$H" link set eth2 up
+ip -n "$H" route add 192.0.2.9/32 dev eth2
 
 # Route changes while traffic flows: 256 routes of other prefixes added and
 # deleted 4 times (2048 changes) in about 2 s, while S1's LAN is pinged every
@@ -209,6 +299,18 @@ check "a reload from Remote = any to one Remote is refused: only a restart appli
 	! ip netns exec $H $IPIPCTL reload hub >$WORK/r.out 2>&1; cat $WORK/r.out
 	grep -q 'Remote changed: only a restart applies it' $WORK/r.out"
 
+check "ipipctl down hub" nsx "$H" "$IPIPCTL" down hub
+wait_gone "$PH" || notok "hub exits"
+
+# UnderlayOutput = kernel: a hub's packets all go through the kernel's IP output.
+hub_conf 'UnderlayOutput = kernel\n' >"$WORK/hub.conf"
+start "$H" "$WORK/hub.conf" || notok "ipipd start hub (UnderlayOutput = kernel)"
+PH=$STARTED
+check "UnderlayOutput = kernel: 2 MiB TCP S1 -> S2 through the hub arrives intact" \
+	transfer "$S1" "$S2" 203.0.113.33 7003 "$WORK/blob"
+check "... none of it direct (underlay_output $(json "$H" hub underlay_output), tx_direct $(json "$H" hub tx_direct))" \
+	test "$(json "$H" hub underlay_output)" = kernel -a "$(json "$H" hub tx_direct)" = 0 -a \
+	"$(peer 192.0.2.12 direct)" = False -a "$(peer 192.0.2.12 tx_packets)" -gt 1000
 check "ipipctl down hub" nsx "$H" "$IPIPCTL" down hub
 wait_gone "$PH" || notok "hub exits"
 check "the hub's namespace is as it was (routes, device, forwarding)" \

@@ -60,11 +60,7 @@ reload() { nsx "$A" "$IPIPCTL" reload ra >>"$WORK/reload.out" 2>&1; }
 
 # Under a paced 4 MB transfer (about 8 s) and a 100/s ping, 10 reloads.
 head -c 4000000 /dev/urandom >"$WORK/blob"
-nsx "$B" timeout 150 $PKT sink 198.51.100.2 5001 >"$WORK/sink.out" &
-SINK=$!; PIDS+=("$SINK")
-for _ in $(seq 300); do grep -q listening "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
-nsx "$A" timeout 120 $PKT send 198.51.100.2 5001 "$WORK/blob" 500000 >"$WORK/send.out" 2>&1 &
-SEND=$!; PIDS+=("$SEND")
+transfer_start "$A" "$B" 198.51.100.2 5001 "$WORK/blob" 500000
 nsx "$A" ping -q -i 0.01 -c 800 -W 1 198.51.100.2 >"$WORK/ping.out" 2>&1 &
 PING=$!; PIDS+=("$PING")
 TX0=$(json "$A" ra tx_packets)

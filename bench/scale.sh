@@ -40,7 +40,8 @@
 #   SCALE_TUNNELS="1 10 100"  point-to-point tunnel counts (at most 200)
 #   SCALE_DATAPATHS="userspace ebpf"  for the point-to-point rows
 #   SCALE_CHURN=S SCALE_RATE=PPS  the route churn (default 5 s, 20000/s)
-#   BENCH_OUT=FILE         append the markdown section there
+#   BENCH_OUT=FILE         append the markdown section there, every run's
+#                          values in FILE.scale.tsv
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 IPIPD=${IPIPD:-$TOP/build/ipipd}
@@ -390,3 +391,4 @@ python3 "$TOP/bench/scale_report.py" "$RESULTS" --runs "$RUNS" --seconds "$DUR" 
 	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" \
 	--peers "$PEERS_LIST" --tunnels "$TUNNELS_LIST" --datapaths "$DATAPATHS" \
 	--churn "$CHURN" --rate "$RATE" | if [ -n "${BENCH_OUT:-}" ]; then tee -a "$BENCH_OUT"; else cat; fi
+[ -z "${BENCH_OUT:-}" ] || { cp "$RESULTS" "$BENCH_OUT.scale.tsv" && log "every run's values in $BENCH_OUT.scale.tsv"; }

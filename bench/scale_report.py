@@ -61,7 +61,7 @@ def per_one(c, base, m, n, scale):
     x, b = med(c, m), med(base, m)
     if x is None or b is None or n <= 1:
         return "-"
-    return "%.0f" % ((x - b) / (n - 1) * scale)
+    return "%.1f" % ((x - b) / (n - 1) * scale)
 
 
 out = []

@@ -84,6 +84,7 @@
 # (min..max) of their good runs do not overlap, else they are within noise.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/common.sh"
 IPIPD=${IPIPD:-$TOP/build/ipipd}
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30; RRS=5000
@@ -125,14 +126,7 @@ log() { echo "bench: $*" >&2; }
 cleanup() {
 	local p
 	for p in "${BG[@]}" ${RR_SERVER:-}; do kill "$p" 2>/dev/null; done
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.5
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
+	ns_remove
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -366,33 +360,7 @@ up_wireguard-go() {
 }
 
 # Stop every process in both namespaces but the iperf3 server, and remove leftovers.
-down_any() {
-	local p
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns"); do
-			[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || kill "$p" 2>/dev/null
-		done
-	done
-	for _ in $(seq 50); do
-		local left=0
-		for ns in "$A" "$B"; do
-			for p in $(ip netns pids "$ns"); do
-				[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || left=1
-			done
-		done
-		[ $left = 0 ] && break
-		sleep 0.1
-	done
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns"); do
-			[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || kill -9 "$p" 2>/dev/null
-		done
-		for d in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
-			case $d in lo|va|vb) ;; *) ip -n "$ns" link del "$d" 2>/dev/null ;; esac
-		done
-	done
-	BG=()
-}
+down_any() { stop_tunnels; }
 
 # ---- measurements ---------------------------------------------------------
 

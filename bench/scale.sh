@@ -44,6 +44,7 @@
 #                          values in FILE.scale.tsv
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/common.sh"
 IPIPD=${IPIPD:-$TOP/build/ipipd}
 IPIPCTL=$(dirname "$IPIPD")/ipipctl
 QUICK=${BENCH_QUICK:-0}
@@ -83,14 +84,7 @@ log() { echo "scale: $*" >&2; }
 cleanup() {
 	local p
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.5
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
+	ns_remove
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -159,35 +153,11 @@ wait_ping() { # DST
 # Stop every process in both namespaces but the iperf3 server, remove the
 # tunnels' leftovers and what a configuration added to the underlay.
 down_all() {
-	local p
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns"); do
-			[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || kill "$p" 2>/dev/null
-		done
-	done
-	for _ in $(seq 100); do
-		local left=0
-		for ns in "$A" "$B"; do
-			for p in $(ip netns pids "$ns"); do
-				[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || left=1
-			done
-		done
-		[ $left = 0 ] && break
-		sleep 0.1
-	done
-	for ns in "$A" "$B"; do
-		for p in $(ip netns pids "$ns"); do
-			[ "$(cat /proc/$p/comm 2>/dev/null)" = iperf3 ] || kill -9 "$p" 2>/dev/null
-		done
-		for d in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
-			case $d in lo|va|vb) ;; *) ip -n "$ns" link del "$d" 2>/dev/null ;; esac
-		done
-	done
+	stop_tunnels 100	# up to 200 daemons
 	ip -n "$B" -o addr show dev vb | awk '$4 != "'$UB'/24" { print $4 }' |
 		sed 's/^/addr del /; s/$/ dev vb/' | ip -n "$B" -batch - 2>/dev/null
 	ip -n "$A" neigh flush dev va nud permanent 2>/dev/null
 	ip netns exec "$B" nft delete table ip scalehub 2>/dev/null
-	BG=()
 }
 
 # B's addresses ADDR... on its link, with permanent neighbour entries at A.

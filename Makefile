@@ -34,9 +34,9 @@ Q := @
 endif
 
 B := build
-CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath child
+CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath fpshare child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath log))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath fpshare log))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
@@ -59,6 +59,15 @@ $(B)/ipip.skel.h: $(B)/ipip.bpf.o
 	$(Q)bpftool gen skeleton $< name ipip_bpf >$@.tmp && mv $@.tmp $@
 $(B)/fastpath.o $(B)/asan/fastpath.o: $(B)/ipip.skel.h
 $(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
+# The ingress program an underlay's tunnels share (src/fpshare.c).
+$(B)/dispatch.bpf.o: src/bpf/dispatch.bpf.c src/fastpath_abi.h $(B)/.deps
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+$(B)/dispatch.skel.h: $(B)/dispatch.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)bpftool gen skeleton $< name dispatch_bpf >$@.tmp && mv $@.tmp $@
+$(B)/fpshare.o $(B)/asan/fpshare.o: $(B)/dispatch.skel.h
+$(B)/fpshare.o $(B)/asan/fpshare.o: CFLAGS += -I$(B)
 
 $(B)/%.o: src/%.c $(B)/.deps
 	@echo "  CC      $@"
@@ -103,9 +112,9 @@ FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
 FUZZ_SRC_offload := src/offload.c
 # The eBPF programs (the skeleton) against the C packet code: needs root.
-FUZZ_SRC_differential := src/packet.c src/fastpath.c src/log.c
+FUZZ_SRC_differential := src/packet.c src/fastpath.c src/fpshare.c src/log.c
 FUZZ_FLAGS_differential := -I$(B)
-$(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h
+$(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h $(B)/dispatch.skel.h
 # Corpora other than tests/fuzz/corpus/NAME (the same input format).
 FUZZ_CORPUS_decap := tests/fuzz/corpus/decap tests/fuzz/corpus/encap
 FUZZ_CORPUS_differential := tests/fuzz/corpus/decap tests/fuzz/corpus/encap

@@ -178,6 +178,7 @@ void fp_init(struct fastpath *fp)
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
 	fp->own_fd = -1;
+	fps_init(&fp->share);
 	fp->record = record;
 	fp->record_arg = arg;
 }
@@ -209,6 +210,48 @@ static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 	__atomic_store_n(&bss->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
 	__atomic_store_n(&bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
+}
+
+/*
+ * The underlay's shared ingress program, unless FastPathAttach = clsact:
+ * 0 with fp->shared, or 0 without it and the reason in fp->own_why (the
+ * tunnel then attaches its own); -EADDRINUSE another tunnel has the same
+ * outer addresses (the reason in why); the tcx errors of attach().
+ */
+static int share_ingress(struct fastpath *fp, const struct fp_config *cfg,
+			 enum fp_attach_mode mode, int rx_l2, char *why, size_t why_len)
+{
+	struct fps_key k;
+	int rc;
+
+	if (mode == FPA_CLSACT) {
+		snprintf(fp->own_why, sizeof(fp->own_why), "FastPathAttach = clsact");
+		return 0;
+	}
+	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
+	rc = fps_join(&fp->share, &k, rx_l2, bpf_program__fd(fp->skel->progs.ipip_ingress),
+		      (int)cfg->tun_ifindex, fp->own_why, sizeof(fp->own_why));
+	if (rc == 0) {
+		fp->shared = true;
+		fp->attach = "tcx";
+		return 0;
+	}
+	if (rc == -EADDRINUSE) {
+		snprintf(why, why_len, "%s", fp->own_why);
+		return rc;
+	}
+	log_debug("eBPF fast path: the tunnel's own ingress program: %s", fp->own_why);
+	return 0;	/* attach() finds out about tcx itself */
+}
+
+static int fail_shared(struct fastpath *fp, int rc, char *why, size_t why_len)
+{
+	char w[200];
+
+	snprintf(w, sizeof(w), "%s", why);
+	snprintf(why, why_len, "cannot share the underlay's ingress program: %s", w);
+	fp_stop(fp);
+	return rc;
 }
 
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
@@ -278,7 +321,11 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		goto fail;
 	/* Ingress first: the peer's packets are taken before ours are sent. */
 	step = "attach to the underlay's ingress";
-	rc = attach(fp, FP_INGRESS, bpf_program__fd(fp->skel->progs.ipip_ingress));
+	rc = share_ingress(fp, cfg, mode, rx_l2, why, why_len);
+	if (rc == -EADDRINUSE)
+		return fail_shared(fp, rc, why, why_len);
+	if (!fp->shared)
+		rc = attach(fp, FP_INGRESS, bpf_program__fd(fp->skel->progs.ipip_ingress));
 	if (rc < 0)
 		goto fail;
 	step = "attach to the tunnel device's egress";
@@ -298,6 +345,9 @@ fail:
 
 void fp_stop(struct fastpath *fp)
 {
+	if (fp->shared)
+		fps_leave(&fp->share);	/* first: the dispatcher stops calling in */
+	fp->shared = false;
 	for (int h = 0; h < FP_HOOKS; h++) {
 		if (fp->link_fd[h] >= 0)
 			close(fp->link_fd[h]);	/* a tcx link goes with its last descriptor */
@@ -320,6 +370,20 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 	if (rx_l2 < 0)
 		return -EPFNOSUPPORT;
+	if (fp->shared) {
+		struct fps_key k = fp->share.key;
+		char why[200];
+
+		k.ifindex = (uint32_t)ifindex;
+		rc = fps_rekey(&fp->share, &k, rx_l2, why, sizeof(why));
+		if (rc < 0) {
+			log_warnx("eBPF fast path: %s", why);
+			return rc;
+		}
+		fp->ifindex[FP_INGRESS] = ifindex;
+		set_underlay(fp, ifindex, rx_l2);
+		return 0;
+	}
 	fp->link_fd[FP_INGRESS] = -1;
 	fp->filter[FP_INGRESS] = false;
 	fp->ifindex[FP_INGRESS] = ifindex;
@@ -338,6 +402,14 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 	return 0;
 }
 
+void fp_tick(struct fastpath *fp)
+{
+	const struct ipip_bpf__bss *bss = fp->bss;
+
+	if (fp->shared && bss)
+		fps_tick(&fp->share, (int)__atomic_load_n(&bss->state.rx_l2, __ATOMIC_RELAXED));
+}
+
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach)
 {
 	struct ipip_bpf__bss *bss = fp->bss;
@@ -353,6 +425,16 @@ void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 {
 	struct ipip_bpf__bss *bss = fp->bss;
 
+	if (fp->shared) {
+		struct fps_key k;
+		char why[200];
+
+		/* the tunnel's new outer addresses: taken before the old ones go */
+		fps_key_of(&k, cfg, (int)fp->share.key.ifindex);
+		if (bss && fps_rekey(&fp->share, &k, (int)bss->state.rx_l2, why, sizeof(why)) < 0)
+			log_warnx("eBPF fast path: the new outer addresses stay on the slow path: %s",
+				  why);
+	}
 	/* a packet in flight may see some fields old, some new: for one packet only */
 	if (bss)
 		memcpy(&bss->cfg, cfg, sizeof(*cfg));

@@ -5,10 +5,15 @@
  * ipipd as a libbpf skeleton.  The userspace datapath keeps running beside it
  * as the slow path for everything the programs leave alone.
  *
- * Attachment: tcx links (Linux 6.6+) held by this process only, so nothing is
- * left if it dies; on older kernels clsact filters with a handle fixed per
- * tunnel name, replaced on start and removed on stop (the qdisc stays: other
- * tools' filters live there too).
+ * Attachment: on the egress, tcx links (Linux 6.6+) held by this process
+ * only, so nothing is left if it dies.  On the ingress, the one program of
+ * the underlay that every tunnel of the namespace shares (fpshare.h), which
+ * finds the tunnel by its outer addresses and tail-calls its program; where
+ * that cannot be had (no bpf filesystem, no tcx), a tcx link of the tunnel's
+ * own as on the egress.  On kernels without tcx, or with FastPathAttach =
+ * clsact, clsact filters with a handle fixed per tunnel name on both hooks,
+ * replaced on start and removed on stop (the qdisc stays: other tools'
+ * filters live there too).
  *
  * While the programs run, the daemon talks to them through memory: their
  * .bss (soft state, underlay, outer ID counter) and the counters map are
@@ -25,6 +30,7 @@
 #include <stdint.h>
 
 #include "fastpath_abi.h"
+#include "fpshare.h"
 
 struct ipip_bpf;
 
@@ -55,6 +61,9 @@ struct fastpath {
 	size_t ctr_len;
 	fp_record_fn record;		/* before an ingress clsact filter is attached */
 	void *record_arg;
+	bool shared;			/* ingress through the underlay's shared program */
+	struct fps_member share;
+	char own_why[160];		/* why not shared, if it is not */
 };
 
 /* Nothing loaded or attached (what fp_stop() leaves): before fp_start() or fp_stop(). */
@@ -100,6 +109,12 @@ void fp_stop(struct fastpath *fp);
  * outer packets there.  Returns 0 or -errno (the old attachment then stays).
  */
 int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2);
+
+/*
+ * Every second or so: the shared ingress (fpshare.h) is looked after (dead
+ * daemons' entries removed; our copy attached where nobody's is).
+ */
+void fp_tick(struct fastpath *fp);
 
 /*
  * The soft state the programs obey (stores into their mapped .bss: any

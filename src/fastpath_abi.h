@@ -75,4 +75,46 @@ struct fp_counters {
 	__u64 c[FP_COUNTER_MAX];
 };
 
+/*
+ * One ingress program per underlay (src/bpf/dispatch.bpf.c) for the tunnels
+ * of a network namespace, which share its maps (src/fpshare.c): the tunnel an
+ * outer packet belongs to is found by one lookup of its outer addresses
+ * (protocol 4) or its destination and port (UDP), and its own ingress
+ * program is tail-called from slot `slot` of the program array.  FPS_ABI
+ * names the layout: daemons of another layout do not share with this one.
+ */
+#define FPS_ABI 1
+#define FPS_TUNNELS 4096	/* tunnels per namespace: program array slots */
+#define FPS_UNDERLAYS 1024
+
+struct fps_key {
+	__u32 ifindex;		/* the underlay the packet arrived on */
+	__u32 local;		/* outer destination, network order */
+	__u32 remote;		/* outer source (protocol 4; 0 for UDP) */
+	__u16 port;		/* UDP destination port, network order (0 for protocol 4) */
+	__u8 proto;		/* 4 or 17 */
+	__u8 pad;
+};
+
+struct fps_val {
+	__u32 slot;		/* in the program array */
+	__u32 tun_ifindex;	/* the tunnel's device: gone means its daemon is */
+	char name[16];		/* the device's name (IFNAMSIZ) */
+};
+
+/* Value of the underlays map: where the dispatcher is attached, and who holds the link. */
+struct fps_underlay {
+	__u32 l2;		/* link-layer header length there: 14 or 0 */
+	__u32 holder;		/* the device of the tunnel whose daemon holds the link; 0: none */
+	char name[16];		/* ... its name */
+};
+
+/* The one entry of the map named "ipipd_fps_ns": whose maps these are. */
+struct fps_ns {
+	__u64 cookie;		/* the network namespace's (SO_NETNS_COOKIE) */
+	__u32 abi;		/* FPS_ABI */
+	__u32 tunnels_id, progs_id, underlays_id;
+	__u32 pad;
+};
+
 #endif

@@ -466,9 +466,14 @@ static int setup_fast_path(struct tunnel *t)
 		return 0;
 	}
 	t->fast = true;
-	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s", n ? "; " : "",
+	/* the ingress program: the underlay's shared one, or the tunnel's own (and why) */
+	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s; %s%s%s%s", n ? "; " : "",
 		 t->fp.attach, t->fp.tcx_full ?
-		 " (the underlay's tcx ingress holds the most programs the kernel takes, 63)" : "");
+		 " (the underlay's tcx ingress holds the most programs the kernel takes, 63)" : "",
+		 t->fp.shared ? "the underlay's shared ingress" : "own ingress",
+		 t->fp.shared || t->fp.tcx_full ? "" : " (",
+		 t->fp.shared || t->fp.tcx_full ? "" : t->fp.own_why,
+		 t->fp.shared || t->fp.tcx_full ? "" : ")");
 	log_info("%s: eBPF fast path (%s)", c->name, t->dp_reason);
 	return 0;
 }
@@ -774,6 +779,8 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked)
 		if (msg_send(t->dp_fd, &m) < 0)
 			log_warn("datapath process: cannot send the route's MTU");
 	}
+	if (t->fast)
+		fp_tick(&t->fp);
 	if (oif == t->underlay_ifindex)
 		return;
 	if (!t->fast) {

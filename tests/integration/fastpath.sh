@@ -79,7 +79,7 @@ PA=$STARTED
 start "$B" "$CB" || notok "ipipd start B"
 PB=$STARTED
 check "Datapath = ebpf: ipipctl shows the fast path and how it is attached" bash -c \
-	"ip netns exec $A $IPIPCTL show fpa | grep -E '^tunnel fpa: ebpf datapath \(configured; (tcx|clsact) programs\)'"
+	"ip netns exec $A $IPIPCTL show fpa | grep -E '^tunnel fpa: ebpf datapath \(configured; tcx programs; the underlay.s shared ingress\)'"
 check "JSON: datapath ebpf" test "$(json "$A" fpa datapath)" = ebpf
 check "ping A -> B and B -> A through the fast path" bash -c \
 	"ip netns exec $A ping -c 3 -i 0.2 -W 2 198.51.100.32 && ip netns exec $B ping -c 3 -i 0.2 -W 2 198.51.100.31"
@@ -264,7 +264,7 @@ ours() { nsx "$B" tc filter show dev vb ingress | grep -c 'ipip_ingress'; }
 start "$B" "$CB3" || notok "ipipd starts with FastPathAttach = clsact"
 PB=$STARTED
 check "clsact: ipipctl says so, one filter of ours on the underlay" bash -c \
-	"ip netns exec $B $IPIPCTL show fpb | grep -q 'ebpf datapath (configured; clsact programs)' && [ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 1 ]"
+	"ip netns exec $B $IPIPCTL show fpb | grep -q 'ebpf datapath (configured; clsact programs; own ingress (FastPathAttach = clsact))' && [ \$(ip netns exec $B tc filter show dev vb ingress | grep -c ipip_ingress) = 1 ]"
 check "clsact: the tunnel works with the fast path" bash -c \
 	"ip netns exec $A ping -c 2 -i 0.2 -W 2 198.51.100.32 && [ \$(ip netns exec $B $IPIPCTL show --json fpb | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) -ge 2 ]"
 check "clsact: the other TC program works beside it" other_works
@@ -306,7 +306,7 @@ start "$E" "$CE" || notok "tcx: ipipd starts on E"
 start "$F" "$CF" || notok "tcx: ipipd starts on F, its underlay's tcx ingress full"
 PF=$STARTED
 check "tcx full: F takes clsact programs and ipipctl says why" bash -c \
-	"ip netns exec $F $IPIPCTL show fpf | grep -q \"^tunnel fpf: ebpf datapath (configured; clsact programs (the underlay's tcx ingress holds the most programs the kernel takes, 63))\""
+	"ip netns exec $F $IPIPCTL show fpf | grep -q \"^tunnel fpf: ebpf datapath (configured; clsact programs (the underlay's tcx ingress holds the most programs the kernel takes, 63); own ingress)\""
 check "tcx full: E <-> F through F's fast path, behind the other programs" bash -c \
 	"ip netns exec $E ping -c 2 -i 0.2 -W 2 198.51.100.52 >/dev/null && [ \$(ip netns exec $F $IPIPCTL show --json fpf | grep -o '\"fast_rx_packets\":[0-9]*' | cut -d: -f2) -ge 2 ]"
 nsx "$F" "$IPIPCTL" down fpf

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One eBPF ingress program per underlay for every tunnel of a network
+ * namespace (src/bpf/dispatch.bpf.c): it finds the tunnel by the outer
+ * addresses and tail-calls that tunnel's own ingress program, so a packet
+ * costs one lookup however many tunnels share the underlay.
+ *
+ * Each ipipd is its own process, and nothing is pinned: the namespace's
+ * maps (tunnels, the program array, underlays, and one entry saying whose
+ * they are) live as long as one daemon holds them.  The first daemon in a
+ * namespace makes them; the others find them by their IDs (which takes
+ * CAP_SYS_ADMIN, at setup) and load their own copy of the dispatcher on
+ * them.  On each underlay one daemon's copy is attached, by a tcx link only
+ * that daemon holds; the underlays map says which.  When that daemon goes
+ * (stopped, or killed: its link goes with it), the packets take the slow
+ * path until another daemon on that underlay attaches its copy at its next
+ * fps_tick() (within a second).  A killed daemon's entry is ignored by the
+ * dispatcher (its device is gone) and removed by the next daemon that
+ * looks.  When the last daemon goes, so does everything.
+ *
+ * Every change is made while holding the namespace's lock: the abstract
+ * unix socket "ipipd-fastpath-v1" bound (abstract names are per namespace,
+ * and a dead holder's is free at once).
+ */
+#ifndef IPIPD_FPSHARE_H
+#define IPIPD_FPSHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fastpath_abi.h"
+
+struct dispatch_bpf;
+
+struct fps_member {
+	struct dispatch_bpf *skel;	/* our copy of the dispatcher, on the shared maps */
+	int tunnels_fd, progs_fd, underlays_fd, ns_fd;
+	int lock_fd;			/* bound while the lock is held */
+	int link_fd;			/* our copy's link on key.ifindex, if we hold it */
+	struct fps_key key;
+	struct fps_val val;
+	bool joined, made;		/* made: the maps are ours (the first daemon) */
+};
+
+/* Nothing held: before fps_join(), and what fps_leave() leaves. */
+void fps_init(struct fps_member *m);
+
+/* The key of a tunnel's outer packets on underlay ifindex (cfg: its settings). */
+void fps_key_of(struct fps_key *k, const struct fp_config *cfg, int ifindex);
+
+/*
+ * Take the outer packets of key through ingress_fd (the tunnel's own
+ * ingress program, held by the caller until fps_leave()), attaching our
+ * copy of the dispatcher to key->ifindex (rx_l2: its link-layer header
+ * length) unless one is there.  tun_ifindex is the tunnel's device.  0, or
+ * -errno with the reason in why and nothing changed: -ERANGE the underlay's
+ * tcx hook is full, -EADDRINUSE another live tunnel has this key,
+ * -EINVAL/-EOPNOTSUPP no tcx in this kernel, -EPERM not allowed to find the
+ * namespace's maps.
+ */
+int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
+	     int tun_ifindex, char *why, size_t why_len);
+
+/*
+ * The tunnel's key changes (a new Local, Remote or port, or a new underlay
+ * with its rx_l2): the new key is taken before the old one is let go.
+ * 0, or -errno as for fps_join() with the old key kept.
+ */
+int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *why,
+	      size_t why_len);
+
+/*
+ * Every second or so: remove dead daemons' entries, and attach our copy
+ * where our underlay has no live holder.  Skipped while another daemon holds
+ * the lock.
+ */
+void fps_tick(struct fps_member *m, int rx_l2);
+
+/* Let go of the key and of our link (another daemon on the underlay takes over). */
+void fps_leave(struct fps_member *m);
+
+/* How many tunnels share the dispatcher on ifindex now (-errno if unknown). */
+int fps_count(const struct fps_member *m, int ifindex);
+
+#endif

@@ -474,12 +474,24 @@ int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *
 
 void fps_tick(struct fps_member *m, int rx_l2)
 {
+	struct fps_underlay u;
 	int fd;
 
-	if (!m->joined || lock_ns(m, false) < 0)
+	if (!m->joined)
 		return;
-	sweep(m);
-	if (m->link_fd < 0 && cover(m, m->key.ifindex, rx_l2, &fd) == 0)
+	/*
+	 * Without the lock first: most daemons find a live holder and are done
+	 * (one lookup and one name); the holders sweep, so that the namespace
+	 * is swept about once a second, not once per daemon.
+	 */
+	if (m->link_fd < 0 && bpf_map_lookup_elem(m->underlays_fd, &m->key.ifindex, &u) == 0 &&
+	    alive(u.holder, u.name))
+		return;
+	if (lock_ns(m, false) < 0)
+		return;
+	if (m->link_fd >= 0)
+		sweep(m);
+	else if (cover(m, m->key.ifindex, rx_l2, &fd) == 0)
 		m->link_fd = fd;
 	unlock_ns(m);
 }

@@ -71,9 +71,9 @@ int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *
 	      size_t why_len);
 
 /*
- * Every second or so: remove dead daemons' entries, and attach our copy
- * where our underlay has no live holder.  Skipped while another daemon holds
- * the lock.
+ * Every second or so: attach our copy where our underlay has no live
+ * holder; a holder removes dead daemons' entries.  Skipped while another
+ * daemon holds the lock.
  */
 void fps_tick(struct fps_member *m, int rx_l2);
 

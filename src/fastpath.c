@@ -228,6 +228,8 @@ static int share_ingress(struct fastpath *fp, const struct fp_config *cfg,
 		snprintf(fp->own_why, sizeof(fp->own_why), "FastPathAttach = clsact");
 		return 0;
 	}
+	if (!fp->share.skel)
+		return 0;	/* fps_open() failed: own_why says why */
 	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
 	rc = fps_join(&fp->share, &k, rx_l2, bpf_program__fd(fp->skel->progs.ipip_ingress),
 		      (int)cfg->tun_ifindex, fp->own_why, sizeof(fp->own_why));
@@ -291,6 +293,17 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	fp->skel->bss->ip_id = seed;
 	fp->skel->bss->state.pmtu = cfg->dev_mtu;
 	rc = bpf_map__set_max_entries(fp->skel->maps.counters, (uint32_t)fp->ncpus);
+	/*
+	 * The namespace's shared maps, unless this tunnel's programs stay on
+	 * their own: its map of the host's addresses is theirs too (one copy
+	 * for every tunnel's ingress program).
+	 */
+	if (rc == 0 && mode != FPA_CLSACT &&
+	    fps_open(&fp->share, fp->own_why, sizeof(fp->own_why)) == 0 &&
+	    bpf_map__reuse_fd(fp->skel->maps.own, fp->share.own_fd) < 0) {
+		snprintf(fp->own_why, sizeof(fp->own_why), "the shared address map does not fit");
+		fps_leave(&fp->share);
+	}
 	step = "load";
 	if (rc == 0)
 		rc = ipip_bpf__load(fp->skel);
@@ -345,8 +358,7 @@ fail:
 
 void fp_stop(struct fastpath *fp)
 {
-	if (fp->shared)
-		fps_leave(&fp->share);	/* first: the dispatcher stops calling in */
+	fps_leave(&fp->share);	/* first: the dispatcher stops calling in */
 	fp->shared = false;
 	for (int h = 0; h < FP_HOOKS; h++) {
 		if (fp->link_fd[h] >= 0)

@@ -83,7 +83,7 @@ struct fp_counters {
  * program is tail-called from slot `slot` of the program array.  FPS_ABI
  * names the layout: daemons of another layout do not share with this one.
  */
-#define FPS_ABI 1
+#define FPS_ABI 2
 #define FPS_TUNNELS 4096	/* tunnels per namespace: program array slots */
 #define FPS_UNDERLAYS 1024
 
@@ -113,8 +113,7 @@ struct fps_underlay {
 struct fps_ns {
 	__u64 cookie;		/* the network namespace's (SO_NETNS_COOKIE) */
 	__u32 abi;		/* FPS_ABI */
-	__u32 tunnels_id, progs_id, underlays_id;
-	__u32 pad;
+	__u32 tunnels_id, progs_id, underlays_id, own_id;
 };
 
 #endif

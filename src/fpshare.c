@@ -28,7 +28,7 @@
 void fps_init(struct fps_member *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->tunnels_fd = m->progs_fd = m->underlays_fd = m->ns_fd = -1;
+	m->tunnels_fd = m->progs_fd = m->underlays_fd = m->own_fd = m->ns_fd = -1;
 	m->lock_fd = m->link_fd = -1;
 }
 
@@ -104,11 +104,10 @@ static uint32_t map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
-/*
- * The maps of this namespace, if a daemon holds them: fds[0..4) (tunnels,
- * progs, underlays, ns).  1 found, 0 none, -errno.
- */
-static int find_maps(uint64_t cookie, int fds[4])
+#define NMAPS 5	/* tunnels, progs, underlays, own, ns */
+
+/* The maps of this namespace, if a daemon holds them: fds[0..NMAPS).  1 found, 0 none, -errno. */
+static int find_maps(uint64_t cookie, int fds[NMAPS])
 {
 	uint32_t id = 0;
 	int rc;
@@ -129,10 +128,11 @@ static int find_maps(uint64_t cookie, int fds[4])
 		    info.type == BPF_MAP_TYPE_ARRAY && !strcmp(info.name, FPS_NS_MAP) &&
 		    info.value_size == sizeof(ns) && bpf_map_lookup_elem(fd, &key, &ns) == 0 &&
 		    ns.cookie == cookie && ns.abi == FPS_ABI) {
-			uint32_t ids[3] = { ns.tunnels_id, ns.progs_id, ns.underlays_id };
+			uint32_t ids[NMAPS - 1] = { ns.tunnels_id, ns.progs_id, ns.underlays_id,
+						    ns.own_id };
 
-			fds[3] = fd;
-			for (int i = 0; i < 3; i++) {
+			fds[NMAPS - 1] = fd;
+			for (int i = 0; i < NMAPS - 1; i++) {
 				fds[i] = bpf_map_get_fd_by_id(ids[i]);
 				if (fds[i] < 0) {
 					rc = fds[i];
@@ -154,7 +154,7 @@ static int open_maps(struct fps_member *m, char *why, size_t n)
 {
 	uint64_t cookie = ns_cookie();
 	struct dispatch_bpf *skel;
-	int fds[4] = { -1, -1, -1, -1 }, found, rc = 0;
+	int fds[NMAPS] = { -1, -1, -1, -1, -1 }, found, rc = 0;
 
 	if (!cookie) {
 		snprintf(why, n, "this kernel does not name network namespaces (Linux 5.14+)");
@@ -170,13 +170,14 @@ static int open_maps(struct fps_member *m, char *why, size_t n)
 	if (!skel) {
 		rc = errno ? -errno : -ENOMEM;
 	} else if (found) {
-		struct bpf_map *maps[4] = { skel->maps.tunnels, skel->maps.progs,
-					    skel->maps.underlays, skel->maps.ipipd_fps_ns };
+		struct bpf_map *maps[NMAPS] = { skel->maps.tunnels, skel->maps.progs,
+						skel->maps.underlays, skel->maps.own,
+						skel->maps.ipipd_fps_ns };
 
-		for (int i = 0; i < 4 && rc == 0; i++)
+		for (int i = 0; i < NMAPS && rc == 0; i++)
 			rc = bpf_map__reuse_fd(maps[i], fds[i]);	/* it takes a copy */
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NMAPS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (rc == 0)
@@ -190,12 +191,14 @@ static int open_maps(struct fps_member *m, char *why, size_t n)
 	m->tunnels_fd = bpf_map__fd(skel->maps.tunnels);
 	m->progs_fd = bpf_map__fd(skel->maps.progs);
 	m->underlays_fd = bpf_map__fd(skel->maps.underlays);
+	m->own_fd = bpf_map__fd(skel->maps.own);
 	m->ns_fd = bpf_map__fd(skel->maps.ipipd_fps_ns);
 	if (!found) {
 		struct fps_ns ns = { .cookie = cookie, .abi = FPS_ABI,
 				     .tunnels_id = map_id(m->tunnels_fd),
 				     .progs_id = map_id(m->progs_fd),
-				     .underlays_id = map_id(m->underlays_fd) };
+				     .underlays_id = map_id(m->underlays_fd),
+				     .own_id = map_id(m->own_fd) };
 		uint32_t key = 0;
 
 		m->made = true;
@@ -210,13 +213,15 @@ static int open_maps(struct fps_member *m, char *why, size_t n)
 
 static void close_maps(struct fps_member *m)
 {
+	if (!m->skel)
+		return;	/* nothing held (a zeroed struct too) */
 	if (m->link_fd >= 0)
 		close(m->link_fd);
 	m->link_fd = -1;
 	if (m->skel)
 		dispatch_bpf__destroy(m->skel);
 	m->skel = NULL;
-	m->tunnels_fd = m->progs_fd = m->underlays_fd = m->ns_fd = -1;
+	m->tunnels_fd = m->progs_fd = m->underlays_fd = m->own_fd = m->ns_fd = -1;
 }
 
 /* ---- entries --------------------------------------------------------------- */
@@ -374,12 +379,31 @@ static void uncover(struct fps_member *m, uint32_t ifindex)
 
 /* ---- what a daemon does ------------------------------------------------------ */
 
+int fps_open(struct fps_member *m, char *why, size_t why_len)
+{
+	int rc;
+
+	fps_init(m);
+	rc = lock_ns(m, true);
+	if (rc < 0) {
+		snprintf(why, why_len, "cannot take the namespace's lock (@%s): %s", FPS_LOCK,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = open_maps(m, why, why_len);
+	if (rc < 0)
+		close_maps(m);
+	unlock_ns(m);
+	return rc;
+}
+
 int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
 	     int tun_ifindex, char *why, size_t why_len)
 {
 	int rc;
 
-	fps_init(m);
+	if (!m->skel)
+		return -EBADF;
 	m->key = *key;
 	m->val.tun_ifindex = (uint32_t)tun_ifindex;
 	if (!if_indextoname((unsigned)tun_ifindex, m->val.name)) {
@@ -392,9 +416,6 @@ int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ing
 			 strerror(-rc));
 		return rc;
 	}
-	rc = open_maps(m, why, why_len);
-	if (rc < 0)
-		goto fail;
 	sweep(m);
 	rc = taken(m, key, why, why_len);
 	if (rc == 0 && (rc = free_slot(m, &m->val.slot)) < 0)
@@ -423,9 +444,7 @@ int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ing
 	unlock_ns(m);
 	return 0;
 fail:
-	close_maps(m);
 	unlock_ns(m);
-	fps_init(m);
 	return rc;
 }
 
@@ -514,6 +533,8 @@ void fps_leave(struct fps_member *m)
 	sweep(m);
 	unlock_ns(m);
 done:
-	close_maps(m);
-	fps_init(m);
+	if (m->skel) {
+		close_maps(m);
+		fps_init(m);
+	}
 }

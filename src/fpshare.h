@@ -6,8 +6,8 @@
  * costs one lookup however many tunnels share the underlay.
  *
  * Each ipipd is its own process, and nothing is pinned: the namespace's
- * maps (tunnels, the program array, underlays, and one entry saying whose
- * they are) live as long as one daemon holds them.  The first daemon in a
+ * maps (tunnels, the program array, underlays, the host's own addresses,
+ * and one entry saying whose they are) live as long as one daemon holds them.  The first daemon in a
  * namespace makes them; the others find them by their IDs (which takes
  * CAP_SYS_ADMIN, at setup) and load their own copy of the dispatcher on
  * them.  On each underlay one daemon's copy is attached, by a tcx link only
@@ -35,7 +35,7 @@ struct dispatch_bpf;
 
 struct fps_member {
 	struct dispatch_bpf *skel;	/* our copy of the dispatcher, on the shared maps */
-	int tunnels_fd, progs_fd, underlays_fd, ns_fd;
+	int tunnels_fd, progs_fd, underlays_fd, own_fd, ns_fd;
 	int lock_fd;			/* bound while the lock is held */
 	int link_fd;			/* our copy's link on key.ifindex, if we hold it */
 	struct fps_key key;
@@ -50,14 +50,23 @@ void fps_init(struct fps_member *m);
 void fps_key_of(struct fps_key *k, const struct fp_config *cfg, int ifindex);
 
 /*
- * Take the outer packets of key through ingress_fd (the tunnel's own
+ * Find the namespace's maps, or make them (the first daemon), and load our
+ * copy of the dispatcher on them; before the tunnel's own programs load,
+ * which take the map of the host's addresses (own_fd) from here.  0, or
+ * -errno with the reason in why and nothing held: -EPERM not allowed to
+ * find them, -EOPNOTSUPP a kernel before 5.14.  fps_leave() lets go.
+ */
+int fps_open(struct fps_member *m, char *why, size_t why_len);
+
+/*
+ * After fps_open(): take the outer packets of key through ingress_fd (the tunnel's own
  * ingress program, held by the caller until fps_leave()), attaching our
  * copy of the dispatcher to key->ifindex (rx_l2: its link-layer header
  * length) unless one is there.  tun_ifindex is the tunnel's device.  0, or
  * -errno with the reason in why and nothing changed: -ERANGE the underlay's
  * tcx hook is full, -EADDRINUSE another live tunnel has this key,
- * -EINVAL/-EOPNOTSUPP no tcx in this kernel, -EPERM not allowed to find the
- * namespace's maps.
+ * -EINVAL/-EOPNOTSUPP no tcx in this kernel.  The maps stay held either way
+ * (fps_leave() lets go).
  */
 int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
 	     int tun_ifindex, char *why, size_t why_len);

@@ -284,9 +284,14 @@ static int taken(struct fps_member *m, const struct fps_key *k, char *why, size_
 	struct fps_val v;
 	char l[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN];
 
-	if (bpf_map_lookup_elem(m->tunnels_fd, k, &v) < 0 || v.tun_ifindex == m->val.tun_ifindex ||
-	    !alive(v.tun_ifindex, v.name))
+	if (bpf_map_lookup_elem(m->tunnels_fd, k, &v) < 0 || v.tun_ifindex == m->val.tun_ifindex)
 		return 0;
+	if (!alive(v.tun_ifindex, v.name)) {
+		/* a dead daemon's, not swept yet: its entry is about to be replaced */
+		if (v.slot != m->val.slot)
+			bpf_map_delete_elem(m->progs_fd, &v.slot);
+		return 0;
+	}
 	inet_ntop(AF_INET, &k->local, l, sizeof(l));
 	inet_ntop(AF_INET, &k->remote, r, sizeof(r));
 	if (k->proto == 4)

@@ -294,9 +294,10 @@ gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$WORK/tcxfill" "$TOP/tests/tools/tcxf
 	notok "build tests/tools/tcxfill.c"
 ns_new E fpE && ns_new F fpF || exit 1
 veth_pair "$E" ue 192.0.2.51/24 "$F" uf 192.0.2.52/24 || notok "tcx: underlay"
-nsx "$F" "$WORK/tcxfill" "$(nsx "$F" cat /sys/class/net/uf/ifindex)" 100 >"$WORK/tcxfill.out" 2>&1 &
-FILL=$!
-PIDS+=("$FILL")
+# (bg: $BG is tcxfill's own PID, which the cleanup ends; a function put in
+# the background with & would leave it running)
+bg "$F" "$WORK/tcxfill" "$(nsx "$F" cat /sys/class/net/uf/ifindex)" 100 >"$WORK/tcxfill.out" 2>&1
+FILL=$BG
 for _ in $(seq 100); do [ -s "$WORK/tcxfill.out" ] && break; sleep 0.1; done
 check "tcx: the underlay's ingress takes no more programs ($(head -c 80 "$WORK/tcxfill.out" | tr '\n' ' '))" \
 	grep -q '^tcxfill: link [0-9]*: Numerical result out of range' "$WORK/tcxfill.out"

@@ -4,13 +4,16 @@
 #   A  va 192.0.2.41-.43/24 ---- veth ---- vb 192.0.2.51-.53/24  B
 #      tunnels sa1..sa3 (198.51.100.41-.43)      sb1..sb3 (198.51.100.51-.53)
 #      and a FOU tunnel sa4 <-> sb4 on the first addresses, port 5541/5551
+#   C  vc 203.0.113.1/24 ---- veth ---- vd 203.0.113.2/24  D
+#      70 tunnels sc0..sc69 to 203.0.113.100-169 (D runs none)
 #
 # The underlay's tcx ingress holds one program however many tunnels use it,
 # and each tunnel's packets still reach its own device through the fast path.
 # A fourth tunnel with an existing one's outer addresses is refused, saying
 # which.  When the daemon whose copy is attached stops, or is killed, the
 # others keep working (on the slow path at once) and one of them attaches its
-# copy within seconds; a killed tunnel restarts at once.  When the last one
+# copy within seconds; a killed tunnel restarts at once.  70 tunnels share
+# one program on one underlay (a tcx hook takes 63).  When the last one
 # stops, nothing is left: no program on the hook, none loaded.
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -129,6 +132,28 @@ for t in sa2 sa3; do
 	up $t || notok "ipipd restart $t at once after SIGKILL"
 	check "$t restarted at once: through the fast path" all_fast $t
 done
+
+# More tunnels on one underlay than a tcx hook takes programs (63): C's 70
+# tunnels (to addresses of D, which runs none) all share its one program.
+ns_new C shC && ns_new D shD || exit 1
+veth_pair "$C" vc 203.0.113.1/24 "$D" vd 203.0.113.2/24 || exit 1
+VC=$(nsx "$C" cat /sys/class/net/vc/ifindex)
+MANY=()
+for i in $(seq 0 69); do
+	c=$(conf sc$i.conf 203.0.113.1 203.0.113.$((100 + i)) 198.51.100.$((100 + i)) 198.51.100.$((170 + i)))
+	start "$C" "$c" || { notok "ipipd start sc$i"; break; }
+	MANY+=("$STARTED")
+done
+many_shared() {
+	local i
+	for i in $(seq 0 69); do shared_in "$C" sc$i || { echo "sc$i: not shared"; return 1; }; done
+}
+shared_in() { nsx "$1" "$IPIPCTL" show "$2" | grep -q "the underlay's shared ingress"; }
+check "70 tunnels on one underlay: every one takes the shared ingress" many_shared
+check "70 tunnels on one underlay: one program on its tcx ingress" one_program "$C" "$VC"
+for p in "${MANY[@]}"; do kill "$p"; done
+for p in "${MANY[@]}"; do wait_gone "$p" || notok "sc tunnel $p stops on SIGTERM"; done
+check "70 tunnels stopped: nothing on C's hook" test -z "$(tcx "$C" "$VC")"
 
 # All of A's tunnels stop: nothing is left on the hook or loaded.
 A_PROGS=$(for t in sa1 sa2 sa3 sa4; do json "$A" $t fast_programs; done | tr -s ' \n' ' ')

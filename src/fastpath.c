@@ -242,6 +242,8 @@ static int share_ingress(struct fastpath *fp, const struct fp_config *cfg,
 		snprintf(why, why_len, "%s", fp->own_why);
 		return rc;
 	}
+	if (rc == -EINVAL || rc == -EOPNOTSUPP)	/* attach() finds the same, and takes clsact */
+		snprintf(fp->own_why, sizeof(fp->own_why), "this kernel has no tcx");
 	log_debug("eBPF fast path: the tunnel's own ingress program: %s", fp->own_why);
 	return 0;	/* attach() finds out about tcx itself */
 }

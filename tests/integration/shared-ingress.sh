@@ -13,8 +13,9 @@
 # which.  When the daemon whose copy is attached stops, or is killed, the
 # others keep working (on the slow path at once) and one of them attaches its
 # copy within seconds; a killed tunnel restarts at once.  70 tunnels share
-# one program on one underlay (a tcx hook takes 63).  When the last one
-# stops, nothing is left: no program on the hook, none loaded.
+# one program on one underlay (a tcx hook takes 63), and when all are killed
+# nothing of theirs stays.  When the last one stops, nothing is left: no
+# program on the hook, none loaded.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -151,9 +152,23 @@ many_shared() {
 shared_in() { nsx "$1" "$IPIPCTL" show "$2" | grep -q "the underlay's shared ingress"; }
 check "70 tunnels on one underlay: every one takes the shared ingress" many_shared
 check "70 tunnels on one underlay: one program on its tcx ingress" one_program "$C" "$VC"
-for p in "${MANY[@]}"; do kill "$p"; done
-for p in "${MANY[@]}"; do wait_gone "$p" || notok "sc tunnel $p stops on SIGTERM"; done
-check "70 tunnels stopped: nothing on C's hook" test -z "$(tcx "$C" "$VC")"
+# SIGKILL to every one: what they shared goes with the last of them.
+C_PROGS=$(for i in $(seq 0 69); do json "$C" sc$i fast_programs; done | tr -s ' \n' ' ')
+C_HOOK=$(tcx "$C" "$VC")
+for p in "${MANY[@]}"; do kill -KILL "$p"; done
+for p in "${MANY[@]}"; do wait_gone "$p" || notok "sc tunnel $p dies on SIGKILL"; done
+c_gone() {
+	local left id
+	for _ in $(seq 50); do
+		left=
+		for id in $C_PROGS $C_HOOK; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+		[ -z "$left" ] && [ -z "$(tcx "$C" "$VC")" ] && return 0
+		sleep 0.1
+	done
+	echo "still loaded:$left; on the hook: $(tcx "$C" "$VC")"
+	return 1
+}
+check "70 tunnels killed (SIGKILL): nothing on C's hook, none of their programs loaded" c_gone
 
 # All of A's tunnels stop: nothing is left on the hook or loaded.
 A_PROGS=$(for t in sa1 sa2 sa3 sa4; do json "$A" $t fast_programs; done | tr -s ' \n' ' ')

@@ -9,8 +9,8 @@
  * only, so nothing is left if it dies.  On the ingress, the one program of
  * the underlay that every tunnel of the namespace shares (fpshare.h), which
  * finds the tunnel by its outer addresses and tail-calls its program; where
- * that cannot be had (no bpf filesystem, no tcx), a tcx link of the tunnel's
- * own as on the egress.  On kernels without tcx, or with FastPathAttach =
+ * that cannot be had (the namespace's maps cannot be found, the underlay's
+ * tcx hook is full), the tunnel's own program, attached as on the egress.  On kernels without tcx, or with FastPathAttach =
  * clsact, clsact filters with a handle fixed per tunnel name on both hooks,
  * replaced on start and removed on stop (the qdisc stays: other tools'
  * filters live there too).

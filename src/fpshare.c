@@ -201,7 +201,6 @@ static int open_maps(struct fps_member *m, char *why, size_t n)
 				     .own_id = map_id(m->own_fd) };
 		uint32_t key = 0;
 
-		m->made = true;
 		if (bpf_map_update_elem(m->ns_fd, &key, &ns, BPF_ANY) < 0) {
 			rc = -errno;
 			snprintf(why, n, "cannot name the shared maps: %s", strerror(errno));

@@ -40,7 +40,7 @@ struct fps_member {
 	int link_fd;			/* our copy's link on key.ifindex, if we hold it */
 	struct fps_key key;
 	struct fps_val val;
-	bool joined, made;		/* made: the maps are ours (the first daemon) */
+	bool joined;			/* the key is in the tunnels map */
 };
 
 /* Nothing held: before fps_join(), and what fps_leave() leaves. */

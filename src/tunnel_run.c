@@ -434,7 +434,7 @@ static int setup_fast_path(struct tunnel *t)
 {
 	struct config *c = &t->cfg;
 	struct fp_config fc;
-	char why[200];
+	char why[200], ingress[200];
 	size_t n;
 	int rc;
 
@@ -466,14 +466,17 @@ static int setup_fast_path(struct tunnel *t)
 		return 0;
 	}
 	t->fast = true;
-	/* the ingress program: the underlay's shared one, or the tunnel's own (and why) */
-	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s; %s%s%s%s", n ? "; " : "",
+	/* the ingress program: the underlay's shared one, or the tunnel's own and why */
+	if (t->fp.shared)
+		snprintf(ingress, sizeof(ingress), "the underlay's shared ingress");
+	else if (t->fp.tcx_full)	/* said just before */
+		snprintf(ingress, sizeof(ingress), "own ingress");
+	else
+		snprintf(ingress, sizeof(ingress), "own ingress (%s)", t->fp.own_why);
+	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s; %s", n ? "; " : "",
 		 t->fp.attach, t->fp.tcx_full ?
 		 " (the underlay's tcx ingress holds the most programs the kernel takes, 63)" : "",
-		 t->fp.shared ? "the underlay's shared ingress" : "own ingress",
-		 t->fp.shared || t->fp.tcx_full ? "" : " (",
-		 t->fp.shared || t->fp.tcx_full ? "" : t->fp.own_why,
-		 t->fp.shared || t->fp.tcx_full ? "" : ")");
+		 ingress);
 	log_info("%s: eBPF fast path (%s)", c->name, t->dp_reason);
 	return 0;
 }

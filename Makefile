@@ -51,7 +51,7 @@ $(B)/.deps: scripts/deps.sh
 # skeleton (no file is loaded at run time).
 BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -fno-strict-aliasing -Wall -Wextra -Werror \
 	-I/usr/include/$(shell $(CC) -dumpmachine)
-$(B)/ipip.bpf.o: src/bpf/ipip.bpf.c src/fastpath_abi.h $(B)/.deps
+$(B)/ipip.bpf.o: src/bpf/ipip.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 $(B)/ipip.skel.h: $(B)/ipip.bpf.o
@@ -60,7 +60,7 @@ $(B)/ipip.skel.h: $(B)/ipip.bpf.o
 $(B)/fastpath.o $(B)/asan/fastpath.o: $(B)/ipip.skel.h
 $(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
 # The ingress program an underlay's tunnels share (src/fpshare.c).
-$(B)/dispatch.bpf.o: src/bpf/dispatch.bpf.c src/fastpath_abi.h $(B)/.deps
+$(B)/dispatch.bpf.o: src/bpf/dispatch.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 $(B)/dispatch.skel.h: $(B)/dispatch.bpf.o

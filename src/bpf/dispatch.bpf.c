@@ -39,16 +39,7 @@ struct {
 	__type(value, struct fps_underlay);
 } underlays SEC(".maps");
 
-/*
- * The host's own addresses, for every tunnel's ingress program (src/bpf/
- * ipip.bpf.c's map "own", given this one at load): one copy per namespace.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FP_OWN_MAX);
-	__type(key, __u32);
-	__type(value, __u8);
-} own SEC(".maps");
+#include "own_map.h"	/* own: for every tunnel's ingress program */
 
 /* Whose maps these are (read by the daemons only, to find them). */
 struct {

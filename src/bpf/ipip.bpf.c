@@ -68,13 +68,7 @@ __u32 ip_id = 0;
 
 #define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 
-/* The host's own addresses (kept by the daemon): never an inner source. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FP_OWN_MAX);
-	__type(key, __u32);
-	__type(value, __u8);
-} own SEC(".maps");
+#include "own_map.h"	/* own: the host's addresses */
 
 /* All counters of a CPU in one entry (one lookup per packet), mapped by the daemon. */
 struct {

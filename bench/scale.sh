@@ -39,6 +39,8 @@
 #                          inner one: 379 at most)
 #   SCALE_TUNNELS="1 10 100"  point-to-point tunnel counts (at most 200)
 #   SCALE_DATAPATHS="userspace ebpf"  for the point-to-point rows
+#   SCALE_HUB_DATAPATHS="userspace ebpf"  for the hub's rows (B's end on
+#                          the same datapath)
 #   SCALE_CHURN=S SCALE_RATE=PPS  the route churn (default 5 s, 20000/s)
 #   BENCH_OUT=FILE         append the markdown section there, every run's
 #                          values in FILE.scale.tsv
@@ -54,6 +56,7 @@ NICE=${BENCH_NICE:-0}
 PEERS_LIST=${SCALE_PEERS-"1 100 375"}
 TUNNELS_LIST=${SCALE_TUNNELS-"1 10 100"}
 DATAPATHS=${SCALE_DATAPATHS-"userspace ebpf"}
+HUB_DATAPATHS=${SCALE_HUB_DATAPATHS-"userspace ebpf"}
 CHURN=${SCALE_CHURN:-5}
 RATE=${SCALE_RATE:-20000}
 
@@ -171,11 +174,11 @@ b_addrs() {
 # ---- configurations: up_X N DATAPATH sets DST (TCP), LIST (spray), DEVS_B ----
 
 up_hub() {
-	local n=$1 i gws=()
-	printf '[Tunnel]\nName = hub\nLocal = %s\nRemote = any\nAllowedRemotes = 192.0.2.0/24 198.51.100.0/25\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
-		$UA "$NICE" $OA $OB $UB >"$WORK/hub.conf"
-	printf '[Tunnel]\nName = p1\nLocal = %s\nRemote = %s\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UB $UA "$NICE" $OB $OA >"$WORK/b1.conf"
+	local n=$1 dp=$2 i gws=()
+	printf '[Tunnel]\nName = hub\nLocal = %s\nRemote = any\nAllowedRemotes = 192.0.2.0/24 198.51.100.0/25\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
+		$UA "$dp" "$NICE" $OA $OB $UB >"$WORK/hub.conf"
+	printf '[Tunnel]\nName = p1\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
+		$UB $UA "$dp" "$NICE" $OB $OA >"$WORK/b1.conf"
 	for ((i = 0; i < n - 1; i++)); do gws+=("$(outer_addr $i)"); done
 	[ ${#gws[@]} = 0 ] || b_addrs "${gws[@]}" || return 1
 	# One point-to-point end takes what is sent to every peer's address.
@@ -322,7 +325,7 @@ measure_churn() { # CONFIG RUN
 
 run_config() { # KIND N DATAPATH RUN
 	local kind=$1 n=$2 dp=$3 r=$4 c
-	if [ "$kind" = hub ]; then c="hub-$n"; else c="p2p-$dp-$n"; fi
+	if [ "$kind" = hub ]; then c="hub-$dp-$n"; else c="p2p-$dp-$n"; fi
 	log "$c: run $r: starting"
 	DST= DEVS_B= BG=()
 	if ! "up_$kind" "$n" "$dp" || ! wait_ping "$DST"; then
@@ -340,14 +343,16 @@ python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 0)
 	{ log "cannot set the bench's priority to nice 0"; exit 1; }
 STARTED=$(date -u '+%F %T')
 HUB_MAX=$(printf '%s\n' $PEERS_LIST | sort -n | tail -n 1)
-log "$STARTED UTC; $RUNS run(s) of ${DUR} s; hub peers: $PEERS_LIST; tunnels: $TUNNELS_LIST ($DATAPATHS)"
+log "$STARTED UTC; $RUNS run(s) of ${DUR} s; hub peers: $PEERS_LIST ($HUB_DATAPATHS); tunnels: $TUNNELS_LIST ($DATAPATHS)"
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$SPRAY" "$TOP/bench/spray.c" || exit 1
 setup_underlay
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 SERVER=$!
 sleep 0.5
 for r in $(seq "$RUNS"); do
-	for n in $PEERS_LIST; do run_config hub "$n" userspace "$r"; done
+	for dp in $HUB_DATAPATHS; do
+		for n in $PEERS_LIST; do run_config hub "$n" "$dp" "$r"; done
+	done
 	for dp in $DATAPATHS; do
 		for n in $TUNNELS_LIST; do run_config p2p "$n" "$dp" "$r"; done
 	done
@@ -360,5 +365,6 @@ COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 python3 "$TOP/bench/scale_report.py" "$RESULTS" --runs "$RUNS" --seconds "$DUR" \
 	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" \
 	--peers "$PEERS_LIST" --tunnels "$TUNNELS_LIST" --datapaths "$DATAPATHS" \
+	--hub-datapaths "$HUB_DATAPATHS" \
 	--churn "$CHURN" --rate "$RATE" | if [ -n "${BENCH_OUT:-}" ]; then tee -a "$BENCH_OUT"; else cat; fi
 [ -z "${BENCH_OUT:-}" ] || { cp "$RESULTS" "$BENCH_OUT.scale.tsv" && log "every run's values in $BENCH_OUT.scale.tsv"; }

@@ -14,6 +14,7 @@ for o in ("runs", "seconds", "churn", "rate"):
     ap.add_argument("--" + o, type=float, required=True)
 for o in ("started", "finished", "commit", "nice", "peers", "tunnels", "datapaths"):
     ap.add_argument("--" + o, required=True)
+ap.add_argument("--hub-datapaths", default="userspace")
 a = ap.parse_args()
 
 vals = {}   # (config, metric) -> {run: value}
@@ -78,25 +79,27 @@ w("Medians of the good runs, (min-max) and [good/runs]. \"of 1\": the median aga
   "each page once, after the load.\n")
 
 peers = [int(x) for x in a.peers.split()]
-if peers:
-    base = "hub-%d" % min(peers)
-    w("### A hub (Remote = any, userspace datapath) with N peers\n")
+for dp in a.hub_datapaths.split():
+    if not peers:
+        break
+    base = "hub-%s-%d" % (dp, min(peers))
+    w("### A hub (Remote = any, %s datapath) with N peers\n" % dp)
     w("| peers | tcp1 Gbit/s | of %d | spray Gbit/s | of %d | memory MiB | per more peer KiB |"
       % (min(peers), min(peers)))
     w("|---|---|---|---|---|---|---|")
     for n in peers:
-        c = "hub-%d" % n
+        c = "hub-%s-%d" % (dp, n)
         w("| %d | %s | %s | %s | %s | %s | %s |" % (
             n, cell(c, "tcp1"), ratio(c, base, "tcp1") if c != base else "1",
             cell(c, "spray"), ratio(c, base, "spray") if c != base else "1",
             cell(c, "rss", "%.1f"), per_one(c, base, "rss", n - min(peers) + 1, 1024)))
     w("")
-    top = "hub-%d" % max(peers)
+    top = "hub-%s-%d" % (dp, max(peers))
     if (top, "churn_lost") in vals or any(f.startswith(top + " ") and "churn" in f for f in fails):
-        w("Route churn with %d peers: for %g s, routes into the hub added and deleted at A "
-          "(prefixes /25-/31 inside the peers' inner ranges, via one peer: never a datagram's "
-          "route) while UDP datagrams went to all %d peers at %g a second:\n"
-          % (max(peers), a.churn, max(peers), a.rate))
+        w("Route churn with %d peers (%s datapath): for %g s, routes into the hub added and "
+          "deleted at A (prefixes /25-/31 inside the peers' inner ranges, via one peer: never a "
+          "datagram's route) while UDP datagrams went to all %d peers at %g a second:\n"
+          % (max(peers), dp, a.churn, max(peers), a.rate))
         for r in sorted(vals.get((top, "churn_lost"), {})):
             w("- run %d: %.0f route changes a second (%s); %.0f datagrams sent, %.0f lost (%s)"
               % (r, vals[(top, "churn_rate")].get(r, float("nan")),

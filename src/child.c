@@ -294,18 +294,32 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 		struct hub_peer *p = &ps->peer[i];
 		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
 		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);
+		struct fp_peer_ctr f;	/* the eBPF fast path's part (zero without it) */
 
+		if (!p->addr)
+			continue;	/* a number not given (yet) */
+		fp_peer_counters(&d->t.fp, i, &f);
+		if (f.last_rx_ms > lr)
+			lr = f.last_rx_ms;
+		if (f.last_tx_ms > lt)
+			lt = f.last_tx_ms;
 		peer_routes(d->dp.hub, p->addr, routes, sizeof(routes));
 		sb_printf(sb, "hub_peer.%s=routes=%s rx_packets=%llu rx_bytes=%llu tx_packets=%llu "
 			  "tx_bytes=%llu", ip4(p->addr, a), routes[0] ? routes : "-",
-			  (unsigned long long)atomic_load_explicit(&p->rx_packets, memory_order_relaxed),
-			  (unsigned long long)atomic_load_explicit(&p->rx_bytes, memory_order_relaxed),
-			  (unsigned long long)atomic_load_explicit(&p->tx_packets, memory_order_relaxed),
-			  (unsigned long long)atomic_load_explicit(&p->tx_bytes, memory_order_relaxed));
+			  (unsigned long long)(atomic_load_explicit(&p->rx_packets, memory_order_relaxed) +
+					       f.rx_packets),
+			  (unsigned long long)(atomic_load_explicit(&p->rx_bytes, memory_order_relaxed) +
+					       f.rx_bytes),
+			  (unsigned long long)(atomic_load_explicit(&p->tx_packets, memory_order_relaxed) +
+					       f.tx_packets),
+			  (unsigned long long)(atomic_load_explicit(&p->tx_bytes, memory_order_relaxed) +
+					       f.tx_bytes));
 		sb_age(sb, " last_rx_ms=", lr, now, "");
 		sb_age(sb, " last_tx_ms=", lt, now, "");
-		sb_printf(sb, " direct=%s tx_direct=%llu\n", dp_peer_direct(dp, i) ? "true" : "false",
-			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed));
+		sb_printf(sb, " direct=%s tx_direct=%llu rx_fast=%llu tx_fast=%llu\n",
+			  dp_peer_direct(dp, i) ? "true" : "false",
+			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed),
+			  (unsigned long long)f.rx_packets, (unsigned long long)f.tx_packets);
 	}
 }
 
@@ -645,6 +659,10 @@ static int attach(struct daemon *d, struct msg *m)
 			    md->counters_len, md->ncpus);
 		close(m->fds[MF_BSS]);
 		close(m->fds[MF_COUNTERS]);
+		if (rc == 0 && m->fds[MF_PEERS] >= 0)
+			rc = fp_map_peers(&d->t.fp, m->fds[MF_PEERS], md->peers_len);
+		if (m->fds[MF_PEERS] >= 0)
+			close(m->fds[MF_PEERS]);
 		if (rc < 0)
 			return rc;
 	}
@@ -697,13 +715,18 @@ static void hub_part(struct daemon *d, const struct msg_hub *h)
 	}
 	if (h->first != have || h->total != total)
 		return;		/* a part of a table not begun: cannot happen in order */
-	for (uint32_t i = 0; i < h->n; i++)
+	for (uint32_t i = 0; i < h->n; i++) {
+		/* counters of each gateway, by the owner's number (kept when its routes go) */
+		uint32_t peer = h->r[i].peer;
+
+		if (peer != HUB_NO_PEER && !(d->attached && d->dp.peers &&
+					     hub_peer_set(d->dp.peers, peer, h->r[i].gw)))
+			peer = HUB_NO_PEER;
 		parts[have + i] = (struct hub_route){
 			.dst = h->r[i].dst, .len = (uint8_t)h->r[i].len, .gw = h->r[i].gw,
-			/* counters of each gateway, kept when its routes go */
-			.peer = h->r[i].gw && d->attached && d->dp.peers ?
-				hub_peer_index(d->dp.peers, h->r[i].gw) : HUB_NO_PEER,
+			.peer = peer,
 		};
+	}
 	have += h->n;
 	if (have < total)
 		return;
@@ -746,7 +769,7 @@ static void hops_part(struct daemon *d, const struct msg_hub_hops *h)
 	if (!hops || h->first != have || h->total != total)
 		return;		/* a part of a table not begun: cannot happen in order */
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t idx = hub_peer_index(d->dp.peers, h->h[i].addr);
+		uint32_t idx = hub_peer_find(d->dp.peers, h->h[i].addr);
 		struct sockaddr_ll *ll;
 
 		if (idx == HUB_NO_PEER)

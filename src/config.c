@@ -1251,9 +1251,9 @@ static void check_hub(struct parser *ps)
 	if (c->local_auto)
 		perr(ps, key_line(ps, "Local"), "Local = auto: looks at the route to Remote; "
 		     "Remote = any needs Local given");
-	if (c->datapath == DPM_KERNEL || c->datapath == DPM_EBPF)
-		perr(ps, c->line.datapath, "Datapath = %s: Remote = any runs on the userspace "
-		     "datapath (auto or userspace)", c->datapath == DPM_KERNEL ? "kernel" : "ebpf");
+	if (c->datapath == DPM_KERNEL)
+		perr(ps, c->line.datapath, "Datapath = kernel: Remote = any runs on ipipd's own "
+		     "datapaths (auto, ebpf or userspace)");
 	for (unsigned i = 0; i < c->n_routes; i++) {
 		const struct config_route *r = &c->routes[i];
 

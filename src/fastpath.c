@@ -67,6 +67,13 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 		cfg->allowed[i].addr = p->allowed[i].addr & cfg->allowed[i].mask;
 		cfg->n_allowed = (uint8_t)(i + 1);
 	}
+	cfg->hub = p->remote_any;
+	cfg->peer_check = p->peer_check;
+	for (unsigned i = 0; p->remote_any && i < p->n_allowed_remotes && i < FP_MAX_ALLOWED; i++) {
+		cfg->allowed_remotes[i].mask = mask_of(p->allowed_remotes[i].len);
+		cfg->allowed_remotes[i].addr = p->allowed_remotes[i].addr & cfg->allowed_remotes[i].mask;
+		cfg->n_allowed_remotes = (uint8_t)(i + 1);
+	}
 	cfg->encap = (uint8_t)p->encap;
 	if (p->encap != ENCAP_IPIP) {
 		cfg->port = htons(p->port);
@@ -295,6 +302,11 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	fp->skel->bss->ip_id = seed;
 	fp->skel->bss->state.pmtu = cfg->dev_mtu;
 	rc = bpf_map__set_max_entries(fp->skel->maps.counters, (uint32_t)fp->ncpus);
+	/* a hub's per-peer arrays: one entry where there are no peers */
+	if (rc == 0 && !cfg->hub)
+		rc = bpf_map__set_max_entries(fp->skel->maps.hub_hops, 1);
+	if (rc == 0 && !cfg->hub)
+		rc = bpf_map__set_max_entries(fp->skel->maps.hub_peers, 1);
 	/*
 	 * The namespace's shared maps, unless this tunnel's programs stay on
 	 * their own: its map of the host's addresses is theirs too (one copy
@@ -372,6 +384,9 @@ void fp_stop(struct fastpath *fp)
 		munmap((void *)fp->ctr, fp->ctr_len);
 	if (fp->bss_mapped)
 		munmap(fp->bss, fp->bss_len);
+	if (fp->peers)
+		munmap((void *)fp->peers, fp->peers_len);
+	free(fp->hub_routes);
 	if (fp->skel)
 		ipip_bpf__destroy(fp->skel);
 	fp_init(fp);
@@ -506,9 +521,157 @@ void fp_unmap(struct fastpath *fp)
 		munmap((void *)fp->ctr, fp->ctr_len);
 	if (fp->bss_mapped)
 		munmap(fp->bss, fp->bss_len);
+	if (fp->peers)
+		munmap((void *)fp->peers, fp->peers_len);
 	fp->ctr = NULL;
 	fp->bss = NULL;
 	fp->bss_mapped = false;
+	fp->peers = NULL;
+}
+
+/* ---- Remote = any -------------------------------------------------------- */
+
+int fp_hub_fd(const struct fastpath *fp, size_t *len)
+{
+	*len = page_round((size_t)FP_HUB_PEERS * sizeof(struct fp_peer_ctr));
+	return fp->skel && fp->skel->bss->cfg.hub ? bpf_map__fd(fp->skel->maps.hub_peers) : -1;
+}
+
+int fp_map_peers(struct fastpath *fp, int fd, size_t len)
+{
+	void *m;
+
+	if (len < (size_t)FP_HUB_PEERS * sizeof(struct fp_peer_ctr))
+		return -EINVAL;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	if (fp->peers)
+		munmap((void *)fp->peers, fp->peers_len);
+	fp->peers = m;
+	fp->peers_len = len;
+	return 0;
+}
+
+void fp_peer_counters(const struct fastpath *fp, uint32_t idx, struct fp_peer_ctr *out)
+{
+	const struct fp_peer_ctr *p;
+
+	memset(out, 0, sizeof(*out));
+	if (!fp->peers || idx >= FP_HUB_PEERS)
+		return;
+	p = &fp->peers[idx];
+	out->rx_packets = __atomic_load_n(&p->rx_packets, __ATOMIC_RELAXED);
+	out->rx_bytes = __atomic_load_n(&p->rx_bytes, __ATOMIC_RELAXED);
+	out->tx_packets = __atomic_load_n(&p->tx_packets, __ATOMIC_RELAXED);
+	out->tx_bytes = __atomic_load_n(&p->tx_bytes, __ATOMIC_RELAXED);
+	out->last_rx_ms = __atomic_load_n(&p->last_rx_ms, __ATOMIC_RELAXED);
+	out->last_tx_ms = __atomic_load_n(&p->last_tx_ms, __ATOMIC_RELAXED);
+}
+
+/* Routes in the order of their keys (length, then address). */
+static int entry_cmp(const struct fp_hub_entry *x, const struct fp_hub_entry *y)
+{
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->dst < y->dst ? -1 : x->dst > y->dst;
+}
+
+/* ... and of one prefix, in the order they were given */
+static int order_cmp(const struct fp_hub_entry *x, const struct fp_hub_entry *y)
+{
+	int c = entry_cmp(x, y);
+
+	return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Heapsort by order_cmp (no qsort(): glibc's may ask the kernel what the sandbox refuses). */
+static void sift(struct fp_hub_entry *e, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		struct fp_hub_entry t;
+
+		if (child + 1 < n && order_cmp(&e[child], &e[child + 1]) < 0)
+			child++;
+		if (order_cmp(&e[root], &e[child]) >= 0)
+			return;
+		t = e[root];
+		e[root] = e[child];
+		e[child] = t;
+	}
+}
+
+static void sort_entries(struct fp_hub_entry *e, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift(e, i, n);
+	for (size_t i = n; i-- > 1;) {
+		struct fp_hub_entry t = e[0];
+
+		e[0] = e[i];
+		e[i] = t;
+		sift(e, 0, i);
+	}
+}
+
+int fp_hub_routes(struct fastpath *fp, const struct fp_hub_entry *r, size_t n)
+{
+	struct fp_hub_entry *now, *was = fp->hub_routes;
+	size_t nn = 0, i = 0, j = 0, nw = fp->n_hub_routes;
+	int fd, rc = 0;
+
+	if (!fp->skel || !fp->skel->bss->cfg.hub)
+		return 0;
+	fd = bpf_map__fd(fp->skel->maps.hub_routes);
+	now = calloc(n ? n : 1, sizeof(*now));
+	if (!now)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		now[nn] = r[k];
+		now[nn].dst &= mask_of(r[k].len);
+		now[nn].seq = (uint32_t)k;
+		nn += r[k].len <= 32;
+	}
+	sort_entries(now, nn);
+	/* new and changed routes first: a route that stays is never missing */
+	for (i = 0; i < nn; i++) {
+		struct fp_hub_key k = { .len = now[i].len, .addr = now[i].dst };
+		struct fp_hub_route v = { .gw = now[i].gw, .peer = now[i].peer };
+
+		if (i + 1 < nn && !entry_cmp(&now[i], &now[i + 1]))
+			continue;	/* the later of one prefix counts, as in hub_build() */
+		while (j < nw && entry_cmp(&was[j], &now[i]) < 0)
+			j++;
+		if (j < nw && !entry_cmp(&was[j], &now[i]) && was[j].gw == v.gw &&
+		    was[j].peer == v.peer)
+			continue;
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) < 0)
+			rc = -errno;
+	}
+	/* then the ones that went */
+	for (i = 0, j = 0; j < nw; j++) {
+		struct fp_hub_key k = { .len = was[j].len, .addr = was[j].dst };
+
+		while (i < nn && entry_cmp(&now[i], &was[j]) < 0)
+			i++;
+		if ((i >= nn || entry_cmp(&now[i], &was[j])) &&
+		    bpf_map_delete_elem(fd, &k) < 0 && errno != ENOENT)
+			rc = -errno;
+	}
+	free(was);
+	fp->hub_routes = now;
+	fp->n_hub_routes = nn;
+	return rc;
+}
+
+int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex)
+{
+	uint32_t v = ifindex > 0 ? (uint32_t)ifindex : 0;
+
+	if (!fp->skel || !fp->skel->bss->cfg.hub || idx >= FP_HUB_PEERS)
+		return 0;
+	return bpf_map_update_elem(bpf_map__fd(fp->skel->maps.hub_hops), &idx, &v, BPF_ANY) < 0 ?
+	       -errno : 0;
 }
 
 static bool listed(const uint32_t *addr, unsigned n, uint32_t a)

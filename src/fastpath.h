@@ -37,6 +37,16 @@ struct ipip_bpf;
 enum fp_hook { FP_EGRESS, FP_INGRESS, FP_HOOKS };
 
 /*
+ * Remote = any.  A route into the hub's device: dst/len via gw (0: none),
+ * the gateway's peer index (FP_NO_PEER: none).
+ */
+struct fp_hub_entry {
+	uint32_t dst, gw, peer;
+	unsigned len;
+	uint32_t seq;		/* (fp_hub_routes' own) */
+};
+
+/*
  * Called before a clsact filter is attached (it would outlive a crash): the
  * caller records it so that a restart or `ipipctl cleanup` removes it.
  * Non-zero: do not attach.
@@ -61,6 +71,10 @@ struct fastpath {
 	size_t ctr_len;
 	fp_record_fn record;		/* before an ingress clsact filter is attached */
 	void *record_arg;
+	const struct fp_peer_ctr *peers;	/* Remote = any: the peers' counters, mapped */
+	size_t peers_len;
+	struct fp_hub_entry *hub_routes;	/* ... the routes in the map now, sorted */
+	size_t n_hub_routes;
 	bool shared;			/* ingress through the underlay's shared program */
 	struct fps_member share;
 	char own_why[160];		/* why not shared, if it is not */
@@ -150,6 +164,25 @@ int fp_underlay(const struct fastpath *fp);
 
 /* The host's own addresses (network order): inner packets from them go to the slow path. */
 int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n);
+
+/*
+ * The routes the programs follow become r[0..n) (new and changed ones
+ * first, then the ones that went; each packet sees one route or the other).
+ * 0 or -errno (of the last that failed; the others are in).
+ */
+int fp_hub_routes(struct fastpath *fp, const struct fp_hub_entry *r, size_t n);
+
+/* The device peer idx's outer packets leave by (0: not known; those go slow). */
+int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex);
+
+/* The descriptor and mapping size of the peers' counters (-1: not a hub). */
+int fp_hub_fd(const struct fastpath *fp, size_t *len);
+
+/* In the datapath process: map the peers' counters from fp_hub_fd()'s descriptor. */
+int fp_map_peers(struct fastpath *fp, int fd, size_t len);
+
+/* Peer idx's fast-path counters (zero where there are none). */
+void fp_peer_counters(const struct fastpath *fp, uint32_t idx, struct fp_peer_ctr *out);
 
 /* The counters, summed over the CPUs (from the mapped map: no system call). */
 void fp_counters(const struct fastpath *fp, uint64_t out[FP_COUNTER_MAX]);

@@ -39,6 +39,51 @@ struct fp_config {
 	__u16 sport;			/* network order; 0: from the inner flow's hash */
 	__u16 sport_min;		/* ... in [sport_min, sport_min + sport_span) */
 	__u32 sport_span;
+	/*
+	 * Remote = any (a hub): each packet's outer destination from the
+	 * routes into the device (the map hub_routes), outer sources only from
+	 * AllowedRemotes, and with peer_check each inner source only from the
+	 * peer its route leads to.
+	 */
+	__u8 hub;
+	__u8 peer_check;
+	__u8 n_allowed_remotes;
+	__u8 pad2;
+	struct {
+		__u32 addr, mask;	/* network order */
+	} allowed_remotes[FP_MAX_ALLOWED];
+};
+
+/*
+ * Remote = any: the routes into the hub's device, as the daemon has them
+ * (hub.h), in an LPM trie written by the privileged process; the outer
+ * destination is gw, or the inner destination itself where gw is 0.  peer
+ * indexes the maps hub_hops (the device the peer's outer packets leave by,
+ * 0: not known, the slow path sends them) and hub_peers (its counters).
+ */
+#define FP_HUB_ROUTES 65536	/* = HUB_ROUTES_MAX */
+#define FP_HUB_PEERS 4096	/* = HUB_PEERS_MAX */
+#define FP_NO_PEER 0xffffffffu
+
+struct fp_hub_key {
+	__u32 len;		/* prefix length (the LPM trie's prefixlen) */
+	__u32 addr;		/* network order */
+};
+
+struct fp_hub_route {
+	__u32 gw;		/* network order; 0: none */
+	__u32 peer;		/* index of the gateway, FP_NO_PEER for none */
+};
+
+/*
+ * A peer's fast-path counters (array map hub_peers, mapped by the datapath
+ * process): added to by every CPU at once (atomic adds); last_*_ms is
+ * CLOCK_MONOTONIC in ms, 0: never.
+ */
+struct fp_peer_ctr {
+	__u64 rx_packets, rx_bytes, tx_packets, tx_bytes;
+	__u64 last_rx_ms, last_tx_ms;
+	__u64 pad[2];
 };
 
 /*
@@ -79,11 +124,12 @@ struct fp_counters {
  * One ingress program per underlay (src/bpf/dispatch.bpf.c) for the tunnels
  * of a network namespace, which share its maps (src/fpshare.c): the tunnel an
  * outer packet belongs to is found by one lookup of its outer addresses
- * (protocol 4) or its destination and port (UDP), and its own ingress
- * program is tail-called from slot `slot` of the program array.  FPS_ABI
+ * (protocol 4) or its destination and port (UDP), or for a hub (Remote =
+ * any) its destination alone (remote 0, looked up when no tunnel has the
+ * source), and its own ingress program is tail-called from slot `slot` of the program array.  FPS_ABI
  * names the layout: daemons of another layout do not share with this one.
  */
-#define FPS_ABI 2
+#define FPS_ABI 3
 #define FPS_TUNNELS 4096	/* tunnels per namespace: program array slots */
 #define FPS_UNDERLAYS 1024
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint32_t mask_of(unsigned len)
 {
@@ -63,15 +64,47 @@ void hub_free(struct hub_table *t)
 	free(t);
 }
 
-uint32_t hub_peer_index(struct hub_peers *ps, uint32_t addr)
+bool hub_peer_set(struct hub_peers *ps, uint32_t idx, uint32_t addr)
 {
-	for (unsigned i = 0; i < ps->n; i++)
+	if (idx >= HUB_PEERS_MAX)
+		return false;
+	ps->peer[idx].addr = addr;
+	if (idx >= ps->n)
+		ps->n = idx + 1;
+	return true;
+}
+
+uint32_t hub_peer_find(const struct hub_peers *ps, uint32_t addr)
+{
+	for (unsigned i = 0; addr && i < ps->n; i++)
 		if (ps->peer[i].addr == addr)
 			return i;
-	if (!addr || ps->n == HUB_PEERS_MAX)
+	return HUB_NO_PEER;
+}
+
+uint32_t hub_id(struct hub_ids *ids, uint32_t addr)
+{
+	unsigned lo = 0, hi = ids->n;
+
+	if (!addr)
 		return HUB_NO_PEER;
-	ps->peer[ps->n].addr = addr;
-	return ps->n++;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (ids->addr[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ids->n && ids->addr[lo] == addr)
+		return ids->idx[lo];
+	if (ids->n == HUB_PEERS_MAX)
+		return HUB_NO_PEER;
+	memmove(ids->addr + lo + 1, ids->addr + lo, (ids->n - lo) * sizeof(ids->addr[0]));
+	memmove(ids->idx + lo + 1, ids->idx + lo, (ids->n - lo) * sizeof(ids->idx[0]));
+	ids->addr[lo] = addr;
+	ids->idx[lo] = ids->n;
+	return ids->n++;
 }
 
 bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer, uint32_t *idx)

@@ -105,16 +105,34 @@ struct hub_peer {
 };
 
 /*
- * The peers a hub has counted, by gateway address: entries are made by the
- * owner (hub_peer_index, as routes name new gateways) and kept while the
- * tunnel runs, so that a peer's counters survive its routes going and coming.
+ * The peers a hub has counted, by gateway address: entries are made as the
+ * owner's routes name new gateways, at the number the owner gave each
+ * (hub_ids), and kept while the tunnel runs, so that a peer's counters
+ * survive its routes going and coming.
  */
 struct hub_peers {
 	unsigned n;
 	struct hub_peer peer[HUB_PEERS_MAX];
 };
 
-/* The entry of gateway addr, made if need be: its index, or HUB_NO_PEER when full. */
-uint32_t hub_peer_index(struct hub_peers *ps, uint32_t addr);
+/* The entry idx becomes gateway addr's (the owner numbered it: hub_ids); false if idx is out of range. */
+bool hub_peer_set(struct hub_peers *ps, uint32_t idx, uint32_t addr);
+
+/* The entry of gateway addr, or HUB_NO_PEER. */
+uint32_t hub_peer_find(const struct hub_peers *ps, uint32_t addr);
+
+/*
+ * The owner's numbering of the peers, which the datapath process's entries
+ * (hub_peers) and the eBPF programs' maps follow: a gateway keeps its
+ * number while the tunnel runs.  Sorted by address, for hub_id()'s search.
+ */
+struct hub_ids {
+	unsigned n;
+	uint32_t addr[HUB_PEERS_MAX];	/* ascending (the numeric value of the network-order word) */
+	uint32_t idx[HUB_PEERS_MAX];	/* ... each one's number: the order they came in */
+};
+
+/* Gateway addr's number, given it if new; HUB_NO_PEER for 0 or when all are taken. */
+uint32_t hub_id(struct hub_ids *ids, uint32_t addr);
 
 #endif

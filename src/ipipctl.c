@@ -138,6 +138,10 @@ static void show_peers(const char *r, const char *allowed)
 					printf("; %s", strcmp(v, "true") ? "through the kernel" : "direct");
 				else if (!strcmp(f, "tx_direct"))
 					printf(" (%s sent direct)", v);
+				else if (!strcmp(f, "rx_fast") && strcmp(val(r, "datapath", b[3], 64), "ebpf") == 0)
+					printf("; fast path rx %s", v);
+				else if (!strcmp(f, "tx_fast") && strcmp(val(r, "datapath", b[3], 64), "ebpf") == 0)
+					printf(" tx %s packets", v);
 			}
 			putchar('\n');
 		}

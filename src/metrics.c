@@ -164,6 +164,8 @@ static void peers(FILE *out, const char *const *replies, int n)
 		{ "tx_packets", "ipipd_peer_tx_packets_total", COUNTER, "Remote = any: packets encapsulated to the peer." },
 		{ "tx_bytes", "ipipd_peer_tx_bytes_total", COUNTER, "Remote = any: inner bytes encapsulated to the peer." },
 		{ "tx_direct", "ipipd_peer_tx_direct_packets_total", COUNTER, "Remote = any: outer packets to the peer sent straight to its next hop (packet socket)." },
+		{ "rx_fast", "ipipd_peer_rx_fast_packets_total", COUNTER, "Remote = any: packets from the peer decapsulated by the eBPF fast path (of rx_packets)." },
+		{ "tx_fast", "ipipd_peer_tx_fast_packets_total", COUNTER, "Remote = any: packets to the peer encapsulated by the eBPF fast path (of tx_packets)." },
 		{ "last_rx_ms", "ipipd_peer_last_rx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet from the peer (absent: never)." },
 		{ "last_tx_ms", "ipipd_peer_last_tx_age_seconds", SECONDS_AGO, "Remote = any: seconds since the last packet to the peer (absent: never)." },
 	};

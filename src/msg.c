@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hub.h"
+
 /* The body length of each fixed-size type (ADDRS: its maximum). */
 static size_t body_len(enum msg_type t)
 {
@@ -77,6 +79,9 @@ static int check_datapath(const struct msg_datapath *d)
 	if (d->fast && !d->replace && (!d->bss_len || d->bss_len > (1u << 20) || !d->counters_len ||
 			d->counters_len > (1u << 24) || d->ncpus <= 0 || d->ncpus > 4096))
 		return -EBADMSG;
+	if ((d->fds & (1u << MF_PEERS)) && (!d->fast || d->replace || !d->peers_len ||
+					    d->peers_len > (1u << 24)))
+		return -EBADMSG;
 	return 0;
 }
 
@@ -109,7 +114,8 @@ static int check_hub(const struct msg_hub *h)
 	    h->n > h->total - h->first || h->pad || (!h->n && h->total))
 		return -EBADMSG;
 	for (uint32_t i = 0; i < h->n; i++)
-		if (h->r[i].len > 32)
+		if (h->r[i].len > 32 || (h->r[i].peer >= HUB_PEERS_MAX && h->r[i].peer != HUB_NO_PEER) ||
+		    (!h->r[i].gw && h->r[i].peer != HUB_NO_PEER))
 			return -EBADMSG;
 	return 0;
 }

@@ -99,7 +99,8 @@ struct msg_state {
 };
 
 /* The descriptors MSG_DATAPATH carries, in this order, each if its bit is set. */
-enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_UDP, MF_GSO, MF_MAX };
+enum msg_fd { MF_TUN, MF_RAW, MF_TX, MF_PACKET, MF_BSS, MF_COUNTERS, MF_UDP, MF_GSO, MF_PEERS,
+	      MF_MAX };
 
 struct msg_datapath {
 	uint8_t kernel;		/* the kernel's device carries the packets: no descriptor */
@@ -115,6 +116,7 @@ struct msg_datapath {
 	uint32_t floor, expire_s, ttl_max;	/* the soft state's limits */
 	uint32_t bss_len, counters_len;	/* mapping sizes of MF_BSS, MF_COUNTERS */
 	int32_t ncpus;		/* counters entries */
+	uint32_t peers_len;	/* mapping size of MF_PEERS (fast, Remote = any: the peers' counters) */
 	uint32_t prog_id[2];	/* egress, ingress */
 	char attach[8];		/* "tcx", "clsact" */
 	char reason[224];	/* why this datapath (NUL-terminated) */
@@ -154,6 +156,7 @@ struct msg_hub {
 	struct {
 		uint32_t dst, gw;	/* network order; gw 0: none */
 		uint32_t len;		/* 0..32 */
+		uint32_t peer;		/* the gateway's number (hub_ids), HUB_NO_PEER: none */
 	} r[MSG_HUB_CHUNK];
 };
 

@@ -60,6 +60,8 @@ struct tunnel {
 	int hub_routes;		/* how many (-1: none sent yet) */
 	uint32_t hub_gw[HUB_PEERS_MAX];	/* ... their gateways (the peers), each once */
 	unsigned hub_ngw;
+	struct hub_ids hub_ids;		/* the peers' numbers (datapath process, eBPF maps) */
+	uint32_t hub_fast_hop[HUB_PEERS_MAX];	/* eBPF: each peer's device, as last set */
 	uint64_t hops_sum;	/* the peers' next hops as last sent: a hash of them */
 	int hub_hops;		/* how many (-1: none sent yet) */
 	/* Remote as a name: its lookups */

@@ -267,6 +267,54 @@ static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsign
 	}
 }
 
+/*
+ * The eBPF fast path of a hub: the routes into the device, each with its
+ * gateway's number (hub_ids), into the programs' route map.
+ */
+static void fast_routes(struct tunnel *t, const struct nl_route_info *r, unsigned n)
+{
+	static struct fp_hub_entry e[MSG_HUB_MAX];
+	int rc;
+
+	for (unsigned i = 0; i < n; i++)
+		e[i] = (struct fp_hub_entry){ .dst = r[i].dst, .gw = r[i].gw, .len = r[i].len,
+					      .peer = hub_id(&t->hub_ids, r[i].gw) };
+	rc = fp_hub_routes(&t->fp, e, n);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("%s: eBPF fast path: the routes into the device (the slow path has them)",
+			 t->cfg.name);
+	}
+}
+
+/*
+ * ... and the device each peer's outer packets leave by (the route to its
+ * address), looked up every second and as routes change; 0 (none, or the
+ * hub's own device: a loop) leaves that peer's packets to the slow path.
+ */
+static void fast_peer_hops(struct tunnel *t)
+{
+	for (unsigned i = 0; i < t->hub_ngw; i++) {
+		uint32_t idx = hub_id(&t->hub_ids, t->hub_gw[i]);
+		unsigned mtu;
+		int oif = 0, rc;
+
+		if (idx == HUB_NO_PEER)
+			continue;
+		if (nl_route_mtu(t->nl, t->hub_gw[i], &mtu, &oif) < 0 || oif == t->ifindex || oif < 0)
+			oif = 0;
+		if ((uint32_t)oif == t->hub_fast_hop[idx])
+			continue;
+		rc = fp_hub_hop(&t->fp, idx, oif);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("%s: eBPF fast path: a peer's device", t->cfg.name);
+			continue;
+		}
+		t->hub_fast_hop[idx] = (uint32_t)oif;
+	}
+}
+
 void tunnel_follow_routes(struct tunnel *t)
 {
 	static struct nl_route_info r[MSG_HUB_MAX];
@@ -295,6 +343,8 @@ void tunnel_follow_routes(struct tunnel *t)
 	}
 	if (n == t->hub_routes && sum == t->hub_sum)
 		return;		/* another device's routes changed */
+	if (t->fast)
+		fast_routes(t, r, (unsigned)n);
 	h->total = (uint32_t)n;
 	for (uint32_t first = 0; first == 0 || first < (uint32_t)n; first += MSG_HUB_CHUNK) {
 		h->first = first;
@@ -303,6 +353,7 @@ void tunnel_follow_routes(struct tunnel *t)
 			h->r[i].dst = r[first + i].dst;
 			h->r[i].gw = r[first + i].gw;
 			h->r[i].len = r[first + i].len;
+			h->r[i].peer = hub_id(&t->hub_ids, r[first + i].gw);
 		}
 		if (msg_send(t->dp_fd, &m) < 0) {
 			log_warn("%s: the routes into the device", t->cfg.name);
@@ -377,6 +428,8 @@ void tunnel_follow_hop(struct tunnel *t, bool failed)
 	char a[INET_ADDRSTRLEN];
 	int rc;
 
+	if (t->up && t->fast && t->cfg.ip.remote_any)
+		fast_peer_hops(t);
 	if (!t->up || t->kernel || !t->direct)
 		return;
 	if (t->cfg.ip.remote_any) {
@@ -440,10 +493,9 @@ static int setup_fast_path(struct tunnel *t)
 
 	if (t->kernel || (c->datapath != DPM_EBPF && c->datapath != DPM_AUTO))
 		return 0;
-	if (c->ip.learn_port || c->ip.udp_csum || c->ip.remote_any) {	/* the config refuses Datapath = ebpf with them */
+	if (c->ip.learn_port || c->ip.udp_csum) {	/* the config refuses Datapath = ebpf with them */
 		n = strlen(t->dp_reason);
 		snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "; eBPF: %s",
-			 c->ip.remote_any ? "Remote = any: the fast path has one Remote" :
 			 c->ip.learn_port ? "RemotePort = learn: the fast path does not follow ports" :
 			 "UDPChecksum = yes: the fast path sends no UDP checksum");
 		log_info("%s: userspace datapath (%s)", c->name, t->dp_reason);
@@ -617,6 +669,16 @@ static int send_datapath(struct tunnel *t, bool replace)
 		md->fds |= 1u << MF_GSO;
 		fds[n++] = f.gso;
 	}
+	if (t->fast && !replace) {	/* Remote = any: the peers' fast-path counters */
+		size_t peers_len;
+		int peers_fd = fp_hub_fd(&t->fp, &peers_len);
+
+		if (peers_fd >= 0) {
+			md->fds |= 1u << MF_PEERS;
+			fds[n++] = peers_fd;
+			md->peers_len = (uint32_t)peers_len;
+		}
+	}
 	rc = msg_send_fds(t->dp_fd, &m, fds, n);
 	if (rc < 0) {
 		errno = -rc;
@@ -715,6 +777,8 @@ int tunnel_bring_up(struct tunnel *t)
 	t->hop_rc = 1;	/* log the first lookup */
 	t->hub_hops = -1;
 	t->hub_ngw = 0;
+	t->hub_ids.n = 0;	/* a new datapath process's entries, new programs' maps */
+	memset(t->hub_fast_hop, 0, sizeof(t->hub_fast_hop));
 	tunnel_follow_hop(t, false);
 	t->hub_routes = -1;
 	tunnel_follow_routes(t);

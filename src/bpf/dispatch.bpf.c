@@ -81,6 +81,10 @@ int ipip_dispatch(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	v = bpf_map_lookup_elem(&tunnels, &k);
+	if (!v && k.proto == 4) {
+		k.remote = 0;	/* a hub's (Remote = any): it checks AllowedRemotes */
+		v = bpf_map_lookup_elem(&tunnels, &k);
+	}
 	if (!v)
 		return TC_ACT_UNSPEC;
 	/*

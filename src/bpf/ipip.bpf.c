@@ -79,6 +79,34 @@ struct {
 	__type(value, struct fp_counters);
 } counters SEC(".maps");
 
+/*
+ * Remote = any (fastpath_abi.h): the routes into the device (written by the
+ * daemon), each peer's device and counters (the arrays hold one entry where
+ * the tunnel is not a hub: set at load).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FP_HUB_ROUTES);
+	__type(key, struct fp_hub_key);
+	__type(value, struct fp_hub_route);
+} hub_routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_HUB_PEERS);
+	__type(key, __u32);
+	__type(value, __u32);		/* ifindex; 0: not known */
+} hub_hops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FP_HUB_PEERS);
+	__type(key, __u32);
+	__type(value, struct fp_peer_ctr);
+} hub_peers SEC(".maps");
+
 static __always_inline struct fp_counters *ctrs(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -149,6 +177,51 @@ static __always_inline __u32 flow_port(struct __sk_buff *skb, const __u8 *in, __
 	return cfg.sport_min + (__u32)(((__u64)h * cfg.sport_span) >> 32);
 }
 
+/* Remote = any: the longest-prefix route of addr (network order) into the device, or NULL. */
+static __always_inline struct fp_hub_route *hub_route(__u32 addr)
+{
+	struct fp_hub_key k = { .len = 32, .addr = addr };
+
+	return bpf_map_lookup_elem(&hub_routes, &k);
+}
+
+/* Remote = any: may the peer addr send and be sent to (AllowedRemotes)? */
+static __always_inline int remote_allowed(__u32 addr)
+{
+	for (int i = 0; i < FP_MAX_ALLOWED; i++) {
+		if (i >= cfg.n_allowed_remotes)
+			break;
+		if ((addr & cfg.allowed_remotes[i].mask) == cfg.allowed_remotes[i].addr)
+			return 1;
+	}
+	return 0;
+}
+
+/* Remote = any: a peer's counters, or NULL (none, or not a peer counted one by one). */
+static __always_inline struct fp_peer_ctr *peer_ctrs(__u32 peer)
+{
+	if (peer >= FP_HUB_PEERS)
+		return NULL;
+	return bpf_map_lookup_elem(&hub_peers, &peer);
+}
+
+static __always_inline void peer_count(struct fp_peer_ctr *p, int rx, __u32 packets, __u32 bytes)
+{
+	__u64 ms = bpf_ktime_get_ns() / 1000000;
+
+	if (rx) {
+		__sync_fetch_and_add(&p->rx_packets, packets);
+		__sync_fetch_and_add(&p->rx_bytes, bytes);
+		if (READ_ONCE(p->last_rx_ms) != ms)
+			p->last_rx_ms = ms;
+	} else {
+		__sync_fetch_and_add(&p->tx_packets, packets);
+		__sync_fetch_and_add(&p->tx_bytes, bytes);
+		if (READ_ONCE(p->last_tx_ms) != ms)
+			p->last_tx_ms = ms;
+	}
+}
+
 /* ---- egress: TUN device -> underlay -------------------------------------- */
 
 static __always_inline int tx_slow(void)
@@ -175,7 +248,9 @@ int ipip_egress(struct __sk_buff *skb)
 	__u32 olen = outer_len(), sport = 0;
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
 	__u32 ifindex = READ_ONCE(state.underlay_ifindex);
+	__u32 peer = FP_NO_PEER;
 	struct fp_counters *c;
+	struct fp_peer_ctr *pc;
 	__u16 sum;
 	__u8 base, ttl;
 
@@ -191,11 +266,32 @@ int ipip_egress(struct __sk_buff *skb)
 	if (tot != len || len > 0xffff - olen)
 		return tx_slow();
 	src = get32(in + 12);
-	if (src == cfg.remote)
+	remote = cfg.remote;
+	if (cfg.hub) {
+		/*
+		 * To the gateway of the route that took the packet into the
+		 * device (the inner destination itself without one: the slow
+		 * path sends those), by the device the daemon found for it.
+		 */
+		__u32 dst = get32(in + 16), *hop;
+		struct fp_hub_route *r = hub_route(dst);
+
+		if (!r)
+			return tx_slow();	/* the slow path drops and counts it */
+		remote = r->gw ? r->gw : dst;
+		peer = r->peer;
+		if (peer >= FP_HUB_PEERS || !remote_allowed(remote))
+			return tx_slow();
+		hop = bpf_map_lookup_elem(&hub_hops, &peer);
+		if (!hop || !*hop)
+			return tx_slow();
+		ifindex = *hop;
+	}
+	if (src == remote)
 		return tx_slow();
 	/* our own outer packets, back again (a UDP one: the slow path looks at its port) */
 	if (in[9] == (olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_) && src == cfg.local &&
-	    get32(in + 16) == cfg.remote)
+	    get32(in + 16) == remote)
 		return tx_slow();
 	/*
 	 * RFC 2003 5 soft state: only the packets it concerns go slow (and the
@@ -259,7 +355,6 @@ int ipip_egress(struct __sk_buff *skb)
 	out[10] = 0;
 	out[11] = 0;
 	local = cfg.local;
-	remote = cfg.remote;
 	__builtin_memcpy(out + 12, &local, 4);
 	__builtin_memcpy(out + 16, &remote, 4);
 	sum = csum20(out);
@@ -284,8 +379,17 @@ int ipip_egress(struct __sk_buff *skb)
 		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
 	}
 
-	/* Nothing changed yet: a refusal here still leaves the slow path. */
-	if (bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, flags) < 0)
+	/*
+	 * Nothing changed yet: a refusal here still leaves the slow path.  A
+	 * packet decapsulated on this host and routed back out (a hub's
+	 * spoke-to-spoke traffic) still has skb->encapsulation set, which the
+	 * helper refuses for its encapsulation flags (-EALREADY; no helper
+	 * clears it, as the kernel's own decapsulation does): one packet is
+	 * room at the front and nothing more, a GSO one must go slow to be
+	 * cut up.
+	 */
+	if (bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, flags) < 0 &&
+	    (skb->gso_size || bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, 0) < 0))
 		return tx_slow();
 	/* TUN packets have no link-layer header: room for the neighbour's. */
 	if (bpf_skb_store_bytes(skb, l2, out, olen, 0) < 0 ||
@@ -298,6 +402,9 @@ int ipip_egress(struct __sk_buff *skb)
 		c->c[FP_TX_PACKETS] += segs;
 		c->c[FP_TX_BYTES] += len;	/* inner bytes */
 	}
+	pc = peer_ctrs(peer);
+	if (pc)
+		peer_count(pc, 0, segs, len);
 	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
@@ -367,7 +474,9 @@ int ipip_ingress(struct __sk_buff *skb)
 	__u8 *in;
 	__u32 l2 = READ_ONCE(state.rx_l2), olen = outer_len(), otot, itot, segs;
 	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET;
+	__u32 peer = FP_NO_PEER;
 	struct fp_counters *c;
+	struct fp_peer_ctr *pc;
 	__u8 tos;
 	int ecn;
 
@@ -376,9 +485,13 @@ int ipip_ingress(struct __sk_buff *skb)
 	if (olen == IPV4_HLEN) {
 		if (bpf_skb_load_bytes(skb, l2, h, 2 * IPV4_HLEN) < 0)
 			return TC_ACT_UNSPEC;
-		/* another tunnel's packets (or none): for the next program, not counted */
-		if (h[9] != IPPROTO_IPIP_ || get32(h + 12) != cfg.remote ||
-		    get32(h + 16) != cfg.local)
+		/*
+		 * another tunnel's packets (or none): for the next program, not
+		 * counted; a hub's from outside AllowedRemotes: the slow path
+		 * drops and counts them
+		 */
+		if (h[9] != IPPROTO_IPIP_ || get32(h + 16) != cfg.local ||
+		    (cfg.hub ? !remote_allowed(get32(h + 12)) : get32(h + 12) != cfg.remote))
 			return TC_ACT_UNSPEC;
 		in = h + IPV4_HLEN;
 	} else {
@@ -410,6 +523,21 @@ int ipip_ingress(struct __sk_buff *skb)
 		return rx_slow();
 	if (!source_allowed(get32(in + 12)))
 		return rx_slow();
+	if (cfg.hub) {
+		/*
+		 * The inner source must be routed back through the device to
+		 * the peer that sent it (PeerSourceCheck); without the check
+		 * it is taken in all the same, but counted for that peer only
+		 * when it is.
+		 */
+		__u32 isrc = get32(in + 12);
+		struct fp_hub_route *r = hub_route(isrc);
+
+		if (r && (r->gw ? r->gw : isrc) == get32(h + 12))
+			peer = r->peer;
+		else if (cfg.peer_check)
+			return rx_slow();	/* the slow path drops and counts it */
+	}
 	ecn = ecn_decap(in[1], h[1]);
 	if (ecn < 0)
 		return rx_slow();	/* CE over Not-ECT, or a combination to log */
@@ -438,6 +566,9 @@ int ipip_ingress(struct __sk_buff *skb)
 		c->c[FP_RX_PACKETS] += segs;
 		c->c[FP_RX_BYTES] += itot;
 	}
+	pc = peer_ctrs(peer);
+	if (pc)
+		peer_count(pc, 1, segs, itot);
 	return bpf_redirect(cfg.tun_ifindex, BPF_F_INGRESS);
 }
 

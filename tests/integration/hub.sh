@@ -92,8 +92,8 @@ bad "a Gateway outside AllowedRemotes" "bad.conf:7: Route: Gateway 192.0.2.99 is
 	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\n$A[Route]\nDestination = 203.0.113.0/28\nGateway = 192.0.2.99\n"
 bad "a Gateway with one Remote" "bad.conf:6: Route: Gateway needs Remote = any" \
 	"${T}Remote = 192.0.2.11\n$A[Route]\nDestination = 203.0.113.0/28\nGateway = 192.0.2.11\n"
-bad "Remote = any on the eBPF path" "bad.conf:5: Datapath = ebpf: Remote = any runs on the userspace datapath" \
-	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\nDatapath = ebpf\n$A"
+bad "Remote = any on the kernel's device" "bad.conf:5: Datapath = kernel: Remote = any runs on ipipd" \
+	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\nDatapath = kernel\n$A"
 bad "Remote = any with Keepalive" "Keepalive: needs one Remote" \
 	"${T}Remote = any\nAllowedRemotes = 192.0.2.0/28\nKeepalive = 10\n[Address]\nAddress = 198.51.100.1/24\nPeer = 198.51.100.11\n"
 nsx "$H" "$IPIPCTL" explain "$WORK/hub.conf" >"$WORK/explain.out" 2>&1
@@ -157,6 +157,25 @@ s2 = p["192.0.2.12"]
 assert s2["tx_packets"] > 1000 and s2["tx_direct"] * 2 > s2["tx_packets"], s2
 assert t["tx_direct"] >= s2["tx_direct"], t["tx_direct"]
 ' "$WORK/show.json"
+peer() { # peer ADDR KEY: a peer's value in ipipctl show --json hub
+	nsx "$H" "$IPIPCTL" show --json hub |
+		$PY -c 'import json, sys; print({x["address"]: x for x in json.load(sys.stdin)[0]["peers"]}[sys.argv[1]][sys.argv[2]])' "$1" "$2"
+}
+if [ "$DATAPATH" = ebpf ]; then
+	# Datapath = auto on the hub: the eBPF fast path carries a hub too
+	check "the hub runs on the eBPF fast path ($(json "$H" hub datapath))" test "$(json "$H" hub datapath)" = ebpf
+	check "... which took in every packet from S1 and S2 (rx_fast = rx_packets, over 100)" $PY -c '
+import json, sys
+t = json.load(open(sys.argv[1]))[0]
+p = {x["address"]: x for x in t["peers"]}
+for a in ("192.0.2.11", "192.0.2.12"):
+    assert p[a]["rx_packets"] > 100 and p[a]["rx_fast"] == p[a]["rx_packets"], p[a]
+' "$WORK/show.json"
+	f0=$(peer 192.0.2.11 tx_fast)
+	check "2 MiB TCP hub -> S1 arrives intact" transfer "$H" "$S1" 198.51.100.11 7009 "$WORK/blob"
+	check "... sent by the fast path to S1's address (tx_fast $f0 -> $(peer 192.0.2.11 tx_fast))" \
+		test "$(peer 192.0.2.11 tx_fast)" -gt $((f0 + 1000))
+fi
 check "ipipctl show: a line per peer" bash -c "
 	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr |
 	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago; direct ([1-9][0-9]* sent direct)\$'"
@@ -183,10 +202,6 @@ check "on the wire: the hub's 3 packets for S2's LAN are outer 192.0.2.1 -> 192.
 		[ \$(wc -l <$WORK/h.txt) = 3 ]"
 
 # S4's next hop is not an Ethernet neighbour: its packets go through the kernel's IP output.
-peer() { # peer ADDR KEY: a peer's value in ipipctl show --json hub
-	nsx "$H" "$IPIPCTL" show --json hub |
-		$PY -c 'import json, sys; print({x["address"]: x for x in json.load(sys.stdin)[0]["peers"]}[sys.argv[1]][sys.argv[2]])' "$1" "$2"
-}
 ip -n "$H" route add 198.51.100.10/32 via 192.0.2.10 dev hub onlink
 check "2 MiB TCP hub -> S4 (a link without ARP) arrives intact" \
 	transfer "$H" "$S4" 198.51.100.10 7002 "$WORK/blob"
@@ -205,9 +220,26 @@ ip -n "$H" route del 198.51.100.10/32 via 192.0.2.10 dev hub
 # looked up again (on the bridge now) and S5's packets go direct again.
 ip -n "$H" route add 198.51.100.9/32 via 192.0.2.9 dev hub onlink
 nsx "$H" ping -c 2 -i 0.2 -W 2 198.51.100.9 >/dev/null
+head -c 3000000 /dev/urandom >"$WORK/blob3"
+if [ "$DATAPATH" = ebpf ]; then
+	# The fast path sends each peer's packets by the device of the route to
+	# its address: S5's own link, then (that link down, its route gone)
+	# the bridge, followed as the routes change.
+	transfer_start "$H" "$S5" 198.51.100.9 7004 "$WORK/blob3" 1000000
+	for _ in $(seq 50); do [ "$(peer 192.0.2.9 tx_fast)" -gt 100 ] && break; sleep 0.1; done
+	d0=$(peer 192.0.2.9 tx_fast)
+	ip -n "$H" link set eth2 down
+	wait "$SEND"; wait "$SINK"
+	check "a paced 3 MB transfer hub -> S5 went by the fast path ($d0 packets), then on with S5's link down, intact" \
+		bash -c "[ $d0 -gt 100 ] && [ -n \"\$(cat $WORK/send.out)\" ] &&
+			[ \"\$(cat $WORK/send.out)\" = \"\$(tail -n 1 $WORK/sink.out)\" ]"
+	d1=$(peer 192.0.2.9 tx_fast)
+	check "... and S5's packets take the fast path again, by the bridge now (tx_fast $d1 -> 3 more)" \
+		bash -c "ip netns exec $H ping -c 3 -i 0.2 -W 2 198.51.100.9 >/dev/null &&
+			[ \$(ip netns exec $H $IPIPCTL show --json hub | $PY -c 'import json, sys; print({x[\"address\"]: x for x in json.load(sys.stdin)[0][\"peers\"]}[\"192.0.2.9\"][\"tx_fast\"])') -ge $((d1 + 3)) ]"
+else
 for _ in $(seq 30); do [ "$(peer 192.0.2.9 direct)" = True ] && break; sleep 0.1; done
 check "S5's next hop, on its own link, is known: direct" test "$(peer 192.0.2.9 direct)" = True
-head -c 3000000 /dev/urandom >"$WORK/blob3"
 transfer_start "$H" "$S5" 198.51.100.9 7004 "$WORK/blob3" 1000000
 for _ in $(seq 50); do [ "$(peer 192.0.2.9 tx_direct)" -gt 100 ] && break; sleep 0.1; done
 d0=$(peer 192.0.2.9 tx_direct) f0=$(json "$H" hub tx_direct_failed)
@@ -223,6 +255,7 @@ d1=$(peer 192.0.2.9 tx_direct)
 nsx "$H" ping -c 3 -l 3 -i 0.2 -W 2 198.51.100.9 >/dev/null
 check "... and S5's packets go direct again, by the bridge now ($d0 -> $d1 packets sent direct)" \
 	test "$(peer 192.0.2.9 direct)" = True -a "$d1" -gt "$d0"
+fi
 ip -n "$H" route del 198.51.100.9/32 via 192.0.2.9 dev hub
 ip -n "$H" link set eth2 up
 ip -n "$H" route add 192.0.2.9/32 dev eth2

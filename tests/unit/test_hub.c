@@ -95,27 +95,44 @@ static void test_same_prefix_twice(void **state)
 static void test_peers(void **state)
 {
 	static struct hub_peers ps;
+	static struct hub_ids ids;
 	struct hub_route r[2] = { R("203.0.113.0", 24, "192.0.2.7"), R("203.0.113.64", 26, NULL) };
 	struct hub_table *t;
 	uint32_t peer, idx = 0;
 
 	(void)state;
-	assert_int_equal(hub_peer_index(&ps, A("192.0.2.7")), 0);
-	assert_int_equal(hub_peer_index(&ps, A("192.0.2.8")), 1);
-	assert_int_equal(hub_peer_index(&ps, A("192.0.2.7")), 0);
-	assert_int_equal(hub_peer_index(&ps, 0), HUB_NO_PEER);
-	r[0].peer = 0;
+	/* the owner numbers gateways in the order they come, whatever their addresses */
+	assert_int_equal(hub_id(&ids, A("192.0.2.8")), 0);
+	assert_int_equal(hub_id(&ids, A("192.0.2.7")), 1);
+	assert_int_equal(hub_id(&ids, A("192.0.2.9")), 2);
+	assert_int_equal(hub_id(&ids, A("192.0.2.7")), 1);
+	assert_int_equal(hub_id(&ids, A("192.0.2.8")), 0);
+	assert_int_equal(hub_id(&ids, 0), HUB_NO_PEER);
+	/* the datapath process's entries follow the numbers */
+	assert_true(hub_peer_set(&ps, 1, A("192.0.2.7")));
+	assert_int_equal(ps.n, 2);
+	assert_int_equal(hub_peer_find(&ps, A("192.0.2.7")), 1);
+	assert_int_equal(hub_peer_find(&ps, A("192.0.2.8")), HUB_NO_PEER);
+	assert_int_equal(hub_peer_find(&ps, 0), HUB_NO_PEER);	/* not entry 0, never given */
+	assert_false(hub_peer_set(&ps, HUB_PEERS_MAX, A("192.0.2.8")));
+	r[0].peer = 1;
 	r[1].peer = HUB_NO_PEER;
 	t = hub_build(r, 2);
 	assert_true(hub_lookup(t, A("203.0.113.1"), &peer, &idx));
-	assert_int_equal(idx, 0);
+	assert_int_equal(idx, 1);
 	assert_true(hub_lookup(t, A("203.0.113.65"), &peer, &idx));
 	assert_int_equal(idx, HUB_NO_PEER);
 	hub_free(t);
-	while (ps.n < HUB_PEERS_MAX)
-		assert_int_equal(hub_peer_index(&ps, htonl(0xc6000000u + ps.n)), ps.n);
-	assert_int_equal(hub_peer_index(&ps, A("203.0.113.1")), HUB_NO_PEER);
-	assert_int_equal(hub_peer_index(&ps, A("192.0.2.8")), 1);
+	/* all numbers taken: none for a new gateway, the old ones kept */
+	while (ids.n < HUB_PEERS_MAX) {
+		unsigned n = ids.n;
+
+		assert_int_equal(hub_id(&ids, htonl(0xc6000000u + n)), n);
+	}
+	assert_int_equal(hub_id(&ids, A("203.0.113.1")), HUB_NO_PEER);
+	assert_int_equal(hub_id(&ids, A("192.0.2.7")), 1);
+	for (unsigned i = 1; i < ids.n; i++)
+		assert_true(ids.addr[i - 1] < ids.addr[i]);	/* sorted, each once */
 }
 
 /* A memo answers for its table's generation only. */

@@ -11,8 +11,10 @@
 # outer addresses are B's too (more addresses on B's link, with permanent
 # neighbour entries at A, so that ARP is not measured), and B rewrites the
 # outer destination of every protocol-4 packet to the address its ipipd
-# listens on (a stateless nftables rule, the same for every N), so that one
-# point-to-point end decapsulates what the hub sends to all of them.
+# listens on (a stateless nftables rule, the same for every N; on the eBPF
+# path bench/retarget.bpf.c as generic XDP, which runs before the fast
+# path's programs), so that one point-to-point end decapsulates what the hub
+# sends to all of them.
 # Point-to-point: K tunnels on A (K ipipd daemons, one Local, K Remotes) to K
 # at B (one Local each), on the userspace datapath and on the eBPF fast path.
 #
@@ -161,6 +163,7 @@ down_all() {
 		sed 's/^/addr del /; s/$/ dev vb/' | ip -n "$B" -batch - 2>/dev/null
 	ip -n "$A" neigh flush dev va nud permanent 2>/dev/null
 	ip netns exec "$B" nft delete table ip scalehub 2>/dev/null
+	ip -n "$B" link set dev vb xdpgeneric off 2>/dev/null
 }
 
 # B's addresses ADDR... on its link, with permanent neighbour entries at A.
@@ -181,12 +184,18 @@ up_hub() {
 		$UB $UA "$dp" "$NICE" $OB $OA >"$WORK/b1.conf"
 	for ((i = 0; i < n - 1; i++)); do gws+=("$(outer_addr $i)"); done
 	[ ${#gws[@]} = 0 ] || b_addrs "${gws[@]}" || return 1
-	# One point-to-point end takes what is sent to every peer's address.
-	ip netns exec "$B" nft -f - <<-EOF || return 1
-	table ip scalehub {
-		chain pre { type filter hook prerouting priority raw; ip protocol 4 ip daddr != $UB ip daddr set $UB notrack; }
-	}
-	EOF
+	# One point-to-point end takes what is sent to every peer's address: the
+	# outer destination rewritten before it looks (the eBPF path's programs
+	# look before netfilter does: bench/retarget.bpf.c, as generic XDP).
+	if [ "$dp" = ebpf ]; then
+		ip -n "$B" link set dev vb xdpgeneric obj "$RETARGET" sec xdp || return 1
+	else
+		ip netns exec "$B" nft -f - <<-EOF || return 1
+		table ip scalehub {
+			chain pre { type filter hook prerouting priority raw; ip protocol 4 ip daddr != $UB ip daddr set $UB notrack; }
+		}
+		EOF
+	fi
 	bga "$IPIPD" -f "$WORK/hub.conf"
 	bgb "$IPIPD" -f "$WORK/b1.conf"
 	wait_link "$A" hub && wait_link "$B" p1 || return 1
@@ -345,6 +354,11 @@ STARTED=$(date -u '+%F %T')
 HUB_MAX=$(printf '%s\n' $PEERS_LIST | sort -n | tail -n 1)
 log "$STARTED UTC; $RUNS run(s) of ${DUR} s; hub peers: $PEERS_LIST ($HUB_DATAPATHS); tunnels: $TUNNELS_LIST ($DATAPATHS)"
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$SPRAY" "$TOP/bench/spray.c" || exit 1
+RETARGET=$WORK/retarget.bpf.o
+case " $HUB_DATAPATHS " in *" ebpf "*)
+	clang -target bpf -O2 -g -Wall -Wextra -Werror -I"/usr/include/$(cc -dumpmachine)" \
+		-c -o "$RETARGET" "$TOP/bench/retarget.bpf.c" || exit 1
+esac
 setup_underlay
 inb iperf3 -s >"$WORK/iperf3-server.log" 2>&1 &
 SERVER=$!

@@ -65,6 +65,16 @@ print(p, {k: v for k, v in t["drops"].items() if v})
 assert p["rx_bytes"] > 4194304 and p["tx_bytes"] > 4194304, p
 assert not any(v for k, v in t["drops"].items() if k.startswith("rx_")), t["drops"]
 ' "$WORK/show.json"
+if [ "$DATAPATH" = ebpf ]; then
+	check "... on the eBPF fast path, both ways (most of each transfer's packets)" $PY -c '
+import json, sys
+t = json.load(open(sys.argv[1]))[0]
+p = {x["address"]: x for x in t["peers"]}["192.0.2.2"]
+print(t["datapath"], p)
+assert t["datapath"] == "ebpf", t["datapath"]
+assert p["rx_fast"] * 2 > p["rx_packets"] > 0 and p["tx_fast"] * 2 > p["tx_packets"] > 0, p
+' "$WORK/show.json"
+fi
 check "the guest's gh counted no errors" vm_run '
 cd /sys/class/net/gh/statistics && for f in rx_errors tx_errors rx_dropped tx_dropped; do
 	echo "$f $(cat $f)"; [ "$(cat $f)" = 0 ] || exit 1; done'

@@ -44,8 +44,8 @@ start_bird() { # start_bird I: BIRD in the foreground (bg: its PID is BIRD's own
 	BIRD_PID[$1]=$BG
 }
 for i in "${SITES[@]}"; do
-	printf '[Tunnel]\nName = hub%u\nLocal = 192.0.2.%u\nRemote = any\nAllowedRemotes = 192.0.2.0/28\n[Address]\nAddress = 198.51.100.%u/32\n' \
-		"$i" "$i" "$i" >"$WORK/hub$i.conf"
+	printf '[Tunnel]\nName = hub%u\nLocal = 192.0.2.%u\nRemote = any\nAllowedRemotes = 192.0.2.0/28\nDatapath = %s\n[Address]\nAddress = 198.51.100.%u/32\n' \
+		"$i" "$i" "$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" "$i" >"$WORK/hub$i.conf"
 	bird_conf "$i" >"$WORK/bird$i.conf"
 	check "site $i: bird -p accepts the configuration" \
 		nsx "${NS[$i]}" bird -p -c "$WORK/bird$i.conf"
@@ -80,14 +80,16 @@ every_lan() { # every LAN reaches every other (from its LAN address)
 	return $bad
 }
 check "every LAN reaches every other (12 pairs)" every_lan
-check "on site 1 each of the 3 peers has packets both ways" $PY -c '
+check "on site 1 each of the 3 peers has packets both ways (on the eBPF run, by the fast path)" $PY -c '
 import json, subprocess, sys
 t = json.loads(subprocess.check_output(["ip", "netns", "exec", sys.argv[1], sys.argv[2], "show", "--json", "hub1"]))[0]
 p = {x["address"]: x for x in t["peers"]}
 print(p)
 for a in ("192.0.2.2", "192.0.2.3", "192.0.2.4"):
     assert p[a]["rx_packets"] >= 2 and p[a]["tx_packets"] >= 2, a
-' "${NS[1]}" "$IPIPCTL"
+    if sys.argv[3] == "ebpf":	# the routes BIRD installed, followed by the fast path
+        assert t["datapath"] == "ebpf" and p[a]["rx_fast"] >= 2 and p[a]["tx_fast"] >= 2, a
+' "${NS[1]}" "$IPIPCTL" "$DATAPATH"
 
 # Site 3's BIRD stops: its prefix is withdrawn everywhere, and site 1 sends it nothing.
 kill "${BIRD_PID[3]}"; wait "${BIRD_PID[3]}" 2>/dev/null

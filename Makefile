@@ -112,7 +112,7 @@ FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
 FUZZ_SRC_offload := src/offload.c
 # The eBPF programs (the skeleton) against the C packet code: needs root.
-FUZZ_SRC_differential := src/packet.c src/fastpath.c src/fpshare.c src/log.c
+FUZZ_SRC_differential := src/packet.c src/fastpath.c src/fpshare.c src/log.c src/hub.c
 FUZZ_FLAGS_differential := -I$(B)
 $(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h $(B)/dispatch.skel.h
 # Corpora other than tests/fuzz/corpus/NAME (the same input format).

@@ -27,7 +27,12 @@
  * are HOST_ADDRS (the C code's struct own_addrs, the programs' "own" map),
  * the tunnel address is TUN_ADDR.  Two environments encapsulate with UDP
  * (Encapsulation = fou, gue; SourcePort = auto: the programs' flow hash
- * must give C's port).  The programs are loaded once and set
+ * must give C's port).  One is a hub (Remote = any, HUB_ROUTES below,
+ * written with fp_hub_routes() as the daemon writes them): C's side is
+ * what src/datapath.c adds to the packet code, the outer destination from
+ * the inner destination's route (hub_lookup(), tx_no_peer outside
+ * AllowedRemotes) and the per-peer source check (rx_peer_source); a
+ * replay must take that environment both fast and slow, both ways.  The programs are loaded once and set
  * before every run as the daemon sets them while they run (src/fastpath.c,
  * through their .bss and counters mapped with fp_map(), as the datapath
  * process has them): their configuration by fp_set_config() (what a reload
@@ -65,6 +70,7 @@
  *            under outer ECT(1) logged: the slow path's ecn_unusual);
  *        encapsulation:
  *          - the inner header has options;
+ *          - a hub: the inner destination's route has no gateway;
  *          - UDP encapsulation: the inner packet is UDP from Local to Remote
  *            (the slow path decides on its port), or it is too short to hold
  *            the ports the flow hash takes;
@@ -74,7 +80,8 @@
  *            underlay's MTU less the outer header (20 bytes; 28, 32 with
  *            UDP) (fragmentation or "fragmentation needed" in the slow path).
  *   3. OTHER (ingress only) exactly when the frame does not hold 40 bytes of
- *      IPv4 from Remote to Local with protocol 4 after the Ethernet header;
+ *      IPv4 from Remote (a hub: from AllowedRemotes) to Local with protocol 4
+ *      after the Ethernet header;
  *      C then drops it (it is not this tunnel's).
  *   4. DROP: C drops it too.
  * Rules 1 and 2 together: the programs take a packet fast exactly when C
@@ -108,6 +115,7 @@
 #include <bpf/libbpf.h>
 
 #include "fastpath.h"
+#include "hub.h"
 #include "ipip.skel.h"
 #include "fuzz.h"
 #include "packet.h"
@@ -139,11 +147,28 @@ static const struct { uint32_t addr; unsigned len; } ALLOWED[] = {
 };
 #define N_ALLOWED (sizeof(ALLOWED) / sizeof(ALLOWED[0]))
 
+/*
+ * Variant 4, a hub (Remote = any, PeerSourceCheck = yes): AllowedRemotes
+ * 192.0.2.0/30 (Remote, 192.0.2.1, and 192.0.2.3 among them), and the routes
+ * into the device, host order; gateway 0: none.  Each peer's device is lo.
+ */
+static const struct { uint32_t dst; unsigned len; uint32_t gw; } HUB_ROUTES[] = {
+	{ 0x00000000u, 1, REMOTE },		/* 0.0.0.0/1 via Remote */
+	{ 0x80000000u, 1, 0xc0000203u },	/* 128.0.0.0/1 via 192.0.2.3 */
+	{ 0xcb007100u, 24, REMOTE },		/* 203.0.113.0/24 via Remote */
+	{ 0xc6336400u, 24, 0 },			/* 198.51.100.0/24, no gateway */
+	{ 0x0a000000u, 8, 0xc0000263u },	/* 10.0.0.0/8 via 192.0.2.99: not allowed */
+};
+#define N_HUB_ROUTES (sizeof(HUB_ROUTES) / sizeof(HUB_ROUTES[0]))
+static struct prefix hub_remotes[1];
+static struct hub_table *hub;	/* C's table of them (hub.h) */
+
 /* Where a packet is tested: the programs' configuration variant and their soft state. */
 struct env {
 	const char *name;
 	unsigned variant;	/* 1: AllowedSources and AllowSourceRoute = yes;
-				 * 2, 3: Encapsulation = fou, gue (SourcePort = auto) */
+				 * 2, 3: Encapsulation = fou, gue (SourcePort = auto);
+				 * 4: a hub (HUB_ROUTES) */
 	bool rx, tx;		/* decapsulate, encapsulate here */
 	uint32_t pmtu, path_ttl, unreach;	/* struct fp_state */
 	int underlay_mtu;	/* of lo, state.underlay_ifindex */
@@ -157,6 +182,7 @@ static const struct env ENVS[] = {
 	{ "unreachable", 0, false, true, DEV_MTU, 0, 1, 1500 },
 	{ "fou", 2, false, true, DEV_MTU, 0, 0, 1500 },
 	{ "gue,pmtu-1275,underlay-mtu-1280", 3, false, true, 1275, 0, 0, 1280 },
+	{ "hub", 4, true, true, DEV_MTU, 0, 0, 1500 },
 };
 #define N_ENVS (sizeof(ENVS) / sizeof(ENVS[0]))
 
@@ -179,6 +205,7 @@ static const char *const dir_name[2] = { "decapsulation", "encapsulation" };
 static unsigned long long n_inputs, n_untestable, n_runs[2], n_bv[2][BV_MAX], n_c_drop[2];
 #define MAX_REASONS 16
 static struct { const char *why; unsigned long long n; } reasons[2][MAX_REASONS];
+static unsigned long long n_env[2][N_ENVS][BV_MAX];	/* verdicts in each environment */
 
 /* The run under test, for the report of a disagreement. */
 static struct {
@@ -256,6 +283,13 @@ static void set_params(struct ipip_params *p, uint8_t s, unsigned variant)
 		p->allowed = allowed;
 		p->n_allowed = N_ALLOWED;
 		p->allow_source_route = true;
+	}
+	if (variant == 4) {
+		p->remote = 0;
+		p->remote_any = true;
+		p->allowed_remotes = hub_remotes;
+		p->n_allowed_remotes = 1;
+		p->peer_check = true;
 	}
 	if (variant == 2 || variant == 3) {
 		p->encap = variant == 2 ? ENCAP_FOU : ENCAP_GUE;
@@ -375,6 +409,34 @@ static void load(void)
 	rc = fp_set_own(&fp, own, N_HOST);
 	if (rc < 0)
 		die("fill the map of the host's addresses", rc);
+	/* the hub's routes, through fp_hub_routes() as the daemon writes them, and C's table */
+	{
+		struct fp_hub_entry e[N_HUB_ROUTES];
+		struct hub_route r[N_HUB_ROUTES];
+		uint32_t peer = 0;
+
+		hub_remotes[0] = (struct prefix){ htonl(0xc0000200u), 30 };
+		for (size_t i = 0; i < N_HUB_ROUTES; i++) {
+			uint32_t idx = HUB_ROUTES[i].gw ? peer++ : HUB_NO_PEER;
+
+			e[i] = (struct fp_hub_entry){ .dst = htonl(HUB_ROUTES[i].dst),
+						      .gw = htonl(HUB_ROUTES[i].gw), .peer = idx,
+						      .len = HUB_ROUTES[i].len };
+			r[i] = (struct hub_route){ .dst = e[i].dst, .len = (uint8_t)e[i].len,
+						   .gw = e[i].gw, .peer = idx };
+		}
+		fp.skel = skel;
+		skel->bss->cfg.hub = 1;
+		rc = fp_hub_routes(&fp, e, N_HUB_ROUTES);
+		for (uint32_t i = 0; rc == 0 && i < peer; i++)
+			rc = fp_hub_hop(&fp, i, LO_IFINDEX);
+		skel->bss->cfg.hub = 0;
+		if (rc < 0)
+			die("fill the hub's maps", rc);
+		hub = hub_build(r, N_HUB_ROUTES);
+		if (!hub)
+			die("build the hub's table", ENOMEM);
+	}
 	max_frame = probe_max_frame(prog_fd[FP_INGRESS]);
 	if (max_frame < ETH_HLEN + 2 * IPV4_HLEN + 1500)
 		die("test-run frames of 1554 bytes", EMSGSIZE);
@@ -494,6 +556,7 @@ static void note(enum dir d, enum bv b, enum pkt_verdict v, const char *why)
 			break;
 		}
 	}
+	n_env[d][cur.env - ENVS][b]++;
 	n = &outcome[d][cur.env - ENVS][b][o];
 	if (*n < 255)
 		(*n)++;
@@ -529,13 +592,31 @@ static const char *rx_slow_reason(const uint8_t *pkt, size_t len, const struct i
 	return NULL;
 }
 
-/* Is the frame's packet, for the ingress program, this tunnel's? */
-static bool rx_ours(const uint8_t *pkt, size_t len)
+/* Is the frame's packet, for the ingress program, this tunnel's (a hub: from any AllowedRemotes)? */
+static bool rx_ours(const struct ipip_params *p, const uint8_t *pkt, size_t len)
 {
-	uint32_t src = htonl(REMOTE), dst = htonl(LOCAL);
+	uint32_t src = htonl(REMOTE), dst = htonl(LOCAL), from;
 
-	return len >= 2 * IPV4_HLEN && pkt[9] == IPPROTO_IPIP_ && !memcmp(pkt + 12, &src, 4) &&
-	       !memcmp(pkt + 16, &dst, 4);
+	if (len < 2 * IPV4_HLEN || pkt[9] != IPPROTO_IPIP_ || memcmp(pkt + 16, &dst, 4))
+		return false;
+	memcpy(&from, pkt + 12, 4);
+	return p->remote_any ? ipip_remote_ok(p, from) : from == src;
+}
+
+/*
+ * A hub: what the datapath (src/datapath.c) adds to C's decapsulation, the
+ * per-peer source check: the inner source's route must lead to the sender.
+ */
+static enum pkt_verdict hub_rx(const struct ipip_params *p, const uint8_t *pkt,
+			       const struct ipip_rx *rx)
+{
+	uint32_t src, from, peer = 0;
+
+	memcpy(&src, pkt + rx->inner_off + 12, 4);
+	memcpy(&from, pkt + 12, 4);
+	if (p->peer_check && (!hub_lookup(hub, src, &peer, NULL) || peer != from))
+		return PKT_RX_PEER_SOURCE;
+	return PKT_OK;
 }
 
 static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, size_t len)
@@ -552,6 +633,8 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	memcpy(c, pkt, len);
 	set_params(&p, settings, e->variant);
 	v = ipip_decap(&p, c, len, &rx);
+	if (v == PKT_OK && p.remote_any)
+		v = hub_rx(&p, pkt, &rx);
 	configure(settings, e);
 	run(FP_INGRESS, frame, make_frame(frame, pkt, len), &r);
 
@@ -559,9 +642,9 @@ static void diff_rx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 		why = rx_slow_reason(pkt, len, &rx);
 	else
 		n_c_drop[RX]++;
-	if ((r.v == BV_OTHER) != !rx_ours(pkt, len))
+	if ((r.v == BV_OTHER) != !rx_ours(&p, pkt, len))
 		disagree("verdict %s for %s packet", bv_name[r.v],
-			 rx_ours(pkt, len) ? "this tunnel's" : "another tunnel's");
+			 rx_ours(&p, pkt, len) ? "this tunnel's" : "another tunnel's");
 	switch (r.v) {
 	case BV_FAST:
 		if (v != PKT_OK)
@@ -602,6 +685,13 @@ static const char *tx_slow_reason(const struct ipip_params *p, const struct env 
 
 	if ((pkt[0] & 0x0f) != 5)
 		return "inner options";
+	if (p->remote_any) {
+		uint32_t dst, peer;
+
+		memcpy(&dst, pkt + 16, 4);
+		if (!hub_lookup(hub, dst, &peer, NULL) || peer == dst)
+			return "a hub's packet by a route without a gateway";
+	}
 	if (p->encap != ENCAP_IPIP && proto == 17 && !memcmp(pkt + 12, &p->local, 4) &&
 	    !memcmp(pkt + 16, &p->remote, 4))
 		return "UDP from Local to Remote (the slow path looks at its port)";
@@ -632,7 +722,18 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	memcpy(c, pkt, len);
 	set_params(&p, settings, e->variant);
 	olen = ipip_outer_len(&p);
-	v = ipip_encap(&p, outer, c, len);
+	if (p.remote_any) {
+		/* src/datapath.c's tx_queue(): to the gateway of the inner destination's route */
+		uint32_t peer = 0;
+
+		if (len >= IPV4_HLEN)
+			memcpy(&peer, pkt + 16, 4);
+		hub_lookup(hub, peer, &peer, NULL);
+		v = len >= IPV4_HLEN && !ipip_remote_ok(&p, peer) ? PKT_TX_NO_PEER :
+		    ipip_encap_to(&p, peer, outer, c, len);
+	} else {
+		v = ipip_encap(&p, outer, c, len);
+	}
 	configure(settings, e);
 	run(FP_EGRESS, frame, make_frame(frame, pkt, len), &r);
 
@@ -698,13 +799,30 @@ static void summary(void)
 		for (int i = 0; i < MAX_REASONS && reasons[d][i].why; i++)
 			printf("    slow as documented, C would carry it: %s: %llu\n",
 			       reasons[d][i].why, reasons[d][i].n);
+		printf("    fast/slow by environment:");
+		for (size_t e = 0; e < N_ENVS; e++)
+			if (d == RX ? ENVS[e].rx : ENVS[e].tx)
+				printf(" %s %llu/%llu", ENVS[e].name, n_env[d][e][BV_FAST],
+				       n_env[d][e][BV_SLOW]);
+		printf("\n");
 	}
 	fflush(stdout);
-	/* a replay that compared nothing fast or slow proves nothing */
+	/* a replay that compared nothing fast or slow (anywhere, or in a hub) proves nothing */
 	if (!under_libfuzzer && (!n_bv[RX][BV_FAST] || !n_bv[RX][BV_SLOW] ||
 				 !n_bv[TX][BV_FAST] || !n_bv[TX][BV_SLOW])) {
 		fprintf(stderr, "differential: the corpus never took both datapaths fast and slow\n");
 		_exit(1);
+	}
+	for (size_t e = 0; e < N_ENVS && !under_libfuzzer; e++) {
+		if (ENVS[e].variant != 4)
+			continue;
+		for (int d = RX; d <= TX; d++) {
+			if (n_env[d][e][BV_FAST] && n_env[d][e][BV_SLOW])
+				continue;
+			fprintf(stderr, "differential: the corpus never took both datapaths fast "
+				"and slow in %s (%s)\n", ENVS[e].name, dir_name[d]);
+			_exit(1);
+		}
 	}
 }
 

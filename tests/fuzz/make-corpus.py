@@ -197,6 +197,12 @@ def decap_more_seeds():
     s["rx-inner-last-fragment"] = bytes([DEFAULT]) + outer(ping(flags=0x00b9))
     s["rx-outer-other-protocol"] = bytes([DEFAULT]) + outer(ping(), proto=47)
     s["rx-outer-ipv4-header-only"] = bytes([DEFAULT]) + outer(b"")
+    # fuzz_differential.c's hub: from its other peer 192.0.2.3, an inner source
+    # routed back to it (150.0.0.1), and one routed to 192.0.2.1 (203.0.113.1)
+    other = bytes([192, 0, 2, 3])
+    for name, src in (("own-route", bytes([150, 0, 0, 1])), ("other-site", INNER_SRC)):
+        s["hub-from-other-peer-" + name] = bytes([DEFAULT]) + outer(
+            ipv4(udp(src, TUN_ADDR, b"h" * 40), src, TUN_ADDR, 17), src=other)
     return s
 
 
@@ -259,6 +265,11 @@ def encap_seeds():
     v6 = struct.pack("!IHBB16s16s", 0x60000000, 8, 17, 64, b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\1",
                      b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\2") + b"\x12\x34\x00\x35\x00\x08\x00\x00"
     s["bad-ipv6"] = bytes([DEFAULT]) + v6
+    # fuzz_differential.c's hub: routes via a peer outside AllowedRemotes (10.0.0.0/8),
+    # without a gateway (198.51.100.0/24), via the other peer 192.0.2.3 (128.0.0.0/1)
+    for name, dst in (("not-allowed", bytes([10, 1, 2, 3])), ("no-gateway", FAR),
+                      ("other-peer", bytes([150, 0, 0, 1]))):
+        s["hub-" + name] = bytes([DEFAULT]) + ipv4(udp(TUN_ADDR, dst, b"h" * 40), TUN_ADDR, dst, 17)
     return s
 
 

@@ -686,10 +686,11 @@ static const char *tx_slow_reason(const struct ipip_params *p, const struct env 
 	if ((pkt[0] & 0x0f) != 5)
 		return "inner options";
 	if (p->remote_any) {
-		uint32_t dst, peer;
+		uint32_t dst, peer, idx = HUB_NO_PEER;
 
+		/* (every route with a gateway has a peer number here) */
 		memcpy(&dst, pkt + 16, 4);
-		if (!hub_lookup(hub, dst, &peer, NULL) || peer == dst)
+		if (!hub_lookup(hub, dst, &peer, &idx) || idx == HUB_NO_PEER)
 			return "a hub's packet by a route without a gateway";
 	}
 	if (p->encap != ENCAP_IPIP && proto == 17 && !memcmp(pkt + 12, &p->local, 4) &&

@@ -51,23 +51,19 @@ $(B)/.deps: scripts/deps.sh
 # skeleton (no file is loaded at run time).
 BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -fno-strict-aliasing -Wall -Wextra -Werror \
 	-I/usr/include/$(shell $(CC) -dumpmachine)
-$(B)/ipip.bpf.o: src/bpf/ipip.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
+# src/bpf/NAME.bpf.c: the skeleton NAME.skel.h, of struct NAME_bpf.
+$(B)/%.bpf.o: src/bpf/%.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
-$(B)/ipip.skel.h: $(B)/ipip.bpf.o
+$(B)/%.skel.h: $(B)/%.bpf.o
 	@echo "  SKEL    $@"
-	$(Q)bpftool gen skeleton $< name ipip_bpf >$@.tmp && mv $@.tmp $@
+	$(Q)bpftool gen skeleton $< name $*_bpf >$@.tmp && mv $@.tmp $@
+# ipip: each tunnel's programs (src/fastpath.c); dispatch: the ingress program
+# an underlay's tunnels share (src/fpshare.c).
 $(B)/fastpath.o $(B)/asan/fastpath.o: $(B)/ipip.skel.h
-$(B)/fastpath.o $(B)/asan/fastpath.o: CFLAGS += -I$(B)
-# The ingress program an underlay's tunnels share (src/fpshare.c).
-$(B)/dispatch.bpf.o: src/bpf/dispatch.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
-	@echo "  BPF     $@"
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
-$(B)/dispatch.skel.h: $(B)/dispatch.bpf.o
-	@echo "  SKEL    $@"
-	$(Q)bpftool gen skeleton $< name dispatch_bpf >$@.tmp && mv $@.tmp $@
 $(B)/fpshare.o $(B)/asan/fpshare.o: $(B)/dispatch.skel.h
-$(B)/fpshare.o $(B)/asan/fpshare.o: CFLAGS += -I$(B)
+$(B)/fastpath.o $(B)/asan/fastpath.o $(B)/fpshare.o $(B)/asan/fpshare.o: CFLAGS += -I$(B)
+.SECONDARY: $(B)/ipip.bpf.o $(B)/dispatch.bpf.o	# kept (bpftool prog, llvm-objdump)
 
 $(B)/%.o: src/%.c $(B)/.deps
 	@echo "  CC      $@"

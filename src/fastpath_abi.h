@@ -15,6 +15,11 @@
 /* How the daemon attaches the programs: tcx links where the kernel has them, or clsact filters. */
 enum fp_attach_mode { FPA_AUTO, FPA_TCX, FPA_CLSACT };
 
+/* An address prefix: addr already masked; both in network order. */
+struct fp_prefix {
+	__u32 addr, mask;
+};
+
 /* Set in .rodata before the programs are loaded; addresses in network order. */
 struct fp_config {
 	__u32 local, remote;
@@ -31,9 +36,7 @@ struct fp_config {
 	__u8 dscp_uniform;
 	__u8 n_allowed;			/* 0: any inner source */
 	__u8 encap;			/* enum encap: protocol 4, FOU or GUE */
-	struct {
-		__u32 addr, mask;	/* network order */
-	} allowed[FP_MAX_ALLOWED];
+	struct fp_prefix allowed[FP_MAX_ALLOWED];
 	/* UDP encapsulation (no UDP checksum sent; RemotePort = learn not here) */
 	__u16 port, remote_port;	/* network order */
 	__u16 sport;			/* network order; 0: from the inner flow's hash */
@@ -49,9 +52,7 @@ struct fp_config {
 	__u8 peer_check;
 	__u8 n_allowed_remotes;
 	__u8 pad2;
-	struct {
-		__u32 addr, mask;	/* network order */
-	} allowed_remotes[FP_MAX_ALLOWED];
+	struct fp_prefix allowed_remotes[FP_MAX_ALLOWED];
 };
 
 /*

@@ -271,14 +271,15 @@ static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsign
  * The eBPF fast path of a hub: the routes into the device, each with its
  * gateway's number (hub_ids), into the programs' route map.
  */
-static void fast_routes(struct tunnel *t, const struct nl_route_info *r, unsigned n)
+static void fast_routes(struct tunnel *t, const struct nl_route_info *r, const uint32_t *peer,
+			unsigned n)
 {
 	static struct fp_hub_entry e[MSG_HUB_MAX];
 	int rc;
 
 	for (unsigned i = 0; i < n; i++)
 		e[i] = (struct fp_hub_entry){ .dst = r[i].dst, .gw = r[i].gw, .len = r[i].len,
-					      .peer = hub_id(&t->hub_ids, r[i].gw) };
+					      .peer = peer[i] };
 	rc = fp_hub_routes(&t->fp, e, n);
 	if (rc < 0) {
 		errno = -rc;
@@ -318,6 +319,7 @@ static void fast_peer_hops(struct tunnel *t)
 void tunnel_follow_routes(struct tunnel *t)
 {
 	static struct nl_route_info r[MSG_HUB_MAX];
+	static uint32_t peer[MSG_HUB_MAX];
 	struct msg m = { .type = MSG_HUB_ROUTES };
 	struct msg_hub *h = &m.u.hub;
 	uint64_t sum = FNV1A_BASIS;
@@ -343,8 +345,10 @@ void tunnel_follow_routes(struct tunnel *t)
 	}
 	if (n == t->hub_routes && sum == t->hub_sum)
 		return;		/* another device's routes changed */
+	for (int i = 0; i < n; i++)	/* each gateway's number, new ones given one */
+		peer[i] = hub_id(&t->hub_ids, r[i].gw);
 	if (t->fast)
-		fast_routes(t, r, (unsigned)n);
+		fast_routes(t, r, peer, (unsigned)n);
 	h->total = (uint32_t)n;
 	for (uint32_t first = 0; first == 0 || first < (uint32_t)n; first += MSG_HUB_CHUNK) {
 		h->first = first;
@@ -353,7 +357,7 @@ void tunnel_follow_routes(struct tunnel *t)
 			h->r[i].dst = r[first + i].dst;
 			h->r[i].gw = r[first + i].gw;
 			h->r[i].len = r[first + i].len;
-			h->r[i].peer = hub_id(&t->hub_ids, r[first + i].gw);
+			h->r[i].peer = peer[first + i];
 		}
 		if (msg_send(t->dp_fd, &m) < 0) {
 			log_warn("%s: the routes into the device", t->cfg.name);

@@ -185,16 +185,22 @@ static __always_inline struct fp_hub_route *hub_route(__u32 addr)
 	return bpf_map_lookup_elem(&hub_routes, &k);
 }
 
-/* Remote = any: may the peer addr send and be sent to (AllowedRemotes)? */
-static __always_inline int remote_allowed(__u32 addr)
+/* Is addr in one of the first n prefixes of p? */
+static __always_inline int in_prefixes(__u32 addr, const struct fp_prefix *p, __u8 n)
 {
 	for (int i = 0; i < FP_MAX_ALLOWED; i++) {
-		if (i >= cfg.n_allowed_remotes)
+		if (i >= n)
 			break;
-		if ((addr & cfg.allowed_remotes[i].mask) == cfg.allowed_remotes[i].addr)
+		if ((addr & p[i].mask) == p[i].addr)
 			return 1;
 	}
 	return 0;
+}
+
+/* Remote = any: may the peer addr send and be sent to (AllowedRemotes)? */
+static __always_inline int remote_allowed(__u32 addr)
+{
+	return in_prefixes(addr, cfg.allowed_remotes, cfg.n_allowed_remotes);
 }
 
 /* Remote = any: a peer's counters, or NULL (none, or not a peer counted one by one). */
@@ -434,15 +440,7 @@ static __always_inline int source_allowed(__u32 src)
 {
 	if (src == cfg.own[0] || src == cfg.own[1] || bpf_map_lookup_elem(&own, &src))
 		return 0;
-	if (cfg.n_allowed == 0)
-		return 1;
-	for (int i = 0; i < FP_MAX_ALLOWED; i++) {
-		if (i >= cfg.n_allowed)
-			break;
-		if ((src & cfg.allowed[i].mask) == cfg.allowed[i].addr)
-			return 1;
-	}
-	return 0;
+	return cfg.n_allowed == 0 || in_prefixes(src, cfg.allowed, cfg.n_allowed);
 }
 
 /*

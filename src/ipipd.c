@@ -35,6 +35,7 @@
 /* sysexits.h's EX_CONFIG: a configuration error, which a restart does not mend */
 #define EXIT_CONFIG 78
 #define FOLLOW_UNDERLAY_MS 1000
+#define FOLLOW_EVENT_GAP_MS 10	/* after a link or route change: at once, but not more often */
 #define WAIT_RETRY_MS TUNNEL_RETRY_MS	/* while waiting, look again at least this often */
 #define CHILD_READY_MS 10000	/* the datapath process starts within */
 #define CHILD_STOP_MS 5000	/* ... and stops within, or is killed */
@@ -145,7 +146,19 @@ static int setup_own_addresses(struct daemon *d)
 	return 0;
 }
 
-/* While the tunnel waits for a route to Remote: the routes' notifications. */
+/*
+ * The routes' and links' notifications: while the tunnel waits for a route to
+ * Remote; while it runs on a datapath of ipipd's, which sends to the
+ * underlay and next hop it was told of (the kernel's device finds them
+ * itself), and for Local = auto and Remote = any.  The kernel removes the
+ * IPv4 routes over a link that goes down without a notification: its link's
+ * says so.
+ */
+static bool follows_routes(const struct daemon *d)
+{
+	return d->t.cfg.local_auto || d->t.cfg.ip.remote_any || !d->t.kernel;
+}
+
 static void watch_routes(struct daemon *d, bool on)
 {
 	if (!on) {
@@ -155,7 +168,7 @@ static void watch_routes(struct daemon *d, bool on)
 	}
 	if (d->route_fd >= 0)
 		return;
-	d->route_fd = nl_monitor_open(&d->mon_route, RTMGRP_IPV4_ROUTE);
+	d->route_fd = nl_monitor_open(&d->mon_route, RTMGRP_IPV4_ROUTE | RTMGRP_LINK);
 	if (d->route_fd < 0) {
 		errno = -d->route_fd;
 		log_warn("netlink route notifications: looking again every %d s", WAIT_RETRY_MS / 1000);
@@ -248,7 +261,7 @@ static int try_up(struct daemon *d)
 	d->t.tried = now_ms();
 	if (rc == 0) {
 		d->ready_by = now_ms() + CHILD_READY_MS;
-		watch_routes(d, d->t.cfg.local_auto || d->t.cfg.ip.remote_any);	/* Local = auto, Remote = any follow the routes */
+		watch_routes(d, follows_routes(d));
 		tell_state(d);
 	}
 	if (rc == 1 && strcmp(was, d->t.waiting)) {
@@ -462,8 +475,8 @@ static int reload(struct daemon *d, char *text, size_t n)
 			tell_state(d);
 		else
 			tunnel_follow_underlay(&d->t, true);	/* a new Remote may leave elsewhere */
-		if (d->t.up)	/* Local = auto follows the routes */
-			watch_routes(d, d->t.cfg.local_auto || d->t.cfg.ip.remote_any);
+		if (d->t.up)
+			watch_routes(d, follows_routes(d));
 		tunnel_follow_hop(&d->t, false);
 	}
 	if (d->ready)
@@ -557,7 +570,7 @@ static void on_signal(struct daemon *d)
  */
 static int run(struct daemon *d)
 {
-	uint64_t followed = now_ms();
+	uint64_t followed = now_ms(), follow_soon = 0;	/* 0: no change to follow pending */
 	int failed = 0;
 
 	while (!d->stop) {
@@ -565,24 +578,32 @@ static int run(struct daemon *d)
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->t.dp_fd, .events = POLLIN },
 			{ .fd = d->mon_fd, .events = POLLIN },
-			{ .fd = d->route_fd, .events = POLLIN },	/* up: only with Local = auto */
+			{ .fd = d->route_fd, .events = POLLIN },	/* -1 up on the kernel's device (but Local = auto, Remote = any) */
 			{ .fd = fwwatch_fd(), .events = POLLIN },	/* -1 without Forward or Input */
 			{ .fd = d->t.res.fd, .events = POLLIN },	/* -1 without a name for Remote */
 		};
 		int timeout = !d->t.up ? WAIT_RETRY_MS : d->t.kernel && d->ready ? -1 :
 			      FOLLOW_UNDERLAY_MS;
 		uint64_t now = now_ms();
-		int n;
+		int n, other = 0;
 		bool look = false, moved = false;
 
 		if (d->t.resolve_at && d->t.resolve_at <= now)
 			tunnel_lookup(&d->t);
 		if (d->t.resolve_at && (timeout < 0 || d->t.resolve_at - now < (uint64_t)timeout))
 			timeout = (int)(d->t.resolve_at - now);
+		if (follow_soon) {
+			uint64_t wait = follow_soon > now ? follow_soon - now : 0;
+
+			if (timeout < 0 || wait < (uint64_t)timeout)
+				timeout = (int)wait;
+		}
 		n = poll(pfd, 6, timeout);
 
-		if (d->t.up && !d->t.kernel && now_ms() - followed >= FOLLOW_UNDERLAY_MS) {
+		if (d->t.up && !d->t.kernel && (now_ms() - followed >= FOLLOW_UNDERLAY_MS ||
+						 (follow_soon && now_ms() >= follow_soon))) {
 			followed = now_ms();
+			follow_soon = 0;
 			tunnel_follow_underlay(&d->t, false);
 			tunnel_follow_hop(&d->t, false);
 		}
@@ -608,9 +629,16 @@ static int run(struct daemon *d)
 			tunnel_refresh_own(&d->t);
 			look = moved = true;
 		}
-		if (n > 0 && pfd[3].revents && nl_monitor_drain(&d->mon_route) > 0) {
+		if (n > 0 && pfd[3].revents && nl_monitor_drain_other(&d->mon_route, d->t.ifindex, &other) > 0) {
 			look = moved = true;
 			tunnel_follow_routes(&d->t);	/* Remote = any: the routes into the device */
+			/*
+			 * A link or a route of the underlay changed: the way out
+			 * and the next hop, looked up again now (a link that went
+			 * down took its routes with it), not at the next look.
+			 */
+			if (other && d->t.up && !d->t.kernel && !follow_soon)
+				follow_soon = followed + FOLLOW_EVENT_GAP_MS;	/* (may be past: at once) */
 		}
 		if (look && !d->t.up && !d->stop) {
 			int rc;

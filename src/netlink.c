@@ -170,6 +170,62 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+struct mon_count {
+	int ifindex;
+	int other;
+};
+
+/* One notification: does it concern anything but the device ifindex (a link, a route)? */
+static int other_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct mon_count *c = data;
+
+	if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK) {
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) && ifi->ifi_index != c->ifindex)
+			c->other++;
+	} else if (nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE) {
+		struct route_reply r = { 0 };
+		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
+			return MNL_CB_OK;
+		r.oif = -1;
+		mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, &r);
+		/* a route with several next hops, or none on ifindex: another device's */
+		if (rtm->rtm_family == AF_INET && r.oif != c->ifindex)
+			c->other++;
+	}
+	return MNL_CB_OK;
+}
+
+int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
+{
+	char buf[NL_BUF];
+	struct mon_count c = { .ifindex = ifindex };
+	int got = 0;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+
+		if (n > 0) {
+			got++;
+			mnl_cb_run(buf, (size_t)n, 0, 0, other_cb, &c);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			got++;		/* notifications were lost: any of them may have been */
+			c.other++;
+			continue;
+		}
+		*other = c.other;
+		return got;
+	}
+}
+
 /* ip route get [fibmatch] DST [from SRC] (src 0: none). */
 static int route_get_flags(struct nl *nl, uint32_t dst, uint32_t src, unsigned flags,
 			   struct route_reply *r)

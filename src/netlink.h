@@ -24,6 +24,12 @@ void nl_close(struct nl *nl);
 int nl_monitor_open(struct nl *nl, unsigned groups);
 /* Read every pending notification; returns how many (lost ones count as one). */
 int nl_monitor_drain(struct nl *nl);
+/*
+ * The same, and *other says how many concern anything but the device
+ * ifindex: a link other than it, an IPv4 route that does not leave by it
+ * alone (lost notifications count too).
+ */
+int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other);
 
 /*
  * Every IPv4 address of the host (the local address of each, network order)

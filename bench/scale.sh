@@ -28,6 +28,11 @@
 #          packets B's ipipd decapsulated (B drops them after its tunnels)
 #   rss    the resident memory of A's ipipd processes (every page once,
 #          bench/rss_pair.py), after the load, MiB
+# For each N above 1, the same spray also goes to N destinations behind one
+# peer (one tunnel): the hub's N routes all via B's ipipd, or N addresses
+# of B behind one tunnel.  The ratio to it is the cost of N peers (tunnels)
+# alone; the ratio to the single peer's own figure, to one destination,
+# also counts what N destinations cost the sender and the receiver.
 # and, with the most peers, route churn: for CHURN seconds while datagrams go
 # to every peer at RATE a second, A's routes into the hub change 1000 times a
 # second (add and delete of prefixes shorter than the peers' /32 routes, so
@@ -43,7 +48,7 @@
 #   SCALE_DATAPATHS="userspace ebpf"  for the point-to-point rows
 #   SCALE_HUB_DATAPATHS="userspace ebpf"  for the hub's rows (B's end on
 #                          the same datapath)
-#   SCALE_CHURN=S SCALE_RATE=PPS  the route churn (default 5 s, 20000/s)
+#   SCALE_CHURN=S SCALE_RATE=PPS  the route churn (default 5 s, 20000/s; 0: none)
 #   BENCH_OUT=FILE         append the markdown section there, every run's
 #                          values in FILE.scale.tsv
 set -u
@@ -161,6 +166,8 @@ down_all() {
 	stop_tunnels 100	# up to 200 daemons
 	ip -n "$B" -o addr show dev vb | awk '$4 != "'$UB'/24" { print $4 }' |
 		sed 's/^/addr del /; s/$/ dev vb/' | ip -n "$B" -batch - 2>/dev/null
+	ip -n "$B" -o addr show dev lo | awk '$4 ~ /^203\.0\.113\./ { print $4 }' |
+		sed 's/^/addr del /; s/$/ dev lo/' | ip -n "$B" -batch - 2>/dev/null
 	ip -n "$A" neigh flush dev va nud permanent 2>/dev/null
 	ip netns exec "$B" nft delete table ip scalehub 2>/dev/null
 	ip -n "$B" link set dev vb xdpgeneric off 2>/dev/null
@@ -176,14 +183,18 @@ b_addrs() {
 
 # ---- configurations: up_X N DATAPATH sets DST (TCP), LIST (spray), DEVS_B ----
 
-up_hub() {
-	local n=$1 dp=$2 i gws=()
+up_hub() { # N DATAPATH [one]: N peers, or (one) N routes all via B's ipipd
+	local n=$1 dp=$2 one=${3:-} i gws=()
 	printf '[Tunnel]\nName = hub\nLocal = %s\nRemote = any\nAllowedRemotes = 192.0.2.0/24 198.51.100.0/25\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
 		$UA "$dp" "$NICE" $OA $OB $UB >"$WORK/hub.conf"
 	printf '[Tunnel]\nName = p1\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
 		$UB $UA "$dp" "$NICE" $OB $OA >"$WORK/b1.conf"
 	for ((i = 0; i < n - 1; i++)); do gws+=("$(outer_addr $i)"); done
-	[ ${#gws[@]} = 0 ] || b_addrs "${gws[@]}" || return 1
+	if [ -n "$one" ]; then
+		for ((i = 0; i < n - 1; i++)); do gws[$i]=$UB; done
+	elif [ ${#gws[@]} != 0 ]; then
+		b_addrs "${gws[@]}" || return 1
+	fi
 	# One point-to-point end takes what is sent to every peer's address: the
 	# outer destination rewritten before it looks (the eBPF path's programs
 	# look before netfilter does: bench/retarget.bpf.c, as generic XDP).
@@ -217,6 +228,20 @@ hub_routes() { ip netns exec "$A" "$IPIPCTL" show --json hub 2>/dev/null |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["hub_routes"])' 2>/dev/null; }
 hub_drop() { ip netns exec "$A" "$IPIPCTL" show --json hub 2>/dev/null |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["drops"].get(sys.argv[1], 0))' "$1" 2>/dev/null; }
+
+# One tunnel (a1 to b1) to N destinations: B's addresses 203.0.113.1-N
+# (the tunnel's own and N-1 more on B's lo), routed into a1 at A.
+up_p2pone() {
+	local n=$1 dp=$2 k
+	up_p2p 1 "$dp" || return 1
+	for ((k = 2; k <= n; k++)); do echo "addr add 203.0.113.$k/32 dev lo"; done |
+		ip -n "$B" -batch - || return 1
+	for ((k = 2; k <= n; k++)); do echo "route add 203.0.113.$k/32 dev a1"; done |
+		ip -n "$A" -batch - || return 1
+	seq -f '203.0.113.%g' 1 "$n" >"$WORK/list"
+}
+
+up_hubone() { up_hub "$1" "$2" one; }
 
 up_p2p() {
 	local n=$1 dp=$2 k ub
@@ -334,7 +359,7 @@ measure_churn() { # CONFIG RUN
 
 run_config() { # KIND N DATAPATH RUN
 	local kind=$1 n=$2 dp=$3 r=$4 c
-	if [ "$kind" = hub ]; then c="hub-$dp-$n"; else c="p2p-$dp-$n"; fi
+	c="$kind-$dp-$n"
 	log "$c: run $r: starting"
 	DST= DEVS_B= BG=()
 	if ! "up_$kind" "$n" "$dp" || ! wait_ping "$DST"; then
@@ -343,7 +368,8 @@ run_config() { # KIND N DATAPATH RUN
 		return
 	fi
 	measure "$c" "$r"
-	[ "$kind" = hub ] && [ "$n" = "$HUB_MAX" ] && [ "$n" -gt 1 ] && measure_churn "$c" "$r"
+	[ "$kind" = hub ] && [ "$n" = "$HUB_MAX" ] && [ "$n" -gt 1 ] && [ "$CHURN" != 0 ] &&
+		measure_churn "$c" "$r"
 	log "$c: run $r: $(awk -F'\t' -v c="$c" -v r="$r" '$1 == c && $3 == r && $5 == "ok" { printf "%s=%.4g ", $2, $4 }' "$RESULTS")"
 	down_all
 }
@@ -365,10 +391,16 @@ SERVER=$!
 sleep 0.5
 for r in $(seq "$RUNS"); do
 	for dp in $HUB_DATAPATHS; do
-		for n in $PEERS_LIST; do run_config hub "$n" "$dp" "$r"; done
+		for n in $PEERS_LIST; do
+			run_config hub "$n" "$dp" "$r"
+			[ "$n" -le 1 ] || run_config hubone "$n" "$dp" "$r"
+		done
 	done
 	for dp in $DATAPATHS; do
-		for n in $TUNNELS_LIST; do run_config p2p "$n" "$dp" "$r"; done
+		for n in $TUNNELS_LIST; do
+			run_config p2p "$n" "$dp" "$r"
+			[ "$n" -le 1 ] || run_config p2pone "$n" "$dp" "$r"
+		done
 	done
 done
 kill $SERVER 2>/dev/null

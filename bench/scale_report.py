@@ -75,8 +75,11 @@ w("Medians of the good runs, (min-max) and [good/runs]. \"of 1\": the median aga
   "single peer's (single tunnel's) median in the same bench, and (min-max) of the same-run "
   "ratios. tcp1: one TCP stream (to B's ipipd through the hub; through the tunnel started "
   "last). spray: 1400-byte UDP datagrams from A round robin to an address behind every peer "
-  "(tunnel), Gbit/s of inner packets B's ipipd decapsulated. Memory: A's ipipd processes, "
-  "each page once, after the load.\n")
+  "(tunnel), Gbit/s of inner packets B's ipipd decapsulated. \"1 to N\": the same spray to "
+  "N destinations behind a single peer (tunnel), and \"of that\" the N-peer (N-tunnel) "
+  "spray against it: the cost of the peers (tunnels) alone, where \"of 1\" also counts what "
+  "N destinations cost the sender and the receiver. Memory: A's ipipd processes, each page "
+  "once, after the load.\n")
 
 peers = [int(x) for x in a.peers.split()]
 for dp in a.hub_datapaths.split():
@@ -84,14 +87,15 @@ for dp in a.hub_datapaths.split():
         break
     base = "hub-%s-%d" % (dp, min(peers))
     w("### A hub (Remote = any, %s datapath) with N peers\n" % dp)
-    w("| peers | tcp1 Gbit/s | of %d | spray Gbit/s | of %d | memory MiB | per more peer KiB |"
+    w("| peers | tcp1 Gbit/s | of %d | spray Gbit/s | of %d | spray, 1 to N | of that | memory MiB | per more peer KiB |"
       % (min(peers), min(peers)))
-    w("|---|---|---|---|---|---|---|")
+    w("|---|---|---|---|---|---|---|---|---|")
     for n in peers:
-        c = "hub-%s-%d" % (dp, n)
-        w("| %d | %s | %s | %s | %s | %s | %s |" % (
+        c, one = "hub-%s-%d" % (dp, n), "hubone-%s-%d" % (dp, n)
+        w("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             n, cell(c, "tcp1"), ratio(c, base, "tcp1") if c != base else "1",
             cell(c, "spray"), ratio(c, base, "spray") if c != base else "1",
+            cell(one, "spray") if n > 1 else "-", ratio(c, one, "spray") if n > 1 else "-",
             cell(c, "rss", "%.1f"), per_one(c, base, "rss", n - min(peers) + 1, 1024)))
     w("")
     top = "hub-%s-%d" % (dp, max(peers))
@@ -113,15 +117,16 @@ for dp in a.datapaths.split():
         break
     base = "p2p-%s-%d" % (dp, min(tunnels))
     w("### K point-to-point tunnels on one host, %s datapath\n" % dp)
-    w("| tunnels | tcp1 Gbit/s | of %d | spray Gbit/s | of %d | memory MiB | per tunnel MiB |"
+    w("| tunnels | tcp1 Gbit/s | of %d | spray Gbit/s | of %d | spray, 1 to N | of that | memory MiB | per tunnel MiB |"
       % (min(tunnels), min(tunnels)))
-    w("|---|---|---|---|---|---|---|")
+    w("|---|---|---|---|---|---|---|---|---|")
     for n in tunnels:
-        c = "p2p-%s-%d" % (dp, n)
+        c, one = "p2p-%s-%d" % (dp, n), "p2pone-%s-%d" % (dp, n)
         m = med(c, "rss")
-        w("| %d | %s | %s | %s | %s | %s | %s |" % (
+        w("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             n, cell(c, "tcp1"), ratio(c, base, "tcp1") if c != base else "1",
             cell(c, "spray"), ratio(c, base, "spray") if c != base else "1",
+            cell(one, "spray") if n > 1 else "-", ratio(c, one, "spray") if n > 1 else "-",
             cell(c, "rss", "%.1f"), "%.1f" % (m / n) if m is not None else "-"))
     w("")
 

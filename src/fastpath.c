@@ -405,6 +405,7 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 		k.ifindex = (uint32_t)ifindex;
 		rc = fps_rekey(&fp->share, &k, rx_l2, why, sizeof(why));
+		fp->also_stale = true;	/* a hub's other underlays: let go of, asked for anew */
 		if (rc < 0) {
 			log_warnx("eBPF fast path: %s", why);
 			return rc;
@@ -460,6 +461,7 @@ void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 
 		/* the tunnel's new outer addresses: taken before the old ones go */
 		fps_key_of(&k, cfg, (int)fp->share.key.ifindex);
+		fp->also_stale = true;
 		if (bss && fps_rekey(&fp->share, &k, (int)bss->state.rx_l2, why, sizeof(why)) < 0)
 			log_warnx("eBPF fast path: the new outer addresses stay on the slow path: %s",
 				  why);
@@ -672,6 +674,23 @@ int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex)
 		return 0;
 	return bpf_map_update_elem(bpf_map__fd(fp->skel->maps.hub_hops), &idx, &v, BPF_ANY) < 0 ?
 	       -errno : 0;
+}
+
+int fp_hub_underlays(struct fastpath *fp, const uint32_t *ifindex, unsigned n)
+{
+	const struct ipip_bpf__bss *bss = fp->bss;
+
+	if (!fp->shared || !bss)
+		return 0;
+	if (n > FPS_ALSO_MAX)
+		n = FPS_ALSO_MAX;
+	if (!fp->also_stale && n == fp->n_also && !memcmp(ifindex, fp->also, n * sizeof(*ifindex)))
+		return (int)fp->share.n_also;
+	memcpy(fp->also, ifindex, n * sizeof(*ifindex));
+	fp->n_also = n;
+	fp->also_stale = false;
+	return fps_also(&fp->share, ifindex, n, (int)__atomic_load_n(&bss->state.rx_l2,
+								     __ATOMIC_RELAXED));
 }
 
 static bool listed(const uint32_t *addr, unsigned n, uint32_t a)

@@ -77,6 +77,9 @@ struct fastpath {
 	size_t n_hub_routes;
 	bool shared;			/* ingress through the underlay's shared program */
 	struct fps_member share;
+	uint32_t also[FPS_ALSO_MAX];	/* a hub: the other underlays asked for last, sorted */
+	unsigned n_also;
+	bool also_stale;		/* ... to be asked for again (the key changed) */
 	char own_why[160];		/* why not shared, if it is not */
 };
 
@@ -174,6 +177,15 @@ int fp_hub_routes(struct fastpath *fp, const struct fp_hub_entry *r, size_t n);
 
 /* The device peer idx's outer packets leave by (0: not known; those go slow). */
 int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex);
+
+/*
+ * A hub with the underlay's shared ingress: its peers' packets arrive on
+ * the other underlays ifindex[0..n) too (sorted; each with the link-layer
+ * header length of the tunnel's own underlay): the shared ingress takes
+ * them there as well (fps_also()).  Nothing is done if the set is the one
+ * asked for last.  Returns how many other underlays are taken.
+ */
+int fp_hub_underlays(struct fastpath *fp, const uint32_t *ifindex, unsigned n);
 
 /* The descriptor and mapping size of the peers' counters (-1: not a hub). */
 int fp_hub_fd(const struct fastpath *fp, size_t *len);

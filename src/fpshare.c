@@ -360,15 +360,15 @@ static int cover(struct fps_member *m, uint32_t ifindex, int rx_l2, int *fd)
 	return 0;
 }
 
-/* We leave ifindex: our link goes; another daemon there takes over at its tick. */
-static void uncover(struct fps_member *m, uint32_t ifindex)
+/* We leave ifindex: our link there (*fd) goes; another daemon there takes over at its tick. */
+static void uncover_fd(struct fps_member *m, uint32_t ifindex, int *fd)
 {
 	struct fps_underlay u;
 
-	if (m->link_fd < 0)
+	if (*fd < 0)
 		return;
-	close(m->link_fd);
-	m->link_fd = -1;
+	close(*fd);
+	*fd = -1;
 	if (bpf_map_lookup_elem(m->underlays_fd, &ifindex, &u) < 0 ||
 	    u.holder != m->val.tun_ifindex)
 		return;
@@ -379,6 +379,74 @@ static void uncover(struct fps_member *m, uint32_t ifindex)
 		memset(u.name, 0, sizeof(u.name));
 		bpf_map_update_elem(m->underlays_fd, &ifindex, &u, BPF_EXIST);
 	}
+}
+
+static void uncover(struct fps_member *m, uint32_t ifindex)
+{
+	uncover_fd(m, ifindex, &m->link_fd);
+}
+
+/* ---- a hub's other underlays ----------------------------------------------- */
+
+static bool in_set(const uint32_t *set, unsigned n, uint32_t ifindex)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == ifindex)
+			return true;
+	return false;
+}
+
+/* Let go of also[i] (with the lock held): our key there, then our link. */
+static void drop_also(struct fps_member *m, unsigned i)
+{
+	struct fps_key k = m->key;
+	struct fps_val v;
+
+	k.ifindex = m->also[i].ifindex;
+	if (bpf_map_lookup_elem(m->tunnels_fd, &k, &v) == 0 && v.tun_ifindex == m->val.tun_ifindex &&
+	    v.slot == m->val.slot)
+		bpf_map_delete_elem(m->tunnels_fd, &k);
+	uncover_fd(m, m->also[i].ifindex, &m->also[i].link_fd);
+	m->also[i] = m->also[--m->n_also];
+}
+
+static void drop_all_also(struct fps_member *m)
+{
+	while (m->n_also)
+		drop_also(m, m->n_also - 1);
+}
+
+int fps_also(struct fps_member *m, const uint32_t *ifindex, unsigned n, int rx_l2)
+{
+	char why[160];
+
+	if (!m->joined || lock_ns(m, true) < 0)
+		return 0;
+	for (unsigned i = m->n_also; i-- > 0;)
+		if (!in_set(ifindex, n, m->also[i].ifindex) || m->also[i].ifindex == m->key.ifindex)
+			drop_also(m, i);
+	for (unsigned i = 0; i < n && m->n_also < FPS_ALSO_MAX; i++) {
+		struct fps_key k = m->key;
+		struct fps_also *a = &m->also[m->n_also];
+		bool have = ifindex[i] == m->key.ifindex;
+
+		for (unsigned j = 0; j < m->n_also && !have; j++)
+			have = m->also[j].ifindex == ifindex[i];
+		if (have || !ifindex[i])
+			continue;
+		k.ifindex = ifindex[i];
+		a->ifindex = ifindex[i];
+		a->link_fd = -1;
+		if (taken(m, &k, why, sizeof(why)) < 0 || cover(m, k.ifindex, rx_l2, &a->link_fd) < 0)
+			continue;	/* the slow path takes the packets there */
+		if (bpf_map_update_elem(m->tunnels_fd, &k, &m->val, BPF_ANY) < 0) {
+			uncover_fd(m, k.ifindex, &a->link_fd);
+			continue;
+		}
+		m->n_also++;
+	}
+	unlock_ns(m);
+	return (int)m->n_also;
 }
 
 /* ---- what a daemon does ------------------------------------------------------ */
@@ -468,6 +536,7 @@ int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *
 			 strerror(-rc));
 		return rc;
 	}
+	drop_all_also(m);	/* a hub's: its next fps_also() takes them anew */
 	rc = taken(m, key, why, why_len);
 	if (rc == 0 && key->ifindex != old.ifindex && (rc = cover(m, key->ifindex, rx_l2, &fd)) < 0)
 		snprintf(why, why_len, "cannot attach the shared ingress program to ifindex %u: %s",
@@ -495,6 +564,19 @@ int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *
 	return rc;
 }
 
+/* One of a hub's other underlays without a live holder (not ours, nobody's)? */
+static bool uncovered_also(const struct fps_member *m)
+{
+	struct fps_underlay u;
+
+	for (unsigned i = 0; i < m->n_also; i++)
+		if (m->also[i].link_fd < 0 &&
+		    (bpf_map_lookup_elem(m->underlays_fd, &m->also[i].ifindex, &u) < 0 ||
+		     !alive(u.holder, u.name)))
+			return true;
+	return false;
+}
+
 void fps_tick(struct fps_member *m, int rx_l2)
 {
 	struct fps_underlay u;
@@ -508,7 +590,7 @@ void fps_tick(struct fps_member *m, int rx_l2)
 	 * is swept about once a second, not once per daemon.
 	 */
 	if (m->link_fd < 0 && bpf_map_lookup_elem(m->underlays_fd, &m->key.ifindex, &u) == 0 &&
-	    alive(u.holder, u.name))
+	    alive(u.holder, u.name) && !uncovered_also(m))
 		return;
 	if (lock_ns(m, false) < 0)
 		return;
@@ -516,6 +598,9 @@ void fps_tick(struct fps_member *m, int rx_l2)
 		sweep(m);
 	else if (cover(m, m->key.ifindex, rx_l2, &fd) == 0)
 		m->link_fd = fd;
+	for (unsigned i = 0; i < m->n_also; i++)
+		if (m->also[i].link_fd < 0 && cover(m, m->also[i].ifindex, rx_l2, &fd) == 0)
+			m->also[i].link_fd = fd;
 	unlock_ns(m);
 }
 
@@ -527,6 +612,7 @@ void fps_leave(struct fps_member *m)
 		goto done;
 	if (lock_ns(m, true) < 0)
 		goto done;	/* the maps go with the last daemon anyway */
+	drop_all_also(m);
 	/* only if still ours */
 	if (bpf_map_lookup_elem(m->tunnels_fd, &m->key, &v) == 0 &&
 	    v.tun_ifindex == m->val.tun_ifindex && v.slot == m->val.slot) {

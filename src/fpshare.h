@@ -33,6 +33,13 @@
 
 struct dispatch_bpf;
 
+#define FPS_ALSO_MAX 8		/* a hub's other underlays */
+
+struct fps_also {
+	uint32_t ifindex;
+	int link_fd;			/* our copy's link there, if we hold it */
+};
+
 struct fps_member {
 	struct dispatch_bpf *skel;	/* our copy of the dispatcher, on the shared maps */
 	int tunnels_fd, progs_fd, underlays_fd, own_fd, ns_fd;
@@ -41,6 +48,8 @@ struct fps_member {
 	struct fps_key key;
 	struct fps_val val;
 	bool joined;			/* the key is in the tunnels map */
+	struct fps_also also[FPS_ALSO_MAX];	/* a hub: the key on its peers' other underlays */
+	unsigned n_also;
 };
 
 /* Nothing held: before fps_join(), and what fps_leave() leaves. */
@@ -85,6 +94,17 @@ int fps_rekey(struct fps_member *m, const struct fps_key *key, int rx_l2, char *
  * daemon holds the lock.
  */
 void fps_tick(struct fps_member *m, int rx_l2);
+
+/*
+ * A hub (Remote = any) whose peers are reached over other underlays too:
+ * take the key's outer packets on each of ifindex[0..n) as well (each with
+ * the key's own link-layer header length rx_l2), the set replacing the last
+ * one.  An underlay where another live tunnel has the key, or where the
+ * dispatcher cannot be attached, is left out (the slow path takes the
+ * packets there); so is any past FPS_ALSO_MAX.  A change of the key
+ * (fps_rekey) lets go of them all.  Returns how many are taken.
+ */
+int fps_also(struct fps_member *m, const uint32_t *ifindex, unsigned n, int rx_l2);
 
 /* Let go of the key and of our link (another daemon on the underlay takes over). */
 void fps_leave(struct fps_member *m);

@@ -293,6 +293,40 @@ static void fast_routes(struct tunnel *t, const struct nl_route_info *r, const u
  * address), looked up every second and as routes change; 0 (none, or the
  * hub's own device: a loop) leaves that peer's packets to the slow path.
  */
+static int underlay_l2(struct tunnel *t, int ifindex);
+
+/*
+ * ... and the other devices among those (of the tunnel's own underlay's
+ * link-layer header length): the peers' packets arrive there too, and the
+ * underlay's shared ingress takes them there as well.
+ */
+static void fast_hub_underlays(struct tunnel *t)
+{
+	uint32_t set[FPS_ALSO_MAX];
+	unsigned n = 0;
+	int l2 = -2;
+
+	for (unsigned i = 0; i < t->hub_ngw; i++) {
+		uint32_t idx = hub_id(&t->hub_ids, t->hub_gw[i]), oif, at;
+
+		if (idx == HUB_NO_PEER || !(oif = t->hub_fast_hop[idx]) ||
+		    oif == (uint32_t)t->underlay_ifindex)
+			continue;
+		for (at = 0; at < n && set[at] < oif; at++)
+			;
+		if ((at < n && set[at] == oif) || n == FPS_ALSO_MAX)
+			continue;
+		if (l2 == -2)
+			l2 = underlay_l2(t, t->underlay_ifindex);
+		if (underlay_l2(t, (int)oif) != l2)
+			continue;	/* the ingress program reads the tunnel's own underlay's */
+		memmove(set + at + 1, set + at, (n - at) * sizeof(*set));
+		set[at] = oif;
+		n++;
+	}
+	fp_hub_underlays(&t->fp, set, n);
+}
+
 static void fast_peer_hops(struct tunnel *t)
 {
 	for (unsigned i = 0; i < t->hub_ngw; i++) {
@@ -314,6 +348,7 @@ static void fast_peer_hops(struct tunnel *t)
 		}
 		t->hub_fast_hop[idx] = (uint32_t)oif;
 	}
+	fast_hub_underlays(t);
 }
 
 void tunnel_follow_routes(struct tunnel *t)

@@ -267,6 +267,9 @@ static void hub_gateways(struct tunnel *t, const struct nl_route_info *r, unsign
 	}
 }
 
+static int underlay_l2(struct tunnel *t, int ifindex);
+static void fast_hub_underlays(struct tunnel *t);
+
 /*
  * The eBPF fast path of a hub: the routes into the device, each with its
  * gateway's number (hub_ids), into the programs' route map.
@@ -293,12 +296,35 @@ static void fast_routes(struct tunnel *t, const struct nl_route_info *r, const u
  * address), looked up every second and as routes change; 0 (none, or the
  * hub's own device: a loop) leaves that peer's packets to the slow path.
  */
-static int underlay_l2(struct tunnel *t, int ifindex);
+static void fast_peer_hops(struct tunnel *t)
+{
+	for (unsigned i = 0; i < t->hub_ngw; i++) {
+		uint32_t idx = hub_id(&t->hub_ids, t->hub_gw[i]);
+		unsigned mtu;
+		int oif = 0, rc;
+
+		if (idx == HUB_NO_PEER)
+			continue;
+		if (nl_route_mtu(t->nl, t->hub_gw[i], &mtu, &oif) < 0 || oif == t->ifindex || oif < 0)
+			oif = 0;
+		if ((uint32_t)oif == t->hub_fast_hop[idx])
+			continue;
+		rc = fp_hub_hop(&t->fp, idx, oif);
+		if (rc < 0) {
+			errno = -rc;
+			log_warn("%s: eBPF fast path: a peer's device", t->cfg.name);
+			continue;
+		}
+		t->hub_fast_hop[idx] = (uint32_t)oif;
+	}
+	fast_hub_underlays(t);	/* (below) */
+}
 
 /*
- * ... and the other devices among those (of the tunnel's own underlay's
- * link-layer header length): the peers' packets arrive there too, and the
- * underlay's shared ingress takes them there as well.
+ * The devices the peers' outer packets leave by (below) other than the
+ * tunnel's own underlay, of its link-layer header length: the peers'
+ * packets arrive there too, and the underlay's shared ingress takes them
+ * there as well.
  */
 static void fast_hub_underlays(struct tunnel *t)
 {
@@ -325,30 +351,6 @@ static void fast_hub_underlays(struct tunnel *t)
 		n++;
 	}
 	fp_hub_underlays(&t->fp, set, n);
-}
-
-static void fast_peer_hops(struct tunnel *t)
-{
-	for (unsigned i = 0; i < t->hub_ngw; i++) {
-		uint32_t idx = hub_id(&t->hub_ids, t->hub_gw[i]);
-		unsigned mtu;
-		int oif = 0, rc;
-
-		if (idx == HUB_NO_PEER)
-			continue;
-		if (nl_route_mtu(t->nl, t->hub_gw[i], &mtu, &oif) < 0 || oif == t->ifindex || oif < 0)
-			oif = 0;
-		if ((uint32_t)oif == t->hub_fast_hop[idx])
-			continue;
-		rc = fp_hub_hop(&t->fp, idx, oif);
-		if (rc < 0) {
-			errno = -rc;
-			log_warn("%s: eBPF fast path: a peer's device", t->cfg.name);
-			continue;
-		}
-		t->hub_fast_hop[idx] = (uint32_t)oif;
-	}
-	fast_hub_underlays(t);
 }
 
 void tunnel_follow_routes(struct tunnel *t)

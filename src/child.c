@@ -263,13 +263,16 @@ static void peer_routes(const struct hub_table *t, uint32_t addr, char *out, siz
 
 /*
  * Remote = any: each peer with its counters, as "hub_peer.ADDR=routes=...
- * rx_packets=N ..." lines (ipipctl makes them the "peers" list), the first
- * HUB_PEERS_SHOWN of them: a status reply has CTL_MAX_REPLY bytes, and
- * HUB_PEERS_ROOM bytes of it are kept for what follows (the drops, the
- * errno line), should the routes make the lines long.
+ * rx_packets=N ..." lines (ipipctl makes them the "peers" list).  A reply
+ * has CTL_MAX_REPLY bytes: the status reply holds the first
+ * HUB_PEERS_SHOWN peers, keeping HUB_PEERS_ROOM bytes for what follows (the
+ * drops, the errno line), should the routes make the lines long; a reply
+ * to "peers=N" holds as many as fit from number N on.  A reply that stops
+ * before the last peer says "peers_next=N", and ipipctl asks for the rest.
  */
 #define HUB_PEERS_SHOWN 48
 #define HUB_PEERS_ROOM 4096
+#define HUB_PEER_LINE 1024	/* room for one more line (its routes cut at 160 bytes) */
 /* Remote = any: how many peers' outer packets go straight to their next hop now. */
 static unsigned peers_direct(const struct daemon *d)
 {
@@ -281,16 +284,17 @@ static unsigned peers_direct(const struct daemon *d)
 	return n;
 }
 
-static void describe_peers(const struct daemon *d, struct strbuf *sb)
+/* The lines of peers from number from on, at most max of them, while sb has room left. */
+static void peer_lines(const struct daemon *d, struct strbuf *sb, unsigned from, unsigned max,
+		       size_t room)
 {
 	struct datapath *dp = (struct datapath *)&d->dp;	/* atomic loads want non-const */
 	struct hub_peers *ps = d->dp.peers;
 	uint64_t now = now_ms();
 	char a[INET_ADDRSTRLEN], routes[160];
+	unsigned i, shown = 0;
 
-	sb_printf(sb, "hub_peers=%u\nhub_peers_direct=%u\n", ps ? ps->n : 0, peers_direct(d));
-	for (unsigned i = 0; ps && i < ps->n && i < HUB_PEERS_SHOWN &&
-			     sb->len < CTL_MAX_REPLY - HUB_PEERS_ROOM; i++) {
+	for (i = from; ps && i < ps->n && shown < max && sb->len + room < CTL_MAX_REPLY; i++) {
 		struct hub_peer *p = &ps->peer[i];
 		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
 		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);
@@ -298,6 +302,7 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 
 		if (!p->addr)
 			continue;	/* a number not given (yet) */
+		shown++;
 		fp_peer_counters(&d->t.fp, i, &f);
 		if (f.last_rx_ms > lr)
 			lr = f.last_rx_ms;
@@ -321,6 +326,18 @@ static void describe_peers(const struct daemon *d, struct strbuf *sb)
 			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed),
 			  (unsigned long long)f.rx_packets, (unsigned long long)f.tx_packets);
 	}
+	for (; ps && i < ps->n && !ps->peer[i].addr; i++)
+		;
+	if (ps && i < ps->n)
+		sb_printf(sb, "peers_next=%u\n", i);
+}
+
+static void describe_peers(const struct daemon *d, struct strbuf *sb)
+{
+	struct hub_peers *ps = d->dp.peers;
+
+	sb_printf(sb, "hub_peers=%u\nhub_peers_direct=%u\n", ps ? ps->n : 0, peers_direct(d));
+	peer_lines(d, sb, 0, HUB_PEERS_SHOWN, HUB_PEERS_ROOM);
 }
 
 /* Where outer packets go: the kernel's IP output, or straight to the next hop (a hub's: each peer's). */
@@ -900,19 +917,24 @@ static void serve_control(struct daemon *d)
 {
 	static struct strbuf sb;	/* 16 KiB: not on the stack */
 	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	unsigned arg;
 	struct msg m;
 
 	if (fd < 0)
 		return;
 	sb.len = 0;
 	sb.overflow = 0;
-	switch (ctl_read_request(fd, CTL_TIMEOUT_MS)) {
+	switch (ctl_read_request(fd, CTL_TIMEOUT_MS, &arg)) {
 	case CTL_GET:
 		if (ask_parent(d, MSG_STATUS_REQ, MSG_STATUS, STATUS_TIMEOUT_MS, &m) < 0) {
 			sb_printf(&sb, "errno=%d\n\n", EIO);
 			break;
 		}
 		describe(d, &m.u.status, &sb);
+		sb_printf(&sb, "errno=0\n\n");
+		break;
+	case CTL_PEERS:	/* the rest of a hub's peers (no other tunnel has any) */
+		peer_lines(d, &sb, arg, UINT32_MAX, HUB_PEER_LINE);
 		sb_printf(&sb, "errno=0\n\n");
 		break;
 	case CTL_DOWN:

@@ -226,10 +226,27 @@ int ctl_listen(const char *path)
 	return fd;
 }
 
-enum ctl_request ctl_parse_request(const char *buf, size_t len)
+enum ctl_request ctl_parse_request(const char *buf, size_t len, unsigned *arg)
 {
+	if (arg)
+		*arg = 0;
 	if (len < 2 || buf[len - 1] != '\n' || buf[len - 2] != '\n')
 		return CTL_BAD;
+	if (len > 8 && len <= 6 + 7 + 2 && !memcmp(buf, "peers=", 6)) {
+		unsigned n = 0;
+
+		/* 1-7 decimal digits, no sign, no spaces */
+		for (size_t i = 6; i < len - 2; i++) {
+			if (buf[i] < '0' || buf[i] > '9')
+				return CTL_BAD;
+			n = n * 10 + (unsigned)(buf[i] - '0');
+		}
+		if (n > CTL_PEERS_MAX)
+			return CTL_BAD;
+		if (arg)
+			*arg = n;
+		return CTL_PEERS;
+	}
 	if (len == 7 && !memcmp(buf, "get=1\n\n", 7))
 		return CTL_GET;
 	if (len == 8 && !memcmp(buf, "down=1\n\n", 8))
@@ -271,12 +288,14 @@ static int wait_until(int fd, short events, int64_t deadline)
 	}
 }
 
-enum ctl_request ctl_read_request(int fd, int timeout_ms)
+enum ctl_request ctl_read_request(int fd, int timeout_ms, unsigned *arg)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	char buf[MAX_REQUEST];
 	size_t len = 0;
 
+	if (arg)
+		*arg = 0;
 	/* one deadline for the whole request: a slow client cannot hold the loop */
 	while (len < sizeof(buf)) {
 		ssize_t n;
@@ -290,7 +309,7 @@ enum ctl_request ctl_read_request(int fd, int timeout_ms)
 			return CTL_BAD;
 		len += (size_t)n;
 		if (len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n')
-			return ctl_parse_request(buf, len);
+			return ctl_parse_request(buf, len, arg);
 	}
 	return CTL_BAD;
 }
@@ -331,7 +350,7 @@ int ctl_call(const char *name, const char *req, struct strbuf *reply)
 		return -errno;
 	/* a reload changes the host (netlink, nftables): it may take a while */
 	set_timeout(fd, SO_RCVTIMEO, strcmp(req, "reload") ? 5 : 30);
-	n = snprintf(msg, sizeof(msg), "%s=1\n\n", req);
+	n = snprintf(msg, sizeof(msg), strchr(req, '=') ? "%s\n\n" : "%s=1\n\n", req);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    ctl_write_all(fd, msg, (size_t)n, 5000) < 0) {
 		rc = -errno;

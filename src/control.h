@@ -69,21 +69,32 @@ int run_lock(const char *path, int wait);
 /* Server side. */
 int ctl_listen(const char *path);
 
-enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN, CTL_RELOAD };
+/*
+ * CTL_PEERS ("peers=N"): a hub's peers from number N on, for a list longer
+ * than one reply holds (a reply that stops early says "peers_next=N").
+ */
+enum ctl_request { CTL_BAD, CTL_GET, CTL_DOWN, CTL_RELOAD, CTL_PEERS };
+#define CTL_PEERS_MAX 1000000	/* the largest N a request may give */
 
-/* Parse a request as received; the whole buffer (bounded) must end with an empty line. */
-enum ctl_request ctl_parse_request(const char *buf, size_t len);
+/*
+ * Parse a request as received; the whole buffer (bounded) must end with an
+ * empty line.  *arg (if not NULL) gets a CTL_PEERS request's N, else 0.
+ */
+enum ctl_request ctl_parse_request(const char *buf, size_t len, unsigned *arg);
 
 /*
  * Read one request from a connected client: bounded in size, and in time by
  * one deadline timeout_ms from now for the whole request (not per read).
  */
-enum ctl_request ctl_read_request(int fd, int timeout_ms);
+enum ctl_request ctl_read_request(int fd, int timeout_ms, unsigned *arg);
 
 /* Write all of buf within timeout_ms: 0 or -errno (-ETIMEDOUT). */
 int ctl_write_all(int fd, const char *buf, size_t len, int timeout_ms);
 
-/* Client side: send req ("get", "down" or "reload") to NAME's socket and read the reply. */
+/*
+ * Client side: send req ("get", "down" or "reload"; or "peers=N") to NAME's
+ * socket and read the reply.
+ */
 int ctl_call(const char *name, const char *req, struct strbuf *reply);
 
 #endif

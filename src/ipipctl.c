@@ -73,6 +73,79 @@ static int reply_errno(const char *reply)
 	return strcmp(v, "-") ? atoi(v) : EPROTO;
 }
 
+/* Append the lines of text but "peers_next=" and "errno=" ones (and empty ones) to *all. */
+static int append_lines(char **all, size_t *len, const char *text, unsigned *next, bool *more)
+{
+	*more = false;
+	for (const char *l = text, *eol; *l; l = eol + 1) {
+		size_t n;
+		char *grown;
+
+		eol = strchr(l, '\n');
+		if (!eol)
+			eol = l + strlen(l) - 1;	/* (a last line without its newline) */
+		n = (size_t)(eol - l) + 1;
+		if (!strncmp(l, "peers_next=", 11)) {
+			*next = (unsigned)strtoul(l + 11, NULL, 10);
+			*more = true;
+			continue;
+		}
+		if (n == 1 || !strncmp(l, "errno=", 6))
+			continue;
+		grown = realloc(*all, *len + n + 1);
+		if (!grown)
+			return -ENOMEM;
+		*all = grown;
+		memcpy(*all + *len, l, n);
+		*len += n;
+		(*all)[*len] = '\0';
+	}
+	return 0;
+}
+
+/*
+ * NAME's status: the reply to "get" and, for a hub whose peers do not fit
+ * in one reply, the rest of them ("peers=N" until no reply says
+ * "peers_next=N"), all before the errno line.  Malloc'd text, or NULL with
+ * *err set (-errno; the daemon's error as the reply says it).
+ */
+static char *get_status(const char *name, int *err)
+{
+	static struct strbuf reply;
+	char *all = NULL, req[32];
+	size_t len = 0;
+	unsigned next = 0, from = 0;
+	bool more;
+
+	*err = ctl_call(name, "get", &reply);
+	if (*err == 0)
+		*err = -reply_errno(reply.buf);
+	if (*err == 0)
+		*err = append_lines(&all, &len, reply.buf, &next, &more);
+	/* each page from further on than the last: at most a page per peer */
+	while (*err == 0 && more && next >= from && next <= CTL_PEERS_MAX) {
+		from = next + 1;
+		snprintf(req, sizeof(req), "peers=%u", next);
+		*err = ctl_call(name, req, &reply);
+		if (*err == 0)
+			*err = -reply_errno(reply.buf);
+		if (*err == 0)
+			*err = append_lines(&all, &len, reply.buf, &next, &more);
+	}
+	if (*err == 0) {
+		char *grown = realloc(all, len + sizeof("errno=0\n\n"));
+
+		if (grown) {
+			all = grown;
+			memcpy(all + len, "errno=0\n\n", sizeof("errno=0\n\n"));
+			return all;
+		}
+		*err = -ENOMEM;
+	}
+	free(all);
+	return NULL;
+}
+
 /* "1.234 s ago" from milliseconds, "never" from null. */
 static const char *ago(const char *ms, char *buf, size_t n)
 {
@@ -400,7 +473,6 @@ static int list_tunnels(char **names, int max)
 
 static int cmd_show(int argc, char **argv)
 {
-	static struct strbuf reply;
 	char *names[MAX_TUNNELS];
 	int json = 0, n, shown = 0, rc = 0;
 	const char *only = NULL;
@@ -432,13 +504,15 @@ static int cmd_show(int argc, char **argv)
 	if (json)
 		putchar('[');
 	for (int i = 0; i < n; i++) {
-		int err = ctl_call(names[i], "get", &reply);
+		int err;
+		char *status = get_status(names[i], &err);
 
-		if (err == 0 && (err = -reply_errno(reply.buf)) == 0) {
+		if (status) {
 			if (json)
 				printf("%s", shown ? "," : "");
-			json ? show_json(reply.buf) : show_human(reply.buf);
+			json ? show_json(status) : show_human(status);
 			shown++;
+			free(status);
 		} else if (only) {
 			call_error(names[i], err);
 			rc = 1;
@@ -672,7 +746,6 @@ static int write_textfile(const char *dir, const char *const *replies, int n)
 
 static int cmd_metrics(int argc, char **argv)
 {
-	static struct strbuf reply;
 	char *names[MAX_TUNNELS], *replies[MAX_TUNNELS];
 	const char *only = NULL, *dir = NULL;
 	int n, got = 0, rc = 0;
@@ -694,10 +767,11 @@ static int cmd_metrics(int argc, char **argv)
 		n = list_tunnels(names, MAX_TUNNELS);
 	}
 	for (int i = 0; i < n; i++) {
-		int err = ctl_call(names[i], "get", &reply);
+		int err;
+		char *status = get_status(names[i], &err);
 
-		if (err == 0 && (err = -reply_errno(reply.buf)) == 0)
-			replies[got++] = strdup(reply.buf);
+		if (status)
+			replies[got++] = status;
 		else if (only) {
 			call_error(names[i], err);
 			rc = 1;

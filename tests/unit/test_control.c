@@ -29,7 +29,7 @@
 
 static enum ctl_request parse(const char *s)
 {
-	return ctl_parse_request(s, strlen(s));
+	return ctl_parse_request(s, strlen(s), NULL);
 }
 
 /* A connected pair of stream sockets, closed by the teardown. */
@@ -124,9 +124,38 @@ static void test_parse_trailing_junk(void **state)
 	assert_int_equal(parse("xget=1\n\n"), CTL_BAD);
 }
 
+static void test_parse_peers(void **state)
+{
+	unsigned arg = 7;
+
+	assert_int_equal(ctl_parse_request("peers=0\n\n", 9, &arg), CTL_PEERS);
+	assert_int_equal(arg, 0);
+	assert_int_equal(ctl_parse_request("peers=4095\n\n", 12, &arg), CTL_PEERS);
+	assert_int_equal(arg, 4095);
+	assert_int_equal(ctl_parse_request("peers=1000000\n\n", 15, &arg), CTL_PEERS);
+	assert_int_equal(arg, 1000000);
+	/* nothing else: no sign, no spaces, no value, at most 7 digits, at most CTL_PEERS_MAX */
+	assert_int_equal(ctl_parse_request("peers=1000001\n\n", 15, &arg), CTL_BAD);
+	assert_int_equal(arg, 0);
+	assert_int_equal(parse("peers=10000000\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=+1\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=-1\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers= 1\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=1 \n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=1x\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=1\n"), CTL_BAD);
+	assert_int_equal(parse("peers=1\n\n\n"), CTL_BAD);
+	assert_int_equal(parse("peers=1\nget=1\n\n"), CTL_BAD);
+	/* the other requests give 0 */
+	arg = 7;
+	assert_int_equal(ctl_parse_request("get=1\n\n", 7, &arg), CTL_GET);
+	assert_int_equal(arg, 0);
+}
+
 static void test_parse_empty(void **state)
 {
-	assert_int_equal(ctl_parse_request("", 0), CTL_BAD);
+	assert_int_equal(ctl_parse_request("", 0, NULL), CTL_BAD);
 	assert_int_equal(parse("\n"), CTL_BAD);
 	assert_int_equal(parse("\n\n"), CTL_BAD);
 }
@@ -134,9 +163,9 @@ static void test_parse_empty(void **state)
 static void test_parse_uses_length_not_nul(void **state)
 {
 	/* the request is the first len bytes, wherever the NULs are */
-	assert_int_equal(ctl_parse_request("get=1\n\nxyz", 7), CTL_GET);
-	assert_int_equal(ctl_parse_request("get=1\n\0\n", 8), CTL_BAD);
-	assert_int_equal(ctl_parse_request("get=1\n\n", 6), CTL_BAD);
+	assert_int_equal(ctl_parse_request("get=1\n\nxyz", 7, NULL), CTL_GET);
+	assert_int_equal(ctl_parse_request("get=1\n\0\n", 8, NULL), CTL_BAD);
+	assert_int_equal(ctl_parse_request("get=1\n\n", 6, NULL), CTL_BAD);
 }
 
 /* ---- sb_printf ------------------------------------------------------------ */
@@ -259,13 +288,13 @@ static void test_sb_printf_single_huge_write(void **state)
 static void test_read_request_get(void **state)
 {
 	send_str(sv[1], "get=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_GET);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_GET);
 }
 
 static void test_read_request_down(void **state)
 {
 	send_str(sv[1], "down=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_DOWN);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_DOWN);
 }
 
 static void test_read_request_in_pieces(void **state)
@@ -284,7 +313,7 @@ static void test_read_request_in_pieces(void **state)
 		}
 		_exit(0);
 	}
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_DOWN);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_DOWN);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -292,27 +321,27 @@ static void test_read_request_in_pieces(void **state)
 static void test_read_request_bad(void **state)
 {
 	send_str(sv[1], "reboot=1\n\n");
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 static void test_read_request_peer_closes_early(void **state)
 {
 	send_str(sv[1], "get=1\n");
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 static void test_read_request_empty(void **state)
 {
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 static void test_read_request_trailing_junk(void **state)
 {
 	send_str(sv[1], "get=1\n\nget=1\n");
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 static void test_read_request_oversized(void **state)
@@ -322,7 +351,7 @@ static void test_read_request_oversized(void **state)
 	/* 8 KiB without an empty line: refused after the 4 KiB bound */
 	memset(junk, 'a', sizeof(junk));
 	assert_int_equal(send(sv[1], junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 /* A client that trickles its request cannot hold the daemon past one deadline. */
@@ -345,7 +374,7 @@ static void test_read_request_one_deadline(void **state)
 		_exit(0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 900 && ms < 1500);
@@ -357,7 +386,7 @@ static void test_read_request_times_out(void **state)
 {
 	/* a client that connects and says nothing does not block us for ever */
 	send_str(sv[1], "get=1");
-	assert_int_equal(ctl_read_request(sv[0], 1000), CTL_BAD);
+	assert_int_equal(ctl_read_request(sv[0], 1000, NULL), CTL_BAD);
 }
 
 /* ---- ctl_write_all --------------------------------------------------------- */
@@ -553,7 +582,7 @@ static void test_listen_serves_a_request(void **state)
 	send_str(c, "get=1\n\n");
 	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(s >= 0);
-	assert_int_equal(ctl_read_request(s, 1000), CTL_GET);
+	assert_int_equal(ctl_read_request(s, 1000, NULL), CTL_GET);
 	assert_int_equal(ctl_write_all(s, reply, strlen(reply), 10000), 0);
 	close(s);
 	assert_int_equal(recv(c, buf, sizeof(buf), MSG_WAITALL), (ssize_t)strlen(reply));
@@ -676,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_parse_unknown_request),
 		cmocka_unit_test(test_parse_missing_blank_line),
 		cmocka_unit_test(test_parse_trailing_junk),
+		cmocka_unit_test(test_parse_peers),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_uses_length_not_nul),
 

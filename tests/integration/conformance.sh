@@ -141,8 +141,8 @@ nsx "$A" $CP send size=1480 df=1 >/dev/null	# lets ipipd learn the path MTU
 sleep 0.3
 fn0=$(dropped_a tx_frag_needed)
 cap "$A" ipa "icmp[0] == 3 and icmp[1] == 4"
-nsx "$A" tcpdump --immediate-mode -Z root -n -i va -w "$WORK/cap2.pcap" -U "ip proto 4" 2>"$WORK/td2.err" &
-TD2=$!; PIDS+=("$TD2")
+bg "$A" tcpdump --immediate-mode -Z root -n -i va -w "$WORK/cap2.pcap" -U "ip proto 4" 2>"$WORK/td2.err"
+TD2=$BG
 for _ in $(seq 300); do grep -q listening "$WORK/td2.err" 2>/dev/null && break; sleep 0.1; done
 # Two too-big DF packets, then a small one that must go out (the capture works).
 send size=1480 df=1 id=0x5151 n=2 + size=100 df=1 id=0x5252

@@ -100,10 +100,10 @@ check "on the wire: outer TTL 54 and TOS 0x10 from the last reload" bash -c "
 
 # A reload that changes only the tunnel's settings touches no route, rule,
 # address or nft rule (monitors), and the host setup is as it was.
-nsx "$A" ip monitor address route rule >"$WORK/mon.ip" 2>&1 &
-MON=$!; PIDS+=("$MON")
-nsx "$A" nft monitor ruleset >"$WORK/mon.nft" 2>&1 &
-MONF=$!; PIDS+=("$MONF")
+bg "$A" ip monitor address route rule >"$WORK/mon.ip" 2>&1
+MON=$BG
+bg "$A" nft monitor ruleset >"$WORK/mon.nft" 2>&1
+MONF=$BG
 sleep 0.3
 dump "$A" | grep -v -E '^\s*(link/|inet |valid_lft|[0-9]+: ra:)' >"$WORK/a.mid"
 conf_a 60 0x08 1300 198.51.100.0/24
@@ -116,10 +116,10 @@ check "a reload of TTL, TOS, MTU and AllowedSources: no route, rule, address or 
 # Host settings change by difference: a new table and rule, the old ones gone.
 conf_a 60 0x08 1300 198.51.100.0/24
 sed -i 's/^Table = 4711/Table = 4712/' "$WORK/ra.conf"
-nsx "$A" ip monitor rule >"$WORK/mon2.ip" 2>&1 &
-MON=$!; PIDS+=("$MON")
-nsx "$A" nft monitor ruleset >"$WORK/mon2.nft" 2>&1 &
-MONF=$!; PIDS+=("$MONF")
+bg "$A" ip monitor rule >"$WORK/mon2.ip" 2>&1
+MON=$BG
+bg "$A" nft monitor ruleset >"$WORK/mon2.nft" 2>&1
+MONF=$BG
 sleep 0.3
 check "a reload with another Table succeeds" reload
 sleep 0.3

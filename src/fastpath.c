@@ -399,6 +399,15 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 	if (rx_l2 < 0)
 		return -EPFNOSUPPORT;
+	/*
+	 * The way out first: attaching the ingress program takes the RTNL
+	 * lock, and a link that just went down holds it for tens of
+	 * milliseconds (its queues stopped, RCU grace periods), while the
+	 * outer packets would still go to the old device.  Until the ingress
+	 * program is there, the new underlay's packets take the slow path in.
+	 */
+	__atomic_store_n(&((struct ipip_bpf__bss *)fp->bss)->state.underlay_ifindex,
+			 (uint32_t)ifindex, __ATOMIC_RELAXED);
 	if (fp->shared) {
 		struct fps_key k = fp->share.key;
 		char why[200];
@@ -693,14 +702,6 @@ int fp_hub_underlays(struct fastpath *fp, const uint32_t *ifindex, unsigned n)
 								     __ATOMIC_RELAXED));
 }
 
-static bool listed(const uint32_t *addr, unsigned n, uint32_t a)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (addr[i] == a)
-			return true;
-	return false;
-}
-
 int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
 {
 	uint32_t key, next;
@@ -717,7 +718,7 @@ int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n)
 		if (bpf_map_update_elem(fp->own_fd, &addr[i], &one, BPF_ANY) < 0)
 			rc = -errno;
 	while (bpf_map_get_next_key(fp->own_fd, prev, &next) == 0) {
-		if (!listed(addr, n, next) && bpf_map_delete_elem(fp->own_fd, &next) == 0) {
+		if (!u32_listed(addr, n, next) && bpf_map_delete_elem(fp->own_fd, &next) == 0) {
 			prev = NULL;	/* the walk starts over after a deletion */
 			continue;
 		}

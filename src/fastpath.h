@@ -122,8 +122,10 @@ void fp_stop(struct fastpath *fp);
 
 /*
  * The route to Remote now leaves through ifindex (rx_l2 as for fp_start):
- * attach the ingress program there, detach it from the old device, send
- * outer packets there.  Returns 0 or -errno (the old attachment then stays).
+ * send outer packets there (at once), attach the ingress program there,
+ * detach it from the old device.  Returns 0 or -errno (the old ingress
+ * attachment then stays; the outer packets go to ifindex all the same,
+ * unless rx_l2 < 0: -EPFNOSUPPORT, nothing changed).
  */
 int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2);
 

@@ -388,14 +388,6 @@ static void uncover(struct fps_member *m, uint32_t ifindex)
 
 /* ---- a hub's other underlays ----------------------------------------------- */
 
-static bool in_set(const uint32_t *set, unsigned n, uint32_t ifindex)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (set[i] == ifindex)
-			return true;
-	return false;
-}
-
 /* Let go of also[i] (with the lock held): our key there, then our link. */
 static void drop_also(struct fps_member *m, unsigned i)
 {
@@ -423,7 +415,7 @@ int fps_also(struct fps_member *m, const uint32_t *ifindex, unsigned n, int rx_l
 	if (!m->joined || lock_ns(m, true) < 0)
 		return 0;
 	for (unsigned i = m->n_also; i-- > 0;)
-		if (!in_set(ifindex, n, m->also[i].ifindex) || m->also[i].ifindex == m->key.ifindex)
+		if (!u32_listed(ifindex, n, m->also[i].ifindex) || m->also[i].ifindex == m->key.ifindex)
 			drop_also(m, i);
 	for (unsigned i = 0; i < n && m->n_also < FPS_ALSO_MAX; i++) {
 		struct fps_key k = m->key;

@@ -52,6 +52,15 @@ struct fps_member {
 	unsigned n_also;
 };
 
+/* Is v one of set[0..n)?  (A hub's underlays, a tunnel's own addresses.) */
+static inline bool u32_listed(const uint32_t *set, unsigned n, uint32_t v)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == v)
+			return true;
+	return false;
+}
+
 /* Nothing held: before fps_join(), and what fps_leave() leaves. */
 void fps_init(struct fps_member *m);
 

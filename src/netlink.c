@@ -51,28 +51,6 @@ int nl_monitor_open(struct nl *nl, unsigned groups)
 	return rc < 0 ? rc : mnl_socket_get_fd(nl->sock);
 }
 
-int nl_monitor_drain(struct nl *nl)
-{
-	char buf[NL_BUF];
-	int got = 0;
-
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
-
-		if (n > 0) {
-			got++;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ENOBUFS) {
-			got++;		/* notifications were lost: the caller dumps anew */
-			continue;
-		}
-		return got;
-	}
-}
-
 void nl_close(struct nl *nl)
 {
 	if (nl->sock)
@@ -211,19 +189,26 @@ int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
 
 		if (n > 0) {
 			got++;
-			mnl_cb_run(buf, (size_t)n, 0, 0, other_cb, &c);
+			if (other)
+				mnl_cb_run(buf, (size_t)n, 0, 0, other_cb, &c);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == ENOBUFS) {
-			got++;		/* notifications were lost: any of them may have been */
-			c.other++;
+			got++;		/* notifications were lost: the caller dumps anew */
+			c.other++;	/* and any of them may have been another device's */
 			continue;
 		}
-		*other = c.other;
+		if (other)
+			*other = c.other;
 		return got;
 	}
+}
+
+int nl_monitor_drain(struct nl *nl)
+{
+	return nl_monitor_drain_other(nl, 0, NULL);
 }
 
 /* ip route get [fibmatch] DST [from SRC] (src 0: none). */

@@ -27,7 +27,7 @@ int nl_monitor_drain(struct nl *nl);
 /*
  * The same, and *other says how many concern anything but the device
  * ifindex: a link other than it, an IPv4 route that does not leave by it
- * alone (lost notifications count too).
+ * alone (lost notifications count too).  other may be NULL: nl_monitor_drain().
  */
 int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other);
 

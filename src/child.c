@@ -280,7 +280,7 @@ static unsigned peers_direct(const struct daemon *d)
 	unsigned n = 0;
 
 	for (unsigned i = 0; dp->peers && i < dp->peers->n; i++)
-		n += dp_peer_direct(dp, i);
+		n += dp_peer_hop(dp, i) != 0;
 	return n;
 }
 
@@ -321,8 +321,8 @@ static void peer_lines(const struct daemon *d, struct strbuf *sb, unsigned from,
 					       f.tx_bytes));
 		sb_age(sb, " last_rx_ms=", lr, now, "");
 		sb_age(sb, " last_tx_ms=", lt, now, "");
-		sb_printf(sb, " direct=%s tx_direct=%llu rx_fast=%llu tx_fast=%llu\n",
-			  dp_peer_direct(dp, i) ? "true" : "false",
+		sb_printf(sb, " direct=%s hop_ifindex=%d tx_direct=%llu rx_fast=%llu tx_fast=%llu\n",
+			  dp_peer_hop(dp, i) ? "true" : "false", dp_peer_hop(dp, i),
 			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed),
 			  (unsigned long long)f.rx_packets, (unsigned long long)f.tx_packets);
 	}

@@ -1525,12 +1525,12 @@ void dp_kick_peers(struct datapath *dp)
 	atomic_fetch_add_explicit(&dp->peer_kick, 1, memory_order_relaxed);
 }
 
-bool dp_peer_direct(struct datapath *dp, uint32_t idx)
+int dp_peer_hop(struct datapath *dp, uint32_t idx)
 {
 	const struct dp_peer_hop *h = dp->peer_hops && idx < HUB_PEERS_MAX ? &dp->peer_hops[idx] : NULL;
 
-	return h && dp->pkt_fd >= 0 && h->ll.sll_ifindex &&
-	       !atomic_load_explicit(&h->failed, memory_order_relaxed);
+	return h && dp->pkt_fd >= 0 && !atomic_load_explicit(&h->failed, memory_order_relaxed) ?
+	       h->ll.sll_ifindex : 0;
 }
 
 static void *rx_main(void *arg)

@@ -306,12 +306,12 @@ void dp_set_hub(struct datapath *dp, struct hub_table *t);
  * dp->peers (the datapath's, freed by the next call or dp_free; NULL: all
  * through the kernel), from the owner.  dp_kick_peers(), every half second
  * or so: each peer's next packet goes through the kernel (its neighbour entry
- * stays in use).  dp_peer_direct(): whether peer idx goes direct now (the
- * owner's view).
+ * stays in use).  dp_peer_hop(): the interface index peer idx goes direct
+ * to now, 0 through the kernel (the owner's view).
  */
 void dp_set_peer_hops(struct datapath *dp, struct dp_peer_hop *hops);
 void dp_kick_peers(struct datapath *dp);
-bool dp_peer_direct(struct datapath *dp, uint32_t idx);
+int dp_peer_hop(struct datapath *dp, uint32_t idx);
 
 /* Stops the threads if they run, then frees everything. */
 void dp_free(struct datapath *dp);

@@ -209,6 +209,8 @@ static void show_peers(const char *r, const char *allowed)
 					printf(" last tx %s", ago(v, b[3], 64));
 				else if (!strcmp(f, "direct"))
 					printf("; %s", strcmp(v, "true") ? "through the kernel" : "direct");
+				else if (!strcmp(f, "hop_ifindex") && strcmp(v, "0"))
+					printf(" to ifindex %s", v);
 				else if (!strcmp(f, "tx_direct"))
 					printf(" (%s sent direct)", v);
 				else if (!strcmp(f, "rx_fast") && strcmp(val(r, "datapath", b[3], 64), "ebpf") == 0)

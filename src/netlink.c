@@ -288,9 +288,9 @@ static int link_get(struct nl *nl, int ifindex, struct link_reply *l)
 	return nl_talk(nl, nlh, link_cb, l);
 }
 
-int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
+int nl_route_oif(struct nl *nl, uint32_t dst, int *oif)
 {
-	struct route_reply r, fib;
+	struct route_reply r;
 	int rc = route_get(nl, dst, 0, &r);
 
 	if (rc < 0)
@@ -298,6 +298,16 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 	if (!r.oif)
 		return -ENETUNREACH;
 	*oif = r.oif;
+	return 0;
+}
+
+int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
+{
+	struct route_reply fib;
+	int rc = nl_route_oif(nl, dst, oif);
+
+	if (rc < 0)
+		return rc;
 	/*
 	 * The MTU of the route as configured (the FIB entry's metric), not the
 	 * one the lookup reports: that includes what the kernel learned from
@@ -307,7 +317,7 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif)
 		*mtu = fib.mtu;
 		return 0;
 	}
-	return nl_link_mtu(nl, r.oif, mtu);
+	return nl_link_mtu(nl, *oif, mtu);
 }
 
 int nl_route_src(struct nl *nl, uint32_t dst, uint32_t *src)

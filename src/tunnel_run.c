@@ -295,17 +295,17 @@ static void fast_routes(struct tunnel *t, const struct nl_route_info *r, const u
  * ... and the device each peer's outer packets leave by (the route to its
  * address), looked up every second and as routes change; 0 (none, or the
  * hub's own device: a loop) leaves that peer's packets to the slow path.
+ * With underlays, the shared ingress on the devices found (below) too.
  */
-static void fast_peer_hops(struct tunnel *t)
+static void fast_peer_hops(struct tunnel *t, bool underlays)
 {
 	for (unsigned i = 0; i < t->hub_ngw; i++) {
 		uint32_t idx = hub_id(&t->hub_ids, t->hub_gw[i]);
-		unsigned mtu;
 		int oif = 0, rc;
 
 		if (idx == HUB_NO_PEER)
 			continue;
-		if (nl_route_mtu(t->nl, t->hub_gw[i], &mtu, &oif) < 0 || oif == t->ifindex || oif < 0)
+		if (nl_route_oif(t->nl, t->hub_gw[i], &oif) < 0 || oif == t->ifindex || oif < 0)
 			oif = 0;
 		if ((uint32_t)oif == t->hub_fast_hop[idx])
 			continue;
@@ -317,7 +317,8 @@ static void fast_peer_hops(struct tunnel *t)
 		}
 		t->hub_fast_hop[idx] = (uint32_t)oif;
 	}
-	fast_hub_underlays(t);	/* (below) */
+	if (underlays)
+		fast_hub_underlays(t);	/* (below) */
 }
 
 /*
@@ -470,7 +471,7 @@ void tunnel_follow_hop(struct tunnel *t, bool failed)
 	int rc;
 
 	if (t->up && t->fast && t->cfg.ip.remote_any)
-		fast_peer_hops(t);
+		fast_peer_hops(t, true);
 	if (!t->up || t->kernel || !t->direct)
 		return;
 	if (t->cfg.ip.remote_any) {
@@ -895,6 +896,13 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked)
 		t->underlay_ifindex = oif;
 		return;
 	}
+	/*
+	 * A hub: its peers' outer packets to their new devices first (a map
+	 * each), as fp_move_underlay() does for its own: the ingress program's
+	 * move below waits for the RTNL lock.
+	 */
+	if (t->cfg.ip.remote_any)
+		fast_peer_hops(t, false);
 	rc = fp_move_underlay(&t->fp, oif, underlay_l2(t, oif));
 	if (rc < 0) {
 		errno = -rc;

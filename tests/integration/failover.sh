@@ -16,6 +16,11 @@
 # was told of: each must be told at once, or the packets go into a dead link
 # (or by the kernel's IP output, on the userspace datapath) until the next
 # once-a-second look.
+#
+# FAILOVER_HUB=1 (tests/integration/failover-hub.sh): B is a hub (Remote =
+# any, AllowedRemotes = A's address) with a route to A's tunnel address via
+# A's: its outer packets follow the route to that peer, and its ingress the
+# route to its AllowedRemotes.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -58,8 +63,20 @@ conf() { # conf NAME LOCAL REMOTE ADDR PEER
 		"$2" "$3" "$DATAPATH" "$4" "$5" >"$WORK/$1.conf"
 	echo "$WORK/$1.conf"
 }
+hub_conf() { # hub_conf NAME LOCAL PEER ADDR PEER-ADDR
+	printf '[Tunnel]\nLocal = %s\nRemote = any\nAllowedRemotes = %s/32\nDatapath = %s\n' \
+		"$2" "$3" "$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" >"$WORK/$1.conf"
+	printf '[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
+		"$4" "$5" "$3" >>"$WORK/$1.conf"
+	echo "$WORK/$1.conf"
+}
 start "$A" "$(conf foa 203.0.113.1 203.0.113.2 198.51.100.1 198.51.100.2)" || notok "ipipd start at A"
-start "$B" "$(conf fob 203.0.113.2 203.0.113.1 198.51.100.2 198.51.100.1)" || notok "ipipd start at B"
+if [ "${FAILOVER_HUB:-0}" = 1 ]; then
+	start "$B" "$(hub_conf fob 203.0.113.2 203.0.113.1 198.51.100.2 198.51.100.1)" ||
+		notok "ipipd start at B (a hub)"
+else
+	start "$B" "$(conf fob 203.0.113.2 203.0.113.1 198.51.100.2 198.51.100.1)" || notok "ipipd start at B"
+fi
 for _ in $(seq 50); do nsx "$A" ping -c 1 -W 0.5 198.51.100.2 >/dev/null 2>&1 && break; sleep 0.2; done
 check "the tunnel carries a ping" nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.2
 
@@ -75,6 +92,14 @@ def underlay(ns, name):
     out = subprocess.run(["ip", "netns", "exec", ns, sys.argv[1], "show", "--json", name],
                          capture_output=True, text=True).stdout
     t = json.loads(out)[0]
+    if t["remote"] == "any":
+        # a hub: its one peer's next hop (0: the kernel's IP output), and on
+        # the fast path the underlay its ingress follows, which must agree
+        hop = t["peers"][0]["hop_ifindex"]
+        hop = str(hop) if hop else "kernel"
+        if t["datapath"] != "ebpf" or hop in ("kernel", str(t["fast_underlay"])):
+            return str(t["fast_underlay"]) if t["datapath"] == "ebpf" else hop
+        return "hop %s, fast_underlay %s" % (hop, t["fast_underlay"])
     if t["datapath"] == "ebpf":
         return str(t["fast_underlay"])
     hop = t.get("underlay_hop", "-")

@@ -149,12 +149,13 @@ assert sorted(s1["routes"].split(",")) == ["198.51.100.11/32", "203.0.113.16/28"
 assert s1["rx_packets"] > 0 and s1["tx_packets"] > 0 and s1["rx_bytes"] > 2000000 > s1["tx_bytes"] > 0, s1
 assert isinstance(s1["last_rx_ms"], int) and isinstance(s1["last_tx_ms"], int), s1
 ' "$WORK/show.json"
-check "... each peer goes direct, and the transfer's packets to S2 went on the packet socket (over half)" \
+check "... each peer goes direct (to an interface index), and the transfer's packets to S2 went on the packet socket (over half)" \
 	$PY -c '
 import json, sys
 t = json.load(open(sys.argv[1]))[0]
 p = {x["address"]: x for x in t["peers"]}
 assert all(x["direct"] is True for x in p.values()), p
+assert all(x["hop_ifindex"] > 0 for x in p.values()), p
 s2 = p["192.0.2.12"]
 assert s2["tx_packets"] > 1000 and s2["tx_direct"] * 2 > s2["tx_packets"], s2
 assert t["tx_direct"] >= s2["tx_direct"], t["tx_direct"]
@@ -181,7 +182,7 @@ for a in ("192.0.2.11", "192.0.2.12"):
 fi
 check "ipipctl show: a line per peer" bash -c "
 	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr |
-	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago; direct ([1-9][0-9]* sent direct)\\(; fast path rx [0-9]* tx [0-9]* packets\\)\\?\$'"
+	grep -q '^  peer 192.0.2.12: routes [0-9./,]*; rx [0-9]* packets [0-9]* bytes; tx [0-9]* packets [0-9]* bytes; last rx [0-9.]* s ago; last tx [0-9.]* s ago; direct to ifindex [1-9][0-9]* ([1-9][0-9]* sent direct)\\(; fast path rx [0-9]* tx [0-9]* packets\\)\\?\$'"
 
 nsx "$H" "$IPIPCTL" metrics hub >"$WORK/metrics.prom"
 check "ipipctl metrics: each peer's counters and ages, the hub's routes and peers; promtool passes" bash -c "
@@ -213,7 +214,7 @@ check "... S4's packets went through the kernel: direct false, tx_direct 0 of $(
 	"$(peer 192.0.2.10 tx_packets)" -gt 1000
 check "... while the others still go direct ($(json "$H" hub underlay_output))" bash -c "
 	ip netns exec $H $IPIPCTL show hub | tee /dev/stderr | grep -q '^  peer 192.0.2.10: .*; through the kernel (0 sent direct)\\(; fast path rx [0-9]* tx [1-9][0-9]* packets\\)\\?\$' &&
-	test \"\$(ip netns exec $H $IPIPCTL show hub | grep -c '; direct (')\" = 3 &&
+	test \"\$(ip netns exec $H $IPIPCTL show hub | grep -c '; direct to ifindex [1-9][0-9]* (')\" = 3 &&
 	test '$(json "$H" hub underlay_output)' = 'direct for 3 of 4 peers (the others through the kernel)'"
 if [ "$HUBDP" = ebpf ]; then
 	# S4's packets arrive on S4's own link (eth1), not on the hub's

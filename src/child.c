@@ -299,6 +299,7 @@ static void peer_lines(const struct daemon *d, struct strbuf *sb, unsigned from,
 		uint64_t lr = atomic_load_explicit(&p->last_rx_ms, memory_order_relaxed);
 		uint64_t lt = atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed);
 		struct fp_peer_ctr f;	/* the eBPF fast path's part (zero without it) */
+		int hop = dp_peer_hop(dp, i);	/* 0: through the kernel */
 
 		if (!p->addr)
 			continue;	/* a number not given (yet) */
@@ -322,7 +323,7 @@ static void peer_lines(const struct daemon *d, struct strbuf *sb, unsigned from,
 		sb_age(sb, " last_rx_ms=", lr, now, "");
 		sb_age(sb, " last_tx_ms=", lt, now, "");
 		sb_printf(sb, " direct=%s hop_ifindex=%d tx_direct=%llu rx_fast=%llu tx_fast=%llu\n",
-			  dp_peer_hop(dp, i) ? "true" : "false", dp_peer_hop(dp, i),
+			  hop ? "true" : "false", hop,
 			  (unsigned long long)atomic_load_explicit(&p->tx_direct, memory_order_relaxed),
 			  (unsigned long long)f.rx_packets, (unsigned long long)f.tx_packets);
 	}

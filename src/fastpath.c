@@ -211,11 +211,20 @@ static int map_counters(struct fastpath *fp)
 	return 0;
 }
 
-static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
+/* Where the egress program sends outer packets. */
+static void set_egress(struct fastpath *fp, int ifindex)
 {
 	struct ipip_bpf__bss *bss = fp->bss;
 
 	__atomic_store_n(&bss->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
+}
+
+/* ... and the ingress program's link-layer header length with it. */
+static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
+{
+	struct ipip_bpf__bss *bss = fp->bss;
+
+	set_egress(fp, ifindex);
 	__atomic_store_n(&bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
 }
 
@@ -406,8 +415,7 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 	 * outer packets would still go to the old device.  Until the ingress
 	 * program is there, the new underlay's packets take the slow path in.
 	 */
-	__atomic_store_n(&((struct ipip_bpf__bss *)fp->bss)->state.underlay_ifindex,
-			 (uint32_t)ifindex, __ATOMIC_RELAXED);
+	set_egress(fp, ifindex);
 	if (fp->shared) {
 		struct fps_key k = fp->share.key;
 		char why[200];

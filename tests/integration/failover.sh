@@ -18,10 +18,17 @@
 # once-a-second look.
 #
 # FAILOVER_HUB=1 (tests/integration/failover-hub.sh): B is a hub (Remote =
-# any, AllowedRemotes = A's address) with a route to A's tunnel address via
-# A's: its outer packets follow the route to that peer, and its ingress the
-# route to its AllowedRemotes.
+# any) with two peers, each the gateway of a route to its tunnel address: A,
+# and C on a link of its own (lb3 192.0.2.9/30 -- lc 192.0.2.10/30, C's
+# tunnel end lo 203.0.113.3) that does not change.  B's outer packets to A
+# follow the route to A, and its ingress the route to its first
+# AllowedRemotes prefix (A's); C's traffic, which flows all along, must not
+# notice: its next hop stays, none of its datagrams is lost, and on the fast
+# path its packets are taken in fast on C's link again after B's own
+# underlay moved (the shared ingress on a hub's other underlays is let go of
+# and taken anew at each move).
 set -u
+HUB=${FAILOVER_HUB:-0}
 . "$(dirname "$0")/../lib.sh"
 
 ns_new A foA && ns_new B foB || exit 1
@@ -38,12 +45,22 @@ nsx "$B" ip addr add 192.0.2.2/30 dev lb1
 nsx "$B" ip addr add 192.0.2.6/30 dev lb2
 for i in la1 la2; do nsx "$A" ip link set "$i" up; done
 for i in lb1 lb2; do nsx "$B" ip link set "$i" up; done
-for ns in "$A" "$B"; do
+NSS=("$A" "$B")
+if [ "$HUB" = 1 ]; then
+	ns_new C foC || exit 1
+	ip link add lc index 31 netns "$C" type veth peer lb3 index 23 netns "$B" || exit 1
+	nsx "$B" ip addr add 192.0.2.9/30 dev lb3
+	nsx "$C" ip addr add 192.0.2.10/30 dev lc
+	nsx "$B" ip link set lb3 up
+	nsx "$C" ip link set lc up
+	NSS+=("$C")
+fi
+for ns in "${NSS[@]}"; do
 	for k in all default; do
 		nsx "$ns" sysctl -qw net.ipv4.conf.$k.ignore_routes_with_linkdown=1
 		nsx "$ns" sysctl -qw net.ipv4.conf.$k.rp_filter=0
 	done
-	for i in lo la1 la2 lb1 lb2; do
+	for i in lo la1 la2 lb1 lb2 lb3 lc; do
 		nsx "$ns" sysctl -qw net.ipv4.conf.$i.ignore_routes_with_linkdown=1 2>/dev/null
 		nsx "$ns" sysctl -qw net.ipv4.conf.$i.rp_filter=0 2>/dev/null
 	done
@@ -55,6 +72,13 @@ route_a1 add
 nsx "$A" ip route add 203.0.113.2/32 via 192.0.2.6 dev la2 metric 20
 nsx "$B" ip route add 203.0.113.1/32 via 192.0.2.1 dev lb1 metric 10
 nsx "$B" ip route add 203.0.113.1/32 via 192.0.2.5 dev lb2 metric 20
+if [ "$HUB" = 1 ]; then
+	nsx "$C" ip addr add 203.0.113.3/32 dev lo
+	nsx "$C" ip route add 203.0.113.2/32 via 192.0.2.9 dev lc
+	nsx "$B" ip route add 203.0.113.3/32 via 192.0.2.10 dev lb3
+	check "the underlay: C reaches B's tunnel address from its own" \
+		nsx "$C" ping -c 1 -W 2 -I 203.0.113.3 203.0.113.2
+fi
 check "the underlay: A reaches B's tunnel address from its own" \
 	nsx "$A" ping -c 1 -W 2 -I 203.0.113.1 203.0.113.2
 
@@ -63,17 +87,28 @@ conf() { # conf NAME LOCAL REMOTE ADDR PEER
 		"$2" "$3" "$DATAPATH" "$4" "$5" >"$WORK/$1.conf"
 	echo "$WORK/$1.conf"
 }
-hub_conf() { # hub_conf NAME LOCAL PEER ADDR PEER-ADDR
-	printf '[Tunnel]\nLocal = %s\nRemote = any\nAllowedRemotes = %s/32\nDatapath = %s\n' \
-		"$2" "$3" "$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" >"$WORK/$1.conf"
-	printf '[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
-		"$4" "$5" "$3" >>"$WORK/$1.conf"
-	echo "$WORK/$1.conf"
+hub_conf() { # hub_conf NAME LOCAL ADDR [PEER PEER-ADDR]...: the first peer's route sets the underlay
+	local name=$1 addr=$3 allowed=
+	printf '[Tunnel]\nLocal = %s\nRemote = any\n' "$2" >"$WORK/$name.conf"
+	printf '[Address]\nAddress = %s/32\n' "$addr" >"$WORK/$name.routes"
+	shift 3
+	while [ $# -ge 2 ]; do
+		allowed="$allowed $1/32"
+		printf '[Route]\nDestination = %s/32\nGateway = %s\n' "$2" "$1" >>"$WORK/$name.routes"
+		shift 2
+	done
+	printf 'AllowedRemotes =%s\nDatapath = %s\n' "$allowed" \
+		"$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" >>"$WORK/$name.conf"
+	cat "$WORK/$name.routes" >>"$WORK/$name.conf"
+	echo "$WORK/$name.conf"
 }
 start "$A" "$(conf foa 203.0.113.1 203.0.113.2 198.51.100.1 198.51.100.2)" || notok "ipipd start at A"
-if [ "${FAILOVER_HUB:-0}" = 1 ]; then
-	start "$B" "$(hub_conf fob 203.0.113.2 203.0.113.1 198.51.100.2 198.51.100.1)" ||
+if [ "$HUB" = 1 ]; then
+	start "$B" "$(hub_conf fob 203.0.113.2 198.51.100.2 203.0.113.1 198.51.100.1 203.0.113.3 198.51.100.3)" ||
 		notok "ipipd start at B (a hub)"
+	start "$C" "$(conf foc 203.0.113.3 203.0.113.2 198.51.100.3 198.51.100.2)" || notok "ipipd start at C"
+	for _ in $(seq 50); do nsx "$C" ping -c 1 -W 0.5 198.51.100.2 >/dev/null 2>&1 && break; sleep 0.2; done
+	check "the tunnel carries a ping from C" nsx "$C" ping -c 3 -i 0.2 -W 2 198.51.100.2
 else
 	start "$B" "$(conf fob 203.0.113.2 203.0.113.1 198.51.100.2 198.51.100.1)" || notok "ipipd start at B"
 fi
@@ -93,9 +128,9 @@ def underlay(ns, name):
                          capture_output=True, text=True).stdout
     t = json.loads(out)[0]
     if t["remote"] == "any":
-        # a hub: its one peer's next hop (0: the kernel's IP output), and on
-        # the fast path the underlay its ingress follows, which must agree
-        hop = t["peers"][0]["hop_ifindex"]
+        # a hub: peer A's next hop (0: the kernel's IP output), and on the
+        # fast path the underlay its ingress follows, which must agree
+        hop = {p["address"]: p for p in t["peers"]}["203.0.113.1"]["hop_ifindex"]
         hop = str(hop) if hop else "kernel"
         if t["datapath"] != "ebpf" or hop in ("kernel", str(t["fast_underlay"])):
             return str(t["fast_underlay"]) if t["datapath"] == "ebpf" else hop
@@ -107,6 +142,11 @@ def underlay(ns, name):
 print(underlay(sys.argv[3], sys.argv[4]))
 PYEOF
 underlay() { $PY "$WORK/underlay.py" "$IPIPCTL" show "$1" "$2"; }
+# cpeer KEY: peer C's value in B's ipipctl show --json
+cpeer() {
+	nsx "$B" "$IPIPCTL" show --json fob |
+		$PY -c 'import json, sys; print({p["address"]: p for p in json.load(sys.stdin)[0]["peers"]}["203.0.113.3"][sys.argv[1]])' "$1"
+}
 for _ in $(seq 30); do [ "$(underlay "$A" foa)" = "$LA1" ] && [ "$(underlay "$B" fob)" = "$LB1" ] && break; sleep 0.1; done
 check "both ends' outer packets leave by link 1 (A ifindex $(underlay "$A" foa), B $(underlay "$B" fob))" \
 	test "$(underlay "$A" foa)" = "$LA1" -a "$(underlay "$B" fob)" = "$LB1"
@@ -138,16 +178,27 @@ else:
         t += 0.01
         time.sleep(max(0, t - time.monotonic()))
 PYEOF
+# With the hub, the same between B and C (port 7002) at the same time.
 bursts() {
 	nsx "$B" $PY "$WORK/bursts.py" recv 198.51.100.2 7001 >"$WORK/rb" 2>&1 & RB=$!
 	nsx "$A" $PY "$WORK/bursts.py" recv 198.51.100.1 7001 >"$WORK/ra" 2>&1 & RA=$!
+	CW=()
+	if [ "$HUB" = 1 ]; then
+		nsx "$B" $PY "$WORK/bursts.py" recv 198.51.100.2 7002 >"$WORK/rbc" 2>&1 & CW+=($!)
+		nsx "$C" $PY "$WORK/bursts.py" recv 198.51.100.3 7002 >"$WORK/rc" 2>&1 & CW+=($!)
+	fi
 	sleep 0.3
 	nsx "$A" $PY "$WORK/bursts.py" send 198.51.100.2 7001 2>&1 | sed 's/^/A: /' & SA=$!
 	nsx "$B" $PY "$WORK/bursts.py" send 198.51.100.1 7001 2>&1 | sed 's/^/B: /' & SB=$!
+	if [ "$HUB" = 1 ]; then
+		nsx "$C" $PY "$WORK/bursts.py" send 198.51.100.2 7002 2>&1 | sed 's/^/C: /' & CW+=($!)
+		nsx "$B" $PY "$WORK/bursts.py" send 198.51.100.3 7002 2>&1 | sed 's/^/B: /' & CW+=($!)
+	fi
 }
-lost() { # sets n
-	wait "$SA" "$SB" "$RA" "$RB"
+lost() { # sets n (and nc: between B and C)
+	wait "$SA" "$SB" "$RA" "$RB" "${CW[@]}"
 	n=$((2400 - $(cat "$WORK/ra") - $(cat "$WORK/rb")))
+	[ "$HUB" = 1 ] && nc=$((2400 - $(cat "$WORK/rc") - $(cat "$WORK/rbc")))
 }
 
 # moved FILE T0 SRC: milliseconds from T0 (ns since the epoch) to the first
@@ -168,17 +219,20 @@ moved() {
 # went down fails and goes through the kernel's IP output at once, and a
 # lone packet always does: its next hop is what must follow.)
 change() {
-	local what=$1 from=$2 to=$3 ta tb t0 ma mb ua ub cap
+	local what=$1 from=$2 to=$3 ta tb t0 ma mb ua ub cap ch0 ch1 cr0 cr1
 	shift 3
 	eval "ta=\$LA$to tb=\$LB$to"
 	bursts
 	capture cap "$B" "lb$to" "$WORK/to$to.pcap" "ip proto 4"
 	sleep 1
+	[ "$HUB" = 1 ] && ch0=$(cpeer hop_ifindex)
 	t0=$(date +%s%N)
 	"$@"
 	sleep 0.3
 	ua=$(underlay "$A" foa) ub=$(underlay "$B" fob)
+	[ "$HUB" = 1 ] && ch1=$(cpeer hop_ifindex) cr0=$(cpeer rx_fast)
 	sleep 0.7
+	[ "$HUB" = 1 ] && cr1=$(cpeer rx_fast)
 	stop_capture "$cap"
 	ma=$(moved "$WORK/to$to.pcap" "$t0" 203.0.113.1)
 	mb=$(moved "$WORK/to$to.pcap" "$t0" 203.0.113.2)
@@ -189,6 +243,14 @@ change() {
 		bash -c "{ [ '$ua' = '$ta' ] || [ '$ua' = kernel ]; } && { [ '$ub' = '$tb' ] || [ '$ub' = kernel ]; }"
 	check "... $n of 2400 datagrams lost in 3 s of traffic both ways (at most 40)" \
 		bash -c "[ -n '$n' ] && [ '$n' -le 40 ]"
+	[ "$HUB" = 1 ] || return 0
+	check "... B's other peer, C: its next hop stays on its own link (ifindex $ch0, then $ch1; lb3 is 23)" \
+		test "$ch0" = 23 -a "$ch1" = 23
+	check "... and $nc of C's 2400 datagrams (both ways, meanwhile) lost (none)" \
+		test "$nc" = 0
+	[ "$(json "$B" fob datapath)" = ebpf ] || return 0
+	check "... and B's fast path takes C's packets in on C's link again after its own underlay moved (rx_fast $cr0 -> $cr1 from 0.3 to 1 s after the change, over 100)" \
+		test "$((cr1 - cr0))" -gt 100
 }
 
 # Link 1 goes down at A in the middle: the kernel removes A's routes over it

@@ -88,18 +88,16 @@ conf() { # conf NAME LOCAL REMOTE ADDR PEER
 	echo "$WORK/$1.conf"
 }
 hub_conf() { # hub_conf NAME LOCAL ADDR [PEER PEER-ADDR]...: the first peer's route sets the underlay
-	local name=$1 addr=$3 allowed=
-	printf '[Tunnel]\nLocal = %s\nRemote = any\n' "$2" >"$WORK/$name.conf"
-	printf '[Address]\nAddress = %s/32\n' "$addr" >"$WORK/$name.routes"
+	local name=$1 laddr=$2 addr=$3 allowed= routes=
 	shift 3
 	while [ $# -ge 2 ]; do
 		allowed="$allowed $1/32"
-		printf '[Route]\nDestination = %s/32\nGateway = %s\n' "$2" "$1" >>"$WORK/$name.routes"
+		routes="$routes[Route]\nDestination = $2/32\nGateway = $1\n"
 		shift 2
 	done
-	printf 'AllowedRemotes =%s\nDatapath = %s\n' "$allowed" \
-		"$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" >>"$WORK/$name.conf"
-	cat "$WORK/$name.routes" >>"$WORK/$name.conf"
+	printf '[Tunnel]\nLocal = %s\nRemote = any\nAllowedRemotes =%s\nDatapath = %s\n[Address]\nAddress = %s/32\n%b' \
+		"$laddr" "$allowed" "$([ "$DATAPATH" = ebpf ] && echo auto || echo "$DATAPATH")" \
+		"$addr" "$routes" >"$WORK/$name.conf"
 	echo "$WORK/$name.conf"
 }
 start "$A" "$(conf foa 203.0.113.1 203.0.113.2 198.51.100.1 198.51.100.2)" || notok "ipipd start at A"

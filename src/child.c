@@ -673,8 +673,10 @@ static int attach(struct daemon *d, struct msg *m)
 	d->prog_id[0] = md->prog_id[0];
 	d->prog_id[1] = md->prog_id[1];
 	if (d->t.fast) {
-		rc = fp_map(&d->t.fp, m->fds[MF_BSS], md->bss_len, m->fds[MF_COUNTERS],
-			    md->counters_len, md->ncpus);
+		struct fp_pages slot = { m->fds[MF_BSS], md->bss_off, md->bss_len };
+		struct fp_pages ctr = { m->fds[MF_COUNTERS], md->counters_off, md->counters_len };
+
+		rc = fp_map(&d->t.fp, &slot, &ctr, md->ncpus);
 		close(m->fds[MF_BSS]);
 		close(m->fds[MF_COUNTERS]);
 		if (rc == 0 && m->fds[MF_PEERS] >= 0)

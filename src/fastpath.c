@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,8 @@ void fp_init(struct fastpath *fp)
 
 	memset(fp, 0, sizeof(*fp));
 	fp->link_fd[FP_EGRESS] = fp->link_fd[FP_INGRESS] = -1;
+	fp->prog_fd[FP_EGRESS] = fp->prog_fd[FP_INGRESS] = -1;
+	fp->slots_fd = fp->ctr_fd = fp->egress_slots_fd = -1;
 	fp->own_fd = -1;
 	fps_init(&fp->share);
 	fp->record = record;
@@ -198,34 +201,59 @@ static size_t page_round(size_t len)
 	return (len + page - 1) / page * page;
 }
 
-static int map_counters(struct fastpath *fp)
+/* Map our slot (read and write) and our counters (read only). */
+static int map_pages(struct fastpath *fp, const struct fp_pages *slot, const struct fp_pages *ctr)
 {
-	size_t len = page_round((size_t)fp->ncpus * sizeof(struct fp_counters));
-	void *m;
+	void *b, *c;
 
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(fp->skel->maps.counters), 0);
-	if (m == MAP_FAILED)
+	b = mmap(NULL, slot->len, PROT_READ | PROT_WRITE, MAP_SHARED, slot->fd, (off_t)slot->off);
+	if (b == MAP_FAILED)
 		return -errno;
-	fp->ctr = m;
-	fp->ctr_len = len;
+	c = mmap(NULL, ctr->len, PROT_READ, MAP_SHARED, ctr->fd, (off_t)ctr->off);
+	if (c == MAP_FAILED) {
+		int e = errno;
+
+		munmap(b, slot->len);
+		return -e;
+	}
+	fp->sl = b;
+	fp->sl_len = slot->len;
+	fp->ctr = c;
+	fp->ctr_len = ctr->len;
 	return 0;
+}
+
+/* Counters entries per slot of the shared copy: whole pages. */
+static uint32_t shared_stride(int ncpus)
+{
+	return (uint32_t)(page_round((size_t)ncpus * sizeof(struct fp_counters)) /
+			  sizeof(struct fp_counters));
 }
 
 /* Where the egress program sends outer packets. */
 static void set_egress(struct fastpath *fp, int ifindex)
 {
-	struct ipip_bpf__bss *bss = fp->bss;
-
-	__atomic_store_n(&bss->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
+	__atomic_store_n(&fp->sl->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
 }
 
 /* ... and the ingress program's link-layer header length with it. */
 static void set_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 {
-	struct ipip_bpf__bss *bss = fp->bss;
-
 	set_egress(fp, ifindex);
-	__atomic_store_n(&bss->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
+	__atomic_store_n(&fp->sl->state.rx_l2, (uint32_t)rx_l2, __ATOMIC_RELAXED);
+}
+
+/* Fill a fresh slot: the settings, the soft state's start, a random first ID. */
+static void slot_init(struct fp_slot *sl, const struct fp_config *cfg)
+{
+	uint32_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint32_t)getpid();
+	memset(sl, 0, sizeof(*sl));
+	sl->cfg = *cfg;
+	sl->state.pmtu = cfg->dev_mtu;
+	sl->ip_id = seed;
 }
 
 /*
@@ -247,8 +275,8 @@ static int share_ingress(struct fastpath *fp, const struct fp_config *cfg,
 	if (!fp->share.skel)
 		return 0;	/* fps_open() failed: own_why says why */
 	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
-	rc = fps_join(&fp->share, &k, rx_l2, bpf_program__fd(fp->skel->progs.ipip_ingress),
-		      (int)cfg->tun_ifindex, fp->own_why, sizeof(fp->own_why));
+	rc = fps_join(&fp->share, &k, rx_l2, fp->prog_fd[FP_INGRESS], (int)cfg->tun_ifindex,
+		      fp->own_why, sizeof(fp->own_why));
 	if (rc == 0) {
 		fp->shared = true;
 		fp->attach = "tcx";
@@ -274,12 +302,252 @@ static int fail_shared(struct fastpath *fp, int rc, char *why, size_t why_len)
 	return rc;
 }
 
+/* A descriptor of our own (closed by fp_stop()), -errno if none. */
+static int hold(int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	return d < 0 ? -errno : d;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A hash of the programs' build: daemons of another build do not share a copy. */
+static uint64_t build_hash(void)
+{
+	size_t n = 0;
+	const uint8_t *b = ipip_bpf__elf_bytes(&n);
+	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	h ^= FPS_ABI;
+	return h;
+}
+
+/*
+ * Open and load a copy of the programs (fp->skel): our own (one slot), or
+ * with `shared` the namespace's shared copy (FPS_SHARED slots).
+ */
+static int load_copy(struct fastpath *fp, bool shared, bool hub, uint32_t stride)
+{
+	uint32_t nslots = shared ? FPS_SHARED : 1;
+	int rc;
+
+	fp->skel = ipip_bpf__open();
+	if (!fp->skel)
+		return errno ? -errno : -ENOMEM;
+	fp->skel->rodata->shared = shared;
+	fp->skel->rodata->ctr_stride = stride;
+	rc = bpf_map__set_max_entries(fp->skel->maps.counters, nslots * stride);
+	if (rc == 0)
+		rc = bpf_map__set_max_entries(fp->skel->maps.slots, nslots);
+	if (rc == 0)
+		rc = bpf_map__set_max_entries(fp->skel->maps.egress_slots, nslots);
+	/* a hub's per-peer arrays: one entry where there are no peers */
+	if (rc == 0 && !hub)
+		rc = bpf_map__set_max_entries(fp->skel->maps.hub_hops, 1);
+	if (rc == 0 && !hub)
+		rc = bpf_map__set_max_entries(fp->skel->maps.hub_peers, 1);
+	/*
+	 * The namespace's shared maps, unless this tunnel's programs stay on
+	 * their own: its map of the host's addresses is theirs too (one copy
+	 * for every tunnel's ingress program).
+	 */
+	if (rc == 0 && fp->share.skel &&
+	    bpf_map__reuse_fd(fp->skel->maps.own, fp->share.own_fd) < 0) {
+		snprintf(fp->own_why, sizeof(fp->own_why), "the shared address map does not fit");
+		fps_leave(&fp->share);
+	}
+	if (rc == 0)
+		rc = ipip_bpf__load(fp->skel);
+	return rc;
+}
+
+/*
+ * The descriptors of our copy's programs and maps, held; the skeleton goes
+ * (the programs live while a descriptor, link or program array holds them).
+ */
+static int hold_copy(struct fastpath *fp, bool shared)
+{
+	struct ipip_bpf *k = fp->skel;
+
+	fp->prog_fd[FP_EGRESS] = hold(bpf_program__fd(k->progs.ipip_egress));
+	fp->prog_fd[FP_INGRESS] = hold(bpf_program__fd(k->progs.ipip_ingress));
+	fp->slots_fd = hold(bpf_map__fd(k->maps.slots));
+	fp->ctr_fd = hold(bpf_map__fd(k->maps.counters));
+	if (shared)
+		fp->egress_slots_fd = hold(bpf_map__fd(k->maps.egress_slots));
+	if (fp->prog_fd[FP_EGRESS] < 0)
+		return fp->prog_fd[FP_EGRESS];
+	if (fp->prog_fd[FP_INGRESS] < 0)
+		return fp->prog_fd[FP_INGRESS];
+	if (fp->slots_fd < 0)
+		return fp->slots_fd;
+	if (fp->ctr_fd < 0)
+		return fp->ctr_fd;
+	return shared && fp->egress_slots_fd < 0 ? fp->egress_slots_fd : 0;
+}
+
+/*
+ * The namespace's shared copy of the programs, found or loaded (with the
+ * lock: one daemon loads it), into fp's descriptors.  0 or -errno.
+ */
+static int shared_copy(struct fastpath *fp, uint32_t *stride)
+{
+	struct fps_prog p;
+	uint64_t build = build_hash();
+	int rc = fps_lock(&fp->share, fp->own_why, sizeof(fp->own_why));
+
+	if (rc < 0)
+		return rc;
+	rc = fps_prog_find(&fp->share, build, &p);
+	if (rc > 0) {
+		fp->prog_fd[FP_EGRESS] = p.egress_fd;
+		fp->prog_fd[FP_INGRESS] = p.ingress_fd;
+		fp->slots_fd = p.slots_fd;
+		fp->ctr_fd = p.counters_fd;
+		fp->egress_slots_fd = p.egress_slots_fd;
+		*stride = p.ctr_stride;
+		rc = 0;
+	} else if (rc == 0) {
+		*stride = shared_stride(fp->ncpus);
+		rc = load_copy(fp, true, false, *stride);
+		if (rc == 0)
+			rc = hold_copy(fp, true);
+		ipip_bpf__destroy(fp->skel);
+		fp->skel = NULL;
+		if (rc == 0) {
+			p = (struct fps_prog){ .egress_fd = fp->prog_fd[FP_EGRESS],
+					       .ingress_fd = fp->prog_fd[FP_INGRESS],
+					       .slots_fd = fp->slots_fd, .counters_fd = fp->ctr_fd,
+					       .egress_slots_fd = fp->egress_slots_fd,
+					       .ctr_stride = *stride };
+			rc = fps_prog_publish(&fp->share, build, &p);
+		}
+	}
+	fps_unlock(&fp->share);
+	if (rc < 0)
+		snprintf(fp->own_why, sizeof(fp->own_why),
+			 "cannot have the namespace's shared programs: %s", strerror(-rc));
+	return rc;
+}
+
+struct slot_setup {
+	struct fastpath *fp;
+	const struct fp_config *cfg;
+	uint32_t stride;
+	int rx_l2;
+};
+
+/* fps_join_slot()'s: our slot is chosen: fill it, map it, give our device its number. */
+static int slot_ready(void *arg, uint32_t slot)
+{
+	struct slot_setup *u = arg;
+	struct fastpath *fp = u->fp;
+	size_t ctr_len = (size_t)u->stride * sizeof(struct fp_counters);
+	struct fp_pages sp = { fp->slots_fd, (size_t)slot * FP_SLOT_SIZE, FP_SLOT_SIZE };
+	struct fp_pages cp = { fp->ctr_fd, (size_t)slot * ctr_len, ctr_len };
+	struct fp_counters zero;
+	uint32_t dev = u->cfg->tun_ifindex;
+	int rc;
+
+	/* a slot a tunnel had before: its counters start again from zero */
+	memset(&zero, 0, sizeof(zero));
+	for (uint32_t c = 0; c < u->stride; c++) {
+		uint32_t i = slot * u->stride + c;
+
+		if (bpf_map_update_elem(fp->ctr_fd, &i, &zero, BPF_ANY) < 0)
+			return -errno;
+	}
+	rc = map_pages(fp, &sp, &cp);
+	if (rc < 0)
+		return rc;
+	fp->slot = slot;
+	fp->slot_off = sp.off;
+	fp->ctr_off = cp.off;
+	slot_init(fp->sl, u->cfg);
+	set_underlay(fp, (int)u->cfg->underlay_ifindex, u->rx_l2);
+	if (bpf_map_update_elem(fp->egress_slots_fd, &dev, &slot, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Let go of what start_shared() took. */
+static void unshare(struct fastpath *fp)
+{
+	if (fp->sl && fp->egress_slots_fd >= 0) {
+		uint32_t dev = (uint32_t)fp->ifindex[FP_EGRESS], v;
+
+		if (bpf_map_lookup_elem(fp->egress_slots_fd, &dev, &v) == 0 && v == fp->slot)
+			bpf_map_delete_elem(fp->egress_slots_fd, &dev);
+	}
+	if (fp->ctr)
+		munmap((void *)fp->ctr, fp->ctr_len);
+	if (fp->sl)
+		munmap(fp->sl, fp->sl_len);
+	fp->ctr = NULL;
+	fp->sl = NULL;
+	for (int h = 0; h < FP_HOOKS; h++)
+		close_fd(&fp->prog_fd[h]);
+	close_fd(&fp->slots_fd);
+	close_fd(&fp->ctr_fd);
+	close_fd(&fp->egress_slots_fd);
+	fp->shared_prog = false;
+}
+
+/*
+ * A point-to-point tunnel with the underlay's shared ingress: a slot of the
+ * namespace's shared programs.  0 (fp->shared_prog); -EADDRINUSE (the
+ * reason in why); another -errno with the reason in fp->own_why and
+ * nothing held: the tunnel loads its own copy.
+ */
+static int start_shared(struct fastpath *fp, const struct fp_config *cfg, int rx_l2,
+			char *why, size_t why_len)
+{
+	struct slot_setup u = { .fp = fp, .cfg = cfg, .rx_l2 = rx_l2 };
+	struct fps_key k;
+	int rc;
+
+	if ((size_t)sysconf(_SC_PAGESIZE) != FP_SLOT_SIZE) {
+		snprintf(fp->own_why, sizeof(fp->own_why), "pages are not of %d bytes",
+			 FP_SLOT_SIZE);
+		return -EOPNOTSUPP;
+	}
+	rc = shared_copy(fp, &u.stride);
+	if (rc < 0) {
+		unshare(fp);
+		return rc;
+	}
+	fp->own_fd = fp->share.own_fd;
+	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
+	rc = fps_join_slot(&fp->share, &k, rx_l2, fp->prog_fd[FP_INGRESS], (int)cfg->tun_ifindex,
+			   FPS_SHARED, slot_ready, &u, fp->own_why, sizeof(fp->own_why));
+	if (rc == -EADDRINUSE) {
+		snprintf(why, why_len, "%s", fp->own_why);
+		return rc;
+	}
+	if (rc < 0) {
+		unshare(fp);
+		fp->own_fd = -1;
+		return rc;
+	}
+	fp->shared_prog = true;
+	fp->shared = true;
+	fp->attach = "tcx";
+	return 0;
+}
+
 int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	     enum fp_attach_mode mode, const uint32_t *own, unsigned n_own, int rx_l2,
 	     char *why, size_t why_len)
 {
 	const char *step = "open";
-	uint32_t seed = 0;
 	int rc;
 
 	fp_init(fp);
@@ -300,72 +568,68 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		step = "count the CPUs for";
 		goto fail;
 	}
-	fp->skel = ipip_bpf__open();
-	if (!fp->skel) {
-		rc = errno ? -errno : -ENOMEM;
-		goto fail;
+	/* the namespace's shared maps, unless this tunnel's programs stay on their own */
+	if (mode != FPA_CLSACT)
+		fps_open(&fp->share, fp->own_why, sizeof(fp->own_why));
+	if (fp->share.skel && !cfg->hub) {
+		/* the host's addresses first: the programs may see a packet once joined */
+		step = "fill the address map of";
+		fp->own_fd = fp->share.own_fd;
+		rc = fp_set_own(fp, own, n_own);
+		fp->own_fd = -1;
+		if (rc < 0)
+			goto fail;
+		rc = start_shared(fp, cfg, rx_l2, why, why_len);
+		if (rc == -EADDRINUSE)
+			return fail_shared(fp, rc, why, why_len);
+		if (rc < 0)
+			log_debug("eBPF fast path: the tunnel's own programs: %s", fp->own_why);
 	}
-	fp->skel->bss->cfg = *cfg;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint32_t)getpid();
-	fp->skel->bss->ip_id = seed;
-	fp->skel->bss->state.pmtu = cfg->dev_mtu;
-	rc = bpf_map__set_max_entries(fp->skel->maps.counters, (uint32_t)fp->ncpus);
-	/* a hub's per-peer arrays: one entry where there are no peers */
-	if (rc == 0 && !cfg->hub)
-		rc = bpf_map__set_max_entries(fp->skel->maps.hub_hops, 1);
-	if (rc == 0 && !cfg->hub)
-		rc = bpf_map__set_max_entries(fp->skel->maps.hub_peers, 1);
-	/*
-	 * The namespace's shared maps, unless this tunnel's programs stay on
-	 * their own: its map of the host's addresses is theirs too (one copy
-	 * for every tunnel's ingress program).
-	 */
-	if (rc == 0 && mode != FPA_CLSACT &&
-	    fps_open(&fp->share, fp->own_why, sizeof(fp->own_why)) == 0 &&
-	    bpf_map__reuse_fd(fp->skel->maps.own, fp->share.own_fd) < 0) {
-		snprintf(fp->own_why, sizeof(fp->own_why), "the shared address map does not fit");
-		fps_leave(&fp->share);
+	if (!fp->shared_prog) {
+		struct fp_pages sp = { -1, 0, page_round(sizeof(struct fp_slot)) };
+		struct fp_pages cp = { -1, 0, page_round((size_t)fp->ncpus *
+							 sizeof(struct fp_counters)) };
+
+		step = "load";
+		rc = load_copy(fp, false, cfg->hub, (uint32_t)fp->ncpus);
+		if (rc == 0)
+			rc = hold_copy(fp, false);
+		if (rc < 0)
+			goto fail;
+		fp->own_fd = bpf_map__fd(fp->skel->maps.own);
+		step = "map the slot and counters of";
+		sp.fd = fp->slots_fd;
+		cp.fd = fp->ctr_fd;
+		rc = map_pages(fp, &sp, &cp);
+		if (rc < 0)
+			goto fail;
+		slot_init(fp->sl, cfg);
+		set_underlay(fp, (int)cfg->underlay_ifindex, rx_l2);
+		/* Before the programs see a packet: inner packets from the host's addresses go slow. */
+		step = "fill the address map of";
+		rc = fp_set_own(fp, own, n_own);
+		if (rc < 0)
+			goto fail;
+		/* Ingress first: the peer's packets are taken before ours are sent. */
+		step = "attach to the underlay's ingress";
+		rc = share_ingress(fp, cfg, mode, rx_l2, why, why_len);
+		if (rc == -EADDRINUSE)
+			return fail_shared(fp, rc, why, why_len);
+		if (!fp->shared)
+			rc = attach(fp, FP_INGRESS, fp->prog_fd[FP_INGRESS]);
+		if (rc < 0)
+			goto fail;
 	}
-	step = "load";
-	if (rc == 0)
-		rc = ipip_bpf__load(fp->skel);
-	if (rc < 0)
-		goto fail;
 	for (int h = 0; h < FP_HOOKS; h++) {
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
-		struct bpf_program *p = h == FP_EGRESS ? fp->skel->progs.ipip_egress :
-							 fp->skel->progs.ipip_ingress;
 
 		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
+		if (bpf_obj_get_info_by_fd(fp->prog_fd[h], &info, &len) == 0)
 			fp->prog_id[h] = info.id;
 	}
-	fp->own_fd = bpf_map__fd(fp->skel->maps.own);
-	fp->bss = fp->skel->bss;	/* the skeleton maps it at load */
-	fp->bss_len = page_round(bpf_map__value_size(fp->skel->maps.bss));
-	step = "map the counters of";
-	rc = map_counters(fp);
-	if (rc < 0)
-		goto fail;
-	set_underlay(fp, (int)cfg->underlay_ifindex, rx_l2);
-	/* Before the programs see a packet: inner packets from the host's addresses go slow. */
-	step = "fill the address map of";
-	rc = fp_set_own(fp, own, n_own);
-	if (rc < 0)
-		goto fail;
-	/* Ingress first: the peer's packets are taken before ours are sent. */
-	step = "attach to the underlay's ingress";
-	rc = share_ingress(fp, cfg, mode, rx_l2, why, why_len);
-	if (rc == -EADDRINUSE)
-		return fail_shared(fp, rc, why, why_len);
-	if (!fp->shared)
-		rc = attach(fp, FP_INGRESS, bpf_program__fd(fp->skel->progs.ipip_ingress));
-	if (rc < 0)
-		goto fail;
 	step = "attach to the tunnel device's egress";
-	rc = attach(fp, FP_EGRESS, bpf_program__fd(fp->skel->progs.ipip_egress));
+	rc = attach(fp, FP_EGRESS, fp->prog_fd[FP_EGRESS]);
 	if (rc < 0)
 		goto fail;
 	return 0;
@@ -389,10 +653,7 @@ void fp_stop(struct fastpath *fp)
 		fp->link_fd[h] = -1;
 		tc_detach(fp, (enum fp_hook)h);
 	}
-	if (fp->ctr)
-		munmap((void *)fp->ctr, fp->ctr_len);
-	if (fp->bss_mapped)
-		munmap(fp->bss, fp->bss_len);
+	unshare(fp);	/* our slot's entry, the mappings, the descriptors */
 	if (fp->peers)
 		munmap((void *)fp->peers, fp->peers_len);
 	free(fp->hub_routes);
@@ -434,7 +695,7 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 	fp->link_fd[FP_INGRESS] = -1;
 	fp->filter[FP_INGRESS] = false;
 	fp->ifindex[FP_INGRESS] = ifindex;
-	rc = attach(fp, FP_INGRESS, bpf_program__fd(fp->skel->progs.ipip_ingress));
+	rc = attach(fp, FP_INGRESS, fp->prog_fd[FP_INGRESS]);
 	if (rc < 0) {
 		fp->link_fd[FP_INGRESS] = old_fd;
 		fp->filter[FP_INGRESS] = old_filter;
@@ -451,26 +712,24 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2)
 
 void fp_tick(struct fastpath *fp)
 {
-	const struct ipip_bpf__bss *bss = fp->bss;
-
-	if (fp->shared && bss)
-		fps_tick(&fp->share, (int)__atomic_load_n(&bss->state.rx_l2, __ATOMIC_RELAXED));
+	if (fp->shared && fp->sl)
+		fps_tick(&fp->share, (int)__atomic_load_n(&fp->sl->state.rx_l2, __ATOMIC_RELAXED));
 }
 
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach)
 {
-	struct ipip_bpf__bss *bss = fp->bss;
+	struct fp_slot *sl = fp->sl;
 
-	if (!bss)
+	if (!sl)
 		return;
-	__atomic_store_n(&bss->state.pmtu, pmtu, __ATOMIC_RELAXED);
-	__atomic_store_n(&bss->state.path_ttl, path_ttl, __ATOMIC_RELAXED);
-	__atomic_store_n(&bss->state.unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->state.pmtu, pmtu, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->state.path_ttl, path_ttl, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->state.unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
 void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 {
-	struct ipip_bpf__bss *bss = fp->bss;
+	struct fp_slot *sl = fp->sl;
 
 	if (fp->shared) {
 		struct fps_key k;
@@ -479,72 +738,55 @@ void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 		/* the tunnel's new outer addresses: taken before the old ones go */
 		fps_key_of(&k, cfg, (int)fp->share.key.ifindex);
 		fp->also_stale = true;
-		if (bss && fps_rekey(&fp->share, &k, (int)bss->state.rx_l2, why, sizeof(why)) < 0)
+		if (sl && fps_rekey(&fp->share, &k, (int)sl->state.rx_l2, why, sizeof(why)) < 0)
 			log_warnx("eBPF fast path: the new outer addresses stay on the slow path: %s",
 				  why);
 	}
 	/* a packet in flight may see some fields old, some new: for one packet only */
-	if (bss)
-		memcpy(&bss->cfg, cfg, sizeof(*cfg));
+	if (sl)
+		memcpy(&sl->cfg, cfg, sizeof(*cfg));
 }
 
 _Atomic uint32_t *fp_ids(struct fastpath *fp)
 {
-	struct ipip_bpf__bss *bss = fp->bss;
-
-	return bss ? (_Atomic uint32_t *)&bss->ip_id : NULL;
+	return fp->sl ? (_Atomic uint32_t *)&fp->sl->ip_id : NULL;
 }
 
 int fp_underlay(const struct fastpath *fp)
 {
-	const struct ipip_bpf__bss *bss = fp->bss;
-
-	return bss ? (int)__atomic_load_n(&bss->state.underlay_ifindex, __ATOMIC_RELAXED) : 0;
+	return fp->sl ? (int)__atomic_load_n(&fp->sl->state.underlay_ifindex, __ATOMIC_RELAXED) : 0;
 }
 
-void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
-	       size_t *ctr_len)
+void fp_shared(const struct fastpath *fp, struct fp_pages *slot, struct fp_pages *ctr)
 {
-	*bss_fd = bpf_map__fd(fp->skel->maps.bss);
-	*bss_len = fp->bss_len;
-	*ctr_fd = bpf_map__fd(fp->skel->maps.counters);
-	*ctr_len = fp->ctr_len;
+	*slot = (struct fp_pages){ fp->slots_fd, fp->slot_off, fp->sl_len };
+	*ctr = (struct fp_pages){ fp->ctr_fd, fp->ctr_off, fp->ctr_len };
 }
 
-int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+int fp_map(struct fastpath *fp, const struct fp_pages *slot, const struct fp_pages *ctr,
 	   int ncpus)
 {
-	void *b = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bss_fd, 0), *c;
+	int rc;
 
-	if (b == MAP_FAILED)
-		return -errno;
-	c = mmap(NULL, ctr_len, PROT_READ, MAP_SHARED, ctr_fd, 0);
-	if (c == MAP_FAILED) {
-		int e = errno;
-
-		munmap(b, bss_len);
-		return -e;
-	}
-	fp->bss = b;
-	fp->bss_len = bss_len;
-	fp->bss_mapped = true;
-	fp->ctr = c;
-	fp->ctr_len = ctr_len;
-	fp->ncpus = ncpus;
-	return 0;
+	if (slot->len < sizeof(struct fp_slot) ||
+	    ctr->len < (size_t)ncpus * sizeof(struct fp_counters))
+		return -EINVAL;
+	rc = map_pages(fp, slot, ctr);
+	if (rc == 0)
+		fp->ncpus = ncpus;
+	return rc;
 }
 
 void fp_unmap(struct fastpath *fp)
 {
 	if (fp->ctr)
 		munmap((void *)fp->ctr, fp->ctr_len);
-	if (fp->bss_mapped)
-		munmap(fp->bss, fp->bss_len);
+	if (fp->sl)
+		munmap(fp->sl, fp->sl_len);
 	if (fp->peers)
 		munmap((void *)fp->peers, fp->peers_len);
 	fp->ctr = NULL;
-	fp->bss = NULL;
-	fp->bss_mapped = false;
+	fp->sl = NULL;
 	fp->peers = NULL;
 }
 
@@ -553,7 +795,7 @@ void fp_unmap(struct fastpath *fp)
 int fp_hub_fd(const struct fastpath *fp, size_t *len)
 {
 	*len = page_round((size_t)FP_HUB_PEERS * sizeof(struct fp_peer_ctr));
-	return fp->skel && fp->skel->bss->cfg.hub ? bpf_map__fd(fp->skel->maps.hub_peers) : -1;
+	return fp->skel && fp->sl && fp->sl->cfg.hub ? bpf_map__fd(fp->skel->maps.hub_peers) : -1;
 }
 
 int fp_map_peers(struct fastpath *fp, int fd, size_t len)
@@ -639,7 +881,7 @@ int fp_hub_routes(struct fastpath *fp, const struct fp_hub_entry *r, size_t n)
 	size_t nn = 0, i = 0, j = 0, nw = fp->n_hub_routes;
 	int fd, rc = 0;
 
-	if (!fp->skel || !fp->skel->bss->cfg.hub)
+	if (!fp->skel || !fp->sl || !fp->sl->cfg.hub)
 		return 0;
 	fd = bpf_map__fd(fp->skel->maps.hub_routes);
 	now = calloc(n ? n : 1, sizeof(*now));
@@ -687,7 +929,7 @@ int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex)
 {
 	uint32_t v = ifindex > 0 ? (uint32_t)ifindex : 0;
 
-	if (!fp->skel || !fp->skel->bss->cfg.hub || idx >= FP_HUB_PEERS)
+	if (!fp->skel || !fp->sl || !fp->sl->cfg.hub || idx >= FP_HUB_PEERS)
 		return 0;
 	return bpf_map_update_elem(bpf_map__fd(fp->skel->maps.hub_hops), &idx, &v, BPF_ANY) < 0 ?
 	       -errno : 0;
@@ -695,9 +937,9 @@ int fp_hub_hop(struct fastpath *fp, uint32_t idx, int ifindex)
 
 int fp_hub_underlays(struct fastpath *fp, const uint32_t *ifindex, unsigned n)
 {
-	const struct ipip_bpf__bss *bss = fp->bss;
+	const struct fp_slot *sl = fp->sl;
 
-	if (!fp->shared || !bss)
+	if (!fp->shared || !sl)
 		return 0;
 	if (n > FPS_ALSO_MAX)
 		n = FPS_ALSO_MAX;
@@ -706,7 +948,7 @@ int fp_hub_underlays(struct fastpath *fp, const uint32_t *ifindex, unsigned n)
 	memcpy(fp->also, ifindex, n * sizeof(*ifindex));
 	fp->n_also = n;
 	fp->also_stale = false;
-	return fps_also(&fp->share, ifindex, n, (int)__atomic_load_n(&bss->state.rx_l2,
+	return fps_also(&fp->share, ifindex, n, (int)__atomic_load_n(&sl->state.rx_l2,
 								     __ATOMIC_RELAXED));
 }
 

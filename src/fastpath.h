@@ -15,11 +15,18 @@
  * replaced on start and removed on stop (the qdisc stays: other tools'
  * filters live there too).
  *
- * While the programs run, the daemon talks to them through memory: their
- * .bss (soft state, underlay, outer ID counter) and the counters map are
- * mapped, so that the unprivileged datapath process reads and writes them
- * without bpf(2).  Only the host's own addresses (a hash map) and
- * attachments need bpf(2) and stay with the privileged process.
+ * The programs: a point-to-point tunnel with the underlay's shared ingress
+ * takes a slot of the copy every such tunnel of the namespace shares
+ * (fastpath_abi.h, FPS_SHARED; one copy of the code for all of them), and
+ * loads that copy if it is not there yet; a hub, or a tunnel without the
+ * shared ingress, loads a copy of its own (one slot).
+ *
+ * While the programs run, the daemon talks to them through memory: the
+ * tunnel's slot (settings, soft state, underlay, outer ID counter) and its
+ * counters are mapped, so that the unprivileged datapath process reads and
+ * writes them without bpf(2); it maps its own tunnel's pages and no others.
+ * Only the host's own addresses (a hash map) and attachments need bpf(2) and
+ * stay with the privileged process.
  */
 #ifndef IPIPD_FASTPATH_H
 #define IPIPD_FASTPATH_H
@@ -54,7 +61,13 @@ struct fp_hub_entry {
 typedef int (*fp_record_fn)(void *arg, int ifindex, uint32_t handle, uint32_t prio);
 
 struct fastpath {
-	struct ipip_bpf *skel;
+	struct ipip_bpf *skel;		/* our own copy of the programs; NULL: the shared one */
+	bool shared_prog;		/* ... the namespace's shared copy, slot `slot` */
+	uint32_t slot;
+	int prog_fd[FP_HOOKS];		/* the programs (held), -1 if none */
+	int slots_fd, ctr_fd;		/* their slots and counters maps (held) */
+	int egress_slots_fd;		/* the shared copy's: our device's slot (held) */
+	size_t slot_off, ctr_off;	/* our slot's pages in them */
 	int link_fd[FP_HOOKS];		/* tcx links, -1 if none */
 	bool filter[FP_HOOKS];		/* clsact filters attached */
 	int ifindex[FP_HOOKS];		/* TUN device, underlay */
@@ -64,10 +77,9 @@ struct fastpath {
 	bool tcx_full;			/* auto took clsact: the underlay's tcx hook was full */
 	int own_fd;
 	int ncpus;
-	void *bss;			/* the programs' .bss, mapped (struct ipip_bpf__bss) */
-	size_t bss_len;
-	bool bss_mapped;		/* ... by fp_map(), not by the skeleton */
-	const struct fp_counters *ctr;	/* the counters map, mapped: ncpus entries */
+	struct fp_slot *sl;		/* our slot, mapped */
+	size_t sl_len;
+	const struct fp_counters *ctr;	/* our counters, mapped: ncpus entries */
 	size_t ctr_len;
 	fp_record_fn record;		/* before an ingress clsact filter is attached */
 	void *record_arg;
@@ -136,32 +148,34 @@ int fp_move_underlay(struct fastpath *fp, int ifindex, int rx_l2);
 void fp_tick(struct fastpath *fp);
 
 /*
- * The soft state the programs obey (stores into their mapped .bss: any
+ * The soft state the programs obey (stores into the mapped slot: any
  * process that has it mapped may call this; one writer at a time).
  */
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach);
 
-/*
- * The descriptors and sizes another process needs to map what the programs
- * share (fp_map): their .bss and the counters.
- */
-void fp_shared(const struct fastpath *fp, int *bss_fd, size_t *bss_len, int *ctr_fd,
-	       size_t *ctr_len);
+/* Where another process maps what the programs share with it (fp_map): a map's pages. */
+struct fp_pages {
+	int fd;
+	size_t off, len;
+};
+
+/* What the datapath process maps (fp_map): the tunnel's slot and its counters. */
+void fp_shared(const struct fastpath *fp, struct fp_pages *slot, struct fp_pages *ctr);
 
 /*
- * In the datapath process: map the programs' .bss and counters from the
- * descriptors fp_shared() gave (closed by the caller after).  0 or -errno.
+ * In the datapath process: map the tunnel's slot and counters as fp_shared()
+ * gave them (the descriptors closed by the caller after).  0 or -errno.
  */
-int fp_map(struct fastpath *fp, int bss_fd, size_t bss_len, int ctr_fd, size_t ctr_len,
+int fp_map(struct fastpath *fp, const struct fp_pages *slot, const struct fp_pages *ctr,
 	   int ncpus);
 
 /* Unmap what fp_map() mapped. */
 void fp_unmap(struct fastpath *fp);
 
-/* New settings for the running programs (a reload): stored into their .bss. */
+/* New settings for the running programs (a reload): stored into the slot. */
 void fp_set_config(struct fastpath *fp, const struct fp_config *cfg);
 
-/* The outer ID counter the programs take IDs from (in their mapped .bss). */
+/* The outer ID counter the programs take IDs from (in the mapped slot). */
 _Atomic uint32_t *fp_ids(struct fastpath *fp);
 
 /* The underlay outer packets go to now. */

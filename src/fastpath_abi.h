@@ -88,9 +88,9 @@ struct fp_peer_ctr {
 };
 
 /*
- * What the daemon tells the programs while they run: a global of the
- * programs' .bss (struct ipip_bpf__bss), mapped into the daemon, which
- * stores single fields; the programs read them per packet.
+ * What the daemon tells the programs while they run (in the tunnel's slot,
+ * struct fp_slot, mapped into the daemon, which stores single fields; the
+ * programs read them per packet).
  */
 struct fp_state {
 	__u32 pmtu;		/* inner MTU that fits the path now: larger packets go slow */
@@ -99,6 +99,22 @@ struct fp_state {
 	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
 	__u32 rx_l2;		/* link-layer header length at the underlay's ingress: 14 or 0 */
 	__u32 pad;
+};
+
+/*
+ * One tunnel's page of the array map "slots" (src/bpf/ipip.bpf.c): its
+ * settings, its soft state, and the outer ID counter (RFC 6864) that the
+ * programs and the daemon's userspace datapath take IDs from.  A page each,
+ * so that a datapath process maps its own tunnel's and no other.
+ */
+#define FP_SLOT_SIZE 4096
+
+struct fp_slot {
+	struct fp_config cfg;
+	struct fp_state state;
+	__u32 ip_id;
+	__u32 pad;
+	__u8 rest[FP_SLOT_SIZE - sizeof(struct fp_config) - sizeof(struct fp_state) - 8];
 };
 
 /*
@@ -130,9 +146,17 @@ struct fp_counters {
  * source), and its own ingress program is tail-called from slot `slot` of the program array.  FPS_ABI
  * names the layout: daemons of another layout do not share with this one.
  */
-#define FPS_ABI 3
+#define FPS_ABI 4
 #define FPS_TUNNELS 4096	/* tunnels per namespace: program array slots */
 #define FPS_UNDERLAYS 1024
+/*
+ * The point-to-point tunnels of a namespace in the program array's first
+ * FPS_SHARED slots share one copy of the programs (src/bpf/ipip.bpf.c with
+ * "shared" set), loaded by the first of them: one slot of its maps each,
+ * the slot the dispatcher passes in skb->cb[0].  Others, and hubs, load
+ * their own.
+ */
+#define FPS_SHARED 256
 
 struct fps_key {
 	__u32 ifindex;		/* the underlay the packet arrived on */
@@ -161,6 +185,13 @@ struct fps_ns {
 	__u64 cookie;		/* the network namespace's (SO_NETNS_COOKIE) */
 	__u32 abi;		/* FPS_ABI */
 	__u32 tunnels_id, progs_id, underlays_id, own_id;
+	/*
+	 * The shared copy of the programs and its maps (0: none loaded yet, or
+	 * all gone since), and a hash of the build that loaded it: a daemon of
+	 * another build loads its own.
+	 */
+	__u32 egress_id, ingress_id, slots_id, counters_id, egress_slots_id, ctr_stride;
+	__u64 build;
 };
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@ void fps_init(struct fps_member *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->tunnels_fd = m->progs_fd = m->underlays_fd = m->own_fd = m->ns_fd = -1;
-	m->lock_fd = m->link_fd = -1;
+	m->lock_fd = m->link_fd = m->egress_slots_fd = -1;
 }
 
 void fps_key_of(struct fps_key *k, const struct fp_config *cfg, int ifindex)
@@ -217,6 +218,9 @@ static void close_maps(struct fps_member *m)
 	if (m->link_fd >= 0)
 		close(m->link_fd);
 	m->link_fd = -1;
+	if (m->egress_slots_fd >= 0)
+		close(m->egress_slots_fd);
+	m->egress_slots_fd = -1;
 	if (m->skel)
 		dispatch_bpf__destroy(m->skel);
 	m->skel = NULL;
@@ -266,6 +270,20 @@ static void sweep(struct fps_member *m)
 		key = next;
 		prev = &key;
 	}
+	/* the shared programs' slots of devices that are gone (however their entries went) */
+	uprev = NULL;
+	while (m->egress_slots_fd >= 0 && bpf_map_get_next_key(m->egress_slots_fd, uprev, &un) == 0) {
+		char name[IF_NAMESIZE];
+
+		if (!if_indextoname(un, name) && (errno == ENXIO || errno == ENODEV) &&
+		    bpf_map_delete_elem(m->egress_slots_fd, &un) == 0) {
+			uprev = NULL;
+			continue;
+		}
+		ui = un;
+		uprev = &ui;
+	}
+	uprev = NULL;
 	while (bpf_map_get_next_key(m->underlays_fd, uprev, &un) == 0) {
 		if (bpf_map_lookup_elem(m->underlays_fd, &un, &u) == 0 && fps_count(m, (int)un) == 0 &&
 		    !alive(u.holder, u.name) && bpf_map_delete_elem(m->underlays_fd, &un) == 0) {
@@ -302,8 +320,8 @@ static int taken(struct fps_member *m, const struct fps_key *k, char *why, size_
 	return -EADDRINUSE;
 }
 
-/* The first slot no entry uses. */
-static int free_slot(struct fps_member *m, uint32_t *slot)
+/* The first slot below nslots no entry uses. */
+static int free_slot(struct fps_member *m, uint32_t *slot, uint32_t nslots)
 {
 	uint8_t used[FPS_TUNNELS / 8] = { 0 };
 	struct fps_key key, next, *prev = NULL;
@@ -315,7 +333,7 @@ static int free_slot(struct fps_member *m, uint32_t *slot)
 		key = next;
 		prev = &key;
 	}
-	for (uint32_t i = 0; i < FPS_TUNNELS; i++)
+	for (uint32_t i = 0; i < FPS_TUNNELS && i < nslots; i++)
 		if (!(used[i / 8] & (1u << (i % 8)))) {
 			*slot = i;
 			return 0;
@@ -461,8 +479,112 @@ int fps_open(struct fps_member *m, char *why, size_t why_len)
 	return rc;
 }
 
+int fps_lock(struct fps_member *m, char *why, size_t why_len)
+{
+	int rc = lock_ns(m, true);
+
+	if (rc < 0)
+		snprintf(why, why_len, "cannot take the namespace's lock (@%s): %s", FPS_LOCK,
+			 strerror(-rc));
+	return rc;
+}
+
+void fps_unlock(struct fps_member *m)
+{
+	unlock_ns(m);
+}
+
+static void prog_close(struct fps_prog *p)
+{
+	int *fd[] = { &p->egress_fd, &p->ingress_fd, &p->slots_fd, &p->counters_fd,
+		      &p->egress_slots_fd };
+
+	for (size_t i = 0; i < sizeof(fd) / sizeof(fd[0]); i++) {
+		if (*fd[i] >= 0)
+			close(*fd[i]);
+		*fd[i] = -1;
+	}
+}
+
+/* Our own descriptor of the egress slots map, for sweep(). */
+static void hold_egress_slots(struct fps_member *m, int fd)
+{
+	if (m->egress_slots_fd < 0)
+		m->egress_slots_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p)
+{
+	struct fps_ns ns;
+	uint32_t key = 0;
+
+	p->egress_fd = p->ingress_fd = p->slots_fd = p->counters_fd = p->egress_slots_fd = -1;
+	if (m->ns_fd < 0 || bpf_map_lookup_elem(m->ns_fd, &key, &ns) < 0)
+		return m->ns_fd < 0 ? -EBADF : -errno;
+	if (!ns.egress_id || ns.build != build)
+		return 0;
+	/* gone since (its last tunnel left): a descriptor cannot be had, and another is loaded */
+	p->egress_fd = bpf_prog_get_fd_by_id(ns.egress_id);
+	p->ingress_fd = bpf_prog_get_fd_by_id(ns.ingress_id);
+	p->slots_fd = bpf_map_get_fd_by_id(ns.slots_id);
+	p->counters_fd = bpf_map_get_fd_by_id(ns.counters_id);
+	p->egress_slots_fd = bpf_map_get_fd_by_id(ns.egress_slots_id);
+	p->ctr_stride = ns.ctr_stride;
+	if (p->egress_fd < 0 || p->ingress_fd < 0 || p->slots_fd < 0 || p->counters_fd < 0 ||
+	    p->egress_slots_fd < 0) {
+		int rc = p->egress_fd < 0 ? p->egress_fd : p->ingress_fd < 0 ? p->ingress_fd :
+			 p->slots_fd < 0 ? p->slots_fd : p->counters_fd < 0 ? p->counters_fd :
+			 p->egress_slots_fd;
+
+		prog_close(p);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	hold_egress_slots(m, p->egress_slots_fd);
+	return 1;
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+int fps_prog_publish(struct fps_member *m, uint64_t build, const struct fps_prog *p)
+{
+	struct fps_ns ns;
+	uint32_t key = 0;
+
+	if (m->ns_fd < 0 || bpf_map_lookup_elem(m->ns_fd, &key, &ns) < 0)
+		return m->ns_fd < 0 ? -EBADF : -errno;
+	ns.egress_id = prog_id(p->egress_fd);
+	ns.ingress_id = prog_id(p->ingress_fd);
+	ns.slots_id = map_id(p->slots_fd);
+	ns.counters_id = map_id(p->counters_fd);
+	ns.egress_slots_id = map_id(p->egress_slots_fd);
+	ns.ctr_stride = p->ctr_stride;
+	ns.build = build;
+	if (!ns.egress_id || !ns.ingress_id || !ns.slots_id || !ns.counters_id ||
+	    !ns.egress_slots_id)
+		return -EINVAL;
+	if (bpf_map_update_elem(m->ns_fd, &key, &ns, BPF_EXIST) < 0)
+		return -errno;
+	hold_egress_slots(m, p->egress_slots_fd);
+	return 0;
+}
+
 int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
 	     int tun_ifindex, char *why, size_t why_len)
+{
+	return fps_join_slot(m, key, rx_l2, ingress_fd, tun_ifindex, FPS_TUNNELS, NULL, NULL,
+			     why, why_len);
+}
+
+int fps_join_slot(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
+		  int tun_ifindex, uint32_t nslots, int (*ready)(void *arg, uint32_t slot),
+		  void *arg, char *why, size_t why_len)
 {
 	int rc;
 
@@ -482,9 +604,13 @@ int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ing
 	}
 	sweep(m);
 	rc = taken(m, key, why, why_len);
-	if (rc == 0 && (rc = free_slot(m, &m->val.slot)) < 0)
-		snprintf(why, why_len, "%d tunnels share the namespace's ingress already",
-			 FPS_TUNNELS);
+	if (rc == 0 && (rc = free_slot(m, &m->val.slot, nslots)) < 0)
+		snprintf(why, why_len, "%u tunnels share the namespace's ingress already",
+			 nslots < FPS_TUNNELS ? nslots : FPS_TUNNELS);
+	if (rc == 0 && ready && (rc = ready(arg, m->val.slot)) != 0) {
+		rc = rc < 0 ? rc : -EIO;
+		snprintf(why, why_len, "cannot set up slot %u: %s", m->val.slot, strerror(-rc));
+	}
 	if (rc < 0)
 		goto fail;
 	if (bpf_map_update_elem(m->progs_fd, &m->val.slot, &ingress_fd, BPF_ANY) < 0) {

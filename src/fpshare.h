@@ -43,6 +43,7 @@ struct fps_also {
 struct fps_member {
 	struct dispatch_bpf *skel;	/* our copy of the dispatcher, on the shared maps */
 	int tunnels_fd, progs_fd, underlays_fd, own_fd, ns_fd;
+	int egress_slots_fd;		/* the shared programs' (fps_prog_find()), if held */
 	int lock_fd;			/* bound while the lock is held */
 	int link_fd;			/* our copy's link on key.ifindex, if we hold it */
 	struct fps_key key;
@@ -61,6 +62,15 @@ static inline bool u32_listed(const uint32_t *set, unsigned n, uint32_t v)
 	return false;
 }
 
+/*
+ * The copy of the programs that the namespace's point-to-point tunnels share
+ * (fastpath_abi.h, FPS_SHARED): descriptors held by the caller.
+ */
+struct fps_prog {
+	int egress_fd, ingress_fd, slots_fd, counters_fd, egress_slots_fd;
+	uint32_t ctr_stride;		/* counters entries per slot */
+};
+
 /* Nothing held: before fps_join(), and what fps_leave() leaves. */
 void fps_init(struct fps_member *m);
 
@@ -76,6 +86,20 @@ void fps_key_of(struct fps_key *k, const struct fp_config *cfg, int ifindex);
  */
 int fps_open(struct fps_member *m, char *why, size_t why_len);
 
+/* Take and let go of the namespace's lock (around fps_prog_find() and fps_prog_publish()). */
+int fps_lock(struct fps_member *m, char *why, size_t why_len);
+void fps_unlock(struct fps_member *m);
+
+/*
+ * With the lock: the shared copy of the programs, if a daemon of this build
+ * loaded one and it is still there: 1 with new descriptors in p; 0 none
+ * (the caller may load one and fps_prog_publish() it); -errno.
+ */
+int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p);
+
+/* With the lock: p is the namespace's shared copy now.  0 or -errno. */
+int fps_prog_publish(struct fps_member *m, uint64_t build, const struct fps_prog *p);
+
 /*
  * After fps_open(): take the outer packets of key through ingress_fd (the tunnel's own
  * ingress program, held by the caller until fps_leave()), attaching our
@@ -88,6 +112,15 @@ int fps_open(struct fps_member *m, char *why, size_t why_len);
  */
 int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
 	     int tun_ifindex, char *why, size_t why_len);
+
+/*
+ * fps_join() into one of the first nslots slots, calling ready(arg, slot)
+ * once the slot is chosen and before the dispatcher can call ingress_fd
+ * with it (a non-zero return fails the join); -ENOSPC none is free.
+ */
+int fps_join_slot(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
+		  int tun_ifindex, uint32_t nslots, int (*ready)(void *arg, uint32_t slot),
+		  void *arg, char *why, size_t why_len);
 
 /*
  * The tunnel's key changes (a new Local, Remote or port, or a new underlay

@@ -77,7 +77,8 @@ static int check_datapath(const struct msg_datapath *d)
 	    (d->fast && !d->replace) != !!(d->fds & (1u << MF_COUNTERS)))
 		return -EBADMSG;
 	if (d->fast && !d->replace && (!d->bss_len || d->bss_len > (1u << 20) || !d->counters_len ||
-			d->counters_len > (1u << 24) || d->ncpus <= 0 || d->ncpus > 4096))
+			d->counters_len > (1u << 24) || d->ncpus <= 0 || d->ncpus > 4096 ||
+			d->bss_off > (1u << 24) || d->counters_off > (1u << 30)))
 		return -EBADMSG;
 	if ((d->fds & (1u << MF_PEERS)) && (!d->fast || d->replace || !d->peers_len ||
 					    d->peers_len > (1u << 24)))

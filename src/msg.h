@@ -114,7 +114,8 @@ struct msg_datapath {
 	uint32_t mtu, route_mtu;	/* the device's, the route's to Remote */
 	uint32_t gro_flags;	/* GRO_TCP, GRO_UDP */
 	uint32_t floor, expire_s, ttl_max;	/* the soft state's limits */
-	uint32_t bss_len, counters_len;	/* mapping sizes of MF_BSS, MF_COUNTERS */
+	uint32_t bss_len, counters_len;	/* mapping sizes of MF_BSS (the slot), MF_COUNTERS */
+	uint32_t bss_off, counters_off;	/* ... and where in those maps */
 	int32_t ncpus;		/* counters entries */
 	uint32_t peers_len;	/* mapping size of MF_PEERS (fast, Remote = any: the peers' counters) */
 	uint32_t prog_id[2];	/* egress, ingress */

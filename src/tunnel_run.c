@@ -529,7 +529,7 @@ static int setup_fast_path(struct tunnel *t)
 {
 	struct config *c = &t->cfg;
 	struct fp_config fc;
-	char why[200], ingress[200];
+	char why[200], ingress[200], copy[200] = "";
 	size_t n;
 	int rc;
 
@@ -567,10 +567,15 @@ static int setup_fast_path(struct tunnel *t)
 		snprintf(ingress, sizeof(ingress), "own ingress");
 	else
 		snprintf(ingress, sizeof(ingress), "own ingress (%s)", t->fp.own_why);
-	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s; %s", n ? "; " : "",
+	/* the programs: the copy the namespace's point-to-point tunnels share, or the tunnel's own */
+	if (t->fp.shared_prog)
+		snprintf(copy, sizeof(copy), "; the namespace's shared programs, slot %u", t->fp.slot);
+	else if (t->fp.shared && !c->ip.remote_any && t->fp.own_why[0])
+		snprintf(copy, sizeof(copy), "; own programs (%s)", t->fp.own_why);
+	snprintf(t->dp_reason + n, sizeof(t->dp_reason) - n, "%s%s programs%s; %s%s", n ? "; " : "",
 		 t->fp.attach, t->fp.tcx_full ?
 		 " (the underlay's tcx ingress holds the most programs the kernel takes, 63)" : "",
-		 ingress);
+		 ingress, copy);
 	log_info("%s: eBPF fast path (%s)", c->name, t->dp_reason);
 	return 0;
 }
@@ -650,8 +655,8 @@ static int send_datapath(struct tunnel *t, bool replace)
 	struct msg m = { .type = MSG_DATAPATH };
 	struct msg_datapath *md = &m.u.dp;
 	struct dp_fds f = { .tun = -1, .raw = -1, .tx = -1, .pkt = -1, .udp = -1, .gso = -1 };
-	int fds[MF_MAX], ctr_fd = -1, bss_fd = -1, rc = 0;
-	size_t bss_len = 0, ctr_len = 0;
+	int fds[MF_MAX], rc = 0;
+	struct fp_pages slot, ctr;
 	unsigned n = 0;
 
 	md->kernel = t->kernel;
@@ -692,12 +697,14 @@ static int send_datapath(struct tunnel *t, bool replace)
 		}
 	}
 	if (t->fast && !replace) {
-		fp_shared(&t->fp, &bss_fd, &bss_len, &ctr_fd, &ctr_len);
+		fp_shared(&t->fp, &slot, &ctr);
 		md->fds |= 1u << MF_BSS | 1u << MF_COUNTERS;
-		fds[n++] = bss_fd;
-		fds[n++] = ctr_fd;
-		md->bss_len = (uint32_t)bss_len;
-		md->counters_len = (uint32_t)ctr_len;
+		fds[n++] = slot.fd;
+		fds[n++] = ctr.fd;
+		md->bss_len = (uint32_t)slot.len;
+		md->bss_off = (uint32_t)slot.off;
+		md->counters_len = (uint32_t)ctr.len;
+		md->counters_off = (uint32_t)ctr.off;
 		md->ncpus = t->fp.ncpus;
 		md->prog_id[0] = t->fp.prog_id[FP_EGRESS];
 		md->prog_id[1] = t->fp.prog_id[FP_INGRESS];

@@ -93,6 +93,7 @@ int ipip_dispatch(struct __sk_buff *skb)
 	 */
 	if (bpf_check_mtu(skb, v->tun_ifindex, &mtu, 0, 0) < 0)
 		return TC_ACT_UNSPEC;
+	skb->cb[0] = v->slot;	/* the shared copy of the programs' slot (fastpath_abi.h) */
 	bpf_tail_call(skb, &progs, v->slot);
 	return TC_ACT_UNSPEC;	/* no program in the slot (being replaced) */
 }

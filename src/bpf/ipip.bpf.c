@@ -9,7 +9,7 @@
  *   ipip_ingress  TC ingress on the underlay: validate the outer and inner
  *                 headers, decapsulate (RFC 6040), redirect into the TUN device
  *                 as if received there.
- * With UDP encapsulation (cfg.encap FOU or GUE) the outer header has a UDP
+ * With UDP encapsulation (encap FOU or GUE) the outer header has a UDP
  * (and GUE) header after the IPv4 one: sent with checksum 0, the source port
  * from the same flow hash as src/packet.c's ipip_flow_port(); received only
  * with checksum 0 (anything else goes to the daemon's UDP socket, where the
@@ -57,24 +57,45 @@
 #define ECN_MODE_KERNEL 2
 
 /*
- * Set by the daemon while the programs run (it maps .bss): the tunnel's
- * settings (changed in place by a reload), the soft state, the underlay;
- * and the outer ID counter (RFC 6864), one per tunnel, shared with the
- * daemon's userspace datapath, seeded randomly by the daemon.
+ * Each tunnel's settings (changed in place by a reload), soft state and
+ * outer ID counter (RFC 6864, shared with the daemon's userspace datapath,
+ * seeded randomly by the daemon) are a page of the array map slots (struct
+ * fp_slot), which the daemon maps.  A tunnel's own copy of the programs has
+ * one slot, 0.  The copy every point-to-point tunnel of a namespace shares
+ * (shared, set at load: fpshare.h) has one per tunnel: on the ingress the
+ * dispatcher passes the tunnel's slot in skb->cb[0]; on the egress the
+ * tunnel's device finds it in egress_slots.
  */
-struct fp_config cfg = {};
-struct fp_state state = {};
-__u32 ip_id = 0;
+const volatile __u32 shared = 0;
+const volatile __u32 ctr_stride = 1;	/* counters entries per slot (set at load) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);		/* set at load */
+	__type(key, __u32);
+	__type(value, struct fp_slot);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);		/* set at load */
+	__type(key, __u32);		/* the tunnel device's ifindex */
+	__type(value, __u32);		/* its slot */
+} egress_slots SEC(".maps");
 
 #define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 
 #include "own_map.h"	/* own: the host's addresses */
 
-/* All counters of a CPU in one entry (one lookup per packet), mapped by the daemon. */
+/*
+ * All counters of a CPU in one entry (one lookup per packet), mapped by the
+ * daemon: a slot's are entries slot * ctr_stride + cpu (set at load).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);		/* the number of possible CPUs, set at load */
+	__uint(max_entries, 1);		/* slots * ctr_stride, set at load */
 	__type(key, __u32);
 	__type(value, struct fp_counters);
 } counters SEC(".maps");
@@ -107,16 +128,16 @@ struct {
 	__type(value, struct fp_peer_ctr);
 } hub_peers SEC(".maps");
 
-static __always_inline struct fp_counters *ctrs(void)
+static __always_inline struct fp_counters *ctrs(__u32 slot)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 i = slot * ctr_stride + bpf_get_smp_processor_id();
 
-	return bpf_map_lookup_elem(&counters, &cpu);
+	return bpf_map_lookup_elem(&counters, &i);
 }
 
-static __always_inline void count(__u32 which, __u64 n)
+static __always_inline void count(__u32 slot, __u32 which, __u64 n)
 {
-	struct fp_counters *c = ctrs();
+	struct fp_counters *c = ctrs(slot);
 
 	if (c && which < FP_COUNTER_MAX)
 		c->c[which] += n;
@@ -144,9 +165,9 @@ static __always_inline __u16 csum20(const __u8 *h)
 }
 
 /* The outer header's length: 20, 28 (FOU) or 32 (GUE). */
-static __always_inline __u32 outer_len(void)
+static __always_inline __u32 outer_len(const struct fp_slot *S)
 {
-	__u8 e = cfg.encap;
+	__u8 e = S->cfg.encap;
 
 	return e == ENCAP_GUE ? OUTER_MAX : e == ENCAP_FOU ? IPV4_HLEN + UDP_HLEN : IPV4_HLEN;
 }
@@ -157,7 +178,8 @@ static __always_inline __u32 outer_len(void)
  * ports (TCP, UDP, UDP-Lite, DCCP, SCTP; not of a later fragment) read at
  * l4.  0 if they cannot be read.
  */
-static __always_inline __u32 flow_port(struct __sk_buff *skb, const __u8 *in, __u32 l4)
+static __always_inline __u32 flow_port(const struct fp_slot *S, struct __sk_buff *skb,
+				       const __u8 *in, __u32 l4)
 {
 	__u32 h = FLOWHASH_SEED ^ in[9];
 	__u8 ports[4];
@@ -171,10 +193,10 @@ static __always_inline __u32 flow_port(struct __sk_buff *skb, const __u8 *in, __
 			return 0;
 		h = flowhash_mix(h, ports);
 	}
-	if (!cfg.sport_span)
-		return cfg.sport_min;
+	if (!S->cfg.sport_span)
+		return S->cfg.sport_min;
 	h ^= h << 16;
-	return cfg.sport_min + (__u32)(((__u64)h * cfg.sport_span) >> 32);
+	return S->cfg.sport_min + (__u32)(((__u64)h * S->cfg.sport_span) >> 32);
 }
 
 /* Remote = any: the longest-prefix route of addr (network order) into the device, or NULL. */
@@ -198,9 +220,9 @@ static __always_inline int in_prefixes(__u32 addr, const struct fp_prefix *p, __
 }
 
 /* Remote = any: may the peer addr send and be sent to (AllowedRemotes)? */
-static __always_inline int remote_allowed(__u32 addr)
+static __always_inline int remote_allowed(const struct fp_slot *S, __u32 addr)
 {
-	return in_prefixes(addr, cfg.allowed_remotes, cfg.n_allowed_remotes);
+	return in_prefixes(addr, S->cfg.allowed_remotes, S->cfg.n_allowed_remotes);
 }
 
 /* Remote = any: a peer's counters, or NULL (none, or not a peer counted one by one). */
@@ -230,18 +252,18 @@ static __always_inline void peer_count(struct fp_peer_ctr *p, int rx, __u32 pack
 
 /* ---- egress: TUN device -> underlay -------------------------------------- */
 
-static __always_inline int tx_slow(void)
+static __always_inline int tx_slow(__u32 slot)
 {
-	count(FP_TX_SLOW, 1);
+	count(slot, FP_TX_SLOW, 1);
 	return TC_ACT_UNSPEC;
 }
 
-static __always_inline __u8 ecn_encap(__u8 inner)
+static __always_inline __u8 ecn_encap(const struct fp_slot *S, __u8 inner)
 {
 	inner &= 3;
-	if (cfg.ecn_mode == ECN_MODE_COMPAT)
+	if (S->cfg.ecn_mode == ECN_MODE_COMPAT)
 		return ECN_NOT_ECT;
-	if (cfg.ecn_mode == ECN_MODE_KERNEL && inner == ECN_CE)
+	if (S->cfg.ecn_mode == ECN_MODE_KERNEL && inner == ECN_CE)
 		return ECN_ECT0;
 	return inner;
 }
@@ -250,30 +272,44 @@ SEC("tc")
 int ipip_egress(struct __sk_buff *skb)
 {
 	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {};
-	__u32 l2 = cfg.tun_l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
-	__u32 olen = outer_len(), sport = 0;
+	__u32 l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
+	__u32 olen, sport = 0, slot = 0, ifindex;
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
-	__u32 ifindex = READ_ONCE(state.underlay_ifindex);
 	__u32 peer = FP_NO_PEER;
 	struct fp_counters *c;
 	struct fp_peer_ctr *pc;
+	struct fp_slot *S;
 	__u16 sum;
 	__u8 base, ttl;
 
+	if (shared) {
+		__u32 dev = skb->ifindex, *sp = bpf_map_lookup_elem(&egress_slots, &dev);
+
+		if (!sp)
+			return TC_ACT_UNSPEC;	/* being set up or taken down */
+		slot = *sp;
+	}
+	S = bpf_map_lookup_elem(&slots, &slot);
+	if (!S)
+		return TC_ACT_UNSPEC;
+	l2 = S->cfg.tun_l2;
+	olen = outer_len(S);
+	ifindex = READ_ONCE(S->state.underlay_ifindex);
+
 	if (skb->protocol != bpf_htons(ETH_P_IP) || skb->len < l2)
-		return tx_slow();
+		return tx_slow(slot);
 	len = skb->len - l2;
 	if (bpf_skb_load_bytes(skb, l2, in, IPV4_HLEN) < 0)
-		return tx_slow();
+		return tx_slow(slot);
 	/* options, TTL 0, loops (RFC 2003 3.2), odd lengths: the slow path decides */
 	if (in[0] != 0x45 || in[8] == 0)
-		return tx_slow();
+		return tx_slow(slot);
 	tot = (__u32)in[2] << 8 | in[3];
 	if (tot != len || len > 0xffff - olen)
-		return tx_slow();
+		return tx_slow(slot);
 	src = get32(in + 12);
-	remote = cfg.remote;
-	if (cfg.hub) {
+	remote = S->cfg.remote;
+	if (S->cfg.hub) {
 		/*
 		 * To the gateway of the route that took the packet into the
 		 * device (the inner destination itself without one: the slow
@@ -283,36 +319,36 @@ int ipip_egress(struct __sk_buff *skb)
 		struct fp_hub_route *r = hub_route(dst);
 
 		if (!r)
-			return tx_slow();	/* the slow path drops and counts it */
+			return tx_slow(slot);	/* the slow path drops and counts it */
 		remote = r->gw ? r->gw : dst;
 		peer = r->peer;
-		if (peer >= FP_HUB_PEERS || !remote_allowed(remote))
-			return tx_slow();
+		if (peer >= FP_HUB_PEERS || !remote_allowed(S, remote))
+			return tx_slow(slot);
 		hop = bpf_map_lookup_elem(&hub_hops, &peer);
 		if (!hop || !*hop)
-			return tx_slow();
+			return tx_slow(slot);
 		ifindex = *hop;
 	}
 	if (src == remote)
-		return tx_slow();
+		return tx_slow(slot);
 	/* our own outer packets, back again (a UDP one: the slow path looks at its port) */
-	if (in[9] == (olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_) && src == cfg.local &&
+	if (in[9] == (olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_) && src == S->cfg.local &&
 	    get32(in + 16) == remote)
-		return tx_slow();
+		return tx_slow(slot);
 	/*
 	 * RFC 2003 5 soft state: only the packets it concerns go slow (and the
 	 * daemon sets it only while an ICMP error is owed to their senders).
 	 */
-	ttl = cfg.ttl ? cfg.ttl : in[8];
-	if (READ_ONCE(state.unreach) || ttl < READ_ONCE(state.path_ttl))
-		return tx_slow();
+	ttl = S->cfg.ttl ? S->cfg.ttl : in[8];
+	if (READ_ONCE(S->state.unreach) || ttl < READ_ONCE(S->state.path_ttl))
+		return tx_slow(slot);
 	/*
 	 * The packet must fit the path MTU soft state and the underlay's own MTU
 	 * now (the redirect bypasses the IP output path and its checks); the
 	 * helper reports the device MTU in umtu.
 	 */
 	bpf_check_mtu(skb, ifindex, &umtu, 0, 0);
-	limit = READ_ONCE(state.pmtu);
+	limit = READ_ONCE(S->state.pmtu);
 	if (umtu < limit + olen)
 		limit = umtu > olen ? umtu - olen : 0;
 	if (skb->gso_size) {
@@ -326,41 +362,41 @@ int ipip_egress(struct __sk_buff *skb)
 
 		if (in[9] == 6) {
 			if (bpf_skb_load_bytes(skb, l2 + IPV4_HLEN + 12, &doff, 1) < 0)
-				return tx_slow();
+				return tx_slow(slot);
 			l4 = (__u32)(doff >> 4) * 4;
 		} else if (in[9] == 17) {
 			l4 = 8;
 		} else {
-			return tx_slow();
+			return tx_slow(slot);
 		}
 		if (IPV4_HLEN + l4 + skb->gso_size > limit)
-			return tx_slow();
+			return tx_slow(slot);
 		segs = skb->gso_segs ? skb->gso_segs : 1;
 	} else if (len > limit) {
-		return tx_slow();	/* fragment or "fragmentation needed" */
+		return tx_slow(slot);	/* fragment or "fragmentation needed" */
 	}
 
 	/* the UDP source port before the ID: nothing may be taken for a packet that goes slow */
 	if (olen != IPV4_HLEN) {
-		sport = cfg.sport ? bpf_ntohs(cfg.sport) : flow_port(skb, in, l2 + IPV4_HLEN);
+		sport = S->cfg.sport ? bpf_ntohs(S->cfg.sport) : flow_port(S, skb, in, l2 + IPV4_HLEN);
 		if (!sport)
-			return tx_slow();	/* its ports cut off: the slow path hashes without */
+			return tx_slow(slot);	/* its ports cut off: the slow path hashes without */
 	}
-	base = cfg.tos_inherit ? in[1] : cfg.tos;
-	id = __sync_fetch_and_add(&ip_id, segs);
+	base = S->cfg.tos_inherit ? in[1] : S->cfg.tos;
+	id = __sync_fetch_and_add(&S->ip_id, segs);
 	out[0] = 0x45;
-	out[1] = (__u8)((base & ~3u) | ecn_encap(in[1]));
+	out[1] = (__u8)((base & ~3u) | ecn_encap(S, in[1]));
 	out[2] = (__u8)((len + olen) >> 8);
 	out[3] = (__u8)(len + olen);
 	out[4] = (__u8)(id >> 8);
 	out[5] = (__u8)id;
-	out[6] = (cfg.pmtudisc || (in[6] & IP_DF_HI)) ? IP_DF_HI : 0;
+	out[6] = (S->cfg.pmtudisc || (in[6] & IP_DF_HI)) ? IP_DF_HI : 0;
 	out[7] = 0;
 	out[8] = ttl;
 	out[9] = olen == IPV4_HLEN ? IPPROTO_IPIP_ : IPPROTO_UDP_;
 	out[10] = 0;
 	out[11] = 0;
-	local = cfg.local;
+	local = S->cfg.local;
 	__builtin_memcpy(out + 12, &local, 4);
 	__builtin_memcpy(out + 16, &remote, 4);
 	sum = csum20(out);
@@ -368,7 +404,7 @@ int ipip_egress(struct __sk_buff *skb)
 	out[11] = (__u8)sum;
 	if (olen != IPV4_HLEN) {
 		/* UDP (length per segment fixed by the GSO layer), checksum 0 */
-		__u16 dport = cfg.remote_port;
+		__u16 dport = S->cfg.remote_port;
 
 		out[20] = (__u8)(sport >> 8);
 		out[21] = (__u8)sport;
@@ -396,14 +432,14 @@ int ipip_egress(struct __sk_buff *skb)
 	 */
 	if (bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, flags) < 0 &&
 	    (skb->gso_size || bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, 0) < 0))
-		return tx_slow();
+		return tx_slow(slot);
 	/* TUN packets have no link-layer header: room for the neighbour's. */
 	if (bpf_skb_store_bytes(skb, l2, out, olen, 0) < 0 ||
 	    (!l2 && bpf_skb_change_head(skb, ETH_HLEN, 0) < 0)) {
-		count(FP_TX_ERROR, 1);
+		count(slot, FP_TX_ERROR, 1);
 		return TC_ACT_SHOT;
 	}
-	c = ctrs();
+	c = ctrs(slot);
 	if (c) {
 		c->c[FP_TX_PACKETS] += segs;
 		c->c[FP_TX_BYTES] += len;	/* inner bytes */
@@ -416,9 +452,9 @@ int ipip_egress(struct __sk_buff *skb)
 
 /* ---- ingress: underlay -> TUN device ------------------------------------- */
 
-static __always_inline int rx_slow(void)
+static __always_inline int rx_slow(__u32 slot)
 {
-	count(FP_RX_SLOW, 1);
+	count(slot, FP_RX_SLOW, 1);
 	return TC_ACT_UNSPEC;
 }
 
@@ -436,11 +472,11 @@ static __always_inline int ecn_decap(__u8 inner, __u8 outer)
 	return inner;
 }
 
-static __always_inline int source_allowed(__u32 src)
+static __always_inline int source_allowed(const struct fp_slot *S, __u32 src)
 {
-	if (src == cfg.own[0] || src == cfg.own[1] || bpf_map_lookup_elem(&own, &src))
+	if (src == S->cfg.own[0] || src == S->cfg.own[1] || bpf_map_lookup_elem(&own, &src))
 		return 0;
-	return cfg.n_allowed == 0 || in_prefixes(src, cfg.allowed, cfg.n_allowed);
+	return S->cfg.n_allowed == 0 || in_prefixes(src, S->cfg.allowed, S->cfg.n_allowed);
 }
 
 /*
@@ -449,18 +485,18 @@ static __always_inline int source_allowed(__u32 src)
  * nothing else)?  0: yes; 1: to our port but for the slow path; -1: not to
  * our port at all (another program's, or the stack's).
  */
-static __always_inline int udp_ours(const __u8 *h, __u32 otot)
+static __always_inline int udp_ours(const struct fp_slot *S, const __u8 *h, __u32 otot)
 {
 	__u16 dport;
 
 	__builtin_memcpy(&dport, h + 22, 2);
-	if (h[9] != IPPROTO_UDP_ || get32(h + 16) != cfg.local || dport != cfg.port)
+	if (h[9] != IPPROTO_UDP_ || get32(h + 16) != S->cfg.local || dport != S->cfg.port)
 		return -1;
-	if (get32(h + 12) != cfg.remote)
+	if (get32(h + 12) != S->cfg.remote)
 		return 1;	/* the daemon's socket counts it */
 	if (((__u32)h[24] << 8 | h[25]) != otot - IPV4_HLEN || h[26] || h[27])
 		return 1;	/* a checksum to check, a length to trim */
-	if (cfg.encap == ENCAP_GUE && (h[28] || h[29] != IPPROTO_IPIP_ || h[30] || h[31]))
+	if (S->cfg.encap == ENCAP_GUE && (h[28] || h[29] != IPPROTO_IPIP_ || h[30] || h[31]))
 		return 1;
 	return 0;
 }
@@ -470,13 +506,19 @@ int ipip_ingress(struct __sk_buff *skb)
 {
 	__u8 h[OUTER_MAX + IPV4_HLEN];
 	__u8 *in;
-	__u32 l2 = READ_ONCE(state.rx_l2), olen = outer_len(), otot, itot, segs;
+	__u32 l2, olen, otot, itot, segs, slot = shared ? skb->cb[0] : 0;
 	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET;
 	__u32 peer = FP_NO_PEER;
 	struct fp_counters *c;
 	struct fp_peer_ctr *pc;
+	struct fp_slot *S = bpf_map_lookup_elem(&slots, &slot);
 	__u8 tos;
 	int ecn;
+
+	if (!S)
+		return TC_ACT_UNSPEC;
+	l2 = READ_ONCE(S->state.rx_l2);
+	olen = outer_len(S);
 
 	if (skb->protocol != bpf_htons(ETH_P_IP) || (l2 != 0 && l2 != ETH_HLEN))
 		return TC_ACT_UNSPEC;
@@ -488,8 +530,8 @@ int ipip_ingress(struct __sk_buff *skb)
 		 * counted; a hub's from outside AllowedRemotes: the slow path
 		 * drops and counts them
 		 */
-		if (h[9] != IPPROTO_IPIP_ || get32(h + 16) != cfg.local ||
-		    (cfg.hub ? !remote_allowed(get32(h + 12)) : get32(h + 12) != cfg.remote))
+		if (h[9] != IPPROTO_IPIP_ || get32(h + 16) != S->cfg.local ||
+		    (S->cfg.hub ? !remote_allowed(S, get32(h + 12)) : get32(h + 12) != S->cfg.remote))
 			return TC_ACT_UNSPEC;
 		in = h + IPV4_HLEN;
 	} else {
@@ -499,29 +541,29 @@ int ipip_ingress(struct __sk_buff *skb)
 		if (h[0] != 0x45)
 			return TC_ACT_UNSPEC;
 		otot = (__u32)h[2] << 8 | h[3];
-		ecn = udp_ours(h, otot);
+		ecn = udp_ours(S, h, otot);
 		if (ecn < 0)
 			return TC_ACT_UNSPEC;
 		if (ecn > 0)
-			return rx_slow();
+			return rx_slow(slot);
 		in = olen == OUTER_MAX ? h + OUTER_MAX : h + IPV4_HLEN + UDP_HLEN;
 	}
 	/* From here on this tunnel's packet: fast or slow, it is counted. */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
-		return rx_slow();	/* options or a fragment: the stack reassembles */
+		return rx_slow(slot);	/* options or a fragment: the stack reassembles */
 	if (csum20(h) != 0)
-		return rx_slow();
+		return rx_slow(slot);
 	otot = (__u32)h[2] << 8 | h[3];
 	if (otot != skb->len - l2)
-		return rx_slow();
+		return rx_slow(slot);
 	if (in[0] != 0x45 || in[8] == 0 || csum20(in) != 0)
-		return rx_slow();
+		return rx_slow(slot);
 	itot = (__u32)in[2] << 8 | in[3];
 	if (itot != otot - olen)
-		return rx_slow();
-	if (!source_allowed(get32(in + 12)))
-		return rx_slow();
-	if (cfg.hub) {
+		return rx_slow(slot);
+	if (!source_allowed(S, get32(in + 12)))
+		return rx_slow(slot);
+	if (S->cfg.hub) {
 		/*
 		 * The inner source must be routed back through the device to
 		 * the peer that sent it (PeerSourceCheck); without the check
@@ -533,13 +575,13 @@ int ipip_ingress(struct __sk_buff *skb)
 
 		if (r && (r->gw ? r->gw : isrc) == get32(h + 12))
 			peer = r->peer;
-		else if (cfg.peer_check)
-			return rx_slow();	/* the slow path drops and counts it */
+		else if (S->cfg.peer_check)
+			return rx_slow(slot);	/* the slow path drops and counts it */
 	}
 	ecn = ecn_decap(in[1], h[1]);
 	if (ecn < 0)
-		return rx_slow();	/* CE over Not-ECT, or a combination to log */
-	tos = (__u8)(((cfg.dscp_uniform ? h[1] : in[1]) & ~3u) | (__u8)ecn);
+		return rx_slow(slot);	/* CE over Not-ECT, or a combination to log */
+	tos = (__u8)(((S->cfg.dscp_uniform ? h[1] : in[1]) & ~3u) | (__u8)ecn);
 	/* before the adjustment, which resets gso_segs of a GRO packet */
 	segs = skb->gso_segs ? skb->gso_segs : 1;
 
@@ -547,7 +589,7 @@ int ipip_ingress(struct __sk_buff *skb)
 	if (bpf_skb_adjust_room(skb, -(__s32)olen, BPF_ADJ_ROOM_MAC,
 				flags | BPF_F_ADJ_ROOM_DECAP_L3_IPV4) < 0 &&
 	    bpf_skb_adjust_room(skb, -(__s32)olen, BPF_ADJ_ROOM_MAC, flags) < 0)
-		return rx_slow();
+		return rx_slow(slot);
 	if (tos != in[1]) {
 		/* the TOS byte is the low half of the header's first word */
 		__u16 from = bpf_htons((__u16)(in[0] << 8 | in[1]));
@@ -555,11 +597,11 @@ int ipip_ingress(struct __sk_buff *skb)
 
 		if (bpf_l3_csum_replace(skb, l2 + 10, from, to, 2) < 0 ||
 		    bpf_skb_store_bytes(skb, l2 + 1, &tos, 1, 0) < 0) {
-			count(FP_RX_ERROR, 1);
+			count(slot, FP_RX_ERROR, 1);
 			return TC_ACT_SHOT;
 		}
 	}
-	c = ctrs();
+	c = ctrs(slot);
 	if (c) {
 		c->c[FP_RX_PACKETS] += segs;
 		c->c[FP_RX_BYTES] += itot;
@@ -567,7 +609,7 @@ int ipip_ingress(struct __sk_buff *skb)
 	pc = peer_ctrs(peer);
 	if (pc)
 		peer_count(pc, 1, segs, itot);
-	return bpf_redirect(cfg.tun_ifindex, BPF_F_INGRESS);
+	return bpf_redirect(S->cfg.tun_ifindex, BPF_F_INGRESS);
 }
 
 char LICENSE[] SEC("license") = "GPL";

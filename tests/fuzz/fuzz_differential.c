@@ -34,7 +34,7 @@
  * AllowedRemotes) and the per-peer source check (rx_peer_source); a
  * replay must take that environment both fast and slow, both ways.  The programs are loaded once and set
  * before every run as the daemon sets them while they run (src/fastpath.c,
- * through their .bss and counters mapped with fp_map(), as the datapath
+ * through their slot and counters mapped with fp_map(), as the datapath
  * process has them): their configuration by fp_set_config() (what a reload
  * does) from fp_config_init() of the same struct ipip_params the C code
  * gets, the soft state by fp_set_state(), the host's addresses by
@@ -189,7 +189,7 @@ static const struct env ENVS[] = {
 /* The programs, loaded once; configured before each run through fp. */
 static struct ipip_bpf *skel;
 static int prog_fd[FP_HOOKS];
-static struct fastpath fp;	/* their .bss and counters mapped by fp_map() */
+static struct fastpath fp;	/* their slot and counters mapped by fp_map() */
 
 static struct own_addrs host;
 static struct prefix allowed[N_ALLOWED];
@@ -386,10 +386,6 @@ static void load(void)
 	skel = ipip_bpf__open();
 	if (!skel)
 		die("open the eBPF programs", errno ? errno : ENOMEM);
-	skel->bss->cfg = cfg;
-	skel->bss->state.pmtu = DEV_MTU;
-	skel->bss->state.underlay_ifindex = LO_IFINDEX;
-	skel->bss->state.rx_l2 = ETH_HLEN;
 	rc = bpf_map__set_max_entries(skel->maps.counters, (uint32_t)ncpus);
 	if (rc == 0)
 		rc = ipip_bpf__load(skel);
@@ -398,11 +394,20 @@ static void load(void)
 	prog_fd[FP_EGRESS] = bpf_program__fd(skel->progs.ipip_egress);
 	prog_fd[FP_INGRESS] = bpf_program__fd(skel->progs.ipip_ingress);
 	fp_init(&fp);
-	rc = fp_map(&fp, bpf_map__fd(skel->maps.bss), page_round(bpf_map__value_size(skel->maps.bss)),
-		    bpf_map__fd(skel->maps.counters),
-		    page_round((size_t)ncpus * sizeof(struct fp_counters)), ncpus);
+	{
+		struct fp_pages sp = { bpf_map__fd(skel->maps.slots), 0,
+				       page_round(sizeof(struct fp_slot)) };
+		struct fp_pages cp = { bpf_map__fd(skel->maps.counters), 0,
+				       page_round((size_t)ncpus * sizeof(struct fp_counters)) };
+
+		rc = fp_map(&fp, &sp, &cp, ncpus);
+	}
 	if (rc < 0)
-		die("map the programs' .bss and counters", rc);
+		die("map the programs' slot and counters", rc);
+	fp.sl->cfg = cfg;
+	fp.sl->state.pmtu = DEV_MTU;
+	fp.sl->state.underlay_ifindex = LO_IFINDEX;
+	fp.sl->state.rx_l2 = ETH_HLEN;
 	fp.own_fd = bpf_map__fd(skel->maps.own);
 	for (size_t i = 0; i < N_HOST; i++)
 		own[i] = htonl(HOST_ADDRS[i]);
@@ -426,11 +431,11 @@ static void load(void)
 						   .gw = e[i].gw, .peer = idx };
 		}
 		fp.skel = skel;
-		skel->bss->cfg.hub = 1;
+		fp.sl->cfg.hub = 1;
 		rc = fp_hub_routes(&fp, e, N_HUB_ROUTES);
 		for (uint32_t i = 0; rc == 0 && i < peer; i++)
 			rc = fp_hub_hop(&fp, i, LO_IFINDEX);
-		skel->bss->cfg.hub = 0;
+		fp.sl->cfg.hub = 0;
 		if (rc < 0)
 			die("fill the hub's maps", rc);
 		hub = hub_build(r, N_HUB_ROUTES);

@@ -79,7 +79,7 @@ PA=$STARTED
 start "$B" "$CB" || notok "ipipd start B"
 PB=$STARTED
 check "Datapath = ebpf: ipipctl shows the fast path and how it is attached" bash -c \
-	"ip netns exec $A $IPIPCTL show fpa | grep -E '^tunnel fpa: ebpf datapath \(configured; tcx programs; the underlay.s shared ingress\)'"
+	"ip netns exec $A $IPIPCTL show fpa | grep -E '^tunnel fpa: ebpf datapath \(configured; tcx programs; the underlay.s shared ingress; the namespace.s shared programs, slot [0-9]+\)'"
 check "JSON: datapath ebpf" test "$(json "$A" fpa datapath)" = ebpf
 check "ping A -> B and B -> A through the fast path" bash -c \
 	"ip netns exec $A ping -c 3 -i 0.2 -W 2 198.51.100.32 && ip netns exec $B ping -c 3 -i 0.2 -W 2 198.51.100.31"

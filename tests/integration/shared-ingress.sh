@@ -105,6 +105,43 @@ for t in sa1 sa2 sa3 sa4 sb1 sb2 sb3 sb4; do
 done
 check "each of A's tunnels received only its own (B's tx = A's rx per tunnel)" own_counts
 
+# One copy of the programs for all of A's tunnels, a slot each.
+same_programs() {
+	local t p first= slots=
+	for t in sa1 sa2 sa3 sa4; do
+		p=$(json "$A" $t fast_programs)
+		[ -n "$first" ] || first=$p
+		[ "$p" = "$first" ] || { echo "$t: programs $p, sa1's $first"; return 1; }
+		slots="$slots $(nsx "$A" "$IPIPCTL" show $t |
+			sed -n "s/.*the namespace's shared programs, slot \([0-9]*\).*/\1/p")"
+	done
+	echo "programs $first; slots$slots"
+	[ "$(tr ' ' '\n' <<<"$slots" | grep -c .)" -eq 4 ] &&
+		[ "$(tr ' ' '\n' <<<"$slots" | grep . | sort -u | wc -l)" -eq 4 ]
+}
+check "A's 4 tunnels run one copy of the programs, each in a slot of its own" same_programs
+# Each process of a tunnel maps its own slot and counters, no other tunnel's:
+# no mapping of a BPF map larger than one tunnel's counters (a page here).
+PAGE=$(getconf PAGESIZE)
+CTR_MAX=$(( ($(nproc --all) * 64 + PAGE - 1) / PAGE * PAGE ))
+own_pages() {
+	local t p kids range size n=0
+	for t in sa1 sa2 sa3 sa4; do
+		kids=$(cat /proc/"${PID[$t]}"/task/*/children 2>/dev/null)
+		for p in ${PID[$t]} $kids; do
+			while read -r range _; do
+				size=$(( 0x${range#*-} - 0x${range%-*} ))
+				n=$((n + 1))
+				[ "$size" -le "$CTR_MAX" ] ||
+					{ echo "$t (pid $p) maps $size bytes of a BPF map"; return 1; }
+			done < <(grep 'anon_inode:bpf-map' /proc/"$p"/maps)
+		done
+	done
+	echo "$n mappings of BPF maps, none above $CTR_MAX bytes"
+	[ "$n" -ge 16 ]	# slot and counters, in each tunnel's two processes
+}
+check "each of A's tunnels' processes maps its own slot and counters only" own_pages
+
 # The same outer addresses as sa1: refused, naming sa1.
 CX=$(conf sax.conf 192.0.2.41 192.0.2.51 198.51.100.49 198.51.100.59)
 OUT=$(nsx "$A" "$IPIPD" -f "$CX" 2>&1)

@@ -362,6 +362,8 @@ static int load_copy(struct fastpath *fp, bool shared, bool hub, uint32_t stride
 	if (rc == 0 && fp->share.skel &&
 	    bpf_map__reuse_fd(fp->skel->maps.own, fp->share.own_fd) < 0) {
 		snprintf(fp->own_why, sizeof(fp->own_why), "the shared address map does not fit");
+		if (shared)
+			return -EINVAL;	/* (the lock is held: the caller lets go) */
 		fps_leave(&fp->share);
 	}
 	if (rc == 0)

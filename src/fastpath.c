@@ -526,7 +526,6 @@ static int start_shared(struct fastpath *fp, const struct fp_config *cfg, int rx
 		unshare(fp);
 		return rc;
 	}
-	fp->own_fd = fp->share.own_fd;
 	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
 	rc = fps_join_slot(&fp->share, &k, rx_l2, fp->prog_fd[FP_INGRESS], (int)cfg->tun_ifindex,
 			   FPS_SHARED, slot_ready, &u, fp->own_why, sizeof(fp->own_why));
@@ -536,7 +535,6 @@ static int start_shared(struct fastpath *fp, const struct fp_config *cfg, int rx
 	}
 	if (rc < 0) {
 		unshare(fp);
-		fp->own_fd = -1;
 		return rc;
 	}
 	fp->shared_prog = true;
@@ -578,7 +576,6 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		step = "fill the address map of";
 		fp->own_fd = fp->share.own_fd;
 		rc = fp_set_own(fp, own, n_own);
-		fp->own_fd = -1;
 		if (rc < 0)
 			goto fail;
 		rc = start_shared(fp, cfg, rx_l2, why, why_len);
@@ -622,14 +619,8 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 		if (rc < 0)
 			goto fail;
 	}
-	for (int h = 0; h < FP_HOOKS; h++) {
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info);
-
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fp->prog_fd[h], &info, &len) == 0)
-			fp->prog_id[h] = info.id;
-	}
+	for (int h = 0; h < FP_HOOKS; h++)
+		fp->prog_id[h] = fps_prog_id(fp->prog_fd[h]);
 	step = "attach to the tunnel device's egress";
 	rc = attach(fp, FP_EGRESS, fp->prog_fd[FP_EGRESS]);
 	if (rc < 0)

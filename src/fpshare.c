@@ -543,7 +543,7 @@ int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p)
 	return 1;
 }
 
-static uint32_t prog_id(int fd)
+uint32_t fps_prog_id(int fd)
 {
 	struct bpf_prog_info info;
 	uint32_t len = sizeof(info);
@@ -559,8 +559,8 @@ int fps_prog_publish(struct fps_member *m, uint64_t build, const struct fps_prog
 
 	if (m->ns_fd < 0 || bpf_map_lookup_elem(m->ns_fd, &key, &ns) < 0)
 		return m->ns_fd < 0 ? -EBADF : -errno;
-	ns.egress_id = prog_id(p->egress_fd);
-	ns.ingress_id = prog_id(p->ingress_fd);
+	ns.egress_id = fps_prog_id(p->egress_fd);
+	ns.ingress_id = fps_prog_id(p->ingress_fd);
 	ns.slots_id = map_id(p->slots_fd);
 	ns.counters_id = map_id(p->counters_fd);
 	ns.egress_slots_id = map_id(p->egress_slots_fd);

@@ -100,6 +100,9 @@ int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p);
 /* With the lock: p is the namespace's shared copy now.  0 or -errno. */
 int fps_prog_publish(struct fps_member *m, uint64_t build, const struct fps_prog *p);
 
+/* The ID of the program fd (for bpftool prog show id N), 0 if it cannot be had. */
+uint32_t fps_prog_id(int fd);
+
 /*
  * After fps_open(): take the outer packets of key through ingress_fd (the tunnel's own
  * ingress program, held by the caller until fps_leave()), attaching our

@@ -1445,11 +1445,21 @@ static void *tx_main(void *arg)
 {
 	struct datapath *dp = arg;
 	uint64_t idle = 0;
-	int got;
+	int ev, got;
 
-	while (wait_fd(dp, dp->tun_fd) >= 0) {
+	while ((ev = wait_fd(dp, dp->tun_fd)) >= 0) {
 		bool busy = now_ns() - idle < DP_BUSY_GAP_NS;
 
+		if (!(ev & POLLIN) && ev & (POLLERR | POLLHUP | POLLNVAL)) {
+			/*
+			 * The device was removed under us (`ip link del`): every
+			 * read fails at once.  The owner sees the device go and
+			 * stops the tunnel; until then, wait for that alone.
+			 */
+			log_warnx("the TUN device is gone: no more packets to send");
+			wait_fd(dp, -1);
+			break;
+		}
 		got = tx_round(dp);
 		if (got >= DP_LINGER_MIN || (busy && got > 0))
 			linger(dp, tx_round, got);

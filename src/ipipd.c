@@ -135,7 +135,7 @@ static int setup_signals(struct daemon *d)
  */
 static int setup_own_addresses(struct daemon *d)
 {
-	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR);
+	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK);	/* links: device_gone() */
 	if (d->mon_fd < 0) {
 		errno = -d->mon_fd;
 		log_warn("netlink address notifications");
@@ -565,6 +565,21 @@ static void on_signal(struct daemon *d)
 }
 
 /*
+ * The tunnel's device, removed by someone else (`ip link del`; ipipd removes
+ * it only on its way out): nothing is left to carry the packets, and the
+ * tunnel stops with an error (a service is restarted, and sets it up anew).
+ */
+static bool device_gone(const struct daemon *d)
+{
+	char name[IF_NAMESIZE];
+
+	if (!d->t.up || d->t.ifindex <= 0)
+		return false;
+	errno = 0;
+	return !if_indextoname((unsigned)d->t.ifindex, name) && errno == ENXIO;
+}
+
+/*
  * The parent's loop: signals, the datapath process, the host's addresses,
  * routes; while waiting, the notifications that may bring the tunnel up.
  */
@@ -639,6 +654,12 @@ static int run(struct daemon *d)
 			 */
 			if (other && d->t.up && !d->t.kernel && !follow_soon)
 				follow_soon = followed + FOLLOW_EVENT_GAP_MS;	/* (may be past: at once) */
+		}
+		if (look && device_gone(d)) {
+			log_warnx("%s: the tunnel's device was removed (not by ipipd): stopping",
+				  d->t.cfg.name);
+			failed = 1;
+			break;
 		}
 		if (look && !d->t.up && !d->stop) {
 			int rc;

@@ -31,11 +31,12 @@ struct daemon {
 	struct tunnel t;
 	/* the parent's */
 	struct nl nl;		/* the tunnel's rtnetlink socket (t.nl) */
-	struct nl mon;		/* RTMGRP_IPV4_IFADDR: the host's addresses change */
+	struct nl mon;		/* RTMGRP_IPV4_IFADDR, RTMGRP_LINK: addresses and devices change */
 	struct nl mon_route;	/* RTMGRP_IPV4_ROUTE, while the tunnel waits for a route */
 	int lock_fd, sig_fd, mon_fd, route_fd;
 	int ready_fd;		/* without -f: the start is over (ipipd CONFIG returns) */
 	bool ready;		/* the datapath process said MSG_READY once */
+	bool dev_down;		/* the tunnel's device was found down (set down by someone else) */
 	uint64_t ready_by;	/* ... must, by then (CLOCK_MONOTONIC ms) */
 	pid_t child;		/* the datapath process */
 	struct sandbox_user user;	/* ... runs as */

@@ -415,6 +415,37 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 	return rc;
 }
 
+int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err)
+{
+	char a[INET_ADDRSTRLEN];
+	int n = 0, rc = 0, add;
+
+	if (c->table && c->default_route) {
+		add = nl_default_route(nl, true, c->table, c->has_peer ? c->peer.s_addr : 0, ifindex);
+		if (add == 0)
+			n++;
+		else if (add != -EEXIST) {
+			fprintf(err, "%s: default route in table %u: cannot put it back: %s\n", c->name,
+				c->table, strerror(-add));
+			rc = -1;
+		}
+	}
+	for (unsigned i = 0; i < c->n_routes; i++) {
+		const struct config_route *rt = &c->routes[i];
+
+		add = nl_route_onlink(nl, true, rt->dst.addr, rt->dst.len, rt->table, rt->gw,
+				      rt->metric, ifindex, true);
+		if (add == 0)
+			n++;
+		else if (add != -EEXIST) {
+			fprintf(err, "%s: route %s/%u table %u: cannot put it back: %s\n", c->name,
+				ip4(rt->dst.addr, a), rt->dst.len, rt->table, strerror(-add));
+			rc = -1;
+		}
+	}
+	return rc < 0 ? -1 : n;
+}
+
 /* "/proc/sys/net/ipv4/conf/IF/KEY" */
 static void conf_path(char *buf, size_t n, const char *ifname, const char *key)
 {

@@ -93,6 +93,14 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 		       int ifindex, FILE *err);
 
 /*
+ * The device went down and came up again (`ip link set NAME down`, then
+ * up): the kernel took the routes through it along, the default route in
+ * Table and each [Route]; they are put back (those still there left alone).
+ * How many were put back, or -1 with err saying what failed.
+ */
+int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err);
+
+/*
  * Append key=value lines describing the host setup (for ipipctl show);
  * fw_rules: ipipd's nft rules for the tunnel now (fw_count()).
  */

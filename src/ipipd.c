@@ -135,7 +135,7 @@ static int setup_signals(struct daemon *d)
  */
 static int setup_own_addresses(struct daemon *d)
 {
-	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK);	/* links: device_gone() */
+	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK);	/* links: watch_device() */
 	if (d->mon_fd < 0) {
 		errno = -d->mon_fd;
 		log_warn("netlink address notifications");
@@ -565,18 +565,40 @@ static void on_signal(struct daemon *d)
 }
 
 /*
- * The tunnel's device, removed by someone else (`ip link del`; ipipd removes
- * it only on its way out): nothing is left to carry the packets, and the
- * tunnel stops with an error (a service is restarted, and sets it up anew).
+ * What someone else did to the tunnel's device, looked at on each change of
+ * a link or address.  Removed (`ip link del`; ipipd removes it only on its
+ * way out): nothing is left to carry the packets, and the tunnel stops with
+ * an error (-1: a service is restarted, and sets it up anew).  Set down: the
+ * kernel takes the routes through it along, and they are put back when it
+ * comes up again (ipipd leaves it down: whoever set it down meant it).
  */
-static bool device_gone(const struct daemon *d)
+static int watch_device(struct daemon *d)
 {
-	char name[IF_NAMESIZE];
+	const char *name = d->t.cfg.name;
+	unsigned flags;
+	int rc, n;
 
 	if (!d->t.up || d->t.ifindex <= 0)
-		return false;
-	errno = 0;
-	return !if_indextoname((unsigned)d->t.ifindex, name) && errno == ENXIO;
+		return 0;
+	rc = nl_link_flags(&d->nl, d->t.ifindex, &flags);
+	if (rc == -ENODEV) {
+		log_warnx("%s: the tunnel's device was removed (not by ipipd): stopping", name);
+		return -1;
+	}
+	if (rc < 0)
+		return 0;	/* (looked at again on the next change) */
+	if (!(flags & IFF_UP) && !d->dev_down) {
+		d->dev_down = true;
+		log_warnx("%s: the tunnel's device was set down (not by ipipd): its routes went "
+			  "with it, and are put back when it comes up", name);
+	} else if (flags & IFF_UP && d->dev_down) {
+		d->dev_down = false;
+		n = host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, stderr);
+		if (n >= 0)
+			log_info("%s: the tunnel's device is up again: %d route%s put back", name, n,
+				 n == 1 ? "" : "s");
+	}
+	return 0;
 }
 
 /*
@@ -655,9 +677,7 @@ static int run(struct daemon *d)
 			if (other && d->t.up && !d->t.kernel && !follow_soon)
 				follow_soon = followed + FOLLOW_EVENT_GAP_MS;	/* (may be past: at once) */
 		}
-		if (look && device_gone(d)) {
-			log_warnx("%s: the tunnel's device was removed (not by ipipd): stopping",
-				  d->t.cfg.name);
+		if (look && watch_device(d) < 0) {
 			failed = 1;
 			break;
 		}

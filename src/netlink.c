@@ -288,6 +288,16 @@ static int link_get(struct nl *nl, int ifindex, struct link_reply *l)
 	return nl_talk(nl, nlh, link_cb, l);
 }
 
+int nl_link_flags(struct nl *nl, int ifindex, unsigned *flags)
+{
+	struct link_reply l;
+	int rc = link_get(nl, ifindex, &l);
+
+	if (rc == 0)
+		*flags = l.flags;
+	return rc;
+}
+
 int nl_route_oif(struct nl *nl, uint32_t dst, int *oif)
 {
 	struct route_reply r;

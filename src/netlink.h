@@ -46,6 +46,8 @@ int nl_route_mtu(struct nl *nl, uint32_t dst, unsigned *mtu, int *oif);
 
 /* Only the device of that route: one request where nl_route_mtu() makes up to three. */
 int nl_route_oif(struct nl *nl, uint32_t dst, int *oif);
+/* The device's IFF_* flags; -ENODEV if there is none of that index. */
+int nl_link_flags(struct nl *nl, int ifindex, unsigned *flags);
 
 /* The source address the kernel gives packets to dst (ip route get DST: src), network order. */
 int nl_route_src(struct nl *nl, uint32_t dst, uint32_t *src);

@@ -201,7 +201,7 @@ export UBSAN_OPTIONS="log_path=$LOGDIR/ubsan:print_stacktrace=1:halt_on_error=1"
 # The suites about the packets run once with each datapath that carries them
 # here (the eBPF fast path where this kernel lets ipipd load it); the others
 # with Datapath = auto, the default.
-BOTH="tunnel device-gone conformance icmp-relay icmp-forged liveness hostile kernel-interop reload waiting dynamic nat routes fou nat-fou kernel-fou failover failover-hub"
+BOTH="tunnel device conformance icmp-relay icmp-forged liveness hostile kernel-interop reload waiting dynamic nat routes fou nat-fou kernel-fou failover failover-hub"
 others=()
 for s in tests/integration/*.sh; do
 	[[ " $BOTH " == *" $(basename "$s" .sh) "* ]] || others+=("$s")

@@ -1,0 +1,64 @@
+#!/bin/bash
+# The tunnel's device changed under a running ipipd by someone else.
+# Set down and up again (`ip link set dga down`, `... up`): the kernel takes
+# the routes through it along, and ipipd puts them back.  Removed (`ip link
+# del`): the daemon says so, undoes the rest of what it set up and exits
+# with an error (a service is restarted and sets the tunnel up anew); it
+# does not keep running on a device that is no more.
+#
+#   A (dgA) tunnel dga 198.51.100.1 peer .2, table dga:4243, rule from .1,
+#           [Route] 203.0.113.0/24
+#   va 192.0.2.1/24 -------------- veth --------------- vb 192.0.2.2/24 (dgB, tunnel dgb)
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+ns_new A dgA && ns_new B dgB || exit 1
+veth_pair "$A" va 192.0.2.1/24 "$B" vb 192.0.2.2/24 || exit 1
+printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 192.0.2.2\nDatapath = %s\n[Address]\nAddress = 198.51.100.1/32\nPeer = 198.51.100.2\n[Routing]\nTable = dga:4243\n[Route]\nDestination = 203.0.113.0/24\n' \
+	"$DATAPATH" >"$WORK/dga.conf"
+printf '[Tunnel]\nLocal = 192.0.2.2\nRemote = 192.0.2.1\nDatapath = %s\n[Address]\nAddress = 198.51.100.2/32\nPeer = 198.51.100.1\n' \
+	"$DATAPATH" >"$WORK/dgb.conf"
+BEFORE=$(dump "$A")
+start "$B" "$WORK/dgb.conf" || notok "ipipd start B"
+# A in the foreground, its log and exit status ours.
+( ip netns exec "$A" "$IPIPD" -f "$WORK/dga.conf" 2>"$WORK/a.log"; echo $? >"$WORK/a.rc" ) &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$(rundir "$A")/dga.sock" ] && nsx "$A" ping -c 1 -W 0.3 198.51.100.2 >/dev/null 2>&1 && break; sleep 0.1; done
+check "the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
+check "its policy rule is in place" bash -c "ip -n $A rule show | grep -q 'lookup dga'"
+routes() { ip -n "$A" route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) '; }
+ROUTES=$(routes)
+check "its routes are in place (the default route in its table, [Route])" bash -c "
+	grep -q '^default via 198.51.100.2 dev dga table dga' <<<'$ROUTES' && grep -q '^203.0.113.0/24 dev dga' <<<'$ROUTES'"
+
+# Down: the kernel removes the routes through the device; up: ipipd puts them back.
+ip -n "$A" link set dga down
+for _ in $(seq 50); do grep -q 'dga: the tunnel.s device was set down' "$WORK/a.log" && break; sleep 0.1; done
+check "set down by someone else: the routes are gone with it, and ipipd says so" bash -c "
+	[ -z \"\$(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')\" ] &&
+	grep -q \"dga: the tunnel's device was set down (not by ipipd)\" $WORK/a.log"
+check "... and leaves it down" bash -c "! ip -n $A link show dga | grep -q '[<,]UP[,>]'"
+ip -n "$A" link set dga up
+for _ in $(seq 50); do grep -q 'dga: the tunnel.s device is up again' "$WORK/a.log" && break; sleep 0.1; done
+check "up again: ipipd puts its 2 routes back, as they were" bash -c "
+	grep -q \"dga: the tunnel's device is up again: 2 routes put back\" $WORK/a.log &&
+	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
+check "... and the tunnel carries a ping again" nsx "$A" ping -c 1 -W 2 198.51.100.2
+
+PA=$(cat "$(rundir "$A")/dga.pid")
+DP=$(pgrep -P "$PA" | head -n 1)
+
+ip -n "$A" link del dga
+for _ in $(seq 100); do [ -e "$WORK/a.rc" ] && break; sleep 0.1; done
+sed 's/^/#   /' "$WORK/a.log"
+check "ipipd exits within 10 s of its device's removal" test -e "$WORK/a.rc"
+check "... with an error (status $(cat "$WORK/a.rc" 2>/dev/null))" test "$(cat "$WORK/a.rc" 2>/dev/null)" = 1
+check "... saying why" grep -q "dga: the tunnel's device was removed (not by ipipd): stopping" "$WORK/a.log"
+check "... and its datapath process is gone too" bash -c "[ -z '$DP' ] || ! kill -0 '$DP' 2>/dev/null"
+check "what it set up is undone: A's host as before" diff <(echo "$BEFORE") <(dump "$A")
+check "no runtime files of dga are left" bash -c "! ls $(rundir "$A")/dga.* 2>/dev/null | grep -q ."
+check "it starts again" start "$A" "$WORK/dga.conf"
+check "... and carries a ping again" nsx "$A" ping -c 1 -W 2 198.51.100.2
+nsx "$A" "$IPIPCTL" down dga
+nsx "$B" "$IPIPCTL" down dgb
+finish

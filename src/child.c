@@ -426,7 +426,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	sb_printf(sb, "address=%s/%u\n", ip4(c->addr.s_addr, a), c->prefixlen);
 	if (c->has_peer)
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
-	sb_printf(sb, "mtu=%u\nifindex=%d\n", d->t.mtu, d->t.ifindex);
+	sb_printf(sb, "mtu=%u\nifindex=%d\ndevice=%s\n", d->t.mtu, d->t.ifindex,
+		  ps->device_down ? "down" : "up");
 	sb_printf(sb, "encapsulation=%s\n", c->ip.encap == ENCAP_FOU ? "fou" :
 		  c->ip.encap == ENCAP_GUE ? "gue" : "ipip");
 	if (c->ip.encap != ENCAP_IPIP) {

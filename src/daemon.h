@@ -36,7 +36,6 @@ struct daemon {
 	int lock_fd, sig_fd, mon_fd, route_fd;
 	int ready_fd;		/* without -f: the start is over (ipipd CONFIG returns) */
 	bool ready;		/* the datapath process said MSG_READY once */
-	bool dev_down;		/* the tunnel's device was found down (set down by someone else) */
 	uint64_t ready_by;	/* ... must, by then (CLOCK_MONOTONIC ms) */
 	pid_t child;		/* the datapath process */
 	struct sandbox_user user;	/* ... runs as */

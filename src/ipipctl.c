@@ -245,6 +245,8 @@ static void show_human(const char *r)
 		       val(r, "slow_rx_packets", b[5], 64), val(r, "slow_tx_packets", b[6], 64));
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
+	if (!strcmp(val(r, "device", b[0], 64), "down"))
+		printf("  device DOWN: set down by someone else; its routes come back when it is up\n");
 	if (strcmp(val(r, "allowed_remotes", reason, sizeof(reason)), "-"))
 		show_peers(r, reason);
 	if (strcmp(val(r, "port", b[0], 64), "-"))

@@ -381,13 +381,14 @@ static void notify_up(struct daemon *d, bool ready)
 {
 	const struct config *c = &d->t.cfg;
 
-	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s",
+	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s%s",
 		   ready ? "READY=1\n" : "", c->name,
 		   ip4(c->ip.local, (char[INET_ADDRSTRLEN]){ 0 }), c->local_auto ? " (auto)" : "",
 		   c->ip.remote_any ? "any" : ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
 		   c->remote_name[0] ? " (" : "", c->remote_name, c->remote_name[0] ? ")" : "",
 		   d->t.kernel ? "kernel" : d->t.fast ? "eBPF" : "userspace",
-		   d->t.peer_down ? "; down: Peer does not answer keepalives" : "");
+		   d->t.peer_down ? "; down: Peer does not answer keepalives" : "",
+		   d->t.device_down ? "; its device was set down" : "");
 }
 
 /* The ready tunnel: the parent's own sandbox, the shell or systemd told. */
@@ -587,16 +588,20 @@ static int watch_device(struct daemon *d)
 	}
 	if (rc < 0)
 		return 0;	/* (looked at again on the next change) */
-	if (!(flags & IFF_UP) && !d->dev_down) {
-		d->dev_down = true;
+	if (!(flags & IFF_UP) && !d->t.device_down) {
+		d->t.device_down = true;
 		log_warnx("%s: the tunnel's device was set down (not by ipipd): its routes went "
 			  "with it, and are put back when it comes up", name);
-	} else if (flags & IFF_UP && d->dev_down) {
-		d->dev_down = false;
+		if (d->ready)
+			notify_up(d, false);
+	} else if (flags & IFF_UP && d->t.device_down) {
+		d->t.device_down = false;
 		n = host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, stderr);
 		if (n >= 0)
 			log_info("%s: the tunnel's device is up again: %d route%s put back", name, n,
 				 n == 1 ? "" : "s");
+		if (d->ready)
+			notify_up(d, false);
 	}
 	return 0;
 }

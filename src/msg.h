@@ -68,6 +68,7 @@ enum msg_kstat { MK_RX_PACKETS, MK_RX_BYTES, MK_TX_PACKETS, MK_TX_BYTES, MK_RX_E
 struct msg_status {
 	int32_t fw_rules;	/* ipipd's nft rules for the tunnel now (-1: cannot tell) */
 	int32_t underlay;	/* ifindex of the route to Remote (0: none) */
+	int32_t device_down;	/* the tunnel's device was set down by someone else */
 	uint64_t kernel[MK_MAX];	/* Datapath = kernel: the device's counters */
 };
 

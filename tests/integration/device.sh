@@ -38,12 +38,16 @@ check "set down by someone else: the routes are gone with it, and ipipd says so"
 	[ -z \"\$(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')\" ] &&
 	grep -q \"dga: the tunnel's device was set down (not by ipipd)\" $WORK/a.log"
 check "... and leaves it down" bash -c "! ip -n $A link show dga | grep -q '[<,]UP[,>]'"
+check "ipipctl show says the device is down" bash -c "
+	ip netns exec $A $IPIPCTL show dga | grep -q '^  device DOWN: set down by someone else' &&
+	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"device\"])')\" = down ]"
 ip -n "$A" link set dga up
 for _ in $(seq 50); do grep -q 'dga: the tunnel.s device is up again' "$WORK/a.log" && break; sleep 0.1; done
 check "up again: ipipd puts its 2 routes back, as they were" bash -c "
 	grep -q \"dga: the tunnel's device is up again: 2 routes put back\" $WORK/a.log &&
 	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
 check "... and the tunnel carries a ping again" nsx "$A" ping -c 1 -W 2 198.51.100.2
+check "... and ipipctl show says the device is up" test "$(json "$A" dga device)" = up
 
 PA=$(cat "$(rundir "$A")/dga.pid")
 DP=$(pgrep -P "$PA" | head -n 1)

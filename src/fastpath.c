@@ -720,6 +720,12 @@ void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool un
 	__atomic_store_n(&sl->state.unreach, unreach ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
+void fp_set_device_down(struct fastpath *fp, bool down)
+{
+	if (fp->sl)
+		__atomic_store_n(&fp->sl->state.dev_down, down ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
 void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 {
 	struct fp_slot *sl = fp->sl;

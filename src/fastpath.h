@@ -153,6 +153,13 @@ void fp_tick(struct fastpath *fp);
  */
 void fp_set_state(struct fastpath *fp, unsigned pmtu, unsigned path_ttl, bool unreach);
 
+/*
+ * The TUN device is down (set so by someone else): the ingress program
+ * leaves the tunnel's packets to the slow path, which counts them as drops
+ * (a redirect into a device that is down drops them uncounted).
+ */
+void fp_set_device_down(struct fastpath *fp, bool down);
+
 /* Where another process maps what the programs share with it (fp_map): a map's pages. */
 struct fp_pages {
 	int fd;

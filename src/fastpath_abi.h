@@ -98,7 +98,7 @@ struct fp_state {
 	__u32 unreach;		/* non-zero: every packet goes slow (RFC 2003 5 soft state) */
 	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
 	__u32 rx_l2;		/* link-layer header length at the underlay's ingress: 14 or 0 */
-	__u32 pad;
+	__u32 dev_down;		/* non-zero: the TUN device is down (set so by someone else) */
 };
 
 /*

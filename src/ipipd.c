@@ -590,12 +590,16 @@ static int watch_device(struct daemon *d)
 		return 0;	/* (looked at again on the next change) */
 	if (!(flags & IFF_UP) && !d->t.device_down) {
 		d->t.device_down = true;
+		if (d->t.fast)
+			fp_set_device_down(&d->t.fp, true);
 		log_warnx("%s: the tunnel's device was set down (not by ipipd): its routes went "
 			  "with it, and are put back when it comes up", name);
 		if (d->ready)
 			notify_up(d, false);
 	} else if (flags & IFF_UP && d->t.device_down) {
 		d->t.device_down = false;
+		if (d->t.fast)
+			fp_set_device_down(&d->t.fp, false);
 		n = host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, stderr);
 		if (n >= 0)
 			log_info("%s: the tunnel's device is up again: %d route%s put back", name, n,

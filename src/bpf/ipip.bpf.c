@@ -549,6 +549,8 @@ int ipip_ingress(struct __sk_buff *skb)
 		in = olen == OUTER_MAX ? h + OUTER_MAX : h + IPV4_HLEN + UDP_HLEN;
 	}
 	/* From here on this tunnel's packet: fast or slow, it is counted. */
+	if (READ_ONCE(S->state.dev_down))
+		return rx_slow(slot);	/* the redirect would drop it uncounted: the daemon counts it */
 	if (h[0] != 0x45 || (h[6] & 0x3f) || h[7])
 		return rx_slow(slot);	/* options or a fragment: the stack reassembles */
 	if (csum20(h) != 0)

@@ -41,6 +41,12 @@ check "... and leaves it down" bash -c "! ip -n $A link show dga | grep -q '[<,]
 check "ipipctl show says the device is down" bash -c "
 	ip netns exec $A $IPIPCTL show dga | grep -q '^  device DOWN: set down by someone else' &&
 	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"device\"])')\" = down ]"
+# B's packets to A meanwhile: dropped at A's device, and counted (on the
+# eBPF path too, where a redirect into it would drop them unseen).
+RX0=$(json "$A" dga rx_packets) D0=$(json "$A" dga drops.rx_tun_write_error)
+nsx "$B" ping -c 5 -i 0.1 -W 0.5 198.51.100.1 >/dev/null
+check "packets for A while its device is down: counted as drops, not received" \
+	test "$(($(json "$A" dga drops.rx_tun_write_error) - D0)) $(($(json "$A" dga rx_packets) - RX0))" = "5 0"
 ip -n "$A" link set dga up
 for _ in $(seq 50); do grep -q 'dga: the tunnel.s device is up again' "$WORK/a.log" && break; sleep 0.1; done
 check "up again: ipipd puts its 2 routes back, as they were" bash -c "

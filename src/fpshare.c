@@ -494,12 +494,23 @@ void fps_unlock(struct fps_member *m)
 	unlock_ns(m);
 }
 
+/* The shared copy's descriptors, in one list. */
+#define PROG_FDS 5
+static void prog_fds(struct fps_prog *p, int *fd[PROG_FDS])
+{
+	fd[0] = &p->egress_fd;
+	fd[1] = &p->ingress_fd;
+	fd[2] = &p->slots_fd;
+	fd[3] = &p->counters_fd;
+	fd[4] = &p->egress_slots_fd;
+}
+
 static void prog_close(struct fps_prog *p)
 {
-	int *fd[] = { &p->egress_fd, &p->ingress_fd, &p->slots_fd, &p->counters_fd,
-		      &p->egress_slots_fd };
+	int *fd[PROG_FDS];
 
-	for (size_t i = 0; i < sizeof(fd) / sizeof(fd[0]); i++) {
+	prog_fds(p, fd);
+	for (size_t i = 0; i < PROG_FDS; i++) {
 		if (*fd[i] >= 0)
 			close(*fd[i]);
 		*fd[i] = -1;
@@ -517,8 +528,11 @@ int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p)
 {
 	struct fps_ns ns;
 	uint32_t key = 0;
+	int *fd[PROG_FDS];
 
-	p->egress_fd = p->ingress_fd = p->slots_fd = p->counters_fd = p->egress_slots_fd = -1;
+	prog_fds(p, fd);
+	for (size_t i = 0; i < PROG_FDS; i++)
+		*fd[i] = -1;
 	if (m->ns_fd < 0 || bpf_map_lookup_elem(m->ns_fd, &key, &ns) < 0)
 		return m->ns_fd < 0 ? -EBADF : -errno;
 	if (!ns.egress_id || ns.build != build)
@@ -530,14 +544,13 @@ int fps_prog_find(struct fps_member *m, uint64_t build, struct fps_prog *p)
 	p->counters_fd = bpf_map_get_fd_by_id(ns.counters_id);
 	p->egress_slots_fd = bpf_map_get_fd_by_id(ns.egress_slots_id);
 	p->ctr_stride = ns.ctr_stride;
-	if (p->egress_fd < 0 || p->ingress_fd < 0 || p->slots_fd < 0 || p->counters_fd < 0 ||
-	    p->egress_slots_fd < 0) {
-		int rc = p->egress_fd < 0 ? p->egress_fd : p->ingress_fd < 0 ? p->ingress_fd :
-			 p->slots_fd < 0 ? p->slots_fd : p->counters_fd < 0 ? p->counters_fd :
-			 p->egress_slots_fd;
+	for (size_t i = 0; i < PROG_FDS; i++) {
+		int rc = *fd[i];
 
-		prog_close(p);
-		return rc == -ENOENT ? 0 : rc;
+		if (rc < 0) {
+			prog_close(p);
+			return rc == -ENOENT ? 0 : rc;
+		}
 	}
 	hold_egress_slots(m, p->egress_slots_fd);
 	return 1;

@@ -31,7 +31,7 @@ E"
 printf '[Tunnel]\nLocal = 192.0.2.1\nRemote = 192.0.2.2\nDatapath = userspace\n[Address]\nAddress = 198.51.100.1/32\nPeer = 198.51.100.2\n' >"$WORK/kd0.conf"
 start "$H" "$WORK/kd0.conf" || notok "ipipd (userspace) starts in H"
 
-guest_conf kernel
+guest_conf kernel "$(printf '[Route]\nDestination = 203.0.113.0/24')"
 check "guest: ipipd with Datapath = kernel starts" vm_run 'ipipd /etc/ipipd/kd1.conf'
 check "guest: kd1 is the kernel's ipip device (type 768), not a TUN" \
 	test "$(vm_run 'cat /sys/class/net/kd1/type')" = 768
@@ -62,6 +62,19 @@ check "guest: SIGKILL leaves the kernel device behind" vm_run '
 kill -9 $(cat /run/ipipd/kd1.pid); sleep 1; [ -e /sys/class/net/kd1 ]'
 check "guest: a restart removes it first and works at once" vm_run 'ipipd /etc/ipipd/kd1.conf'
 check "ping after the restart" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+# Someone else sets the kernel's device down and up: the kernel removes the
+# [Route] with it, ipipd puts it back; removes the device: ipipd stops.
+check "guest: the kernel's device set down and up again: ipipd puts its [Route] back" vm_run '
+ip route | grep -q "^203.0.113.0/24 dev kd1" && ip link set kd1 down && sleep 1 &&
+! ip route | grep -q "^203.0.113.0/24 dev kd1" && ip link set kd1 up &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" && break; sleep 0.5; done &&
+ip route | grep -q "^203.0.113.0/24 dev kd1"'
+check "ping after the device came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+check "guest: the kernel's device removed by someone else: ipipd stops and leaves no runtime files" vm_run '
+p=$(cat /run/ipipd/kd1.pid) && ip link del kd1 &&
+for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $p 2>/dev/null || break; sleep 0.5; done &&
+! kill -0 $p 2>/dev/null && [ -z "$(ls /run/ipipd)" ]'
+check "guest: it starts again" vm_run 'ipipd /etc/ipipd/kd1.conf'
 check "guest: ipipctl down deletes the kernel device and the runtime files" vm_run '
 ipipctl down kd1 && [ ! -e /sys/class/net/kd1 ] && [ -z "$(ls /run/ipipd)" ]'
 

@@ -271,6 +271,21 @@ journalctl -u ipipd@Moe -o cat --no-pager | grep "left by an earlier ipipd" &&
 [ "$(systemctl show -p SubState --value ipipd@Moe)" = running ] &&
 [ "$(systemctl show -p NRestarts --value ipipd@Moe)" = 1 ]'
 check "ping through the tunnel, both ways, after the crash" ping_both
+# Its device removed by someone else: ipipd undoes the rest and exits 1, and
+# systemd restarts it (Restart=on-failure), which sets the tunnel up anew.
+check "guest: ip link del Moe: ipipd says so and exits 1, systemd restarts ipipd@Moe and the device is back" sd_run -t 120 '
+old=$(systemctl show -p MainPID --value ipipd@Moe)
+ip link del Moe
+for i in $(seq 120); do
+	[ "$(systemctl show -p SubState --value ipipd@Moe)" = running ] &&
+		[ "$(systemctl show -p MainPID --value ipipd@Moe)" != "$old" ] && [ -e /sys/class/net/Moe ] && break
+	sleep 0.5
+done
+systemctl show -p ActiveState,SubState,NRestarts ipipd@Moe
+journalctl -u ipipd@Moe -o cat --no-pager | grep "Moe: the tunnel.s device was removed (not by ipipd): stopping" &&
+[ "$(systemctl show -p SubState --value ipipd@Moe)" = running ] &&
+[ "$(systemctl show -p NRestarts --value ipipd@Moe)" = 2 ] && [ -e /sys/class/net/Moe ]'
+check "ping through the tunnel, both ways, after its device was removed" ping_both
 check "guest: ipipctl down Moe: ipipd exits 0, the unit is inactive (result success), not restarted" sd_run -t 60 '
 ipipctl down Moe || exit 1
 sleep 3

@@ -631,7 +631,7 @@ static int run(struct daemon *d)
 		int timeout = !d->t.up ? WAIT_RETRY_MS : d->t.kernel && d->ready ? -1 :
 			      FOLLOW_UNDERLAY_MS;
 		uint64_t now = now_ms();
-		int n, other = 0;
+		int n, other = 0, seen;
 		bool look = false, moved = false;
 
 		if (d->t.resolve_at && d->t.resolve_at <= now)
@@ -671,9 +671,15 @@ static int run(struct daemon *d)
 			failed = 1;
 			break;
 		}
-		if (n > 0 && pfd[2].revents && nl_monitor_drain(&d->mon) > 0) {
-			tunnel_refresh_own(&d->t);
-			look = moved = true;
+		if (n > 0 && pfd[2].revents && (seen = nl_monitor_drain(&d->mon)) != 0) {
+			if (seen & NL_MON_ADDR) {
+				tunnel_refresh_own(&d->t);
+				look = moved = true;
+			}
+			if ((seen & NL_MON_LINK) && watch_device(d) < 0) {
+				failed = 1;
+				break;
+			}
 		}
 		if (n > 0 && pfd[3].revents && nl_monitor_drain_other(&d->mon_route, d->t.ifindex, &other) > 0) {
 			look = moved = true;
@@ -685,10 +691,6 @@ static int run(struct daemon *d)
 			 */
 			if (other && d->t.up && !d->t.kernel && !follow_soon)
 				follow_soon = followed + FOLLOW_EVENT_GAP_MS;	/* (may be past: at once) */
-		}
-		if (look && watch_device(d) < 0) {
-			failed = 1;
-			break;
 		}
 		if (look && !d->t.up && !d->stop) {
 			int rc;

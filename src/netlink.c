@@ -206,9 +206,35 @@ int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
 	}
 }
 
+static int kind_cb(const struct nlmsghdr *nlh, void *data)
+{
+	int *seen = data;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWADDR: case RTM_DELADDR: *seen |= NL_MON_ADDR; break;
+	case RTM_NEWLINK: case RTM_DELLINK: *seen |= NL_MON_LINK; break;
+	case RTM_NEWROUTE: case RTM_DELROUTE: *seen |= NL_MON_ROUTE; break;
+	}
+	return MNL_CB_OK;
+}
+
 int nl_monitor_drain(struct nl *nl)
 {
-	return nl_monitor_drain_other(nl, 0, NULL);
+	char buf[NL_BUF];
+	int seen = 0;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+
+		if (n > 0)
+			mnl_cb_run(buf, (size_t)n, 0, 0, kind_cb, &seen);
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && errno == ENOBUFS)
+			seen |= NL_MON_ADDR | NL_MON_LINK | NL_MON_ROUTE;	/* lost: anything */
+		else
+			return seen;
+	}
 }
 
 /* ip route get [fibmatch] DST [from SRC] (src 0: none). */

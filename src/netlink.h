@@ -22,12 +22,19 @@ void nl_close(struct nl *nl);
  * poll(); returns its descriptor or -errno.  nl_close() closes it.
  */
 int nl_monitor_open(struct nl *nl, unsigned groups);
-/* Read every pending notification; returns how many (lost ones count as one). */
+/*
+ * Read every pending notification; returns what they were about: NL_MON_ADDR
+ * (an address), NL_MON_LINK (a link), NL_MON_ROUTE (a route), or-ed; lost
+ * notifications (the socket's buffer overran) count as all; 0: none.
+ */
+#define NL_MON_ADDR 1
+#define NL_MON_LINK 2
+#define NL_MON_ROUTE 4
 int nl_monitor_drain(struct nl *nl);
 /*
  * The same, and *other says how many concern anything but the device
  * ifindex: a link other than it, an IPv4 route that does not leave by it
- * alone (lost notifications count too).  other may be NULL: nl_monitor_drain().
+ * alone (lost notifications count too).  other may be NULL: only how many.
  */
 int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other);
 

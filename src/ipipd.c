@@ -597,10 +597,19 @@ static int watch_device(struct daemon *d)
 		if (d->ready)
 			notify_up(d, false);
 	} else if (flags & IFF_UP && d->t.device_down) {
+		char *errs = NULL;
+		size_t len = 0;
+		FILE *err = open_memstream(&errs, &len);
+
 		d->t.device_down = false;
 		if (d->t.fast)
 			fp_set_device_down(&d->t.fp, false);
-		n = host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, stderr);
+		n = err ? host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, err) : -1;
+		if (err)
+			fclose(err);
+		if (errs && len)
+			log_lines("the tunnel's device is up again", errs);
+		free(errs);
 		if (n >= 0)
 			log_info("%s: the tunnel's device is up again: %d route%s put back", name, n,
 				 n == 1 ? "" : "s");

@@ -178,32 +178,44 @@ static int other_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
+/*
+ * Read every pending notification, each through cb (if not NULL); how many
+ * reads, and *lost: notifications were lost (the socket's buffer overran).
+ */
+static int drain(struct nl *nl, mnl_cb_t cb, void *data, bool *lost)
 {
 	char buf[NL_BUF];
-	struct mon_count c = { .ifindex = ifindex };
 	int got = 0;
 
+	*lost = false;
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 
 		if (n > 0) {
 			got++;
-			if (other)
-				mnl_cb_run(buf, (size_t)n, 0, 0, other_cb, &c);
+			if (cb)
+				mnl_cb_run(buf, (size_t)n, 0, 0, cb, data);
+		} else if (n < 0 && errno == EINTR) {
 			continue;
+		} else if (n < 0 && errno == ENOBUFS) {
+			got++;
+			*lost = true;
+		} else {
+			return got;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ENOBUFS) {
-			got++;		/* notifications were lost: the caller dumps anew */
-			c.other++;	/* and any of them may have been another device's */
-			continue;
-		}
-		if (other)
-			*other = c.other;
-		return got;
 	}
+}
+
+int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
+{
+	struct mon_count c = { .ifindex = ifindex };
+	bool lost;
+	int got = drain(nl, other ? other_cb : NULL, &c, &lost);
+
+	/* lost: the caller dumps anew, and any of them may have been another device's */
+	if (other)
+		*other = c.other + lost;
+	return got;
 }
 
 static int kind_cb(const struct nlmsghdr *nlh, void *data)
@@ -220,21 +232,11 @@ static int kind_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_monitor_drain(struct nl *nl)
 {
-	char buf[NL_BUF];
 	int seen = 0;
+	bool lost;
 
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
-
-		if (n > 0)
-			mnl_cb_run(buf, (size_t)n, 0, 0, kind_cb, &seen);
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && errno == ENOBUFS)
-			seen |= NL_MON_ADDR | NL_MON_LINK | NL_MON_ROUTE;	/* lost: anything */
-		else
-			return seen;
-	}
+	drain(nl, kind_cb, &seen, &lost);
+	return lost ? NL_MON_ADDR | NL_MON_LINK | NL_MON_ROUTE : seen;	/* lost: anything */
 }
 
 /* ip route get [fibmatch] DST [from SRC] (src 0: none). */

@@ -299,11 +299,22 @@ static int step_table_name(struct run *r)
 	return 0;
 }
 
+/* The routes through the device (at start, and put back after it was down): one definition each. */
+static int default_route_add(struct nl *nl, const struct config *c, int ifindex)
+{
+	return nl_default_route(nl, true, c->table, c->has_peer ? c->peer.s_addr : 0, ifindex);
+}
+
+static int route_add(struct nl *nl, const struct config_route *rt, int ifindex)
+{
+	return nl_route_onlink(nl, true, rt->dst.addr, rt->dst.len, rt->table, rt->gw, rt->metric,
+			       ifindex, true);
+}
+
 static int step_default_route(struct run *r)
 {
 	const struct config *c = r->c;
-	int rc = nl_default_route(r->nl, true, c->table, c->has_peer ? c->peer.s_addr : 0,
-				  r->ifindex);
+	int rc = default_route_add(r->nl, c, r->ifindex);
 
 	if (rc < 0) {
 		fail(r, c->line.default_route ? c->line.default_route : c->line.table, "DefaultRoute",
@@ -369,8 +380,7 @@ static int step_rules(struct run *r)
 static int add_route(struct run *r, const struct config_route *rt)
 {
 	char a[INET_ADDRSTRLEN];
-	int rc = nl_route_onlink(r->nl, true, rt->dst.addr, rt->dst.len, rt->table, rt->gw,
-				 rt->metric, r->ifindex, true);
+	int rc = route_add(r->nl, rt, r->ifindex);
 
 	if (rc < 0) {
 		fail(r, rt->line, "Route", "route %s/%u dev %s table %u%s: %s", ip4(rt->dst.addr, a),
@@ -421,7 +431,7 @@ int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE
 	int n = 0, rc = 0, add;
 
 	if (c->table && c->default_route) {
-		add = nl_default_route(nl, true, c->table, c->has_peer ? c->peer.s_addr : 0, ifindex);
+		add = default_route_add(nl, c, ifindex);
 		if (add == 0)
 			n++;
 		else if (add != -EEXIST) {
@@ -433,8 +443,7 @@ int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE
 	for (unsigned i = 0; i < c->n_routes; i++) {
 		const struct config_route *rt = &c->routes[i];
 
-		add = nl_route_onlink(nl, true, rt->dst.addr, rt->dst.len, rt->table, rt->gw,
-				      rt->metric, ifindex, true);
+		add = route_add(nl, rt, ifindex);
 		if (add == 0)
 			n++;
 		else if (add != -EEXIST) {

@@ -490,7 +490,7 @@ static int parse_prefix(const char *s, struct prefix *p)
 	buf[n] = '\0';
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		return -1;
-	mask = len ? htonl(~0u << (32 - len)) : 0;
+	mask = prefix_mask((unsigned)len);
 	if (a.s_addr & ~mask)
 		return -1;	/* host bits set: almost always a typo */
 	p->addr = a.s_addr;

@@ -39,13 +39,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static uint32_t mask_of(unsigned len)
-{
-	uint32_t m = len ? ~0u << (32 - len) : 0;
-
-	return htonl(m);
-}
-
 void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t tun_addr,
 		    int tun_ifindex, int underlay_ifindex, unsigned dev_mtu)
 {
@@ -64,14 +57,14 @@ void fp_config_init(struct fp_config *cfg, const struct ipip_params *p, uint32_t
 	cfg->ecn_mode = (uint8_t)p->ecn;
 	cfg->dscp_uniform = p->dscp_uniform;
 	for (unsigned i = 0; i < p->n_allowed && i < FP_MAX_ALLOWED; i++) {
-		cfg->allowed[i].mask = mask_of(p->allowed[i].len);
+		cfg->allowed[i].mask = prefix_mask(p->allowed[i].len);
 		cfg->allowed[i].addr = p->allowed[i].addr & cfg->allowed[i].mask;
 		cfg->n_allowed = (uint8_t)(i + 1);
 	}
 	cfg->hub = p->remote_any;
 	cfg->peer_check = p->peer_check;
 	for (unsigned i = 0; p->remote_any && i < p->n_allowed_remotes && i < FP_MAX_ALLOWED; i++) {
-		cfg->allowed_remotes[i].mask = mask_of(p->allowed_remotes[i].len);
+		cfg->allowed_remotes[i].mask = prefix_mask(p->allowed_remotes[i].len);
 		cfg->allowed_remotes[i].addr = p->allowed_remotes[i].addr & cfg->allowed_remotes[i].mask;
 		cfg->n_allowed_remotes = (uint8_t)(i + 1);
 	}
@@ -888,7 +881,7 @@ int fp_hub_routes(struct fastpath *fp, const struct fp_hub_entry *r, size_t n)
 		return -ENOMEM;
 	for (size_t k = 0; k < n; k++) {
 		now[nn] = r[k];
-		now[nn].dst &= mask_of(r[k].len);
+		now[nn].dst &= prefix_mask(r[k].len);
 		now[nn].seq = (uint32_t)k;
 		nn += r[k].len <= 32;
 	}

@@ -2,14 +2,10 @@
 /* Remote = any: the routes into the device, longest prefix first (hub.h). */
 #include "hub.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t mask_of(unsigned len)
-{
-	return len ? htonl(~0u << (32 - len)) : 0;
-}
+#include "packet.h"
 
 static unsigned hash(uint32_t key, unsigned len)
 {
@@ -44,7 +40,7 @@ struct hub_table *hub_build(const struct hub_route *r, size_t n)
 	t->mask = (unsigned)slots - 1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned len = r[i].len > 32 ? 32 : r[i].len;
-		uint32_t key = r[i].dst & mask_of(len);
+		uint32_t key = r[i].dst & prefix_mask(len);
 		struct hub_slot *s = find(t, key, len);
 
 		if (!s->used)
@@ -113,7 +109,7 @@ bool hub_lookup(const struct hub_table *t, uint32_t addr, uint32_t *peer, uint32
 		return false;
 	for (unsigned i = 0; i < t->nlens; i++) {
 		unsigned len = t->lens[i];
-		uint32_t key = addr & mask_of(len);
+		uint32_t key = addr & prefix_mask(len);
 
 		for (unsigned j = hash(key, len) & t->mask;; j = (j + 1) & t->mask) {
 			const struct hub_slot *s = &t->slot[j];

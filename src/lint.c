@@ -232,7 +232,7 @@ static void check_addresses(struct lint *l)
 			  "and whatever matches it (RuleFrom, firewall rules) takes them too; give the "
 			  "tunnel an address of its own", IP(c->addr.s_addr));
 	/* the prefix the tunnel's address routes through the tunnel (to Peer with Peer) */
-	mask = c->prefixlen ? htonl(~0u << (32 - c->prefixlen)) : 0;
+	mask = prefix_mask(c->prefixlen);
 	link.addr = (c->has_peer ? c->peer.s_addr : c->addr.s_addr) & mask;
 	link.len = c->prefixlen;
 	if (link.len < 32 && c->ip.remote && prefix_match(&link, c->ip.remote))

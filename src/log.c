@@ -106,16 +106,6 @@ void fatal(const char *fmt, ...)
 	exit(1);
 }
 
-void fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
-
 /* Every line of text to the log (prefix: what they are about). */
 void log_lines(const char *prefix, char *text)
 {

@@ -6,14 +6,6 @@
 #include "flowhash.h"
 
 #define IP_DF 0x4000u
-
-/* Network to host order without <arpa/inet.h>: the packet code stays pure. */
-static uint32_t ntohl_(uint32_t n)
-{
-	const uint8_t *b = (const uint8_t *)&n;
-
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 #define IP_MF 0x2000u
 #define IP_OFFMASK 0x1fffu
 
@@ -26,11 +18,18 @@ const char *pkt_verdict_name(enum pkt_verdict v)
 	return (unsigned)v < PKT_VERDICT_MAX ? verdict_names[v] : "unknown";
 }
 
+uint32_t prefix_mask(unsigned len)
+{
+	uint32_t h = len ? ~0u << (32 - len) : 0, n;
+	const uint8_t b[4] = { (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
+
+	memcpy(&n, b, sizeof(n));
+	return n;
+}
+
 bool prefix_match(const struct prefix *p, uint32_t addr)
 {
-	uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
-
-	return ((ntohl_(addr) ^ ntohl_(p->addr)) & mask) == 0;
+	return ((addr ^ p->addr) & prefix_mask(p->len)) == 0;
 }
 
 static uint32_t get32(const uint8_t *b)

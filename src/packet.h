@@ -44,6 +44,8 @@ struct prefix {
 };
 
 bool prefix_match(const struct prefix *p, uint32_t addr);
+/* The netmask of a prefix length (0-32), in network order. */
+uint32_t prefix_mask(unsigned len);
 
 /*
  * The host's own IPv4 addresses, published by one writer (the daemon's main

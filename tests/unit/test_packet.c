@@ -1052,6 +1052,42 @@ static void test_encap_tx_too_big(void **state)
 
 /* ---- verdict names ------------------------------------------------------- */
 
+/* Prefixes: the mask in network order at every length's edges, and matching. */
+static void test_prefix(void **state)
+{
+	static const struct {
+		unsigned len;
+		uint8_t mask[4];
+	} t[] = {
+		{ 0, { 0, 0, 0, 0 } },		{ 1, { 0x80, 0, 0, 0 } },
+		{ 8, { 255, 0, 0, 0 } },	{ 9, { 255, 0x80, 0, 0 } },
+		{ 23, { 255, 255, 0xfe, 0 } },	{ 24, { 255, 255, 255, 0 } },
+		{ 31, { 255, 255, 255, 0xfe } },	{ 32, { 255, 255, 255, 255 } },
+	};
+	const uint8_t net[4] = { 198, 51, 100, 0 }, in[4] = { 198, 51, 100, 77 },
+		      out[4] = { 198, 51, 101, 77 };
+	struct prefix p = { 0, 24 };
+	uint32_t m, a, b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		m = prefix_mask(t[i].len);
+		assert_memory_equal(&m, t[i].mask, 4);
+	}
+	memcpy(&p.addr, net, 4);
+	memcpy(&a, in, 4);
+	memcpy(&b, out, 4);
+	assert_true(prefix_match(&p, a));
+	assert_false(prefix_match(&p, b));
+	p.len = 23;	/* 198.51.100.0/23 holds 198.51.101.x */
+	assert_true(prefix_match(&p, b));
+	p.len = 32;
+	assert_false(prefix_match(&p, a));
+	assert_true(prefix_match(&p, p.addr));
+	p.len = 0;	/* the default route matches everything */
+	assert_true(prefix_match(&p, b));
+}
+
 static void test_verdict_names(void **state)
 {
 	assert_string_equal(pkt_verdict_name(PKT_OK), "ok");
@@ -1789,6 +1825,7 @@ int main(void)
 		cmocka_unit_test(test_encap_tx_ttl0),
 		cmocka_unit_test(test_encap_tx_too_big),
 
+		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_verdict_names),
 	};
 

@@ -827,6 +827,70 @@ int host_sweep_gone(struct nl *nl, FILE *log)
 	return swept;
 }
 
+/* ---- put back what someone else deleted ---------------------------------- */
+
+/* What state_path records, into e[0..max): how many, or -1 (err says why). */
+static int recorded(const char *name, const char *state_path, struct jr_entry *e, unsigned max,
+		    FILE *err)
+{
+	struct jr_expect x;
+	char rtfile[512];
+	int fd = run_open(state_path, O_RDONLY, 0), n;
+	FILE *f;
+
+	n = fd < 0 ? fd : expect(name, &x, rtfile, sizeof(rtfile));
+	f = n < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		fprintf(err, "%s: %s\n", state_path, strerror(n < 0 ? -n : errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = read_state(f, state_path, &x, e, max, err);
+	fclose(f);
+	return n < 0 ? -1 : n;
+}
+
+int host_restore(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
+		 struct host_put_back *put, FILE *err)
+{
+	static struct jr_entry e[MAX_STATE];
+	char a[INET_ADDRSTRLEN];
+	int n, rc = 0, add;
+
+	memset(put, 0, sizeof(*put));
+	add = nl_addr_add(nl, ifindex, c->addr.s_addr, c->prefixlen, c->has_peer ? c->peer.s_addr : 0);
+	if (add == 0)
+		put->addresses++;
+	else if (add != -EEXIST) {
+		fprintf(err, "%s: address %s/%u: cannot put it back: %s\n", c->name,
+			ip4(c->addr.s_addr, a), c->prefixlen, strerror(-add));
+		rc = -1;
+	}
+	n = recorded(c->name, state_path, e, MAX_STATE, err);
+	if (n < 0)
+		rc = -1;
+	for (int i = 0; i < n; i++) {
+		if (e[i].kind != JR_RULE)
+			continue;
+		add = nl_rule(nl, true, e[i].addr, e[i].len, e[i].table, e[i].prio);
+		if (add == 0)
+			put->rules++;
+		else if (add != -EEXIST) {
+			fprintf(err, "%s: rule from %s/%u table %u priority %u: cannot put it back: %s\n",
+				c->name, ip4(e[i].addr, a), e[i].len, e[i].table, e[i].prio,
+				strerror(-add));
+			rc = -1;
+		}
+	}
+	n = host_routes_restore(c, nl, ifindex, err);
+	if (n < 0)
+		rc = -1;
+	else
+		put->routes = n;
+	return rc;
+}
+
 /* ---- a reload: only the groups of settings that changed ------------------ */
 
 /* The group a state file entry belongs to (0: the device's, the fast path's: never redone). */
@@ -891,25 +955,12 @@ int host_reapply(const struct config *old, const struct config *c, unsigned grou
 {
 	static struct jr_entry e[MAX_STATE];
 	struct run r = { .c = c, .nl = nl, .ifindex = ifindex, .state = state_path, .err = err };
-	struct jr_expect x;
-	char rtfile[512];
-	int fd, n, kept = 0, rc = 0;
-	FILE *f;
+	int n, kept = 0, rc = 0;
 
 	if (!groups)
 		return 0;
 	/* what the old settings did, from the record: undone, newest first */
-	fd = run_open(state_path, O_RDONLY, 0);
-	n = fd < 0 ? fd : expect(c->name, &x, rtfile, sizeof(rtfile));
-	f = n < 0 ? NULL : fdopen(fd, "r");
-	if (!f) {
-		fprintf(err, "%s: %s\n", state_path, strerror(n < 0 ? -n : errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	n = read_state(f, state_path, &x, e, MAX_STATE, err);
-	fclose(f);
+	n = recorded(c->name, state_path, e, MAX_STATE, err);
 	if (n < 0)
 		return -1;
 	if ((groups & HG_ROUTING) && old->table && old->default_route) {

@@ -101,6 +101,21 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err);
 
 /*
+ * Someone else deleted what ipipd set up while the tunnel runs (`ip rule
+ * del`, `ip route flush table`, `ip address del`, a network manager that
+ * removes rules and routes it did not make): the device's address, the
+ * policy rules (as recorded in state_path, with their priorities), the
+ * table's default route and each [Route] are added again, those still
+ * there left alone.  *put says how many of each were put back.  0, or -1
+ * with err saying what failed.
+ */
+struct host_put_back {
+	int addresses, rules, routes;
+};
+int host_restore(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
+		 struct host_put_back *put, FILE *err);
+
+/*
  * Append key=value lines describing the host setup (for ipipctl show);
  * fw_rules: ipipd's nft rules for the tunnel now (fw_count()).
  */

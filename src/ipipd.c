@@ -36,6 +36,7 @@
 #define EXIT_CONFIG 78
 #define FOLLOW_UNDERLAY_MS 1000
 #define FOLLOW_EVENT_GAP_MS 10	/* after a link or route change: at once, but not more often */
+#define PUT_BACK_MS 1000		/* what someone else deleted: put back this much later, at once */
 #define WAIT_RETRY_MS TUNNEL_RETRY_MS	/* while waiting, look again at least this often */
 #define CHILD_READY_MS 10000	/* the datapath process starts within */
 #define CHILD_STOP_MS 5000	/* ... and stops within, or is killed */
@@ -135,7 +136,9 @@ static int setup_signals(struct daemon *d)
  */
 static int setup_own_addresses(struct daemon *d)
 {
-	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK);	/* links: watch_device() */
+	/* links: watch_device(); rules and routes (and addresses): watch_setup() */
+	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE |
+				    RTMGRP_IPV4_RULE);
 	if (d->mon_fd < 0) {
 		errno = -d->mon_fd;
 		log_warn("netlink address notifications");
@@ -620,12 +623,57 @@ static int watch_device(struct daemon *d)
 }
 
 /*
+ * Something of the tunnel's was deleted (NL_MON_GONE): an address of its
+ * device, a rule, a route through the device or in its table.  What ipipd
+ * set up and someone else removed (`ip rule del`, `ip route flush table`,
+ * a network manager removing rules and routes it did not make) is put back
+ * and said so, as the firewall's rules are: the configuration says what
+ * the tunnel has, and a reload changes it.  What a reload removed is no
+ * longer in the configuration, and what the device took along when it
+ * went down comes back when it comes up (watch_device()).  Put back
+ * PUT_BACK_MS after the first deletion: the remover (`ip route flush`,
+ * which deletes until the table is empty; a manager's batch) is done by
+ * then, and all of it is put back at once, not fought one at a time.
+ */
+static void watch_setup(struct daemon *d)
+{
+	struct host_put_back put;
+	char *errs = NULL, list[128] = "";
+	size_t len = 0;
+	unsigned flags;
+	FILE *err;
+
+	if (!d->t.up || d->t.device_down || d->t.ifindex <= 0 || d->stop ||
+	    nl_link_flags(&d->nl, d->t.ifindex, &flags) < 0 || !(flags & IFF_UP))
+		return;
+	err = open_memstream(&errs, &len);
+	if (!err)
+		return;
+	host_restore(&d->t.cfg, &d->nl, d->t.ifindex, d->t.state_path, &put, err);
+	fclose(err);
+	if (errs && len)
+		log_lines("putting back what was removed", errs);
+	free(errs);
+	if (put.addresses)
+		snprintf(list, sizeof(list), "its address");
+	if (put.rules)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d rule%s",
+			 list[0] ? ", " : "", put.rules, put.rules == 1 ? "" : "s");
+	if (put.routes)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d route%s",
+			 list[0] ? ", " : "", put.routes, put.routes == 1 ? "" : "s");
+	if (list[0])
+		log_warnx("%s: removed, not by ipipd, and put back: %s", d->t.cfg.name, list);
+}
+
+/*
  * The parent's loop: signals, the datapath process, the host's addresses,
  * routes; while waiting, the notifications that may bring the tunnel up.
  */
 static int run(struct daemon *d)
 {
 	uint64_t followed = now_ms(), follow_soon = 0;	/* 0: no change to follow pending */
+	uint64_t put_back = 0;				/* 0: nothing deleted to put back */
 	int failed = 0;
 
 	while (!d->stop) {
@@ -649,6 +697,12 @@ static int run(struct daemon *d)
 			timeout = (int)(d->t.resolve_at - now);
 		if (follow_soon) {
 			uint64_t wait = follow_soon > now ? follow_soon - now : 0;
+
+			if (timeout < 0 || wait < (uint64_t)timeout)
+				timeout = (int)wait;
+		}
+		if (put_back) {
+			uint64_t wait = put_back > now ? put_back - now : 0;
 
 			if (timeout < 0 || wait < (uint64_t)timeout)
 				timeout = (int)wait;
@@ -680,7 +734,8 @@ static int run(struct daemon *d)
 			failed = 1;
 			break;
 		}
-		if (n > 0 && pfd[2].revents && (seen = nl_monitor_drain(&d->mon)) != 0) {
+		if (n > 0 && pfd[2].revents &&
+		    (seen = nl_monitor_drain(&d->mon, d->t.ifindex, d->t.cfg.table)) != 0) {
 			if (seen & NL_MON_ADDR) {
 				tunnel_refresh_own(&d->t);
 				look = moved = true;
@@ -689,6 +744,12 @@ static int run(struct daemon *d)
 				failed = 1;
 				break;
 			}
+			if ((seen & NL_MON_GONE) && !put_back)
+				put_back = now_ms() + PUT_BACK_MS;
+		}
+		if (put_back && now_ms() >= put_back) {
+			put_back = 0;
+			watch_setup(d);
 		}
 		if (n > 0 && pfd[3].revents && nl_monitor_drain_other(&d->mon_route, d->t.ifindex, &other) > 0) {
 			look = moved = true;

@@ -218,25 +218,82 @@ int nl_monitor_drain_other(struct nl *nl, int ifindex, int *other)
 	return got;
 }
 
-static int kind_cb(const struct nlmsghdr *nlh, void *data)
-{
-	int *seen = data;
+struct mon_kind {
+	int seen;
+	int ifindex;
+	unsigned table;
+};
 
-	switch (nlh->nlmsg_type) {
-	case RTM_NEWADDR: case RTM_DELADDR: *seen |= NL_MON_ADDR; break;
-	case RTM_NEWLINK: case RTM_DELLINK: *seen |= NL_MON_LINK; break;
-	case RTM_NEWROUTE: case RTM_DELROUTE: *seen |= NL_MON_ROUTE; break;
-	}
+#define MON_ATTRS 64	/* above RTA_MAX and FRA_MAX */
+
+/* The u32 attributes of a notification, by type (the others are not needed). */
+static int u32_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	unsigned type = mnl_attr_get_type(a);
+
+	if (type < MON_ATTRS && mnl_attr_get_payload_len(a) == sizeof(uint32_t))
+		tb[type] = a;
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain(struct nl *nl)
+static uint32_t u32_or(const struct nlattr *a, uint32_t dflt)
 {
-	int seen = 0;
+	return a ? mnl_attr_get_u32(a) : dflt;
+}
+
+/* Was one of the tunnel's deleted: an address of its device, a route through it or in its table, a rule? */
+static bool gone(const struct nlmsghdr *nlh, const struct mon_kind *k)
+{
+	const struct nlattr *tb[MON_ATTRS] = { 0 };
+
+	if (nlh->nlmsg_type == RTM_DELADDR) {
+		const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) && ifa->ifa_family == AF_INET &&
+		       k->ifindex > 0 && ifa->ifa_index == (unsigned)k->ifindex;
+	}
+	if (nlh->nlmsg_type == RTM_DELROUTE) {
+		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) || rtm->rtm_family != AF_INET)
+			return false;
+		mnl_attr_parse(nlh, sizeof(*rtm), u32_attr_cb, tb);
+		return (k->table && u32_or(tb[RTA_TABLE], rtm->rtm_table) == k->table) ||
+		       (k->ifindex > 0 && u32_or(tb[RTA_OIF], 0) == (uint32_t)k->ifindex);
+	}
+	if (nlh->nlmsg_type == RTM_DELRULE) {
+		const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*frh)) || frh->family != AF_INET)
+			return false;
+		mnl_attr_parse(nlh, sizeof(*frh), u32_attr_cb, tb);
+		return k->table && u32_or(tb[FRA_TABLE], frh->table) == k->table;
+	}
+	return false;
+}
+
+static int kind_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct mon_kind *k = data;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWADDR: case RTM_DELADDR: k->seen |= NL_MON_ADDR; break;
+	case RTM_NEWLINK: case RTM_DELLINK: k->seen |= NL_MON_LINK; break;
+	case RTM_NEWROUTE: case RTM_DELROUTE: k->seen |= NL_MON_ROUTE; break;
+	}
+	if (gone(nlh, k))
+		k->seen |= NL_MON_GONE;
+	return MNL_CB_OK;
+}
+
+int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table)
+{
+	struct mon_kind k = { .ifindex = ifindex, .table = table };
 	bool lost;
 
-	drain(nl, kind_cb, &seen, &lost);
-	return lost ? NL_MON_ADDR | NL_MON_LINK | NL_MON_ROUTE : seen;	/* lost: anything */
+	drain(nl, kind_cb, &k, &lost);
+	return lost ? NL_MON_ADDR | NL_MON_LINK | NL_MON_ROUTE | NL_MON_GONE : k.seen;	/* lost: anything */
 }
 
 /* ip route get [fibmatch] DST [from SRC] (src 0: none). */

@@ -24,13 +24,17 @@ void nl_close(struct nl *nl);
 int nl_monitor_open(struct nl *nl, unsigned groups);
 /*
  * Read every pending notification; returns what they were about: NL_MON_ADDR
- * (an address), NL_MON_LINK (a link), NL_MON_ROUTE (a route), or-ed; lost
- * notifications (the socket's buffer overran) count as all; 0: none.
+ * (an address), NL_MON_LINK (a link), NL_MON_ROUTE (a route), or-ed, and
+ * NL_MON_GONE when one of the tunnel's was deleted: an IPv4 address of the
+ * device ifindex, an IPv4 route through it or in table, an IPv4 rule to
+ * table (table 0: none).  Lost notifications (the socket's buffer overran)
+ * count as all; 0: none.
  */
 #define NL_MON_ADDR 1
 #define NL_MON_LINK 2
 #define NL_MON_ROUTE 4
-int nl_monitor_drain(struct nl *nl);
+#define NL_MON_GONE 8
+int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table);
 /*
  * The same, and *other says how many concern anything but the device
  * ifindex: a link other than it, an IPv4 route that does not leave by it

@@ -4,7 +4,9 @@
 # the routes through it along, and ipipd puts them back.  Removed (`ip link
 # del`): the daemon says so, undoes the rest of what it set up and exits
 # with an error (a service is restarted and sets the tunnel up anew); it
-# does not keep running on a device that is no more.
+# does not keep running on a device that is no more.  Its address, rule and
+# routes deleted by someone else (`ip rule del`, `ip route flush table`, `ip
+# address del`): put back a second later, all at once, and logged.
 #
 #   A (dgA) tunnel dga 198.51.100.1 peer .2, table dga:4243, rule from .1,
 #           [Route] 203.0.113.0/24
@@ -54,6 +56,32 @@ check "up again: ipipd puts its 2 routes back, as they were" bash -c "
 	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
 check "... and the tunnel carries a ping again" nsx "$A" ping -c 1 -W 2 198.51.100.2
 check "... and ipipctl show says the device is up" test "$(json "$A" dga device)" = up
+
+# Deleted by someone else while the tunnel runs (by hand, or by a network
+# manager removing the rules and routes it did not make): put back as they
+# were, and said so.  (What a reload removes is not: reload.sh.)
+RULES=$(ip -n "$A" rule show | grep 'lookup dga')
+rules() { ip -n "$A" rule show | grep 'lookup dga'; }
+ip -n "$A" rule del from 198.51.100.1 lookup 4243
+FLUSH=$(ip -n "$A" route flush table 4243 2>&1)
+ip -n "$A" route del 203.0.113.0/24 dev dga
+check "its rule and routes deleted by someone else: not fought meanwhile (ip route flush empties the table)" bash -c "
+	[ -z '$FLUSH' ] && [ -z \"\$(ip -n $A route show table 4243)\" ]"
+for _ in $(seq 50); do [ "$(routes)" = "$ROUTES" ] && [ "$(rules)" = "$RULES" ] && break; sleep 0.1; done
+check "... then put back as they were (the rule's priority too)" bash -c "
+	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ') &&
+	diff <(echo '$RULES') <(ip -n $A rule show | grep 'lookup dga')"
+check "... all at once, and ipipd says so in one line" \
+	test "$(grep -c 'dga: removed, not by ipipd, and put back: ' "$WORK/a.log")" = 1
+check "... saying what" grep -q "dga: removed, not by ipipd, and put back: 1 rule, 2 routes$" "$WORK/a.log"
+ADDRS=$(ip -n "$A" -4 addr show dev dga | grep inet)
+ip -n "$A" addr del 198.51.100.1/32 peer 198.51.100.2 dev dga
+for _ in $(seq 50); do [ "$(ip -n "$A" -4 addr show dev dga | grep inet)" = "$ADDRS" ] && [ "$(routes)" = "$ROUTES" ] && break; sleep 0.1; done
+check "its address deleted by someone else: put back (the routes that went with it too)" bash -c "
+	[ -n '$ADDRS' ] && [ \"\$(ip -n $A -4 addr show dev dga | grep inet)\" = '$ADDRS' ] &&
+	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
+check "... and ipipd says so" grep -q "dga: removed, not by ipipd, and put back: its address" "$WORK/a.log"
+check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 
 PA=$(cat "$(rundir "$A")/dga.pid")
 DP=$(pgrep -P "$PA" | head -n 1)

@@ -70,6 +70,15 @@ ip route | grep -q "^203.0.113.0/24 dev kd1" && ip link set kd1 down && sleep 1 
 for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" && break; sleep 0.5; done &&
 ip route | grep -q "^203.0.113.0/24 dev kd1"'
 check "ping after the device came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+# Its [Route] and address deleted by someone else (the device's last
+# address takes the routes through it along): ipipd puts them back.
+check "guest: the kernel's device's [Route] and address deleted by someone else: ipipd puts them back" vm_run '
+ip route del 203.0.113.0/24 dev kd1 && ip addr del 198.51.100.2/32 peer 198.51.100.1 dev kd1 &&
+! ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2" &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" &&
+	ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2" && break; sleep 0.5; done &&
+ip route | grep -q "^203.0.113.0/24 dev kd1" && ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2"'
+check "ping after they came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
 check "guest: the kernel's device removed by someone else: ipipd stops and leaves no runtime files" vm_run '
 p=$(cat /run/ipipd/kd1.pid) && ip link del kd1 &&
 for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $p 2>/dev/null || break; sleep 0.5; done &&

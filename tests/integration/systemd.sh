@@ -2,7 +2,8 @@
 # ipipd as a systemd service: `make install` into a Debian 12 guest whose PID 1
 # is systemd (tests/systemd-guest/), then ipipd@Moe the way an administrator
 # runs it, against ipipd here as the far end: enable --now (Type=notify: it
-# returns once packets pass), status, ipipctl, journal, Datapath = auto on the
+# returns once packets pass), status, ipipctl, journal, its policy rule
+# removed by systemd-networkd (put back), Datapath = auto on the
 # kernel's device, the unit's sandbox as it is, systemctl reload (a change
 # applied by the same process; a file with an error refused, FILE:LINE in the
 # journal), stop (the network as before), start, a crash (SIGKILL:
@@ -167,6 +168,22 @@ ps -o pid,user,cmd -p "$pid,$dp"
 [ "$(ps -o user= -p "$dp")" = ipipd ] && [ "$(ps -o user= -p "$pid")" = root ] && [ "$pid" = "$main" ]'
 check "guest: journalctl -u ipipd@Moe has ipipd's own lines (tunnel Moe up)" sd_run '
 journalctl -u ipipd@Moe --no-pager -o cat | tee /dev/stderr | grep -q "tunnel Moe up: local 192.0.2.42 remote 192.0.2.1"'
+# A network manager that removes the rules it did not make: Debian's
+# systemd-networkd (ManageForeignRoutingPolicyRules=, on by default) as it
+# configures a link of its own (a dummy one here; the image masks it, as it
+# brings the guest's network up by itself).  ipipd puts Moe's rule back.
+check "guest: systemd-networkd, started, removes Moe's policy rule; ipipd puts it back and says so" sd_run -t 120 '
+ip rule show | grep -q "from 203.0.113.5 lookup Moe" || exit 1
+ip link add sdx0 type dummy && mkdir -p /etc/systemd/network &&
+printf "[Match]\nName=sdx0\n[Network]\nAddress=198.51.100.77/32\n" >/etc/systemd/network/10-sdx0.network &&
+systemctl unmask -q systemd-networkd.service systemd-networkd.socket && systemctl start systemd-networkd || exit 1
+for i in $(seq 40); do journalctl -u ipipd@Moe --no-pager -o cat | grep -q "Moe: removed, not by ipipd, and put back: 1 rule" && break; sleep 0.5; done
+journalctl -u ipipd@Moe --no-pager -o cat | grep "put back"; ip rule show
+journalctl -u ipipd@Moe --no-pager -o cat | grep -q "Moe: removed, not by ipipd, and put back: 1 rule" &&
+ip rule show | grep -q "from 203.0.113.5 lookup Moe"'
+check "... and the tunnel carries pings, both ways" ping_both
+sd_run 'systemctl stop systemd-networkd.service systemd-networkd.socket; systemctl mask -q systemd-networkd.service systemd-networkd.socket
+ip link del sdx0; rm -f /etc/systemd/network/10-sdx0.network' >/dev/null 2>&1
 
 # The sandbox of the unit as it is: its settings, and what they do to the process.
 check "guest: the unit's sandbox is in force (NoNewPrivileges, ProtectSystem=strict, capability bounding set)" sd_run '

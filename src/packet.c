@@ -18,15 +18,6 @@ const char *pkt_verdict_name(enum pkt_verdict v)
 	return (unsigned)v < PKT_VERDICT_MAX ? verdict_names[v] : "unknown";
 }
 
-uint32_t prefix_mask(unsigned len)
-{
-	uint32_t h = len ? ~0u << (32 - len) : 0, n;
-	const uint8_t b[4] = { (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
-
-	memcpy(&n, b, sizeof(n));
-	return n;
-}
-
 bool prefix_match(const struct prefix *p, uint32_t addr)
 {
 	return ((addr ^ p->addr) & prefix_mask(p->len)) == 0;

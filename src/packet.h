@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define IPV4_HLEN 20u		/* outer header length: ipipd adds no options */
 #define IPPROTO_IPIP_ 4u
@@ -44,8 +45,16 @@ struct prefix {
 };
 
 bool prefix_match(const struct prefix *p, uint32_t addr);
-/* The netmask of a prefix length (0-32), in network order. */
-uint32_t prefix_mask(unsigned len);
+
+/* The netmask of a prefix length (above 32: 32), in network order; inline, as lookups take it per packet. */
+static inline uint32_t prefix_mask(unsigned len)
+{
+	uint32_t h = len >= 32 ? ~0u : len ? ~0u << (32 - len) : 0, n;
+	const uint8_t b[4] = { (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
+
+	memcpy(&n, b, sizeof(n));
+	return n;
+}
 
 /*
  * The host's own IPv4 addresses, published by one writer (the daemon's main

@@ -425,32 +425,42 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 	return rc;
 }
 
+/*
+ * One thing added again (add: what adding it returned): counted in *n if it
+ * was missing, left alone if there (-EEXIST), else said in err, what it is
+ * after c's name; 0 or -1.
+ */
+static int put_back(int add, int *n, FILE *err, const struct config *c, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int put_back(int add, int *n, FILE *err, const struct config *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (add == 0)
+		(*n)++;
+	if (add == 0 || add == -EEXIST)
+		return 0;
+	fprintf(err, "%s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fprintf(err, ": cannot put it back: %s\n", strerror(-add));
+	return -1;
+}
+
 int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err)
 {
 	char a[INET_ADDRSTRLEN];
-	int n = 0, rc = 0, add;
+	int n = 0, rc = 0;
 
-	if (c->table && c->default_route) {
-		add = default_route_add(nl, c, ifindex);
-		if (add == 0)
-			n++;
-		else if (add != -EEXIST) {
-			fprintf(err, "%s: default route in table %u: cannot put it back: %s\n", c->name,
-				c->table, strerror(-add));
-			rc = -1;
-		}
-	}
+	if (c->table && c->default_route)
+		rc |= put_back(default_route_add(nl, c, ifindex), &n, err, c,
+			       "default route in table %u", c->table);
 	for (unsigned i = 0; i < c->n_routes; i++) {
 		const struct config_route *rt = &c->routes[i];
 
-		add = route_add(nl, rt, ifindex);
-		if (add == 0)
-			n++;
-		else if (add != -EEXIST) {
-			fprintf(err, "%s: route %s/%u table %u: cannot put it back: %s\n", c->name,
-				ip4(rt->dst.addr, a), rt->dst.len, rt->table, strerror(-add));
-			rc = -1;
-		}
+		rc |= put_back(route_add(nl, rt, ifindex), &n, err, c, "route %s/%u table %u",
+			       ip4(rt->dst.addr, a), rt->dst.len, rt->table);
 	}
 	return rc < 0 ? -1 : n;
 }
@@ -856,33 +866,20 @@ int host_restore(const struct config *c, struct nl *nl, int ifindex, const char 
 {
 	static struct jr_entry e[MAX_STATE];
 	char a[INET_ADDRSTRLEN];
-	int n, rc = 0, add;
+	int n, rc = 0;
 
 	memset(put, 0, sizeof(*put));
-	add = nl_addr_add(nl, ifindex, c->addr.s_addr, c->prefixlen, c->has_peer ? c->peer.s_addr : 0);
-	if (add == 0)
-		put->addresses++;
-	else if (add != -EEXIST) {
-		fprintf(err, "%s: address %s/%u: cannot put it back: %s\n", c->name,
-			ip4(c->addr.s_addr, a), c->prefixlen, strerror(-add));
-		rc = -1;
-	}
+	rc |= put_back(nl_addr_add(nl, ifindex, c->addr.s_addr, c->prefixlen,
+				   c->has_peer ? c->peer.s_addr : 0),
+		       &put->addresses, err, c, "address %s/%u", ip4(c->addr.s_addr, a), c->prefixlen);
 	n = recorded(c->name, state_path, e, MAX_STATE, err);
 	if (n < 0)
 		rc = -1;
-	for (int i = 0; i < n; i++) {
-		if (e[i].kind != JR_RULE)
-			continue;
-		add = nl_rule(nl, true, e[i].addr, e[i].len, e[i].table, e[i].prio);
-		if (add == 0)
-			put->rules++;
-		else if (add != -EEXIST) {
-			fprintf(err, "%s: rule from %s/%u table %u priority %u: cannot put it back: %s\n",
-				c->name, ip4(e[i].addr, a), e[i].len, e[i].table, e[i].prio,
-				strerror(-add));
-			rc = -1;
-		}
-	}
+	for (int i = 0; i < n; i++)
+		if (e[i].kind == JR_RULE)
+			rc |= put_back(nl_rule(nl, true, e[i].addr, e[i].len, e[i].table, e[i].prio),
+				       &put->rules, err, c, "rule from %s/%u table %u priority %u",
+				       ip4(e[i].addr, a), e[i].len, e[i].table, e[i].prio);
 	n = host_routes_restore(c, nl, ifindex, err);
 	if (n < 0)
 		rc = -1;

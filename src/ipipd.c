@@ -656,14 +656,24 @@ static void watch_setup(struct daemon *d)
 	free(errs);
 	if (put.addresses)
 		snprintf(list, sizeof(list), "its address");
-	if (put.rules)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d rule%s",
-			 list[0] ? ", " : "", put.rules, put.rules == 1 ? "" : "s");
-	if (put.routes)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d route%s",
-			 list[0] ? ", " : "", put.routes, put.routes == 1 ? "" : "s");
+	for (int i = 0; i < 2; i++) {
+		int k = i ? put.routes : put.rules;
+		size_t at = strlen(list);
+
+		if (k)
+			snprintf(list + at, sizeof(list) - at, "%s%d %s%s", at ? ", " : "", k,
+				 i ? "route" : "rule", k == 1 ? "" : "s");
+	}
 	if (list[0])
 		log_warnx("%s: removed, not by ipipd, and put back: %s", d->t.cfg.name, list);
+}
+
+/* poll()'s timeout (-1: none) shortened to end by at (0: no such time). */
+static int poll_until(uint64_t at, uint64_t now, int timeout)
+{
+	uint64_t wait = at > now ? at - now : 0;
+
+	return at && (timeout < 0 || wait < (uint64_t)timeout) ? (int)wait : timeout;
 }
 
 /*
@@ -695,18 +705,8 @@ static int run(struct daemon *d)
 			tunnel_lookup(&d->t);
 		if (d->t.resolve_at && (timeout < 0 || d->t.resolve_at - now < (uint64_t)timeout))
 			timeout = (int)(d->t.resolve_at - now);
-		if (follow_soon) {
-			uint64_t wait = follow_soon > now ? follow_soon - now : 0;
-
-			if (timeout < 0 || wait < (uint64_t)timeout)
-				timeout = (int)wait;
-		}
-		if (put_back) {
-			uint64_t wait = put_back > now ? put_back - now : 0;
-
-			if (timeout < 0 || wait < (uint64_t)timeout)
-				timeout = (int)wait;
-		}
+		timeout = poll_until(follow_soon, now, timeout);
+		timeout = poll_until(put_back, now, timeout);
 		n = poll(pfd, 6, timeout);
 
 		if (d->t.up && !d->t.kernel && (now_ms() - followed >= FOLLOW_UNDERLAY_MS ||

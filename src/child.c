@@ -428,6 +428,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		sb_printf(sb, "peer=%s\n", ip4(c->peer.s_addr, a));
 	sb_printf(sb, "mtu=%u\nifindex=%d\ndevice=%s\n", d->t.mtu, d->t.ifindex,
 		  ps->device_down ? "down" : "up");
+	if (ps->device_renamed[0])	/* (a name has no spaces or newlines) */
+		sb_printf(sb, "device_renamed=%.15s\n", ps->device_renamed);
 	sb_printf(sb, "encapsulation=%s\n", c->ip.encap == ENCAP_FOU ? "fou" :
 		  c->ip.encap == ENCAP_GUE ? "gue" : "ipip");
 	if (c->ip.encap != ENCAP_IPIP) {

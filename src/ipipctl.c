@@ -247,6 +247,10 @@ static void show_human(const char *r)
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
 	if (!strcmp(val(r, "device", b[0], 64), "down"))
 		printf("  device DOWN: set down by someone else; its routes come back when it is up\n");
+	if (strcmp(val(r, "device_renamed", b[0], 64), "-"))
+		printf("  device RENAMED: now %s, by someone else, and not named %s again (the "
+		       "firewall's rules match %s)\n", val(r, "device_renamed", b[0], 64),
+		       val(r, "name", b[1], 64), val(r, "name", b[2], 64));
 	if (strcmp(val(r, "allowed_remotes", reason, sizeof(reason)), "-"))
 		show_peers(r, reason);
 	if (strcmp(val(r, "port", b[0], 64), "-"))

@@ -384,14 +384,15 @@ static void notify_up(struct daemon *d, bool ready)
 {
 	const struct config *c = &d->t.cfg;
 
-	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s%s",
+	sd_notifyf(0, "%sSTATUS=Tunnel %s up: local %s%s, remote %s%s%s%s, %s datapath%s%s%s",
 		   ready ? "READY=1\n" : "", c->name,
 		   ip4(c->ip.local, (char[INET_ADDRSTRLEN]){ 0 }), c->local_auto ? " (auto)" : "",
 		   c->ip.remote_any ? "any" : ip4(c->ip.remote, (char[INET_ADDRSTRLEN]){ 0 }),
 		   c->remote_name[0] ? " (" : "", c->remote_name, c->remote_name[0] ? ")" : "",
 		   d->t.kernel ? "kernel" : d->t.fast ? "eBPF" : "userspace",
 		   d->t.peer_down ? "; down: Peer does not answer keepalives" : "",
-		   d->t.device_down ? "; its device was set down" : "");
+		   d->t.device_down ? "; its device was set down" : "",
+		   d->t.device_renamed[0] ? "; its device was renamed" : "");
 }
 
 /* The ready tunnel: the parent's own sandbox, the shell or systemd told. */
@@ -576,6 +577,42 @@ static void on_signal(struct daemon *d)
  * kernel takes the routes through it along, and they are put back when it
  * comes up again (ipipd leaves it down: whoever set it down meant it).
  */
+/*
+ * The device renamed by someone else (`ip link set dga name x`): named back.
+ * The firewall's rules match it by name (as the HOWTO's `-i tunl1` do), the
+ * kernel's device is counted and removed by name, and `ipipctl` and the
+ * logs call it so.  Where it cannot be (Linux before 6.2 renames only a
+ * device that is down; another device took the name meanwhile), said once,
+ * shown by `ipipctl show`, and tried again at the device's next change.
+ */
+static void watch_name(struct daemon *d)
+{
+	const char *name = d->t.cfg.name;
+	char now[16], kind[16];
+	int rc = nl_link_info(&d->nl, d->t.ifindex, now, kind);
+
+	if (rc < 0 || !strcmp(now, name)) {
+		if (rc == 0 && d->t.device_renamed[0])
+			log_info("%s: the tunnel's device has its name again", name);
+		if (rc == 0)
+			d->t.device_renamed[0] = '\0';
+		return;
+	}
+	rc = nl_link_set_name(&d->nl, d->t.ifindex, name);
+	if (rc == 0) {
+		log_warnx("%s: the tunnel's device was renamed to %s (not by ipipd): named %s again",
+			  name, now, name);
+		d->t.device_renamed[0] = '\0';
+		return;
+	}
+	if (strcmp(d->t.device_renamed, now)) {
+		log_warnx("%s: the tunnel's device was renamed to %s (not by ipipd), and cannot be "
+			  "named %s again (%s): the firewall's rules match %s", name, now, name,
+			  strerror(-rc), name);
+		snprintf(d->t.device_renamed, sizeof(d->t.device_renamed), "%s", now);
+	}
+}
+
 static int watch_device(struct daemon *d)
 {
 	const char *name = d->t.cfg.name;
@@ -591,6 +628,7 @@ static int watch_device(struct daemon *d)
 	}
 	if (rc < 0)
 		return 0;	/* (looked at again on the next change) */
+	watch_name(d);
 	if (!(flags & IFF_UP) && !d->t.device_down) {
 		d->t.device_down = true;
 		if (d->t.fast)

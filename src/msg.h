@@ -69,6 +69,7 @@ struct msg_status {
 	int32_t fw_rules;	/* ipipd's nft rules for the tunnel now (-1: cannot tell) */
 	int32_t underlay;	/* ifindex of the route to Remote (0: none) */
 	int32_t device_down;	/* the tunnel's device was set down by someone else */
+	char device_renamed[16];	/* ... renamed by someone else, and not named back ("") */
 	uint64_t kernel[MK_MAX];	/* Datapath = kernel: the device's counters */
 };
 

@@ -593,14 +593,23 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+/* An RTM_NEWLINK request that changes the device ifindex, in buf. */
+static struct nlmsghdr *link_change(char *buf, int ifindex, struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
+
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_family = AF_UNSPEC;
+	(*ifi)->ifi_index = ifindex;
+	return nlh;
+}
+
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 {
 	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
 
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
 	ifi->ifi_change = IFF_UP;
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mtu)
@@ -608,14 +617,22 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+int nl_link_set_name(struct nl *nl, int ifindex, const char *name)
+{
+	char buf[NL_BUF];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
 int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu)
 {
 	char buf[NL_BUF];
-	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWLINK, NLM_F_ACK);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
 
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_talk(nl, nlh, NULL, NULL);
 }

@@ -118,6 +118,9 @@ int nl_free_ifindex(struct nl *nl, int *ifindex);
  */
 int nl_link_info(struct nl *nl, int ifindex, char name[16], char kind[16]);
 
+/* ip link set dev IFINDEX name NAME (an up device: Linux 6.2 and later). */
+int nl_link_set_name(struct nl *nl, int ifindex, const char *name);
+
 /* ip link del IFINDEX. */
 int nl_link_del(struct nl *nl, int ifindex);
 

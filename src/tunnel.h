@@ -56,6 +56,8 @@ struct tunnel {
 	int hop_rc;		/* why not (-errno), as last looked up */
 	bool peer_down;		/* Keepalive: the datapath process said Peer stopped answering */
 	bool device_down;	/* the device was found down (set down by someone else) */
+	char device_renamed[16];	/* the name someone else gave it, while it cannot be named
+					   back ("": none) */
 	/* Remote = any: the routes into the device, as last sent to the datapath process */
 	uint64_t hub_sum;	/* a hash of them */
 	int hub_routes;		/* how many (-1: none sent yet) */

@@ -868,6 +868,7 @@ void tunnel_send_status(struct tunnel *t)
 		m.u.status.fw_rules = -1;
 	m.u.status.underlay = t->underlay_ifindex;
 	m.u.status.device_down = t->device_down;
+	memcpy(m.u.status.device_renamed, t->device_renamed, sizeof(t->device_renamed));
 	for (int i = 0; t->kernel && i < MK_MAX; i++)
 		m.u.status.kernel[i] = sysfs_counter(t->cfg.name, names[i]);
 	if (msg_send(t->dp_fd, &m) < 0)

@@ -79,6 +79,18 @@ for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" &
 	ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2" && break; sleep 0.5; done &&
 ip route | grep -q "^203.0.113.0/24 dev kd1" && ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2"'
 check "ping after they came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+# Renamed by someone else (Linux 6.1 renames a device only while it is
+# down): ipipd names it back, and the device's counters, read by its name,
+# still reach ipipctl.
+check "guest: the kernel's device renamed by someone else: ipipd names it back" vm_run '
+ip link set kd1 down && ip link set kd1 name kdx &&
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/kd1 ] && break; sleep 0.5; done &&
+[ -e /sys/class/net/kd1 ] && [ ! -e /sys/class/net/kdx ] && ip link set kd1 up &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" && break; sleep 0.5; done &&
+ip route | grep -q "^203.0.113.0/24 dev kd1"'
+check "ping after it has its name again" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+tx2=$(vm_run 'ipipctl show --json kd1' | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["tx_packets"])')
+check "guest: ipipctl still reports the device's counters ($tx2 >= 2)" test "${tx2:-0}" -ge 2
 check "guest: the kernel's device removed by someone else: ipipd stops and leaves no runtime files" vm_run '
 p=$(cat /run/ipipd/kd1.pid) && ip link del kd1 &&
 for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $p 2>/dev/null || break; sleep 0.5; done &&

@@ -595,8 +595,7 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	if (d->attached && !d->t.kernel) {
 		rc = dp_set_params(&d->dp, p, mp->mtu);
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("reload: the raw socket towards the new Remote");
+			log_warnc(rc, "reload: the raw socket towards the new Remote");
 		}
 	}
 	for (struct params_gen *x = generations; x; x = x->next)
@@ -845,8 +844,7 @@ static void parent_said(struct daemon *d, struct msg *m)
 	case MSG_DATAPATH:
 		rc = attach(d, m);
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("datapath");
+			log_warnc(rc, "datapath");
 			d->stop = 2;
 			break;
 		}

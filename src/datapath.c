@@ -171,8 +171,8 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 	if (direct) {
 		f->pkt = packet_open_tx();
 		if (f->pkt < 0) {
-			errno = -f->pkt;
-			log_warn("no packet socket: outer packets go through the kernel's IP output");
+			log_warnc(f->pkt,
+				  "no packet socket: outer packets go through the kernel's IP output");
 			f->pkt = -1;
 		}
 	}
@@ -180,8 +180,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 	if (f->pkt >= 0 && f->vnet && gso && !env_off("IPIPD_UDP_GSO")) {
 		f->gso = packet_open_gso();
 		if (f->gso < 0) {
-			errno = -f->gso;
-			log_warn("no packet socket for UDP GSO: each datagram is sent on its own");
+			log_warnc(f->gso, "no packet socket for UDP GSO: each datagram is sent on its own");
 			f->gso = -1;
 		}
 	}

@@ -90,8 +90,7 @@ static int take_lock(struct daemon *d)
 		return -1;
 	}
 	if (d->lock_fd < 0) {
-		errno = -d->lock_fd;
-		log_warn("%s", d->lock_path);
+		log_warnc(d->lock_fd, "%s", d->lock_path);
 		return -1;
 	}
 	return 0;
@@ -140,8 +139,7 @@ static int setup_own_addresses(struct daemon *d)
 	d->mon_fd = nl_monitor_open(&d->mon, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE |
 				    RTMGRP_IPV4_RULE);
 	if (d->mon_fd < 0) {
-		errno = -d->mon_fd;
-		log_warn("netlink address notifications");
+		log_warnc(d->mon_fd, "netlink address notifications");
 		return -1;
 	}
 	tunnel_refresh_own(&d->t);
@@ -173,8 +171,8 @@ static void watch_routes(struct daemon *d, bool on)
 		return;
 	d->route_fd = nl_monitor_open(&d->mon_route, RTMGRP_IPV4_ROUTE | RTMGRP_LINK);
 	if (d->route_fd < 0) {
-		errno = -d->route_fd;
-		log_warn("netlink route notifications: looking again every %d s", WAIT_RETRY_MS / 1000);
+		log_warnc(d->route_fd, "netlink route notifications: looking again every %d s",
+			  WAIT_RETRY_MS / 1000);
 		d->route_fd = -1;
 	}
 }
@@ -197,8 +195,7 @@ static int base_setup(struct daemon *d)
 		return -1;
 	rc = nl_open(&d->nl);
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("netlink");
+		log_warnc(rc, "netlink");
 		return -1;
 	}
 	rc = host_sweep_gone(&d->nl, stderr);
@@ -229,8 +226,7 @@ static int base_setup(struct daemon *d)
 		return -1;
 	d->ctl_fd = ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
-		errno = -d->ctl_fd;
-		log_warn("control socket %s", d->sock_path);
+		log_warnc(d->ctl_fd, "control socket %s", d->sock_path);
 		return -1;
 	}
 	if (write_pid(d->pid_path) < 0) {

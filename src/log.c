@@ -82,6 +82,16 @@ static void vlog(int pri, const char *fmt, va_list ap, int err)
 
 LOGGER(log_warn, LOG_WARNING, 1)
 LOGGER(log_warnx, LOG_WARNING, 0)
+
+void log_warnc(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, -rc);
+	va_end(ap);
+	errno = -rc;
+}
 LOGGER(log_info, LOG_INFO, 0)
 
 void log_debug(const char *fmt, ...)

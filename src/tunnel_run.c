@@ -59,8 +59,7 @@ void tunnel_refresh_own(struct tunnel *t)
 	int n = nl_addr_dump(t->nl, a, OWN_ADDRS_MAX);
 
 	if (n < 0) {
-		errno = -n;
-		log_warn("cannot list the host's addresses");
+		log_warnc(n, "cannot list the host's addresses");
 		t->n_own = -1;
 		return;
 	}
@@ -97,8 +96,7 @@ static int setup_link(struct tunnel *t)
 	if (rc == 0)
 		rc = nl_link_set(t->nl, t->ifindex, 0, true);
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("%s: cannot configure the interface", c->name);
+		log_warnc(rc, "%s: cannot configure the interface", c->name);
 		return -1;
 	}
 	return 0;
@@ -112,7 +110,7 @@ static int setup_link(struct tunnel *t)
 static int create_link(struct tunnel *t, const char *kind)
 {
 	struct config *c = &t->cfg;
-	int rc = -EBUSY, ifindex;
+	int rc = -EBUSY, ifindex, undone;
 	off_t at;
 
 	for (int tries = 0; tries < 5 && rc == -EBUSY; tries++) {
@@ -134,8 +132,8 @@ static int create_link(struct tunnel *t, const char *kind)
 		 */
 		if (rc == -EEXIST && !if_nametoindex(c->name))
 			rc = -EBUSY;
-		if (rc == -EBUSY && (errno = -host_unrecord(t->state_path, at)) != 0)
-			log_warn("%s: cannot take back its last line", t->state_path);
+		if (rc == -EBUSY && (undone = host_unrecord(t->state_path, at)) != 0)
+			log_warnc(undone, "%s: cannot take back its last line", t->state_path);
 	}
 	return rc;
 }
@@ -197,8 +195,7 @@ static int setup_kernel_device(struct tunnel *t)
 	}
 	host_cleanup(t->nl, c->name, t->state_path, stderr);
 	if (c->datapath == DPM_KERNEL) {
-		errno = -rc;
-		log_warn("%s: Datapath = kernel: cannot create an ipip device", c->name);
+		log_warnc(rc, "%s: Datapath = kernel: cannot create an ipip device", c->name);
 		return -1;
 	}
 	snprintf(t->dp_reason, sizeof(t->dp_reason), "the kernel cannot create ipip devices: %s",
@@ -285,9 +282,8 @@ static void fast_routes(struct tunnel *t, const struct nl_route_info *r, const u
 					      .peer = peer[i] };
 	rc = fp_hub_routes(&t->fp, e, n);
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("%s: eBPF fast path: the routes into the device (the slow path has them)",
-			 t->cfg.name);
+		log_warnc(rc, "%s: eBPF fast path: the routes into the device (the slow path has them)",
+			  t->cfg.name);
 	}
 }
 
@@ -311,8 +307,7 @@ static void fast_peer_hops(struct tunnel *t, bool underlays)
 			continue;
 		rc = fp_hub_hop(&t->fp, idx, oif);
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("%s: eBPF fast path: a peer's device", t->cfg.name);
+			log_warnc(rc, "%s: eBPF fast path: a peer's device", t->cfg.name);
 			continue;
 		}
 		t->hub_fast_hop[idx] = (uint32_t)oif;
@@ -367,8 +362,7 @@ void tunnel_follow_routes(struct tunnel *t)
 		return;
 	n = nl_route_dump_dev(t->nl, t->ifindex, r, MSG_HUB_MAX);
 	if (n < 0) {
-		errno = -n;
-		log_warn("%s: the routes into the device", t->cfg.name);
+		log_warnc(n, "%s: the routes into the device", t->cfg.name);
 		return;
 	}
 	if (n > (int)MSG_HUB_MAX) {
@@ -673,8 +667,7 @@ static int send_datapath(struct tunnel *t, bool replace)
 		rc = dp_prepare(&f, t->tun_fd, t->raw_fd, t->cfg.underlay_output != UO_KERNEL,
 				t->cfg.ip.encap != ENCAP_IPIP && t->cfg.ip.udp_csum);
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("datapath sockets");
+			log_warnc(rc, "datapath sockets");
 			return -1;
 		}
 		t->direct = f.pkt >= 0;
@@ -730,8 +723,7 @@ static int send_datapath(struct tunnel *t, bool replace)
 	}
 	rc = msg_send_fds(t->dp_fd, &m, fds, n);
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("datapath process: cannot hand over the datapath");
+		log_warnc(rc, "datapath process: cannot hand over the datapath");
 	}
 	/* the datapath process has its own copies now */
 	if (f.tx >= 0)
@@ -799,14 +791,12 @@ int tunnel_bring_up(struct tunnel *t)
 	if (!t->kernel) {
 		rc = open_sockets(c, &t->raw_fd, &t->udp_fd, &what, true);
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("%s on Local %s", what, ip4(c->ip.local, a));
+			log_warnc(rc, "%s on Local %s", what, ip4(c->ip.local, a));
 			return -1;
 		}
 		rc = create_link(t, "tun");
 		if (rc < 0) {
-			errno = -rc;
-			log_warn("%s: cannot create the TUN device", c->name);
+			log_warnc(rc, "%s: cannot create the TUN device", c->name);
 			return -1;
 		}
 	}
@@ -914,8 +904,7 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked)
 		fast_peer_hops(t, false);
 	rc = fp_move_underlay(&t->fp, oif, underlay_l2(t, oif));
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("eBPF fast path: cannot move to ifindex %d", oif);
+		log_warnc(rc, "eBPF fast path: cannot move to ifindex %d", oif);
 		return;
 	}
 	log_info("%s: eBPF fast path: the route to Remote now leaves through ifindex %d (was %d)",
@@ -1124,8 +1113,7 @@ void tunnel_lookup(struct tunnel *t)
 		return;
 	rc = resolver_ask(&t->res, t->cfg.remote_name);
 	if (rc < 0) {
-		errno = -rc;
-		log_warn("%s: cannot look Remote %s up", t->cfg.name, t->cfg.remote_name);
+		log_warnc(rc, "%s: cannot look Remote %s up", t->cfg.name, t->cfg.remote_name);
 		t->resolve_at = now_ms() + TUNNEL_RETRY_MS;
 		return;
 	}

@@ -14,11 +14,13 @@
 #include "config.h"
 #include "control.h"
 #include "host.h"
+#include "lint.h"
 #include "metrics.h"
 #include "netlink.h"
 #include "packet.h"
 
 #define MAX_TUNNELS 256
+#define CONFIG_DIR "/etc/ipipd"	/* the units' NAME.conf */
 
 static void usage(FILE *f)
 {
@@ -27,6 +29,8 @@ static void usage(FILE *f)
 		   "  down NAME              stop tunnel NAME and remove what it set up\n"
 		   "  reload NAME            read NAME's configuration again, apply what changed\n"
 		   "  explain CONFIG         print the ip/sysctl/nft commands equivalent to CONFIG\n"
+		   "  check [CONFIG...]      check each (default: " CONFIG_DIR "/*.conf) as ipipd -n\n"
+		   "                         does, and what two of them would both take\n"
 		   "  cleanup NAME           undo what a killed ipipd left behind for NAME\n"
 		   "  metrics [--textfile DIR] [NAME]\n"
 		   "                         counters in Prometheus's text format (to DIR/ipipd.prom\n"
@@ -652,6 +656,104 @@ static int cmd_explain(int argc, char **argv)
 	return 0;
 }
 
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* dir's NAME.conf files (not those in its subdirectories), sorted; -errno. */
+static int config_files(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	int n = 0, rc = 0;
+
+	if (!d)
+		return -errno;
+	while (rc == 0 && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char **nv;
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".conf") || e->d_type == DT_DIR)
+			continue;
+		nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
+		if (!nv || asprintf(&nv[n], "%s/%s", dir, e->d_name) < 0) {
+			rc = -ENOMEM;
+			v = nv ? nv : v;
+			break;
+		}
+		v = nv;
+		n++;
+	}
+	closedir(d);
+	if (rc < 0) {
+		while (n > 0)
+			free(v[--n]);
+		free(v);
+		return rc;
+	}
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), path_cmp);
+	*out = v;
+	return n;
+}
+
+/*
+ * Each file as `ipipd -n` checks it, then what two of them would both take
+ * (lint_set()): the tunnels of a host checked together, before a boot or a
+ * restart finds out.  Exit 1 if anything is wrong.
+ */
+static int cmd_check(int argc, char **argv)
+{
+	char **paths = argv + 1, **found = NULL;
+	int n = argc - 1, bad = 0, loaded = 0;
+	struct config **cs;
+
+	if (n == 0) {
+		n = config_files(CONFIG_DIR, &found);
+		if (n < 0) {
+			fprintf(stderr, "ipipctl: %s: %s\n", CONFIG_DIR, strerror(-n));
+			return 1;
+		}
+		if (n == 0) {
+			fprintf(stderr, "ipipctl: no tunnels in %s (NAME.conf)\n", CONFIG_DIR);
+			return 1;
+		}
+		paths = found;
+	}
+	cs = calloc((size_t)n, sizeof(*cs));
+	for (int i = 0; cs && i < n; i++) {
+		struct config *c = calloc(1, sizeof(*c));
+		unsigned warnings = 0;
+
+		if (!c || config_load(paths[i], c, stderr) < 0) {
+			bad = 1;
+			free(c);
+			continue;
+		}
+		if (lint_run(c, LINT_CHECK, stderr, &warnings) > 0)
+			bad = 1;
+		else
+			printf("%s: configuration ok (tunnel %s)%s\n", paths[i], c->name,
+			       warnings ? ", with warnings" : "");
+		cs[loaded++] = c;
+	}
+	if (!cs) {
+		fprintf(stderr, "ipipctl: %s\n", strerror(ENOMEM));
+		bad = 1;
+	} else if (lint_set((const struct config *const *)cs, (unsigned)loaded, stderr) > 0) {
+		bad = 1;
+	}
+	for (int i = 0; i < loaded; i++)
+		free(cs[i]);
+	free(cs);
+	for (int i = 0; found && i < n; i++)
+		free(found[i]);
+	free(found);
+	return bad;
+}
+
 static int exists(const char *path)
 {
 	struct stat st;
@@ -804,6 +906,7 @@ int main(int argc, char **argv)
 		{ "down", cmd_down },
 		{ "reload", cmd_reload },
 		{ "explain", cmd_explain },
+		{ "check", cmd_check },
 		{ "cleanup", cmd_cleanup },
 		{ "metrics", cmd_metrics },
 	};

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -448,4 +449,107 @@ int lint_run(const struct config *c, enum lint_when when, FILE *out, unsigned *w
 
 	lint_host_facts(c, &h);
 	return lint_config(c, &h, when, out, warnings);
+}
+
+/* ---- between tunnels (ipipctl check) ------------------------------------- */
+
+/* "FILE:LINE: " of c at line (its [Tunnel] header where the key was not given). */
+static void at(FILE *out, const struct config *c, unsigned line)
+{
+	fprintf(out, "%s:%u: ", c->path, line ? line : c->line.tunnel ? c->line.tunnel : 1);
+}
+
+/* Local, as far as the files tell: the same address, or both auto. */
+static bool same_local(const struct config *a, const struct config *b)
+{
+	if (a->local_auto || b->local_auto)
+		return a->local_auto && b->local_auto;
+	return a->ip.local == b->ip.local;
+}
+
+/* Remote, as far as the files tell: the same address or name, or both any. */
+static bool same_remote(const struct config *a, const struct config *b)
+{
+	if (a->ip.remote_any || b->ip.remote_any)
+		return a->ip.remote_any && b->ip.remote_any;
+	if (a->remote_name[0] || b->remote_name[0])
+		return !strcasecmp(a->remote_name, b->remote_name);
+	return a->ip.remote == b->ip.remote;
+}
+
+/*
+ * What b (a later file) takes that a has already: each said at b's line,
+ * naming a's, in the order of a file's sections.  One address on several
+ * tunnels, each with another Peer, is fine (a colo's one address towards
+ * each of its homes).
+ */
+static int clash(const struct config *a, const struct config *b, FILE *out)
+{
+	char x[INET_ADDRSTRLEN];
+	int errors = 0;
+
+	if (!strcmp(a->name, b->name)) {
+		at(out, b, b->line.name);
+		fprintf(out, "Name: tunnel %s is also %s: one tunnel per name (its interface, its "
+			"control socket)\n", b->name, a->path);
+		errors++;
+	}
+	if (a->ip.encap == ENCAP_IPIP && b->ip.encap == ENCAP_IPIP && same_local(a, b) &&
+	    same_remote(a, b)) {
+		at(out, b, b->line.remote);
+		fprintf(out, "Remote: tunnel %s (%s:%u) has the same Local and Remote: the "
+			"packets between them would reach one of the two\n", a->name, a->path,
+			a->line.remote);
+		errors++;
+	}
+	if (a->ip.encap != ENCAP_IPIP && b->ip.encap != ENCAP_IPIP && a->ip.port == b->ip.port &&
+	    same_local(a, b)) {
+		at(out, b, b->line.port);
+		fprintf(out, "Port: UDP port %u is also tunnel %s's (%s:%u), on the same Local\n",
+			b->ip.port, a->name, a->path, a->line.port);
+		errors++;
+	}
+	if (a->addr.s_addr && a->addr.s_addr == b->addr.s_addr &&
+	    (a->has_peer ? a->peer.s_addr : 0) == (b->has_peer ? b->peer.s_addr : 0)) {
+		at(out, b, b->line.address);
+		fprintf(out, "Address: %s is also tunnel %s's (%s:%u), with %s\n",
+			ip(b->addr.s_addr, x), a->name, a->path, a->line.address,
+			b->has_peer ? "the same Peer" : "no Peer on either");
+		errors++;
+	}
+	if (a->table && a->table == b->table && a->default_route && b->default_route) {
+		at(out, b, b->line.table);
+		fprintf(out, "Table: %u is also tunnel %s's (%s:%u), and each puts its default "
+			"route there: give each tunnel its own table\n", b->table, a->name, a->path,
+			a->line.table);
+		errors++;
+	}
+	for (unsigned i = 0; i < b->n_routes; i++) {
+		const struct config_route *r = &b->routes[i];
+
+		for (unsigned j = 0; j < a->n_routes; j++) {
+			const struct config_route *s = &a->routes[j];
+
+			if (r->dst.addr != s->dst.addr || r->dst.len != s->dst.len ||
+			    r->table != s->table || r->metric != s->metric)
+				continue;
+			at(out, b, r->line);
+			fprintf(out, "[Route] %s/%u (table %u) is also tunnel %s's (%s:%u): one of "
+				"the two could not add it\n", ip(r->dst.addr, x), r->dst.len, r->table,
+				a->name, a->path, s->line);
+			errors++;
+			break;
+		}
+	}
+	return errors;
+}
+
+int lint_set(const struct config *const *cs, unsigned n, FILE *out)
+{
+	int errors = 0;
+
+	for (unsigned j = 1; j < n; j++)
+		for (unsigned i = 0; i < j; i++)
+			errors += clash(cs[i], cs[j], out);
+	return errors;
 }

@@ -57,4 +57,12 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 /* Both: gather this host's facts and check. */
 int lint_run(const struct config *c, enum lint_when when, FILE *out, unsigned *warnings);
 
+/*
+ * What several tunnels' files take twice (ipipctl check): a name, an
+ * address, a table with a default route, the same endpoints, a UDP port, a
+ * [Route]; each printed as an error at the later file's line, naming the
+ * earlier file.  Returns the number of errors.
+ */
+int lint_set(const struct config *const *cs, unsigned n, FILE *out);
+
 #endif

@@ -46,8 +46,9 @@ mkdir -p "$WORK/files/sub dir" "$WORK/files/etc"
 touch "$WORK/files/Moe.conf" "$WORK/files/Larry.conf" "$WORK/files/notes.txt" \
 	"$WORK/files/sub dir/Curly.conf"
 
-check "ipipctl: the commands" is "show|down|explain|cleanup|help" "$C" "$CTL" ipipctl ""
+check "ipipctl: the commands" is "show|down|reload|explain|check|cleanup|metrics|help" "$C" "$CTL" ipipctl ""
 check "ipipctl: a command from its start" is "down" "$C" "$CTL" ipipctl d
+check "ipipctl: ... where two begin alike" is "check|cleanup" "$C" "$CTL" ipipctl c
 check "ipipctl: nothing after an unknown command" is "" "$C" "$CTL" ipipctl frob ""
 
 # The tunnels of C as ipipctl finds them: the files in C's runtime directory.
@@ -59,6 +60,12 @@ check "ipipctl show --json: the running tunnels" is "Larry|Moe" "$C" "$CTL" ipip
 check "ipipctl show NAME: nothing more" is "" "$C" "$CTL" ipipctl show Moe ""
 check "ipipctl down: a running tunnel from its start" is "Moe" "$C" "$CTL" ipipctl down M
 check "ipipctl down NAME: nothing more" is "" "$C" "$CTL" ipipctl down Moe ""
+check "ipipctl reload: a running tunnel" is "Larry|Moe" "$C" "$CTL" ipipctl reload ""
+check "ipipctl metrics: --textfile and the running tunnels" is "--textfile|Larry|Moe" "$C" "$CTL" \
+	ipipctl metrics ""
+check "ipipctl metrics --textfile: a directory" is "etc|sub dir" "$C" "$CTL" ipipctl metrics --textfile ""
+check "ipipctl metrics --textfile DIR: the running tunnels" is "Larry|Moe" "$C" "$CTL" \
+	ipipctl metrics --textfile etc ""
 check "ipipctl cleanup: the tunnels with a state or lock file" is "Larry|Moe|Shemp" "$C" "$CTL" \
 	ipipctl cleanup ""
 check "another namespace has tunnels of its own (none)" is "--json" "$D" "$CTL" ipipctl show ""
@@ -82,6 +89,10 @@ check "ipipctl explain: *.conf files and directories, not other files" is \
 check "ipipctl explain: into a directory with a space in its name" is "sub dir/Curly.conf" \
 	"$C" "$CTL" ipipctl explain "sub dir/"
 check "ipipctl explain FILE: nothing more" is "" "$C" "$CTL" ipipctl explain Moe.conf ""
+check "ipipctl check: *.conf files and directories" is "Larry.conf|Moe.conf|etc|sub dir" \
+	"$C" "$CTL" ipipctl check ""
+check "ipipctl check FILE: another of them" is "Larry.conf|Moe.conf|etc|sub dir" \
+	"$C" "$CTL" ipipctl check Moe.conf ""
 
 check "ipipd: the options" is "-f|-v|-n|-S|-u|-h" "$C" "$D8" ipipd -
 check "ipipd: an option from its start" is "-n" "$C" "$D8" ipipd -n

@@ -233,6 +233,54 @@ check "ipipd: the same warning at start, and the tunnel starts" bash -c \
 check "... and runs with MTU 1500 as configured" bash -c "ip -n $C link show lint-start | grep -q 'mtu 1500'"
 nsx "$C" "$IPIPCTL" down lint-start >/dev/null 2>&1
 check "... and stops, leaving the namespace as it was" diff <(echo "$BEFORE") <(dump "$C")
+# ipipctl check: each file as ipipd -n checks it, then what two of them
+# would both take; by default every NAME.conf in /etc/ipipd.
+OTHER="${GOOD/Remote = 192.0.2.2/Remote = 192.0.2.3}"
+OTHER="${OTHER/198.51.100.2/198.51.100.3}"
+check "ipipctl check: two tunnels that take nothing twice: ok for each, exit 0" bash -c '
+	out=$(ip netns exec "$1" "$2" check "$3" "$4" 2>&1); rc=$?; echo "$out"
+	[ $rc -eq 0 ] && [ "$out" = "$3: configuration ok (tunnel chk-a)
+$4: configuration ok (tunnel chk-b)" ]' _ "$C" "$IPIPCTL" "$(conf chk-a "$GOOD")" "$(conf chk-b "$OTHER")"
+check "ipipctl check: the same Local and Remote in two files: an error at the second, naming the first (exit 1)" \
+	exits 1 "chk-c.conf:3: Remote: tunnel chk-a \($WORK/chk-a.conf:3\) has the same Local and Remote" \
+	nsx "$C" "$IPIPCTL" check "$WORK/chk-a.conf" "$(conf chk-c "${GOOD/198.51.100.2/198.51.100.3}")"
+check "ipipctl check: the same table, each with its default route (exit 1)" \
+	exits 1 "chk-e.conf:8: Table: 4242 is also tunnel chk-d's \($WORK/chk-d.conf:8\)" \
+	nsx "$C" "$IPIPCTL" check "$(conf chk-d "$GOOD
+[Routing]
+Table = 4242")" "$(conf chk-e "$OTHER
+[Routing]
+Table = 4242")"
+check "ipipctl check: a file with an error among them: said with its line, the others checked (exit 1)" \
+	exits 1 "unknown-key.conf:3: unknown key 'Remtoe'.*" \
+	nsx "$C" "$IPIPCTL" check "$WORK/chk-a.conf" "$WORK/unknown-key.conf" "$WORK/chk-b.conf"
+check "... and the others said ok" \
+	exits 1 "chk-b.conf: configuration ok \(tunnel chk-b\)" \
+	nsx "$C" "$IPIPCTL" check "$WORK/chk-a.conf" "$WORK/unknown-key.conf" "$WORK/chk-b.conf"
+# /etc/ipipd, as the units have it: in a mount namespace of its own, over
+# the host's (made for the test where there is none, and removed after).
+MADE_ETC=
+[ -d /etc/ipipd ] || { mkdir /etc/ipipd && MADE_ETC=1; }
+mkdir -p "$WORK/etc/examples"
+cp "$WORK/chk-a.conf" "$WORK/chk-c.conf" "$WORK/etc/"
+cp "$WORK/unknown-key.conf" "$WORK/etc/examples/"	# not a tunnel: not checked
+check "ipipctl check: by default every NAME.conf in /etc/ipipd, not those below it (exit 1 for the clash)" bash -c '
+	out=$(unshare -m sh -c "mount --bind \"\$1\" /etc/ipipd && ip netns exec \"\$2\" \"\$3\" check" _ \
+		"$3/etc" "$1" "$2" 2>&1); rc=$?; echo "$out"
+	[ $rc -eq 1 ] && grep -q "^/etc/ipipd/chk-a.conf: configuration ok (tunnel chk-a)\$" <<<"$out" &&
+	grep -q "^/etc/ipipd/chk-c.conf:3: Remote: tunnel chk-a (/etc/ipipd/chk-a.conf:3) has the same" <<<"$out" &&
+	! grep -q unknown-key <<<"$out"' _ "$C" "$IPIPCTL" "$WORK"
+rm "$WORK/etc/chk-c.conf"
+check "... and exit 0 once the clash is gone" bash -c '
+	unshare -m sh -c "mount --bind \"\$1\" /etc/ipipd && ip netns exec \"\$2\" \"\$3\" check" _ \
+		"$3/etc" "$1" "$2"' _ "$C" "$IPIPCTL" "$WORK"
+rm "$WORK/etc/chk-a.conf"
+check "... and none there: said, exit 1" bash -c '
+	out=$(unshare -m sh -c "mount --bind \"\$1\" /etc/ipipd && ip netns exec \"\$2\" \"\$3\" check" _ \
+		"$3/etc" "$1" "$2" 2>&1); rc=$?; echo "$out"
+	[ $rc -eq 1 ] && [ "$out" = "ipipctl: no tunnels in /etc/ipipd (NAME.conf)" ]' _ "$C" "$IPIPCTL" "$WORK"
+[ -n "$MADE_ETC" ] && rmdir /etc/ipipd
+
 check "a missing file is an error naming the file (exit 1)" \
 	exits 1 "nonexistent\.conf: No such file" "$IPIPD" -n "$WORK/nonexistent.conf"
 check "ipipd -h prints usage and exits 0" exits 0 '^usage: ipipd ' "$IPIPD" -h

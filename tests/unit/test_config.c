@@ -1833,6 +1833,93 @@ static void expect_lint_quiet(const char *text, const struct host_facts *h, enum
 
 #define LINT_GOOD MINIMAL "Peer = 10.0.0.2\n"	/* lines 1-6 */
 
+/* ---- what two tunnels' files would both take (lint_set(), ipipctl check) ---- */
+
+/* The findings for files a (/etc/ipipd/a.conf) and b (.../b.conf), checked together. */
+static struct lint_result set_text(const char *a, const char *b)
+{
+	static struct config ca, cb;
+	const struct config *cs[] = { &ca, &cb };
+	struct lint_result r = { 0 };
+	FILE *out;
+
+	assert_int_equal(parse_path(a, "/etc/ipipd/a.conf", &ca).rc, 0);
+	assert_int_equal(parse_path(b, "/etc/ipipd/b.conf", &cb).rc, 0);
+	out = err_open();
+	r.errors = lint_set(cs, 2, out);
+	r.out = err_close(out);
+	for (const char *s = r.out; *s; s++)
+		r.nlines += *s == '\n';
+	return r;
+}
+
+/* a and b: exactly one finding, an error at b's line, containing msg. */
+static void expect_clash(const char *a, const char *b, unsigned line, const char *msg)
+{
+	struct lint_result r = set_text(a, b);
+
+	if (r.nlines != 1)
+		print_message("findings for:\n%s----\n%s----\n%s", a, b, r.out);
+	assert_int_equal(r.nlines, 1);
+	assert_int_equal(r.errors, 1);
+	assert_has_error(r.out, "/etc/ipipd/b.conf", line, msg);
+}
+
+static void expect_no_clash(const char *a, const char *b)
+{
+	struct lint_result r = set_text(a, b);
+
+	if (r.nlines)
+		print_message("unexpected findings for:\n%s----\n%s----\n%s", a, b, r.out);
+	assert_int_equal(r.nlines, 0);
+	assert_int_equal(r.errors, 0);
+}
+
+#define ADDR_B "[Address]\nAddress = 10.0.0.9/24\n"
+
+static void test_lint_set(void **state)
+{
+	(void)state;
+	/* nothing taken twice */
+	expect_no_clash(MINIMAL, TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B);
+	/* the same endpoints (an address, a name, both auto, both any) */
+	expect_clash(MINIMAL, MINIMAL "Peer = 10.0.0.3\n", 3,
+		     "Remote: tunnel a (/etc/ipipd/a.conf:3) has the same Local and Remote");
+	expect_clash(TUNNEL "Local = auto\nRemote = home.example.org\n" ADDRESS,
+		     TUNNEL "Local = auto\nRemote = HOME.example.org\n" ADDR_B, 3,
+		     "Remote: tunnel a (/etc/ipipd/a.conf:3) has the same Local and Remote");
+	expect_no_clash(TUNNEL "Local = auto\n" REMOTE ADDRESS, MINIMAL "Peer = 10.0.0.3\n");
+	expect_clash(TUNNEL LOCAL "Remote = any\nAllowedRemotes = 198.51.100.0/24\n" ADDRESS,
+		     TUNNEL LOCAL "Remote = any\nAllowedRemotes = 203.0.113.0/24\n" ADDR_B, 3,
+		     "Remote: tunnel a");
+	/* encapsulated in UDP: the port on one Local, whatever the Remote */
+	expect_clash(TUNNEL LOCAL REMOTE "Encapsulation = fou\nPort = 5555\n" ADDRESS,
+		     TUNNEL LOCAL "Remote = 198.51.100.2\nEncapsulation = fou\nPort = 5555\n" ADDR_B,
+		     5, "Port: UDP port 5555 is also tunnel a's (/etc/ipipd/a.conf:5), on the same Local");
+	expect_no_clash(TUNNEL LOCAL REMOTE "Encapsulation = fou\nPort = 5555\n" ADDRESS,
+			TUNNEL LOCAL REMOTE "Encapsulation = fou\nPort = 5556\n" ADDR_B);
+	/* an address: one on each tunnel with its own Peer is fine */
+	expect_clash(MINIMAL, TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDRESS, 5,
+		     "Address: 10.0.0.1 is also tunnel a's (/etc/ipipd/a.conf:5), with no Peer on either");
+	expect_no_clash(MINIMAL "Peer = 10.0.0.2\n",
+			TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDRESS "Peer = 10.0.0.3\n");
+	/* a table with a default route in each */
+	expect_clash(MINIMAL "[Routing]\nTable = 42\n",
+		     TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B "[Routing]\nTable = 42\n", 7,
+		     "Table: 42 is also tunnel a's (/etc/ipipd/a.conf:7), and each puts its default route there");
+	expect_no_clash(MINIMAL "[Routing]\nTable = 42\n",
+			TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B "[Routing]\nTable = 43\n");
+	/* a [Route]: the same prefix, table and metric */
+	expect_clash(MINIMAL "[Route]\nDestination = 203.0.113.0/24\n",
+		     TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B "[Route]\nDestination = 203.0.113.0/24\n",
+		     6, "[Route] 203.0.113.0/24 (table 254) is also tunnel a's (/etc/ipipd/a.conf:6)");
+	expect_no_clash(MINIMAL "[Route]\nDestination = 203.0.113.0/24\n",
+			TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B
+			"[Route]\nDestination = 203.0.113.0/24\nMetric = 100\n");
+	expect_no_clash(MINIMAL "[Route]\nDestination = 203.0.113.0/24\n",
+			TUNNEL LOCAL "Remote = 198.51.100.2\n" ADDR_B "[Route]\nDestination = 203.0.113.0/25\n");
+}
+
 static void test_lint_quiet(void **state)
 {
 	host_default();
@@ -2413,6 +2500,7 @@ int main(void)
 		cmocka_unit_test(test_lint_keys_the_kernel_device_cannot_enforce),
 		cmocka_unit_test(test_lint_sorted_by_line),
 		cmocka_unit_test(test_lint_host_unknown),
+		cmocka_unit_test(test_lint_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, free_err_buf);

@@ -15,14 +15,7 @@ import struct
 import sys
 import time
 
-
-def csum(d):
-    if len(d) % 2:
-        d += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(d) // 2), d))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from inet import csum, ipv4_of, pcap_records
 
 
 OPTS = {"rr": bytes([7, 11, 4]) + b"\0" * 8 + b"\1",          # record route, 12 bytes
@@ -97,23 +90,10 @@ class Pkt:
 
 
 def packets(path):
-    data = open(path, "rb").read()
-    e = "<" if struct.unpack("<I", data[:4])[0] in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    lt = struct.unpack(e + "I", data[20:24])[0]
-    off, out = 24, []
-    while off + 16 <= len(data):
-        incl = struct.unpack(e + "I", data[off + 8:off + 12])[0]
-        f = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if lt == 1:
-            if f[12:14] != b"\x08\x00":
-                continue
-            f = f[14:]
-        elif lt == 113:  # Linux cooked
-            if f[14:16] != b"\x08\x00":
-                continue
-            f = f[16:]
-        if len(f) >= 20 and f[0] >> 4 == 4:
+    out = []
+    for linktype, f, _ in pcap_records(path):
+        f = ipv4_of(linktype, f)
+        if f is not None and len(f) >= 20 and f[0] >> 4 == 4:
             out.append(Pkt(f))
     return out
 

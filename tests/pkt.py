@@ -21,14 +21,7 @@ import struct
 import sys
 import termios
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from inet import csum, ipv4_of, pcap_records
 
 
 def ipv4(src, dst, proto, payload, ttl=64, tos=0, flags=0x4000, ihl=5, version=4,
@@ -158,20 +151,10 @@ def cmd_ask_peer(addr, port, src=None):
 
 
 def cmd_pcap_check(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    linktype = struct.unpack(endian + "I", data[20:24])[0]
-    off, count = 24, 0
-    while off + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        frame = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if linktype == 1:
-            if len(frame) < 14 or frame[12:14] != b"\x08\x00":
-                continue
-            frame = frame[14:]
-        if len(frame) < 20 or frame[0] >> 4 != 4 or frame[9] != 4:
+    count = 0
+    for linktype, frame, _ in pcap_records(path):
+        frame = ipv4_of(linktype, frame)
+        if frame is None or len(frame) < 20 or frame[0] >> 4 != 4 or frame[9] != 4:
             continue
         ohl = (frame[0] & 15) * 4
         inner = frame[ohl:]

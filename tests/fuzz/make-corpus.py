@@ -16,6 +16,10 @@ The found-* files are inputs libFuzzer found; they are kept, not generated.
 """
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from inet import csum  # noqa: E402 (tests/inet.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -34,15 +38,6 @@ FAR = bytes([198, 51, 100, 50])         # somewhere behind the peer
 NORMAL, COMPAT, KERNEL = 0, 1, 2
 UNIFORM, TOS_INHERIT, PMTUDISC, TTL64 = 0x04, 0x08, 0x10, 0x20
 DEFAULT = NORMAL | PMTUDISC
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ipv4(payload, src, dst, proto, tos=0, ttl=64, flags=0x4000, options=b"",

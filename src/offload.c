@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "csum.h"
+
 #define IP_MF 0x2000u
 #define IP_OFFMASK 0x1fffu
 #define PROTO_TCP 6u
@@ -14,85 +17,7 @@
 #define TCP_ACK 0x10u
 #define TCP_CWR 0x80u
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* ---- checksums ----------------------------------------------------------- */
-
-uint64_t csum_add(uint64_t sum, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint64_t s0 = 0, s1 = 0;
-
-	/* 32-bit words into 64-bit accumulators: no carries to track. */
-	for (; len >= 16; p += 16, len -= 16) {
-		uint32_t w[4];
-
-		memcpy(w, p, 16);
-		s0 += (uint64_t)w[0] + w[1];
-		s1 += (uint64_t)w[2] + w[3];
-	}
-	for (; len >= 4; p += 4, len -= 4) {
-		uint32_t w;
-
-		memcpy(&w, p, 4);
-		s0 += w;
-	}
-	if (len >= 2) {
-		uint16_t w;
-
-		memcpy(&w, p, 2);
-		s1 += w;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t w = 0;
-
-		memcpy(&w, p, 1);	/* the odd byte is the first of a zero-padded word */
-		s1 += w;
-	}
-	/* Fold each partial sum so that adding them cannot overflow. */
-	s0 = (s0 & 0xffffffffu) + (s0 >> 32);
-	s1 = (s1 & 0xffffffffu) + (s1 >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	return sum + s0 + s1;
-}
-
-uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-uint64_t csum_pseudo4(const uint8_t *ip, uint8_t proto, size_t l4len)
-{
-	uint32_t a, b;
-
-	memcpy(&a, ip + 12, 4);
-	memcpy(&b, ip + 16, 4);
-	return (uint64_t)a + b + htons(proto) + htons((uint16_t)l4len);
-}
 
 static void store_csum(uint8_t *field, uint16_t machine_order)
 {

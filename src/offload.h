@@ -37,18 +37,6 @@ enum off_error {
 	OFF_BAD_META,		/* virtio_net_hdr offsets or type make no sense */
 };
 
-/*
- * One's-complement sum of len bytes, added to sum, in the machine's byte
- * order (RFC 1071: fold, complement and store with memcpy to get the
- * network-order checksum).  Not folded.
- */
-uint64_t csum_add(uint64_t sum, const void *buf, size_t len);
-
-/* Fold a csum_add() sum to 16 bits (not complemented), machine order. */
-uint16_t csum_fold(uint64_t sum);
-
-/* Sum of the IPv4 pseudo-header of the packet at ip (addresses, proto, l4len). */
-uint64_t csum_pseudo4(const uint8_t *ip, uint8_t proto, size_t l4len);
 
 /*
  * Complete a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM, gso_type NONE):

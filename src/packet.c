@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
+#include "csum.h"
 #include "flowhash.h"
 
 #define IP_DF 0x4000u
@@ -23,7 +25,8 @@ bool prefix_match(const struct prefix *p, uint32_t addr)
 	return ((addr ^ p->addr) & prefix_mask(p->len)) == 0;
 }
 
-static uint32_t get32(const uint8_t *b)
+/* The IPv4 address at b, as addresses are kept: network order. */
+static uint32_t addr_at(const uint8_t *b)
 {
 	uint32_t v;
 
@@ -76,29 +79,9 @@ bool own_addrs_contains(const struct own_addrs *s, uint32_t addr)
 	}
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 uint16_t inet_csum(const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	uint32_t sum = 0;
-
-	for (; len > 1; p += 2, len -= 2)
-		sum += get16(p);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return csum_value(csum_add(0, buf, len));
 }
 
 void ipv4_set_id(uint8_t *h, uint16_t id)
@@ -190,23 +173,14 @@ uint16_t ipip_flow_port(const struct ipip_params *p, const uint8_t *inner, size_
 	return (uint16_t)(lo + (uint32_t)(((uint64_t)h * span) >> 32));
 }
 
-/* Sum of 16-bit words of b[0..n) (not folded, not complemented). */
-static uint32_t sum16(uint32_t sum, const uint8_t *b, size_t n)
-{
-	for (; n >= 2; b += 2, n -= 2)
-		sum += (uint32_t)b[0] << 8 | b[1];
-	if (n)
-		sum += (uint32_t)b[0] << 8;
-	return sum;
-}
-
 /* The UDP (and GUE) header after the outer IPv4 header of outer. */
 static void udp_header(const struct ipip_params *p, uint8_t *outer, const uint8_t *inner,
 		       size_t len)
 {
 	uint8_t *u = outer + IPV4_HLEN;
 	size_t ulen = ipip_outer_len(p) - IPV4_HLEN + len;
-	uint32_t sum;
+	uint64_t sum;
+	uint16_t c;
 
 	put16(u, p->sport ? p->sport : ipip_flow_port(p, inner, len));
 	put16(u + 2, p->remote_port);
@@ -220,12 +194,11 @@ static void udp_header(const struct ipip_params *p, uint8_t *outer, const uint8_
 	if (!p->udp_csum)
 		return;
 	/* RFC 768: pseudo-header, UDP header, data; 0 is sent as 0xffff */
-	sum = sum16(0, outer + 12, 8) + IPPROTO_UDP_ + (uint32_t)ulen;
-	sum = sum16(sum, u, ulen - len);
-	sum = sum16(sum, inner, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(u + 6, (uint16_t)~sum ? (uint16_t)~sum : 0xffff);
+	sum = csum_pseudo4(outer, IPPROTO_UDP_, ulen);
+	sum = csum_add(sum, u, ulen - len);	/* (8 or 12 bytes: the data's words stay aligned) */
+	sum = csum_add(sum, inner, len);
+	c = csum_value(sum);
+	put16(u + 6, c ? c : 0xffff);
 }
 
 enum pkt_verdict ipip_encap(const struct ipip_params *p, uint8_t *outer,
@@ -284,16 +257,13 @@ enum pkt_verdict ipip_encap_to(const struct ipip_params *p, uint32_t remote, uin
 void udp_gso_outer(uint8_t *outer, size_t pay)
 {
 	uint8_t *u = outer + IPV4_HLEN;
-	uint32_t sum;
 
 	put16(outer + 2, (uint16_t)(IPV4_HLEN + UDP_HLEN + pay));
 	put16(outer + 10, 0);
 	put16(outer + 10, inet_csum(outer, IPV4_HLEN));
 	put16(u + 4, (uint16_t)(UDP_HLEN + pay));
-	sum = sum16(0, outer + 12, 8) + IPPROTO_UDP_ + (uint32_t)(UDP_HLEN + pay);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(u + 6, (uint16_t)sum);
+	/* the pseudo-header's sum, folded, not complemented: the seed of a partial checksum */
+	put16(u + 6, ntohs(csum_fold(csum_pseudo4(outer, IPPROTO_UDP_, UDP_HLEN + pay))));
 }
 
 static const struct hdr_errors rx_outer_errors = {
@@ -318,7 +288,7 @@ static enum pkt_verdict check_outer(const struct ipip_params *p, const uint8_t *
 		return PKT_RX_OUTER_PROTO;
 	if (get16(pkt + 6) & (IP_MF | IP_OFFMASK))
 		return PKT_RX_OUTER_FRAGMENT;
-	if (!ipip_remote_ok(p, get32(pkt + 12)))
+	if (!ipip_remote_ok(p, addr_at(pkt + 12)))
 		return PKT_RX_OUTER_SOURCE;
 	if (memcmp(pkt + 16, &p->local, 4) != 0)
 		return PKT_RX_OUTER_DEST;
@@ -594,7 +564,7 @@ static size_t quotes_tunnel(const struct ipip_params *p, const uint8_t *quoted, 
 	size_t off = quoted_outer(p, quoted, len), ohlen;
 	uint16_t sport;
 
-	if (!off || memcmp(quoted + 12, &p->local, 4) != 0 || !ipip_remote_ok(p, get32(quoted + 16)))
+	if (!off || memcmp(quoted + 12, &p->local, 4) != 0 || !ipip_remote_ok(p, addr_at(quoted + 16)))
 		return 0;
 	if (p->encap != ENCAP_IPIP) {
 		ohlen = (size_t)(quoted[0] & 0x0f) * 4;

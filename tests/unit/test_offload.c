@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "offload.h"
 #include "packet.h"
 

@@ -52,7 +52,8 @@ $(B)/.deps: scripts/deps.sh
 BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -fno-strict-aliasing -Wall -Wextra -Werror \
 	-I/usr/include/$(shell $(CC) -dumpmachine)
 # src/bpf/NAME.bpf.c: the skeleton NAME.skel.h, of struct NAME_bpf.
-$(B)/%.bpf.o: src/bpf/%.bpf.c src/bpf/own_map.h src/fastpath_abi.h $(B)/.deps
+$(B)/%.bpf.o: src/bpf/%.bpf.c src/bpf/own_map.h src/fastpath_abi.h src/codepoints.h src/flowhash.h \
+		$(B)/.deps
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 $(B)/%.skel.h: $(B)/%.bpf.o

@@ -12,31 +12,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "codepoints.h"
+
 #define IPV4_HLEN 20u		/* outer header length: ipipd adds no options */
 #define IPPROTO_IPIP_ 4u
 #define IPPROTO_UDP_ 17u
 #define UDP_HLEN 8u
 #define GUE_HLEN 4u		/* GUE variant 0 without optional fields */
 #define OUTER_MAX (IPV4_HLEN + UDP_HLEN + GUE_HLEN)	/* the longest outer header we write */
-
-/*
- * What carries the inner packet: IP protocol 4 (RFC 2003), or UDP around it
- * as the kernel's FOU (the inner packet right after the UDP header) or GUE
- * (draft-ietf-intarea-gue variant 0: a 4-byte header, protocol 4, no
- * optional fields).
- */
-enum encap { ENCAP_IPIP, ENCAP_FOU, ENCAP_GUE };
-
-#define ECN_NOT_ECT 0u
-#define ECN_ECT1 1u
-#define ECN_ECT0 2u
-#define ECN_CE 3u
-
-enum ecn_mode {
-	ECN_MODE_NORMAL,	/* RFC 6040 4.1 normal mode: copy, CE stays CE */
-	ECN_MODE_COMPAT,	/* RFC 6040 4.3 compatibility mode: Not-ECT */
-	ECN_MODE_KERNEL,	/* Linux ip_tunnel: like normal, CE -> ECT(0) */
-};
 
 /* An IPv4 prefix, address in network order. */
 struct prefix {

@@ -30,6 +30,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "../codepoints.h"
 #include "../fastpath_abi.h"
 #include "../flowhash.h"
 
@@ -42,19 +43,9 @@
 #define UDP_HLEN 8
 #define GUE_HLEN 4
 #define OUTER_MAX (IPV4_HLEN + UDP_HLEN + GUE_HLEN)
-#define ENCAP_IPIP 0
-#define ENCAP_FOU 1
-#define ENCAP_GUE 2
 #define IPPROTO_IPIP_ 4
 #define IPPROTO_UDP_ 17
 #define IP_DF_HI 0x40	/* DF in the high byte of frag_off */
-#define ECN_NOT_ECT 0
-#define ECN_ECT1 1
-#define ECN_ECT0 2
-#define ECN_CE 3
-#define ECN_MODE_NORMAL 0
-#define ECN_MODE_COMPAT 1
-#define ECN_MODE_KERNEL 2
 
 /*
  * Each tunnel's settings (changed in place by a reload), soft state and

@@ -487,6 +487,15 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\ntx_direct_failed=%llu\n", (unsigned long long)st->tx_direct,
 			  (unsigned long long)st->tx_direct_failed);
+		sb_printf(sb, "tun_reads=%llu\ntun_writes=%llu\ngso_split=%llu\ngro_writes=%llu\n"
+			  "gro_csum_bad=%llu\n", (unsigned long long)st->tun_reads,
+			  (unsigned long long)st->tun_writes, (unsigned long long)st->gso_packets,
+			  (unsigned long long)st->gro_writes, (unsigned long long)st->gro_csum_bad);
+		if (st->icmp_errors)
+			sb_printf(sb, "last_icmp_error=type %llu code %llu info %llu\n",
+				  (unsigned long long)st->last_icmp_type,
+				  (unsigned long long)st->last_icmp_code,
+				  (unsigned long long)st->last_icmp_info);
 	}
 	describe_liveness(d, sb);
 	sb_printf(sb, "icmp_errors=%llu\necn_unusual=%llu\n", (unsigned long long)st->icmp_errors,

@@ -298,12 +298,20 @@ static void show_human(const char *r)
 		printf(" (%s packets sent direct, %s failed sends there)\n", val(r, "tx_direct", b[1], 64),
 		       val(r, "tx_direct_failed", b[2], 64));
 	}
+	if (strcmp(val(r, "tun_reads", b[0], 64), "-"))
+		printf("  TUN device: %s reads, %s writes; %s super-packets split, %s coalesced "
+		       "writes (%s segments not merged: checksum wrong)\n", b[0],
+		       val(r, "tun_writes", b[1], 64), val(r, "gso_split", b[2], 64),
+		       val(r, "gro_writes", b[3], 64), val(r, "gro_csum_bad", b[4], 64));
 	printf("  last packet from Remote: %s, to Remote: %s\n",
 	       ago(val(r, "last_rx_ms", b[0], 64), b[1], 64), ago(val(r, "last_tx_ms", b[2], 64), b[3], 64));
 	if (strcmp(val(r, "alive", b[0], 64), "-") && strcmp(b[0], "null"))
 		printf("  keepalive: %s (%s sent)\n", strcmp(b[0], "true") ? "down" : "up",
 		       val(r, "keepalives_sent", b[1], 64));
-	printf("  icmp errors from the path: %s\n", val(r, "icmp_errors", b[0], 64));
+	printf("  icmp errors from the path: %s", val(r, "icmp_errors", b[0], 64));
+	if (strcmp(val(r, "last_icmp_error", reason, sizeof(reason)), "-"))
+		printf(" (the last: %s)", reason);
+	printf("\n");
 	if (strcmp(val(r, "own_addresses", b[0], 64), "-"))
 		printf("  host addresses refused as inner sources: %s\n", b[0]);
 	printf("  drops:");

@@ -177,6 +177,8 @@ sleep 0.5
 echo "# $(state)"
 check "on path, an unreachable quoting a recent outer packet (28 bytes): believed, the exit is unreachable, one error owed" \
 	test "$(ctr reachable) $(ctr icmp_errors_owed)" = "no 1"
+check "... ipipctl show names it as the last ICMP error believed" \
+	test "$(ctr last_icmp_error)" = "type 3 code 1 info 0"
 OUT=$(nsx "$A" ping -c 3 -i 0.3 -W 1 203.0.113.2 2>&1)
 echo "$OUT" | sed 's/^/#   /'
 answered() { # every packet ping sent was answered (ping stops at -c replies + errors)
@@ -205,6 +207,7 @@ sleep 0.5
 echo "# $(state)"
 check "on path, time exceeded quoting inner TTL 30: path TTL 31, one error owed" \
 	test "$(ctr path_ttl) $(ctr icmp_errors_owed)" = "31 1"
+check "... and names it the last ICMP error" test "$(ctr last_icmp_error)" = "type 11 code 0 info 0"
 F0=$(json "$A" icfa fast_tx_packets 2>/dev/null || echo 0); SL0=$(json "$A" icfa slow_tx_packets 2>/dev/null || echo 0)
 OUT64=$(nsx "$A" ping -c 2 -i 0.3 -W 1 203.0.113.2 2>&1)
 if [ "$DATAPATH" = ebpf ]; then

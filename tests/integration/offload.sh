@@ -80,7 +80,16 @@ check "on the wire: every frame <= 1514 bytes, outer/inner IPv4 and TCP checksum
 check "no drops counted on either end" bash -c \
 	"ip netns exec $A $IPIPCTL show ofa | grep -q 'drops: none' &&
 	 ip netns exec $B $IPIPCTL show ofb | grep -q 'drops: none'"
+READS=$(json "$A" ofa tun_reads) SPLIT=$(json "$A" ofa gso_split) TXP=$(json "$A" ofa tx_packets)
+check "A's counters say it: $SPLIT super-packets split, $READS TUN reads for $TXP packets sent" \
+	bash -c "[ '$SPLIT' -gt 0 ] && [ '$READS' -lt '$TXP' ]"
+W0=$(json "$A" ofa tun_writes) G0=$(json "$A" ofa gro_writes) R0=$(json "$A" ofa rx_packets)
 check "8 MiB TCP B -> A (GRO on A) arrives intact" transfer "$B" "$A" 198.51.100.21 5102 "$WORK/blob8"
+W=$(($(json "$A" ofa tun_writes) - W0)) G=$(($(json "$A" ofa gro_writes) - G0)) R=$(($(json "$A" ofa rx_packets) - R0))
+check "... and A's counters say it: $G coalesced writes, $W TUN writes for $R packets received" \
+	bash -c "[ $G -gt 0 ] && [ $W -lt $R ]"
+check "... which ipipctl show says in one line" bash -c \
+	"ip netns exec $A $IPIPCTL show ofa | grep -Eq '^  TUN device: [0-9]+ reads, [0-9]+ writes; [1-9][0-9]* super-packets split, [1-9][0-9]* coalesced writes \\([0-9]+ segments not merged: checksum wrong\\)$'"
 
 # UDP segmentation offload: one 20000-byte send with UDP_SEGMENT = 20 datagrams of 1000.
 capture TD_UDP "$A" va "$WORK/udp.pcap" 'ip proto 4 and src host 192.0.2.21'

@@ -34,7 +34,7 @@ Q := @
 endif
 
 B := build
-CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath control journal ledger firewall fwwatch host offload sandbox fastpath fpshare child
+CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath dp_tx dp_rx control journal ledger firewall fwwatch host offload sandbox fastpath fpshare child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath fpshare log lint))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)

@@ -29,7 +29,7 @@
  * (Encapsulation = fou, gue; SourcePort = auto: the programs' flow hash
  * must give C's port).  One is a hub (Remote = any, HUB_ROUTES below,
  * written with fp_hub_routes() as the daemon writes them): C's side is
- * what src/datapath.c adds to the packet code, the outer destination from
+ * what src/dp_tx.c and dp_rx.c add to the packet code, the outer destination from
  * the inner destination's route (hub_lookup(), tx_no_peer outside
  * AllowedRemotes) and the per-peer source check (rx_peer_source); a
  * replay must take that environment both fast and slow, both ways.  The programs are loaded once and set
@@ -609,7 +609,7 @@ static bool rx_ours(const struct ipip_params *p, const uint8_t *pkt, size_t len)
 }
 
 /*
- * A hub: what the datapath (src/datapath.c) adds to C's decapsulation, the
+ * A hub: what the datapath (src/dp_rx.c) adds to C's decapsulation, the
  * per-peer source check: the inner source's route must lead to the sender.
  */
 static enum pkt_verdict hub_rx(const struct ipip_params *p, const uint8_t *pkt,
@@ -729,7 +729,7 @@ static void diff_tx(uint8_t settings, const struct env *e, const uint8_t *pkt, s
 	set_params(&p, settings, e->variant);
 	olen = ipip_outer_len(&p);
 	if (p.remote_any) {
-		/* src/datapath.c's tx_queue(): to the gateway of the inner destination's route */
+		/* src/dp_tx.c's tx_queue(): to the gateway of the inner destination's route */
 		uint32_t peer = 0;
 
 		if (len >= IPV4_HLEN)

@@ -4,7 +4,7 @@
  *
  * Byte 0, bit 0 picks the direction.
  *
- * 0: tx, a read from the TUN device as tx_vnet() in datapath.c takes it:
+ * 0: tx, a read from the TUN device as tx_vnet() in dp_tx.c takes it:
  *   byte 0 bits 1-4 repair the input so that random bytes get far:
  *     bit 1  IPv4 total length := the packet's length
  *     bit 2  version 4, IHL >= 5, protocol of the GSO type, not a fragment,

@@ -200,6 +200,18 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	return rc;
 }
 
+/* The sockets outer packets leave by (the raw socket, if one of them, stays). */
+static void close_send_fds(struct datapath *dp)
+{
+	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
+		close(dp->tx_fd);
+	if (dp->pkt_fd >= 0)
+		close(dp->pkt_fd);
+	if (dp->gso_fd >= 0)
+		close(dp->gso_fd);
+	dp->tx_fd = dp->pkt_fd = dp->gso_fd = -1;
+}
+
 void dp_free(struct datapath *dp)
 {
 	if (!dp->inited)
@@ -221,12 +233,7 @@ void dp_free(struct datapath *dp)
 	if (dp->event_fd >= 0)
 		close(dp->event_fd);
 	dp->stop_fd = dp->event_fd = -1;
-	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
-		close(dp->tx_fd);
-	if (dp->pkt_fd >= 0)
-		close(dp->pkt_fd);
-	if (dp->gso_fd >= 0)
-		close(dp->gso_fd);
+	close_send_fds(dp);
 	if (dp->udp_fd >= 0)
 		close(dp->udp_fd);
 	dp->pkt_fd = dp->gso_fd = dp->udp_fd = -1;
@@ -242,6 +249,32 @@ void dp_free(struct datapath *dp)
 	free(dp->peer_hops);
 	dp->peer_hops = NULL;
 	dp->inited = false;
+}
+
+int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
+{
+	bool running = dp->tx_started || dp->rx_started;
+	int rc = 0;
+
+	dp_stop(dp);
+	close_send_fds(dp);
+	if (dp->raw_fd >= 0)
+		close(dp->raw_fd);
+	if (dp->udp_fd >= 0 && f->udp >= 0)	/* none: the same (a new Remote only) */
+		close(dp->udp_fd);
+	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
+		close(dp->tun_fd);
+	dp->tun_fd = f->tun;
+	dp->raw_fd = f->raw;
+	if (f->udp >= 0)
+		dp->udp_fd = f->udp;
+	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
+	dp->pkt_fd = f->pkt;
+	dp->gso_fd = f->gso;
+	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
+	if (running)
+		rc = dp_start(dp);
+	return rc;
 }
 
 /* ---- threads ------------------------------------------------------------- */

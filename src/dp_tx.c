@@ -110,37 +110,6 @@ int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu
 	return 0;
 }
 
-int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
-{
-	bool running = dp->tx_started || dp->rx_started;
-	int rc = 0;
-
-	dp_stop(dp);
-	if (dp->tx_fd >= 0 && dp->tx_fd != dp->raw_fd)
-		close(dp->tx_fd);
-	if (dp->pkt_fd >= 0)
-		close(dp->pkt_fd);
-	if (dp->gso_fd >= 0)
-		close(dp->gso_fd);
-	if (dp->raw_fd >= 0)
-		close(dp->raw_fd);
-	if (dp->udp_fd >= 0 && f->udp >= 0)	/* none: the same (a new Remote only) */
-		close(dp->udp_fd);
-	if (dp->tun_fd >= 0 && dp->tun_fd != f->tun)
-		close(dp->tun_fd);
-	dp->tun_fd = f->tun;
-	dp->raw_fd = f->raw;
-	if (f->udp >= 0)
-		dp->udp_fd = f->udp;
-	dp->tx_fd = f->tx >= 0 ? f->tx : f->raw;
-	dp->pkt_fd = f->pkt;
-	dp->gso_fd = f->gso;
-	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
-	if (running)
-		rc = dp_start(dp);
-	return rc;
-}
-
 bool dp_route_mtu(struct datapath *dp, unsigned outer)
 {
 	unsigned was = ss_pmtu(&dp->ss);

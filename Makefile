@@ -34,9 +34,9 @@ Q := @
 endif
 
 B := build
-CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath dp_tx dp_rx control journal ledger firewall fwwatch host offload sandbox fastpath fpshare child
+CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath dp_tx dp_rx control journal ledger firewall fwwatch host offload sandbox fastpath fpshare tcfilter child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
-IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink fastpath fpshare log lint))
+IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink tcfilter log lint))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
 ASAN_IPIPCTL_OBJ := $(IPIPCTL_OBJ:$(B)/%=$(B)/asan/%)
 
@@ -109,7 +109,7 @@ FUZZ_SRC_msg := src/msg.c
 FUZZ_SRC_fwwatch := src/fwwatch.c src/firewall.c src/log.c src/control.c
 FUZZ_SRC_offload := src/offload.c
 # The eBPF programs (the skeleton) against the C packet code: needs root.
-FUZZ_SRC_differential := src/packet.c src/fastpath.c src/fpshare.c src/log.c src/hub.c
+FUZZ_SRC_differential := src/packet.c src/fastpath.c src/fpshare.c src/tcfilter.c src/log.c src/hub.c
 FUZZ_FLAGS_differential := -I$(B)
 $(B)/fuzz/differential $(B)/replay/differential: $(B)/ipip.skel.h $(B)/dispatch.skel.h
 # Corpora other than tests/fuzz/corpus/NAME (the same input format).

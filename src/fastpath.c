@@ -95,16 +95,6 @@ int fp_underlay_l2(unsigned short type)
 	}
 }
 
-/* A clsact filter handle that stays the same across restarts of one tunnel. */
-uint32_t fp_name_handle(const char *name)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (const char *s = name; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return 0x1ee00000u | (h & 0xfffffu);
-}
-
 static int tc_attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = fp->ifindex[hook],
@@ -124,15 +114,6 @@ static int tc_attach(struct fastpath *fp, enum fp_hook hook, int prog_fd)
 	if (rc == 0)
 		fp->filter[hook] = true;
 	return rc;
-}
-
-int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = ifindex,
-			    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = handle, .priority = prio);
-
-	return bpf_tc_detach(&th, &to);
 }
 
 static void tc_detach(struct fastpath *fp, enum fp_hook hook)

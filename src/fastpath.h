@@ -38,6 +38,7 @@
 
 #include "fastpath_abi.h"
 #include "fpshare.h"
+#include "tcfilter.h"
 
 struct ipip_bpf;
 
@@ -120,14 +121,6 @@ int fp_start(struct fastpath *fp, const struct fp_config *cfg, const char *name,
 	     enum fp_attach_mode mode, const uint32_t *own, unsigned n_own, int rx_l2,
 	     char *why, size_t why_len);
 
-/* Remove the clsact filter of this handle and priority (ingress or egress) on ifindex. */
-int fp_tc_detach(int ifindex, bool ingress, uint32_t handle, uint32_t prio);
-
-/* The clsact filter handle of a tunnel name (the same across restarts). */
-uint32_t fp_name_handle(const char *name);
-
-/* The clsact filter priority of every ipipd tunnel. */
-#define FP_TC_PRIORITY 0x1ee
 
 /* Detach and unload (idempotent; a zeroed struct is fine). */
 void fp_stop(struct fastpath *fp);

@@ -14,7 +14,7 @@
 #include <linux/rtnetlink.h>
 
 #include "control.h"
-#include "fastpath.h"
+#include "tcfilter.h"
 #include "firewall.h"
 #include "journal.h"
 #include "ledger.h"

@@ -603,9 +603,8 @@ static void apply_params(struct daemon *d, const struct msg_params *mp)
 	p->own[1] = mp->address;
 	if (d->attached && !d->t.kernel) {
 		rc = dp_set_params(&d->dp, p, mp->mtu);
-		if (rc < 0) {
+		if (rc < 0)
 			log_warnc(rc, "reload: the raw socket towards the new Remote");
-		}
 	}
 	for (struct params_gen *x = generations; x; x = x->next)
 		if (!x->retired)

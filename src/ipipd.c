@@ -566,14 +566,6 @@ static void on_signal(struct daemon *d)
 }
 
 /*
- * What someone else did to the tunnel's device, looked at on each change of
- * a link or address.  Removed (`ip link del`; ipipd removes it only on its
- * way out): nothing is left to carry the packets, and the tunnel stops with
- * an error (-1: a service is restarted, and sets it up anew).  Set down: the
- * kernel takes the routes through it along, and they are put back when it
- * comes up again (ipipd leaves it down: whoever set it down meant it).
- */
-/*
  * The device renamed by someone else (`ip link set dga name x`): named back.
  * The firewall's rules match it by name (as the HOWTO's `-i tunl1` do), the
  * kernel's device is counted and removed by name, and `ipipctl` and the
@@ -609,6 +601,14 @@ static void watch_name(struct daemon *d)
 	}
 }
 
+/*
+ * What someone else did to the tunnel's device, looked at on each change of
+ * a link or address.  Removed (`ip link del`; ipipd removes it only on its
+ * way out): nothing is left to carry the packets, and the tunnel stops with
+ * an error (-1: a service is restarted, and sets it up anew).  Set down: the
+ * kernel takes the routes through it along, and they are put back when it
+ * comes up again (ipipd leaves it down: whoever set it down meant it).
+ */
 static int watch_device(struct daemon *d)
 {
 	const char *name = d->t.cfg.name;

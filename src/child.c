@@ -964,6 +964,10 @@ static void serve_control(struct daemon *d)
 		sb_printf(&sb, "errno=%d\n\n", EINVAL);
 		break;
 	}
+	if (sb.overflow) {	/* (the status: a few KiB; the hub's peers come in pages) */
+		log_warnx("control: a reply longer than %d bytes was cut", CTL_MAX_REPLY);
+		sb_cut(&sb);
+	}
 	ctl_write_all(fd, sb.buf, sb.len, CTL_TIMEOUT_MS);
 	close(fd);
 }

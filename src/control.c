@@ -35,6 +35,21 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+void sb_cut(struct strbuf *sb)
+{
+	size_t keep = sizeof(sb->buf) - sizeof("truncated=yes\nerrno=0\n\n");
+	char *nl;
+
+	if (sb->len > keep)
+		sb->len = keep;
+	sb->buf[sb->len] = '\0';
+	nl = strrchr(sb->buf, '\n');
+	sb->len = nl ? (size_t)(nl - sb->buf) + 1 : 0;
+	sb->buf[sb->len] = '\0';
+	sb->overflow = 0;
+	sb_printf(sb, "truncated=yes\nerrno=0\n\n");
+}
+
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71	/* Linux 5.14; older libc headers lack it */
 #endif

@@ -22,6 +22,13 @@ struct strbuf {
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * A status reply that did not fit (sb->overflow): cut after its last whole
+ * line, far enough from the end to say so, and ended as a reply served is
+ * ("truncated=yes", "errno=0" and the blank line; the cut took the rest).
+ */
+void sb_cut(struct strbuf *sb);
+
+/*
  * The network namespace this process runs in: the inode of /proc/self/ns/net,
  * its cookie (SO_NETNS_COOKIE, Linux 5.14+; 0 where the kernel has none) and
  * whether it is PID 1's.  Asked once and kept (a sandboxed process can no

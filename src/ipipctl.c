@@ -136,6 +136,9 @@ static char *get_status(const char *name, int *err)
 		if (*err == 0)
 			*err = append_lines(&all, &len, reply.buf, &next, &more);
 	}
+	if (*err == 0 && strstr(all ? all : "", "truncated=yes\n"))
+		fprintf(stderr, "ipipctl: %s: the daemon's reply was cut at %d bytes: some of its "
+			"lines are missing\n", name, CTL_MAX_REPLY);
 	if (*err == 0) {
 		char *grown = realloc(all, len + sizeof("errno=0\n\n"));
 

@@ -184,6 +184,39 @@ static void test_sb_printf_appends(void **state)
 	assert_int_equal(sb.overflow, 0);
 }
 
+/* A reply that did not fit: cut at a whole line, and still ended as a reply is. */
+static void test_sb_cut(void **state)
+{
+	static struct strbuf sb;
+	size_t n;
+
+	memset(&sb, 0, sizeof(sb));
+	for (unsigned i = 0; !sb.overflow; i++)
+		sb_printf(&sb, "drop.reason_%u=%u\n", i, i * 7);
+	sb_cut(&sb);
+	assert_int_equal(sb.overflow, 0);
+	assert_int_equal(sb.len, strlen(sb.buf));
+	assert_true(sb.len < sizeof(sb.buf));
+	n = strlen("truncated=yes\nerrno=0\n\n");
+	assert_true(sb.len > n);
+	assert_string_equal(sb.buf + sb.len - n, "truncated=yes\nerrno=0\n\n");
+	/* the line before it is whole: it starts with the key and ends with its value */
+	{
+		char *end = sb.buf + sb.len - n - 1, *start = end;
+
+		assert_int_equal(*end, '\n');
+		while (start > sb.buf && start[-1] != '\n')
+			start--;
+		assert_memory_equal(start, "drop.reason_", 12);
+		assert_non_null(memchr(start, '=', (size_t)(end - start)));
+	}
+	/* nothing to cut: every line stays */
+	memset(&sb, 0, sizeof(sb));
+	sb_printf(&sb, "name=tun0\n");
+	sb_cut(&sb);
+	assert_string_equal(sb.buf, "name=tun0\ntruncated=yes\nerrno=0\n\n");
+}
+
 /* A strbuf followed by guard bytes that must never change. */
 struct guarded {
 	struct strbuf sb;
@@ -714,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_sb_printf_one_byte_too_many),
 		cmocka_unit_test(test_sb_printf_overflow),
 		cmocka_unit_test(test_sb_printf_single_huge_write),
+		cmocka_unit_test(test_sb_cut),
 
 		cmocka_unit_test_setup_teardown(test_read_request_get, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_read_request_down, open_pair, close_pair),

@@ -86,18 +86,22 @@ check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 # Renamed by someone else: the firewall's rules and ipipctl know it by its
 # name, so it is named back (a device that is up: Linux 6.2 and later).
 ip -n "$A" link set dga name dgx
-for _ in $(seq 50); do ip -n "$A" link show dga >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do
+	ip -n "$A" link show dga >/dev/null 2>&1 && grep -q 'named dga again' "$WORK/a.log" && break
+	sleep 0.1
+done
 check "renamed by someone else: named back, and ipipd says so" bash -c "
 	ip -n $A link show dga >/dev/null 2>&1 && ! ip -n $A link show dgx >/dev/null 2>&1 &&
 	grep -q \"dga: the tunnel's device was renamed to dgx (not by ipipd): named dga again\" $WORK/a.log"
 check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 # Where the name was taken meanwhile (another device named dga at once):
-# said, shown, and named back once the name is free.
-for _ in 1 2 3 4 5; do
-	ip -n "$A" -batch - <<<$'link set dga name dgx\ntuntap add mode tun name dga' 2>/dev/null
-	# (ipipd quicker than the second command: its device is dga again, and again)
-	ip -n "$A" link show dgx >/dev/null 2>&1 && break
-done
+# said, shown, and named back once the name is free.  The daemon is held
+# (SIGSTOP) while both happen: let run, it names its device back between
+# the two commands on a busy machine.
+PA=$(cat "$(rundir "$A")/dga.pid")
+kill -STOP "$PA"
+ip -n "$A" link set dga name dgx && ip -n "$A" tuntap add mode tun name dga
+kill -CONT "$PA"
 for _ in $(seq 50); do grep -q 'cannot be named dga again' "$WORK/a.log" && break; sleep 0.1; done
 check "its name taken by another device meanwhile: ipipd says it cannot name it back, and why" \
 	grep -q "dga: the tunnel's device was renamed to dgx (not by ipipd), and cannot be named dga again (File exists): the firewall's rules match dga" "$WORK/a.log"
@@ -106,7 +110,11 @@ check "... ipipctl show says so" bash -c "
 	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"device_renamed\"])')\" = dgx ]"
 check "... and the tunnel still carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 ip -n "$A" tuntap del mode tun name dga
-for _ in $(seq 50); do ip -n "$A" link show dga >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do
+	ip -n "$A" link show dga >/dev/null 2>&1 &&
+		sed -n '/cannot be named dga again/,$p' "$WORK/a.log" | grep -q 'named dga again' && break
+	sleep 0.1
+done
 check "the name free again: named back" bash -c "
 	ip -n $A link show dga >/dev/null 2>&1 && ! ip -n $A link show dgx >/dev/null 2>&1 &&
 	sed -n '/cannot be named dga again/,\$p' $WORK/a.log |
@@ -114,7 +122,6 @@ check "the name free again: named back" bash -c "
 check "... and ipipctl show no longer says it is renamed" bash -c "
 	! ip netns exec $A $IPIPCTL show dga | grep -q RENAMED"
 
-PA=$(cat "$(rundir "$A")/dga.pid")
 DP=$(pgrep -P "$PA" | head -n 1)
 
 ip -n "$A" link del dga

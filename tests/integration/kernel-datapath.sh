@@ -81,10 +81,11 @@ ip route | grep -q "^203.0.113.0/24 dev kd1" && ip -4 addr show dev kd1 | grep -
 check "ping after they came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
 # Renamed by someone else (Linux 6.1 renames a device only while it is
 # down): ipipd names it back, and the device's counters, read by its name,
-# still reach ipipctl.
+# still reach ipipctl.  (The new name is in /sys a moment before the kernel
+# finds the device by it, hence `ip link set kd1 up` until it does.)
 check "guest: the kernel's device renamed by someone else: ipipd names it back" vm_run '
 ip link set kd1 down && ip link set kd1 name kdx &&
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/kd1 ] && break; sleep 0.5; done &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ip link set kd1 up 2>/dev/null && break; sleep 0.5; done &&
 [ -e /sys/class/net/kd1 ] && [ ! -e /sys/class/net/kdx ] && ip link set kd1 up &&
 for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" && break; sleep 0.5; done &&
 ip route | grep -q "^203.0.113.0/24 dev kd1"'

@@ -936,10 +936,15 @@ static void new_route(struct parser *ps)
 	c->n_routes++;
 }
 
-bool config_route_eq(const struct config_route *x, const struct config_route *y)
+bool config_route_key_eq(const struct config_route *x, const struct config_route *y)
 {
 	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&
-	       x->metric == y->metric && x->gw == y->gw;
+	       x->metric == y->metric;
+}
+
+bool config_route_eq(const struct config_route *x, const struct config_route *y)
+{
+	return config_route_key_eq(x, y) && x->gw == y->gw;
 }
 
 void config_own_lists(struct config *c)

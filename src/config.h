@@ -131,7 +131,10 @@ const char *config_kernel_gap(const struct config *c, unsigned *line);
 /* Point c's parameters (c->ip) at c's own lists again, after c was copied. */
 void config_own_lists(struct config *c);
 
-/* The same route: destination, table and metric (what makes a route in the kernel), and gateway. */
+/* The same route for the kernel: destination, table and metric (two such cannot both be added). */
+bool config_route_key_eq(const struct config_route *x, const struct config_route *y);
+
+/* The same route: its key for the kernel, and its gateway. */
 bool config_route_eq(const struct config_route *x, const struct config_route *y);
 
 /* A route like rt among c's [Route] sections. */

@@ -236,8 +236,7 @@ void dp_free(struct datapath *dp)
 	close_send_fds(dp);
 	if (dp->udp_fd >= 0)
 		close(dp->udp_fd);
-	dp->pkt_fd = dp->gso_fd = dp->udp_fd = -1;
-	dp->tx_fd = -1;
+	dp->udp_fd = -1;
 	if (dp->tx_lock_made)
 		pthread_mutex_destroy(&dp->tx_lock);
 	dp->tx_lock_made = false;

@@ -530,8 +530,7 @@ static int clash(const struct config *a, const struct config *b, FILE *out)
 		for (unsigned j = 0; j < a->n_routes; j++) {
 			const struct config_route *s = &a->routes[j];
 
-			if (r->dst.addr != s->dst.addr || r->dst.len != s->dst.len ||
-			    r->table != s->table || r->metric != s->metric)
+			if (!config_route_key_eq(r, s))
 				continue;
 			at(out, b, r->line);
 			fprintf(out, "[Route] %s/%u (table %u) is also tunnel %s's (%s:%u): one of "

@@ -448,19 +448,68 @@ static int put_back(int add, int *n, FILE *err, const struct config *c, const ch
 	return -1;
 }
 
-int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err)
+/* The tunnel's routes, each with what adding it again returned and whether it is through the device. */
+struct route_again {
+	struct config_route rt[1 + CONFIG_MAX_ROUTES];	/* [0]: the default route in Table */
+	int add[1 + CONFIG_MAX_ROUTES];
+	bool ours[1 + CONFIG_MAX_ROUTES];
+	unsigned n;
+};
+
+static void route_again_each(const struct nl_route_info *r, void *data)
 {
+	struct route_again *ra = data;
+
+	for (unsigned i = 0; i < ra->n; i++)
+		if (r->dst == ra->rt[i].dst.addr && r->len == ra->rt[i].dst.len &&
+		    r->table == ra->rt[i].table && r->metric == ra->rt[i].metric)
+			ra->ours[i] = true;
+}
+
+int host_routes_restore(const struct config *c, struct nl *nl, int ifindex,
+			struct host_displaced *shown, FILE *err)
+{
+	static struct route_again ra;
 	char a[INET_ADDRSTRLEN];
+	bool look = false;
 	int n = 0, rc = 0;
 
-	if (c->table && c->default_route)
-		rc |= put_back(default_route_add(nl, c, ifindex), &n, err, c,
-			       "default route in table %u", c->table);
+	memset(&ra, 0, sizeof(ra));
+	if (c->table && c->default_route) {
+		ra.rt[0] = (struct config_route){ .table = c->table };
+		ra.add[0] = default_route_add(nl, c, ifindex);
+	} else {
+		ra.add[0] = 1;	/* (none) */
+	}
 	for (unsigned i = 0; i < c->n_routes; i++) {
-		const struct config_route *rt = &c->routes[i];
+		ra.rt[1 + i] = c->routes[i];
+		ra.add[1 + i] = route_add(nl, &c->routes[i], ifindex);
+	}
+	ra.n = 1 + c->n_routes;
+	/*
+	 * The kernel's EEXIST: a route to the destination in the table with
+	 * the metric is there.  Where it is not through the device, another
+	 * holds its place (`ip route replace`, a routing daemon's): left
+	 * alone, said once, and put back once it is gone.
+	 */
+	for (unsigned i = 0; i < ra.n; i++)
+		look |= ra.add[i] == -EEXIST;
+	if (look && nl_route_each_dev(nl, ifindex, route_again_each, &ra) < 0)
+		look = false;	/* (cannot tell: looked at again on the next change) */
+	for (unsigned i = 0; i < ra.n; i++) {
+		const struct config_route *rt = &ra.rt[i];
+		bool *said = i ? &shown->route[i - 1] : &shown->default_route;
 
-		rc |= put_back(route_add(nl, rt, ifindex), &n, err, c, "route %s/%u table %u",
-			       ip4(rt->dst.addr, a), rt->dst.len, rt->table);
+		if (ra.add[i] == 1)
+			continue;
+		if (ra.add[i] == -EEXIST && look && !ra.ours[i] && !*said)
+			fprintf(err, "%s: route %s/%u table %u metric %u: another route is in its place "
+				"(not through %s): left alone, put back once that one is gone\n", c->name,
+				ip4(rt->dst.addr, a), rt->dst.len, rt->table, rt->metric, c->name);
+		if (ra.add[i] != -EEXIST || look)
+			*said = ra.add[i] == -EEXIST && !ra.ours[i];
+		rc |= put_back(ra.add[i], &n, err, c, "route %s/%u table %u", ip4(rt->dst.addr, a),
+			       rt->dst.len, rt->table);
 	}
 	return rc < 0 ? -1 : n;
 }
@@ -862,7 +911,7 @@ static int recorded(const char *name, const char *state_path, struct jr_entry *e
 }
 
 int host_restore(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
-		 struct host_put_back *put, FILE *err)
+		 struct host_put_back *put, struct host_displaced *shown, FILE *err)
 {
 	static struct jr_entry e[MAX_STATE];
 	char a[INET_ADDRSTRLEN];
@@ -880,7 +929,7 @@ int host_restore(const struct config *c, struct nl *nl, int ifindex, const char 
 			rc |= put_back(nl_rule(nl, true, e[i].addr, e[i].len, e[i].table, e[i].prio),
 				       &put->rules, err, c, "rule from %s/%u table %u priority %u",
 				       ip4(e[i].addr, a), e[i].len, e[i].table, e[i].prio);
-	n = host_routes_restore(c, nl, ifindex, err);
+	n = host_routes_restore(c, nl, ifindex, shown, err);
 	if (n < 0)
 		rc = -1;
 	else

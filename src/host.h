@@ -93,12 +93,26 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
 		       int ifindex, FILE *err);
 
 /*
+ * The tunnel's routes (the default route in Table, each [Route]) whose
+ * place another route holds: the same destination, table and metric, not
+ * through the device (`ip route replace`, a routing daemon's).  The kernel
+ * has room for one of the two: the other is left alone, and said once.
+ */
+struct host_displaced {
+	bool default_route;
+	bool route[CONFIG_MAX_ROUTES];	/* c->routes[i] */
+};
+
+/*
  * The device went down and came up again (`ip link set NAME down`, then
  * up): the kernel took the routes through it along, the default route in
- * Table and each [Route]; they are put back (those still there left alone).
- * How many were put back, or -1 with err saying what failed.
+ * Table and each [Route]; they are put back (those still there left alone;
+ * those another holds the place of said in err when first seen so, and
+ * noted in *shown).  How many were put back, or -1 with err saying what
+ * failed.
  */
-int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE *err);
+int host_routes_restore(const struct config *c, struct nl *nl, int ifindex,
+			struct host_displaced *shown, FILE *err);
 
 /*
  * Someone else deleted what ipipd set up while the tunnel runs (`ip rule
@@ -106,14 +120,15 @@ int host_routes_restore(const struct config *c, struct nl *nl, int ifindex, FILE
  * removes rules and routes it did not make): the device's address, the
  * policy rules (as recorded in state_path, with their priorities), the
  * table's default route and each [Route] are added again, those still
- * there left alone.  *put says how many of each were put back.  0, or -1
- * with err saying what failed.
+ * there left alone (and those another route holds the place of: *shown,
+ * as host_routes_restore()).  *put says how many of each were put back.
+ * 0, or -1 with err saying what failed.
  */
 struct host_put_back {
 	int addresses, rules, routes;
 };
 int host_restore(const struct config *c, struct nl *nl, int ifindex, const char *state_path,
-		 struct host_put_back *put, FILE *err);
+		 struct host_put_back *put, struct host_displaced *shown, FILE *err);
 
 /*
  * Append key=value lines describing the host setup (for ipipctl show);

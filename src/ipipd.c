@@ -440,10 +440,13 @@ static int reload(struct daemon *d, char *text, size_t n)
 			rc = -EPERM;
 		} else if (!d->t.up) {
 			tunnel_adopt(&d->t, &nc);	/* applied when the tunnel comes up (tunnel_bring_up) */
+			memset(&d->displaced, 0, sizeof(d->displaced));
 		} else if (td.live || td.host) {
 			rc = tunnel_apply(&d->t, &nc, &td, err);
-			if (rc == 0)
+			if (rc == 0) {
 				tunnel_adopt(&d->t, &nc);
+				memset(&d->displaced, 0, sizeof(d->displaced));	/* (other routes now) */
+			}
 			if (rc == 0 && (td.host & HG_FIREWALL)) {	/* follow the new rules */
 				fwwatch_close();
 				if (fwwatch_open(&d->t.cfg) < 0)
@@ -641,7 +644,8 @@ static int watch_device(struct daemon *d)
 		d->t.device_down = false;
 		if (d->t.fast)
 			fp_set_device_down(&d->t.fp, false);
-		n = err ? host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, err) : -1;
+		n = err ? host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, &d->displaced, err) :
+			  -1;
 		if (err)
 			fclose(err);
 		if (errs && len)
@@ -683,7 +687,7 @@ static void watch_setup(struct daemon *d)
 	err = open_memstream(&errs, &len);
 	if (!err)
 		return;
-	host_restore(&d->t.cfg, &d->nl, d->t.ifindex, d->t.state_path, &put, err);
+	host_restore(&d->t.cfg, &d->nl, d->t.ifindex, d->t.state_path, &put, &d->displaced, err);
 	fclose(err);
 	if (errs && len)
 		log_lines("putting back what was removed", errs);
@@ -700,6 +704,34 @@ static void watch_setup(struct daemon *d)
 	}
 	if (list[0])
 		log_warnx("%s: removed, not by ipipd, and put back: %s", d->t.cfg.name, list);
+}
+
+/* Does another route hold the place of one of the tunnel's? */
+static bool displaced(const struct daemon *d)
+{
+	if (d->displaced.default_route)
+		return true;
+	for (unsigned i = 0; i < d->t.cfg.n_routes; i++)
+		if (d->displaced.route[i])
+			return true;
+	return false;
+}
+
+/* The parent's monitor read (nl_monitor_drain()), with the routes the tunnel puts in. */
+static int drain_monitor(struct daemon *d)
+{
+	static struct nl_route_info r[1 + CONFIG_MAX_ROUTES];
+	const struct config *c = &d->t.cfg;
+	unsigned n = 0;
+
+	if (c->table && c->default_route)
+		r[n++] = (struct nl_route_info){ .table = c->table };
+	for (unsigned i = 0; i < c->n_routes; i++)
+		r[n++] = (struct nl_route_info){ .dst = c->routes[i].dst.addr,
+						 .len = c->routes[i].dst.len,
+						 .table = c->routes[i].table,
+						 .metric = c->routes[i].metric };
+	return nl_monitor_drain(&d->mon, d->t.ifindex, c->table, r, n);
 }
 
 /* poll()'s timeout (-1: none) shortened to end by at (0: no such time). */
@@ -769,7 +801,7 @@ static int run(struct daemon *d)
 			break;
 		}
 		if (n > 0 && pfd[2].revents &&
-		    (seen = nl_monitor_drain(&d->mon, d->t.ifindex, d->t.cfg.table)) != 0) {
+		    (seen = drain_monitor(d)) != 0) {
 			if (seen & NL_MON_ADDR) {
 				tunnel_refresh_own(&d->t);
 				look = moved = true;
@@ -778,7 +810,9 @@ static int run(struct daemon *d)
 				failed = 1;
 				break;
 			}
-			if ((seen & NL_MON_GONE) && !put_back)
+			/* (a route in the place of one of the tunnel's: gone with any change of routes?) */
+			if (((seen & NL_MON_GONE) || ((seen & NL_MON_ROUTE) && displaced(d))) &&
+			    !put_back)
 				put_back = now_ms() + PUT_BACK_MS;
 		}
 		if (put_back && now_ms() >= put_back) {

@@ -222,6 +222,8 @@ struct mon_kind {
 	int seen;
 	int ifindex;
 	unsigned table;
+	const struct nl_route_info *routes;
+	unsigned n_routes;
 };
 
 #define MON_ATTRS 64	/* above RTA_MAX and FRA_MAX */
@@ -262,6 +264,23 @@ static bool gone(const struct nlmsghdr *nlh, const struct mon_kind *k)
 		return (k->table && u32_or(tb[RTA_TABLE], rtm->rtm_table) == k->table) ||
 		       (k->ifindex > 0 && u32_or(tb[RTA_OIF], 0) == (uint32_t)k->ifindex);
 	}
+	if (nlh->nlmsg_type == RTM_NEWROUTE && (nlh->nlmsg_flags & NLM_F_REPLACE)) {
+		/* `ip route replace`: the one it replaced is not said deleted */
+		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) || rtm->rtm_family != AF_INET)
+			return false;
+		mnl_attr_parse(nlh, sizeof(*rtm), u32_attr_cb, tb);
+		if (k->ifindex > 0 && u32_or(tb[RTA_OIF], 0) == (uint32_t)k->ifindex)
+			return false;	/* (through the device: the tunnel's, or put in by hand) */
+		for (unsigned i = 0; i < k->n_routes; i++)
+			if (u32_or(tb[RTA_DST], 0) == k->routes[i].dst &&
+			    rtm->rtm_dst_len == k->routes[i].len &&
+			    u32_or(tb[RTA_TABLE], rtm->rtm_table) == k->routes[i].table &&
+			    u32_or(tb[RTA_PRIORITY], 0) == k->routes[i].metric)
+				return true;
+		return false;
+	}
 	if (nlh->nlmsg_type == RTM_DELRULE) {
 		const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
 
@@ -287,9 +306,11 @@ static int kind_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table)
+int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table,
+		     const struct nl_route_info *routes, unsigned n_routes)
 {
-	struct mon_kind k = { .ifindex = ifindex, .table = table };
+	struct mon_kind k = { .ifindex = ifindex, .table = table, .routes = routes,
+			      .n_routes = n_routes };
 	bool lost;
 
 	drain(nl, kind_cb, &k, &lost);
@@ -879,8 +900,8 @@ int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
 
 struct route_dump {
 	int ifindex;
-	struct nl_route_info *out;
-	unsigned n, max;
+	void (*each)(const struct nl_route_info *r, void *data);
+	void *data;
 };
 
 static int route_dump_attr_cb(const struct nlattr *attr, void *data)
@@ -905,28 +926,61 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_parse(nlh, sizeof(*rtm), route_dump_attr_cb, tb);
 	if (!tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->ifindex)
 		return MNL_CB_OK;
-	if (d->n < d->max)
-		d->out[d->n] = (struct nl_route_info){
-			.dst = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0,
-			.len = rtm->rtm_dst_len,
-			.gw = tb[RTA_GATEWAY] ? mnl_attr_get_u32(tb[RTA_GATEWAY]) : 0,
-		};
-	d->n++;
+	d->each(&(struct nl_route_info){
+		.dst = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0,
+		.len = rtm->rtm_dst_len,
+		.gw = tb[RTA_GATEWAY] ? mnl_attr_get_u32(tb[RTA_GATEWAY]) : 0,
+		.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table,
+		.metric = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0,
+	}, d->data);
 	return MNL_CB_OK;
 }
 
-int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max)
+/*
+ * The kernel leaves out the routes through other devices where the socket
+ * may ask it to (strict checking, Linux 4.20): a host with a full BGP
+ * table is not dumped whole.
+ */
+int nl_route_each_dev(struct nl *nl, int ifindex,
+		      void (*each)(const struct nl_route_info *r, void *data), void *data)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct route_dump d = { .ifindex = ifindex, .out = out, .max = max };
-	int rc;
+	struct route_dump d = { .ifindex = ifindex, .each = each, .data = data };
+	int fd = mnl_socket_get_fd(nl->sock), on = 1, off = 0, rc;
+	bool strict = setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on)) == 0;
 
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_UNSPEC;	/* every table */
+	if (strict)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	rc = nl_talk(nl, nlh, route_dump_cb, &d);
-	return rc < 0 ? rc : (int)d.n;
+	if (strict)
+		(void)setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
+	return rc;
+}
+
+struct route_list {
+	struct nl_route_info *out;
+	unsigned n, max;
+};
+
+static void route_list_each(const struct nl_route_info *r, void *data)
+{
+	struct route_list *l = data;
+
+	if (l->n < l->max)
+		l->out[l->n] = *r;
+	l->n++;
+}
+
+int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max)
+{
+	struct route_list l = { .out = out, .max = max };
+	int rc = nl_route_each_dev(nl, ifindex, route_list_each, &l);
+
+	return rc < 0 ? rc : (int)l.n;
 }
 
 /* ---- what cleanup checks before it deletes ------------------------------- */

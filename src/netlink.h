@@ -27,14 +27,17 @@ int nl_monitor_open(struct nl *nl, unsigned groups);
  * (an address), NL_MON_LINK (a link), NL_MON_ROUTE (a route), or-ed, and
  * NL_MON_GONE when one of the tunnel's was deleted: an IPv4 address of the
  * device ifindex, an IPv4 route through it or in table, an IPv4 rule to
- * table (table 0: none).  Lost notifications (the socket's buffer overran)
- * count as all; 0: none.
+ * table (table 0: none); or replaced: one of routes[0..n_routes) (their
+ * dst, len, table and metric) by a route not through ifindex.  Lost
+ * notifications (the socket's buffer overran) count as all; 0: none.
  */
 #define NL_MON_ADDR 1
 #define NL_MON_LINK 2
 #define NL_MON_ROUTE 4
 #define NL_MON_GONE 8
-int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table);
+struct nl_route_info;
+int nl_monitor_drain(struct nl *nl, int ifindex, unsigned table,
+		     const struct nl_route_info *routes, unsigned n_routes);
 /*
  * The same, and *other says how many concern anything but the device
  * ifindex: a link other than it, an IPv4 route that does not leave by it
@@ -152,11 +155,12 @@ struct nl_link_info {
 /* Every interface into out[0..max); returns how many there are (possibly more than max) or -errno. */
 int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max);
 
-/* One IPv4 unicast route (any table): dst/len via gw (0: none), network order. */
+/* One IPv4 unicast route: dst/len via gw (0: none), network order, in table with metric. */
 struct nl_route_info {
 	uint32_t dst;
 	unsigned len;
 	uint32_t gw;
+	unsigned table, metric;
 };
 
 /*
@@ -165,6 +169,13 @@ struct nl_route_info {
  * (possibly more than max) or -errno.
  */
 int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max);
+
+/*
+ * Each IPv4 unicast route of every table whose output device is ifindex
+ * (multipath routes left out) to each(); 0 or -errno.
+ */
+int nl_route_each_dev(struct nl *nl, int ifindex,
+		      void (*each)(const struct nl_route_info *r, void *data), void *data);
 
 /* One IPv4 address: ip -4 address show. */
 struct nl_addr_info {

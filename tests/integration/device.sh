@@ -83,6 +83,37 @@ check "its address deleted by someone else: put back (the routes that went with 
 check "... and ipipd says so" grep -q "dga: removed, not by ipipd, and put back: its address" "$WORK/a.log"
 check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 
+# Another route in the place of one of the tunnel's: the same destination,
+# table and metric through another device (the kernel has room for one of
+# the two).  Left alone and said, once; put back once that one is gone.
+# Replaced (`ip route replace`: the kernel says nothing of the route it
+# replaced), or deleted and another added.
+said() { grep -c "another route is in its place" "$WORK/a.log"; }
+ip -n "$A" route replace 203.0.113.0/24 dev va
+for _ in $(seq 50); do [ "$(said)" -ge 1 ] && break; sleep 0.1; done
+check "a [Route] replaced by a route through another device: left alone, and said" bash -c "
+	grep -q 'dga: route 203.0.113.0/24 table 254 metric 0: another route is in its place (not through dga): left alone, put back once that one is gone' $WORK/a.log &&
+	[ \"\$(ip -n $A route show 203.0.113.0/24)\" = '203.0.113.0/24 dev va scope link ' ]"
+ip -n "$A" route add 192.0.2.128/25 dev va	# (a change of routes: not said again)
+sleep 1.5
+ip -n "$A" route del 203.0.113.0/24 dev va
+back() { grep -c 'dga: removed, not by ipipd, and put back: 1 route$' "$WORK/a.log"; }
+for _ in $(seq 50); do [ "$(back)" -ge 1 ] && break; sleep 0.1; done
+check "... said once, and put back once that one is gone" bash -c "
+	ip -n $A route show 203.0.113.0/24 | grep -q '^203.0.113.0/24 dev dga ' &&
+	[ \"\$(grep -c 'another route is in its place' $WORK/a.log)\" = 1 ] &&
+	[ \"\$(grep -c 'dga: removed, not by ipipd, and put back: 1 route\$' $WORK/a.log)\" = 1 ]"
+ip -n "$A" route del 192.0.2.128/25 dev va
+ip -n "$A" -batch - <<<$'route del default table 4243\nroute add default dev va table 4243'
+for _ in $(seq 50); do [ "$(said)" -ge 2 ] && break; sleep 0.1; done
+check "the table's default route deleted, and another added in its place: left alone, and said" \
+	grep -q 'dga: route 0.0.0.0/0 table 4243 metric 0: another route is in its place (not through dga)' "$WORK/a.log"
+ip -n "$A" route del default dev va table 4243
+for _ in $(seq 50); do [ "$(routes)" = "$ROUTES" ] && [ "$(back)" -ge 2 ] && break; sleep 0.1; done
+check "... put back once that one is gone" bash -c "
+	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
+check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
+
 # Renamed by someone else: the firewall's rules and ipipctl know it by its
 # name, so it is named back (a device that is up: Linux 6.2 and later).
 ip -n "$A" link set dga name dgx

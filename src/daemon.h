@@ -18,7 +18,6 @@
 #include "datapath.h"
 #include "endpoint.h"
 #include "fastpath.h"
-#include "host.h"
 #include "msg.h"
 #include "netlink.h"
 #include "sandbox.h"
@@ -40,7 +39,6 @@ struct daemon {
 	uint64_t ready_by;	/* ... must, by then (CLOCK_MONOTONIC ms) */
 	pid_t child;		/* the datapath process */
 	struct sandbox_user user;	/* ... runs as */
-	struct host_displaced displaced;	/* routes another holds the place of, said so */
 	/* the datapath process's */
 	struct datapath dp;
 	int ctl_fd;

@@ -440,12 +440,12 @@ static int reload(struct daemon *d, char *text, size_t n)
 			rc = -EPERM;
 		} else if (!d->t.up) {
 			tunnel_adopt(&d->t, &nc);	/* applied when the tunnel comes up (tunnel_bring_up) */
-			memset(&d->displaced, 0, sizeof(d->displaced));
+			memset(&d->t.displaced, 0, sizeof(d->t.displaced));
 		} else if (td.live || td.host) {
 			rc = tunnel_apply(&d->t, &nc, &td, err);
 			if (rc == 0) {
 				tunnel_adopt(&d->t, &nc);
-				memset(&d->displaced, 0, sizeof(d->displaced));	/* (other routes now) */
+				memset(&d->t.displaced, 0, sizeof(d->t.displaced));	/* (other routes now) */
 			}
 			if (rc == 0 && (td.host & HG_FIREWALL)) {	/* follow the new rules */
 				fwwatch_close();
@@ -644,7 +644,7 @@ static int watch_device(struct daemon *d)
 		d->t.device_down = false;
 		if (d->t.fast)
 			fp_set_device_down(&d->t.fp, false);
-		n = err ? host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, &d->displaced, err) :
+		n = err ? host_routes_restore(&d->t.cfg, &d->nl, d->t.ifindex, &d->t.displaced, err) :
 			  -1;
 		if (err)
 			fclose(err);
@@ -687,7 +687,7 @@ static void watch_setup(struct daemon *d)
 	err = open_memstream(&errs, &len);
 	if (!err)
 		return;
-	host_restore(&d->t.cfg, &d->nl, d->t.ifindex, d->t.state_path, &put, &d->displaced, err);
+	host_restore(&d->t.cfg, &d->nl, d->t.ifindex, d->t.state_path, &put, &d->t.displaced, err);
 	fclose(err);
 	if (errs && len)
 		log_lines("putting back what was removed", errs);
@@ -709,10 +709,10 @@ static void watch_setup(struct daemon *d)
 /* Does another route hold the place of one of the tunnel's? */
 static bool displaced(const struct daemon *d)
 {
-	if (d->displaced.default_route)
+	if (d->t.displaced.default_route)
 		return true;
 	for (unsigned i = 0; i < d->t.cfg.n_routes; i++)
-		if (d->displaced.route[i])
+		if (d->t.displaced.route[i])
 			return true;
 	return false;
 }

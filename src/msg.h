@@ -70,6 +70,8 @@ struct msg_status {
 	int32_t underlay;	/* ifindex of the route to Remote (0: none) */
 	int32_t device_down;	/* the tunnel's device was set down by someone else */
 	char device_renamed[16];	/* ... renamed by someone else, and not named back ("") */
+	uint32_t displaced;	/* its routes another holds the place of, the first: */
+	uint32_t displaced_dst, displaced_len, displaced_table;	/* (dst network order) */
 	uint64_t kernel[MK_MAX];	/* Datapath = kernel: the device's counters */
 };
 

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "fastpath.h"
+#include "host.h"
 #include "hub.h"
 #include "msg.h"
 #include "netlink.h"
@@ -58,6 +59,7 @@ struct tunnel {
 	bool device_down;	/* the device was found down (set down by someone else) */
 	char device_renamed[16];	/* the name someone else gave it, while it cannot be named
 					   back ("": none) */
+	struct host_displaced displaced;	/* its routes another holds the place of, said so */
 	/* Remote = any: the routes into the device, as last sent to the datapath process */
 	uint64_t hub_sum;	/* a hash of them */
 	int hub_routes;		/* how many (-1: none sent yet) */

@@ -94,6 +94,9 @@ for _ in $(seq 50); do [ "$(said)" -ge 1 ] && break; sleep 0.1; done
 check "a [Route] replaced by a route through another device: left alone, and said" bash -c "
 	grep -q 'dga: route 203.0.113.0/24 table 254 metric 0: another route is in its place (not through dga): left alone, put back once that one is gone' $WORK/a.log &&
 	[ \"\$(ip -n $A route show 203.0.113.0/24)\" = '203.0.113.0/24 dev va scope link ' ]"
+check "... ipipctl show says so" bash -c "
+	ip netns exec $A $IPIPCTL show dga | grep -q '^  route DISPLACED: 203.0.113.0/24 table 254 (1 in all): another route is in its place' &&
+	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j[\"routes_displaced\"], j[\"route_displaced\"])')\" = '1 203.0.113.0/24 table 254' ]"
 ip -n "$A" route add 192.0.2.128/25 dev va	# (a change of routes: not said again)
 sleep 1.5
 ip -n "$A" route del 203.0.113.0/24 dev va
@@ -102,12 +105,15 @@ for _ in $(seq 50); do [ "$(back)" -ge 1 ] && break; sleep 0.1; done
 check "... said once, and put back once that one is gone" bash -c "
 	ip -n $A route show 203.0.113.0/24 | grep -q '^203.0.113.0/24 dev dga ' &&
 	[ \"\$(grep -c 'another route is in its place' $WORK/a.log)\" = 1 ] &&
-	[ \"\$(grep -c 'dga: removed, not by ipipd, and put back: 1 route\$' $WORK/a.log)\" = 1 ]"
+	[ \"\$(grep -c 'dga: removed, not by ipipd, and put back: 1 route\$' $WORK/a.log)\" = 1 ] &&
+	! ip netns exec $A $IPIPCTL show dga | grep -q DISPLACED"
 ip -n "$A" route del 192.0.2.128/25 dev va
 ip -n "$A" -batch - <<<$'route del default table 4243\nroute add default dev va table 4243'
 for _ in $(seq 50); do [ "$(said)" -ge 2 ] && break; sleep 0.1; done
 check "the table's default route deleted, and another added in its place: left alone, and said" \
 	grep -q 'dga: route 0.0.0.0/0 table 4243 metric 0: another route is in its place (not through dga)' "$WORK/a.log"
+check "... ipipctl show says so" bash -c "
+	ip netns exec $A $IPIPCTL show dga | grep -q '^  route DISPLACED: 0.0.0.0/0 table 4243 (1 in all)'"
 ip -n "$A" route del default dev va table 4243
 for _ in $(seq 50); do [ "$(routes)" = "$ROUTES" ] && [ "$(back)" -ge 2 ] && break; sleep 0.1; done
 check "... put back once that one is gone" bash -c "

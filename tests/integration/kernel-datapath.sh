@@ -79,6 +79,15 @@ for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" &
 	ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2" && break; sleep 0.5; done &&
 ip route | grep -q "^203.0.113.0/24 dev kd1" && ip -4 addr show dev kd1 | grep -q "inet 198.51.100.2"'
 check "ping after they came back" nsx "$H" ping -c 2 -i 0.3 -W 2 198.51.100.2
+# Its [Route] replaced by a route through eth0: left alone, and shown; put
+# back once that one is gone.
+check "guest: the kernel's device's [Route] replaced by someone else's: left alone and shown, put back once that one is gone" vm_run '
+ip route replace 203.0.113.0/24 dev eth0 &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ipipctl show kd1 | grep -q "route DISPLACED: 203.0.113.0/24 table 254" && break; sleep 0.5; done &&
+ipipctl show kd1 | grep -q "route DISPLACED: 203.0.113.0/24 table 254" && ip route | grep -q "^203.0.113.0/24 dev eth0" &&
+ip route del 203.0.113.0/24 dev eth0 &&
+for i in 1 2 3 4 5 6 7 8 9 10; do ip route | grep -q "^203.0.113.0/24 dev kd1" && break; sleep 0.5; done &&
+ip route | grep -q "^203.0.113.0/24 dev kd1" && ! ipipctl show kd1 | grep -q DISPLACED'
 # Renamed by someone else (Linux 6.1 renames a device only while it is
 # down): ipipd names it back, and the device's counters, read by its name,
 # still reach ipipctl.  (The new name is in /sys a moment before the kernel

@@ -810,9 +810,13 @@ static int run(struct daemon *d)
 				failed = 1;
 				break;
 			}
-			/* (a route in the place of one of the tunnel's: gone with any change of routes?) */
-			if (((seen & NL_MON_GONE) || ((seen & NL_MON_ROUTE) && displaced(d))) &&
-			    !put_back)
+			/*
+			 * (a route in the place of one of the tunnel's: gone with any
+			 * change of routes, or of links: the kernel removes the routes
+			 * through a device that goes down, and says nothing of them)
+			 */
+			if (((seen & NL_MON_GONE) ||
+			     ((seen & (NL_MON_ROUTE | NL_MON_LINK)) && displaced(d))) && !put_back)
 				put_back = now_ms() + PUT_BACK_MS;
 		}
 		if (put_back && now_ms() >= put_back) {

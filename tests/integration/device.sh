@@ -118,6 +118,16 @@ ip -n "$A" route del default dev va table 4243
 for _ in $(seq 50); do [ "$(routes)" = "$ROUTES" ] && [ "$(back)" -ge 2 ] && break; sleep 0.1; done
 check "... put back once that one is gone" bash -c "
 	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
+# Replaced by a route through a device that then goes down: the kernel
+# removes the routes through it and says nothing of them.
+ip -n "$A" link add vx0 type veth peer name vx1 && ip -n "$A" link set vx0 up &&
+	ip -n "$A" route replace 203.0.113.0/24 dev vx0
+for _ in $(seq 50); do [ "$(said)" -ge 3 ] && break; sleep 0.1; done
+ip -n "$A" link set vx0 down
+for _ in $(seq 50); do [ "$(back)" -ge 3 ] && break; sleep 0.1; done
+check "a [Route] replaced by a route through a device that then goes down: said, and put back" bash -c "
+	[ '$(said)' = 3 ] && ip -n $A route show 203.0.113.0/24 | grep -q '^203.0.113.0/24 dev dga '"
+ip -n "$A" link del vx0
 check "... and the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
 
 # Renamed by someone else: the firewall's rules and ipipctl know it by its

@@ -430,9 +430,10 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  ps->device_down ? "down" : "up");
 	if (ps->device_renamed[0])	/* (a name has no spaces or newlines) */
 		sb_printf(sb, "device_renamed=%.15s\n", ps->device_renamed);
+	sb_printf(sb, "routes_displaced=%u\n", ps->displaced);
 	if (ps->displaced)
-		sb_printf(sb, "routes_displaced=%u\nroute_displaced=%s/%u table %u\n", ps->displaced,
-			  ip4(ps->displaced_dst, a), ps->displaced_len, ps->displaced_table);
+		sb_printf(sb, "route_displaced=%s/%u table %u\n", ip4(ps->displaced_dst, a),
+			  ps->displaced_len, ps->displaced_table);
 	sb_printf(sb, "encapsulation=%s\n", c->ip.encap == ENCAP_FOU ? "fou" :
 		  c->ip.encap == ENCAP_GUE ? "gue" : "ipip");
 	if (c->ip.encap != ENCAP_IPIP) {

@@ -258,7 +258,7 @@ static void show_human(const char *r)
 		printf("  device RENAMED: now %s, by someone else, and not named %s again (the "
 		       "firewall's rules match %s)\n", val(r, "device_renamed", b[0], 64),
 		       val(r, "name", b[1], 64), val(r, "name", b[2], 64));
-	if (strcmp(val(r, "routes_displaced", b[0], 64), "-"))
+	if (strcmp(val(r, "routes_displaced", b[0], 64), "-") && strcmp(b[0], "0"))
 		printf("  route DISPLACED: %s (%s in all): another route is in its place, through "
 		       "another device; put back once it is gone\n", val(r, "route_displaced", b[1], 64),
 		       b[0]);

@@ -52,6 +52,8 @@ static const struct metric {
 	{ "firewall_restored", "ipipd_firewall_restored_total", COUNTER, "Times ipipd put its nftables rules back after the ruleset changed." },
 	{ "reachable", "ipipd_exit_reachable", YES_NO, "1 unless the tunnel exit was reported unreachable in the last 30 s." },
 	{ "alive", "ipipd_alive", YES_NO, "Keepalive: 1 while Peer answers, 0 once it stopped (absent: Keepalive off)." },
+	{ "device", "ipipd_device_up", YES_NO, "1 while the tunnel device is up, 0 while it is down (set down by someone else)." },
+	{ "routes_displaced", "ipipd_routes_displaced", GAUGE, "The tunnel's routes another route holds the place of (the same destination, table and metric through another device)." },
 	{ "last_rx_ms", "ipipd_last_rx_age_seconds", SECONDS_AGO, "Seconds since the last packet from Remote (absent: never)." },
 	{ "last_tx_ms", "ipipd_last_tx_age_seconds", SECONDS_AGO, "Seconds since the last packet to Remote (absent: never)." },
 	{ "firewall_restored_ago_ms", "ipipd_firewall_restored_age_seconds", SECONDS_AGO, "Seconds since ipipd last put its nftables rules back (absent: never)." },
@@ -113,7 +115,8 @@ static void family(FILE *out, const struct metric *m, const char *const *replies
 		if (!val || !value(replies[i], "name", name, sizeof(name)))
 			continue;
 		if (m->kind == YES_NO && strcmp(val, "yes") && strcmp(val, "no") &&
-		    strcmp(val, "true") && strcmp(val, "false"))
+		    strcmp(val, "true") && strcmp(val, "false") && strcmp(val, "up") &&
+		    strcmp(val, "down"))
 			continue;	/* null: not known */
 		if (m->kind != YES_NO && !number(val))
 			continue;
@@ -125,7 +128,8 @@ static void family(FILE *out, const struct metric *m, const char *const *replies
 		fprintf(out, "%s{tunnel=\"", m->name);
 		label(out, name);
 		if (m->kind == YES_NO)
-			fprintf(out, "\"} %d\n", !strcmp(val, "yes") || !strcmp(val, "true"));
+			fprintf(out, "\"} %d\n", !strcmp(val, "yes") || !strcmp(val, "true") ||
+				!strcmp(val, "up"));
 		else if (m->kind == SECONDS_AGO)
 			fprintf(out, "\"} %.3f\n", strtod(val, NULL) / 1000.0);
 		else

@@ -43,6 +43,10 @@ check "... and leaves it down" bash -c "! ip -n $A link show dga | grep -q '[<,]
 check "ipipctl show says the device is down" bash -c "
 	ip netns exec $A $IPIPCTL show dga | grep -q '^  device DOWN: set down by someone else' &&
 	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"device\"])')\" = down ]"
+check "... and so do its metrics (ipipd_device_up 0)" bash -c "
+	ip netns exec $A $IPIPCTL metrics dga >$WORK/down.prom && promtool check metrics <$WORK/down.prom &&
+	grep -q '^ipipd_device_up{tunnel=\"dga\"} 0$' $WORK/down.prom &&
+	grep -q '^ipipd_routes_displaced{tunnel=\"dga\"} 0$' $WORK/down.prom"
 # B's packets to A meanwhile: dropped at A's device, and counted (on the
 # eBPF path too, where a redirect into it would drop them unseen).
 RX0=$(json "$A" dga rx_packets) D0=$(json "$A" dga drops.rx_tun_write_error)
@@ -97,6 +101,10 @@ check "a [Route] replaced by a route through another device: left alone, and sai
 check "... ipipctl show says so" bash -c "
 	ip netns exec $A $IPIPCTL show dga | grep -q '^  route DISPLACED: 203.0.113.0/24 table 254 (1 in all): another route is in its place' &&
 	[ \"\$(ip netns exec $A $IPIPCTL show --json dga | $PY -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j[\"routes_displaced\"], j[\"route_displaced\"])')\" = '1 203.0.113.0/24 table 254' ]"
+check "... and its metrics (ipipd_routes_displaced 1, ipipd_device_up 1)" bash -c "
+	ip netns exec $A $IPIPCTL metrics dga >$WORK/displaced.prom &&
+	grep -q '^ipipd_routes_displaced{tunnel=\"dga\"} 1$' $WORK/displaced.prom &&
+	grep -q '^ipipd_device_up{tunnel=\"dga\"} 1$' $WORK/displaced.prom"
 ip -n "$A" route add 192.0.2.128/25 dev va	# (a change of routes: not said again)
 sleep 1.5
 ip -n "$A" route del 203.0.113.0/24 dev va

@@ -494,7 +494,7 @@ int host_routes_restore(const struct config *c, struct nl *nl, int ifindex,
 	 */
 	for (unsigned i = 0; i < ra.n; i++)
 		look |= ra.add[i] == -EEXIST;
-	if (look && nl_route_each_dev(nl, ifindex, route_again_each, &ra) < 0)
+	if (look && nl_route_each(nl, ifindex, 0, route_again_each, &ra) < 0)
 		look = false;	/* (cannot tell: looked at again on the next change) */
 	for (unsigned i = 0; i < ra.n; i++) {
 		const struct config_route *rt = &ra.rt[i];

@@ -159,6 +159,66 @@ static bool host_has(const struct host_facts *h, uint32_t a)
 	return false;
 }
 
+/* The tunnel's routes ([0]: the default route in Table, [1 + i]: [Route] i) and the host's. */
+struct taken {
+	const struct config *c;
+	struct host_facts *h;
+	int own;		/* the tunnel's device (0: none): its routes are its own */
+};
+
+static bool route_key(const struct config *c, unsigned i, struct config_route *rt)
+{
+	if (i == 0) {
+		*rt = (struct config_route){ .table = c->table };
+		return c->table && c->default_route;
+	}
+	*rt = c->routes[i - 1];
+	return true;
+}
+
+static void taken_each(const struct nl_route_info *r, void *data)
+{
+	struct taken *t = data;
+	struct config_route rt;
+
+	if (t->own && r->oif == t->own)
+		return;
+	for (unsigned i = 0; i <= t->c->n_routes; i++)
+		if (route_key(t->c, i, &rt) && r->dst == rt.dst.addr && r->len == rt.dst.len &&
+		    r->table == rt.table && r->metric == rt.metric) {
+			t->h->taken[i] = true;
+			t->h->taken_by[i] = *r;
+		}
+}
+
+/*
+ * Which of the tunnel's routes another route holds the place of: one dump
+ * of each table they go into (a host with a full BGP table: its main table
+ * whole, which is why only ipipd -n looks).
+ */
+static void host_routes(const struct config *c, struct host_facts *h)
+{
+	struct taken t = { .c = c, .h = h };
+	const struct nl_link_info *own = link_by_name(h, c->name);
+	struct config_route rt, seen;
+	struct nl nl;
+
+	t.own = own ? own->ifindex : 0;
+	if (nl_open(&nl) < 0)
+		return;
+	for (unsigned i = 0; i <= c->n_routes; i++) {
+		bool again = false;
+
+		if (!route_key(c, i, &rt))
+			continue;
+		for (unsigned j = 0; j < i && !again; j++)
+			again = route_key(c, j, &seen) && seen.table == rt.table;
+		if (!again)
+			(void)nl_route_each(&nl, 0, rt.table, taken_each, &t);	/* (else: not known) */
+	}
+	nl_close(&nl);
+}
+
 /* ---- the checks ---------------------------------------------------------------- */
 
 /* The devices the kernel makes by itself in every namespace when a tunnel module loads. */
@@ -381,6 +441,40 @@ static void check_tos(struct lint *l)
 		  "write TOS = inherit" : "");
 }
 
+/* The tunnel's routes: another in the place of one, and ipipd would not start. */
+static void check_routes_taken(struct lint *l)
+{
+	const struct config *c = l->c;
+	const struct host_facts *h = l->h;
+	char by[64];
+
+	if (!h || l->when != LINT_CHECK)
+		return;
+	for (unsigned i = 0; i <= c->n_routes; i++) {
+		const struct nl_route_info *r = &h->taken_by[i];
+
+		if (!h->taken[i])
+			continue;
+		if (r->oif)
+			snprintf(by, sizeof(by), "through %s", link_name(h, r->oif));
+		else
+			snprintf(by, sizeof(by), "%s", r->type == RTN_BLACKHOLE ? "a blackhole" :
+				 r->type == RTN_UNREACHABLE ? "unreachable" :
+				 r->type == RTN_PROHIBIT ? "prohibit" : r->type == RTN_THROW ? "throw" :
+				 "multipath");
+		if (i == 0)
+			lint_error(l, c->line.default_route ? c->line.default_route : c->line.table,
+				   "%s: table %u has a default route already (%s): ipipd will not "
+				   "start; give the tunnel a table of its own", c->line.default_route ?
+				   "DefaultRoute" : "Table", c->table, by);
+		else
+			lint_error(l, c->routes[i - 1].line, "[Route] %s/%u: table %u has a route to "
+				   "it with metric %u already (%s): ipipd will not start; delete that "
+				   "one, or give this one another Metric", IP(r->dst), r->len, r->table,
+				   r->metric, by);
+	}
+}
+
 /* What the kernel's own device cannot enforce (ipipd refuses it at start itself). */
 static void check_datapath(struct lint *l)
 {
@@ -432,6 +526,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 	check_mtu(&l);
 	check_rule_from(&l);
 	check_host_section(&l);
+	check_routes_taken(&l);
 	qsort(l.f, l.n, sizeof(l.f[0]), by_line);
 	for (unsigned i = 0; i < l.n; i++) {
 		fprintf(out, "%s:%u: %s%s\n", path, l.f[i].line, l.f[i].error ? "" : "warning: ",
@@ -448,6 +543,8 @@ int lint_run(const struct config *c, enum lint_when when, FILE *out, unsigned *w
 	static struct host_facts h;	/* 12 KiB */
 
 	lint_host_facts(c, &h);
+	if (h.known && when == LINT_CHECK)
+		host_routes(c, &h);
 	return lint_config(c, &h, when, out, warnings);
 }
 

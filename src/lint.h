@@ -34,6 +34,13 @@ struct host_facts {
 	char remote_err[ENDPOINT_ERR_MAX];
 	uint32_t local;		/* Local = auto: the route to Remote's source address (0: none) */
 	int local_rc;		/* ... 0, or -errno */
+	/*
+	 * ipipd -n: a route not through the tunnel's device in the place of
+	 * each of the tunnel's ([0]: the default route in Table, [1 + i]:
+	 * [Route] i): the same destination, table and metric.
+	 */
+	bool taken[1 + CONFIG_MAX_ROUTES];
+	struct nl_route_info taken_by[1 + CONFIG_MAX_ROUTES];	/* ... that route */
 };
 
 enum lint_when {

@@ -899,7 +899,8 @@ int nl_addr_dump_info(struct nl *nl, struct nl_addr_info *out, unsigned max)
 /* ---- the routes into a device (Remote = any) ------------------------------ */
 
 struct route_dump {
-	int ifindex;
+	int ifindex;		/* 0: any device */
+	unsigned table;		/* 0: any table */
 	void (*each)(const struct nl_route_info *r, void *data);
 	void *data;
 };
@@ -919,46 +920,54 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
 	struct route_dump *d = data;
+	unsigned table;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET ||
-	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len > 32)
+	    rtm->rtm_dst_len > 32 || (d->ifindex && rtm->rtm_type != RTN_UNICAST))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*rtm), route_dump_attr_cb, tb);
-	if (!tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->ifindex)
+	if (d->ifindex && (!tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->ifindex))
+		return MNL_CB_OK;
+	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (d->table && table != d->table)
 		return MNL_CB_OK;
 	d->each(&(struct nl_route_info){
 		.dst = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0,
 		.len = rtm->rtm_dst_len,
 		.gw = tb[RTA_GATEWAY] ? mnl_attr_get_u32(tb[RTA_GATEWAY]) : 0,
-		.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table,
+		.table = table,
 		.metric = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0,
+		.oif = tb[RTA_OIF] ? (int)mnl_attr_get_u32(tb[RTA_OIF]) : 0,
+		.type = rtm->rtm_type,
 	}, d->data);
 	return MNL_CB_OK;
 }
 
 /*
- * The kernel leaves out the routes through other devices where the socket
- * may ask it to (strict checking, Linux 4.20): a host with a full BGP
- * table is not dumped whole.
+ * The kernel leaves out the routes of other devices and tables where the
+ * socket may ask it to (strict checking, Linux 4.20): a host with a full
+ * BGP table is not dumped whole for a device's routes.
  */
-int nl_route_each_dev(struct nl *nl, int ifindex,
-		      void (*each)(const struct nl_route_info *r, void *data), void *data)
+int nl_route_each(struct nl *nl, int ifindex, unsigned table,
+		  void (*each)(const struct nl_route_info *r, void *data), void *data)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = nl_req(buf, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct route_dump d = { .ifindex = ifindex, .each = each, .data = data };
+	struct route_dump d = { .ifindex = ifindex, .table = table, .each = each, .data = data };
 	int fd = mnl_socket_get_fd(nl->sock), on = 1, off = 0, rc;
 	bool strict = setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on)) == 0;
 
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_UNSPEC;	/* every table */
-	if (strict)
+	if (strict && ifindex)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	if (strict && table)
+		mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	rc = nl_talk(nl, nlh, route_dump_cb, &d);
 	if (strict)
 		(void)setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
-	return rc;
+	return strict && table && rc == -ENOENT ? 0 : rc;	/* (no such table: no routes) */
 }
 
 struct route_list {
@@ -978,7 +987,7 @@ static void route_list_each(const struct nl_route_info *r, void *data)
 int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max)
 {
 	struct route_list l = { .out = out, .max = max };
-	int rc = nl_route_each_dev(nl, ifindex, route_list_each, &l);
+	int rc = nl_route_each(nl, ifindex, 0, route_list_each, &l);
 
 	return rc < 0 ? rc : (int)l.n;
 }

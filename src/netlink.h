@@ -155,12 +155,14 @@ struct nl_link_info {
 /* Every interface into out[0..max); returns how many there are (possibly more than max) or -errno. */
 int nl_link_dump(struct nl *nl, struct nl_link_info *out, unsigned max);
 
-/* One IPv4 unicast route: dst/len via gw (0: none), network order, in table with metric. */
+/* One IPv4 route: dst/len via gw (0: none), network order, in table with metric. */
 struct nl_route_info {
 	uint32_t dst;
 	unsigned len;
 	uint32_t gw;
 	unsigned table, metric;
+	int oif;		/* 0: none (multipath, blackhole, ...) */
+	unsigned char type;	/* RTN_* */
 };
 
 /*
@@ -171,11 +173,12 @@ struct nl_route_info {
 int nl_route_dump_dev(struct nl *nl, int ifindex, struct nl_route_info *out, unsigned max);
 
 /*
- * Each IPv4 unicast route of every table whose output device is ifindex
- * (multipath routes left out) to each(); 0 or -errno.
+ * Each IPv4 route to each(): the unicast routes whose output device is
+ * ifindex (multipath routes left out), or with ifindex 0 every route of
+ * any type; in table (0: every table).  0 or -errno.
  */
-int nl_route_each_dev(struct nl *nl, int ifindex,
-		      void (*each)(const struct nl_route_info *r, void *data), void *data);
+int nl_route_each(struct nl *nl, int ifindex, unsigned table,
+		  void (*each)(const struct nl_route_info *r, void *data), void *data);
 
 /* One IPv4 address: ip -4 address show. */
 struct nl_addr_info {

@@ -223,6 +223,29 @@ Table = 4243
 DefaultRoute = no
 RuleFrom = 10.99.0.0/16")"
 ip -n "$C" addr del 10.99.0.1/24 dev lo
+# A route someone else has in the place of one of the tunnel's: ipipd would
+# not start (the kernel has room for one route per destination, table and
+# metric), so ipipd -n says so, naming what holds it.
+ip -n "$C" route add 203.0.113.0/24 dev vc
+ip -n "$C" route add blackhole default table 4243
+check "ipipd -n: a [Route] another route holds the place of: an error naming its device, exit 1" \
+	exits 1 "lint-route.conf:7: \[Route\] 203.0.113.0/24: table 254 has a route to it with metric 0 already \(through vc\): ipipd will not start" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-route "$GOOD
+[Route]
+Destination = 203.0.113.0/24")"
+check "ipipd -n: ... not with another Metric" \
+	exits 0 "lint-metric.conf: configuration ok" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-metric "$GOOD
+[Route]
+Destination = 203.0.113.0/24
+Metric = 10")"
+check "ipipd -n: a Table that has a default route (a blackhole): an error, exit 1" \
+	exits 1 "lint-table.conf:8: Table: table 4243 has a default route already \(a blackhole\): ipipd will not start" \
+	nsx "$C" "$IPIPD" -n "$(conf lint-table "$GOOD
+[Routing]
+Table = 4243")"
+ip -n "$C" route del 203.0.113.0/24 dev vc
+ip -n "$C" route del blackhole default table 4243
 # At start the warnings are printed too, and the tunnel starts.
 f=$(conf lint-start "${GOOD/Remote = 192.0.2.2/Remote = 192.0.2.2
 MTU = 1500}")

@@ -2142,6 +2142,34 @@ static void test_lint_route_covers_remote(void **state)
 		    "to Remote leaves through the underlay, outer packets would enter the tunnel itself");
 }
 
+/*
+ * A route of someone else's in the place of one of the tunnel's (the same
+ * destination, table and metric): ipipd would not start.  Not at start
+ * (start-up says it), and not a route through the tunnel's own device.
+ */
+static void test_lint_route_taken(void **state)
+{
+	const char *route = MINIMAL "[Route]\nDestination = 203.0.113.0/24\n";
+	const char *table = LINT_GOOD "[Routing]\nTable = 4243\n";
+
+	host_default();
+	host.taken[1] = true;
+	host.taken_by[1] = (struct nl_route_info){ .dst = ip("203.0.113.0"), .len = 24,
+						   .table = 254, .oif = 2, .type = 1 };
+	expect_lint(route, true, 6, "[Route] 203.0.113.0/24: table 254 has a route to it with "
+		    "metric 0 already (through eth0): ipipd will not start; delete that one, or "
+		    "give this one another Metric");
+	expect_lint_quiet(route, &host, LINT_START);
+	host_default();
+	host.taken[0] = true;
+	host.taken_by[0] = (struct nl_route_info){ .table = 4243, .type = 6 };	/* RTN_BLACKHOLE */
+	expect_lint(table, true, 8, "Table: table 4243 has a default route already (a blackhole): "
+		    "ipipd will not start; give the tunnel a table of its own");
+	host_default();
+	expect_lint_quiet(route, &host, LINT_CHECK);
+	(void)state;
+}
+
 /* Remote = any: a route into the tunnel must not take the peers' own addresses. */
 static void test_lint_route_covers_peers(void **state)
 {
@@ -2488,6 +2516,7 @@ int main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_routes_refused),
 		cmocka_unit_test(test_lint_route_covers_remote),
+		cmocka_unit_test(test_lint_route_taken),
 		cmocka_unit_test(test_lint_route_covers_peers),
 		cmocka_unit_test(test_lint_rule_from_everything),
 		cmocka_unit_test(test_lint_rule_from_covers_host_addresses),

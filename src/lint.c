@@ -540,7 +540,7 @@ int lint_config(const struct config *c, const struct host_facts *h, enum lint_wh
 
 int lint_run(const struct config *c, enum lint_when when, FILE *out, unsigned *warnings)
 {
-	static struct host_facts h;	/* 12 KiB */
+	static struct host_facts h;	/* 16 KiB */
 
 	lint_host_facts(c, &h);
 	if (h.known && when == LINT_CHECK)

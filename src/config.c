@@ -936,6 +936,16 @@ static void new_route(struct parser *ps)
 	c->n_routes++;
 }
 
+bool config_route_at(const struct config *c, unsigned i, struct config_route *rt)
+{
+	if (i == 0) {
+		*rt = (struct config_route){ .table = c->table, .has_dst = true };
+		return c->table && c->default_route;
+	}
+	*rt = c->routes[i - 1];
+	return i <= c->n_routes;
+}
+
 bool config_route_key_eq(const struct config_route *x, const struct config_route *y)
 {
 	return x->dst.addr == y->dst.addr && x->dst.len == y->dst.len && x->table == y->table &&

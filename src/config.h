@@ -131,6 +131,12 @@ const char *config_kernel_gap(const struct config *c, unsigned *line);
 /* Point c's parameters (c->ip) at c's own lists again, after c was copied. */
 void config_own_lists(struct config *c);
 
+/*
+ * The routes the tunnel puts in, by number: 0 the default route in Table
+ * (false: there is none), 1 + i [Route] i (up to c->n_routes); *rt is it.
+ */
+bool config_route_at(const struct config *c, unsigned i, struct config_route *rt);
+
 /* The same route for the kernel: destination, table and metric (two such cannot both be added). */
 bool config_route_key_eq(const struct config_route *x, const struct config_route *y);
 

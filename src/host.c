@@ -448,21 +448,21 @@ static int put_back(int add, int *n, FILE *err, const struct config *c, const ch
 	return -1;
 }
 
-/* The tunnel's routes, each with what adding it again returned and whether it is through the device. */
+/* The tunnel's routes (config_route_at()), each as adding it again found it. */
 struct route_again {
-	struct config_route rt[1 + CONFIG_MAX_ROUTES];	/* [0]: the default route in Table */
-	int add[1 + CONFIG_MAX_ROUTES];
-	bool ours[1 + CONFIG_MAX_ROUTES];
-	unsigned n;
+	const struct config *c;
+	int add[1 + CONFIG_MAX_ROUTES];		/* what adding it returned (1: no such route) */
+	bool ours[1 + CONFIG_MAX_ROUTES];	/* there, through the device */
 };
 
 static void route_again_each(const struct nl_route_info *r, void *data)
 {
 	struct route_again *ra = data;
+	struct config_route got = { .dst = { r->dst, r->len }, .table = r->table, .metric = r->metric };
+	struct config_route rt;
 
-	for (unsigned i = 0; i < ra->n; i++)
-		if (r->dst == ra->rt[i].dst.addr && r->len == ra->rt[i].dst.len &&
-		    r->table == ra->rt[i].table && r->metric == ra->rt[i].metric)
+	for (unsigned i = 0; i <= ra->c->n_routes; i++)
+		if (config_route_at(ra->c, i, &rt) && config_route_key_eq(&got, &rt))
 			ra->ours[i] = true;
 }
 
@@ -470,46 +470,37 @@ int host_routes_restore(const struct config *c, struct nl *nl, int ifindex,
 			struct host_displaced *shown, FILE *err)
 {
 	static struct route_again ra;
+	struct config_route rt;
 	char a[INET_ADDRSTRLEN];
 	bool look = false;
 	int n = 0, rc = 0;
 
 	memset(&ra, 0, sizeof(ra));
-	if (c->table && c->default_route) {
-		ra.rt[0] = (struct config_route){ .table = c->table };
-		ra.add[0] = default_route_add(nl, c, ifindex);
-	} else {
-		ra.add[0] = 1;	/* (none) */
+	ra.c = c;
+	for (unsigned i = 0; i <= c->n_routes; i++) {
+		ra.add[i] = !config_route_at(c, i, &rt) ? 1 : i ? route_add(nl, &rt, ifindex) :
+			    default_route_add(nl, c, ifindex);
+		look |= ra.add[i] == -EEXIST;
 	}
-	for (unsigned i = 0; i < c->n_routes; i++) {
-		ra.rt[1 + i] = c->routes[i];
-		ra.add[1 + i] = route_add(nl, &c->routes[i], ifindex);
-	}
-	ra.n = 1 + c->n_routes;
 	/*
 	 * The kernel's EEXIST: a route to the destination in the table with
 	 * the metric is there.  Where it is not through the device, another
 	 * holds its place (`ip route replace`, a routing daemon's): left
 	 * alone, said once, and put back once it is gone.
 	 */
-	for (unsigned i = 0; i < ra.n; i++)
-		look |= ra.add[i] == -EEXIST;
 	if (look && nl_route_each(nl, ifindex, 0, route_again_each, &ra) < 0)
 		look = false;	/* (cannot tell: looked at again on the next change) */
-	for (unsigned i = 0; i < ra.n; i++) {
-		const struct config_route *rt = &ra.rt[i];
-		bool *said = i ? &shown->route[i - 1] : &shown->default_route;
-
-		if (ra.add[i] == 1)
+	for (unsigned i = 0; i <= c->n_routes; i++) {
+		if (!config_route_at(c, i, &rt))
 			continue;
-		if (ra.add[i] == -EEXIST && look && !ra.ours[i] && !*said)
+		if (ra.add[i] == -EEXIST && look && !ra.ours[i] && !shown->at[i])
 			fprintf(err, "%s: route %s/%u table %u metric %u: another route is in its place "
 				"(not through %s): left alone, put back once that one is gone\n", c->name,
-				ip4(rt->dst.addr, a), rt->dst.len, rt->table, rt->metric, c->name);
+				ip4(rt.dst.addr, a), rt.dst.len, rt.table, rt.metric, c->name);
 		if (ra.add[i] != -EEXIST || look)
-			*said = ra.add[i] == -EEXIST && !ra.ours[i];
-		rc |= put_back(ra.add[i], &n, err, c, "route %s/%u table %u", ip4(rt->dst.addr, a),
-			       rt->dst.len, rt->table);
+			shown->at[i] = ra.add[i] == -EEXIST && !ra.ours[i];
+		rc |= put_back(ra.add[i], &n, err, c, "route %s/%u table %u", ip4(rt.dst.addr, a),
+			       rt.dst.len, rt.table);
 	}
 	return rc < 0 ? -1 : n;
 }

@@ -99,8 +99,7 @@ int host_routes_change(const struct config *old, const struct config *c, struct 
  * has room for one of the two: the other is left alone, and said once.
  */
 struct host_displaced {
-	bool default_route;
-	bool route[CONFIG_MAX_ROUTES];	/* c->routes[i] */
+	bool at[1 + CONFIG_MAX_ROUTES];	/* by config_route_at()'s number */
 };
 
 /*

@@ -709,10 +709,8 @@ static void watch_setup(struct daemon *d)
 /* Does another route hold the place of one of the tunnel's? */
 static bool displaced(const struct daemon *d)
 {
-	if (d->t.displaced.default_route)
-		return true;
-	for (unsigned i = 0; i < d->t.cfg.n_routes; i++)
-		if (d->t.displaced.route[i])
+	for (unsigned i = 0; i <= d->t.cfg.n_routes; i++)
+		if (d->t.displaced.at[i])
 			return true;
 	return false;
 }
@@ -722,15 +720,13 @@ static int drain_monitor(struct daemon *d)
 {
 	static struct nl_route_info r[1 + CONFIG_MAX_ROUTES];
 	const struct config *c = &d->t.cfg;
+	struct config_route rt;
 	unsigned n = 0;
 
-	if (c->table && c->default_route)
-		r[n++] = (struct nl_route_info){ .table = c->table };
-	for (unsigned i = 0; i < c->n_routes; i++)
-		r[n++] = (struct nl_route_info){ .dst = c->routes[i].dst.addr,
-						 .len = c->routes[i].dst.len,
-						 .table = c->routes[i].table,
-						 .metric = c->routes[i].metric };
+	for (unsigned i = 0; i <= c->n_routes; i++)
+		if (config_route_at(c, i, &rt))
+			r[n++] = (struct nl_route_info){ .dst = rt.dst.addr, .len = rt.dst.len,
+							 .table = rt.table, .metric = rt.metric };
 	return nl_monitor_drain(&d->mon, d->t.ifindex, c->table, r, n);
 }
 

@@ -159,33 +159,23 @@ static bool host_has(const struct host_facts *h, uint32_t a)
 	return false;
 }
 
-/* The tunnel's routes ([0]: the default route in Table, [1 + i]: [Route] i) and the host's. */
+/* The tunnel's routes (config_route_at()) against the host's. */
 struct taken {
 	const struct config *c;
 	struct host_facts *h;
 	int own;		/* the tunnel's device (0: none): its routes are its own */
 };
 
-static bool route_key(const struct config *c, unsigned i, struct config_route *rt)
-{
-	if (i == 0) {
-		*rt = (struct config_route){ .table = c->table };
-		return c->table && c->default_route;
-	}
-	*rt = c->routes[i - 1];
-	return true;
-}
-
 static void taken_each(const struct nl_route_info *r, void *data)
 {
 	struct taken *t = data;
+	struct config_route got = { .dst = { r->dst, r->len }, .table = r->table, .metric = r->metric };
 	struct config_route rt;
 
 	if (t->own && r->oif == t->own)
 		return;
 	for (unsigned i = 0; i <= t->c->n_routes; i++)
-		if (route_key(t->c, i, &rt) && r->dst == rt.dst.addr && r->len == rt.dst.len &&
-		    r->table == rt.table && r->metric == rt.metric) {
+		if (config_route_at(t->c, i, &rt) && config_route_key_eq(&got, &rt)) {
 			t->h->taken[i] = true;
 			t->h->taken_by[i] = *r;
 		}
@@ -209,10 +199,10 @@ static void host_routes(const struct config *c, struct host_facts *h)
 	for (unsigned i = 0; i <= c->n_routes; i++) {
 		bool again = false;
 
-		if (!route_key(c, i, &rt))
+		if (!config_route_at(c, i, &rt))
 			continue;
 		for (unsigned j = 0; j < i && !again; j++)
-			again = route_key(c, j, &seen) && seen.table == rt.table;
+			again = config_route_at(c, j, &seen) && seen.table == rt.table;
 		if (!again)
 			(void)nl_route_each(&nl, 0, rt.table, taken_each, &t);	/* (else: not known) */
 	}

@@ -36,8 +36,9 @@ struct host_facts {
 	int local_rc;		/* ... 0, or -errno */
 	/*
 	 * ipipd -n: a route not through the tunnel's device in the place of
-	 * each of the tunnel's ([0]: the default route in Table, [1 + i]:
-	 * [Route] i): the same destination, table and metric.
+	 * each of the tunnel's (by config_route_at()'s number: 0 the default
+	 * route in Table, 1 + i [Route] i): the same destination, table and
+	 * metric.
 	 */
 	bool taken[1 + CONFIG_MAX_ROUTES];
 	struct nl_route_info taken_by[1 + CONFIG_MAX_ROUTES];	/* ... that route */

@@ -860,14 +860,14 @@ void tunnel_send_status(struct tunnel *t)
 	m.u.status.device_down = t->device_down;
 	memcpy(m.u.status.device_renamed, t->device_renamed, sizeof(t->device_renamed));
 	for (unsigned i = 0; i <= t->cfg.n_routes; i++) {
-		const struct config_route *rt = i ? &t->cfg.routes[i - 1] : NULL;
+		struct config_route rt;
 
-		if (!(i ? t->displaced.route[i - 1] : t->displaced.default_route))
+		if (!config_route_at(&t->cfg, i, &rt) || !t->displaced.at[i])
 			continue;
 		if (!m.u.status.displaced++) {
-			m.u.status.displaced_dst = rt ? rt->dst.addr : 0;
-			m.u.status.displaced_len = rt ? rt->dst.len : 0;
-			m.u.status.displaced_table = rt ? rt->table : t->cfg.table;
+			m.u.status.displaced_dst = rt.dst.addr;
+			m.u.status.displaced_len = rt.dst.len;
+			m.u.status.displaced_table = rt.table;
 		}
 	}
 	for (int i = 0; t->kernel && i < MK_MAX; i++)

@@ -10,6 +10,7 @@
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/if_tunnel.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
@@ -635,6 +636,26 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+/*
+ * The device's root qdisc made "noqueue", as the kernel's own tunnel devices
+ * have it (ipip, gre, wireguard: IFF_NO_QUEUE): a TUN device comes with the
+ * default qdisc, which queues nothing there (the device never stops its
+ * queue; its own ring of txqueuelen packets is the queue) and costs every
+ * packet sent into the tunnel an enqueue and a dequeue.
+ */
+int nl_qdisc_noqueue(struct nl *nl, int ifindex)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = nl_req(buf, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, "noqueue");
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 

@@ -99,6 +99,9 @@ static int setup_link(struct tunnel *t)
 		log_warnc(rc, "%s: cannot configure the interface", c->name);
 		return -1;
 	}
+	/* no qdisc in front of the TUN device, as the kernel's ipip device has none */
+	if (!t->kernel && (rc = nl_qdisc_noqueue(t->nl, t->ifindex)) < 0)
+		log_debug("%s: cannot set qdisc noqueue: %s", c->name, strerror(-rc));
 	return 0;
 }
 

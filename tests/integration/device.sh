@@ -27,6 +27,8 @@ start "$B" "$WORK/dgb.conf" || notok "ipipd start B"
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$(rundir "$A")/dga.sock" ] && nsx "$A" ping -c 1 -W 0.3 198.51.100.2 >/dev/null 2>&1 && break; sleep 0.1; done
 check "the tunnel carries a ping" nsx "$A" ping -c 1 -W 2 198.51.100.2
+check "no qdisc in front of its device (noqueue), as the kernel's ipip device" bash -c "
+	tc -n $A qdisc show dev dga root | grep -q '^qdisc noqueue '"
 check "its policy rule is in place" bash -c "ip -n $A rule show | grep -q 'lookup dga'"
 routes() { ip -n "$A" route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) '; }
 ROUTES=$(routes)
@@ -60,6 +62,7 @@ check "up again: ipipd puts its 2 routes back, as they were" bash -c "
 	diff <(echo '$ROUTES') <(ip -n $A route show table all | grep -F 'dev dga' | grep -v -E '^(local|broadcast) ')"
 check "... and the tunnel carries a ping again" nsx "$A" ping -c 1 -W 2 198.51.100.2
 check "... and ipipctl show says the device is up" test "$(json "$A" dga device)" = up
+check "... still without a qdisc (noqueue)" bash -c "tc -n $A qdisc show dev dga root | grep -q '^qdisc noqueue '"
 
 # Deleted by someone else while the tunnel runs (by hand, or by a network
 # manager removing the rules and routes it did not make): put back as they

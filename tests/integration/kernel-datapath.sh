@@ -12,7 +12,7 @@ ns_new H kdH || exit 1
 ip -n "$H" tuntap add dev kdtap mode tap || exit 1
 ip -n "$H" addr add 192.0.2.1/24 dev kdtap
 # The guest runs the release build (the sanitizer runtime wants more memory than it has).
-KP_EXTRA_BINS="$TOP/build/ipipd $TOP/build/ipipctl" vm_start "$H" kdtap 192.0.2.2/24 ||
+KP_EXTRA_BINS="$TOP/build/ipipd $TOP/build/ipipctl /usr/sbin/tc" vm_start "$H" kdtap 192.0.2.2/24 ||
 	{ notok "guest boots with ipipd in it"; finish; exit 1; }
 ok "guest boots with ipipd in it"
 
@@ -35,6 +35,8 @@ guest_conf kernel "$(printf '[Route]\nDestination = 203.0.113.0/24')"
 check "guest: ipipd with Datapath = kernel starts" vm_run 'ipipd /etc/ipipd/kd1.conf'
 check "guest: kd1 is the kernel's ipip device (type 768), not a TUN" \
 	test "$(vm_run 'cat /sys/class/net/kd1/type')" = 768
+check "guest: ... with no qdisc in front of it (noqueue), as ipipd's TUN device" \
+	test "$(vm_run '/bin/tc qdisc show dev kd1 root' | awk '{ print $2; exit }')" = noqueue
 check "guest: ipipctl show says datapath kernel" \
 	bash -c "[[ \"\$0\" == *'\"datapath\":\"kernel\"'* ]]" "$(vm_run 'ipipctl show --json kd1')"
 check "ping H -> guest (userspace -> kernel datapath)" nsx "$H" ping -c 3 -i 0.3 -W 2 198.51.100.2

@@ -641,10 +641,10 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up)
 
 /*
  * The device's root qdisc made "noqueue", as the kernel's own tunnel devices
- * have it (ipip, gre, wireguard: IFF_NO_QUEUE): a TUN device comes with the
- * default qdisc, which queues nothing there (the device never stops its
- * queue; its own ring of txqueuelen packets is the queue) and costs every
- * packet sent into the tunnel an enqueue and a dequeue.
+ * have it (ipip, gre, wireguard: IFF_NO_QUEUE).  A TUN device comes with the
+ * default qdisc, which holds nothing there: the device never stops its queue
+ * (its own ring of txqueuelen packets is the queue, full ones dropped), so
+ * the qdisc only adds its locking to each packet sent into the tunnel.
  */
 int nl_qdisc_noqueue(struct nl *nl, int ifindex)
 {

@@ -93,6 +93,7 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned plen, uint32
 
 /* ip link set IFINDEX mtu MTU up. */
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, bool up);
+/* tc qdisc replace dev IFINDEX root noqueue. */
 int nl_qdisc_noqueue(struct nl *nl, int ifindex);
 
 /* ip link set IFINDEX mtu MTU (its flags untouched). */

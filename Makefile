@@ -24,7 +24,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
-LIBS := -lmnl -linih -lnftables -lseccomp -lcap-ng -lbpf -lsystemd
+LIBS := -lmnl -linih -luring -lnftables -lseccomp -lcap-ng -lbpf -lsystemd
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -34,7 +34,7 @@ Q := @
 endif
 
 B := build
-CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath dp_tx dp_rx control journal ledger firewall fwwatch host offload sandbox fastpath fpshare tcfilter child
+CORE := packet hub softstate msg tunnel tunnel_run endpoint config lint log netlink tun datapath dp_tx dp_rx dp_uring control journal ledger firewall fwwatch host offload sandbox fastpath fpshare tcfilter child
 IPIPD_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(CORE) ipipd))
 IPIPCTL_OBJ := $(addprefix $(B)/,$(addsuffix .o,config endpoint control journal ledger ipipctl metrics packet host firewall netlink tcfilter log lint))
 ASAN_IPIPD_OBJ := $(IPIPD_OBJ:$(B)/%=$(B)/asan/%)
@@ -92,7 +92,7 @@ $(B)/asan/ipipctl: $(ASAN_IPIPCTL_OBJ)
 # Unit tests (cmocka) of the pure code, with sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(B)/asan/packet.o $(B)/asan/hub.o $(B)/asan/softstate.o $(B)/asan/config.o $(B)/asan/control.o $(B)/asan/offload.o \
 		$(B)/asan/lint.o $(B)/asan/netlink.o $(B)/asan/journal.o $(B)/asan/firewall.o \
-		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o $(B)/asan/endpoint.o
+		$(B)/asan/fwwatch.o $(B)/asan/log.o $(B)/asan/tunnel.o $(B)/asan/endpoint.o $(B)/asan/dp_uring.o
 	@echo "  CC+SAN  $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Isrc -o $@ $^ -lcmocka $(LIBS)
 

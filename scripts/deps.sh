@@ -12,7 +12,7 @@
 # DEPS_DPKG_QUERY: the dpkg-query to use ("" or a missing command: as without dpkg).
 set -eu
 
-build="gcc make pkg-config libmnl-dev libinih-dev libnftables-dev libseccomp-dev libcap-ng-dev libsystemd-dev iproute2 clang libbpf-dev bpftool"
+build="gcc make pkg-config libmnl-dev libinih-dev liburing-dev libnftables-dev libseccomp-dev libcap-ng-dev libsystemd-dev iproute2 clang libbpf-dev bpftool"
 run="iproute2 iputils-ping python3 procps nftables iptables traceroute"
 # The kernel peer: qemu (TCG), kmod (depmod, modprobe --show-depends for the
 # guest's modules), cpio (initramfs), xz-utils (the kernel's payload),
@@ -63,6 +63,7 @@ provides() {
 	iperf3 | fastd | quicktun | openvpn | wireguard-go) echo "cmd:$1" ;;
 	libmnl-dev) echo "pc:libmnl:libmnl/libmnl.h" ;;
 	libinih-dev) echo "pc:inih:ini.h" ;;
+	liburing-dev) echo "pc:liburing:liburing.h" ;;
 	libnftables-dev) echo "pc:libnftables:nftables/libnftables.h" ;;
 	libseccomp-dev) echo "pc:libseccomp:seccomp.h" ;;
 	libcap-ng-dev) echo "pc:libcap-ng:cap-ng.h" ;;

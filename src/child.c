@@ -491,6 +491,12 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 				  d->t.hop.mac[4], d->t.hop.mac[5], d->t.hop.ifindex);
 		sb_printf(sb, "tx_direct=%llu\ntx_direct_failed=%llu\n", (unsigned long long)st->tx_direct,
 			  (unsigned long long)st->tx_direct_failed);
+		if (atomic_load(&d->dp.uring_on))
+			sb_printf(sb, "tun_read_by=io_uring\n");
+		else
+			sb_printf(sb, "tun_read_by=read\ntun_read_why=%s\n",
+				  d->dp.uring ? "io_uring: the ring could not be enabled" :
+				  d->dp.uring_why ? d->dp.uring_why : "-");
 		sb_printf(sb, "tun_reads=%llu\ntun_writes=%llu\ngso_split=%llu\ngro_writes=%llu\n"
 			  "gro_csum_bad=%llu\n", (unsigned long long)st->tun_reads,
 			  (unsigned long long)st->tun_writes, (unsigned long long)st->gso_packets,
@@ -710,6 +716,9 @@ static int attach(struct daemon *d, struct msg *m)
 		lim.overhead = (unsigned)ipip_outer_len(p);
 		d->t.tun_fd = f.tun;
 		d->t.raw_fd = f.raw;
+		f.uring = d->uring;	/* the datapath's now, even if it fails */
+		f.uring_why = d->uring_why;
+		d->uring = NULL;
 		rc = dp_init(&d->dp, p, &f, &lim, d->t.fast ? fp_ids(&d->t.fp) : NULL);
 		if (rc < 0)
 			return rc;
@@ -1045,6 +1054,7 @@ _Noreturn void child_run(struct daemon *d)
 	d->attached = d->t.up = false;
 	keep_only_ours(d);
 	tzset();	/* syslog's time zone, before files are out of reach */
+	d->uring = dp_ring_new(&d->uring_why);	/* the sandbox allows no new ring */
 	if (sandbox_enter_child(d->sandbox, &d->user, d->parent) < 0)
 		_exit(1);
 	child_loop(d);
@@ -1053,6 +1063,7 @@ _Noreturn void child_run(struct daemon *d)
 		close(d->t.tun_fd);
 		close(d->t.raw_fd);
 	}
+	dp_uring_free(d->uring);	/* not handed over */
 	fp_unmap(&d->t.fp);
 	free_retired(true);
 	for (struct params_gen *g = generations; g; g = generations) {

@@ -41,6 +41,8 @@ struct daemon {
 	struct sandbox_user user;	/* ... runs as */
 	/* the datapath process's */
 	struct datapath dp;
+	struct dp_uring *uring;	/* its TUN reads' ring, until the datapath takes it ... */
+	const char *uring_why;	/* ... or why there is none */
 	int ctl_fd;
 	uint64_t fast_rx, fast_tx;	/* the fast path's packets at the last tick */
 	bool unreach_at_tick;	/* the soft state said unreachable at the last tick */

@@ -75,8 +75,7 @@ static void ring_free(struct dp_ring *r)
 	r->buf = NULL;
 }
 
-/* IPIPD_OFFLOAD / IPIPD_GRO = off|0|no switch a feature off (tests, measurements). */
-static bool env_off(const char *name)
+bool dp_env_off(const char *name)
 {
 	const char *v = getenv(name);
 
@@ -93,7 +92,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 	f->raw = raw_fd;
 	f->udp = -1;
 	f->pkt = f->gso = -1;
-	f->tx = env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
+	f->tx = dp_env_off("IPIPD_TX_SOCKET") ? -1 : raw_open_tx();
 	if (f->tx < 0)
 		f->tx = -1;	/* the raw socket sends */
 	f->vnet = tun_has_vnet_hdr(tun_fd) > 0;
@@ -101,7 +100,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 		rc = tun_set_offload(tun_fd, &feats);
 		if (rc < 0)
 			log_debug("TUN offloads: %s", strerror(-rc));
-		if (!env_off("IPIPD_GRO")) {
+		if (!dp_env_off("IPIPD_GRO")) {
 			f->gro_flags = GRO_TCP;
 			if (feats & TUN_F_USO4_)
 				f->gro_flags |= GRO_UDP;
@@ -117,7 +116,7 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 		}
 	}
 	/* UDP GSO: where the TUN device gives super-packets and they go direct */
-	if (f->pkt >= 0 && f->vnet && gso && !env_off("IPIPD_UDP_GSO")) {
+	if (f->pkt >= 0 && f->vnet && gso && !dp_env_off("IPIPD_UDP_GSO")) {
 		f->gso = packet_open_gso();
 		if (f->gso < 0) {
 			log_warnc(f->gso, "no packet socket for UDP GSO: each datagram is sent on its own");
@@ -125,6 +124,15 @@ int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso)
 		}
 	}
 	return 0;
+}
+
+struct dp_uring *dp_ring_new(const char **why)
+{
+	if (dp_env_off("IPIPD_URING")) {
+		*why = "switched off (IPIPD_URING)";
+		return NULL;
+	}
+	return dp_uring_new(why);
 }
 
 /* A buffer of len bytes, resident only as far as it is written; 0 or -errno. */
@@ -171,10 +179,18 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 	if (dp->linger_ns < 0 || dp->linger_ns >= 1000000000)
 		dp->linger_ns = 0;
 	dp->rx.ecn_log_budget = ECN_LOG_BUDGET;
+	dp->uring = f->uring;
+	dp->uring_why = f->uring_why ? f->uring_why : "no ring";
 	dp->remote.sin_family = AF_INET;
 	dp->remote.sin_addr.s_addr = p->remote;
 	rc = -pthread_mutex_init(&dp->tx_lock, NULL);
 	dp->tx_lock_made = rc == 0;
+	if (rc == 0) {
+		rc = -pthread_mutex_init(&dp->park_lock, NULL);
+		if (rc == 0 && (rc = -pthread_cond_init(&dp->park_cond, NULL)) < 0)
+			pthread_mutex_destroy(&dp->park_lock);
+		dp->park_made = rc == 0;
+	}
 	if (rc == 0) {
 		rc = -pthread_mutex_init(&dp->rx_lock, NULL);
 		dp->rx_lock_made = rc == 0;
@@ -195,8 +211,21 @@ int dp_init(struct datapath *dp, const struct ipip_params *p, const struct dp_fd
 		if (dp->stop_fd < 0 || dp->event_fd < 0)
 			rc = -errno;
 	}
+	if (rc == 0 && dp->uring) {
+		/* a plain TUN device's packets go straight into a slot's room */
+		rc = dp_uring_setup(dp->uring, dp->vnet ? TX_IN_SIZE : DP_SLOT - DP_HEAD, &dp->uring_why);
+		if (rc < 0) {
+			dp_uring_free(dp->uring);
+			dp->uring = NULL;
+			rc = 0;
+		}
+	}
 	if (rc < 0)
 		dp_free(dp);
+	else if (dp->uring)
+		log_info("TUN reads: io_uring, a multishot read into %d buffers", DP_URING_BUFS);
+	else
+		log_info("TUN reads: read(), one a packet: %s", dp->uring_why);
 	return rc;
 }
 
@@ -217,6 +246,9 @@ void dp_free(struct datapath *dp)
 	if (!dp->inited)
 		return;
 	dp_stop(dp);
+	dp_uring_free(dp->uring);
+	dp->uring = NULL;
+	atomic_store(&dp->uring_on, false);
 	ring_free(&dp->rx.ring);
 	ring_free(&dp->tx.ring);
 	if (dp->tx.in)
@@ -243,6 +275,11 @@ void dp_free(struct datapath *dp)
 	if (dp->rx_lock_made)
 		pthread_mutex_destroy(&dp->rx_lock);
 	dp->rx_lock_made = false;
+	if (dp->park_made) {
+		pthread_cond_destroy(&dp->park_cond);
+		pthread_mutex_destroy(&dp->park_lock);
+	}
+	dp->park_made = false;
 	hub_free(dp->hub);
 	dp->hub = NULL;
 	free(dp->peer_hops);
@@ -250,12 +287,12 @@ void dp_free(struct datapath *dp)
 	dp->inited = false;
 }
 
+static void dp_pause(struct datapath *dp);
+static void dp_resume(struct datapath *dp);
+
 int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 {
-	bool running = dp->tx_started || dp->rx_started;
-	int rc = 0;
-
-	dp_stop(dp);
+	dp_pause(dp);
 	close_send_fds(dp);
 	if (dp->raw_fd >= 0)
 		close(dp->raw_fd);
@@ -271,9 +308,8 @@ int dp_replace_fds(struct datapath *dp, const struct dp_fds *f)
 	dp->pkt_fd = f->pkt;
 	dp->gso_fd = f->gso;
 	dp->tx.ll_seq = 0;	/* the next hop is looked up again */
-	if (running)
-		rc = dp_start(dp);
-	return rc;
+	dp_resume(dp);
+	return 0;
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -354,9 +390,53 @@ static int tx_round(struct datapath *dp)
 	return got;
 }
 
-static void *tx_main(void *arg)
+/*
+ * A thread after stop_fd: true to go on (dp_pause() parked it and
+ * dp_resume() let it go, the descriptors maybe others now), false to end
+ * (dp_stop()).
+ */
+static bool park(struct datapath *dp)
 {
-	struct datapath *dp = arg;
+	bool go;
+
+	pthread_mutex_lock(&dp->park_lock);
+	dp->parked++;
+	pthread_cond_broadcast(&dp->park_cond);
+	while (dp->pause && !dp->quit)
+		pthread_cond_wait(&dp->park_cond, &dp->park_lock);
+	dp->parked--;
+	go = !dp->quit;
+	pthread_mutex_unlock(&dp->park_lock);
+	return go;
+}
+
+/* The tx thread, first: its ring enabled, which makes it the ring's submitter. */
+static void tx_uring_enable(struct datapath *dp)
+{
+	int rc;
+
+	if (!dp->uring)
+		return;
+	rc = dp_uring_enable(dp->uring);
+	if (rc < 0) {
+		log_warnc(rc, "io_uring: the ring could not be enabled: TUN reads by read()");
+		return;
+	}
+	pthread_mutex_lock(&dp->tx_lock);
+	atomic_store(&dp->uring_on, true);
+	pthread_mutex_unlock(&dp->tx_lock);
+}
+
+/* The tx thread, before it parks or ends: no read of the TUN device left armed. */
+static void tx_quiesce(struct datapath *dp)
+{
+	pthread_mutex_lock(&dp->tx_lock);
+	dp_tun_quiesce(dp);
+	pthread_mutex_unlock(&dp->tx_lock);
+}
+
+static void tx_loop(struct datapath *dp)
+{
 	uint64_t idle = 0;
 	int ev, got;
 
@@ -378,6 +458,17 @@ static void *tx_main(void *arg)
 			linger(dp, tx_round, got);
 		idle = now_ns();
 	}
+}
+
+static void *tx_main(void *arg)
+{
+	struct datapath *dp = arg;
+
+	tx_uring_enable(dp);
+	do {
+		tx_loop(dp);
+		tx_quiesce(dp);
+	} while (park(dp));
 	return NULL;
 }
 
@@ -390,13 +481,14 @@ static void *tx_main(void *arg)
  * woken, which on an idle machine (and in a VM above all) is the larger part
  * of the round trip.  Nothing there: one read() that finds the device empty.
  * Not while the tx thread is in a round (the device is being drained), nor
- * after a batch (bulk traffic: the rx thread goes back to its socket).
+ * after a batch (bulk traffic: the rx thread goes back to its socket), nor
+ * (dp_tun_reply) while the tx thread's ring holds packets read before.
  */
 static void reply_round(struct datapath *dp)
 {
 	if (pthread_mutex_trylock(&dp->tx_lock) != 0)
 		return;
-	dp_tun_to_net(dp);
+	dp_tun_reply(dp);
 	pthread_mutex_unlock(&dp->tx_lock);
 }
 
@@ -456,9 +548,8 @@ int dp_peer_hop(struct datapath *dp, uint32_t idx)
 	       h->ll.sll_ifindex : 0;
 }
 
-static void *rx_main(void *arg)
+static void rx_loop(struct datapath *dp)
 {
-	struct datapath *dp = arg;
 	uint64_t idle = 0;
 	int ev, got;
 
@@ -478,6 +569,15 @@ static void *rx_main(void *arg)
 			reply_round(dp);
 		idle = now_ns();
 	}
+}
+
+static void *rx_main(void *arg)
+{
+	struct datapath *dp = arg;
+
+	do
+		rx_loop(dp);
+	while (park(dp));
 	return NULL;
 }
 
@@ -516,20 +616,72 @@ int dp_start(struct datapath *dp)
 	return rc;
 }
 
-void dp_stop(struct datapath *dp)
+/* stop_fd read back: threads that go on, or start again, must not see it. */
+static void stop_taken(struct datapath *dp)
+{
+	uint64_t one;
+
+	if (read(dp->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("datapath stop");
+}
+
+static void stop_told(struct datapath *dp)
 {
 	uint64_t one = 1;
 
-	if (!dp->tx_started && !dp->rx_started)
-		return;
 	if (write(dp->stop_fd, &one, sizeof(one)) < 0)
 		log_warn("datapath stop");
+}
+
+/* The threads parked (out of their rounds and polls) until dp_resume(). */
+static void dp_pause(struct datapath *dp)
+{
+	unsigned n = (unsigned)dp->tx_started + (unsigned)dp->rx_started;
+
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&dp->park_lock);
+	dp->pause = true;
+	pthread_mutex_unlock(&dp->park_lock);
+	stop_told(dp);
+	pthread_mutex_lock(&dp->park_lock);
+	while (dp->parked < n)
+		pthread_cond_wait(&dp->park_cond, &dp->park_lock);
+	pthread_mutex_unlock(&dp->park_lock);
+	stop_taken(dp);
+}
+
+static void dp_resume(struct datapath *dp)
+{
+	if (!dp->tx_started && !dp->rx_started)
+		return;
+	pthread_mutex_lock(&dp->park_lock);
+	dp->pause = false;
+	pthread_cond_broadcast(&dp->park_cond);
+	pthread_mutex_unlock(&dp->park_lock);
+}
+
+void dp_stop(struct datapath *dp)
+{
+	if (!dp->tx_started && !dp->rx_started)
+		return;
+	pthread_mutex_lock(&dp->park_lock);
+	dp->quit = true;
+	pthread_cond_broadcast(&dp->park_cond);
+	pthread_mutex_unlock(&dp->park_lock);
+	stop_told(dp);
 	if (dp->tx_started)
 		pthread_join(dp->tx_thread, NULL);
 	if (dp->rx_started)
 		pthread_join(dp->rx_thread, NULL);
 	dp->tx_started = dp->rx_started = false;
-	/* read the stop back: threads started again (dp_replace_fds) must not see it */
-	if (read(dp->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("datapath stop");
+	dp->quit = dp->pause = false;
+	stop_taken(dp);
+	if (atomic_load(&dp->uring_on)) {
+		/* its submitter has ended: a tx thread started again reads with read() */
+		atomic_store(&dp->uring_on, false);
+		dp_uring_free(dp->uring);
+		dp->uring = NULL;
+		dp->uring_why = "the datapath was started again";
+	}
 }

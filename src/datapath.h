@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "dp_uring.h"
 #include "hub.h"
 #include "offload.h"
 #include "packet.h"
@@ -208,9 +209,21 @@ struct datapath {
 	pthread_mutex_t rx_lock;
 	bool rx_lock_made;
 	struct dp_rx rx;
-	int stop_fd;			/* eventfd: the threads end when it is readable */
+	int stop_fd;			/* eventfd: the threads stop when it is readable ... */
 	pthread_t tx_thread, rx_thread;
 	bool tx_started, rx_started;
+	/* ... and then end (quit), or wait until resumed (pause: dp_replace_fds),
+	 * counted in parked; all under park_lock */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	bool park_made;
+	bool quit, pause;
+	unsigned parked;
+	/* TUN reads through io_uring (dp_uring.h), by the tx thread while uring_on;
+	 * else read(), for the reason in uring_why */
+	struct dp_uring *uring;
+	_Atomic bool uring_on;
+	const char *uring_why;
 	bool inited;			/* dp_free() on a zeroed struct does nothing */
 };
 
@@ -224,6 +237,10 @@ struct dp_fds {
 	int gso;		/* ... for UDP GSO frames (-1: none) */
 	bool vnet;		/* the TUN device has IFF_VNET_HDR (offloads switched on) */
 	unsigned gro_flags;	/* what may be written coalesced */
+	/* dp_init only: the ring for TUN reads, made before the sandbox (NULL: read(),
+	 * for the reason uring_why) */
+	struct dp_uring *uring;
+	const char *uring_why;
 };
 
 /*
@@ -232,6 +249,12 @@ struct dp_fds {
  * device's offloads.  0 or -errno.
  */
 int dp_prepare(struct dp_fds *f, int tun_fd, int raw_fd, bool direct, bool gso);
+
+/*
+ * The datapath process, before its sandbox: the ring for TUN reads (into
+ * dp_fds.uring), or NULL and why not (IPIPD_URING=off among the reasons).
+ */
+struct dp_uring *dp_ring_new(const char **why);
 
 /*
  * The datapath process: buffers for the descriptors f (now the datapath's,
@@ -256,9 +279,11 @@ static inline const struct ipip_params *dp_params(struct datapath *dp)
 int dp_set_params(struct datapath *dp, const struct ipip_params *p, unsigned mtu);
 
 /*
- * New descriptors (a new Local needs a new raw socket): the threads stop,
- * the old descriptors are closed (the TUN device's if f->tun is another),
- * the threads start again; counters and soft state stay.  0 or -errno.
+ * New descriptors (a new Local needs a new raw socket): the threads pause
+ * (the tx thread's io_uring read of the TUN device cancelled), the old
+ * descriptors are closed (the TUN device's if f->tun is another), the
+ * threads go on with the new ones; counters and soft state stay.  The same
+ * threads: the ring's submitter is the tx thread.  0 or -errno.
  */
 int dp_replace_fds(struct datapath *dp, const struct dp_fds *f);
 
@@ -338,7 +363,11 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out);
  * The work of each direction, for a caller that drives the datapath itself
  * (single-threaded, from a poll loop) instead of dp_start().
  */
-/* Move what the TUN device has (up to a few batches) to the underlay; returns packets read. */
+/*
+ * Move what the TUN device has (up to a few batches) to the underlay; returns
+ * packets read.  Through io_uring once the tx thread has enabled its ring:
+ * from that thread only.
+ */
 int dp_tun_to_net(struct datapath *dp);
 /* Move up to one batch from the underlay into the TUN device; returns packets read. */
 int dp_net_to_tun(struct datapath *dp);

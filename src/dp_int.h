@@ -74,8 +74,20 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* IPIPD_GRO, IPIPD_URING, ... = off|0|no switch a feature off (tests, measurements). */
+bool dp_env_off(const char *name);
+
 /* Wake the owner: the soft state moved (a datapath thread, rarely; dp_tx.c). */
 void dp_event(struct datapath *dp);
+
+/*
+ * The rx thread's round of tx (reply_round() in datapath.c): read() what the
+ * device has, unless the tx thread's ring holds packets read before it.
+ */
+int dp_tun_reply(struct datapath *dp);
+
+/* The tx thread's ring: its read of the device cancelled, what it read sent. */
+void dp_tun_quiesce(struct datapath *dp);
 
 /* Hand a locally made packet (an ICMP error) to the host through the TUN device (dp_tx.c). */
 void dp_tun_inject(struct datapath *dp, const uint8_t *pkt, size_t len);

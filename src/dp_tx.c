@@ -664,7 +664,8 @@ static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 	}
 }
 
-int dp_tun_to_net(struct datapath *dp)
+/* What read() can give: read into a slot's room, or (offloads) into t->in. */
+static int read_round(struct datapath *dp)
 {
 	struct dp_tx *t = &dp->tx;
 	uint64_t reads = 0;
@@ -696,4 +697,89 @@ int dp_tun_to_net(struct datapath *dp)
 		tx_flush(dp);
 	ctr_add(&t->c.syscalls, reads);
 	return got;
+}
+
+/* Take what the ring has read (at most max packets); returns how many. */
+static int uring_take(struct datapath *dp, int max)
+{
+	struct dp_tx *t = &dp->tx;
+	uint8_t *buf, *slot;
+	ssize_t len;
+	int got = 0;
+
+	while (got < max && (len = dp_uring_take(dp->uring, &buf)) != 0) {
+		if (len < 0)
+			continue;	/* the read ended: armed again by the next pass */
+		got++;
+		if (!dp->vnet) {
+			slot = tx_slot(dp);
+			memcpy(slot + DP_HEAD, buf, (size_t)len);
+			tx_queue(dp, slot, (size_t)len);
+		} else if ((size_t)len < VNET_HLEN) {
+			ctr_add(&t->c.drops[PKT_TX_SHORT], 1);
+		} else {
+			tx_vnet(dp, buf, (size_t)len);
+		}
+		dp_uring_give(dp->uring, buf);
+	}
+	return got;
+}
+
+/*
+ * The tx thread's ring: passes, each one system call (the read armed again
+ * if it ended, the deferred reads done, their completions taken), until a
+ * round has as many packets as read_round() would take, or a pass finds
+ * none.  The multishot read ends whenever its buffers are all taken
+ * (ENOBUFS): a round of a single pass would leave the device's queue full
+ * while the thread lingers.
+ */
+static int uring_round(struct datapath *dp)
+{
+	struct dp_tx *t = &dp->tx;
+	uint64_t passes = 0;
+	int got = 0, n, rc;
+
+	do {
+		rc = dp_uring_pass(dp->uring, dp->tun_fd);
+		passes++;
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			log_warnc(rc, "io_uring: TUN reads by read() from now on");
+			dp_uring_cancel(dp->uring);
+			atomic_store(&dp->uring_on, false);
+		}
+		n = uring_take(dp, DP_ROUNDS * DP_BATCH - got);
+		got += n;
+	} while (n > 0 && got < DP_ROUNDS * DP_BATCH);
+	if (t->n)
+		tx_flush(dp);
+	ctr_add(&t->c.syscalls, passes);
+	return got;
+}
+
+int dp_tun_to_net(struct datapath *dp)
+{
+	return atomic_load_explicit(&dp->uring_on, memory_order_relaxed) ? uring_round(dp) :
+	       read_round(dp);
+}
+
+int dp_tun_reply(struct datapath *dp)
+{
+	if (atomic_load_explicit(&dp->uring_on, memory_order_relaxed) &&
+	    dp_uring_waiting(dp->uring))
+		return 0;	/* those go first: the tx thread's next round */
+	return read_round(dp);
+}
+
+void dp_tun_quiesce(struct datapath *dp)
+{
+	int rc;
+
+	if (!atomic_load_explicit(&dp->uring_on, memory_order_relaxed))
+		return;
+	rc = dp_uring_cancel(dp->uring);
+	if (rc < 0)
+		log_warnc(rc, "io_uring: the TUN device's read not cancelled");
+	uring_take(dp, DP_URING_BUFS);
+	if (dp->tx.n)
+		tx_flush(dp);
 }

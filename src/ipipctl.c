@@ -310,6 +310,10 @@ static void show_human(const char *r)
 		       "writes (%s segments not merged: checksum wrong)\n", b[0],
 		       val(r, "tun_writes", b[1], 64), val(r, "gso_split", b[2], 64),
 		       val(r, "gro_writes", b[3], 64), val(r, "gro_csum_bad", b[4], 64));
+	if (!strcmp(val(r, "tun_read_by", b[0], 64), "io_uring"))
+		printf("  TUN reads: io_uring, a multishot read (reads above: its passes)\n");
+	else if (!strcmp(b[0], "read"))
+		printf("  TUN reads: read(), one a packet: %s\n", val(r, "tun_read_why", reason, sizeof(reason)));
 	printf("  last packet from Remote: %s, to Remote: %s\n",
 	       ago(val(r, "last_rx_ms", b[0], 64), b[1], 64), ago(val(r, "last_tx_ms", b[2], 64), b[3], 64));
 	if (strcmp(val(r, "alive", b[0], 64), "-") && strcmp(b[0], "null"))

@@ -65,6 +65,9 @@ static const char *const common[] = {
 static const char *const child_only[] = {
 	"sendmmsg", "recvmmsg", "accept4",
 	"eventfd2",	/* the datapath's wake-ups, made once it is handed over */
+	/* the TUN reads' ring (dp_uring.h), made before this filter and restricted;
+	 * never io_uring_setup: a ring made here would have no restrictions */
+	"io_uring_enter", "io_uring_register",
 };
 
 /*

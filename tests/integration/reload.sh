@@ -161,6 +161,7 @@ check "a changed Datapath is refused: only a restart applies it (said so), nothi
 cp "$WORK/ra.good" "$WORK/ra.conf"
 
 # Local and Remote change live: both ends move to new underlay addresses.
+READ_BY=$(json "$A" ra tun_read_by)
 nsx "$A" ip addr add 192.0.2.11/24 dev va
 nsx "$B" ip addr add 192.0.2.12/24 dev vb
 LOCAL_A=192.0.2.11 REMOTE_A=192.0.2.12 conf_a 60 0x08 1300 198.51.100.0/24
@@ -174,6 +175,8 @@ stop_capture "$CAP"
 check "... on the wire: outer 192.0.2.11 <-> 192.0.2.12 only" bash -c "
 	tcpdump -nr $WORK/moved.pcap 2>/dev/null | grep -q '192.0.2.11 > 192.0.2.12' &&
 	! tcpdump -nr $WORK/moved.pcap 2>/dev/null | grep -q '192.0.2.1 >'"
+# (the datapath's threads went on with the new sockets: the ring's submitter too)
+check "... its TUN device read as before the move (by $READ_BY)" test "$(json "$A" ra tun_read_by)" = "$READ_BY"
 check "A reload of an unchanged file says nothing changed" bash -c "
 	ip netns exec $A $IPIPCTL reload ra | grep -q 'changed: nothing'"
 

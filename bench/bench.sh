@@ -446,6 +446,18 @@ for line in sys.stdin:
         print(t["pid"], t["datapath_pid"])' 2>/dev/null | tr ' ' '\n'
 }
 
+# tun_read_by SYSTEM: how ipipd's datapath at A reads its TUN device (io_uring,
+# or read and why), where ipipd runs its own datapath.
+tun_read_by() {
+	local ctl
+	ctl=$(dirname "$IPIPD")/ipipctl
+	[[ $1 == ipipd-* && -x $ctl ]] || return 0
+	ip netns exec "$A" "$ctl" show --json bipa 2>/dev/null | python3 -c 'import json, sys
+t = json.load(sys.stdin)[0]
+if "tun_read_by" in t:
+    print(t["tun_read_by"] + ("" if t["tun_read_by"] == "io_uring" else " (%s)" % t.get("tun_read_why", "?")))' 2>/dev/null
+}
+
 # iperf_get FILE FIELD: a number from iperf3's JSON, or the reason there is
 # none (status 1); bench/iperf_value.py says which fields.
 iperf_get() { python3 "$TOP/bench/iperf_value.py" "$1" "$2"; }
@@ -609,6 +621,8 @@ run_system() {
 		[ "$f1" = "$f0" ] || bad+=("the underlay fragmented: $((f1 - f0)) IP fragments created or reassembled")
 		v=$(sock_bufs)
 		[ -z "$v" ] || put "$s" info:sockbuf "$r" - ok "$v"
+		v=$(tun_read_by "$s")
+		[ -z "$v" ] || put "$s" info:readby "$r" - ok "$v"
 		# Like for like: every userspace tunnel at the same priority.
 		v=$(nice_check "$s" "$r")
 		[ -z "$v" ] || bad+=("$v")

@@ -376,6 +376,11 @@ if bufs:
           "FORCE): %s" % (2 * int(args.sockbuf), 2 * int(args.sockbuf), args.sockbuf,
                           "; ".join(bufs)))
     print()
+reads = ["%s: %s" % (s, " / ".join(info[(s, "readby")])) for s in order if (s, "readby") in info]
+if reads:
+    print("How ipipd's own datapath read its TUN device, at A after each run (io_uring: a "
+          "multishot read; read: one read() a packet, and why): " + "; ".join(reads))
+    print()
 rr = ["%s %.2f / %.2f" % (s, med(s, "rr"), med(s, "rr99"))
       for s in order if med(s, "rr") is not None and med(s, "rr99") is not None]
 if rr:

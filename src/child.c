@@ -706,7 +706,10 @@ static int attach(struct daemon *d, struct msg *m)
 		if (rc < 0)
 			return rc;
 	}
-	if (!d->t.kernel) {
+	if (d->t.kernel) {
+		dp_uring_free(d->uring);	/* the kernel's device: nothing to read */
+		d->uring = NULL;
+	} else {
 		const struct ipip_params *p = params_now(d);
 
 		if (!p)

@@ -23,7 +23,7 @@ static const struct metric {
 	{ "fast_tx_packets", "ipipd_fast_tx_packets_total", COUNTER, "Packets the eBPF fast path encapsulated." },
 	{ "slow_rx_packets", "ipipd_slow_rx_packets_total", COUNTER, "This tunnel's outer packets the fast path left to the userspace datapath." },
 	{ "slow_tx_packets", "ipipd_slow_tx_packets_total", COUNTER, "Packets the fast path left to the userspace datapath to encapsulate." },
-	{ "tun_reads", "ipipd_tun_reads_total", COUNTER, "System calls that read the tunnel device (ipipd's own datapaths)." },
+	{ "tun_reads", "ipipd_tun_reads_total", COUNTER, "System calls that read the tunnel device (ipipd's own datapaths; through io_uring, passes of its ring)." },
 	{ "tun_writes", "ipipd_tun_writes_total", COUNTER, "System calls that wrote to the tunnel device (ipipd's own datapaths)." },
 	{ "gso_split", "ipipd_gso_split_total", COUNTER, "TSO/USO super-packets read from the tunnel device and split." },
 	{ "gro_writes", "ipipd_gro_writes_total", COUNTER, "Coalesced super-packets written to the tunnel device." },

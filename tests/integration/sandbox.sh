@@ -139,13 +139,15 @@ if grep -qw landlock /sys/kernel/security/lsm 2>/dev/null; then
 	check "the datapath process runs under Landlock (this kernel has it)" \
 		test "$(json "$A" sba landlock)" = yes
 fi
-# Only its own descriptors: the TUN device, sockets, eventfds, /dev/null; no
-# BPF object, no file of the parent's, no netlink socket.
+# Only its own descriptors: the TUN device, sockets, eventfds, /dev/null, at
+# most one io_uring (its TUN reads'); no BPF object, no file of the parent's,
+# no netlink socket.
 own_fds() { # own_fds PID NS
-	local l bad= socks
+	local l bad= socks rings=0
 	for l in /proc/"$1"/fd/*; do
 		case $(readlink "$l") in
 		/dev/null|/dev/net/tun|socket:*|"anon_inode:[eventfd]") ;;
+		"anon_inode:[io_uring]") rings=$((rings + 1)); [ $rings -le 1 ] || bad="$bad io_uring:$rings" ;;
 		*) bad="$bad $(readlink "$l")" ;;
 		esac
 	done
@@ -155,7 +157,7 @@ own_fds() { # own_fds PID NS
 	done
 	echo "descriptors: $(ls /proc/"$1"/fd | wc -l)$bad"; [ -z "$bad" ]
 }
-check "the datapath process holds only its own descriptors (TUN, sockets, eventfds; no BPF object, no file, no netlink)" \
+check "the datapath process holds only its own descriptors (TUN, sockets, eventfds, one io_uring; no BPF object, no file, no netlink)" \
 	own_fds "$CA" "$A"
 tasks_filtered() { # tasks_filtered PID MIN: every thread in seccomp mode 2; MIN threads or more
 	local n=0 t
@@ -192,6 +194,8 @@ if grep -qw landlock /sys/kernel/security/lsm 2>/dev/null; then
 fi
 check "write probe: each of those calls is outside the datapath's allow-list (reported: open, socket)" \
 	bash -c "grep -q 'system call open[at]* ' $WORK/child.err && grep -q 'system call socket ' $WORK/child.err"
+check "write probe: a new io_uring is outside it too (reported: io_uring_setup; only the ring made before the filter is used)" \
+	grep -q 'system call io_uring_setup ' "$WORK/child.err"
 nsx "$A" "$WORK/probe" child-enforce "$WORK/open-to-all" >/dev/null 2>&1
 check "without -S the datapath sandbox kills the first open (SIGSYS: exit status 159)" test $? = 159
 check "control socket is mode 0600, owned by root" \

@@ -16,8 +16,10 @@
  *                               /proc/sys/kernel/core_pattern for writing, FILE
  *                               (mode 0666: only Landlock can refuse it) for
  *                               writing and reading, and a TCP connection to
- *                               127.0.0.1:9 (Landlock ABI 4+); prints one line
- *                               "WHAT RESULT" each, and "uid N caps HEX"
+ *                               127.0.0.1:9 (Landlock ABI 4+), and makes an
+ *                               io_uring (which would escape the filter);
+ *                               prints one line "WHAT RESULT" each, and
+ *                               "uid N caps HEX"
  *   sandbox_probe child-enforce the datapath process's sandbox: the first open
  *                               kills the process (SIGSYS)
  */
@@ -25,6 +27,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +73,14 @@ static int child(const char *file, enum sandbox_mode mode)
 		printf("tcp connect %s\n", errno == EACCES ? "EACCES" : strerror(errno));
 	else if (fd >= 0)
 		printf("tcp connect connected\n");
+	{
+		struct io_uring_params p = { 0 };
+		long ring = syscall(__NR_io_uring_setup, 8, &p);
+
+		printf("io_uring_setup %s\n", ring >= 0 ? "made" : strerror(errno));
+		if (ring >= 0)
+			close((int)ring);
+	}
 	fflush(stdout);
 	usleep(200000);		/* the supervisor's reports come after the calls went on */
 	return 0;

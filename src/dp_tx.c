@@ -725,6 +725,16 @@ static int uring_take(struct datapath *dp, int max)
 	return got;
 }
 
+/* The ring's read cancelled, and what it had read taken; returns how many. */
+static int uring_drain(struct datapath *dp)
+{
+	int rc = dp_uring_cancel(dp->uring);
+
+	if (rc < 0)
+		log_warnc(rc, "io_uring: the TUN device's read not cancelled");
+	return uring_take(dp, DP_URING_BUFS);
+}
+
 /*
  * The tx thread's ring: passes, each one system call (the read armed again
  * if it ended, the deferred reads done, their completions taken), until a
@@ -742,13 +752,14 @@ static int uring_round(struct datapath *dp)
 	do {
 		rc = dp_uring_pass(dp->uring, dp->tun_fd);
 		passes++;
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-			log_warnc(rc, "io_uring: TUN reads by read() from now on");
-			dp_uring_cancel(dp->uring);
-			atomic_store(&dp->uring_on, false);
-		}
 		n = uring_take(dp, DP_ROUNDS * DP_BATCH - got);
 		got += n;
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			log_warnc(rc, "io_uring: TUN reads by read() from now on");
+			got += uring_drain(dp);
+			atomic_store(&dp->uring_on, false);
+			break;
+		}
 	} while (n > 0 && got < DP_ROUNDS * DP_BATCH);
 	if (t->n)
 		tx_flush(dp);
@@ -772,14 +783,9 @@ int dp_tun_reply(struct datapath *dp)
 
 void dp_tun_quiesce(struct datapath *dp)
 {
-	int rc;
-
 	if (!atomic_load_explicit(&dp->uring_on, memory_order_relaxed))
 		return;
-	rc = dp_uring_cancel(dp->uring);
-	if (rc < 0)
-		log_warnc(rc, "io_uring: the TUN device's read not cancelled");
-	uring_take(dp, DP_URING_BUFS);
+	uring_drain(dp);
 	if (dp->tx.n)
 		tx_flush(dp);
 }

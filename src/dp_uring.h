@@ -24,7 +24,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DP_URING_BUFS 128	/* provided buffers: packets read ahead of the tx thread */
+/*
+ * Provided buffers: packets read ahead of the tx thread.  Each is 64 KiB (a
+ * super-packet) and resident once a super-packet filled it: 16 cost 1 MiB.
+ * 64-byte UDP went as fast with 16 as with 32 or 128 (read() was 20 % behind
+ * all three): the read ends when they are all taken, and the next pass
+ * arms it again.
+ */
+#define DP_URING_BUFS 16
 
 struct dp_uring;
 

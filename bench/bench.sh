@@ -688,6 +688,10 @@ run_system() {
 python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 0)' $$ ||
 	{ log "cannot set the bench's priority to nice 0"; exit 1; }
 STARTED=$(date -u '+%F %T')
+# The tree measured: as it is now, not as it may be when the runs are over.
+COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$TOP" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
+	COMMIT="$COMMIT (with uncommitted changes)"
 log "$STARTED UTC; $RUNS run(s) of ${DUR} s (NIC-like: $NIC_RUNS); tunnels at nice $NICE; systems: $SYSTEMS"
 mkdir -p "$(dirname "$OUT")" || exit 1
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$UDPRR" "$TOP/bench/udprr.c" || exit 1
@@ -714,9 +718,6 @@ for r in $(seq $((RUNS > NIC_RUNS ? RUNS : NIC_RUNS))); do
 done
 kill $BG_SERVER 2>/dev/null
 
-COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git -C "$TOP" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
-	COMMIT="$COMMIT (with uncommitted changes)"
 python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
 	--nic-runs "$(( RUNS > NIC_RUNS ? RUNS : NIC_RUNS ))" \
 	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \

@@ -25,7 +25,7 @@ SUITE=bookworm
 # of ipipd installs offline (apt install ./ipipd_*.deb needs no download).
 PACKAGES="systemd systemd-sysv udev kmod iproute2 nftables iputils-ping procps
 	apt adduser libmnl0 libinih1 libnftables1 libseccomp2 libcap-ng0 libbpf1
-	libsystemd0 libelf1"
+	libsystemd0 libelf1 liburing2"
 # Units a test guest does without: they would only slow the boot down (under
 # TCG every process started costs seconds).  The root file system is mounted
 # read-write by the initramfs (no remount); no module is listed for

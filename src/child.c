@@ -495,7 +495,7 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 			sb_printf(sb, "tun_read_by=io_uring\n");
 		else
 			sb_printf(sb, "tun_read_by=read\ntun_read_why=%s\n",
-				  d->dp.uring ? "io_uring: the ring could not be enabled" :
+				  d->dp.uring ? "io_uring: the ring could not be enabled, or failed (see the log)" :
 				  d->dp.uring_why ? d->dp.uring_why : "-");
 		sb_printf(sb, "tun_reads=%llu\ntun_writes=%llu\ngso_split=%llu\ngro_writes=%llu\n"
 			  "gro_csum_bad=%llu\n", (unsigned long long)st->tun_reads,

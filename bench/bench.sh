@@ -89,6 +89,9 @@ IPIPD=${IPIPD:-$TOP/build/ipipd}
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-1}; DUR=${BENCH_TIME:-3}; WARM=1; PINGS=30; RRS=5000
 else RUNS=${BENCH_RUNS:-3}; DUR=${BENCH_TIME:-10}; WARM=2; PINGS=100; RRS=20000; fi
+if [ "$QUICK" = 1 ]; then PP_ROUNDS=${BENCH_PING_ROUNDS:-4}; else PP_ROUNDS=${BENCH_PING_ROUNDS:-30}; fi
+PP_BURST=20
+[[ $PP_ROUNDS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_PING_ROUNDS must be a number" >&2; exit 1; }
 NICE=${BENCH_NICE:-0}
 if ! [[ $NICE =~ ^-?[0-9]+$ ]] || [ "$NICE" -lt -20 ] || [ "$NICE" -gt 19 ]; then
 	echo "bench: BENCH_NICE must be a number from -20 to 19" >&2; exit 1
@@ -113,6 +116,7 @@ SOCKBUF=16777216	# ipipd's socket buffers (SOCK_BUF in src/tun.c)
 RRPORT=7777
 A=bnA-$$
 B=bnB-$$
+IPA=bipa IPB=bipb	# ipipd's tunnels (their names: the control sockets are host-wide)
 UA=192.0.2.1 UB=192.0.2.2	# underlay
 OA=198.51.100.1 OB=198.51.100.2	# overlay
 RESULTS=$WORK/results.tsv	# system metric run value status note
@@ -120,6 +124,8 @@ RESULTS=$WORK/results.tsv	# system metric run value status note
 OUT=${BENCH_OUT:-$TOP/build/bench-$(date -u +%Y%m%dT%H%M%SZ).md}
 BG=()
 DLOG=$WORK/daemons.log	# the daemons' output (one file per system)
+PP_PAIRS=()	# the side-by-side section's namespace pairs ("A B")
+PP_TSV=$WORK/side-by-side.tsv
 
 log() { echo "bench: $*" >&2; }
 
@@ -127,6 +133,10 @@ cleanup() {
 	local p
 	for p in "${BG[@]}" ${RR_SERVER:-}; do kill "$p" 2>/dev/null; done
 	ns_remove
+	for p in "${PP_PAIRS[@]}"; do
+		read -r A B <<<"$p"
+		ns_remove
+	done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -212,12 +222,12 @@ down_direct() { :; }
 
 start_ipipd() { # DATAPATH NICE [TUNNEL-KEYS OUTER-HEADER-BYTES]
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n%b[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UA $UB "$1" "$2" "${3:-}" $OA $OB >"$WORK/bipa.conf"
+		$UA $UB "$1" "$2" "${3:-}" $OA $OB >"$WORK/$IPA.conf"
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = %s\nNice = %s\n%b[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UB $UA "$1" "$2" "${3:-}" $OB $OA >"$WORK/bipb.conf"
-	bga "$IPIPD" -f "$WORK/bipa.conf"
-	bgb "$IPIPD" -f "$WORK/bipb.conf"
-	wait_link "$A" bipa && wait_link "$B" bipb || return 1
+		$UB $UA "$1" "$2" "${3:-}" $OB $OA >"$WORK/$IPB.conf"
+	bga "$IPIPD" -f "$WORK/$IPA.conf"
+	bgb "$IPIPD" -f "$WORK/$IPB.conf"
+	wait_link "$A" $IPA && wait_link "$B" $IPB || return 1
 	DST=$OB; MTU=$((1500 - ${4:-20}))
 }
 up_ipipd-userspace() { start_ipipd userspace "$NICE"; }
@@ -232,12 +242,12 @@ up_ipipd-fou-csum() { start_ipipd userspace "$NICE" 'Encapsulation = fou\nPort =
 # point-to-point end; the hub's outer packets go through the kernel's IP output.
 up_ipipd-hub() {
 	printf '[Tunnel]\nLocal = %s\nRemote = any\nAllowedRemotes = %s/32\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\n[Route]\nDestination = %s/32\nGateway = %s\n' \
-		$UA $UB "$NICE" $OA $OB $UB >"$WORK/bipa.conf"
+		$UA $UB "$NICE" $OA $OB $UB >"$WORK/$IPA.conf"
 	printf '[Tunnel]\nLocal = %s\nRemote = %s\nDatapath = userspace\nNice = %s\n[Address]\nAddress = %s/32\nPeer = %s\n' \
-		$UB $UA "$NICE" $OB $OA >"$WORK/bipb.conf"
-	bga "$IPIPD" -f "$WORK/bipa.conf"
-	bgb "$IPIPD" -f "$WORK/bipb.conf"
-	wait_link "$A" bipa && wait_link "$B" bipb || return 1
+		$UB $UA "$NICE" $OB $OA >"$WORK/$IPB.conf"
+	bga "$IPIPD" -f "$WORK/$IPA.conf"
+	bgb "$IPIPD" -f "$WORK/$IPB.conf"
+	wait_link "$A" $IPA && wait_link "$B" $IPB || return 1
 	DST=$OB; MTU=1480
 }
 up_ipipd-ebpf-fou() { start_ipipd ebpf "$NICE" 'Encapsulation = fou\nPort = 5555\n' 28; }
@@ -439,7 +449,7 @@ ipipd_pids() {
 	local ctl
 	ctl=$(dirname "$IPIPD")/ipipctl
 	[ -x "$ctl" ] || return 0
-	{ ip netns exec "$A" "$ctl" show --json bipa; ip netns exec "$B" "$ctl" show --json bipb; } 2>/dev/null |
+	{ ip netns exec "$A" "$ctl" show --json $IPA; ip netns exec "$B" "$ctl" show --json $IPB; } 2>/dev/null |
 		python3 -c 'import json, sys
 for line in sys.stdin:
     for t in json.loads(line) if line.strip() else []:
@@ -452,7 +462,7 @@ tun_read_by() {
 	local ctl
 	ctl=$(dirname "$IPIPD")/ipipctl
 	[[ $1 == ipipd-* && -x $ctl ]] || return 0
-	ip netns exec "$A" "$ctl" show --json bipa 2>/dev/null | python3 -c 'import json, sys
+	ip netns exec "$A" "$ctl" show --json $IPA 2>/dev/null | python3 -c 'import json, sys
 t = json.load(sys.stdin)[0]
 if "tun_read_by" in t:
     print(t["tun_read_by"] + ("" if t["tun_read_by"] == "io_uring" else " (%s)" % t.get("tun_read_why", "?")))' 2>/dev/null
@@ -681,6 +691,61 @@ run_system() {
 	down_any
 }
 
+# ---- ping side by side ------------------------------------------------------
+
+# ping_side_by_side: every system up at once, each in a namespace pair of
+# its own (the same underlay, A on CPU 0, B on CPU 1; ipipd's tunnels named
+# apart, as their control sockets are host-wide); then PP_ROUNDS rounds, each
+# a burst of PP_BURST pings 10 ms apart through every system in turn.  The
+# machine's slow drifts (from one minute to the next the round trips of every
+# system here move by a third) then fall on every system alike, where the
+# main runs measure each system minutes away from the others.  Every ping's
+# round trip into $PP_TSV: SYSTEM ROUND RTT-us (or "lost").
+ping_side_by_side() {
+	local s i=0 r A0=$A B0=$B W0=$WORK IPA0=$IPA IPB0=$IPB out v want
+	local -A nsof dstof
+	: >"$PP_TSV"
+	for s in $SYSTEMS; do
+		i=$((i + 1))
+		A=bpA$i-$$ B=bpB$i-$$ IPA=bp${i}a IPB=bp${i}b WORK=$W0/pp-$s
+		PP_PAIRS+=("$A $B")
+		mkdir -p "$WORK"
+		DLOG=$WORK/daemons.log BG=() DST= MTU=
+		setup_underlay
+		if "up_$s" && [ -n "$DST" ] && wait_ping "$DST"; then
+			nsof[$s]=$A dstof[$s]=$DST
+		else
+			log "$s: side by side: could not be started$(why_down)"
+			echo "$s 0 down" >>"$PP_TSV"
+		fi
+		# like for like: the priority of every userspace tunnel
+		want=$NICE
+		[ "$s" = ipipd-userspace-nice-10 ] && want=-10
+		v=$(tunnel_nice)
+		if [ -n "$v" ] && [ "$v" != "$want" ]; then
+			log "$s: side by side: tunnel threads at nice $v, not $want"
+			echo "$s 0 nice" >>"$PP_TSV"
+		fi
+	done
+	WORK=$W0 IPA=$IPA0 IPB=$IPB0
+	log "ping side by side: $PP_ROUNDS rounds of $PP_BURST pings through every system in turn"
+	sleep 1
+	for r in $(seq "$PP_ROUNDS"); do
+		for s in $SYSTEMS; do
+			[ -n "${nsof[$s]:-}" ] || continue
+			out=$(taskset -c 0 ip netns exec "${nsof[$s]}" ping -n -c "$PP_BURST" -i 0.01 -W 1 "${dstof[$s]}" 2>&1)
+			echo "$out" | awk -v s="$s" -v r="$r" -v n="$PP_BURST" '
+				/time=/ { sub(/.*time=/, ""); print s, r, $1 * 1000; got++ }
+				END { for (; got < n; got++) print s, r, "lost" }' >>"$PP_TSV"
+		done
+	done
+	for s in "${PP_PAIRS[@]}"; do
+		read -r A B <<<"$s"
+		ns_remove
+	done
+	PP_PAIRS=() BG=() A=$A0 B=$B0
+}
+
 # ---- main -------------------------------------------------------------------
 
 # Everything the bench starts runs at nice 0 unless told otherwise (nice -n
@@ -717,12 +782,18 @@ for r in $(seq $((RUNS > NIC_RUNS ? RUNS : NIC_RUNS))); do
 	done
 done
 kill $BG_SERVER 2>/dev/null
+[ "$PP_ROUNDS" = 0 ] || ping_side_by_side
 
 python3 "$TOP/bench/report.py" --results "$RESULTS" --peers "$PEERS" --runs "$RUNS" \
 	--nic-runs "$(( RUNS > NIC_RUNS ? RUNS : NIC_RUNS ))" \
 	--seconds "$DUR" --quick "$QUICK" --pings "$PINGS" --roundtrips "$RRS" \
 	--started "$STARTED" --finished "$(date -u '+%F %T')" --commit "$COMMIT" --nice "$NICE" --sockbuf "$SOCKBUF" \
 	--tsv "$OUT.runs.tsv" --json "$OUT.runs.json" | tee "$OUT"
+if [ "$PP_ROUNDS" != 0 ]; then
+	cp "$PP_TSV" "$OUT.ping.tsv"
+	python3 "$TOP/bench/pingpair.py" --tsv "$PP_TSV" --peers "$PEERS" --rounds "$PP_ROUNDS" \
+		--burst "$PP_BURST" | tee -a "$OUT"
+fi
 log "report in $OUT, every run's values in $OUT.runs.tsv and $OUT.runs.json"
 # The scale section (many peers, many tunnels), appended to the same report.
 if [ "${BENCH_SCALE:-1}" != 0 ]; then

@@ -379,15 +379,21 @@ static void linger(struct datapath *dp, int (*round)(struct datapath *), int got
 	}
 }
 
-/* A round of tx: by the tx thread, or by the rx thread in reply_round(). */
-static int tx_round(struct datapath *dp)
+/* A round of tx; eager: the thread was idle (see dp_tun_to_net()). */
+static int tx_round_of(struct datapath *dp, bool eager)
 {
 	int got;
 
 	pthread_mutex_lock(&dp->tx_lock);
-	got = dp_tun_to_net(dp);
+	got = dp_tun_to_net(dp, eager);
 	pthread_mutex_unlock(&dp->tx_lock);
 	return got;
+}
+
+/* A round of tx while the thread lingers. */
+static int tx_round(struct datapath *dp)
+{
+	return tx_round_of(dp, false);
 }
 
 /*
@@ -453,7 +459,7 @@ static void tx_loop(struct datapath *dp)
 			wait_fd(dp, -1);
 			break;
 		}
-		got = tx_round(dp);
+		got = tx_round_of(dp, !busy);
 		if (got >= DP_LINGER_MIN || (busy && got > 0))
 			linger(dp, tx_round, got);
 		idle = now_ns();

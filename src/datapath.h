@@ -368,7 +368,7 @@ void dp_stats_read(const struct datapath *dp, struct dp_stats *out);
  * packets read.  Through io_uring once the tx thread has enabled its ring:
  * from that thread only.
  */
-int dp_tun_to_net(struct datapath *dp);
+int dp_tun_to_net(struct datapath *dp, bool eager);
 /* Move up to one batch from the underlay into the TUN device; returns packets read. */
 int dp_net_to_tun(struct datapath *dp);
 /* Drain ICMP errors about our outer packets (MSG_ERRQUEUE). */

@@ -664,8 +664,8 @@ static void tx_vnet(struct datapath *dp, uint8_t *buf, size_t len)
 	}
 }
 
-/* What read() can give: read into a slot's room, or (offloads) into t->in. */
-static int read_round(struct datapath *dp)
+/* What read() can give, at most max packets: read into a slot's room, or (offloads) into t->in. */
+static int read_round(struct datapath *dp, int max)
 {
 	struct dp_tx *t = &dp->tx;
 	uint64_t reads = 0;
@@ -690,7 +690,7 @@ static int read_round(struct datapath *dp)
 		else
 			tx_vnet(dp, dst, (size_t)len);
 		/* A full ring was flushed by tx_slot(); stop after a few to let rx run. */
-		if (got >= DP_ROUNDS * DP_BATCH)
+		if (got >= max)
 			break;
 	}
 	if (t->n)
@@ -743,12 +743,19 @@ static int uring_drain(struct datapath *dp)
  * (ENOBUFS): a round of a single pass would leave the device's queue full
  * while the thread lingers.
  */
-static int uring_round(struct datapath *dp)
+static int uring_round(struct datapath *dp, bool eager)
 {
 	struct dp_tx *t = &dp->tx;
 	uint64_t passes = 0;
 	int got = 0, n, rc;
 
+	/*
+	 * The thread was idle: the first packet is read by read() and sent at
+	 * once, as a lone packet costs less that way than through the ring.
+	 * Only while the ring holds no packet read before it (the order kept).
+	 */
+	if (eager && !dp_uring_waiting(dp->uring))
+		got = read_round(dp, 1);
 	do {
 		rc = dp_uring_pass(dp->uring, dp->tun_fd);
 		passes++;
@@ -767,10 +774,10 @@ static int uring_round(struct datapath *dp)
 	return got;
 }
 
-int dp_tun_to_net(struct datapath *dp)
+int dp_tun_to_net(struct datapath *dp, bool eager)
 {
-	return atomic_load_explicit(&dp->uring_on, memory_order_relaxed) ? uring_round(dp) :
-	       read_round(dp);
+	return atomic_load_explicit(&dp->uring_on, memory_order_relaxed) ? uring_round(dp, eager) :
+	       read_round(dp, DP_ROUNDS * DP_BATCH);
 }
 
 int dp_tun_reply(struct datapath *dp)
@@ -778,7 +785,7 @@ int dp_tun_reply(struct datapath *dp)
 	if (atomic_load_explicit(&dp->uring_on, memory_order_relaxed) &&
 	    dp_uring_waiting(dp->uring))
 		return 0;	/* those go first: the tx thread's next round */
-	return read_round(dp);
+	return read_round(dp, DP_ROUNDS * DP_BATCH);
 }
 
 void dp_tun_quiesce(struct datapath *dp)

@@ -782,9 +782,12 @@ int dp_tun_to_net(struct datapath *dp, bool eager)
 
 int dp_tun_reply(struct datapath *dp)
 {
-	if (atomic_load_explicit(&dp->uring_on, memory_order_relaxed) &&
-	    dp_uring_waiting(dp->uring))
-		return 0;	/* those go first: the tx thread's next round */
+	if (atomic_load_explicit(&dp->uring_on, memory_order_relaxed)) {
+		if (dp_uring_waiting(dp->uring))
+			return 0;	/* those go first: the tx thread's next round */
+		if (dp_uring_quiet(dp->uring))
+			return 0;	/* nothing came: no read() to find the device empty */
+	}
 	return read_round(dp, DP_ROUNDS * DP_BATCH);
 }
 

@@ -29,6 +29,7 @@ struct dp_uring {
 	size_t bufsize;
 	uint64_t arm;		/* the armed read's user_data (counted from 1) */
 	bool armed;
+	bool taskrun_flag;	/* IORING_SETUP_TASKRUN_FLAG: the kernel says when a read is due */
 };
 
 /*
@@ -57,7 +58,19 @@ struct dp_uring *dp_uring_new(const char **why)
 		*why = "out of memory";
 		return NULL;
 	}
+	/*
+	 * With TASKRUN_FLAG the kernel marks the ring when the device woke the
+	 * armed read (its read deferred to the next pass): dp_uring_quiet().
+	 * A kernel that refuses the flag gives the ring without it.
+	 */
+	p.flags |= IORING_SETUP_TASKRUN_FLAG;
 	rc = io_uring_queue_init_params(8, &u->ring, &p);
+	if (rc == -EINVAL) {
+		p = (struct io_uring_params){ .flags = p.flags & ~IORING_SETUP_TASKRUN_FLAG,
+					      .cq_entries = CQ_ENTRIES };
+		rc = io_uring_queue_init_params(8, &u->ring, &p);
+	}
+	u->taskrun_flag = rc == 0 && p.flags & IORING_SETUP_TASKRUN_FLAG;
 	if (rc < 0) {
 		*why = rc == -ENOSYS ? "the kernel has no io_uring" :
 		       rc == -EPERM ? "io_uring is refused here (kernel.io_uring_disabled, or a seccomp profile)" :
@@ -187,6 +200,12 @@ void dp_uring_give(struct dp_uring *u, uint8_t *buf)
 unsigned dp_uring_waiting(struct dp_uring *u)
 {
 	return io_uring_cq_ready(&u->ring);
+}
+
+bool dp_uring_quiet(struct dp_uring *u)
+{
+	return u->taskrun_flag && u->armed && !io_uring_cq_ready(&u->ring) &&
+	       !(__atomic_load_n(u->ring.sq.kflags, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN);
 }
 
 int dp_uring_cancel(struct dp_uring *u)

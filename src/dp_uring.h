@@ -20,6 +20,7 @@
 #ifndef IPIPD_DP_URING_H
 #define IPIPD_DP_URING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,6 +65,14 @@ void dp_uring_give(struct dp_uring *u, uint8_t *buf);
 
 /* Completions not yet taken (packets read from the device before any read() now). */
 unsigned dp_uring_waiting(struct dp_uring *u);
+
+/*
+ * True when the device has had nothing for the ring since its last pass:
+ * the read is armed, nothing is waiting and the kernel has not marked the
+ * read as due (IORING_SQ_TASKRUN).  Under the lock the submitter holds
+ * around its passes; false where the kernel gives no such mark.
+ */
+bool dp_uring_quiet(struct dp_uring *u);
 
 /*
  * The armed read cancelled (it holds the device's file open, whatever

@@ -3,8 +3,9 @@
  * The TUN reads' ring (src/dp_uring.c) on a datagram socket in place of the
  * TUN device (one datagram a read, as one packet a TUN read): packets come
  * in order and whole, the buffers go round, the ring does nothing but the
- * multishot read (the restrictions hold after it is enabled), and a
- * cancelled read no longer holds the file it read.
+ * multishot read (the restrictions hold after it is enabled), a
+ * cancelled read no longer holds the file it read, and the ring says when
+ * the socket has had nothing since its last pass.
  *
  * Where the kernel has no ring of this kind (before 6.7, io_uring disabled
  * or refused), the tests say why and are skipped; on a kernel of 6.7 or
@@ -203,12 +204,46 @@ static void test_cancel_lets_go(void **state)
 	assert_true(errno == ECONNREFUSED || errno == ENOTCONN || errno == EPIPE);
 }
 
+/*
+ * The ring is quiet while the socket has had nothing since the last pass,
+ * and not once a datagram woke the armed read (the read itself deferred to
+ * the next pass): the mark the rx thread's reply round relies on to skip a
+ * read() that would find the device empty.
+ */
+static void test_quiet(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t *buf;
+	ssize_t len;
+	int got = 0;
+
+	if (!fx->u)
+		skip();
+	assert_int_equal(dp_uring_enable(fx->u), 0);
+	assert_false(dp_uring_quiet(fx->u));	/* no read armed yet: no word on the socket */
+	assert_int_equal(dp_uring_pass(fx->u, fx->sv[0]), 0);
+	assert_int_equal(dp_uring_waiting(fx->u), 0);
+	assert_true(dp_uring_quiet(fx->u));
+	assert_int_equal(send(fx->sv[1], "x", 1, 0), 1);
+	assert_false(dp_uring_quiet(fx->u));
+	assert_int_equal(dp_uring_waiting(fx->u), 0);	/* not read before the pass */
+	assert_int_equal(dp_uring_pass(fx->u, fx->sv[0]), 0);
+	while ((len = dp_uring_take(fx->u, &buf)) != 0) {
+		assert_true(len == 1);
+		got++;
+		dp_uring_give(fx->u, buf);
+	}
+	assert_int_equal(got, 1);
+	assert_true(dp_uring_quiet(fx->u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_lets_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiet, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,9 +34,15 @@
 #                        BENCH_QUICK=1 as many as BENCH_RUNS): the rounds past
 #                        BENCH_RUNS set up only the BENCH_NIC systems and
 #                        measure only that, interleaved as the others
+#   BENCH_PING_ROUNDS=N  rounds of the "ping side by side" section (default 30,
+#                        with BENCH_QUICK=1 4; 0 leaves it out): after the
+#                        runs, every system up at once, each in namespaces of
+#                        its own, a burst of 20 pings through each in turn a
+#                        round; systems compared round by round (bench/pingpair.py)
 #   BENCH_OUT=FILE       also write the markdown report there (default
 #                        build/bench-DATE.md), every run's values next to it
-#                        in FILE.runs.tsv and FILE.runs.json
+#                        in FILE.runs.tsv and FILE.runs.json (and each ping
+#                        of the side-by-side section in FILE.ping.tsv)
 #   IPIPD=PATH           the daemon to measure (default build/ipipd)
 #   BENCH_SCALE=0        leave out the scale section (bench/scale.sh, run
 #                        after the rest with the same BENCH_QUICK, BENCH_RUNS,

@@ -76,8 +76,10 @@ if [ "$WANT" = io_uring ]; then
 	CQ=$(rings "$DP" | awk '{ print $2 }')
 	TX=$(json "$A" tra tx_packets)
 	echo "# the ring's completions: $CQ; packets sent: $TX; passes (tun_reads): $(json "$A" tra tun_reads)"
-	# each completion at most one read of 64 KiB: 3 MB take 46 at least
-	check "... read through the ring: at least 46 completions" test "${CQ:-0}" -ge 46
+	# Each completion is at most one read of 64 KiB, so 3 MB take 46 at
+	# least.  The first packet after each idle wake-up is read by read()
+	# (sent before the ring's pass): at least half of the 3 MB through the ring.
+	check "... read through the ring: at least 23 completions (half of 3 MB)" test "${CQ:-0}" -ge 23
 fi
 check "... and a ping after it" nsx "$A" ping -c 1 -W 2 198.51.100.2
 stop_a

@@ -421,6 +421,25 @@ struct slot_setup {
 	int rx_l2;
 };
 
+/*
+ * The page of slot g claims our device dev but is not our slot's: a page
+ * left by a tunnel before (a slot's page claims a device until the slot is
+ * taken again).  Let go of its claim, or our egress program would take
+ * that page for ours.  Under the namespace's lock, as every join is.
+ */
+static int unclaim(int slots_fd, uint32_t g, uint32_t dev)
+{
+	struct fp_slot *p = mmap(NULL, FP_SLOT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, slots_fd,
+				 (off_t)g * FP_SLOT_SIZE);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (__atomic_load_n(&p->cfg.tun_ifindex, __ATOMIC_RELAXED) == dev)
+		__atomic_store_n(&p->cfg.tun_ifindex, 0, __ATOMIC_RELEASE);
+	munmap(p, FP_SLOT_SIZE);
+	return 0;
+}
+
 /* fps_join_slot()'s: our slot is chosen: fill it, map it, give our device its number. */
 static int slot_ready(void *arg, uint32_t slot)
 {
@@ -433,6 +452,8 @@ static int slot_ready(void *arg, uint32_t slot)
 	uint32_t dev = u->cfg->tun_ifindex;
 	int rc;
 
+	if (slot != FP_GUESS_SLOT(dev) && (rc = unclaim(fp->slots_fd, FP_GUESS_SLOT(dev), dev)) < 0)
+		return rc;
 	/* a slot a tunnel had before: its counters start again from zero */
 	memset(&zero, 0, sizeof(zero));
 	for (uint32_t c = 0; c < u->stride; c++) {
@@ -469,6 +490,9 @@ static void unshare(struct fastpath *fp)
 		munmap(fp->sl, fp->sl_len);
 	fp->ctr = NULL;
 	fp->sl = NULL;
+	/* an own copy's slot, should the tunnel load one now (its pages are at 0) */
+	fp->slot = 0;
+	fp->slot_off = fp->ctr_off = 0;
 	for (int h = 0; h < FP_HOOKS; h++)
 		close_fd(&fp->prog_fd[h]);
 	close_fd(&fp->slots_fd);
@@ -502,7 +526,8 @@ static int start_shared(struct fastpath *fp, const struct fp_config *cfg, int rx
 	}
 	fps_key_of(&k, cfg, (int)cfg->underlay_ifindex);
 	rc = fps_join_slot(&fp->share, &k, rx_l2, fp->prog_fd[FP_INGRESS], (int)cfg->tun_ifindex,
-			   FPS_SHARED, slot_ready, &u, fp->own_why, sizeof(fp->own_why));
+			   FPS_SHARED, FP_GUESS_SLOT(cfg->tun_ifindex), slot_ready, &u, fp->own_why,
+			   sizeof(fp->own_why));
 	if (rc == -EADDRINUSE) {
 		snprintf(why, why_len, "%s", fp->own_why);
 		return rc;

@@ -157,6 +157,13 @@ struct fp_counters {
  * their own.
  */
 #define FPS_SHARED 256
+/*
+ * The slot a tunnel of the shared copy takes when it is free: its device's
+ * egress program then finds it by the page's tun_ifindex, without a lookup
+ * of egress_slots.  (A page that claims a device is its slot's, or stale:
+ * src/fastpath.c, slot_ready(), clears the claim of the one guessed.)
+ */
+#define FP_GUESS_SLOT(ifindex) ((__u32)(ifindex) % FPS_SHARED)
 
 struct fps_key {
 	__u32 ifindex;		/* the underlay the packet arrived on */

@@ -320,8 +320,8 @@ static int taken(struct fps_member *m, const struct fps_key *k, char *why, size_
 	return -EADDRINUSE;
 }
 
-/* The first slot below nslots no entry uses. */
-static int free_slot(struct fps_member *m, uint32_t *slot, uint32_t nslots)
+/* prefer if no entry uses it (and it is below nslots), else the first slot below nslots no entry uses. */
+static int free_slot(struct fps_member *m, uint32_t *slot, uint32_t nslots, uint32_t prefer)
 {
 	uint8_t used[FPS_TUNNELS / 8] = { 0 };
 	struct fps_key key, next, *prev = NULL;
@@ -332,6 +332,10 @@ static int free_slot(struct fps_member *m, uint32_t *slot, uint32_t nslots)
 			used[v.slot / 8] |= (uint8_t)(1u << (v.slot % 8));
 		key = next;
 		prev = &key;
+	}
+	if (prefer < FPS_TUNNELS && prefer < nslots && !(used[prefer / 8] & (1u << (prefer % 8)))) {
+		*slot = prefer;
+		return 0;
 	}
 	for (uint32_t i = 0; i < FPS_TUNNELS && i < nslots; i++)
 		if (!(used[i / 8] & (1u << (i % 8)))) {
@@ -591,12 +595,13 @@ int fps_prog_publish(struct fps_member *m, uint64_t build, const struct fps_prog
 int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
 	     int tun_ifindex, char *why, size_t why_len)
 {
-	return fps_join_slot(m, key, rx_l2, ingress_fd, tun_ifindex, FPS_TUNNELS, NULL, NULL,
-			     why, why_len);
+	return fps_join_slot(m, key, rx_l2, ingress_fd, tun_ifindex, FPS_TUNNELS, UINT32_MAX, NULL,
+			     NULL, why, why_len);
 }
 
 int fps_join_slot(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
-		  int tun_ifindex, uint32_t nslots, int (*ready)(void *arg, uint32_t slot),
+		  int tun_ifindex, uint32_t nslots, uint32_t prefer,
+		  int (*ready)(void *arg, uint32_t slot),
 		  void *arg, char *why, size_t why_len)
 {
 	int rc;
@@ -617,7 +622,7 @@ int fps_join_slot(struct fps_member *m, const struct fps_key *key, int rx_l2, in
 	}
 	sweep(m);
 	rc = taken(m, key, why, why_len);
-	if (rc == 0 && (rc = free_slot(m, &m->val.slot, nslots)) < 0)
+	if (rc == 0 && (rc = free_slot(m, &m->val.slot, nslots, prefer)) < 0)
 		snprintf(why, why_len, "%u tunnels share the namespace's ingress already",
 			 nslots < FPS_TUNNELS ? nslots : FPS_TUNNELS);
 	if (rc == 0 && ready && (rc = ready(arg, m->val.slot)) != 0) {

@@ -117,13 +117,15 @@ int fps_join(struct fps_member *m, const struct fps_key *key, int rx_l2, int ing
 	     int tun_ifindex, char *why, size_t why_len);
 
 /*
- * fps_join() into one of the first nslots slots, calling ready(arg, slot)
- * once the slot is chosen and before the dispatcher can call ingress_fd
- * with it (a non-zero return fails the join); -ENOSPC none is free.
+ * fps_join() into slot prefer if no tunnel uses it and it is below nslots,
+ * else into the first free one of the first nslots slots, calling
+ * ready(arg, slot) once the slot is chosen and before the dispatcher can
+ * call ingress_fd with it (a non-zero return fails the join); -ENOSPC none
+ * is free.
  */
 int fps_join_slot(struct fps_member *m, const struct fps_key *key, int rx_l2, int ingress_fd,
-		  int tun_ifindex, uint32_t nslots, int (*ready)(void *arg, uint32_t slot),
-		  void *arg, char *why, size_t why_len);
+		  int tun_ifindex, uint32_t nslots, uint32_t prefer,
+		  int (*ready)(void *arg, uint32_t slot), void *arg, char *why, size_t why_len);
 
 /*
  * The tunnel's key changes (a new Local, Remote or port, or a new underlay

@@ -31,7 +31,10 @@ struct {
 	__type(value, __u32);
 } progs SEC(".maps");
 
-/* The underlays it is attached to (ifindex). */
+/*
+ * The underlays it is attached to (ifindex), with who holds the link: the
+ * daemons' record (src/fpshare.c).  The program does not look it up.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FPS_UNDERLAYS);
@@ -54,26 +57,26 @@ int ipip_dispatch(struct __sk_buff *skb)
 {
 	struct fps_key k = {};
 	struct fps_val *v;
-	__u32 ifindex = skb->ifindex, mtu = 0, l2;
-	struct fps_underlay *u;
+	__u32 mtu = 0;
 	__u8 h[20];
 	__u16 port;
 
+	/*
+	 * Read from the network header, whatever the link layer: no lookup of
+	 * the underlay (a cold hash lookup per packet costs a lone packet's
+	 * round trip more than the rest of this program).
+	 */
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;
-	u = bpf_map_lookup_elem(&underlays, &ifindex);
-	if (!u)
+	if (bpf_skb_load_bytes_relative(skb, 0, h, sizeof(h), BPF_HDR_START_NET) < 0)
 		return TC_ACT_UNSPEC;
-	l2 = u->l2 == ETH_HLEN ? ETH_HLEN : 0;
-	if (bpf_skb_load_bytes(skb, l2, h, sizeof(h)) < 0)
-		return TC_ACT_UNSPEC;
-	k.ifindex = ifindex;
+	k.ifindex = skb->ifindex;
 	__builtin_memcpy(&k.local, h + 16, 4);
 	if (h[9] == 4) {
 		__builtin_memcpy(&k.remote, h + 12, 4);
 		k.proto = 4;
 	} else if (h[9] == 17 && h[0] == 0x45) {
-		if (bpf_skb_load_bytes(skb, l2 + 22, &port, 2) < 0)
+		if (bpf_skb_load_bytes_relative(skb, 22, &port, 2, BPF_HDR_START_NET) < 0)
 			return TC_ACT_UNSPEC;
 		k.port = port;
 		k.proto = 17;

@@ -142,6 +142,65 @@ own_pages() {
 }
 check "each of A's tunnels' processes maps its own slot and counters only" own_pages
 
+# A tunnel takes the slot its device's number points at (ifindex % 256, the
+# shared copy's slots) when it is free: its egress program finds it without
+# a hash lookup (src/bpf/ipip.bpf.c).
+slot_of() { nsx "$1" "$IPIPCTL" show "$2" | sed -n "s/.*the namespace's shared programs, slot \([0-9]*\).*/\1/p"; }
+ifindex_of() { nsx "$1" cat /sys/class/net/"$2"/ifindex; }
+guessed_slots() {
+	local t s i
+	for t in sa1 sa2 sa3 sa4; do
+		s=$(slot_of "$A" $t) i=$(ifindex_of "$A" $t)
+		echo "$t: ifindex $i, slot $s"
+		[ "$s" = $((i % 256)) ] || return 1
+	done
+}
+check "each of A's tunnels takes the slot its device's number points at (ifindex % 256)" guessed_slots
+# sa5's device gets sa1's number + 256 (dummy devices take the numbers
+# between, TUN devices as the one module sure to be there): its slot is taken, it takes another, and its egress finds that
+# one by the hash map.  Its packets and sa1's each go out with their own
+# tunnel's header, counted for their own tunnel.
+nsx "$A" ip addr add 192.0.2.44/24 dev va
+nsx "$B" ip addr add 192.0.2.54/24 dev vb
+CONF[sa5]=$(conf sa5.conf 192.0.2.44 192.0.2.54 198.51.100.45 198.51.100.55)
+CONF[sb5]=$(conf sb5.conf 192.0.2.54 192.0.2.44 198.51.100.55 198.51.100.45)
+I1=$(ifindex_of "$A" sa1)
+NEXT=$(( $(nsx "$A" ip -o link show | sed -n 's/^\([0-9]*\):.*/\1/p' | sort -n | tail -1) + 1 ))
+for i in $(seq "$NEXT" $((I1 + 255))); do echo "tuntap add dev sdum$i mode tun"; done |
+	nsx "$A" ip -batch - || notok "filler devices in $A"
+up sa5 || notok "ipipd start sa5"
+up sb5 || notok "ipipd start sb5"
+nsx "$A" ip -o link show | grep -o 'sdum[0-9]*' | while read -r d; do echo "tuntap del dev $d mode tun"; done |
+	nsx "$A" ip -batch - || notok "remove the filler devices in $A"
+collides() {
+	local i5 s5 s1
+	i5=$(ifindex_of "$A" sa5) s5=$(slot_of "$A" sa5) s1=$(slot_of "$A" sa1)
+	echo "sa1: ifindex $I1, slot $s1; sa5: ifindex $i5, slot $s5"
+	[ $((i5 % 256)) -eq $((I1 % 256)) ] && [ "$s1" = $((I1 % 256)) ] && [ -n "$s5" ] && [ "$s5" != "$s1" ]
+}
+check "sa5 (ifindex sa1's + 256): sa1's slot is taken, sa5 takes another" collides
+# fast_tx T: T's pings leave through the fast path (fast_tx grows by >= 3).
+fast_tx() {
+	local t0
+	t0=$(json "$A" "$1" fast_tx_packets)
+	nsx "$A" ping -c 3 -i 0.2 -W 2 "$(peer "$1")" || return 1
+	[ $(( $(json "$A" "$1" fast_tx_packets) - t0 )) -ge 3 ] ||
+		{ echo "$1: fast_tx $t0 -> $(json "$A" "$1" fast_tx_packets)"; return 1; }
+}
+check "sa5: pings leave through the fast path and come back" fast_tx sa5
+check "sa1: pings leave through the fast path and come back" fast_tx sa1
+tx_counts() { # B's tunnels each received what A's sent them
+	local a b i
+	for i in 1 2 3 4 5; do
+		a=$(json "$A" sa$i tx_packets) b=$(json "$B" sb$i rx_packets)
+		[ "$a" -eq "$b" ] || { echo "sa$i tx $a, sb$i rx $b"; return 1; }
+	done
+}
+check "each of B's tunnels received only what its own peer sent (A's tx = B's rx per tunnel)" tx_counts
+nsx "$A" "$IPIPCTL" down sa5 >/dev/null 2>&1
+nsx "$B" "$IPIPCTL" down sb5 >/dev/null 2>&1
+wait_gone "${PID[sa5]}" && wait_gone "${PID[sb5]}" || notok "ipipctl down sa5, sb5"
+
 # The same outer addresses as sa1: refused, naming sa1.
 CX=$(conf sax.conf 192.0.2.41 192.0.2.51 198.51.100.49 198.51.100.59)
 OUT=$(nsx "$A" "$IPIPD" -f "$CX" 2>&1)

@@ -320,7 +320,10 @@ static int taken(struct fps_member *m, const struct fps_key *k, char *why, size_
 	return -EADDRINUSE;
 }
 
-/* prefer if no entry uses it (and it is below nslots), else the first slot below nslots no entry uses. */
+/*
+ * prefer if no entry uses it and it is below nslots, else the first slot
+ * below nslots no entry uses.
+ */
 static int free_slot(struct fps_member *m, uint32_t *slot, uint32_t nslots, uint32_t prefer)
 {
 	uint8_t used[FPS_TUNNELS / 8] = { 0 };

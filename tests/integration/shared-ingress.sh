@@ -105,6 +105,10 @@ for t in sa1 sa2 sa3 sa4 sb1 sb2 sb3 sb4; do
 done
 check "each of A's tunnels received only its own (B's tx = A's rx per tunnel)" own_counts
 
+# slot_of NS T: T's slot of the namespace's shared programs (ipipctl show).
+slot_of() {
+	nsx "$1" "$IPIPCTL" show "$2" | sed -n "s/.*the namespace's shared programs, slot \([0-9]*\).*/\1/p"
+}
 # One copy of the programs for all of A's tunnels, a slot each.
 same_programs() {
 	local t p first= slots=
@@ -112,8 +116,7 @@ same_programs() {
 		p=$(json "$A" $t fast_programs)
 		[ -n "$first" ] || first=$p
 		[ "$p" = "$first" ] || { echo "$t: programs $p, sa1's $first"; return 1; }
-		slots="$slots $(nsx "$A" "$IPIPCTL" show $t |
-			sed -n "s/.*the namespace's shared programs, slot \([0-9]*\).*/\1/p")"
+		slots="$slots $(slot_of "$A" $t)"
 	done
 	echo "programs $first; slots$slots"
 	[ "$(tr ' ' '\n' <<<"$slots" | grep -c .)" -eq 4 ] &&
@@ -145,7 +148,6 @@ check "each of A's tunnels' processes maps its own slot and counters only" own_p
 # A tunnel takes the slot its device's number points at (ifindex % 256, the
 # shared copy's slots) when it is free: its egress program finds it without
 # a hash lookup (src/bpf/ipip.bpf.c).
-slot_of() { nsx "$1" "$IPIPCTL" show "$2" | sed -n "s/.*the namespace's shared programs, slot \([0-9]*\).*/\1/p"; }
 ifindex_of() { nsx "$1" cat /sys/class/net/"$2"/ifindex; }
 guessed_slots() {
 	local t s i
@@ -156,10 +158,11 @@ guessed_slots() {
 	done
 }
 check "each of A's tunnels takes the slot its device's number points at (ifindex % 256)" guessed_slots
-# sa5's device gets sa1's number + 256 (dummy devices take the numbers
-# between, TUN devices as the one module sure to be there): its slot is taken, it takes another, and its egress finds that
-# one by the hash map.  Its packets and sa1's each go out with their own
-# tunnel's header, counted for their own tunnel.
+# sa5's device gets sa1's number + 256 (filler devices take the numbers
+# between: TUN devices, the one kind sure to be there): its slot is taken,
+# it takes another, and its egress finds that one by the hash map.  Its
+# packets and sa1's each go out with their own tunnel's header, counted for
+# their own tunnel.
 nsx "$A" ip addr add 192.0.2.44/24 dev va
 nsx "$B" ip addr add 192.0.2.54/24 dev vb
 CONF[sa5]=$(conf sa5.conf 192.0.2.44 192.0.2.54 198.51.100.45 198.51.100.55)

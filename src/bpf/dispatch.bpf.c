@@ -63,8 +63,8 @@ int ipip_dispatch(struct __sk_buff *skb)
 
 	/*
 	 * Read from the network header, whatever the link layer: no lookup of
-	 * the underlay (a cold hash lookup per packet costs a lone packet's
-	 * round trip more than the rest of this program).
+	 * the underlay (on cold caches, a lone packet's case, a hash lookup
+	 * lengthens its round trip measurably: doc/performance-notes.md).
 	 */
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;

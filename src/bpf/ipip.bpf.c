@@ -277,9 +277,9 @@ int ipip_egress(struct __sk_buff *skb)
 		/*
 		 * A tunnel takes the slot its device's number points at when
 		 * it is free, and a slot's page says whose it is: most find
-		 * theirs without the hash lookup, which costs a lone packet
-		 * (cold caches) more than the rest of this program
-		 * (src/fastpath.c, slot_ready()).
+		 * theirs without the hash lookup, which lengthens a lone
+		 * packet's round trip on cold caches (doc/performance-notes.md;
+		 * src/fastpath.c, slot_ready()).
 		 */
 		__u32 dev = skb->ifindex, *sp;
 

@@ -70,14 +70,15 @@ one_program() {
 	echo "tcx ingress of ifindex $2: '$p'"
 	return 1
 }
-# fast T: T's pings to its peer come back through the fast path (fast_rx grows by >= 3).
+# fast T [rx|tx]: T's pings to its peer come back (rx, the default) or leave
+# (tx) through the fast path: fast_rx (fast_tx) grows by >= 3.
 fast() {
-	local ns r0
+	local ns c=fast_${2:-rx}_packets r0
 	ns=$(ns_of "$1")
-	r0=$(json "$ns" "$1" fast_rx_packets)
+	r0=$(json "$ns" "$1" $c)
 	nsx "$ns" ping -c 3 -i 0.2 -W 2 "$(peer "$1")" || return 1
-	[ $(( $(json "$ns" "$1" fast_rx_packets) - r0 )) -ge 3 ] ||
-		{ echo "$1: fast_rx $r0 -> $(json "$ns" "$1" fast_rx_packets)"; return 1; }
+	[ $(( $(json "$ns" "$1" $c) - r0 )) -ge 3 ] ||
+		{ echo "$1: $c $r0 -> $(json "$ns" "$1" $c)"; return 1; }
 }
 # eventually_fast T: within 4 s.
 eventually_fast() {
@@ -182,16 +183,8 @@ collides() {
 	[ $((i5 % 256)) -eq $((I1 % 256)) ] && [ "$s1" = $((I1 % 256)) ] && [ -n "$s5" ] && [ "$s5" != "$s1" ]
 }
 check "sa5 (ifindex sa1's + 256): sa1's slot is taken, sa5 takes another" collides
-# fast_tx T: T's pings leave through the fast path (fast_tx grows by >= 3).
-fast_tx() {
-	local t0
-	t0=$(json "$A" "$1" fast_tx_packets)
-	nsx "$A" ping -c 3 -i 0.2 -W 2 "$(peer "$1")" || return 1
-	[ $(( $(json "$A" "$1" fast_tx_packets) - t0 )) -ge 3 ] ||
-		{ echo "$1: fast_tx $t0 -> $(json "$A" "$1" fast_tx_packets)"; return 1; }
-}
-check "sa5: pings leave through the fast path and come back" fast_tx sa5
-check "sa1: pings leave through the fast path and come back" fast_tx sa1
+check "sa5: pings leave through the fast path and come back" fast sa5 tx
+check "sa1: pings leave through the fast path and come back" fast sa1 tx
 tx_counts() { # B's tunnels each received what A's sent them
 	local a b i
 	for i in 1 2 3 4 5; do

@@ -366,8 +366,8 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 	const struct config *c = &d->t.cfg;
 	struct dp_stats snap;
 	const struct dp_stats *st = &snap;
-	char a[INET_ADDRSTRLEN], out[96];
-
+	char a[INET_ADDRSTRLEN], out[96], next_hop[18] = "lookup";
+	struct fp_eth eth;
 	uint64_t fc[FP_COUNTER_MAX];
 
 	if (!d->attached) {	/* waiting for the network (a route, Local) */
@@ -404,12 +404,17 @@ static void describe(const struct daemon *d, const struct msg_status *ps, struct
 		  "the kernel: sources of the host's own addresses (martian sources), source routes "
 		  "(accept_source_route 0 on the device), unusual ECN logged (ipip's log_ecn_error)" :
 		  "ipipd: inner sources (the host's addresses, AllowedSources), source routes, unusual ECN");
+	if (d->t.fast && fp_next_hop(&d->t.fp, &eth))
+		snprintf(next_hop, sizeof(next_hop), "%02x:%02x:%02x:%02x:%02x:%02x", eth.dst[0],
+			 eth.dst[1], eth.dst[2], eth.dst[3], eth.dst[4], eth.dst[5]);
 	if (d->t.fast)
 		sb_printf(sb, "fast_attach=%s\nfast_programs=%u %u\nfast_underlay=%d\n"
+			  "fast_next_hop=%s\n"
 			  "fast_rx_packets=%llu\nfast_tx_packets=%llu\n"
 			  "slow_rx_packets=%llu\nslow_tx_packets=%llu\n",
 			  d->attach, d->prog_id[FP_EGRESS], d->prog_id[FP_INGRESS],
-			  fp_underlay(&d->t.fp), (unsigned long long)fc[FP_RX_PACKETS],
+			  fp_underlay(&d->t.fp), next_hop,
+			  (unsigned long long)fc[FP_RX_PACKETS],
 			  (unsigned long long)fc[FP_TX_PACKETS],
 			  (unsigned long long)fc[FP_RX_SLOW], (unsigned long long)fc[FP_TX_SLOW]);
 	sb_printf(sb, "local=%s\n", ip4(c->ip.local, a));

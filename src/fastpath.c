@@ -204,10 +204,14 @@ static uint32_t shared_stride(int ncpus)
 			  sizeof(struct fp_counters));
 }
 
-/* Where the egress program sends outer packets. */
+/*
+ * Where the egress program sends outer packets: to ifindex, by a route and
+ * neighbour lookup for each packet until fp_set_next_hop() tells the next hop
+ * there.
+ */
 static void set_egress(struct fastpath *fp, int ifindex)
 {
-	__atomic_store_n(&fp->sl->state.underlay_ifindex, (uint32_t)ifindex, __ATOMIC_RELAXED);
+	__atomic_store_n(&fp->sl->state.egress, FP_EGRESS_WORD(ifindex, 0), __ATOMIC_RELEASE);
 }
 
 /* ... and the ingress program's link-layer header length with it. */
@@ -741,8 +745,12 @@ void fp_set_config(struct fastpath *fp, const struct fp_config *cfg)
 				  why);
 	}
 	/* a packet in flight may see some fields old, some new: for one packet only */
-	if (sl)
+	if (sl) {
+		/* a new Remote's next hop is told again (fp_set_next_hop()) */
+		set_egress(fp, (int)FP_EGRESS_IFINDEX(__atomic_load_n(&sl->state.egress,
+								      __ATOMIC_RELAXED)));
 		memcpy(&sl->cfg, cfg, sizeof(*cfg));
+	}
 }
 
 _Atomic uint32_t *fp_ids(struct fastpath *fp)
@@ -752,7 +760,47 @@ _Atomic uint32_t *fp_ids(struct fastpath *fp)
 
 int fp_underlay(const struct fastpath *fp)
 {
-	return fp->sl ? (int)__atomic_load_n(&fp->sl->state.underlay_ifindex, __ATOMIC_RELAXED) : 0;
+	return fp->sl ? (int)FP_EGRESS_IFINDEX(__atomic_load_n(&fp->sl->state.egress,
+								__ATOMIC_RELAXED)) : 0;
+}
+
+void fp_set_next_hop(struct fastpath *fp, int ifindex, const struct fp_eth *eth)
+{
+	struct fp_state *st = fp->sl ? &fp->sl->state : NULL;
+	uint64_t old;
+	uint32_t hop, dev;
+
+	if (!st)
+		return;
+	old = __atomic_load_n(&st->egress, __ATOMIC_ACQUIRE);
+	dev = FP_EGRESS_IFINDEX(old);
+	hop = FP_EGRESS_HOP(old);
+	if (!eth || dev != (uint32_t)ifindex) {	/* (another device: the programs' own lookups) */
+		if (hop)
+			__atomic_store_n(&st->egress, FP_EGRESS_WORD(dev, 0), __ATOMIC_RELEASE);
+		return;
+	}
+	if ((hop == 1 || hop == 2) && !memcmp(&st->eth[hop - 1], eth, sizeof(*eth)))
+		return;
+	/* the entry not in use, then the word: a packet reads one or the other whole */
+	hop = hop == 1 ? 2 : 1;
+	memcpy(&st->eth[hop - 1], eth, sizeof(*eth));
+	__atomic_store_n(&st->egress, FP_EGRESS_WORD(dev, hop), __ATOMIC_RELEASE);
+}
+
+bool fp_next_hop(const struct fastpath *fp, struct fp_eth *eth)
+{
+	uint64_t e;
+	uint32_t hop;
+
+	if (!fp->sl)
+		return false;
+	e = __atomic_load_n(&fp->sl->state.egress, __ATOMIC_ACQUIRE);
+	hop = FP_EGRESS_HOP(e);
+	if (hop != 1 && hop != 2)
+		return false;
+	memcpy(eth, &fp->sl->state.eth[hop - 1], sizeof(*eth));
+	return true;
 }
 
 void fp_shared(const struct fastpath *fp, struct fp_pages *slot, struct fp_pages *ctr)

@@ -181,6 +181,19 @@ _Atomic uint32_t *fp_ids(struct fastpath *fp);
 /* The underlay outer packets go to now. */
 int fp_underlay(const struct fastpath *fp);
 
+/*
+ * The Ethernet header to the next hop of the route to Remote, found on
+ * ifindex: the egress program sends outer packets straight there, without a
+ * route and neighbour lookup of the kernel's for each.  NULL, or an ifindex
+ * the programs do not send to (the route moved and fp_move_underlay() has not
+ * followed yet), leaves those lookups to the kernel.  Moving the underlay and
+ * new settings (fp_set_config()) forget it.
+ */
+void fp_set_next_hop(struct fastpath *fp, int ifindex, const struct fp_eth *eth);
+
+/* ... the one the programs use now, if any. */
+bool fp_next_hop(const struct fastpath *fp, struct fp_eth *eth);
+
 /* The host's own addresses (network order): inner packets from them go to the slow path. */
 int fp_set_own(struct fastpath *fp, const uint32_t *addr, unsigned n);
 

@@ -92,14 +92,42 @@ struct fp_peer_ctr {
  * struct fp_slot, mapped into the daemon, which stores single fields; the
  * programs read them per packet).
  */
+/* The Ethernet header of outer packets to the route's next hop. */
+struct fp_eth {
+	__u8 dst[6];		/* the next hop's, as the kernel resolved it */
+	__u8 src[6];		/* the underlay's own */
+};
+
 struct fp_state {
+	/*
+	 * Where outer packets go now, in one word so that the egress program
+	 * never sees one device with another's next hop (FP_EGRESS_WORD): the
+	 * device the route to Remote leaves by, and which of eth[] holds the
+	 * next hop's Ethernet header there (1 or 2; 0: none known, the kernel
+	 * looks the route and the neighbour up for each packet).  The daemon
+	 * fills the entry not in use, then points the word at it.
+	 */
+	__u64 egress;
+	struct fp_eth eth[2];
+	/*
+	 * When the egress program last sent a packet by the kernel's lookups
+	 * with a next hop known (bpf_ktime_get_coarse_ns()): one a second goes
+	 * so, which keeps the neighbour entry in use and verified by the
+	 * kernel's probes, as the userspace datapath's first packet after each
+	 * look does.
+	 */
+	__u64 lookup_ns;
 	__u32 pmtu;		/* inner MTU that fits the path now: larger packets go slow */
 	__u32 path_ttl;		/* packets sent with a lower outer TTL go slow (0: none) */
 	__u32 unreach;		/* non-zero: every packet goes slow (RFC 2003 5 soft state) */
-	__u32 underlay_ifindex;	/* where outer packets go now (the route to Remote) */
 	__u32 rx_l2;		/* link-layer header length at the underlay's ingress: 14 or 0 */
 	__u32 dev_down;		/* non-zero: the TUN device is down (set so by someone else) */
 };
+
+#define FP_LOOKUP_NS 1000000000ull
+#define FP_EGRESS_WORD(ifindex, hop) ((__u64)(__u32)(hop) << 32 | (__u32)(ifindex))
+#define FP_EGRESS_IFINDEX(e) ((__u32)(e))
+#define FP_EGRESS_HOP(e) ((__u32)((e) >> 32))
 
 /*
  * One tunnel's page of the array map "slots" (src/bpf/ipip.bpf.c): its

@@ -233,6 +233,7 @@ static void show_peers(const char *r, const char *allowed)
 static void show_human(const char *r)
 {
 	char b[8][64], reason[256];
+	const char *hop;
 	int ndrops = 0;
 
 	if (!strcmp(val(r, "state", b[0], 64), "waiting")) {	/* not up yet: at boot */
@@ -245,11 +246,19 @@ static void show_human(const char *r)
 	printf("tunnel %s: %s datapath (%s), pid %s\n", val(r, "name", b[0], 64),
 	       val(r, "datapath", b[1], 64),
 	       val(r, "datapath_reason", reason, sizeof(reason)), val(r, "pid", b[2], 64));
-	if (strcmp(val(r, "datapath", b[1], 64), "ebpf") == 0)
+	if (strcmp(val(r, "datapath", b[1], 64), "ebpf") == 0) {
 		printf("  fast path: %s programs %s; fast rx %s tx %s, slow rx %s tx %s packets\n",
 		       val(r, "fast_attach", b[0], 64), val(r, "fast_programs", b[2], 64),
 		       val(r, "fast_rx_packets", b[3], 64), val(r, "fast_tx_packets", b[4], 64),
 		       val(r, "slow_rx_packets", b[5], 64), val(r, "slow_tx_packets", b[6], 64));
+		hop = val(r, "fast_next_hop", b[0], 64);
+		if (!strcmp(hop, "lookup"))
+			printf("  fast path output: the kernel looks up the route and the neighbour "
+			       "for each packet, ifindex %s\n", val(r, "fast_underlay", b[1], 64));
+		else if (strcmp(hop, "-"))
+			printf("  fast path output: straight to %s on ifindex %s\n", hop,
+			       val(r, "fast_underlay", b[1], 64));
+	}
 	printf("  local %s  remote %s  mtu %s\n", val(r, "local", b[0], 64),
 	       val(r, "remote", b[1], 64), val(r, "mtu", b[2], 64));
 	if (!strcmp(val(r, "device", b[0], 64), "down"))

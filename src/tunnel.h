@@ -204,7 +204,10 @@ void tunnel_follow_routes(struct tunnel *t);
 /* Where the underlay's route is looked at: Remote, or with Remote = any AllowedRemotes' first. */
 uint32_t tunnel_towards(const struct config *c);
 
-/* The route to Remote (its MTU, the device it leaves through), every second and when asked. */
+/*
+ * The route to Remote (its MTU, the device it leaves through, the eBPF fast
+ * path's next hop), every second and when asked.
+ */
 void tunnel_follow_underlay(struct tunnel *t, bool asked);
 
 /*

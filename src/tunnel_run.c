@@ -522,6 +522,31 @@ static int underlay_l2(struct tunnel *t, int ifindex)
 	return nl_link_type(t->nl, ifindex, &type) < 0 ? -1 : fp_underlay_l2(type);
 }
 
+/*
+ * The eBPF fast path's next hop: the gateway of the route to Remote from
+ * Local (or Remote on a link) as the kernel resolved it, so that the egress
+ * program sends outer packets straight there, without a route and neighbour
+ * lookup for each (the kernel's ipip device caches its route too).  Only on
+ * the device the programs send to, an Ethernet; without a resolved neighbour
+ * (or a unicast route, or with an IPv6 gateway) the kernel looks both up for
+ * each packet, which resolves the neighbour, and the next look takes it.
+ */
+static void follow_fast_hop(struct tunnel *t)
+{
+	struct nl_ether_hop hop;
+	struct fp_eth eth;
+	bool ok;
+
+	if (!t->up || !t->fast || t->cfg.ip.remote_any)
+		return;
+	ok = nl_ether_hop(t->nl, t->cfg.ip.remote, t->cfg.ip.local, &hop) == 0;
+	if (ok) {
+		memcpy(eth.dst, hop.mac, sizeof(eth.dst));
+		memcpy(eth.src, hop.src_mac, sizeof(eth.src));
+	}
+	fp_set_next_hop(&t->fp, ok ? hop.ifindex : fp_underlay(&t->fp), ok ? &eth : NULL);
+}
+
 static int setup_fast_path(struct tunnel *t)
 {
 	struct config *c = &t->cfg;
@@ -816,6 +841,7 @@ int tunnel_bring_up(struct tunnel *t)
 	if (msg_send(t->dp_fd, &pm) < 0 || send_datapath(t, false) < 0)
 		return -1;
 	t->up = true;
+	follow_fast_hop(t);
 	t->hop_rc = 1;	/* log the first lookup */
 	t->hub_hops = -1;
 	t->hub_ngw = 0;
@@ -884,9 +910,10 @@ void tunnel_send_status(struct tunnel *t)
  * MTU goes to the datapath process when it changed (or was asked for), and
  * the fast path follows it: when it leaves through another device (the
  * underlay was replaced, or a route changed), the ingress program moves
- * there and outer packets go there.
+ * there and outer packets go there (to the route's next hop there:
+ * follow_fast_hop(), after it).
  */
-void tunnel_follow_underlay(struct tunnel *t, bool asked)
+static void follow_underlay(struct tunnel *t, bool asked)
 {
 	struct msg m = { .type = MSG_ROUTE_MTU };
 	unsigned umtu;
@@ -924,6 +951,12 @@ void tunnel_follow_underlay(struct tunnel *t, bool asked)
 	log_info("%s: eBPF fast path: the route to Remote now leaves through ifindex %d (was %d)",
 		 t->cfg.name, oif, t->underlay_ifindex);
 	t->underlay_ifindex = oif;
+}
+
+void tunnel_follow_underlay(struct tunnel *t, bool asked)
+{
+	follow_underlay(t, asked);
+	follow_fast_hop(t);	/* after a move: the programs' device first */
 }
 
 /*

@@ -4,6 +4,8 @@
   sink ADDR PORT              accept one TCP connection, print "BYTES SHA256"
   send ADDR PORT FILE         send FILE over TCP, print "BYTES SHA256"
   ipip SRC DST KIND [N]       send N crafted protocol-4 packets with a raw socket
+  frame IFNAME MAC SRC DST KIND [N]
+                              ... in Ethernet frames to MAC, out of IFNAME
   inject6 IFNAME              write one IPv6 packet into IFNAME's transmit path
   serve-peer ADDR PORT N      answer N TCP connections with the client's address
   ask-peer ADDR PORT [SRC]    connect (from SRC) and print what the server says
@@ -75,6 +77,16 @@ def cmd_ipip(src, dst, kind, n="1"):
     pkt = ipv4(src, dst, 4, inner, tos=tos)
     for _ in range(int(n)):
         s.sendto(pkt, (dst, 0))
+
+
+def cmd_frame(ifname, mac, src, dst, kind, n="1"):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((ifname, 0))
+    own = s.getsockname()[4]
+    frame = bytes.fromhex(mac.replace(":", "")) + own + b"\x08\x00" + \
+        ipv4(src, dst, 4, inner_packet(kind))
+    for _ in range(int(n)):
+        s.send(frame)
 
 
 def cmd_inject6(ifname):
@@ -198,7 +210,7 @@ def cmd_serve_dns(addr, name, a):
 
 
 def main():
-    cmds = {"sink": cmd_sink, "send": cmd_send, "ipip": cmd_ipip,
+    cmds = {"sink": cmd_sink, "send": cmd_send, "ipip": cmd_ipip, "frame": cmd_frame,
             "inject6": cmd_inject6, "pcap-check": cmd_pcap_check,
             "serve-peer": cmd_serve_peer, "ask-peer": cmd_ask_peer,
             "serve-dns": cmd_serve_dns}

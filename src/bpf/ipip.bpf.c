@@ -44,6 +44,7 @@
 #define GUE_HLEN 4
 #define OUTER_MAX (IPV4_HLEN + UDP_HLEN + GUE_HLEN)
 #define IPPROTO_IPIP_ 4
+#define PACKET_HOST_ 0	/* linux/if_packet.h */
 #define IPPROTO_UDP_ 17
 #define IP_DF_HI 0x40	/* DF in the high byte of frag_off */
 
@@ -76,6 +77,7 @@ struct {
 } egress_slots SEC(".maps");
 
 #define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
 #include "own_map.h"	/* own: the host's addresses */
 
@@ -262,10 +264,10 @@ static __always_inline __u8 ecn_encap(const struct fp_slot *S, __u8 inner)
 SEC("tc")
 int ipip_egress(struct __sk_buff *skb)
 {
-	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {};
+	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {}, eth[ETH_HLEN];
 	__u32 l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
-	__u32 olen, sport = 0, slot = 0, ifindex;
-	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
+	__u32 olen, sport = 0, slot = 0, ifindex, hop;
+	__u64 egress, flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
 	__u32 peer = FP_NO_PEER;
 	struct fp_counters *c;
 	struct fp_peer_ctr *pc;
@@ -299,7 +301,9 @@ int ipip_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	l2 = S->cfg.tun_l2;
 	olen = outer_len(S);
-	ifindex = READ_ONCE(S->state.underlay_ifindex);
+	egress = READ_ONCE(S->state.egress);
+	ifindex = FP_EGRESS_IFINDEX(egress);
+	hop = FP_EGRESS_HOP(egress);
 
 	if (skb->protocol != bpf_htons(ETH_P_IP) || skb->len < l2)
 		return tx_slow(slot);
@@ -320,7 +324,7 @@ int ipip_egress(struct __sk_buff *skb)
 		 * device (the inner destination itself without one: the slow
 		 * path sends those), by the device the daemon found for it.
 		 */
-		__u32 dst = get32(in + 16), *hop;
+		__u32 dst = get32(in + 16), *dev;
 		struct fp_hub_route *r = hub_route(dst);
 
 		if (!r)
@@ -329,10 +333,11 @@ int ipip_egress(struct __sk_buff *skb)
 		peer = r->peer;
 		if (peer >= FP_HUB_PEERS || !remote_allowed(S, remote))
 			return tx_slow(slot);
-		hop = bpf_map_lookup_elem(&hub_hops, &peer);
-		if (!hop || !*hop)
+		dev = bpf_map_lookup_elem(&hub_hops, &peer);
+		if (!dev || !*dev)
 			return tx_slow(slot);
-		ifindex = *hop;
+		ifindex = *dev;
+		hop = 0;	/* the kernel finds the gateway */
 	}
 	if (src == remote)
 		return tx_slow(slot);
@@ -438,9 +443,34 @@ int ipip_egress(struct __sk_buff *skb)
 	if (bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, flags) < 0 &&
 	    (skb->gso_size || bpf_skb_adjust_room(skb, olen, BPF_ADJ_ROOM_MAC, 0) < 0))
 		return tx_slow(slot);
-	/* TUN packets have no link-layer header: room for the neighbour's. */
+	/*
+	 * TUN packets have no link-layer header: room for the neighbour's.
+	 * Straight to the next hop the daemon follows (src/tunnel_run.c,
+	 * follow_fast_hop()), as the kernel's device sends by the route it
+	 * caches: no route and neighbour lookup for each packet, which
+	 * lengthen a lone packet's round trip on cold caches
+	 * (doc/performance-notes.md).  Without one, and for one packet a
+	 * second (struct fp_state, lookup_ns), the kernel looks both up.
+	 */
+	if (hop == 1 || hop == 2) {
+		struct fp_eth *e = &S->state.eth[hop - 1];
+		__u64 now = bpf_ktime_get_coarse_ns();
+
+		if (now - READ_ONCE(S->state.lookup_ns) >= FP_LOOKUP_NS) {
+			WRITE_ONCE(S->state.lookup_ns, now);
+			hop = 0;
+		}
+
+		__builtin_memcpy(eth, e->dst, 6);
+		__builtin_memcpy(eth + 6, e->src, 6);
+		eth[12] = ETH_P_IP >> 8;
+		eth[13] = ETH_P_IP & 0xff;
+	} else {
+		hop = 0;
+	}
 	if (bpf_skb_store_bytes(skb, l2, out, olen, 0) < 0 ||
-	    (!l2 && bpf_skb_change_head(skb, ETH_HLEN, 0) < 0)) {
+	    (!l2 && bpf_skb_change_head(skb, ETH_HLEN, 0) < 0) ||
+	    (hop && bpf_skb_store_bytes(skb, 0, eth, ETH_HLEN, 0) < 0)) {
 		count(slot, FP_TX_ERROR, 1);
 		return TC_ACT_SHOT;
 	}
@@ -452,6 +482,8 @@ int ipip_egress(struct __sk_buff *skb)
 	pc = peer_ctrs(peer);
 	if (pc)
 		peer_count(pc, 0, segs, len);
+	if (hop)
+		return bpf_redirect(ifindex, 0);
 	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
@@ -525,7 +557,12 @@ int ipip_ingress(struct __sk_buff *skb)
 	l2 = READ_ONCE(S->state.rx_l2);
 	olen = outer_len(S);
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) || (l2 != 0 && l2 != ETH_HLEN))
+	/*
+	 * A frame to another host's Ethernet address (a promiscuous device)
+	 * is not ours: the stack drops it before any protocol sees it.
+	 */
+	if (skb->protocol != bpf_htons(ETH_P_IP) || (l2 != 0 && l2 != ETH_HLEN) ||
+	    skb->pkt_type != PACKET_HOST_)
 		return TC_ACT_UNSPEC;
 	if (olen == IPV4_HLEN) {
 		if (bpf_skb_load_bytes(skb, l2, h, 2 * IPV4_HLEN) < 0)

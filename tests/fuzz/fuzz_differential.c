@@ -171,7 +171,7 @@ struct env {
 				 * 4: a hub (HUB_ROUTES) */
 	bool rx, tx;		/* decapsulate, encapsulate here */
 	uint32_t pmtu, path_ttl, unreach;	/* struct fp_state */
-	int underlay_mtu;	/* of lo, state.underlay_ifindex */
+	int underlay_mtu;	/* of lo, the ifindex of state.egress */
 };
 
 static const struct env ENVS[] = {
@@ -406,7 +406,7 @@ static void load(void)
 		die("map the programs' slot and counters", rc);
 	fp.sl->cfg = cfg;
 	fp.sl->state.pmtu = DEV_MTU;
-	fp.sl->state.underlay_ifindex = LO_IFINDEX;
+	fp.sl->state.egress = FP_EGRESS_WORD(LO_IFINDEX, 0);
 	fp.sl->state.rx_l2 = ETH_HLEN;
 	fp.own_fd = bpf_map__fd(skel->maps.own);
 	for (size_t i = 0; i < N_HOST; i++)
@@ -570,8 +570,9 @@ static void note(enum dir d, enum bv b, enum pkt_verdict v, const char *why)
 /* The frame a test run gets: an Ethernet header (IPv4) and the packet. */
 static size_t make_frame(uint8_t *frame, const uint8_t *pkt, size_t len)
 {
+	/* to lo's address (all zeros): a frame for this host, as the ingress program takes in */
 	static const uint8_t eth[ETH_HLEN] = {
-		0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00,
+		0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00,
 	};
 
 	memcpy(frame, eth, ETH_HLEN);

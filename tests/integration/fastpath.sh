@@ -89,6 +89,33 @@ check "both programs carried the pings (fast_tx and fast_rx counters)" bash -c \
 check "tx/rx counters include the fast path (A tx = B rx)" bash -c \
 	"[ $(json "$A" fpa tx_packets) -eq $(json "$B" fpb rx_packets) ]"
 
+# The egress program sends straight to the next hop the daemon follows, not
+# by a route and neighbour lookup for each packet (one a second goes that way,
+# which keeps the neighbour entry verified): an inner packet's mark does not
+# choose the outer route (as with the kernel's device, whose route is its
+# own), and a forgotten neighbour loses no packet.
+mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
+next_hop_is() { # next_hop_is NS NAME MAC: within 5 s
+	for _ in $(seq 50); do [ "$(json "$1" "$2" fast_next_hop)" = "$3" ] && return 0; sleep 0.1; done
+	echo "fast_next_hop $(json "$1" "$2" fast_next_hop), not $3"
+	return 1
+}
+said_straight() { # said_straight NS NAME MAC: ipipctl show's words for it
+	nsx "$1" "$IPIPCTL" show "$2" | grep "^  fast path output: straight to $3 on ifindex [0-9]"
+}
+check "A's fast path sends straight to B's underlay address ($(mac_of "$B" vb)), and ipipctl says so" \
+	eval 'next_hop_is "$A" fpa "$(mac_of "$B" vb)" && said_straight "$A" fpa "$(mac_of "$B" vb)"'
+nsx "$A" ip rule add fwmark 0x4 lookup 104 pref 104 &&
+	nsx "$A" ip route add 192.0.2.32/32 via 192.0.2.99 dev va table 104 ||
+	notok "A: a mark's rule to a route by a gateway that does not answer"
+check "marked inner packets: answered (their outer packets not sent by the mark's route, whose gateway does not answer)" \
+	nsx "$A" ping -c 3 -i 0.2 -W 2 -m 4 198.51.100.32
+nsx "$A" ip rule del pref 104
+nsx "$A" ip route flush table 104
+nsx "$A" ip neigh flush dev va
+check "A's neighbours flushed: the next ping through the fast path is answered" \
+	nsx "$A" ping -c 1 -W 2 198.51.100.32
+
 # Software segmentation on the underlay: the outer GSO packets are cut on A.
 check "ethtool: A's underlay checksums and segments in software (tx, tso, gso, tx-ipxip4-segmentation off)" \
 	features "$A" va tx off tso off gso off tx-ipxip4-segmentation off
@@ -131,6 +158,8 @@ FR0=$(json "$B" fpb fast_rx_packets) FT0=$(json "$B" fpb fast_tx_packets)
 nsx "$A" ping -c 3 -i 0.2 -W 2 198.51.100.32 >/dev/null
 check "... through the fast path on the new devices (both directions)" test \
 	$(( $(json "$B" fpb fast_rx_packets) - FR0 )) -ge 3 -a $(( $(json "$B" fpb fast_tx_packets) - FT0 )) -ge 3
+check "... straight to the new devices' addresses (A to $(mac_of "$B" vb), B to $(mac_of "$A" va))" \
+	eval 'next_hop_is "$A" fpa "$(mac_of "$B" vb)" && next_hop_is "$B" fpb "$(mac_of "$A" va)"'
 
 # The same with FastPathAttach = clsact (kernels without tcx), in namespaces of
 # its own: the ingress filter moves to the new underlay, through the loaded

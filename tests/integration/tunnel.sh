@@ -131,33 +131,60 @@ pings_within() { # pings_within SECONDS: a ping A -> B through the tunnel passes
 	done
 	return 1
 }
+# mac_moves WHAT HOP_IS BURST MAC1 MAC2: B's MAC changes, announced (as a
+# gratuitous ARP does) and then not; A's WHAT follows each (HOP_IS MAC), and a
+# TCP burst goes that way (BURST PORT).
+mac_moves() {
+	local what=$1 hop_is=$2 burst=$3 mac0
+	mac0=$(mac_of "$B" vb)
+	ip -n "$B" link set vb address "$4"
+	ip -n "$A" neigh replace 192.0.2.2 lladdr "$4" nud stale dev va
+	check "B's MAC changes, announced: $what follows within 3 s" "$hop_is" "$4"
+	check "... and the tunnel carries traffic" pings_within 3
+	check "... a TCP burst arrives intact, sent straight to the new MAC" "$burst" 5004
+	# Unannounced: found by the kernel's own neighbour probing (timers shortened).
+	nsx "$A" sysctl -qw net.ipv4.neigh.va.base_reachable_time_ms=2000 \
+		net.ipv4.neigh.va.delay_first_probe_time=1
+	ip -n "$B" link set vb address "$5"
+	check "B's MAC changes, unannounced: traffic resumes within 30 s (the kernel's neighbour probes)" \
+		pings_within 30
+	check "... $what straight to the new MAC again" "$hop_is" "$5"
+	check "... a TCP burst arrives intact, sent straight to it" "$burst" 5005
+	ip -n "$B" link set vb address "$mac0"
+	ip -n "$A" neigh replace 192.0.2.2 lladdr "$mac0" nud stale dev va
+	"$hop_is" "$mac0" >/dev/null
+}
 if [ "$DATAPATH" = userspace ]; then
 	direct_to() { test "$(json "$A" ipa underlay_output)" = direct && hop_is "$1"; }
 	check "outer packets go straight to B's MAC (underlay_output = direct)" direct_to "$(mac_of "$B" vb)"
 	check "... and carried nearly all of the transfer (tx_direct > 99 % of tx_packets)" \
 		test "$(($(json "$A" ipa tx_direct) * 100))" -gt "$(($(json "$A" ipa tx_packets) * 99))"
-	MACB0=$(mac_of "$B" vb)
-	ip -n "$B" link set vb address 02:00:00:00:0b:01
-	# as a gratuitous ARP does
-	ip -n "$A" neigh replace 192.0.2.2 lladdr 02:00:00:00:0b:01 nud stale dev va
-	check "B's MAC changes, announced: the daemon follows within 3 s" hop_is 02:00:00:00:0b:01
-	check "... and the tunnel carries traffic" pings_within 3
-	d0=$(json "$A" ipa tx_direct)
-	check "... sent direct to the new MAC (a TCP burst arrives intact)" tcp_burst 256 5004
-	check "... and outer packets went direct" test "$(json "$A" ipa tx_direct)" -gt "$d0"
-	d0=$(json "$A" ipa tx_direct)
-	# Unannounced: found by the kernel's own neighbour probing (timers shortened).
-	nsx "$A" sysctl -qw net.ipv4.neigh.va.base_reachable_time_ms=2000 \
-		net.ipv4.neigh.va.delay_first_probe_time=1
-	ip -n "$B" link set vb address 02:00:00:00:0b:02
-	check "B's MAC changes, unannounced: traffic resumes within 30 s (the kernel's neighbour probes)" \
-		pings_within 30
-	check "... straight to the new MAC again" hop_is 02:00:00:00:0b:02
-	check "... a TCP burst arrives intact" tcp_burst 256 5005
-	check "... and outer packets still go direct" test "$(json "$A" ipa tx_direct)" -gt "$d0"
-	ip -n "$B" link set vb address "$MACB0"
-	ip -n "$A" neigh replace 192.0.2.2 lladdr "$MACB0" nud stale dev va
-	hop_is "$MACB0" >/dev/null
+	direct_burst() { # direct_burst PORT: ... and outer packets went direct
+		local d0
+		d0=$(json "$A" ipa tx_direct)
+		tcp_burst 256 "$1" && test "$(json "$A" ipa tx_direct)" -gt "$d0"
+	}
+	mac_moves "the daemon" hop_is direct_burst 02:00:00:00:0b:01 02:00:00:00:0b:02
+fi
+# The eBPF fast path's egress program likewise, with the Ethernet header the
+# daemon writes into its state, and one packet a second through the kernel's
+# lookups, which keeps the neighbour entry verified.
+if [ "$(json "$A" ipa datapath)" = ebpf ]; then
+	fast_hop_is() { # fast_hop_is MAC: A's egress program sends to MAC (within 3 s)
+		for _ in $(seq 30); do
+			[ "$(json "$A" ipa fast_next_hop)" = "$1" ] && return 0
+			sleep 0.1
+		done
+		echo "fast_next_hop $(json "$A" ipa fast_next_hop), not $1"
+		return 1
+	}
+	fast_burst() { # fast_burst PORT: ... through A's fast path
+		local f0
+		f0=$(json "$A" ipa fast_tx_packets)
+		tcp_burst 256 "$1" && test "$(json "$A" ipa fast_tx_packets)" -gt $((f0 + 100))
+	}
+	check "the fast path sends straight to B's MAC (fast_next_hop)" fast_hop_is "$(mac_of "$B" vb)"
+	mac_moves "the fast path" fast_hop_is fast_burst 02:00:00:00:0b:03 02:00:00:00:0b:04
 fi
 
 # Drops are counted by reason.
@@ -180,6 +207,18 @@ check "non-IPv4 from the TUN device is counted, not sent" \
 	test "$(json "$A" ipa drops.tx_not_ipv4)" -ge 1
 check "no ICMP unreachable for the bad packets either" \
 	test -n "$UNREACH_A" -a "$(icmp_unreach "$A")" = "$UNREACH_A"
+# Outer packets in frames to another host's Ethernet address (a device in
+# promiscuous mode takes them in) are not ours: the kernel drops them before
+# any protocol, and the fast path's ingress program, which sees them first,
+# leaves them to it.
+RX0=$(json "$A" ipa rx_packets)
+nsx "$A" ip link set va promisc on
+nsx "$B" $PKT frame vb 02:00:00:00:0a:99 192.0.2.2 192.0.2.1 good 5
+nsx "$B" $PKT frame vb "$(mac_of "$A" va)" 192.0.2.2 192.0.2.1 good 3
+sleep 0.3
+nsx "$A" ip link set va promisc off
+check "outer packets in frames to another Ethernet address: not taken in (3 of 8 were A's, $(($(json "$A" ipa rx_packets) - RX0)) taken)" \
+	test "$(($(json "$A" ipa rx_packets) - RX0))" = 3
 # Another outer source: ipipd's socket is connected to Remote, so the kernel
 # refuses those as it does a protocol nobody listens for (as the kernel's
 # ipip refuses packets of no tunnel), and ipipd never sees them.

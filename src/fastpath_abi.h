@@ -87,17 +87,17 @@ struct fp_peer_ctr {
 	__u64 pad[2];
 };
 
-/*
- * What the daemon tells the programs while they run (in the tunnel's slot,
- * struct fp_slot, mapped into the daemon, which stores single fields; the
- * programs read them per packet).
- */
 /* The Ethernet header of outer packets to the route's next hop. */
 struct fp_eth {
 	__u8 dst[6];		/* the next hop's, as the kernel resolved it */
 	__u8 src[6];		/* the underlay's own */
 };
 
+/*
+ * What the daemon tells the programs while they run (in the tunnel's slot,
+ * struct fp_slot, mapped into the daemon, which stores single fields, and
+ * the next hop as egress says; the programs read them per packet).
+ */
 struct fp_state {
 	/*
 	 * Where outer packets go now, in one word so that the egress program

@@ -254,7 +254,7 @@ static void show_human(const char *r)
 		hop = val(r, "fast_next_hop", b[0], 64);
 		if (!strcmp(hop, "lookup"))
 			printf("  fast path output: the kernel looks up the route and the neighbour "
-			       "for each packet, ifindex %s\n", val(r, "fast_underlay", b[1], 64));
+			       "for each packet\n");
 		else if (strcmp(hop, "-"))
 			printf("  fast path output: straight to %s on ifindex %s\n", hop,
 			       val(r, "fast_underlay", b[1], 64));

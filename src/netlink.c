@@ -506,37 +506,28 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_route_hop(struct nl *nl, uint32_t dst, uint32_t src, int *ifindex, uint32_t *via)
-{
-	struct route_reply r;
-	int rc = route_get(nl, dst, src, &r);
-
-	if (rc < 0)
-		return rc;
-	if (r.type != RTN_UNICAST || !r.oif)
-		return -ENETUNREACH;
-	if (r.via6)
-		return -EPFNOSUPPORT;	/* an IPv6 next hop: left to the kernel */
-	*ifindex = r.oif;
-	*via = r.gw ? r.gw : dst;
-	return 0;
-}
-
 int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop *hop)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh;
+	struct route_reply r;
 	struct link_reply l;
 	struct neigh_reply n = { 0, false, { 0 } };
 	struct ndmsg *ndm;
 	int rc;
 
 	memset(hop, 0, sizeof(*hop));
-	rc = nl_route_hop(nl, dst, src, &hop->ifindex, &hop->via);
+	rc = route_get(nl, dst, src, &r);
 	if (rc < 0)
 		return rc;
+	if (r.type != RTN_UNICAST || !r.oif)
+		return -ENETUNREACH;
+	if (r.via6)
+		return -EPFNOSUPPORT;	/* an IPv6 next hop: left to the kernel */
+	hop->ifindex = r.oif;
+	hop->via = r.gw ? r.gw : dst;
 
-	rc = link_get(nl, hop->ifindex, &l);
+	rc = link_get(nl, r.oif, &l);
 	if (rc < 0)
 		return rc;
 	if (l.type != ARPHRD_ETHER || !l.ether_addr || (l.flags & IFF_NOARP))
@@ -545,7 +536,7 @@ int nl_ether_hop(struct nl *nl, uint32_t dst, uint32_t src, struct nl_ether_hop 
 	nlh = nl_req(buf, RTM_GETNEIGH, NLM_F_ACK);
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = hop->ifindex;
+	ndm->ndm_ifindex = r.oif;
 	mnl_attr_put_u32(nlh, NDA_DST, hop->via);
 	rc = nl_talk(nl, nlh, neigh_cb, &n);
 	if (rc == -ENOENT)

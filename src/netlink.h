@@ -67,13 +67,6 @@ int nl_link_flags(struct nl *nl, int ifindex, unsigned *flags);
 int nl_route_src(struct nl *nl, uint32_t dst, uint32_t *src);
 
 /*
- * The next hop the kernel would use from src (0: any) to dst (network order):
- * the device, and the route's gateway or dst itself.  -ENETUNREACH: no
- * unicast route; -EPFNOSUPPORT: the gateway is an IPv6 address (RTA_VIA).
- */
-int nl_route_hop(struct nl *nl, uint32_t dst, uint32_t src, int *ifindex, uint32_t *via);
-
-/*
  * The link-layer next hop the kernel would use from src (0: any) to dst
  * (network order): the device, the neighbour (dst, or the route's gateway) and
  * its Ethernet address.  -EPFNOSUPPORT: the device is not an Ethernet with

@@ -264,7 +264,7 @@ static __always_inline __u8 ecn_encap(const struct fp_slot *S, __u8 inner)
 SEC("tc")
 int ipip_egress(struct __sk_buff *skb)
 {
-	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {}, eth[ETH_HLEN];
+	__u8 in[IPV4_HLEN], out[OUTER_MAX] = {}, eth[ETH_HLEN] = {};
 	__u32 l2, len, segs = 1, umtu = 0, limit, tot, src, id, local, remote;
 	__u32 olen, sport = 0, slot = 0, ifindex, hop;
 	__u64 egress, flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
